@@ -1,0 +1,58 @@
+// ActorRef: where an actor lives (thread, key) and the node that sends for it. A ref travels in
+// messages by value (thread, key) and binds to the node of the thread that decodes it.
+
+import { registerWireClass } from '../runtime/codec.js';
+import type { ActorNode } from './node.js';
+import type { AnyDefinition, AskOptions, MessageOptions, SendOptions } from './types.js';
+
+export class ActorRefImpl {
+  readonly #node: ActorNode;
+  readonly thread: number;
+  readonly key: number;
+
+  constructor(node: ActorNode, thread: number, key: number) {
+    this.#node = node;
+    this.thread = thread;
+    this.key = key;
+  }
+
+  get id(): string {
+    return this.#node.idOf(this.key);
+  }
+
+  tell(type: string, payload?: unknown, options?: MessageOptions): void {
+    this.#node.tell(this, type, payload, options);
+  }
+
+  send(type: string, payload?: unknown, options?: SendOptions): Promise<void> {
+    return this.#node.send(this, type, payload, options);
+  }
+
+  ask(type: string, payload?: unknown, options?: AskOptions): Promise<unknown> {
+    return this.#node.ask(this, type, payload, options);
+  }
+
+  toString(): string {
+    return `ActorRef(${this.id}@${this.thread})`;
+  }
+
+  toJSON(): { id: string; thread: number } {
+    return { id: this.id, thread: this.thread };
+  }
+}
+
+registerWireClass(
+  ActorRefImpl,
+  0x41,
+  (ref) => [ref.thread, ref.key],
+  (data, context) => {
+    const [thread, key] = data as [number, number];
+    return (context as ActorNode).refFor(thread, key);
+  },
+);
+
+export function isRef(value: unknown): value is ActorRefImpl {
+  return value instanceof ActorRefImpl;
+}
+
+export type AnyRef = ActorRefImpl & { readonly __definition?: AnyDefinition };

@@ -1,0 +1,315 @@
+// One live actor on its host thread: state, mailbox, status and lifecycle. The definition is
+// data; the cell runs it. One message at a time: an async handler keeps the cell busy until it
+// settles. A handler that throws fails this cell only; the cell restarts within its limit.
+
+import { asError } from '../errors.js';
+import { Queue } from '../runtime/queue.js';
+import type { Runnable } from '../runtime/thread-runtime.js';
+import type { ActorRefImpl } from './actor-ref.js';
+import { handlerTable } from './define.js';
+import { Envelope, EnvelopeKind } from './envelope.js';
+import type { ActorNode } from './node.js';
+import type { ActorContext, AnyDefinition, SpawnOptions } from './types.js';
+
+export type CellStatus = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
+
+/** Messages per turn before the cell yields to other ready actors. */
+const THROUGHPUT = 64;
+
+export interface RestartPolicy {
+  readonly maxRestarts: number;
+  readonly windowMs: number;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}
+
+class Context implements ActorContext<unknown> {
+  state: unknown = undefined;
+  readonly #cell: Cell;
+  constructor(cell: Cell) {
+    this.#cell = cell;
+  }
+  get self(): never {
+    return this.#cell.self as never;
+  }
+  get sender(): never {
+    return this.#cell.sender as never;
+  }
+  get id(): string {
+    return this.#cell.node.idOf(this.#cell.key);
+  }
+  spawn(definition: AnyDefinition, args: unknown, options?: SpawnOptions): never {
+    return this.#cell.node.spawn(definition, args, options, this.#cell) as never;
+  }
+  stop(ref?: ActorRefImpl): Promise<void> {
+    return ref === undefined ? this.#cell.node.stopCell(this.#cell, 'normal') : this.#cell.node.stopRef(ref);
+  }
+}
+
+export class Cell implements Runnable {
+  readonly node: ActorNode;
+  readonly key: number;
+  readonly parentThread: number;
+  readonly parentKey: number;
+  readonly args: unknown;
+  readonly policy: RestartPolicy;
+  readonly ctx: Context;
+  definition: AnyDefinition | null;
+  status: CellStatus = 'starting';
+  scheduled = false;
+  busy = false;
+  handled = 0;
+  failed = 0;
+  queue: Queue<Envelope> | null = null;
+  children: Set<ActorRefImpl> | null = null;
+  #ref: ActorRefImpl | null = null;
+  #current: Envelope | null = null;
+  #restarts: number[] | null = null;
+  #idle: (() => void)[] | null = null;
+  stopping: Promise<void> | null = null;
+
+  constructor(
+    node: ActorNode,
+    key: number,
+    definition: AnyDefinition | null,
+    args: unknown,
+    parentThread: number,
+    parentKey: number,
+    policy: RestartPolicy,
+  ) {
+    this.node = node;
+    this.key = key;
+    this.definition = definition;
+    this.args = args;
+    this.parentThread = parentThread;
+    this.parentKey = parentKey;
+    this.policy = policy;
+    this.ctx = new Context(this);
+  }
+
+  get self(): ActorRefImpl {
+    return (this.#ref ??= this.node.refFor(this.node.self, this.key));
+  }
+
+  get sender(): ActorRefImpl | undefined {
+    const env = this.#current;
+    if (env === null || env.senderKey === 0) return undefined;
+    return this.node.refFor(env.senderThread, env.senderKey);
+  }
+
+  get depth(): number {
+    return this.queue === null ? 0 : this.queue.length;
+  }
+
+  /** Puts a message in the mailbox; the caller checked that the cell is not stopping. */
+  enqueue(env: Envelope): void {
+    (this.queue ??= new Queue<Envelope>()).push(env);
+    if (this.status === 'running' && !this.busy && !this.scheduled) {
+      this.scheduled = true;
+      this.node.runtime.schedule(this);
+    }
+  }
+
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.node.runtime.schedule(this);
+  }
+
+  run(): void {
+    this.scheduled = false;
+    if (this.busy) return;
+    if (this.status === 'starting' || this.status === 'restarting') {
+      this.#start();
+      return;
+    }
+    if (this.status !== 'running') return;
+    const queue = this.queue;
+    if (queue === null) return;
+    for (let budget = THROUGHPUT; budget > 0 && queue.length > 0; budget--) {
+      this.#process(queue.shift()!);
+      if (this.busy || this.status !== 'running') return;
+    }
+    if (queue.length > 0) this.schedule();
+  }
+
+  // ---- start and restart ----------------------------------------------------------------------
+
+  #start(): void {
+    const definition = this.definition;
+    if (definition === null) return; // still loading its module; the node schedules us later
+    let state: unknown;
+    try {
+      state = definition.spec.init(this.args);
+    } catch (error) {
+      this.#startFailed(error);
+      return;
+    }
+    if (isThenable(state)) {
+      this.busy = true;
+      state.then(
+        (s) => this.#initialized(s),
+        (error) => this.#startFailed(error),
+      );
+      return;
+    }
+    this.#initialized(state);
+  }
+
+  #initialized(state: unknown): void {
+    this.busy = false;
+    this.ctx.state = state;
+    const onStart = this.definition!.spec.onStart;
+    if (onStart !== undefined && this.status === 'starting') {
+      let result: unknown;
+      try {
+        result = onStart(this.ctx as never);
+      } catch (error) {
+        this.#startFailed(error);
+        return;
+      }
+      if (isThenable(result)) {
+        this.busy = true;
+        result.then(
+          () => this.#running(),
+          (error) => this.#startFailed(error),
+        );
+        return;
+      }
+    }
+    this.#running();
+  }
+
+  #running(): void {
+    this.busy = false;
+    if (this.status === 'stopping') {
+      this.#settleIdle();
+      return;
+    }
+    this.status = 'running';
+    if (this.depth > 0) this.schedule();
+  }
+
+  #startFailed(thrown: unknown): void {
+    this.busy = false;
+    if (this.status === 'stopping') {
+      this.#settleIdle();
+      return;
+    }
+    this.node.startFailed(this, asError(thrown));
+  }
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  #process(env: Envelope): void {
+    if (env.kind === EnvelopeKind.Stop) {
+      void this.node.stopCell(this, 'normal');
+      return;
+    }
+    const handler = handlerTable(this.definition!)[env.type];
+    if (handler === undefined) {
+      this.node.unhandled(this, env);
+      return;
+    }
+    this.#current = env;
+    const node = this.node;
+    node.current = this;
+    let result: unknown;
+    try {
+      result = handler(this.ctx as never, env.payload);
+    } catch (error) {
+      node.current = null;
+      this.#fail(env, error);
+      return;
+    }
+    node.current = null;
+    if (isThenable(result)) {
+      this.busy = true;
+      result.then(
+        (value) => this.#settled(env, value),
+        (error) => this.#fail(env, error),
+      );
+      return;
+    }
+    this.handled++;
+    node.handled(env, result);
+  }
+
+  #settled(env: Envelope, value: unknown): void {
+    this.busy = false;
+    this.handled++;
+    this.node.handled(env, value);
+    if (this.status === 'stopping') {
+      this.#settleIdle();
+      return;
+    }
+    if (this.depth > 0) this.schedule();
+  }
+
+  #fail(env: Envelope, thrown: unknown): void {
+    this.busy = false;
+    const error = asError(thrown);
+    this.handled++;
+    this.failed++;
+    this.node.failed(this, env, error);
+    if (this.status === 'stopping') {
+      this.#settleIdle();
+      return;
+    }
+    this.#restart(error);
+  }
+
+  /** Restarts behind the same ref: queued messages stay, the failing one is not reprocessed. */
+  #restart(error: Error): void {
+    const now = this.node.clock.now();
+    const restarts = (this.#restarts ??= []);
+    while (restarts.length > 0 && now - restarts[0]! > this.policy.windowMs) restarts.shift();
+    if (restarts.length >= this.policy.maxRestarts) {
+      void this.node.stopCell(this, 'failed');
+      return;
+    }
+    restarts.push(now);
+    this.node.restarted(this);
+    this.status = 'restarting';
+    const onRestart = this.definition!.spec.onRestart;
+    if (onRestart !== undefined) {
+      let result: unknown;
+      try {
+        result = onRestart(this.ctx as never, error);
+      } catch {
+        // A failing onRestart hook does not stop the restart.
+      }
+      if (isThenable(result)) {
+        this.busy = true;
+        const go = (): void => {
+          this.busy = false;
+          if (this.status === 'stopping') this.#settleIdle();
+          else this.schedule();
+        };
+        result.then(go, go);
+        return;
+      }
+    }
+    this.schedule();
+  }
+
+  // ---- stopping -------------------------------------------------------------------------------
+
+  /** Resolves once no handler or hook of this cell is running. */
+  whenIdle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => (this.#idle ??= []).push(resolve));
+  }
+
+  #settleIdle(): void {
+    const waiters = this.#idle;
+    this.#idle = null;
+    if (waiters !== null) for (const resolve of waiters) resolve();
+  }
+
+  get restartCount(): number {
+    return this.#restarts?.length ?? 0;
+  }
+}

@@ -1,0 +1,59 @@
+// defineActor: an actor as plain data. The pair (moduleUrl, name) is how any thread finds the
+// definition again: it imports the module, whose defineActor call registers it. No source
+// strings, no eval. The registry lives on globalThis so that two copies of this module in one
+// thread (a built runtime and a TypeScript actor module) still share it.
+
+import { invalid, validateFunction, validateObject, validateString } from '../validate.js';
+import type { ActorDefinition, ActorSpec, AnyDefinition, Handlers } from './types.js';
+
+const REGISTRY_KEY = Symbol.for('troupe.definitions');
+type Registry = Map<string, AnyDefinition>;
+const registry: Registry = ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] as Registry | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY] = new Map());
+
+const DEFINITION = Symbol.for('troupe.definition');
+const HANDLERS = Symbol.for('troupe.handlers');
+
+type HandlerTable = Record<string, ((ctx: never, payload: unknown) => unknown) | undefined>;
+
+export function definitionKey(moduleUrl: string, name: string): string {
+  return `${moduleUrl}#${name}`;
+}
+
+export function defineActor<Args, State, H extends Handlers<State>>(
+  moduleUrl: string,
+  name: string,
+  spec: ActorSpec<Args, State, H>,
+): ActorDefinition<Args, State, H> {
+  validateString(moduleUrl, 'defineActor(moduleUrl)');
+  if (!/^(file|data|https?):/.test(moduleUrl)) throw invalid('defineActor(moduleUrl)', 'a module URL (import.meta.url)', moduleUrl);
+  validateString(name, 'defineActor(name)');
+  validateObject(spec, 'defineActor(spec)');
+  validateFunction(spec.init, 'defineActor(spec).init');
+  validateObject(spec.handlers, 'defineActor(spec).handlers');
+  for (const [type, handler] of Object.entries(spec.handlers)) validateFunction(handler, `defineActor(spec).handlers.${type}`);
+  for (const hook of ['onStart', 'onStop', 'onRestart'] as const) {
+    if (spec[hook] !== undefined) validateFunction(spec[hook], `defineActor(spec).${hook}`);
+  }
+  // A prototype-free copy: a message type such as 'constructor' or '__proto__' finds no handler.
+  const table: HandlerTable = Object.assign(Object.create(null) as HandlerTable, spec.handlers);
+  const definition = Object.freeze({ moduleUrl, name, spec, [DEFINITION]: true, [HANDLERS]: table }) as ActorDefinition<
+    Args,
+    State,
+    H
+  >;
+  registry.set(definitionKey(moduleUrl, name), definition);
+  return definition;
+}
+
+export function isDefinition(value: unknown): value is AnyDefinition {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DEFINITION] === true;
+}
+
+export function lookupDefinition(moduleUrl: string, name: string): AnyDefinition | undefined {
+  return registry.get(definitionKey(moduleUrl, name));
+}
+
+export function handlerTable(definition: AnyDefinition): HandlerTable {
+  return (definition as unknown as Record<symbol, HandlerTable>)[HANDLERS]!;
+}

@@ -1,0 +1,523 @@
+// The actor host of one thread: the cells it runs, the refs it hands out, its pending asks, and
+// the translation between ring records and mailboxes. Same-thread messages are a push onto the
+// target's queue; messages to other threads become records on the ring to that thread.
+
+import {
+  ActorFailedError,
+  ActorInitializationError,
+  ActorStoppedError,
+  MailboxFullError,
+  SerializationError,
+  ShuttingDownError,
+  UnhandledMessageError,
+  fromWire,
+  toWire,
+  type WireError,
+} from '../errors.js';
+import type { Clock } from '../runtime/clock.js';
+import {
+  CTL_ACTORS,
+  CTL_DL_WATCHED,
+  CTL_I32,
+  CTL_LOAD,
+  RecordKind,
+  STAT_ACCEPTED,
+  STAT_DEAD_LETTERS,
+  STAT_FAILED,
+  STAT_HANDLED,
+  STAT_OTHER_DEAD,
+} from '../runtime/layout.js';
+import { loadModule } from '../runtime/module-loader.js';
+import type { RecordHeader } from '../runtime/ring-buffer.js';
+import type { InboundSink, ThreadRuntime } from '../runtime/thread-runtime.js';
+import { validateInteger, validateNumber, validateObject, invalid } from '../validate.js';
+import { ActorRefImpl } from './actor-ref.js';
+import { AskTable } from './ask.js';
+import { Cell, type RestartPolicy } from './cell.js';
+import { isDefinition, lookupDefinition } from './define.js';
+import { Envelope, EnvelopeKind } from './envelope.js';
+import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOptions, Placement, SendOptions, SpawnOptions } from './types.js';
+
+/** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
+const KEY_SPAN = 1024;
+const DEFAULT_POLICY: RestartPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000 });
+const DEFAULT_ASK_MS = 5000;
+
+type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread: number, parentKey: number, maxRestarts: number, windowMs: number];
+type ControlRecord = ['dl', DeadLetter] | ['child-stopped', number, number, number];
+
+export interface NodeOptions {
+  readonly systemId: string;
+  readonly clock: Clock;
+  readonly ctl: SharedArrayBuffer;
+  readonly defaultAskTimeoutMs: number;
+}
+
+export class ActorNode implements InboundSink {
+  readonly runtime: ThreadRuntime;
+  readonly self: number;
+  readonly clock: Clock;
+  readonly asks: AskTable;
+  /** The cell whose handler is running right now (for sender attribution). */
+  current: Cell | null = null;
+  /** Main thread only: external tells and asks are refused once shutdown begins. */
+  admissionClosed = false;
+  /** Main thread only: where dead letters go. */
+  onDeadLetter: ((letter: DeadLetter) => void) | null = null;
+  /** Reason given to messages that die because their actor stopped (changes during shutdown). */
+  stopReason: DeadLetterReason = 'stopped';
+
+  readonly #cells = new Map<number, Cell>();
+  readonly #systemId: string;
+  readonly #ctl: Int32Array;
+  readonly #threadCount: number;
+  readonly #lastSpawnSeq: number[];
+  readonly #early = new Map<number, Envelope[]>();
+  readonly #placed: number[];
+  readonly #askTimeoutMs: number;
+  #seq = 0;
+  #placedSince = 0;
+
+  constructor(runtime: ThreadRuntime, options: NodeOptions) {
+    this.runtime = runtime;
+    this.self = runtime.self;
+    this.clock = options.clock;
+    this.asks = new AskTable(options.clock);
+    this.#systemId = options.systemId;
+    this.#ctl = new Int32Array(options.ctl);
+    this.#threadCount = runtime.threadCount;
+    this.#lastSpawnSeq = new Array(this.#threadCount).fill(0);
+    this.#placed = new Array(this.#threadCount).fill(0);
+    this.#askTimeoutMs = options.defaultAskTimeoutMs;
+  }
+
+  get actorCount(): number {
+    return this.#cells.size;
+  }
+
+  idOf(key: number): string {
+    return `${this.#systemId}.${key.toString(36)}`;
+  }
+
+  refFor(thread: number, key: number): ActorRefImpl {
+    return new ActorRefImpl(this, thread, key);
+  }
+
+  cellOf(key: number): Cell | undefined {
+    return this.#cells.get(key);
+  }
+
+  cells(): IterableIterator<Cell> {
+    return this.#cells.values();
+  }
+
+  // ---- spawn ----------------------------------------------------------------------------------
+
+  spawn(definition: AnyDefinition, args: unknown, options: SpawnOptions | undefined, parent: Cell | null): ActorRefImpl {
+    if (!isDefinition(definition)) throw invalid('spawn(definition)', 'a definition made by defineActor', definition);
+    const policy = resolvePolicy(options);
+    const thread = this.#place(options?.placement, parent);
+    const key = ++this.#seq * KEY_SPAN + this.self;
+    const parentThread = parent === null ? 0 : this.self;
+    const parentKey = parent === null ? 0 : parent.key;
+    if (thread === this.self) {
+      const cell = new Cell(this, key, definition, args, parentThread, parentKey, policy);
+      this.#cells.set(key, cell);
+      cell.schedule();
+    } else {
+      const record: SpawnRecord = [definition.moduleUrl, definition.name, args, parentThread, parentKey, policy.maxRestarts, policy.windowMs];
+      this.runtime.send(thread, RecordKind.Spawn, 0, key, parentKey, 0, record);
+    }
+    const ref = this.refFor(thread, key);
+    if (parent !== null) (parent.children ??= new Set()).add(ref);
+    return ref;
+  }
+
+  #place(placement: Placement | undefined, parent: Cell | null): number {
+    const threads = this.#threadCount;
+    if (placement === undefined) placement = parent === null ? 'balanced' : 'local';
+    if (placement === 'local') return this.self;
+    if (placement === 'balanced') {
+      if (threads === 1) return 0;
+      // Power of two choices over the workers' load words (main hosts only what is placed there).
+      const a = 1 + Math.floor(Math.random() * (threads - 1));
+      const b = 1 + Math.floor(Math.random() * (threads - 1));
+      const pick = this.#load(a) <= this.#load(b) ? a : b;
+      this.#placed[pick]!++;
+      return pick;
+    }
+    if (typeof placement === 'object' && placement !== null) {
+      return validateInteger(placement.thread, 'options.placement.thread', 0, threads - 1);
+    }
+    throw invalid('options.placement', `'local', 'balanced' or { thread: 0..${threads - 1} }`, placement);
+  }
+
+  #load(thread: number): number {
+    // Spawns placed here recently may not show in the target's load word yet: count them too,
+    // for a few milliseconds, so that a burst of spawns spreads instead of piling on one thread.
+    const now = this.clock.now();
+    if (now - this.#placedSince > 10) {
+      this.#placed.fill(0);
+      this.#placedSince = now;
+    }
+    const base = thread * CTL_I32;
+    return this.#ctl[base + CTL_ACTORS]! + this.#ctl[base + CTL_LOAD]! + this.#placed[thread]!;
+  }
+
+  #spawnFromRecord(from: number, key: number, record: SpawnRecord): void {
+    const [moduleUrl, name, args, parentThread, parentKey, maxRestarts, windowMs] = record;
+    const spawnerSeq = Math.floor(key / KEY_SPAN);
+    if (spawnerSeq > this.#lastSpawnSeq[from]!) this.#lastSpawnSeq[from] = spawnerSeq;
+    const policy = maxRestarts === DEFAULT_POLICY.maxRestarts && windowMs === DEFAULT_POLICY.windowMs ? DEFAULT_POLICY : { maxRestarts, windowMs };
+    const cell = new Cell(this, key, lookupDefinition(moduleUrl, name) ?? null, args, parentThread === 0 && parentKey === 0 ? 0 : from, parentKey, policy);
+    this.#cells.set(key, cell);
+    const early = this.#early.get(key);
+    if (early !== undefined) {
+      this.#early.delete(key);
+      for (const env of early) cell.enqueue(env);
+    }
+    if (cell.definition !== null) {
+      cell.schedule();
+      return;
+    }
+    loadModule(moduleUrl).then(
+      () => {
+        const definition = lookupDefinition(moduleUrl, name);
+        if (definition === undefined) {
+          this.startFailed(cell, new Error(`no actor named ${JSON.stringify(name)} is defined in ${moduleUrl}`));
+          return;
+        }
+        cell.definition = definition;
+        cell.schedule();
+      },
+      (error: unknown) => this.startFailed(cell, new Error(`cannot load ${moduleUrl}`, { cause: error })),
+    );
+  }
+
+  /** A first start failed: the actor stops; what was sent to it is answered or dead-lettered. */
+  startFailed(cell: Cell, error: Error): void {
+    const failure = new ActorInitializationError(`actor ${this.idOf(cell.key)} failed to start: ${error.message}`, { cause: error });
+    void this.#finishStop(cell, failure);
+  }
+
+  // ---- sending --------------------------------------------------------------------------------
+
+  #admit(ref: ActorRefImpl): void {
+    if (this.admissionClosed && this.current === null) throw new ShuttingDownError('the system is shutting down: no new messages from outside actors');
+    if (ref.thread !== this.self && this.runtime.isCongested(ref.thread)) {
+      throw new MailboxFullError(`thread ${ref.thread} is not keeping up: messages to it are past the high-water mark`);
+    }
+  }
+
+  tell(ref: ActorRefImpl, type: string, payload: unknown, _options: MessageOptions | undefined): void {
+    if (typeof type !== 'string') throw invalid('tell(type)', 'a message type string', type);
+    this.#admit(ref);
+    const sender = this.current;
+    if (ref.thread === this.self) {
+      const cell = this.#cells.get(ref.key);
+      if (cell === undefined || cell.status === 'stopping' || cell.status === 'stopped') {
+        throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+      }
+      cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0));
+    } else {
+      this.runtime.send(ref.thread, RecordKind.Tell, 0, ref.key, sender === null ? 0 : sender.key, 0, [type, payload]);
+    }
+    this.runtime.stats[STAT_ACCEPTED]!++;
+  }
+
+  async send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<void> {
+    const timeoutMs = options?.timeoutMs ?? DEFAULT_ASK_MS;
+    const deadline = this.clock.now() + timeoutMs;
+    for (;;) {
+      try {
+        this.tell(ref, type, payload, options);
+        return;
+      } catch (error) {
+        if (!(error instanceof MailboxFullError) || this.clock.now() >= deadline) throw error;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  ask(ref: ActorRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
+    try {
+      if (typeof type !== 'string') throw invalid('ask(type)', 'a message type string', type);
+      const timeoutMs = options?.timeoutMs === undefined ? this.#askTimeoutMs : validateNumber(options.timeoutMs, 'options.timeoutMs', 0, 2 ** 31);
+      this.#admit(ref);
+      const sender = this.current;
+      const senderKey = sender === null ? 0 : sender.key;
+      if (ref.thread === this.self) {
+        const cell = this.#cells.get(ref.key);
+        if (cell === undefined || cell.status === 'stopping' || cell.status === 'stopped') {
+          throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+        }
+        const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`);
+        cell.enqueue(new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr));
+        this.runtime.stats[STAT_ACCEPTED]!++;
+        return promise;
+      }
+      const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`);
+      try {
+        this.runtime.send(ref.thread, RecordKind.Ask, 0, ref.key, senderKey, corr, [type, payload]);
+      } catch (error) {
+        this.asks.reject(corr, error as Error);
+        return promise;
+      }
+      this.runtime.stats[STAT_ACCEPTED]!++;
+      return promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #reply(env: Envelope, value: unknown): void {
+    if (env.senderThread === this.self) {
+      if (!this.asks.resolve(env.corr, value)) this.#lateReply(env, value);
+      return;
+    }
+    try {
+      this.runtime.send(env.senderThread, RecordKind.Reply, 0, env.senderKey, 0, env.corr, value);
+    } catch (error) {
+      this.#replyError(env, error as Error);
+    }
+  }
+
+  #replyError(env: Envelope, error: Error): void {
+    if (env.senderThread === this.self) {
+      if (!this.asks.reject(env.corr, error)) this.#lateReply(env, error);
+      return;
+    }
+    this.runtime.send(env.senderThread, RecordKind.ReplyError, 0, env.senderKey, 0, env.corr, toWire(error));
+  }
+
+  #lateReply(env: Envelope, value: unknown): void {
+    this.runtime.stats[STAT_OTHER_DEAD]!++;
+    this.#emitDeadLetter({
+      message: { type: `reply:${env.type}`, payload: value },
+      sender: undefined,
+      recipient: env.senderKey === 0 ? `thread:${env.senderThread}` : this.idOf(env.senderKey),
+      reason: 'late-reply',
+      deliveryCount: 1,
+      at: this.clock.now(),
+    });
+  }
+
+  // ---- outcomes of messages (called by cells) --------------------------------------------------
+
+  handled(env: Envelope, result: unknown): void {
+    this.runtime.stats[STAT_HANDLED]!++;
+    if (env.kind === EnvelopeKind.Ask) this.#reply(env, result);
+  }
+
+  failed(cell: Cell, env: Envelope, error: Error): void {
+    const stats = this.runtime.stats;
+    stats[STAT_HANDLED]!++;
+    stats[STAT_FAILED]!++;
+    if (env.kind === EnvelopeKind.Ask) {
+      this.#replyError(env, new ActorFailedError(`actor ${this.idOf(cell.key)} failed handling ${JSON.stringify(env.type)}: ${error.message}`, { cause: error }));
+    }
+  }
+
+  restarted(_cell: Cell): void {}
+
+  unhandled(cell: Cell, env: Envelope): void {
+    this.#deadLetter(env, cell.key, 'unhandled');
+    if (env.kind === EnvelopeKind.Ask) {
+      this.#replyError(env, new UnhandledMessageError(`actor ${this.idOf(cell.key)} has no handler for ${JSON.stringify(env.type)}`));
+    }
+  }
+
+  /** An accepted message that will not be handled: one dead letter, and its ask is answered. */
+  #deadLetter(env: Envelope, recipientKey: number, reason: DeadLetterReason, error?: Error): void {
+    this.runtime.stats[STAT_DEAD_LETTERS]!++;
+    if (env.kind === EnvelopeKind.Ask && reason !== 'unhandled') {
+      this.#replyError(env, error ?? new ActorStoppedError(`actor ${this.idOf(recipientKey)} is stopped`));
+    }
+    if (this.self !== 0 && Atomics.load(this.#ctl, CTL_DL_WATCHED) === 0) return;
+    this.#emitDeadLetter({
+      message: { type: env.type, payload: env.payload },
+      sender: env.senderKey === 0 ? undefined : this.idOf(env.senderKey),
+      recipient: this.idOf(recipientKey),
+      reason,
+      deliveryCount: 1,
+      at: this.clock.now(),
+    });
+  }
+
+  #emitDeadLetter(letter: DeadLetter): void {
+    if (this.self === 0) {
+      this.onDeadLetter?.(letter);
+      return;
+    }
+    if (Atomics.load(this.#ctl, CTL_DL_WATCHED) === 0) return;
+    const control: ControlRecord = ['dl', letter];
+    try {
+      this.runtime.send(0, RecordKind.Control, 0, 0, 0, 0, control);
+    } catch {
+      // The payload cannot travel (a same-thread message held a function): report without it.
+      this.runtime.send(0, RecordKind.Control, 0, 0, 0, 0, ['dl', { ...letter, message: { type: letter.message.type, payload: undefined } }]);
+    }
+  }
+
+  // ---- stopping -------------------------------------------------------------------------------
+
+  /** Stops any actor by ref. Resolves when its onStop ran (at once if it is already gone). */
+  stopRef(ref: ActorRefImpl, graceful = false): Promise<void> {
+    if (ref.thread === this.self) {
+      const cell = this.#cells.get(ref.key);
+      if (cell === undefined) return Promise.resolve();
+      if (graceful) {
+        if (cell.status === 'stopping' || cell.status === 'stopped') return cell.stopping ?? Promise.resolve();
+        return new Promise((resolve) => {
+          cell.enqueue(new Envelope(EnvelopeKind.Stop, '', undefined, this.self, 0, 0));
+          void this.#whenStopped(cell).then(resolve);
+        });
+      }
+      return this.stopCell(cell, 'normal');
+    }
+    const { corr, promise } = this.asks.open(0, () => `stop of ${ref.id}`);
+    this.runtime.send(ref.thread, RecordKind.Stop, 0, ref.key, this.current?.key ?? 0, corr, graceful ? 1 : 0);
+    return promise as Promise<void>;
+  }
+
+  #whenStopped(cell: Cell): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (cell.stopping !== null) void cell.stopping.then(() => resolve());
+        else setImmediate(check);
+      };
+      check();
+    });
+  }
+
+  stopCell(cell: Cell, _reason: 'normal' | 'failed' | 'shutdown'): Promise<void> {
+    return (cell.stopping ??= this.#finishStop(cell, null));
+  }
+
+  async #finishStop(cell: Cell, initFailure: Error | null): Promise<void> {
+    if (cell.status === 'stopped') return;
+    const wasStarted = cell.status !== 'starting' || initFailure !== null;
+    cell.status = 'stopping';
+    await cell.whenIdle();
+    if (cell.children !== null) {
+      await Promise.all([...cell.children].map((child) => this.stopRef(child)));
+    }
+    const onStop = cell.definition?.spec.onStop;
+    if (onStop !== undefined && initFailure === null && wasStarted) {
+      try {
+        await onStop(cell.ctx as never);
+      } catch {
+        // onStop failures do not keep an actor alive.
+      }
+    }
+    cell.status = 'stopped';
+    this.#cells.delete(cell.key);
+    const reason = this.stopReason;
+    const leftovers = cell.queue?.drain() ?? [];
+    for (const env of leftovers) {
+      if (env.kind === EnvelopeKind.Stop) continue;
+      this.#deadLetter(env, cell.key, reason, initFailure ?? undefined);
+    }
+    this.#childStopped(cell);
+  }
+
+  #childStopped(cell: Cell): void {
+    if (cell.parentKey === 0) return;
+    if (cell.parentThread === this.self) {
+      const parent = this.#cells.get(cell.parentKey);
+      if (parent?.children) for (const child of parent.children) if (child.key === cell.key) parent.children.delete(child);
+      return;
+    }
+    const control: ControlRecord = ['child-stopped', cell.parentKey, this.self, cell.key];
+    this.runtime.send(cell.parentThread, RecordKind.Control, 0, 0, 0, 0, control);
+  }
+
+  // ---- inbound records ------------------------------------------------------------------------
+
+  onRecord(from: number, h: RecordHeader, payload: unknown): void {
+    switch (h.kind) {
+      case RecordKind.Tell:
+      case RecordKind.Ask: {
+        const [type, body] = payload as [string, unknown];
+        const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, type, body, from, h.sender, h.corr);
+        this.#deliver(h.target, env);
+        return;
+      }
+      case RecordKind.Reply:
+        if (!this.asks.resolve(h.corr, payload)) this.#lateReply(new Envelope(EnvelopeKind.Ask, 'ask', undefined, this.self, h.target, h.corr), payload);
+        return;
+      case RecordKind.ReplyError: {
+        const error = fromWire(payload as WireError);
+        if (!this.asks.reject(h.corr, error)) this.#lateReply(new Envelope(EnvelopeKind.Ask, 'ask', undefined, this.self, h.target, h.corr), error);
+        return;
+      }
+      case RecordKind.Spawn:
+        this.#spawnFromRecord(from, h.target, payload as SpawnRecord);
+        return;
+      case RecordKind.Stop: {
+        // The header object is reused for the next record: capture what the reply needs now.
+        const { sender, corr } = h;
+        const done = this.stopRef(this.refFor(this.self, h.target), payload === 1);
+        void done.then(() => this.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, undefined));
+        return;
+      }
+      case RecordKind.Control:
+        this.#control(payload as ControlRecord);
+        return;
+      default:
+        return;
+    }
+  }
+
+  onDecodeFailure(from: number, h: RecordHeader, error: Error): void {
+    const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, '<undecodable>', undefined, from, h.sender, h.corr);
+    if (h.kind === RecordKind.Tell || h.kind === RecordKind.Ask) {
+      this.#deadLetter(env, h.target, 'decode-failed', new SerializationError(`message could not be decoded: ${error.message}`, { cause: error }));
+    }
+  }
+
+  #deliver(key: number, env: Envelope): void {
+    const cell = this.#cells.get(key);
+    if (cell !== undefined && cell.status !== 'stopping' && cell.status !== 'stopped') {
+      cell.enqueue(env);
+      return;
+    }
+    if (cell === undefined) {
+      const spawner = key % KEY_SPAN;
+      if (spawner !== this.self && Math.floor(key / KEY_SPAN) > this.#lastSpawnSeq[spawner]!) {
+        // Its spawn record is still on the way (it came from another thread's ring): hold it.
+        const held = this.#early.get(key);
+        if (held === undefined) this.#early.set(key, [env]);
+        else held.push(env);
+        return;
+      }
+    }
+    this.#deadLetter(env, key, this.stopReason);
+  }
+
+  #control(record: ControlRecord): void {
+    if (record[0] === 'dl') {
+      this.onDeadLetter?.(record[1]);
+      return;
+    }
+    const [, parentKey, childThread, childKey] = record;
+    const parent = this.#cells.get(parentKey);
+    if (parent?.children) {
+      for (const child of parent.children) if (child.key === childKey && child.thread === childThread) parent.children.delete(child);
+    }
+  }
+
+  /** Main thread: whether workers should forward their dead letters here. */
+  watchDeadLetters(on: boolean): void {
+    Atomics.store(this.#ctl, CTL_DL_WATCHED, on ? 1 : 0);
+  }
+}
+
+function resolvePolicy(options: SpawnOptions | undefined): RestartPolicy {
+  if (options === undefined) return DEFAULT_POLICY;
+  validateObject(options, 'options');
+  if (options.maxRestarts === undefined && options.restartWindowMs === undefined) return DEFAULT_POLICY;
+  const maxRestarts = options.maxRestarts === undefined ? DEFAULT_POLICY.maxRestarts : validateInteger(options.maxRestarts, 'options.maxRestarts', 0, 1_000_000);
+  const windowMs = options.restartWindowMs === undefined ? DEFAULT_POLICY.windowMs : validateInteger(options.restartWindowMs, 'options.restartWindowMs', 1, 2 ** 31);
+  return { maxRestarts, windowMs };
+}

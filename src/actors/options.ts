@@ -1,0 +1,78 @@
+// System options: declared, defaulted, validated and frozen once.
+
+import { availableParallelism } from 'node:os';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import { isPowerOfTwo } from '../runtime/layout.js';
+import { invalid, validateInteger, validateNumber, validateObject } from '../validate.js';
+
+export interface SystemOptions {
+  /** Worker threads. Default: availableParallelism() - 1, at least 1. */
+  readonly threads?: number;
+  /** Bytes per ring (one per ordered pair of threads); a power of two. Default 262144. */
+  readonly ringBytes?: number;
+  /** Largest encoded message accepted. Default 16 MiB. */
+  readonly maxMessageBytes?: number;
+  /** Default ask timeout. Default 5000. */
+  readonly askTimeoutMs?: number;
+  /** How long draining may take in shutdown(). Default 10000. */
+  readonly drainMs?: number;
+  /** How long one actor's stop may take in shutdown() before it is forced. Default 5000. */
+  readonly shutdownTimeoutMs?: number;
+  /** Longest scheduler slice before a thread yields to its event loop. Default 1. */
+  readonly sliceMs?: number;
+  /** How long a thread that just saw traffic polls before it parks. Default 50. */
+  readonly spinMicros?: number;
+  /** Sender-side spill past which tell throws MailboxFullError. Default 8 MiB. */
+  readonly spillHighWaterBytes?: number;
+  /** Time source for ask timeouts and restart windows (main thread). Default: the system clock. */
+  readonly clock?: Clock;
+}
+
+export interface ResolvedSystemOptions {
+  readonly threads: number;
+  readonly ringBytes: number;
+  readonly maxMessageBytes: number;
+  readonly askTimeoutMs: number;
+  readonly drainMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly sliceMs: number;
+  readonly spinMicros: number;
+  readonly spillHighWaterBytes: number;
+  readonly clock: Clock;
+}
+
+const KNOWN = new Set([
+  'threads',
+  'ringBytes',
+  'maxMessageBytes',
+  'askTimeoutMs',
+  'drainMs',
+  'shutdownTimeoutMs',
+  'sliceMs',
+  'spinMicros',
+  'spillHighWaterBytes',
+  'clock',
+]);
+
+export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSystemOptions {
+  validateObject(options, 'options');
+  for (const key of Object.keys(options)) if (!KNOWN.has(key)) throw invalid(`options.${key}`, 'a known option', (options as Record<string, unknown>)[key]);
+  const o = options;
+  const ringBytes = o.ringBytes === undefined ? 262_144 : validateInteger(o.ringBytes, 'options.ringBytes', 4096, 1 << 30);
+  if (!isPowerOfTwo(ringBytes)) throw invalid('options.ringBytes', 'a power of two', ringBytes);
+  const clock = o.clock ?? systemClock;
+  if (typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') throw invalid('options.clock', 'a Clock', clock);
+  return Object.freeze({
+    threads: o.threads === undefined ? Math.max(1, availableParallelism() - 1) : validateInteger(o.threads, 'options.threads', 1, 255),
+    ringBytes,
+    maxMessageBytes: o.maxMessageBytes === undefined ? 16 * 1024 * 1024 : validateInteger(o.maxMessageBytes, 'options.maxMessageBytes', 64, 1 << 30),
+    askTimeoutMs: o.askTimeoutMs === undefined ? 5000 : validateNumber(o.askTimeoutMs, 'options.askTimeoutMs', 1, 2 ** 31),
+    drainMs: o.drainMs === undefined ? 10_000 : validateNumber(o.drainMs, 'options.drainMs', 0, 2 ** 31),
+    shutdownTimeoutMs: o.shutdownTimeoutMs === undefined ? 5000 : validateNumber(o.shutdownTimeoutMs, 'options.shutdownTimeoutMs', 0, 2 ** 31),
+    sliceMs: o.sliceMs === undefined ? 1 : validateNumber(o.sliceMs, 'options.sliceMs', 0.05, 1000),
+    spinMicros: o.spinMicros === undefined ? 50 : validateNumber(o.spinMicros, 'options.spinMicros', 0, 100_000),
+    spillHighWaterBytes:
+      o.spillHighWaterBytes === undefined ? 8 * 1024 * 1024 : validateInteger(o.spillHighWaterBytes, 'options.spillHighWaterBytes', 1024, 2 ** 31),
+    clock,
+  });
+}

@@ -1,0 +1,279 @@
+// The actor system: starts the worker threads, hosts the main thread's node (the guardian of
+// top-level actors), and shuts everything down in order: close admission, drain, stop actors
+// (children first, newest first), end the threads.
+
+import { nanoid } from 'nanoid';
+import { ShuttingDownError } from '../errors.js';
+import type { ActorInfo } from '../runtime/control.js';
+import {
+  CTL_ACTORS,
+  CTL_F64_BASE,
+  CTL_I32,
+  CTL_PARKED,
+  RING_R,
+  RING_W,
+  STAT_ACCEPTED,
+  STAT_BUSY_NS,
+  STAT_DEAD_LETTERS,
+  STAT_FAILED,
+  STAT_FIELDS,
+  STAT_HANDLED,
+  STAT_MSGS_IN,
+  STAT_MSGS_OUT,
+  STAT_OTHER_DEAD,
+  STAT_SINCE,
+  STAT_SPILLED,
+} from '../runtime/layout.js';
+import { startWorkers, stopWorkers, type WorkerHandle } from '../runtime/thread-pool.js';
+import { ThreadRuntime, type RuntimeTuning } from '../runtime/thread-runtime.js';
+import { createTopology, type Topology } from '../runtime/topology.js';
+import { validateNumber, validateObject } from '../validate.js';
+import { ActorRefImpl } from './actor-ref.js';
+import { ActorNode } from './node.js';
+import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
+import type { ActorRef, AnyDefinition, ArgsOf, DeadLetter, SpawnOptions } from './types.js';
+
+export interface ThreadStats {
+  readonly thread: number;
+  readonly actors: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  readonly accepted: number;
+  readonly handled: number;
+  readonly failed: number;
+  readonly deadLetters: number;
+  readonly spilled: number;
+  /** Bytes waiting in the rings into this thread. */
+  readonly ringBytesUsed: number;
+  /** Share of wall time spent in scheduler turns since the thread started, 0..1. */
+  readonly busyRatio: number;
+  readonly parked: boolean;
+}
+
+export interface SystemStats {
+  readonly threads: readonly ThreadStats[];
+  readonly accepted: number;
+  readonly handled: number;
+  readonly failed: number;
+  readonly deadLetters: number;
+}
+
+export interface ShutdownReport {
+  /** Messages handled (completed or failed) over the system's life. */
+  readonly processed: number;
+  /** Accepted messages that became dead letters. */
+  readonly deadLettered: number;
+  /** Actors whose stop overran shutdownTimeoutMs. */
+  readonly forced: number;
+}
+
+export interface ShutdownOptions {
+  readonly drainMs?: number;
+}
+
+export interface DeadLetterStream {
+  /** Calls `listener` for every dead letter from now on; returns the unsubscribe function. */
+  subscribe(listener: (letter: DeadLetter) => void): () => void;
+}
+
+export class ActorSystem {
+  readonly options: ResolvedSystemOptions;
+  readonly deadLetters: DeadLetterStream;
+  readonly #topology: Topology;
+  readonly #runtime: ThreadRuntime;
+  readonly #node: ActorNode;
+  readonly #workers: WorkerHandle[];
+  readonly #topLevel: ActorRefImpl[] = [];
+  readonly #listeners = new Set<(letter: DeadLetter) => void>();
+  readonly #stats: Float64Array[];
+  #shutdown: Promise<ShutdownReport> | null = null;
+
+  /** Use createSystem(). */
+  constructor(options: ResolvedSystemOptions, topology: Topology, runtime: ThreadRuntime, node: ActorNode, workers: WorkerHandle[]) {
+    this.options = options;
+    this.#topology = topology;
+    this.#runtime = runtime;
+    this.#node = node;
+    this.#workers = workers;
+    this.#stats = Array.from({ length: topology.threadCount }, (_, t) => new Float64Array(topology.ctl, t * CTL_I32 * 4 + CTL_F64_BASE * 8, STAT_FIELDS));
+    node.onDeadLetter = (letter) => {
+      for (const listener of this.#listeners) {
+        try {
+          listener(letter);
+        } catch {
+          // A failing subscriber must not break delivery to the others.
+        }
+      }
+    };
+    this.deadLetters = {
+      subscribe: (listener) => {
+        this.#listeners.add(listener);
+        node.watchDeadLetters(true);
+        return () => {
+          this.#listeners.delete(listener);
+          if (this.#listeners.size === 0) node.watchDeadLetters(false);
+        };
+      },
+    };
+  }
+
+  /** Worker threads (main not counted). */
+  get threads(): number {
+    return this.#workers.length;
+  }
+
+  spawn<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): ActorRef<D> {
+    if (this.#shutdown !== null) throw new ShuttingDownError('the system is shutting down: no new actors');
+    const ref = this.#node.spawn(definition, args, options, null);
+    this.#topLevel.push(ref);
+    return ref as unknown as ActorRef<D>;
+  }
+
+  /**
+   * Stops the actor and its children; resolves when its onStop ran. With `graceful`, the stop
+   * waits its turn behind every message accepted before it.
+   */
+  stop(ref: ActorRef<AnyDefinition>, options?: { graceful?: boolean }): Promise<void> {
+    return this.#node.stopRef(ref as unknown as ActorRefImpl, options?.graceful === true);
+  }
+
+  /** Per-thread counters read from shared memory: costs no messages. */
+  stats(): SystemStats {
+    const ctl = new Int32Array(this.#topology.ctl);
+    const now = performance.now();
+    const threads: ThreadStats[] = this.#stats.map((s, thread) => {
+      let ringBytesUsed = 0;
+      for (const row of this.#topology.rings) {
+        const ring = row[thread];
+        if (ring === null || ring === undefined) continue;
+        const cursors = new Int32Array(ring, 0, 64);
+        ringBytesUsed += (Atomics.load(cursors, RING_W) - Atomics.load(cursors, RING_R)) | 0;
+      }
+      const elapsed = Math.max(1, now - s[STAT_SINCE]!);
+      return {
+        thread,
+        actors: ctl[thread * CTL_I32 + CTL_ACTORS]!,
+        messagesIn: s[STAT_MSGS_IN]!,
+        messagesOut: s[STAT_MSGS_OUT]!,
+        accepted: s[STAT_ACCEPTED]!,
+        handled: s[STAT_HANDLED]!,
+        failed: s[STAT_FAILED]!,
+        deadLetters: s[STAT_DEAD_LETTERS]! + s[STAT_OTHER_DEAD]!,
+        spilled: s[STAT_SPILLED]!,
+        ringBytesUsed,
+        busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
+        parked: Atomics.load(ctl, thread * CTL_I32 + CTL_PARKED) === 1,
+      };
+    });
+    const sum = (f: (t: ThreadStats) => number): number => threads.reduce((a, t) => a + f(t), 0);
+    return {
+      threads,
+      accepted: sum((t) => t.accepted),
+      handled: sum((t) => t.handled),
+      failed: sum((t) => t.failed),
+      deadLetters: sum((t) => t.deadLetters),
+    };
+  }
+
+  /** Per-actor detail from every thread, over the control plane. */
+  async inspect(): Promise<ActorInfo[]> {
+    const local: ActorInfo[] = [...this.#node.cells()].map((cell) => ({
+      id: this.#node.idOf(cell.key),
+      thread: 0,
+      status: cell.status,
+      mailboxDepth: cell.depth,
+      handled: cell.handled,
+      failed: cell.failed,
+      restarts: cell.restartCount,
+    }));
+    const remote = await Promise.all(this.#workers.map((w) => w.control.inspect()));
+    return [...local, ...remote.flat()];
+  }
+
+  /** Accepted messages not yet handled or dead-lettered, across all threads. */
+  #unsettled(): number {
+    let settledBefore = 0;
+    for (const s of this.#stats) settledBefore += s[STAT_HANDLED]! + s[STAT_DEAD_LETTERS]!;
+    let accepted = 0;
+    for (const s of this.#stats) accepted += s[STAT_ACCEPTED]!;
+    let settledAfter = 0;
+    for (const s of this.#stats) settledAfter += s[STAT_HANDLED]! + s[STAT_DEAD_LETTERS]!;
+    return settledBefore === settledAfter ? accepted - settledAfter : Number.POSITIVE_INFINITY;
+  }
+
+  /** Resolves when every accepted message has been handled or dead-lettered (or at the deadline). */
+  async #drain(drainMs: number): Promise<boolean> {
+    const deadline = performance.now() + drainMs;
+    while (this.#unsettled() > 0) {
+      if (performance.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return true;
+  }
+
+  /**
+   * Stops admission from outside actors, drains accepted messages (bounded by drainMs), stops
+   * actors children-first and newest-first, ends the threads. Idempotent.
+   */
+  shutdown(options?: ShutdownOptions): Promise<ShutdownReport> {
+    if (this.#shutdown !== null) return this.#shutdown;
+    if (options !== undefined) validateObject(options, 'options');
+    const drainMs = options?.drainMs === undefined ? this.options.drainMs : validateNumber(options.drainMs, 'options.drainMs', 0, 2 ** 31);
+    this.#shutdown = this.#runShutdown(drainMs);
+    return this.#shutdown;
+  }
+
+  async #runShutdown(drainMs: number): Promise<ShutdownReport> {
+    const node = this.#node;
+    node.admissionClosed = true;
+    await this.#drain(drainMs);
+    node.stopReason = 'shutdown';
+    await Promise.all(this.#workers.map((w) => w.control.beginShutdown()));
+    let forced = 0;
+    for (const ref of this.#topLevel.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        node.stopRef(ref).then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.options.shutdownTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) forced++;
+    }
+    this.#topLevel.length = 0;
+    // Let the last dead letters and stop replies land before the threads go.
+    await this.#drain(Math.min(drainMs, 1000));
+    await stopWorkers(this.#workers, this.options.shutdownTimeoutMs);
+    await this.#runtime.close();
+    node.asks.rejectAll(() => new ShuttingDownError('the system shut down before the reply came'));
+    let processed = 0;
+    let deadLettered = 0;
+    for (const s of this.#stats) {
+      processed += s[STAT_HANDLED]!;
+      deadLettered += s[STAT_DEAD_LETTERS]!;
+    }
+    return { processed, deadLettered, forced };
+  }
+}
+
+/** Starts the worker threads; resolves when they are ready. */
+export async function createSystem(options?: SystemOptions): Promise<ActorSystem> {
+  const resolved = resolveSystemOptions(options);
+  const threadCount = resolved.threads + 1;
+  const topology = createTopology(threadCount, resolved.ringBytes);
+  const tuning: RuntimeTuning = {
+    sliceMs: resolved.sliceMs,
+    spinMicros: resolved.spinMicros,
+    spillHighWaterBytes: resolved.spillHighWaterBytes,
+    maxMessageBytes: resolved.maxMessageBytes,
+  };
+  const systemId = nanoid(12);
+  const runtime = new ThreadRuntime(topology.wiringFor(0), tuning);
+  const node = new ActorNode(runtime, { systemId, clock: resolved.clock, ctl: topology.ctl, defaultAskTimeoutMs: resolved.askTimeoutMs });
+  runtime.start(node);
+  const workers = await startWorkers(
+    topology,
+    () => ({ tuning, systemId, askTimeoutMs: resolved.askTimeoutMs }),
+    () => {},
+  );
+  return new ActorSystem(resolved, topology, runtime, node, workers);
+}

@@ -1,0 +1,121 @@
+// The public types of the actor model: definitions, refs, the handler context and options.
+// Types flow end to end: ActorRef<typeof Counter> knows each message's payload and reply type.
+
+export type Priority = 0 | 1 | 2 | 3;
+
+export interface MessageOptions {
+  /** 0..3, higher first; values above 3 count as 3. */
+  readonly priority?: number;
+  /** For dedup in at-least-once mode. */
+  readonly messageId?: string;
+}
+
+export interface SendOptions extends MessageOptions {
+  /** How long send() waits for room before rejecting with MailboxFullError. Default 5000. */
+  readonly timeoutMs?: number;
+}
+
+export interface AskOptions extends MessageOptions {
+  /** Default 5000. */
+  readonly timeoutMs?: number;
+}
+
+export type Placement = 'local' | 'balanced' | { readonly thread: number };
+
+export interface SpawnOptions {
+  readonly name?: string;
+  /** Where the actor runs. Default: 'balanced' from the system, 'local' from a parent actor. */
+  readonly placement?: Placement;
+  /** Restarts allowed within `restartWindowMs` before the actor is stopped. Default 5. */
+  readonly maxRestarts?: number;
+  /** Default 30000. */
+  readonly restartWindowMs?: number;
+}
+
+/** What a handler gets: its state, its own ref, and the means to spawn and stop. */
+export interface ActorContext<State> {
+  state: State;
+  readonly self: ActorRef<AnyDefinition>;
+  /** The ref of the actor that sent the current message, if an actor sent it. */
+  readonly sender: ActorRef<AnyDefinition> | undefined;
+  /** The id of this actor. */
+  readonly id: string;
+  spawn<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): ActorRef<D>;
+  /** Stops a child (or, with no argument, this actor). Resolves when its onStop ran. */
+  stop(ref?: ActorRef<AnyDefinition>): Promise<void>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler<State> = (ctx: ActorContext<State>, payload: any) => unknown;
+export type Handlers<State> = Record<string, Handler<State>>;
+
+export interface ActorSpec<Args, State, H extends Handlers<State>> {
+  /** Builds the state from the spawn arguments. May be async. Runs again on every restart. */
+  readonly init: (args: Args) => State | Promise<State>;
+  readonly handlers: H;
+  readonly onStart?: (ctx: ActorContext<State>) => void | Promise<void>;
+  readonly onStop?: (ctx: ActorContext<State>) => void | Promise<void>;
+  readonly onRestart?: (ctx: ActorContext<State>, error: Error) => void | Promise<void>;
+}
+
+export declare const definitionBrand: unique symbol;
+
+export interface ActorDefinition<Args, State, H extends Handlers<State>> {
+  readonly moduleUrl: string;
+  readonly name: string;
+  readonly spec: ActorSpec<Args, State, H>;
+  /** Type-only marker; not present at run time. */
+  readonly [definitionBrand]?: { args: Args; state: State; handlers: H };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDefinition = ActorDefinition<any, any, any>;
+
+export type ArgsOf<D> = D extends ActorDefinition<infer A, infer _S, infer _H> ? A : never;
+export type HandlersOf<D> = D extends ActorDefinition<infer _A, infer _S, infer H> ? H : never;
+export type MessageType<D> = keyof HandlersOf<D> & string;
+
+type Rest<F, Options> = F extends (...args: infer P) => unknown
+  ? P extends [unknown, infer Payload, ...unknown[]]
+    ? undefined extends Payload
+      ? [payload?: Payload, options?: Options]
+      : [payload: Payload, options?: Options]
+    : [payload?: undefined, options?: Options]
+  : never;
+
+export type PayloadArgs<D, K extends MessageType<D>, Options = MessageOptions> = Rest<HandlersOf<D>[K], Options>;
+export type ReplyOf<D, K extends MessageType<D>> = HandlersOf<D>[K] extends (...args: never[]) => infer R ? Awaited<R> : never;
+
+/** A handle to an actor, wherever it runs. Serialisable: pass it in messages. */
+export interface ActorRef<D extends AnyDefinition> {
+  /** Unique, unguessable id. */
+  readonly id: string;
+  /** Synchronous, never blocks. Throws a typed error, and then nothing was enqueued. */
+  tell<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K>): void;
+  /** Resolves when the message is accepted, waiting for room (up to options.timeoutMs). */
+  send<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, SendOptions>): Promise<void>;
+  /** The handler's return value; rejects with AskTimeoutError after options.timeoutMs (5 s). */
+  ask<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, AskOptions>): Promise<ReplyOf<D, K>>;
+}
+
+export type DeadLetterReason =
+  | 'stopped'
+  | 'mailbox-full'
+  | 'restart-stash-full'
+  | 'thread-crash'
+  | 'late-reply'
+  | 'terminated'
+  | 'max-deliveries'
+  | 'no-routee'
+  | 'shutdown'
+  | 'decode-failed'
+  | 'unhandled';
+
+export interface DeadLetter {
+  readonly message: { readonly type: string; readonly payload: unknown };
+  readonly sender: string | undefined;
+  readonly recipient: string;
+  readonly reason: DeadLetterReason;
+  readonly deliveryCount: number;
+  readonly at: number;
+}

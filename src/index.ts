@@ -1,0 +1,42 @@
+// troupe: an actor runtime for Node.js. Many actors over a pool of worker threads, talking
+// through SharedArrayBuffer rings. This file is the only public door.
+
+export { defineActor } from './actors/define.js';
+export { createSystem, ActorSystem } from './actors/system.js';
+export type { SystemOptions } from './actors/options.js';
+export type { DeadLetterStream, ShutdownOptions, ShutdownReport, SystemStats, ThreadStats } from './actors/system.js';
+export type {
+  ActorContext,
+  ActorDefinition,
+  ActorRef,
+  ActorSpec,
+  AnyDefinition,
+  ArgsOf,
+  AskOptions,
+  DeadLetter,
+  DeadLetterReason,
+  Handler,
+  Handlers,
+  MessageOptions,
+  MessageType,
+  Placement,
+  ReplyOf,
+  SendOptions,
+  SpawnOptions,
+} from './actors/types.js';
+export type { ActorInfo } from './runtime/control.js';
+export type { Clock } from './runtime/clock.js';
+export {
+  ActorError,
+  ActorFailedError,
+  ActorInitializationError,
+  ActorStoppedError,
+  AskTimeoutError,
+  InvalidArgumentError,
+  MailboxFullError,
+  MessageTooLargeError,
+  SerializationError,
+  ShuttingDownError,
+  UnhandledMessageError,
+} from './errors.js';
+export type { ErrorCode } from './errors.js';

@@ -1,0 +1,48 @@
+// The control plane to each worker: low-rate request/response (inspect, close) over the worker's
+// MessagePort through comlink. The hot path never comes here; it runs on the rings.
+
+import type { Endpoint } from 'comlink';
+import type { MessagePort, Worker } from 'node:worker_threads';
+
+export interface ActorInfo {
+  readonly id: string;
+  readonly thread: number;
+  readonly status: string;
+  readonly mailboxDepth: number;
+  readonly handled: number;
+  readonly failed: number;
+  readonly restarts: number;
+}
+
+/** What each worker exposes to the main thread. */
+export interface WorkerControl {
+  ping(): number;
+  inspect(): ActorInfo[];
+  /** Messages that die from now on die for reason 'shutdown'. */
+  beginShutdown(): void;
+  /** Ends the turn loop and lets the thread exit. */
+  close(): Promise<void>;
+}
+
+/** comlink's Endpoint over a Node MessagePort or Worker (which speak EventEmitter, not DOM events). */
+export function nodeEndpoint(port: MessagePort | Worker): Endpoint {
+  const listeners = new WeakMap<object, (data: unknown) => void>();
+  return {
+    postMessage: (message: unknown, transfer?: unknown[]) => port.postMessage(message, transfer as never),
+    addEventListener: (_type: string, handler: unknown) => {
+      const listener = (data: unknown): void => {
+        const event = { data } as MessageEvent;
+        if (typeof handler === 'function') handler(event);
+        else (handler as { handleEvent(e: MessageEvent): void }).handleEvent(event);
+      };
+      port.on('message', listener);
+      listeners.set(handler as object, listener);
+    },
+    removeEventListener: (_type: string, handler: unknown) => {
+      const listener = listeners.get(handler as object);
+      if (listener === undefined) return;
+      port.off('message', listener);
+      listeners.delete(handler as object);
+    },
+  } as Endpoint;
+}

@@ -1,0 +1,75 @@
+// Every shared-memory offset in one place. Fields written by different threads sit 128 bytes
+// apart (two cache lines, as Agrona and Seastar do) so that a producer and a consumer never
+// fight over one line.
+
+/** Ring header: write cursor, read cursor, each on its own pair of cache lines. */
+export const RING_W = 0; // Int32 index: producer-owned free-running byte cursor
+export const RING_R = 32; // Int32 index (byte 128): consumer-owned free-running byte cursor
+export const RING_DATA_OFFSET = 256; // bytes: records start here
+
+/** A record: fixed 32-byte header, then the payload, padded to 8 bytes. Never straddles the end. */
+export const REC_HEADER_BYTES = 32;
+export const REC_LEN = 0; //        i32  payload bytes; PAD_LEN = skip to data start
+export const REC_KIND = 4; //       u8   RecordKind
+export const REC_PRIORITY = 5; //   u8   0..3
+export const REC_FLAGS = 6; //      u16  reserved
+export const REC_TARGET = 8; //     f64  target actor key (0 = the thread itself)
+export const REC_SENDER = 16; //    f64  sender actor key (0 = none)
+export const REC_CORR = 24; //      i32  ask correlation id (0 = none)
+export const REC_AUX = 28; //       i32  kind-specific
+export const PAD_LEN = -1;
+
+export const enum RecordKind {
+  Tell = 1,
+  Ask = 2,
+  Reply = 3,
+  ReplyError = 4,
+  Spawn = 5,
+  Stop = 6,
+  /** Payload travels on the control port (too big for the ring); this record keeps its place. */
+  Big = 7,
+  /** Decode for codec state only, then drop (a message rejected after it was encoded). */
+  Discard = 8,
+  /** Control: run a runtime-level command on the receiving thread (shutdown drain, etc.). */
+  Control = 9,
+}
+
+/** Per-thread control block: one region of CTL_BYTES per thread in one SharedArrayBuffer. */
+export const CTL_BYTES = 512;
+export const CTL_I32 = CTL_BYTES / 4;
+// Int32 fields (index within the thread's region). Line 0: written by producers.
+export const CTL_PARKED = 0; // 1 while the thread sleeps on BELL
+export const CTL_BELL = 1; //   futex word the thread waits on
+// Line 2+: written by the owner only.
+export const CTL_HEARTBEAT = 32; // bumped every turn
+export const CTL_LOAD = 33; //      ready actors + queued messages, for placement
+export const CTL_ACTORS = 34; //    live actors hosted
+export const CTL_STATE = 35; //     ThreadState
+export const CTL_DL_WATCHED = 36; // main only: 1 while someone subscribes to dead letters
+// Float64 fields (index in a Float64Array over the same region): counters, owner-written.
+export const CTL_F64_BASE = 24; // f64 index 24 = byte 192
+export const STAT_MSGS_IN = 0;
+export const STAT_MSGS_OUT = 1;
+export const STAT_HANDLED = 2;
+export const STAT_FAILED = 3;
+export const STAT_DEAD_LETTERS = 4;
+export const STAT_BUSY_NS = 5; //   time spent in turns, ms
+export const STAT_SINCE = 6; //     time the busy counter started, ms
+export const STAT_SPILLED = 7; //   records that waited in a sender-side overflow queue
+export const STAT_ACCEPTED = 8; //  user messages this thread accepted for delivery (tell/ask)
+export const STAT_OTHER_DEAD = 9; // dead letters that were never accepted messages (late replies)
+export const STAT_FIELDS = 10;
+
+export const enum ThreadState {
+  Starting = 0,
+  Running = 1,
+  Stopped = 2,
+}
+
+export function align8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+export function isPowerOfTwo(n: number): boolean {
+  return n > 0 && (n & (n - 1)) === 0;
+}

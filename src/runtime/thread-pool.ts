@@ -1,0 +1,82 @@
+// Starts, owns and ends the worker threads. Also the one place that decides how a worker loads
+// code: it always runs the built JavaScript entry (dist/worker.js), even when the caller runs
+// TypeScript sources (vitest, tsx), because Node 20 cannot run .ts and vitest does not transform
+// what `new Worker()` loads. That entry turns on tsx only when asked to load a .ts actor module.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { wrap, releaseProxy, type Remote } from 'comlink';
+import { nodeEndpoint, type WorkerControl } from './control.js';
+import type { Topology } from './topology.js';
+
+export function workerEntryUrl(): URL {
+  const here = import.meta.url;
+  // Built: dist/runtime/thread-pool.js -> dist/worker.js. Sources: src/runtime/*.ts -> dist/worker.js.
+  const url = here.endsWith('.ts') ? new URL('../../dist/worker.js', here) : new URL('../worker.js', here);
+  if (!existsSync(fileURLToPath(url))) {
+    throw new Error(`worker entry ${fileURLToPath(url)} is missing: run \`npm run build\` first`);
+  }
+  return url;
+}
+
+export interface WorkerHandle {
+  readonly thread: number;
+  readonly worker: Worker;
+  readonly control: Remote<WorkerControl>;
+  readonly exited: Promise<number>;
+}
+
+export async function startWorkers(topology: Topology, boot: (thread: number) => object, onExit: (thread: number, code: number) => void): Promise<WorkerHandle[]> {
+  const entry = workerEntryUrl();
+  const handles: WorkerHandle[] = [];
+  for (let thread = 1; thread < topology.threadCount; thread++) {
+    const wiring = topology.wiringFor(thread);
+    const worker = new Worker(entry, {
+      workerData: { ...boot(thread), wiring },
+      transferList: topology.portsOf(wiring),
+      name: `troupe-${thread}`,
+    });
+    const exited = new Promise<number>((resolve) => {
+      worker.once('exit', (code) => {
+        onExit(thread, code);
+        resolve(code);
+      });
+    });
+    worker.on('error', () => {
+      // The 'exit' that follows reports it; an unlistened 'error' would crash the process.
+    });
+    handles.push({ thread, worker, control: wrap<WorkerControl>(nodeEndpoint(worker)), exited });
+  }
+  await Promise.all(
+    handles.map((h) =>
+      Promise.race([
+        h.control.ping(),
+        h.exited.then((code) => {
+          throw new Error(`worker ${h.thread} exited with code ${code} while starting`);
+        }),
+      ]),
+    ),
+  );
+  return handles;
+}
+
+export async function stopWorkers(handles: readonly WorkerHandle[], timeoutMs: number): Promise<void> {
+  await Promise.all(
+    handles.map(async (h) => {
+      let timer: NodeJS.Timeout | undefined;
+      const closed = Promise.race([
+        h.control.close().catch(() => undefined),
+        h.exited,
+        new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ]);
+      await closed;
+      clearTimeout(timer);
+      h.control[releaseProxy]();
+      const exit = Promise.race([h.exited, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      await exit;
+      clearTimeout(timer);
+      await h.worker.terminate();
+    }),
+  );
+}

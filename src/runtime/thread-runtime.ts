@@ -1,0 +1,449 @@
+// One thread's engine: its outbound rings (with a sender-side spill queue, so a full ring never
+// blocks), its inbound rings (drained in batches and decoded in order), its run queue of ready
+// work, and the turn loop that parks the thread when there is nothing to do.
+// The actor model above plugs in through InboundSink and Runnable; this file knows no actors.
+
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageTooLargeError } from '../errors.js';
+import { Decoder, Encoder, decodeContext, prepare } from './codec.js';
+import {
+  CTL_ACTORS,
+  CTL_F64_BASE,
+  CTL_HEARTBEAT,
+  CTL_I32,
+  CTL_LOAD,
+  CTL_STATE,
+  RecordKind,
+  STAT_BUSY_NS,
+  STAT_FIELDS,
+  STAT_MSGS_IN,
+  STAT_MSGS_OUT,
+  STAT_SINCE,
+  STAT_SPILLED,
+  ThreadState,
+} from './layout.js';
+import { RecordReader, RingConsumer, RingProducer, maxRecordPayload, type RecordHeader } from './ring-buffer.js';
+import type { ThreadWiring } from './topology.js';
+import { Bell } from './wake.js';
+
+export interface Runnable {
+  /** Runs a bounded amount of work. Reschedules itself through ThreadRuntime.schedule if needed. */
+  run(): void;
+}
+
+export interface InboundSink {
+  /** Live actors hosted on this thread, published for placement. */
+  readonly actorCount: number;
+  onRecord(from: number, header: RecordHeader, payload: unknown): void;
+  onDecodeFailure(from: number, header: RecordHeader, error: Error): void;
+}
+
+export interface RuntimeTuning {
+  /** Longest a turn runs before yielding to the event loop. */
+  readonly sliceMs: number;
+  /** How long a thread that just saw traffic polls its rings before it parks. */
+  readonly spinMicros: number;
+  /** Sender-side spill above which tell reports the destination full (flow control). */
+  readonly spillHighWaterBytes: number;
+  /** Largest encoded message accepted at all. */
+  readonly maxMessageBytes: number;
+}
+
+interface Spilled {
+  kind: number;
+  priority: number;
+  target: number;
+  sender: number;
+  corr: number;
+  aux: number;
+  bytes: Uint8Array;
+}
+
+class Outbound {
+  readonly producer: RingProducer;
+  encoder = new Encoder();
+  readonly spill: Spilled[] = [];
+  spillHead = 0;
+  spillBytes = 0;
+  readonly bell: Bell;
+  readonly maxInline: number;
+  constructor(
+    ring: SharedArrayBuffer,
+    bell: Bell,
+    readonly port: MessagePort,
+  ) {
+    this.producer = new RingProducer(ring);
+    this.bell = bell;
+    this.maxInline = maxRecordPayload(this.producer.capacity);
+  }
+  get spilling(): boolean {
+    return this.spillHead < this.spill.length;
+  }
+}
+
+class Inbound {
+  readonly consumer: RingConsumer;
+  decoder = new Decoder();
+  constructor(
+    ring: SharedArrayBuffer,
+    readonly port: MessagePort,
+  ) {
+    this.consumer = new RingConsumer(ring);
+  }
+}
+
+const RING_BATCH_BYTES = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+
+export class ThreadRuntime {
+  readonly self: number;
+  readonly threadCount: number;
+  /** Owner-written counters in shared memory (see layout.ts STAT_*). */
+  readonly stats: Float64Array;
+  readonly #ctlI32: Int32Array;
+  readonly #base: number;
+  readonly #bell: Bell;
+  readonly #out: (Outbound | null)[];
+  readonly #in: Inbound[];
+  readonly #inFrom: number[];
+  readonly #scratch: Uint8Array;
+  readonly #reader: RecordReader;
+  readonly #header: RecordHeader = { kind: 0, priority: 0, flags: 0, target: 0, sender: 0, corr: 0, aux: 0 };
+  readonly #tuning: RuntimeTuning;
+  #sink: InboundSink | null = null;
+  #runq: (Runnable | undefined)[] = new Array(1024);
+  #runHead = 0;
+  #runTail = 0;
+  #runMask = 1023;
+  #flushQueued = false;
+  #parked = false;
+  #closed = false;
+  #spillers = 0;
+  #loop: Promise<void> | null = null;
+  #sawTraffic = false;
+  #inRotate = 0;
+
+  constructor(wiring: ThreadWiring, tuning: RuntimeTuning) {
+    this.self = wiring.self;
+    this.threadCount = wiring.threadCount;
+    this.#tuning = tuning;
+    this.#ctlI32 = new Int32Array(wiring.ctl);
+    this.#base = this.self * CTL_I32;
+    this.stats = new Float64Array(wiring.ctl, this.self * CTL_I32 * 4 + CTL_F64_BASE * 8, STAT_FIELDS);
+    this.#bell = new Bell(this.#ctlI32, this.#base);
+    this.#out = wiring.outbound.map((ring, to) =>
+      ring === null ? null : new Outbound(ring, new Bell(this.#ctlI32, to * CTL_I32), wiring.bigOut[to]!),
+    );
+    this.#in = [];
+    this.#inFrom = [];
+    let maxCapacity = 0;
+    wiring.inbound.forEach((ring, from) => {
+      if (ring === null) return;
+      const inbound = new Inbound(ring, wiring.bigIn[from]!);
+      maxCapacity = Math.max(maxCapacity, inbound.consumer.capacity);
+      this.#in.push(inbound);
+      this.#inFrom.push(from);
+    });
+    // Private copy target: 8-byte aligned (Float64Array header reads), one per thread.
+    this.#scratch = Buffer.from(new ArrayBuffer(Math.max(maxCapacity, 1024)));
+    this.#reader = new RecordReader(this.#scratch);
+    this.stats[STAT_SINCE] = performance.now();
+    Atomics.store(this.#ctlI32, this.#base + CTL_STATE, ThreadState.Running);
+  }
+
+  /** Installs the handler for decoded inbound records and starts the turn loop. */
+  start(sink: InboundSink): void {
+    this.#sink = sink;
+    this.#loop ??= this.#run();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Ends the turn loop after its current pass; wakes it if parked. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    Atomics.store(this.#ctlI32, this.#base + CTL_STATE, ThreadState.Stopped);
+    this.#bell.ring();
+    if (this.#parked) this.#wakeSelf();
+    await this.#loop;
+  }
+
+  // ---- outbound -------------------------------------------------------------------------------
+
+  /** True when messages to `to` are spilling past the high-water mark (flow control). */
+  isCongested(to: number): boolean {
+    const out = this.#out[to];
+    return out !== null && out !== undefined && out.spillBytes > this.#tuning.spillHighWaterBytes;
+  }
+
+  /**
+   * Encodes and writes one record to thread `to`. Never blocks: a full ring spills to a queue on
+   * this side. Throws SerializationError or MessageTooLargeError, and then nothing was sent.
+   */
+  send(to: number, kind: RecordKind, priority: number, target: number, sender: number, corr: number, payload: unknown): void {
+    const out = this.#out[to];
+    if (out === null || out === undefined) throw new RangeError(`no ring from thread ${this.self} to ${to}`);
+    const prepared = prepare(payload); // throws SerializationError; nothing touched yet
+    let bytes: Uint8Array;
+    try {
+      bytes = out.encoder.encode(prepared);
+    } catch (error) {
+      this.#resetCodec(out);
+      throw error;
+    }
+    if (bytes.length > this.#tuning.maxMessageBytes) {
+      // The encoder may have recorded new structures in this record: restart both ends' codec
+      // state, in stream order, so the stream stays decodable without it.
+      this.#resetCodec(out);
+      throw new MessageTooLargeError(
+        `message of ${bytes.length} bytes exceeds maxMessageBytes ${this.#tuning.maxMessageBytes}`,
+      );
+    }
+    this.stats[STAT_MSGS_OUT]!++;
+    if (bytes.length > out.maxInline) {
+      // Too big for the ring: transfer a copy on the pair's port, then a Big record keeps its place.
+      const copy = new Uint8Array(bytes.length);
+      copy.set(bytes);
+      out.port.postMessage(copy, [copy.buffer]);
+      this.#write(out, RecordKind.Big, priority, target, sender, corr, kind, EMPTY);
+      return;
+    }
+    this.#write(out, kind, priority, target, sender, corr, 0, bytes);
+  }
+
+  #resetCodec(out: Outbound): void {
+    out.encoder = new Encoder();
+    this.#write(out, RecordKind.Discard, 0, 0, 0, 0, 0, EMPTY);
+  }
+
+  #write(out: Outbound, kind: number, priority: number, target: number, sender: number, corr: number, aux: number, bytes: Uint8Array): void {
+    if (!out.spilling) {
+      if (out.producer.tryWrite(kind, priority, target, sender, corr, aux, bytes)) {
+        this.#queueFlush();
+        return;
+      }
+      // Full: let the consumer see what is there, then try once more before spilling.
+      if (out.producer.publish()) out.bell.ring();
+      if (out.producer.tryWrite(kind, priority, target, sender, corr, aux, bytes)) {
+        this.#queueFlush();
+        return;
+      }
+      this.#spillers++;
+    }
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    out.spill.push({ kind, priority, target, sender, corr, aux, bytes: copy });
+    out.spillBytes += copy.length + 32;
+    this.stats[STAT_SPILLED]!++;
+    this.#queueFlush();
+    if (this.#parked) this.#wakeSelf();
+  }
+
+  #queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    // Sends made outside a turn (user code on main, timers) are published at the end of the
+    // current synchronous run: one atomic store per batch, not per message.
+    queueMicrotask(this.#flushTask);
+  }
+
+  readonly #flushTask = (): void => {
+    this.#flushQueued = false;
+    this.flush();
+  };
+
+  /** Moves spilled records into rings, publishes every ring written, rings parked consumers. */
+  flush(): void {
+    const outs = this.#out;
+    for (let to = 0; to < outs.length; to++) {
+      const out = outs[to];
+      if (out === null || out === undefined) continue;
+      if (out.spilling) this.#drainSpill(out);
+      if (out.producer.publish()) out.bell.ring();
+    }
+  }
+
+  #drainSpill(out: Outbound): void {
+    const spill = out.spill;
+    while (out.spillHead < spill.length) {
+      const s = spill[out.spillHead]!;
+      if (!out.producer.tryWrite(s.kind, s.priority, s.target, s.sender, s.corr, s.aux, s.bytes)) {
+        if (out.producer.publish()) out.bell.ring();
+        if (!out.producer.tryWrite(s.kind, s.priority, s.target, s.sender, s.corr, s.aux, s.bytes)) return;
+      }
+      spill[out.spillHead] = undefined as unknown as Spilled;
+      out.spillHead++;
+      out.spillBytes -= s.bytes.length + 32;
+    }
+    spill.length = 0;
+    out.spillHead = 0;
+    out.spillBytes = 0;
+    this.#spillers--;
+  }
+
+  // ---- run queue ------------------------------------------------------------------------------
+
+  /** Queues work for this thread's next pass. Wakes the thread if it is parked. */
+  schedule(work: Runnable): void {
+    this.#runq[this.#runTail] = work;
+    this.#runTail = (this.#runTail + 1) & this.#runMask;
+    if (this.#runTail === this.#runHead) this.#growRunQueue();
+    if (this.#parked) this.#wakeSelf();
+  }
+
+  #growRunQueue(): void {
+    const old = this.#runq;
+    const n = old.length;
+    const grown: (Runnable | undefined)[] = new Array(n * 2);
+    for (let i = 0; i < n; i++) grown[i] = old[(this.#runHead + i) & this.#runMask];
+    this.#runq = grown;
+    this.#runHead = 0;
+    this.#runTail = n;
+    this.#runMask = n * 2 - 1;
+  }
+
+  #wakeSelf(): void {
+    this.#bell.ring();
+  }
+
+  /** Publishes the hosted actor count and ready backlog, for placement and stats. */
+  #publishLoad(): void {
+    this.#ctlI32[this.#base + CTL_ACTORS] = this.#sink!.actorCount;
+    this.#ctlI32[this.#base + CTL_LOAD] = (this.#runTail - this.#runHead) & this.#runMask;
+  }
+
+  // ---- inbound --------------------------------------------------------------------------------
+
+  #drainInbound(): boolean {
+    const ins = this.#in;
+    const n = ins.length;
+    let any = false;
+    for (let k = 0; k < n; k++) {
+      const idx = (this.#inRotate + k) % n;
+      if (this.#drainOne(ins[idx]!, this.#inFrom[idx]!)) any = true;
+    }
+    this.#inRotate = n === 0 ? 0 : (this.#inRotate + 1) % n;
+    return any;
+  }
+
+  #drainOne(inbound: Inbound, from: number): boolean {
+    const bytes = inbound.consumer.take(this.#scratch, RING_BATCH_BYTES);
+    if (bytes === 0) return false;
+    const reader = this.#reader;
+    const h = this.#header;
+    const sink = this.#sink!;
+    const scratch = this.#scratch;
+    decodeContext.current = sink;
+    let pos = 0;
+    let count = 0;
+    while (pos < bytes) {
+      const start = pos + 32;
+      const len = reader.payloadLength(pos);
+      pos = reader.read(pos, h);
+      count++;
+      if (h.kind === RecordKind.Discard) {
+        inbound.decoder = new Decoder();
+        continue;
+      }
+      let payload: unknown;
+      try {
+        if (h.kind === RecordKind.Big) {
+          const big = receiveMessageOnPort(inbound.port);
+          if (big === undefined) throw new Error('large payload missing from its port');
+          const data = big.message as Uint8Array;
+          h.kind = h.aux;
+          payload = inbound.decoder.decode(data, 0, data.length);
+        } else {
+          payload = len === 0 ? undefined : inbound.decoder.decode(scratch, start, start + len);
+        }
+      } catch (error) {
+        sink.onDecodeFailure(from, h, error as Error);
+        continue;
+      }
+      sink.onRecord(from, h, payload);
+    }
+    this.stats[STAT_MSGS_IN]! += count;
+    return true;
+  }
+
+  // ---- the turn loop --------------------------------------------------------------------------
+
+  #runReady(deadline: number): void {
+    let n = 0;
+    while (this.#runHead !== this.#runTail) {
+      const work = this.#runq[this.#runHead]!;
+      this.#runq[this.#runHead] = undefined;
+      this.#runHead = (this.#runHead + 1) & this.#runMask;
+      work.run();
+      // Check the clock every 64 runs: performance.now() costs ~30 ns.
+      if ((++n & 63) === 0 && performance.now() > deadline) return;
+    }
+  }
+
+  #hasWork(): boolean {
+    if (this.#runHead !== this.#runTail || this.#spillers > 0) return true;
+    const ins = this.#in;
+    for (let i = 0; i < ins.length; i++) if (ins[i]!.consumer.hasData()) return true;
+    return false;
+  }
+
+  async #run(): Promise<void> {
+    const ctl = this.#ctlI32;
+    const heartbeat = this.#base + CTL_HEARTBEAT;
+    const slice = this.#tuning.sliceMs;
+    while (!this.#closed) {
+      const start = performance.now();
+      const deadline = start + slice;
+      ctl[heartbeat] = (ctl[heartbeat]! + 1) | 0;
+      let traffic = false;
+      do {
+        if (this.#drainInbound()) traffic = true;
+        this.#runReady(deadline);
+        this.flush();
+        // Microtasks only (~0.14 us): async handlers that settled resume within this slice.
+        await null;
+      } while (!this.#closed && this.#hasWork() && performance.now() < deadline);
+      this.stats[STAT_BUSY_NS]! += performance.now() - start;
+      this.#publishLoad();
+      if (this.#closed) break;
+      if (traffic) this.#sawTraffic = true;
+      if (this.#hasWork()) {
+        await yieldToEventLoop();
+        continue;
+      }
+      if (this.#sawTraffic && this.#spin()) continue;
+      this.#sawTraffic = false;
+      await this.#park();
+    }
+    this.flush();
+  }
+
+  /** Polls the inbound rings for a few microseconds; true if something arrived. */
+  #spin(): boolean {
+    const micros = this.#tuning.spinMicros;
+    if (micros <= 0) return false;
+    const until = performance.now() + micros / 1000;
+    const ins = this.#in;
+    do {
+      for (let i = 0; i < ins.length; i++) if (ins[i]!.consumer.hasData()) return true;
+    } while (performance.now() < until);
+    return false;
+  }
+
+  async #park(): Promise<void> {
+    const bell = this.#bell.prepareToPark();
+    if (this.#closed || this.#hasWork()) {
+      this.#bell.cancelPark();
+      return;
+    }
+    this.#parked = true;
+    await this.#bell.park(bell);
+    this.#parked = false;
+  }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,67 @@
+// The shared memory of one system: a control block per thread and one SPSC ring per ordered pair
+// of threads (main included), plus one MessageChannel per pair for payloads too big for a ring.
+// Built once on the main thread; each worker receives its share through workerData.
+
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { CTL_BYTES } from './layout.js';
+import { createRingBuffer } from './ring-buffer.js';
+
+export interface ThreadWiring {
+  readonly self: number;
+  readonly threadCount: number;
+  readonly ctl: SharedArrayBuffer;
+  /** inbound[from]: the ring from thread `from` to self (null for self). */
+  readonly inbound: readonly (SharedArrayBuffer | null)[];
+  /** outbound[to]: the ring from self to thread `to` (null for self). */
+  readonly outbound: readonly (SharedArrayBuffer | null)[];
+  readonly bigIn: readonly (MessagePort | null)[];
+  readonly bigOut: readonly (MessagePort | null)[];
+}
+
+export interface Topology {
+  readonly threadCount: number;
+  readonly ctl: SharedArrayBuffer;
+  readonly rings: readonly (readonly (SharedArrayBuffer | null)[])[];
+  wiringFor(thread: number): ThreadWiring;
+  /** The ports a worker's wiring holds, for its transfer list. */
+  portsOf(wiring: ThreadWiring): MessagePort[];
+}
+
+export function createTopology(threadCount: number, ringBytes: number): Topology {
+  const ctl = new SharedArrayBuffer(CTL_BYTES * threadCount);
+  const rings: (SharedArrayBuffer | null)[][] = [];
+  const ports: ({ out: MessagePort; in: MessagePort } | null)[][] = [];
+  for (let from = 0; from < threadCount; from++) {
+    rings.push([]);
+    ports.push([]);
+    for (let to = 0; to < threadCount; to++) {
+      if (from === to) {
+        rings[from]!.push(null);
+        ports[from]!.push(null);
+      } else {
+        rings[from]!.push(createRingBuffer(ringBytes));
+        const channel = new MessageChannel();
+        ports[from]!.push({ out: channel.port1, in: channel.port2 });
+      }
+    }
+  }
+  return {
+    threadCount,
+    ctl,
+    rings,
+    wiringFor(self) {
+      return {
+        self,
+        threadCount,
+        ctl,
+        inbound: rings.map((row) => row[self]!),
+        outbound: rings[self]!,
+        bigIn: ports.map((row) => row[self]?.in ?? null),
+        bigOut: ports[self]!.map((pair) => pair?.out ?? null),
+      };
+    },
+    portsOf(wiring) {
+      return [...wiring.bigIn, ...wiring.bigOut].filter((p): p is MessagePort => p !== null);
+    },
+  };
+}

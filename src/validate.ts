@@ -1,0 +1,55 @@
+// Tiny validators for options. Each names the option's path and the bad value in its message
+// and throws InvalidArgumentError, so a bad option fails at the call that passed it.
+
+import { InvalidArgumentError } from './errors.js';
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return 'a function';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+export function invalid(path: string, expected: string, value: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`${path}: expected ${expected}, got ${show(value)}`);
+}
+
+export function validateInteger(value: unknown, path: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(path, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+export function validateNumber(value: unknown, path: string, min: number, max: number): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
+    throw invalid(path, `a number from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+export function validateOneOf<T extends string>(value: unknown, path: string, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw invalid(path, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, value);
+  }
+  return value as T;
+}
+
+export function validateString(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(path, 'a non-empty string', value);
+  return value;
+}
+
+export function validateObject(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(path, 'an object', value);
+  return value as Record<string, unknown>;
+}
+
+export function validateFunction(value: unknown, path: string): (...args: never[]) => unknown {
+  if (typeof value !== 'function') throw invalid(path, 'a function', value);
+  return value as (...args: never[]) => unknown;
+}

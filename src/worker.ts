@@ -1,0 +1,51 @@
+// The worker thread entry (the built dist/worker.js is what every worker runs): wires this
+// thread's rings into a ThreadRuntime, hosts an ActorNode on it, and exposes the control plane.
+
+import { expose } from 'comlink';
+import { parentPort, workerData } from 'node:worker_threads';
+import { ActorNode } from './actors/node.js';
+import { systemClock } from './runtime/clock.js';
+import { nodeEndpoint, type ActorInfo, type WorkerControl } from './runtime/control.js';
+import { ThreadRuntime, type RuntimeTuning } from './runtime/thread-runtime.js';
+import type { ThreadWiring } from './runtime/topology.js';
+
+export interface WorkerBoot {
+  readonly wiring: ThreadWiring;
+  readonly tuning: RuntimeTuning;
+  readonly systemId: string;
+  readonly askTimeoutMs: number;
+}
+
+const boot = workerData as WorkerBoot;
+const runtime = new ThreadRuntime(boot.wiring, boot.tuning);
+const node = new ActorNode(runtime, {
+  systemId: boot.systemId,
+  clock: systemClock,
+  ctl: boot.wiring.ctl,
+  defaultAskTimeoutMs: boot.askTimeoutMs,
+});
+
+const control: WorkerControl = {
+  ping: () => runtime.self,
+  inspect: (): ActorInfo[] =>
+    [...node.cells()].map((cell) => ({
+      id: node.idOf(cell.key),
+      thread: runtime.self,
+      status: cell.status,
+      mailboxDepth: cell.depth,
+      handled: cell.handled,
+      failed: cell.failed,
+      restarts: cell.restartCount,
+    })),
+  beginShutdown: () => {
+    node.stopReason = 'shutdown';
+  },
+  close: async () => {
+    await runtime.close();
+    // Exit with 0 once this reply is on its way.
+    setImmediate(() => process.exit(0));
+  },
+};
+
+expose(control, nodeEndpoint(parentPort!));
+runtime.start(node);

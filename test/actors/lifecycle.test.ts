@@ -1,0 +1,83 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ActorStoppedError, createSystem, type ActorSystem, type DeadLetter } from 'troupe';
+import { Counter } from '../fixtures/counter.js';
+import { Overlap, Recorder, Reporter } from '../fixtures/actors.js';
+import { until } from '../support/wait.js';
+
+let system: ActorSystem | undefined;
+afterEach(async () => {
+  await system?.shutdown();
+  system = undefined;
+});
+
+describe('lifecycle', () => {
+  it('L1: keeps messages told before the actor started, in order', async () => {
+    system = await createSystem({ threads: 2 });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    for (let i = 1; i <= 100; i++) counter.tell('record', i);
+    expect(await counter.ask('log')).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it('L1: keeps messages told right after a local spawn on the main thread', async () => {
+    system = await createSystem({ threads: 1 });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 0 } });
+    for (let i = 1; i <= 100; i++) counter.tell('record', i);
+    expect(await counter.ask('log')).toHaveLength(100);
+  });
+
+  it('L2: runs one message at a time, async handlers included', async () => {
+    system = await createSystem({ threads: 2 });
+    const actor = system.spawn(Overlap, undefined);
+    for (let i = 0; i < 50; i++) actor.tell('work', i);
+    const log = await actor.ask('log');
+    expect(log).toHaveLength(100);
+    for (let i = 0; i < 50; i++) {
+      expect(log[2 * i]).toBe(`enter ${i}`);
+      expect(log[2 * i + 1]).toBe(`exit ${i}`);
+    }
+  });
+
+  it('L3: a graceful stop processes what came before it; later messages become dead letters', async () => {
+    system = await createSystem({ threads: 2 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
+    const reporter = system.spawn(Reporter, { to: recorder }, { placement: { thread: 2 } });
+    for (let i = 1; i <= 10; i++) reporter.tell('slow', i);
+    const stopped = system.stop(reporter, { graceful: true });
+    for (let i = 11; i <= 15; i++) reporter.tell('n', i);
+    await stopped;
+    // The actor is gone: a tell is now accepted by its thread and dead-lettered there.
+    await until(() => letters.length === 5, 5000, 'five dead letters');
+    expect(await recorder.ask('seen')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 'stopped']);
+    expect(letters.map((l) => [l.message.payload, l.reason, l.recipient])).toEqual(
+      [11, 12, 13, 14, 15].map((n) => [n, 'stopped', reporter.id]),
+    );
+  });
+
+  it('L3: stop lets the current message finish, runs onStop once, and dead-letters the queue', async () => {
+    system = await createSystem({ threads: 1 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const recorder = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const reporter = system.spawn(Reporter, { to: recorder }, { placement: { thread: 0 } });
+    for (let i = 1; i <= 5; i++) reporter.tell('slow', i);
+    await until(async () => (await recorder.ask('count')) >= 1, 5000, 'the first message');
+    await system.stop(reporter);
+    const seen = await recorder.ask('seen');
+    expect(seen.filter((x) => x === 'stopped')).toHaveLength(1);
+    const handled = seen.filter((x) => typeof x === 'number');
+    expect(handled.length + letters.length).toBe(5);
+    expect(letters.every((l) => l.reason === 'stopped')).toBe(true);
+    expect(() => reporter.tell('n', 6)).toThrow(ActorStoppedError);
+  });
+
+  it('restarts behind the same ref after a failure, with fresh state', async () => {
+    system = await createSystem({ threads: 1 });
+    const counter = system.spawn(Counter, { start: 0 });
+    counter.tell('add', 3);
+    await expect(counter.ask('fail', 'boom')).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
+    counter.tell('add', 2);
+    expect(await counter.ask('get')).toBe(2);
+  });
+});
