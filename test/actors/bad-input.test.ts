@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  InvalidArgumentError,
+  MessageTooLargeError,
+  SerializationError,
+  UnhandledMessageError,
+  createSystem,
+  defineActor,
+  type ActorSystem,
+  type DeadLetter,
+} from 'troupe';
+import { Echo, Recorder } from '../fixtures/actors.js';
+import { Counter } from '../fixtures/counter.js';
+import { until } from '../support/wait.js';
+
+let system: ActorSystem | undefined;
+afterEach(async () => {
+  await system?.shutdown();
+  system = undefined;
+});
+
+describe('bad input', () => {
+  it.each([
+    ['a function', { f: () => 1 }],
+    ['a nested symbol', { a: [1, { s: Symbol('x') }] }],
+    ['a promise', Promise.resolve(1)],
+    ['a function in a Map', new Map([['k', () => 1]])],
+  ])('B1: tell of %s throws SerializationError and the next message is processed', async (_what, payload) => {
+    system ??= await createSystem({ threads: 1 });
+    const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
+    expect(() => recorder.tell('record', payload)).toThrow(SerializationError);
+    recorder.tell('record', 'next');
+    expect(await recorder.ask('seen')).toEqual(['next']);
+  });
+
+  it('B1: spawn arguments that cannot travel throw SerializationError', async () => {
+    system = await createSystem({ threads: 1 });
+    expect(() => system!.spawn(Counter, { start: 0, bad: () => 1 } as never, { placement: { thread: 1 } })).toThrow(SerializationError);
+    const ok = system.spawn(Counter, { start: 7 }, { placement: { thread: 1 } });
+    expect(await ok.ask('get')).toBe(7);
+  });
+
+  it('B3: an unknown message type becomes an unhandled dead letter, keeps state, and rejects an ask', async () => {
+    system = await createSystem({ threads: 1 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    counter.tell('add', 5);
+    (counter as unknown as { tell(t: string, p?: unknown): void }).tell('nope', 1);
+    (counter as unknown as { tell(t: string): void }).tell('__proto__');
+    const ask = (counter as unknown as { ask(t: string): Promise<unknown> }).ask('constructor');
+    await expect(ask).rejects.toBeInstanceOf(UnhandledMessageError);
+    expect(await counter.ask('get')).toBe(5);
+    await until(() => letters.length === 3, 5000, 'three dead letters');
+    expect(letters.map((l) => [l.message.type, l.reason])).toEqual([
+      ['nope', 'unhandled'],
+      ['__proto__', 'unhandled'],
+      ['constructor', 'unhandled'],
+    ]);
+  });
+
+  it('B5: a 4 MiB payload arrives intact; one over maxMessageBytes throws and nothing is sent', async () => {
+    system = await createSystem({ threads: 1, maxMessageBytes: 8 * 1024 * 1024 });
+    const echo = system.spawn(Echo, undefined, { placement: { thread: 1 } });
+    const bytes = new Uint8Array(4 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) & 255;
+    let sum = 0;
+    for (let i = 0; i < bytes.length; i++) sum = (sum + bytes[i]! * (i + 1)) % 1_000_000_007;
+    expect(await echo.ask('sum', bytes)).toEqual({ length: bytes.length, sum });
+    await system.shutdown();
+
+    system = await createSystem({ threads: 1, maxMessageBytes: 1024 * 1024 });
+    const small = system.spawn(Echo, undefined, { placement: { thread: 1 } });
+    expect(await small.ask('echo', { warm: 'up' })).toEqual({ warm: 'up' });
+    expect(() => small.tell('sum', new Uint8Array(2 * 1024 * 1024))).toThrow(MessageTooLargeError);
+    await expect(small.ask('sum', new Uint8Array(2 * 1024 * 1024))).rejects.toBeInstanceOf(MessageTooLargeError);
+    // The ring's codec state was reset in order: the next messages decode, old shapes included.
+    expect(await small.ask('echo', { warm: 'again' })).toEqual({ warm: 'again' });
+    expect(await small.ask('sum', new Uint8Array([1, 2, 3]))).toEqual({ length: 3, sum: 14 });
+  });
+});
+
+describe('invalid options', () => {
+  it.each([
+    [{ threads: 0 }, 'options.threads', '0'],
+    [{ threads: 1.5 }, 'options.threads', '1.5'],
+    [{ ringBytes: 5000 }, 'options.ringBytes', '5000'],
+    [{ askTimeoutMs: -1 }, 'options.askTimeoutMs', '-1'],
+    [{ maxMessageBytes: 'big' }, 'options.maxMessageBytes', '"big"'],
+    [{ treads: 2 }, 'options.treads', '2'],
+  ])('createSystem(%j) throws InvalidArgumentError naming the option and value', async (options, path, shown) => {
+    const error = await createSystem(options as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).code).toBe('ERR_INVALID_ARGUMENT');
+    expect((error as Error).message).toContain(path);
+    expect((error as Error).message).toContain(shown);
+  });
+
+  it.each([
+    [{ placement: { thread: 9 } }, 'options.placement.thread', '9'],
+    [{ placement: 'everywhere' }, 'options.placement', '"everywhere"'],
+    [{ maxRestarts: -1 }, 'options.maxRestarts', '-1'],
+  ])('spawn with %j throws InvalidArgumentError and the system keeps running', async (options, path, shown) => {
+    system ??= await createSystem({ threads: 1 });
+    expect(() => system!.spawn(Counter, { start: 0 }, options as never)).toThrow(InvalidArgumentError);
+    try {
+      system.spawn(Counter, { start: 0 }, options as never);
+    } catch (error) {
+      expect((error as Error).message).toContain(path);
+      expect((error as Error).message).toContain(shown);
+    }
+    expect(await system.spawn(Counter, { start: 1 }).ask('get')).toBe(1);
+  });
+
+  it('rejects a definition not made by defineActor, and a bad definition', async () => {
+    system = await createSystem({ threads: 1 });
+    expect(() => system!.spawn({ moduleUrl: 'x', name: 'y' } as never, {} as never)).toThrow(InvalidArgumentError);
+    expect(() => defineActor('not a url', 'X', { init: () => ({}), handlers: {} })).toThrow(/moduleUrl/);
+    expect(() => defineActor(import.meta.url, 'X', { init: () => ({}), handlers: { a: 1 as never } })).toThrow(/handlers\.a/);
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ShuttingDownError, createSystem } from 'troupe';
+import { Recorder, Reporter } from '../fixtures/actors.js';
+
+describe('graceful shutdown', () => {
+  it('Z1: closes admission from outside actors; actor-to-actor messages continue during the drain', async () => {
+    const system = await createSystem({ threads: 2 });
+    const recorder = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const reporter = system.spawn(Reporter, { to: recorder }, { placement: { thread: 2 } });
+    reporter.tell('forwardLater', 42); // forwards to the recorder about 20 ms from now
+    const done = system.shutdown();
+    expect(() => recorder.tell('record', 'from outside')).toThrow(ShuttingDownError);
+    await expect(recorder.ask('count')).rejects.toBeInstanceOf(ShuttingDownError);
+    expect(() => system.spawn(Recorder, undefined)).toThrow(ShuttingDownError);
+    const report = await done;
+    // forwardLater, the forwarded record, and the reporter's onStop record: all handled.
+    expect(report).toEqual({ processed: 3, deadLettered: 0, forced: 0 });
+    expect(await system.shutdown()).toBe(report); // idempotent
+  });
+
+  it('Z2: every accepted message is processed before its actor stops', async () => {
+    const system = await createSystem({ threads: 2 });
+    const recorder = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const reporters = Array.from({ length: 5 }, () => system.spawn(Reporter, { to: recorder }));
+    for (const r of reporters) for (let i = 0; i < 1000; i++) r.tell('slow', i);
+    const report = await system.shutdown();
+    // 5000 slow messages, 5000 forwarded records, 5 onStop records.
+    expect(report).toEqual({ processed: 10_005, deadLettered: 0, forced: 0 });
+  });
+
+  it('Z4: at the drain deadline leftovers become dead letters and the counts add up', async () => {
+    const system = await createSystem({ threads: 1 });
+    const recorder = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const reporter = system.spawn(Reporter, { to: recorder }, { placement: { thread: 1 } });
+    const letters: string[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l.reason));
+    for (let i = 0; i < 1000; i++) reporter.tell('forwardLater', i); // 20 ms each: 20 s of work
+    const report = await system.shutdown({ drainMs: 50 });
+    const accepted = system.stats().accepted;
+    expect(report.deadLettered).toBeGreaterThan(0);
+    expect(report.processed + report.deadLettered).toBe(accepted);
+    expect(letters.every((r) => r === 'shutdown')).toBe(true);
+  });
+});

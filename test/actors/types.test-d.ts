@@ -1,0 +1,61 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import { defineActor, type ActorRef, type ActorSystem } from 'troupe';
+import { Counter } from '../fixtures/counter.js';
+
+declare const system: ActorSystem;
+
+describe('types', () => {
+  it('types a ref from its definition', () => {
+    const ref = system.spawn(Counter, { start: 0 });
+    expectTypeOf(ref).toEqualTypeOf<ActorRef<typeof Counter>>();
+    expectTypeOf(ref.id).toBeString();
+  });
+
+  it('resolves ask to the handler return type, awaited', () => {
+    const ref = system.spawn(Counter, { start: 0 });
+    expectTypeOf(ref.ask('get')).toEqualTypeOf<Promise<number>>();
+    expectTypeOf(ref.ask('log')).toEqualTypeOf<Promise<number[]>>();
+    expectTypeOf(ref.ask('slowAdd', 1)).toEqualTypeOf<Promise<number>>();
+    expectTypeOf(ref.ask('add', 1)).toEqualTypeOf<Promise<void>>();
+  });
+
+  it('refuses a wrong message name or payload type', () => {
+    const ref = system.spawn(Counter, { start: 0 });
+    ref.tell('add', 1);
+    ref.tell('get');
+    // @ts-expect-error: no such message
+    ref.tell('nope', 1);
+    // @ts-expect-error: add takes a number
+    ref.tell('add', 'one');
+    // @ts-expect-error: add needs its payload
+    ref.tell('add');
+    // @ts-expect-error: get takes no payload
+    void ref.ask('get', 5);
+    // @ts-expect-error: no such message
+    void ref.send('missing');
+  });
+
+  it('refuses wrong spawn arguments', () => {
+    // @ts-expect-error: start must be a number
+    system.spawn(Counter, { start: 'zero' });
+    // @ts-expect-error: args are required
+    system.spawn(Counter);
+  });
+
+  it('types ctx.state from init and ctx.spawn refs', () => {
+    const Parent = defineActor(import.meta.url, 'TypedParent', {
+      init: (args: { label: string }) => ({ label: args.label, children: 0 }),
+      handlers: {
+        spawnOne: (ctx) => {
+          expectTypeOf(ctx.state.label).toBeString();
+          const child = ctx.spawn(Counter, { start: 1 });
+          expectTypeOf(child).toEqualTypeOf<ActorRef<typeof Counter>>();
+          ctx.state.children++;
+          return child;
+        },
+      },
+    });
+    const parent = system.spawn(Parent, { label: 'p' });
+    expectTypeOf(parent.ask('spawnOne')).toEqualTypeOf<Promise<ActorRef<typeof Counter>>>();
+  });
+});

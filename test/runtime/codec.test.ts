@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { SerializationError } from 'troupe';
+import { Decoder, Encoder, prepare } from '../../src/runtime/codec.js';
+
+function roundTrip(value: unknown, encoder = new Encoder(), decoder = new Decoder()): unknown {
+  const bytes = encoder.encode(prepare(value));
+  return decoder.decode(bytes, 0, bytes.length);
+}
+
+describe('codec', () => {
+  it.each([
+    ['a Date', new Date(1_234_567_890_123)],
+    ['a Map', new Map<unknown, unknown>([[1, 'a'], ['k', { x: 1 }]])],
+    ['a Set', new Set([1, 'two', { three: 3 }])],
+    ['a BigInt', 12345678901234567890n],
+    ['a negative BigInt', -5n],
+    ['a Uint8Array', new Uint8Array([1, 2, 3])],
+    ['a Float64Array', new Float64Array([1.5, -0, NaN])],
+    ['an Int32Array', new Int32Array([-1, 2 ** 31 - 1])],
+    ['nested objects with undefined fields', { a: [1, { b: undefined, c: null }], d: undefined }],
+    ['-0', -0],
+    ['-0 deep inside', { list: [0, -0, { z: -0 }], m: new Map([['k', -0]]) }],
+    ['NaN and infinities', [NaN, Infinity, -Infinity]],
+    ['large and fractional numbers', [2 ** 53, -(2 ** 40), 0.1, 1e-300]],
+    ['unicode strings', ['', 'ascii', 'ünïcødé', '🎭'.repeat(100)]],
+  ])('round-trips %s exactly', (_what, value) => {
+    expect(roundTrip(value)).toStrictEqual(value);
+  });
+
+  it('keeps -0 distinct from 0', () => {
+    expect(Object.is(roundTrip(-0), -0)).toBe(true);
+    expect(Object.is((roundTrip({ z: -0 }) as { z: number }).z, -0)).toBe(true);
+    expect(Object.is(roundTrip(0), 0)).toBe(true);
+  });
+
+  it('round-trips a stream of records that share shapes (sequential mode)', () => {
+    const encoder = new Encoder();
+    const decoder = new Decoder();
+    for (let i = 0; i < 1000; i++) {
+      const value = i % 2 === 0 ? { type: 'inc', n: i, id: 'abc' } : { other: i, nested: { type: 'x' } };
+      expect(roundTrip(value, encoder, decoder)).toEqual(value);
+    }
+  });
+
+  it('carries cycles', () => {
+    const a: Record<string, unknown> = { name: 'a' };
+    a.self = a;
+    const back = roundTrip(a) as Record<string, unknown>;
+    expect(back.self).toBe(back);
+  });
+
+  it('does not let a decoded __proto__ key pollute prototypes', () => {
+    const evil = JSON.parse('{"__proto__": {"polluted": 1}, "a": 1}') as object;
+    const back = roundTrip(evil) as Record<string, unknown>;
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect((back as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(back.a).toBe(1);
+  });
+
+  it.each([
+    ['a function', () => 1, 'payload'],
+    ['a symbol', Symbol('s'), 'payload'],
+    ['a nested function', { a: { b: [0, () => 1] } }, 'payload.a.b[1]'],
+    ['a WeakMap', new WeakMap(), 'payload'],
+    ['a Promise', Promise.resolve(), 'payload'],
+  ])('refuses %s with SerializationError naming where it is', (_what, value, path) => {
+    expect(() => prepare(value)).toThrow(SerializationError);
+    expect(() => prepare(value)).toThrow(path);
+  });
+});
