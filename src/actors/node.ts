@@ -220,7 +220,7 @@ export class ActorNode implements InboundSink {
       }
       cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0));
     } else {
-      this.runtime.send(ref.thread, RecordKind.Tell, 0, ref.key, sender === null ? 0 : sender.key, 0, [type, payload]);
+      this.runtime.send(ref.thread, RecordKind.Tell, 0, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
     }
     this.runtime.stats[STAT_ACCEPTED]!++;
   }
@@ -258,7 +258,7 @@ export class ActorNode implements InboundSink {
       }
       const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`);
       try {
-        this.runtime.send(ref.thread, RecordKind.Ask, 0, ref.key, senderKey, corr, [type, payload]);
+        this.runtime.send(ref.thread, RecordKind.Ask, 0, ref.key, senderKey, corr, payload, type);
       } catch (error) {
         this.asks.reject(corr, error as Error);
         return promise;
@@ -434,12 +434,11 @@ export class ActorNode implements InboundSink {
 
   // ---- inbound records ------------------------------------------------------------------------
 
-  onRecord(from: number, h: RecordHeader, payload: unknown): void {
+  onRecord(from: number, h: RecordHeader, payload: unknown, tag: string): void {
     switch (h.kind) {
       case RecordKind.Tell:
       case RecordKind.Ask: {
-        const [type, body] = payload as [string, unknown];
-        const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, type, body, from, h.sender, h.corr);
+        const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, payload, from, h.sender, h.corr);
         this.#deliver(h.target, env);
         return;
       }
@@ -469,8 +468,8 @@ export class ActorNode implements InboundSink {
     }
   }
 
-  onDecodeFailure(from: number, h: RecordHeader, error: Error): void {
-    const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, '<undecodable>', undefined, from, h.sender, h.corr);
+  onDecodeFailure(from: number, h: RecordHeader, error: Error, tag: string): void {
+    const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, undefined, from, h.sender, h.corr);
     if (h.kind === RecordKind.Tell || h.kind === RecordKind.Ask) {
       this.#deadLetter(env, h.target, 'decode-failed', new SerializationError(`message could not be decoded: ${error.message}`, { cause: error }));
     }

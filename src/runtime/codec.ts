@@ -2,17 +2,17 @@
 // `sequential` mode: each ring is an ordered stream, so record structures are sent once and later
 // records shrink to their values. Every encoded record must therefore reach the decoder, in order.
 //
-// msgpackr silently turns functions into undefined and -0 into 0, so encode() first walks the value:
-// anything it cannot carry throws SerializationError before a byte is written, and -0 is rewritten
-// to a marker that decodes back to -0.
+// msgpackr silently turns functions into undefined and -0 into 0, and overflows the stack on a
+// cycle, so prepare() first walks the value: anything it cannot carry throws SerializationError
+// before a byte is written, and -0 is rewritten to a marker that decodes back to -0. Shared
+// (acyclic) references are carried as copies.
 
-import { Packr, Unpackr, addExtension } from 'msgpackr';
+import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr, addExtension } from 'msgpackr';
 import { SerializationError } from '../errors.js';
 
 const OPTIONS = {
   sequential: true,
-  structuredClone: true, // Map, Set, Error, RegExp, typed arrays, cycles
-  moreTypes: true,
+  moreTypes: true, // Set, Error, RegExp, typed arrays (Map is native msgpack with mapsAsObjects off)
   copyBuffers: true, // decoded binaries must not alias the reused private buffer
   int64AsType: 'bigint' as const,
   mapsAsObjects: false,
@@ -48,48 +48,67 @@ export function registerWireClass<T>(
   });
 }
 
-const TRACK_FROM_DEPTH = 32;
+/** Deeper than this is refused: it is either cyclic or far beyond any sane message. */
+const MAX_DEPTH = 64;
+const NEEDS_REWRITE = 1;
+const REFUSED = 2;
 
-/** Throws SerializationError for what the codec cannot carry; returns true when -0 occurs. */
-function inspect(value: unknown, path: string, depth: number, seen: Set<object> | null): boolean {
+/** Hot path: no strings built. Returns 0, NEEDS_REWRITE (holds -0) or REFUSED. */
+function scan(value: unknown, depth: number): number {
   switch (typeof value) {
     case 'number':
-      return value === 0 && 1 / value < 0;
+      return value === 0 && 1 / value < 0 ? NEEDS_REWRITE : 0;
     case 'function':
-      throw new SerializationError(`cannot serialize a function at ${path}`);
     case 'symbol':
-      throw new SerializationError(`cannot serialize a symbol at ${path}`);
+      return REFUSED;
     case 'object':
       break;
     default:
-      return false;
+      return 0;
   }
-  if (value === null || ArrayBuffer.isView(value) || value instanceof Date || value instanceof ArrayBuffer) return false;
-  if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) {
-    throw new SerializationError(`cannot serialize a ${value.constructor.name} at ${path}`);
-  }
-  if (depth >= TRACK_FROM_DEPTH) {
-    // Deep values may be cyclic (structuredClone mode carries cycles): visit each object once.
-    seen ??= new Set();
-    if (seen.has(value)) return false;
-    seen.add(value);
-  }
-  let negativeZero = false;
+  if (value === null) return 0;
+  if (depth > MAX_DEPTH) return REFUSED;
+  let flags = 0;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (inspect(value[i], `${path}[${i}]`, depth + 1, seen)) negativeZero = true;
-  } else if (value instanceof Map) {
-    for (const [k, v] of value) {
-      if (inspect(k, `${path}.<key>`, depth + 1, seen)) negativeZero = true;
-      if (inspect(v, `${path}.get(${String(k)})`, depth + 1, seen)) negativeZero = true;
-    }
-  } else if (value instanceof Set) {
-    for (const v of value) if (inspect(v, `${path}.<member>`, depth + 1, seen)) negativeZero = true;
-  } else {
-    for (const key in value) {
-      if (inspect((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, seen)) negativeZero = true;
-    }
+    for (let i = 0; i < value.length; i++) flags |= scan(value[i], depth + 1);
+    return flags;
   }
-  return negativeZero;
+  if (ArrayBuffer.isView(value) || value instanceof Date || value instanceof ArrayBuffer) return 0;
+  if (value instanceof Map) {
+    for (const [k, v] of value) flags |= scan(k, depth + 1) | scan(v, depth + 1);
+    return flags;
+  }
+  if (value instanceof Set) {
+    for (const v of value) flags |= scan(v, depth + 1);
+    return flags;
+  }
+  if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) return REFUSED;
+  for (const key in value) flags |= scan((value as Record<string, unknown>)[key], depth + 1);
+  return flags;
+}
+
+/** Cold path, after scan() refused: find where, and say what. */
+function explain(value: unknown, path: string, depth: number): string | null {
+  if (typeof value === 'function') return `cannot serialize a function at ${path}`;
+  if (typeof value === 'symbol') return `cannot serialize a symbol at ${path}`;
+  if (typeof value !== 'object' || value === null) return null;
+  if (depth > MAX_DEPTH) return `cannot serialize ${path}: nested deeper than ${MAX_DEPTH} levels (cyclic?)`;
+  if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) {
+    return `cannot serialize a ${value.constructor.name} at ${path}`;
+  }
+  if (ArrayBuffer.isView(value) || value instanceof Date || value instanceof ArrayBuffer) return null;
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [`${path}[${i}]`, v])
+    : value instanceof Map
+      ? [...value].flatMap(([k, v]) => [[`${path}.<key>`, k] as [string, unknown], [`${path}.get(${String(k)})`, v] as [string, unknown]])
+      : value instanceof Set
+        ? [...value].map((v) => [`${path}.<member>`, v])
+        : Object.keys(value).map((k) => [`${path}.${k}`, (value as Record<string, unknown>)[k]]);
+  for (const [p, v] of entries) {
+    const why = explain(v, p, depth + 1);
+    if (why !== null) return why;
+  }
+  return null;
 }
 
 /** A copy of `value` with every -0 replaced by the marker; only built when -0 occurs. */
@@ -125,30 +144,64 @@ function replaceNegativeZero(value: unknown, copies: Map<object, unknown>): unkn
 
 /** Checks that `value` can be carried, and returns what to hand to msgpackr. */
 export function prepare(value: unknown, path = 'payload'): unknown {
-  return inspect(value, path, 0, null) ? replaceNegativeZero(value, new Map()) : value;
+  const flags = scan(value, 0);
+  if (flags === 0) return value;
+  if (flags & REFUSED) throw new SerializationError(explain(value, path, 0) ?? `cannot serialize ${path}`);
+  return replaceNegativeZero(value, new Map());
 }
+
+/** Encoded bytes: `buffer[start, end)`, valid until the next encode() on the same Encoder. */
+export interface Encoded {
+  readonly buffer: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+}
+
+const REUSE = REUSE_BUFFER_MODE | RESET_BUFFER_MODE;
 
 export class Encoder {
   readonly #packr = new Packr({ ...OPTIONS }); // a copy each: msgpackr attaches stream state to its options
+  readonly #out: { buffer: Uint8Array; start: number; end: number } = { buffer: new Uint8Array(0), start: 0, end: 0 };
 
   /**
-   * Encodes a value that went through prepare(). Bytes stay valid until the next call. A throw
-   * here may leave the stream state half-updated: the caller must reset both ends.
+   * Encodes a value that went through prepare(), into the encoder's own buffer (no allocation
+   * per message). A throw here may leave the stream state half-updated: reset both ends.
    */
-  encode(prepared: unknown): Uint8Array {
+  encode(prepared: unknown): Encoded {
     try {
-      return this.#packr.pack(prepared);
+      // In reuse mode msgpackr returns its whole target buffer with start/end set on it.
+      const target = this.#packr.pack(prepared, REUSE) as Buffer & { start: number; end: number };
+      const out = this.#out;
+      out.buffer = target;
+      out.start = target.start;
+      out.end = target.end;
+      return out;
     } catch (error) {
       throw new SerializationError(`cannot serialize message: ${(error as Error).message}`, { cause: error });
     }
   }
 }
 
+/** Records up to this size are decoded from a small private buffer at offset 0 (see decode()). */
+const SMALL_RECORD = 4096;
+
 export class Decoder {
   readonly #unpackr = new Unpackr({ ...OPTIONS });
   readonly #range = { start: 0, end: 0 };
+  readonly #small = Buffer.allocUnsafeSlow(SMALL_RECORD);
 
   decode(source: Uint8Array, start: number, end: number): unknown {
+    const length = end - start;
+    if (length <= SMALL_RECORD) {
+      // msgpackr decodes short strings in JS only when the record ends before byte 140 of its
+      // source; past that it calls the native extractor, which costs more than it saves on small
+      // records. Copying a small record to offset 0 keeps it on the fast path.
+      const small = this.#small;
+      for (let i = 0; i < length; i++) small[i] = source[start + i]!;
+      this.#range.start = 0;
+      this.#range.end = length;
+      return this.#unpackr.unpack(small, this.#range);
+    }
     this.#range.start = start;
     this.#range.end = end;
     return this.#unpackr.unpack(source, this.#range);

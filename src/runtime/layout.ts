@@ -12,11 +12,11 @@ export const REC_HEADER_BYTES = 32;
 export const REC_LEN = 0; //        i32  payload bytes; PAD_LEN = skip to data start
 export const REC_KIND = 4; //       u8   RecordKind
 export const REC_PRIORITY = 5; //   u8   0..3
-export const REC_FLAGS = 6; //      u16  reserved
+export const REC_FLAGS = 6; //      u16  kind-specific (Big: the kind of the record it stands for)
 export const REC_TARGET = 8; //     f64  target actor key (0 = the thread itself)
 export const REC_SENDER = 16; //    f64  sender actor key (0 = none)
 export const REC_CORR = 24; //      i32  ask correlation id (0 = none)
-export const REC_AUX = 28; //       i32  kind-specific
+export const REC_AUX = 28; //       i32  message tag id (interned per ring by TypeDef records; 0 = none)
 export const PAD_LEN = -1;
 
 export const enum RecordKind {
@@ -30,8 +30,10 @@ export const enum RecordKind {
   Big = 7,
   /** Decode for codec state only, then drop (a message rejected after it was encoded). */
   Discard = 8,
-  /** Control: run a runtime-level command on the receiving thread (shutdown drain, etc.). */
+  /** Control: a runtime-level notice for the receiving thread (dead letters, child stopped). */
   Control = 9,
+  /** Defines a message tag for this ring: aux = id, payload = the tag as UTF-8. */
+  TypeDef = 10,
 }
 
 /** Per-thread control block: one region of CTL_BYTES per thread in one SharedArrayBuffer. */

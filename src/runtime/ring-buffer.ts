@@ -84,13 +84,16 @@ export class RingProducer {
   tryWrite(
     kind: number,
     priority: number,
+    flags: number,
     target: number,
     sender: number,
     corr: number,
     aux: number,
     payload: Uint8Array,
+    payloadStart = 0,
+    payloadEnd = payload.length,
   ): boolean {
-    const len = payload.length;
+    const len = payloadEnd - payloadStart;
     const size = align8(REC_HEADER_BYTES + len);
     const cap = this.capacity;
     let pos = this.#w & this.#mask;
@@ -112,13 +115,17 @@ export class RingProducer {
     i32[i + (REC_LEN >> 2)] = len;
     u8[pos + REC_KIND] = kind;
     u8[pos + REC_PRIORITY] = priority;
-    u8[pos + REC_FLAGS] = 0;
-    u8[pos + REC_FLAGS + 1] = 0;
+    u8[pos + REC_FLAGS] = flags & 0xff;
+    u8[pos + REC_FLAGS + 1] = flags >>> 8;
     this.#f64[(pos + REC_TARGET) >> 3] = target;
     this.#f64[(pos + REC_SENDER) >> 3] = sender;
     i32[(pos + REC_CORR) >> 2] = corr;
     i32[(pos + REC_AUX) >> 2] = aux;
-    if (len > 0) u8.set(payload, pos + REC_HEADER_BYTES);
+    if (len > 0) {
+      const at = pos + REC_HEADER_BYTES;
+      if (len <= 64) for (let k = 0; k < len; k++) u8[at + k] = payload[payloadStart + k]!;
+      else u8.set(payload.subarray(payloadStart, payloadEnd), at);
+    }
     this.#w = (this.#w + size) | 0;
     return true;
   }

@@ -5,7 +5,7 @@
 
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { MessageTooLargeError } from '../errors.js';
-import { Decoder, Encoder, decodeContext, prepare } from './codec.js';
+import { Decoder, Encoder, decodeContext, prepare, type Encoded } from './codec.js';
 import {
   CTL_ACTORS,
   CTL_F64_BASE,
@@ -34,8 +34,9 @@ export interface Runnable {
 export interface InboundSink {
   /** Live actors hosted on this thread, published for placement. */
   readonly actorCount: number;
-  onRecord(from: number, header: RecordHeader, payload: unknown): void;
-  onDecodeFailure(from: number, header: RecordHeader, error: Error): void;
+  /** `tag` is the message tag the sender gave (a message type), '' for none. */
+  onRecord(from: number, header: RecordHeader, payload: unknown, tag: string): void;
+  onDecodeFailure(from: number, header: RecordHeader, error: Error, tag: string): void;
 }
 
 export interface RuntimeTuning {
@@ -52,6 +53,7 @@ export interface RuntimeTuning {
 interface Spilled {
   kind: number;
   priority: number;
+  flags: number;
   target: number;
   sender: number;
   corr: number;
@@ -62,6 +64,7 @@ interface Spilled {
 class Outbound {
   readonly producer: RingProducer;
   encoder = new Encoder();
+  readonly tags = new Map<string, number>();
   readonly spill: Spilled[] = [];
   spillHead = 0;
   spillBytes = 0;
@@ -84,6 +87,7 @@ class Outbound {
 class Inbound {
   readonly consumer: RingConsumer;
   decoder = new Decoder();
+  readonly tags: string[] = [''];
   constructor(
     ring: SharedArrayBuffer,
     readonly port: MessagePort,
@@ -106,7 +110,7 @@ export class ThreadRuntime {
   readonly #out: (Outbound | null)[];
   readonly #in: Inbound[];
   readonly #inFrom: number[];
-  readonly #scratch: Uint8Array;
+  readonly #scratch: Buffer;
   readonly #reader: RecordReader;
   readonly #header: RecordHeader = { kind: 0, priority: 0, flags: 0, target: 0, sender: 0, corr: 0, aux: 0 };
   readonly #tuning: RuntimeTuning;
@@ -182,59 +186,79 @@ export class ThreadRuntime {
    * Encodes and writes one record to thread `to`. Never blocks: a full ring spills to a queue on
    * this side. Throws SerializationError or MessageTooLargeError, and then nothing was sent.
    */
-  send(to: number, kind: RecordKind, priority: number, target: number, sender: number, corr: number, payload: unknown): void {
+  send(to: number, kind: RecordKind, priority: number, target: number, sender: number, corr: number, payload: unknown, tag = ''): void {
     const out = this.#out[to];
     if (out === null || out === undefined) throw new RangeError(`no ring from thread ${this.self} to ${to}`);
     const prepared = prepare(payload); // throws SerializationError; nothing touched yet
-    let bytes: Uint8Array;
+    let encoded: Encoded;
     try {
-      bytes = out.encoder.encode(prepared);
+      encoded = out.encoder.encode(prepared);
     } catch (error) {
       this.#resetCodec(out);
       throw error;
     }
-    if (bytes.length > this.#tuning.maxMessageBytes) {
+    const { buffer, start, end } = encoded;
+    const length = end - start;
+    if (length > this.#tuning.maxMessageBytes) {
       // The encoder may have recorded new structures in this record: restart both ends' codec
       // state, in stream order, so the stream stays decodable without it.
       this.#resetCodec(out);
-      throw new MessageTooLargeError(
-        `message of ${bytes.length} bytes exceeds maxMessageBytes ${this.#tuning.maxMessageBytes}`,
-      );
+      throw new MessageTooLargeError(`message of ${length} bytes exceeds maxMessageBytes ${this.#tuning.maxMessageBytes}`);
     }
     this.stats[STAT_MSGS_OUT]!++;
-    if (bytes.length > out.maxInline) {
+    const tagId = tag === '' ? 0 : (out.tags.get(tag) ?? this.#defineTag(out, tag));
+    if (length > out.maxInline) {
       // Too big for the ring: transfer a copy on the pair's port, then a Big record keeps its place.
-      const copy = new Uint8Array(bytes.length);
-      copy.set(bytes);
+      const copy = copyBytes(buffer, start, end);
       out.port.postMessage(copy, [copy.buffer]);
-      this.#write(out, RecordKind.Big, priority, target, sender, corr, kind, EMPTY);
+      this.#write(out, RecordKind.Big, priority, kind, target, sender, corr, tagId, EMPTY, 0, 0);
       return;
     }
-    this.#write(out, kind, priority, target, sender, corr, 0, bytes);
+    this.#write(out, kind, priority, 0, target, sender, corr, tagId, buffer, start, end);
+  }
+
+  /** Interns a message tag on this ring: one TypeDef record, in stream order, then an id. */
+  #defineTag(out: Outbound, tag: string): number {
+    const id = out.tags.size + 1;
+    out.tags.set(tag, id);
+    const bytes = Buffer.from(tag, 'utf8');
+    this.#write(out, RecordKind.TypeDef, 0, 0, 0, 0, 0, id, bytes, 0, bytes.length);
+    return id;
   }
 
   #resetCodec(out: Outbound): void {
     out.encoder = new Encoder();
-    this.#write(out, RecordKind.Discard, 0, 0, 0, 0, 0, EMPTY);
+    this.#write(out, RecordKind.Discard, 0, 0, 0, 0, 0, 0, EMPTY, 0, 0);
   }
 
-  #write(out: Outbound, kind: number, priority: number, target: number, sender: number, corr: number, aux: number, bytes: Uint8Array): void {
+  #write(
+    out: Outbound,
+    kind: number,
+    priority: number,
+    flags: number,
+    target: number,
+    sender: number,
+    corr: number,
+    aux: number,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+  ): void {
     if (!out.spilling) {
-      if (out.producer.tryWrite(kind, priority, target, sender, corr, aux, bytes)) {
+      if (out.producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end)) {
         this.#queueFlush();
         return;
       }
       // Full: let the consumer see what is there, then try once more before spilling.
       if (out.producer.publish()) out.bell.ring();
-      if (out.producer.tryWrite(kind, priority, target, sender, corr, aux, bytes)) {
+      if (out.producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end)) {
         this.#queueFlush();
         return;
       }
       this.#spillers++;
     }
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
-    out.spill.push({ kind, priority, target, sender, corr, aux, bytes: copy });
+    const copy = copyBytes(bytes, start, end);
+    out.spill.push({ kind, priority, flags, target, sender, corr, aux, bytes: copy });
     out.spillBytes += copy.length + 32;
     this.stats[STAT_SPILLED]!++;
     this.#queueFlush();
@@ -269,9 +293,9 @@ export class ThreadRuntime {
     const spill = out.spill;
     while (out.spillHead < spill.length) {
       const s = spill[out.spillHead]!;
-      if (!out.producer.tryWrite(s.kind, s.priority, s.target, s.sender, s.corr, s.aux, s.bytes)) {
+      if (!out.producer.tryWrite(s.kind, s.priority, s.flags, s.target, s.sender, s.corr, s.aux, s.bytes)) {
         if (out.producer.publish()) out.bell.ring();
-        if (!out.producer.tryWrite(s.kind, s.priority, s.target, s.sender, s.corr, s.aux, s.bytes)) return;
+        if (!out.producer.tryWrite(s.kind, s.priority, s.flags, s.target, s.sender, s.corr, s.aux, s.bytes)) return;
       }
       spill[out.spillHead] = undefined as unknown as Spilled;
       out.spillHead++;
@@ -343,26 +367,31 @@ export class ThreadRuntime {
       const len = reader.payloadLength(pos);
       pos = reader.read(pos, h);
       count++;
+      if (h.kind === RecordKind.TypeDef) {
+        inbound.tags[h.aux] = scratch.toString('utf8', start, start + len);
+        continue;
+      }
       if (h.kind === RecordKind.Discard) {
         inbound.decoder = new Decoder();
         continue;
       }
+      const tag = inbound.tags[h.aux] ?? '';
       let payload: unknown;
       try {
         if (h.kind === RecordKind.Big) {
           const big = receiveMessageOnPort(inbound.port);
           if (big === undefined) throw new Error('large payload missing from its port');
           const data = big.message as Uint8Array;
-          h.kind = h.aux;
+          h.kind = h.flags;
           payload = inbound.decoder.decode(data, 0, data.length);
         } else {
           payload = len === 0 ? undefined : inbound.decoder.decode(scratch, start, start + len);
         }
       } catch (error) {
-        sink.onDecodeFailure(from, h, error as Error);
+        sink.onDecodeFailure(from, h, error as Error, tag);
         continue;
       }
-      sink.onRecord(from, h, payload);
+      sink.onRecord(from, h, payload, tag);
     }
     this.stats[STAT_MSGS_IN]! += count;
     return true;
@@ -442,6 +471,13 @@ export class ThreadRuntime {
     await this.#bell.park(bell);
     this.#parked = false;
   }
+}
+
+/** A private copy of `bytes[start, end)` (Buffer#slice would be a view of the encoder's buffer). */
+function copyBytes(bytes: Uint8Array, start: number, end: number): Uint8Array<ArrayBuffer> {
+  const copy = new Uint8Array(end - start);
+  copy.set(bytes.subarray(start, end));
+  return copy;
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -27,13 +27,13 @@ describe('RingBuffer', () => {
     const sab = createRingBuffer(1024);
     const producer = new RingProducer(sab);
     const consumer = new RingConsumer(sab);
-    expect(producer.tryWrite(1, 2, 3.5, 4, 5, 6, new Uint8Array([9, 8, 7]))).toBe(true);
+    expect(producer.tryWrite(1, 2, 0x1234, 3.5, 4, 5, 6, new Uint8Array([9, 8, 7]))).toBe(true);
     expect(consumer.hasData()).toBe(false);
     expect(producer.publish()).toBe(true);
     expect(producer.publish()).toBe(false);
     expect(consumer.hasData()).toBe(true);
     const [record] = readAll(consumer, 1024);
-    expect(record!.h).toMatchObject({ kind: 1, priority: 2, target: 3.5, sender: 4, corr: 5, aux: 6 });
+    expect(record!.h).toMatchObject({ kind: 1, priority: 2, flags: 0x1234, target: 3.5, sender: 4, corr: 5, aux: 6 });
     expect(record!.payload).toEqual([9, 8, 7]);
     expect(consumer.hasData()).toBe(false);
   });
@@ -44,11 +44,11 @@ describe('RingBuffer', () => {
     const consumer = new RingConsumer(sab);
     const payload = new Uint8Array(96); // 128-byte records: 8 fit in 1024
     let written = 0;
-    while (producer.tryWrite(1, 0, written, 0, 0, 0, payload)) written++;
+    while (producer.tryWrite(1, 0, 0, written, 0, 0, 0, payload)) written++;
     expect(written).toBe(8);
     producer.publish();
     expect(readAll(consumer, 1024).map((r) => r.h.target)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(producer.tryWrite(1, 0, 8, 0, 0, 0, payload)).toBe(true);
+    expect(producer.tryWrite(1, 0, 0, 8, 0, 0, 0, payload)).toBe(true);
   });
 
   it('pads the tail before a wrap so each record stays contiguous', () => {
@@ -56,11 +56,11 @@ describe('RingBuffer', () => {
     const producer = new RingProducer(sab);
     const consumer = new RingConsumer(sab);
     const seven = new Uint8Array(200).fill(7);
-    for (let i = 0; i < 4; i++) producer.tryWrite(1, 0, i, 0, 0, 0, seven); // 4 x 232 = 928 bytes
+    for (let i = 0; i < 4; i++) producer.tryWrite(1, 0, 0, i, 0, 0, 0, seven); // 4 x 232 = 928 bytes
     producer.publish();
     expect(readAll(consumer, 1024)).toHaveLength(4);
     // 96 bytes left before the end: a 232-byte record must wrap behind a PAD.
-    expect(producer.tryWrite(1, 0, 99, 0, 0, 0, seven)).toBe(true);
+    expect(producer.tryWrite(1, 0, 0, 99, 0, 0, 0, seven)).toBe(true);
     producer.publish();
     const [wrapped] = readAll(consumer, 1024);
     expect(wrapped!.h.target).toBe(99);
@@ -112,7 +112,7 @@ describe('RingBuffer', () => {
           const len = reader.payloadLength(pos);
           const start = pos + REC_HEADER_BYTES;
           pos = reader.read(pos, h);
-          if (h.kind !== 1 + (k % 9) || h.priority !== k % 4 || h.target !== k || h.sender !== -k || h.corr !== k || h.aux !== len) badHeaders++;
+          if (h.kind !== 1 + (k % 9) || h.priority !== k % 4 || h.flags !== (k & 0xffff) || h.target !== k || h.sender !== -k || h.corr !== k || h.aux !== len) badHeaders++;
           for (let j = 0; j < len; j++) if (scratch[start + j] !== ((k * 131 + j * 7) & 255)) badBytes++;
           k++;
         }

@@ -1,0 +1,106 @@
+// Actors used by the benchmarks. Worker threads import this module again by URL.
+
+import { defineActor, type ActorRef } from 'troupe';
+
+let notify: (() => void) | null = null;
+/** Main thread: a promise that the Done actor resolves. */
+export function nextDone(): Promise<void> {
+  return new Promise((resolve) => (notify = resolve));
+}
+
+export const Done = defineActor(import.meta.url, 'Done', {
+  init: () => ({}),
+  handlers: {
+    done: () => {
+      const n = notify;
+      notify = null;
+      n?.();
+    },
+  },
+});
+
+export const Sink = defineActor(import.meta.url, 'Sink', {
+  init: () => ({ count: 0, expected: 0, sum: 0, done: null as ActorRef<typeof Done> | null }),
+  handlers: {
+    expect: (ctx, m: { n: number; done: ActorRef<typeof Done> }) => {
+      ctx.state.count = 0;
+      ctx.state.sum = 0;
+      ctx.state.expected = m.n;
+      ctx.state.done = m.done;
+    },
+    inc: (ctx, m: { n: number; id: string }) => {
+      ctx.state.sum += m.n;
+      if (++ctx.state.count === ctx.state.expected) ctx.state.done!.tell('done');
+    },
+    sum: (ctx) => ctx.state.sum,
+  },
+});
+
+export const Blaster = defineActor(import.meta.url, 'Blaster', {
+  init: () => ({}),
+  handlers: {
+    // Sends in chunks and yields between them, so the runtime publishes and the spill stays small.
+    blast: async (_ctx, m: { target: ActorRef<typeof Sink>; n: number }) => {
+      const chunk = 2048;
+      for (let i = 0; i < m.n; ) {
+        const end = Math.min(m.n, i + chunk);
+        for (; i < end; i++) m.target.tell('inc', { n: i & 1023, id: 'abc' });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
+  },
+});
+
+export const Echo = defineActor(import.meta.url, 'Echo', {
+  init: () => ({ n: 0 }),
+  handlers: {
+    inc: (ctx, x: number) => {
+      ctx.state.n++;
+      return x + 1;
+    },
+  },
+});
+
+/** Same-thread pair: A streams to its local child B. */
+export const Counter = defineActor(import.meta.url, 'Counter', {
+  init: () => ({ count: 0 }),
+  handlers: {
+    inc: (ctx) => {
+      ctx.state.count++;
+    },
+    get: (ctx) => ctx.state.count,
+  },
+});
+
+export const Streamer = defineActor(import.meta.url, 'Streamer', {
+  init: () => ({ child: null as ActorRef<typeof Counter> | null }),
+  handlers: {
+    stream: (ctx, n: number) => {
+      const child = (ctx.state.child ??= ctx.spawn(Counter, undefined));
+      for (let i = 0; i < n; i++) child.tell('inc');
+      return child;
+    },
+  },
+});
+
+export const Idle = defineActor(import.meta.url, 'Idle', {
+  init: () => ({ n: 0 }),
+  handlers: {
+    ping: () => 'pong',
+  },
+});
+
+export const Spawner = defineActor(import.meta.url, 'Spawner', {
+  init: () => ({ last: null as ActorRef<typeof Idle> | null }),
+  handlers: {
+    spawnMany: (ctx, n: number) => {
+      let last: ActorRef<typeof Idle> | null = null;
+      for (let i = 0; i < n; i++) last = ctx.spawn(Idle, undefined);
+      ctx.state.last = last;
+      return last;
+    },
+    stopAll: async (ctx) => {
+      await ctx.stop(ctx.self);
+    },
+  },
+});
