@@ -16,7 +16,13 @@ export interface Measured {
 
 /** Runs each task under tinybench; `opsPerIteration` turns iteration time into a rate. */
 export async function measure(
-  tasks: readonly { name: string; opsPerIteration: number; fn: () => Promise<unknown> | unknown; setup?: () => Promise<void> | void }[],
+  tasks: readonly {
+    name: string;
+    opsPerIteration: number;
+    fn: () => Promise<unknown> | unknown;
+    /** Untimed, after each iteration. */
+    teardown?: () => Promise<void> | void;
+  }[],
   options: { timeMs?: number; warmupMs?: number } = {},
 ): Promise<Measured[]> {
   const bench = new Bench({
@@ -25,8 +31,7 @@ export async function measure(
     iterations: 5,
     warmupIterations: 2,
   });
-  for (const task of tasks) bench.add(task.name, task.fn, task.setup ? { beforeAll: task.setup } : {});
-  if (process.env.BENCH_DEBUG) bench.addEventListener('cycle', (e) => console.error('cycle', (e as unknown as { task?: { name: string } }).task?.name));
+  for (const task of tasks) bench.add(task.name, task.fn, task.teardown ? { afterEach: task.teardown } : {});
   await bench.run();
   return bench.tasks.map((task, i) => {
     const result = task.result as { state: string; latency?: { p50: number; p99: number; samplesCount?: number }; error?: unknown };

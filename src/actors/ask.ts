@@ -1,18 +1,28 @@
-// Pending replies of one thread: correlation id -> promise callbacks, with a timeout each.
-// A reply that finds no pending entry (timed out, or a second reply) is a late reply.
+// Pending replies of one thread: correlation id -> promise callbacks. Timeouts live in one
+// min-heap of deadlines with a single armed timer (a timer per ask costs more than the ask), so
+// asks with equal timeouts never re-arm it. A reply that finds no pending entry (timed out, or a
+// second reply) is a late reply.
 
 import { AskTimeoutError } from '../errors.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 
 interface Pending {
+  readonly corr: number;
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  readonly describe: () => string;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  timer: TimerHandle | null;
+  settled: boolean;
 }
 
 export class AskTable {
   readonly #pending = new Map<number, Pending>();
   readonly #clock: Clock;
+  /** Min-heap by deadline; settled entries are dropped lazily when they reach the top. */
+  readonly #heap: Pending[] = [];
+  #timer: TimerHandle | null = null;
+  #armedFor = Number.POSITIVE_INFINITY;
   #next = 0;
 
   constructor(clock: Clock) {
@@ -23,22 +33,28 @@ export class AskTable {
     return this.#pending.size;
   }
 
-  /** Registers a reply slot; returns its correlation id (never 0) and the promise. */
+  /** Registers a reply slot; returns its correlation id (never 0) and the promise. 0 ms: no timeout. */
   open<T>(timeoutMs: number, describe: () => string): { corr: number; promise: Promise<T> } {
     this.#next = (this.#next % 0x7ffffffe) + 1;
     const corr = this.#next;
+    const timed = timeoutMs > 0 && Number.isFinite(timeoutMs);
     let entry!: Pending;
     const promise = new Promise<T>((resolve, reject) => {
-      entry = { resolve: resolve as (value: unknown) => void, reject, timer: null };
+      entry = {
+        corr,
+        deadline: timed ? this.#clock.now() + timeoutMs : Number.POSITIVE_INFINITY,
+        timeoutMs,
+        describe,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        settled: false,
+      };
     });
-    if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
-      entry.timer = this.#clock.setTimeout(() => {
-        if (this.#pending.get(corr) !== entry) return;
-        this.#pending.delete(corr);
-        entry.reject(new AskTimeoutError(`ask ${describe()} timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
-    }
     this.#pending.set(corr, entry);
+    if (timed) {
+      this.#push(entry);
+      if (entry.deadline < this.#armedFor) this.#arm(entry.deadline);
+    }
     return { corr, promise };
   }
 
@@ -59,13 +75,73 @@ export class AskTable {
 
   rejectAll(error: () => Error): void {
     for (const corr of [...this.#pending.keys()]) this.reject(corr, error());
+    this.#heap.length = 0;
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#armedFor = Number.POSITIVE_INFINITY;
   }
 
   #take(corr: number): Pending | undefined {
     const entry = this.#pending.get(corr);
     if (entry === undefined) return undefined;
     this.#pending.delete(corr);
-    if (entry.timer !== null) this.#clock.clearTimeout(entry.timer);
+    entry.settled = true;
     return entry;
+  }
+
+  #arm(deadline: number): void {
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#armedFor = deadline;
+    this.#timer = this.#clock.setTimeout(this.#expire, Math.max(0, deadline - this.#clock.now()));
+  }
+
+  readonly #expire = (): void => {
+    this.#timer = null;
+    this.#armedFor = Number.POSITIVE_INFINITY;
+    const now = this.#clock.now();
+    const heap = this.#heap;
+    while (heap.length > 0) {
+      const top = heap[0]!;
+      if (!top.settled && top.deadline > now) {
+        this.#arm(top.deadline);
+        return;
+      }
+      this.#pop();
+      if (top.settled) continue;
+      this.#pending.delete(top.corr);
+      top.settled = true;
+      top.reject(new AskTimeoutError(`ask ${top.describe()} timed out after ${top.timeoutMs} ms`));
+    }
+  };
+
+  #push(entry: Pending): void {
+    const heap = this.#heap;
+    let i = heap.length;
+    heap.push(entry);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]!.deadline <= entry.deadline) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = entry;
+  }
+
+  #pop(): void {
+    const heap = this.#heap;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    let i = 0;
+    const n = heap.length;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      const child = right < n && heap[right]!.deadline < heap[left]!.deadline ? right : left;
+      if (heap[child]!.deadline >= last.deadline) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
   }
 }

@@ -442,6 +442,9 @@ export class ThreadRuntime {
         await yieldToEventLoop();
         continue;
       }
+      // Publish what the last microtasks sent (an ask made by a continuation, say) before polling:
+      // the peer cannot answer what it has not seen, and the queued flush would run only after.
+      this.flush();
       if (this.#sawTraffic && this.#spin()) continue;
       this.#sawTraffic = false;
       await this.#park();
