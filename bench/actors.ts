@@ -72,12 +72,17 @@ export const Counter = defineActor(import.meta.url, 'Counter', {
   },
 });
 
+/** Streams to its local child in chunks, yielding between them so the child drains as it goes. */
 export const Streamer = defineActor(import.meta.url, 'Streamer', {
   init: () => ({ child: null as ActorRef<typeof Counter> | null }),
   handlers: {
-    stream: (ctx, n: number) => {
+    stream: async (ctx, m: { n: number; chunk: number }) => {
       const child = (ctx.state.child ??= ctx.spawn(Counter, undefined));
-      for (let i = 0; i < n; i++) child.tell('inc');
+      for (let i = 0; i < m.n; ) {
+        const end = Math.min(m.n, i + m.chunk);
+        for (; i < end; i++) child.tell('inc');
+        if (i < m.n) await new Promise((resolve) => setImmediate(resolve));
+      }
       return child;
     },
   },

@@ -2,6 +2,7 @@
 // messages by value (thread, key) and binds to the node of the thread that decodes it.
 
 import { registerWireClass } from '../runtime/codec.js';
+import type { Cell } from './cell.js';
 import type { ActorNode } from './node.js';
 import type { AnyDefinition, AskOptions, MessageOptions, SendOptions } from './types.js';
 
@@ -9,6 +10,8 @@ export class ActorRefImpl {
   readonly #node: ActorNode;
   readonly thread: number;
   readonly key: number;
+  /** The cell behind a same-thread ref, once looked up (null: not found; undefined: not yet). */
+  cell: Cell | null | undefined = undefined;
 
   constructor(node: ActorNode, thread: number, key: number) {
     this.#node = node;

@@ -56,7 +56,9 @@ export class Cell implements Runnable {
   readonly args: unknown;
   readonly policy: RestartPolicy;
   readonly ctx: Context;
-  definition: AnyDefinition | null;
+  #definition: AnyDefinition | null = null;
+  /** The definition's prototype-free handler table, cached: looked up once per message. */
+  #handlers: Record<string, ((ctx: never, payload: unknown) => unknown) | undefined> | null = null;
   status: CellStatus = 'starting';
   scheduled = false;
   busy = false;
@@ -87,6 +89,15 @@ export class Cell implements Runnable {
     this.parentKey = parentKey;
     this.policy = policy;
     this.ctx = new Context(this);
+  }
+
+  get definition(): AnyDefinition | null {
+    return this.#definition;
+  }
+
+  set definition(definition: AnyDefinition | null) {
+    this.#definition = definition;
+    this.#handlers = definition === null ? null : handlerTable(definition);
   }
 
   get self(): ActorRefImpl {
@@ -208,7 +219,7 @@ export class Cell implements Runnable {
       void this.node.stopCell(this, 'normal');
       return;
     }
-    const handler = handlerTable(this.definition!)[env.type];
+    const handler = this.#handlers![env.type];
     if (handler === undefined) {
       this.node.unhandled(this, env);
       return;

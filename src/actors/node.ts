@@ -129,6 +129,7 @@ export class ActorNode implements InboundSink {
       this.runtime.send(thread, RecordKind.Spawn, 0, key, parentKey, 0, record);
     }
     const ref = this.refFor(thread, key);
+    if (thread === this.self) ref.cell = this.#cells.get(key) ?? null;
     if (parent !== null) (parent.children ??= new Set()).add(ref);
     return ref;
   }
@@ -214,15 +215,16 @@ export class ActorNode implements InboundSink {
     this.#admit(ref);
     const sender = this.current;
     if (ref.thread === this.self) {
-      const cell = this.#cells.get(ref.key);
-      if (cell === undefined || cell.status === 'stopping' || cell.status === 'stopped') {
+      // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
+      const cell = (ref.cell ??= this.#cells.get(ref.key) ?? null);
+      if (cell === null || cell.status === 'stopping' || cell.status === 'stopped') {
         throw new ActorStoppedError(`actor ${ref.id} is stopped`);
       }
       cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0));
     } else {
       this.runtime.send(ref.thread, RecordKind.Tell, 0, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
     }
-    this.runtime.stats[STAT_ACCEPTED]!++;
+    this.runtime.counters[STAT_ACCEPTED]!++;
   }
 
   async send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<void> {
@@ -253,7 +255,7 @@ export class ActorNode implements InboundSink {
         }
         const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`);
         cell.enqueue(new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr));
-        this.runtime.stats[STAT_ACCEPTED]!++;
+        this.runtime.counters[STAT_ACCEPTED]!++;
         return promise;
       }
       const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`);
@@ -263,7 +265,7 @@ export class ActorNode implements InboundSink {
         this.asks.reject(corr, error as Error);
         return promise;
       }
-      this.runtime.stats[STAT_ACCEPTED]!++;
+      this.runtime.counters[STAT_ACCEPTED]!++;
       return promise;
     } catch (error) {
       return Promise.reject(error);
@@ -291,7 +293,7 @@ export class ActorNode implements InboundSink {
   }
 
   #lateReply(env: Envelope, value: unknown): void {
-    this.runtime.stats[STAT_OTHER_DEAD]!++;
+    this.runtime.counters[STAT_OTHER_DEAD]!++;
     this.#emitDeadLetter({
       message: { type: `reply:${env.type}`, payload: value },
       sender: undefined,
@@ -305,14 +307,14 @@ export class ActorNode implements InboundSink {
   // ---- outcomes of messages (called by cells) --------------------------------------------------
 
   handled(env: Envelope, result: unknown): void {
-    this.runtime.stats[STAT_HANDLED]!++;
+    this.runtime.counters[STAT_HANDLED]!++;
     if (env.kind === EnvelopeKind.Ask) this.#reply(env, result);
   }
 
   failed(cell: Cell, env: Envelope, error: Error): void {
-    const stats = this.runtime.stats;
-    stats[STAT_HANDLED]!++;
-    stats[STAT_FAILED]!++;
+    const counters = this.runtime.counters;
+    counters[STAT_HANDLED]!++;
+    counters[STAT_FAILED]!++;
     if (env.kind === EnvelopeKind.Ask) {
       this.#replyError(env, new ActorFailedError(`actor ${this.idOf(cell.key)} failed handling ${JSON.stringify(env.type)}: ${error.message}`, { cause: error }));
     }
@@ -329,7 +331,7 @@ export class ActorNode implements InboundSink {
 
   /** An accepted message that will not be handled: one dead letter, and its ask is answered. */
   #deadLetter(env: Envelope, recipientKey: number, reason: DeadLetterReason, error?: Error): void {
-    this.runtime.stats[STAT_DEAD_LETTERS]!++;
+    this.runtime.counters[STAT_DEAD_LETTERS]!++;
     if (env.kind === EnvelopeKind.Ask && reason !== 'unhandled') {
       this.#replyError(env, error ?? new ActorStoppedError(`actor ${this.idOf(recipientKey)} is stopped`));
     }

@@ -139,6 +139,7 @@ export class ActorSystem {
 
   /** Per-thread counters read from shared memory: costs no messages. */
   stats(): SystemStats {
+    this.#runtime.flush(); // this thread's own counters and sends, published now
     const ctl = new Int32Array(this.#topology.ctl);
     const now = performance.now();
     const threads: ThreadStats[] = this.#stats.map((s, thread) => {
@@ -226,6 +227,9 @@ export class ActorSystem {
   async #runShutdown(drainMs: number): Promise<ShutdownReport> {
     const node = this.#node;
     node.admissionClosed = true;
+    // Publish what this thread sent in the current synchronous run (and its counters) before
+    // judging whether anything is in flight.
+    this.#runtime.flush();
     await this.#drain(drainMs);
     node.stopReason = 'shutdown';
     await Promise.all(this.#workers.map((w) => w.control.beginShutdown()));

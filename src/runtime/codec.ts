@@ -33,6 +33,9 @@ addExtension({
  */
 export const decodeContext: { current: unknown } = { current: null };
 
+/** Classes carried by their own wire form: the validation walk does not look inside them. */
+const wireClasses = new Set<unknown>();
+
 /** Lets the layer above carry its own classes (actor refs) by value. */
 export function registerWireClass<T>(
   Class: new (...args: never[]) => T,
@@ -40,6 +43,7 @@ export function registerWireClass<T>(
   write: (instance: T) => unknown,
   read: (data: unknown, context: unknown) => T,
 ): void {
+  wireClasses.add(Class);
   addExtension({
     Class: Class as never,
     type,
@@ -66,7 +70,7 @@ function scan(value: unknown, depth: number): number {
     default:
       return 0;
   }
-  if (value === null) return 0;
+  if (value === null || wireClasses.has(value.constructor)) return 0;
   if (depth > MAX_DEPTH) return REFUSED;
   let flags = 0;
   if (Array.isArray(value)) {
@@ -91,7 +95,7 @@ function scan(value: unknown, depth: number): number {
 function explain(value: unknown, path: string, depth: number): string | null {
   if (typeof value === 'function') return `cannot serialize a function at ${path}`;
   if (typeof value === 'symbol') return `cannot serialize a symbol at ${path}`;
-  if (typeof value !== 'object' || value === null) return null;
+  if (typeof value !== 'object' || value === null || wireClasses.has(value.constructor)) return null;
   if (depth > MAX_DEPTH) return `cannot serialize ${path}: nested deeper than ${MAX_DEPTH} levels (cyclic?)`;
   if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet || value instanceof WeakRef) {
     return `cannot serialize a ${value.constructor.name} at ${path}`;
@@ -115,6 +119,7 @@ function explain(value: unknown, path: string, depth: number): string | null {
 function replaceNegativeZero(value: unknown, copies: Map<object, unknown>): unknown {
   if (typeof value === 'number') return value === 0 && 1 / value < 0 ? NEGATIVE_ZERO : value;
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof Date) return value;
+  if (wireClasses.has(value.constructor)) return value;
   const done = copies.get(value);
   if (done !== undefined) return done;
   if (Array.isArray(value)) {

@@ -97,13 +97,20 @@ class Inbound {
 }
 
 const RING_BATCH_BYTES = 64 * 1024;
+/** Event-loop turns an idle thread takes before it parks. */
+const IDLE_YIELDS = 2;
 const EMPTY = new Uint8Array(0);
 
 export class ThreadRuntime {
   readonly self: number;
   readonly threadCount: number;
-  /** Owner-written counters in shared memory (see layout.ts STAT_*). */
-  readonly stats: Float64Array;
+  /**
+   * This thread's counters (layout.ts STAT_*), in ordinary memory: incremented on the hot path,
+   * copied to shared memory once per flush and per pass, always before the rings are published,
+   * so a reader never sees a message handled before it was counted as sent.
+   */
+  readonly counters = new Float64Array(STAT_FIELDS);
+  readonly #shared: Float64Array;
   readonly #ctlI32: Int32Array;
   readonly #base: number;
   readonly #bell: Bell;
@@ -126,6 +133,7 @@ export class ThreadRuntime {
   #loop: Promise<void> | null = null;
   #sawTraffic = false;
   #inRotate = 0;
+  #idleYields = 0;
 
   constructor(wiring: ThreadWiring, tuning: RuntimeTuning) {
     this.self = wiring.self;
@@ -133,7 +141,7 @@ export class ThreadRuntime {
     this.#tuning = tuning;
     this.#ctlI32 = new Int32Array(wiring.ctl);
     this.#base = this.self * CTL_I32;
-    this.stats = new Float64Array(wiring.ctl, this.self * CTL_I32 * 4 + CTL_F64_BASE * 8, STAT_FIELDS);
+    this.#shared = new Float64Array(wiring.ctl, this.self * CTL_I32 * 4 + CTL_F64_BASE * 8, STAT_FIELDS);
     this.#bell = new Bell(this.#ctlI32, this.#base);
     this.#out = wiring.outbound.map((ring, to) =>
       ring === null ? null : new Outbound(ring, new Bell(this.#ctlI32, to * CTL_I32), wiring.bigOut[to]!),
@@ -151,7 +159,8 @@ export class ThreadRuntime {
     // Private copy target: 8-byte aligned (Float64Array header reads), one per thread.
     this.#scratch = Buffer.from(new ArrayBuffer(Math.max(maxCapacity, 1024)));
     this.#reader = new RecordReader(this.#scratch);
-    this.stats[STAT_SINCE] = performance.now();
+    this.counters[STAT_SINCE] = performance.now();
+    this.#shared.set(this.counters);
     Atomics.store(this.#ctlI32, this.#base + CTL_STATE, ThreadState.Running);
   }
 
@@ -205,7 +214,7 @@ export class ThreadRuntime {
       this.#resetCodec(out);
       throw new MessageTooLargeError(`message of ${length} bytes exceeds maxMessageBytes ${this.#tuning.maxMessageBytes}`);
     }
-    this.stats[STAT_MSGS_OUT]!++;
+    this.counters[STAT_MSGS_OUT]!++;
     const tagId = tag === '' ? 0 : (out.tags.get(tag) ?? this.#defineTag(out, tag));
     if (length > out.maxInline) {
       // Too big for the ring: transfer a copy on the pair's port, then a Big record keeps its place.
@@ -260,7 +269,7 @@ export class ThreadRuntime {
     const copy = copyBytes(bytes, start, end);
     out.spill.push({ kind, priority, flags, target, sender, corr, aux, bytes: copy });
     out.spillBytes += copy.length + 32;
-    this.stats[STAT_SPILLED]!++;
+    this.counters[STAT_SPILLED]!++;
     this.#queueFlush();
     if (this.#parked) this.#wakeSelf();
   }
@@ -280,6 +289,7 @@ export class ThreadRuntime {
 
   /** Moves spilled records into rings, publishes every ring written, rings parked consumers. */
   flush(): void {
+    this.#shared.set(this.counters); // counters first: see `counters`
     const outs = this.#out;
     for (let to = 0; to < outs.length; to++) {
       const out = outs[to];
@@ -393,7 +403,7 @@ export class ThreadRuntime {
       }
       sink.onRecord(from, h, payload, tag);
     }
-    this.stats[STAT_MSGS_IN]! += count;
+    this.counters[STAT_MSGS_IN]! += count;
     return true;
   }
 
@@ -434,11 +444,13 @@ export class ThreadRuntime {
         // Microtasks only (~0.14 us): async handlers that settled resume within this slice.
         await null;
       } while (!this.#closed && this.#hasWork() && performance.now() < deadline);
-      this.stats[STAT_BUSY_NS]! += performance.now() - start;
+      this.counters[STAT_BUSY_NS]! += performance.now() - start;
       this.#publishLoad();
+      this.#shared.set(this.counters);
       if (this.#closed) break;
       if (traffic) this.#sawTraffic = true;
       if (this.#hasWork()) {
+        this.#idleYields = 0;
         await yieldToEventLoop();
         continue;
       }
@@ -446,6 +458,15 @@ export class ThreadRuntime {
       // the peer cannot answer what it has not seen, and the queued flush would run only after.
       this.flush();
       if (this.#sawTraffic && this.#spin()) continue;
+      // Work often comes from this thread's own event loop (an awaited timer or I/O in a handler):
+      // look again after a couple of event-loop turns (~2 us each) before paying for a park and
+      // a wake-up through the futex.
+      if (this.#idleYields < IDLE_YIELDS) {
+        this.#idleYields++;
+        await yieldToEventLoop();
+        continue;
+      }
+      this.#idleYields = 0;
       this.#sawTraffic = false;
       await this.#park();
     }

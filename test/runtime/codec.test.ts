@@ -81,3 +81,20 @@ describe('codec', () => {
     expect(() => prepare(value)).toThrow(path);
   });
 });
+
+describe('codec wire classes', () => {
+  it('carries a registered class by its wire form and does not look inside it', async () => {
+    const { registerWireClass } = await import('../../src/runtime/codec.js');
+    class Handle {
+      constructor(
+        readonly id: number,
+        readonly local: () => void = () => {},
+      ) {}
+    }
+    registerWireClass(Handle, 0x42, (h) => h.id, (id) => new Handle(id as number));
+    const back = roundTrip({ h: new Handle(7), z: -0 }) as { h: Handle; z: number };
+    expect(back.h).toBeInstanceOf(Handle);
+    expect(back.h.id).toBe(7);
+    expect(Object.is(back.z, -0)).toBe(true);
+  });
+});
