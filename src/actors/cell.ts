@@ -65,11 +65,13 @@ export class Cell implements Runnable {
   handled = 0;
   failed = 0;
   queue: Queue<Envelope> | null = null;
-  children: Set<ActorRefImpl> | null = null;
+  /** Children by actor key (keys are unique system-wide). */
+  children: Map<number, ActorRefImpl> | null = null;
   #ref: ActorRefImpl | null = null;
   #current: Envelope | null = null;
   #restarts: number[] | null = null;
   #idle: (() => void)[] | null = null;
+  #stopped: { promise: Promise<void>; resolve: () => void } | null = null;
   stopping: Promise<void> | null = null;
 
   constructor(
@@ -318,6 +320,24 @@ export class Cell implements Runnable {
     const waiters = this.#idle;
     this.#idle = null;
     if (waiters !== null) for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves once the cell has stopped, however that comes about. */
+  whenStopped(): Promise<void> {
+    if (this.status === 'stopped') return Promise.resolve();
+    if (this.#stopped === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#stopped = { promise, resolve };
+    }
+    return this.#stopped.promise;
+  }
+
+  /** Called by the node when the stop is complete. */
+  markStopped(): void {
+    this.status = 'stopped';
+    this.#stopped?.resolve();
+    this.#stopped = null;
   }
 
   get restartCount(): number {

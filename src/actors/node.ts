@@ -130,7 +130,7 @@ export class ActorNode implements InboundSink {
     }
     const ref = this.refFor(thread, key);
     if (thread === this.self) ref.cell = this.#cells.get(key) ?? null;
-    if (parent !== null) (parent.children ??= new Set()).add(ref);
+    if (parent !== null) (parent.children ??= new Map()).set(key, ref);
     return ref;
   }
 
@@ -369,11 +369,8 @@ export class ActorNode implements InboundSink {
       const cell = this.#cells.get(ref.key);
       if (cell === undefined) return Promise.resolve();
       if (graceful) {
-        if (cell.status === 'stopping' || cell.status === 'stopped') return cell.stopping ?? Promise.resolve();
-        return new Promise((resolve) => {
-          cell.enqueue(new Envelope(EnvelopeKind.Stop, '', undefined, this.self, 0, 0));
-          void this.#whenStopped(cell).then(resolve);
-        });
+        if (cell.status !== 'stopping' && cell.status !== 'stopped') cell.enqueue(new Envelope(EnvelopeKind.Stop, '', undefined, this.self, 0, 0));
+        return cell.whenStopped();
       }
       return this.stopCell(cell, 'normal');
     }
@@ -382,18 +379,15 @@ export class ActorNode implements InboundSink {
     return promise as Promise<void>;
   }
 
-  #whenStopped(cell: Cell): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (cell.stopping !== null) void cell.stopping.then(() => resolve());
-        else setImmediate(check);
-      };
-      check();
-    });
-  }
-
   stopCell(cell: Cell, _reason: 'normal' | 'failed' | 'shutdown'): Promise<void> {
-    return (cell.stopping ??= this.#finishStop(cell, null));
+    if (cell.stopping !== null) return cell.stopping;
+    if (cell.status !== 'stopped' && !cell.busy && (cell.children === null || cell.children.size === 0) && cell.definition?.spec.onStop === undefined) {
+      // Nothing to wait for: stop now, without a chain of awaits (a parent may stop thousands).
+      cell.status = 'stopping';
+      this.#completeStop(cell, null);
+      return (cell.stopping = Promise.resolve());
+    }
+    return (cell.stopping = this.#finishStop(cell, null));
   }
 
   async #finishStop(cell: Cell, initFailure: Error | null): Promise<void> {
@@ -402,7 +396,7 @@ export class ActorNode implements InboundSink {
     cell.status = 'stopping';
     await cell.whenIdle();
     if (cell.children !== null) {
-      await Promise.all([...cell.children].map((child) => this.stopRef(child)));
+      await Promise.all([...cell.children.values()].map((child) => this.stopRef(child)));
     }
     const onStop = cell.definition?.spec.onStop;
     if (onStop !== undefined && initFailure === null && wasStarted) {
@@ -412,7 +406,12 @@ export class ActorNode implements InboundSink {
         // onStop failures do not keep an actor alive.
       }
     }
-    cell.status = 'stopped';
+    this.#completeStop(cell, initFailure);
+  }
+
+  /** The end of every stop: forget the cell, dead-letter its mailbox, tell its parent. */
+  #completeStop(cell: Cell, initFailure: Error | null): void {
+    cell.markStopped();
     this.#cells.delete(cell.key);
     const reason = this.stopReason;
     const leftovers = cell.queue?.drain() ?? [];
@@ -427,7 +426,7 @@ export class ActorNode implements InboundSink {
     if (cell.parentKey === 0) return;
     if (cell.parentThread === this.self) {
       const parent = this.#cells.get(cell.parentKey);
-      if (parent?.children) for (const child of parent.children) if (child.key === cell.key) parent.children.delete(child);
+      parent?.children?.delete(cell.key);
       return;
     }
     const control: ControlRecord = ['child-stopped', cell.parentKey, this.self, cell.key];
@@ -503,9 +502,7 @@ export class ActorNode implements InboundSink {
     }
     const [, parentKey, childThread, childKey] = record;
     const parent = this.#cells.get(parentKey);
-    if (parent?.children) {
-      for (const child of parent.children) if (child.key === childKey && child.thread === childThread) parent.children.delete(child);
-    }
+    if (parent?.children?.get(childKey)?.thread === childThread) parent.children.delete(childKey);
   }
 
   /** Main thread: whether workers should forward their dead letters here. */

@@ -1,20 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { ActorFailedError, ActorStoppedError, AskTimeoutError, createSystem, type ActorSystem, type DeadLetter } from 'troupe';
+import { describe, expect, it } from 'vitest';
+import { ActorFailedError, ActorStoppedError, AskTimeoutError, type DeadLetter } from 'troupe';
 import { Gate, Holder, Thrower } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { until } from '../support/wait.js';
+import { useSystem } from '../support/system.js';
 
-let system: ActorSystem | undefined;
-afterEach(async () => {
-  await system?.shutdown();
-  system = undefined;
-});
+const systems = useSystem();
 
 describe('ask', () => {
   it('A1: rejects with AskTimeoutError at its timeout; the late reply becomes a dead letter', async () => {
     const clock = new ManualClock();
-    system = await createSystem({ threads: 1, clock });
+    const system = await systems.start({ threads: 1, clock });
     const letters: DeadLetter[] = [];
     system.deadLetters.subscribe((l) => letters.push(l));
     const holder = system.spawn(Holder, undefined, { placement: { thread: 1 } });
@@ -39,7 +36,7 @@ describe('ask', () => {
 
   it('A1: the default timeout is 5 s', async () => {
     const clock = new ManualClock();
-    system = await createSystem({ threads: 1, clock });
+    const system = await systems.start({ threads: 1, clock });
     const holder = system.spawn(Holder, undefined, { placement: { thread: 1 } });
     const gate = system.spawn(Gate, undefined, { placement: { thread: 1 } });
     const outcome = holder.ask('hold').catch((e: Error) => e);
@@ -52,7 +49,7 @@ describe('ask', () => {
   });
 
   it('A2: an ask to a stopped actor rejects with ActorStoppedError, not a timeout', async () => {
-    system = await createSystem({ threads: 1 });
+    const system = await systems.start({ threads: 1 });
     const remote = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
     const local = system.spawn(Counter, { start: 0 }, { placement: { thread: 0 } });
     await system.stop(remote);
@@ -62,7 +59,7 @@ describe('ask', () => {
   });
 
   it('A3: if the target fails while handling, the ask rejects with ActorFailedError and the cause', async () => {
-    system = await createSystem({ threads: 1 });
+    const system = await systems.start({ threads: 1 });
     const thrower = system.spawn(Thrower, undefined, { placement: { thread: 1 } });
     const error = await thrower.ask('db').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ActorFailedError);

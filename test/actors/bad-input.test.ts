@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   InvalidArgumentError,
   MessageTooLargeError,
@@ -12,12 +12,9 @@ import {
 import { Echo, Recorder } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { until } from '../support/wait.js';
+import { useSystem } from '../support/system.js';
 
-let system: ActorSystem | undefined;
-afterEach(async () => {
-  await system?.shutdown();
-  system = undefined;
-});
+const systems = useSystem();
 
 describe('bad input', () => {
   it.each([
@@ -26,7 +23,7 @@ describe('bad input', () => {
     ['a promise', Promise.resolve(1)],
     ['a function in a Map', new Map([['k', () => 1]])],
   ])('B1: tell of %s throws SerializationError and the next message is processed', async (_what, payload) => {
-    system ??= await createSystem({ threads: 1 });
+    const system = await systems.start({ threads: 1 });
     const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
     expect(() => recorder.tell('record', payload)).toThrow(SerializationError);
     recorder.tell('record', 'next');
@@ -34,14 +31,14 @@ describe('bad input', () => {
   });
 
   it('B1: spawn arguments that cannot travel throw SerializationError', async () => {
-    system = await createSystem({ threads: 1 });
-    expect(() => system!.spawn(Counter, { start: 0, bad: () => 1 } as never, { placement: { thread: 1 } })).toThrow(SerializationError);
+    const system = await systems.start({ threads: 1 });
+    expect(() => system.spawn(Counter, { start: 0, bad: () => 1 } as never, { placement: { thread: 1 } })).toThrow(SerializationError);
     const ok = system.spawn(Counter, { start: 7 }, { placement: { thread: 1 } });
     expect(await ok.ask('get')).toBe(7);
   });
 
   it('B3: an unknown message type becomes an unhandled dead letter, keeps state, and rejects an ask', async () => {
-    system = await createSystem({ threads: 1 });
+    const system = await systems.start({ threads: 1 });
     const letters: DeadLetter[] = [];
     system.deadLetters.subscribe((l) => letters.push(l));
     const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
@@ -60,17 +57,16 @@ describe('bad input', () => {
   });
 
   it('B5: a 4 MiB payload arrives intact; one over maxMessageBytes throws and nothing is sent', async () => {
-    system = await createSystem({ threads: 1, maxMessageBytes: 8 * 1024 * 1024 });
-    const echo = system.spawn(Echo, undefined, { placement: { thread: 1 } });
+    const roomy = await systems.start({ threads: 1, maxMessageBytes: 8 * 1024 * 1024 });
+    const echo = roomy.spawn(Echo, undefined, { placement: { thread: 1 } });
     const bytes = new Uint8Array(4 * 1024 * 1024);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) & 255;
     let sum = 0;
     for (let i = 0; i < bytes.length; i++) sum = (sum + bytes[i]! * (i + 1)) % 1_000_000_007;
     expect(await echo.ask('sum', bytes)).toEqual({ length: bytes.length, sum });
-    await system.shutdown();
 
-    system = await createSystem({ threads: 1, maxMessageBytes: 1024 * 1024 });
-    const small = system.spawn(Echo, undefined, { placement: { thread: 1 } });
+    const strict = await systems.start({ threads: 1, maxMessageBytes: 1024 * 1024 });
+    const small = strict.spawn(Echo, undefined, { placement: { thread: 1 } });
     expect(await small.ask('echo', { warm: 'up' })).toEqual({ warm: 'up' });
     expect(() => small.tell('sum', new Uint8Array(2 * 1024 * 1024))).toThrow(MessageTooLargeError);
     await expect(small.ask('sum', new Uint8Array(2 * 1024 * 1024))).rejects.toBeInstanceOf(MessageTooLargeError);
@@ -101,8 +97,8 @@ describe('invalid options', () => {
     [{ placement: 'everywhere' }, 'options.placement', '"everywhere"'],
     [{ maxRestarts: -1 }, 'options.maxRestarts', '-1'],
   ])('spawn with %j throws InvalidArgumentError and the system keeps running', async (options, path, shown) => {
-    system ??= await createSystem({ threads: 1 });
-    expect(() => system!.spawn(Counter, { start: 0 }, options as never)).toThrow(InvalidArgumentError);
+    const system = await systems.start({ threads: 1 });
+    expect(() => system.spawn(Counter, { start: 0 }, options as never)).toThrow(InvalidArgumentError);
     try {
       system.spawn(Counter, { start: 0 }, options as never);
     } catch (error) {
@@ -113,8 +109,8 @@ describe('invalid options', () => {
   });
 
   it('rejects a definition not made by defineActor, and a bad definition', async () => {
-    system = await createSystem({ threads: 1 });
-    expect(() => system!.spawn({ moduleUrl: 'x', name: 'y' } as never, {} as never)).toThrow(InvalidArgumentError);
+    const system = await systems.start({ threads: 1 });
+    expect(() => system.spawn({ moduleUrl: 'x', name: 'y' } as never, {} as never)).toThrow(InvalidArgumentError);
     expect(() => defineActor('not a url', 'X', { init: () => ({}), handlers: {} })).toThrow(/moduleUrl/);
     expect(() => defineActor(import.meta.url, 'X', { init: () => ({}), handlers: { a: 1 as never } })).toThrow(/handlers\.a/);
   });

@@ -1,32 +1,29 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { ActorStoppedError, createSystem, type ActorSystem, type DeadLetter } from 'troupe';
+import { describe, expect, it } from 'vitest';
+import { ActorStoppedError, type DeadLetter } from 'troupe';
 import { Counter } from '../fixtures/counter.js';
-import { Overlap, Recorder, Reporter } from '../fixtures/actors.js';
+import { Overlap, Parent, Recorder, Reporter } from '../fixtures/actors.js';
 import { until } from '../support/wait.js';
+import { useSystem } from '../support/system.js';
 
-let system: ActorSystem | undefined;
-afterEach(async () => {
-  await system?.shutdown();
-  system = undefined;
-});
+const systems = useSystem();
 
 describe('lifecycle', () => {
   it('L1: keeps messages told before the actor started, in order', async () => {
-    system = await createSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
     for (let i = 1; i <= 100; i++) counter.tell('record', i);
     expect(await counter.ask('log')).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
   });
 
   it('L1: keeps messages told right after a local spawn on the main thread', async () => {
-    system = await createSystem({ threads: 1 });
+    const system = await systems.start({ threads: 1 });
     const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 0 } });
     for (let i = 1; i <= 100; i++) counter.tell('record', i);
     expect(await counter.ask('log')).toHaveLength(100);
   });
 
   it('L2: runs one message at a time, async handlers included', async () => {
-    system = await createSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const actor = system.spawn(Overlap, undefined);
     for (let i = 0; i < 50; i++) actor.tell('work', i);
     const log = await actor.ask('log');
@@ -38,7 +35,7 @@ describe('lifecycle', () => {
   });
 
   it('L3: a graceful stop processes what came before it; later messages become dead letters', async () => {
-    system = await createSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const letters: DeadLetter[] = [];
     system.deadLetters.subscribe((l) => letters.push(l));
     const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
@@ -56,7 +53,7 @@ describe('lifecycle', () => {
   });
 
   it('L3: stop lets the current message finish, runs onStop once, and dead-letters the queue', async () => {
-    system = await createSystem({ threads: 1 });
+    const system = await systems.start({ threads: 1 });
     const letters: DeadLetter[] = [];
     system.deadLetters.subscribe((l) => letters.push(l));
     const recorder = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
@@ -72,8 +69,25 @@ describe('lifecycle', () => {
     expect(() => reporter.tell('n', 6)).toThrow(ActorStoppedError);
   });
 
+  it('L4: stopping a parent stops all its children first, on every thread', async () => {
+    const system = await systems.start({ threads: 2 });
+    const recorder = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const parent = system.spawn(Parent, { to: recorder, n: 1000, spread: true }, { placement: { thread: 1 } });
+    expect(await parent.ask('ping')).toBe('pong');
+    // An actor that never started gets no onStop: let every child finish starting first.
+    await until(async () => (await system.inspect()).filter((a) => a.status === 'running').length === 1002, 10_000, 'all children running');
+    await system.stop(parent);
+    await until(async () => (await recorder.ask('count')) === 1001, 5000, 'all stop reports');
+    const seen = (await recorder.ask('seen')) as string[];
+    // Children on the parent's thread report in order; remote ones over another ring: the
+    // parent's own report is last because it stops only after every child has.
+    expect(seen.at(-1)).toBe('stop parent');
+    expect(new Set(seen.slice(0, -1)).size).toBe(1000);
+    expect((await system.inspect()).map((a) => a.id)).toEqual([recorder.id]);
+  });
+
   it('restarts behind the same ref after a failure, with fresh state', async () => {
-    system = await createSystem({ threads: 1 });
+    const system = await systems.start({ threads: 1 });
     const counter = system.spawn(Counter, { start: 0 });
     counter.tell('add', 3);
     await expect(counter.ask('fail', 'boom')).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });

@@ -1,19 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSystem, type ActorSystem } from 'troupe';
+import { describe, expect, it } from 'vitest';
+import { type ActorSystem } from 'troupe';
 import { Counter } from '../fixtures/counter.js';
 import { OrderChecker, Recorder, Sender } from '../fixtures/actors.js';
+import { useSystem } from '../support/system.js';
 
-let system: ActorSystem | undefined;
-afterEach(async () => {
-  await system?.shutdown();
-  system = undefined;
-});
+const systems = useSystem();
 
 describe('ordering', () => {
   it('O1: keeps FIFO per sender-receiver pair with 4 senders on 4 threads', async () => {
-    system = await createSystem({ threads: 4 });
+    const system = await systems.start({ threads: 4 });
     const checker = system.spawn(OrderChecker, undefined, { placement: { thread: 1 } });
-    const senders = [1, 2, 3, 4].map((thread) => system!.spawn(Sender, { name: `s${thread}` }, { placement: { thread } }));
+    const senders = [1, 2, 3, 4].map((thread) => system.spawn(Sender, { name: `s${thread}` }, { placement: { thread } }));
     const n = 10_000;
     await Promise.all(senders.map((s) => s.ask('blast', { target: checker, n })));
     // Each sender's tells were accepted before its reply, and a later ask from main may still
@@ -28,7 +25,7 @@ describe('ordering', () => {
   });
 
   it('O1: keeps order from the main thread across a full ring (spill path)', async () => {
-    system = await createSystem({ threads: 1, ringBytes: 4096 });
+    const system = await systems.start({ threads: 1, ringBytes: 4096 });
     const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
     for (let i = 0; i < 2000; i++) recorder.tell('record', i);
     const seen = await recorder.ask('seen');
@@ -37,7 +34,7 @@ describe('ordering', () => {
   });
 
   it('O2: keeps order across the large-payload path, and after a restart', async () => {
-    system = await createSystem({ threads: 1, ringBytes: 16_384 });
+    const system = await systems.start({ threads: 1, ringBytes: 16_384 });
     const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
     const big = (i: number) => ({ i, blob: new Uint8Array(64 * 1024).fill(i & 255) });
     for (let i = 0; i < 40; i++) recorder.tell('record', i % 3 === 0 ? big(i) : { i });
@@ -54,7 +51,7 @@ describe('ordering', () => {
   });
 
   it('O3: tell and ask share one FIFO per sender', async () => {
-    system = await createSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const counter = system.spawn(Counter, { start: 0 });
     for (let i = 0; i < 100; i++) {
       counter.tell('add', 1);

@@ -1,24 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSystem, type ActorSystem } from 'troupe';
+import { describe, expect, it } from 'vitest';
+import { type ActorSystem } from 'troupe';
 import { Counter } from '../fixtures/counter.js';
 import { PairParent, Recorder } from '../fixtures/actors.js';
+import { useSystem } from '../support/system.js';
 
-let system: ActorSystem | undefined;
-afterEach(async () => {
-  await system?.shutdown();
-  system = undefined;
-});
+const systems = useSystem();
 
 describe('placement', () => {
   it('runs an actor on the thread it was placed on', async () => {
-    system = await createSystem({ threads: 3 });
-    const ids = await Promise.all([1, 2, 3].map((thread) => system!.spawn(Counter, { start: 0 }, { placement: { thread } }).ask('thread')));
+    const system = await systems.start({ threads: 3 });
+    const ids = await Promise.all([1, 2, 3].map((thread) => system.spawn(Counter, { start: 0 }, { placement: { thread } }).ask('thread')));
     expect(new Set(ids).size).toBe(3);
   });
 
   it('spreads balanced spawns over every worker', async () => {
-    system = await createSystem({ threads: 3 });
-    const refs = Array.from({ length: 60 }, () => system!.spawn(Counter, { start: 0 }));
+    const system = await systems.start({ threads: 3 });
+    const refs = Array.from({ length: 60 }, () => system.spawn(Counter, { start: 0 }));
     const threads = await Promise.all(refs.map((r) => r.ask('thread')));
     const perThread = new Map<number, number>();
     for (const t of threads) perThread.set(t, (perThread.get(t) ?? 0) + 1);
@@ -27,7 +24,7 @@ describe('placement', () => {
   });
 
   it('places a child on its parent thread by default, and its tells never touch a ring', async () => {
-    system = await createSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const parent = system.spawn(PairParent, undefined, { placement: { thread: 2 } });
     const before = system.stats().threads[2]!;
     const result = await parent.ask('run', 10_000);
@@ -40,7 +37,7 @@ describe('placement', () => {
   });
 
   it('reports actors and counters per thread from shared memory', async () => {
-    system = await createSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
     for (let i = 0; i < 100; i++) recorder.tell('record', i);
     await recorder.ask('count');
