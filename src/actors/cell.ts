@@ -222,7 +222,8 @@ export class Cell implements Runnable {
       return;
     }
     const handler = this.#handlers![env.type];
-    if (handler === undefined) {
+    const fallback = handler === undefined ? this.#definition!.spec.receive : undefined;
+    if (handler === undefined && fallback === undefined) {
       this.node.unhandled(this, env);
       return;
     }
@@ -231,7 +232,7 @@ export class Cell implements Runnable {
     node.current = this;
     let result: unknown;
     try {
-      result = handler(this.ctx as never, env.payload);
+      result = handler !== undefined ? handler(this.ctx as never, env.payload) : fallback!(this.ctx as never, env.type, env.payload);
     } catch (error) {
       node.current = null;
       this.#fail(env, error);

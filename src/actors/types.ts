@@ -53,6 +53,11 @@ export interface ActorSpec<Args, State, H extends Handlers<State>> {
   /** Builds the state from the spawn arguments. May be async. Runs again on every restart. */
   readonly init: (args: Args) => State | Promise<State>;
   readonly handlers: H;
+  /**
+   * Optional catch-all for message types without a handler (what it returns answers an ask).
+   * Without it such a message is an `unhandled` dead letter.
+   */
+  readonly receive?: (ctx: ActorContext<State>, type: string, payload: unknown) => unknown;
   readonly onStart?: (ctx: ActorContext<State>) => void | Promise<void>;
   readonly onStop?: (ctx: ActorContext<State>) => void | Promise<void>;
   readonly onRestart?: (ctx: ActorContext<State>, error: Error) => void | Promise<void>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AskTimeoutError } from 'troupe';
 import { AskTable } from '../../src/actors/ask.js';
-import { ManualClock } from '../support/manual-clock.js';
+import { ManualClock } from 'troupe/testing';
 
 describe('AskTable', () => {
   it('times out each ask at its own deadline, in deadline order, with one timer', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ActorFailedError, ActorStoppedError, AskTimeoutError, type DeadLetter } from 'troupe';
 import { Gate, Holder, Thrower } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
-import { ManualClock } from '../support/manual-clock.js';
+import { ManualClock } from 'troupe/testing';
 import { until } from '../support/wait.js';
 import { useSystem } from '../support/system.js';
 

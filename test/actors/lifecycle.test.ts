@@ -4,6 +4,7 @@ import { Counter } from '../fixtures/counter.js';
 import { Overlap, Parent, Recorder, Reporter } from '../fixtures/actors.js';
 import { until } from '../support/wait.js';
 import { useSystem } from '../support/system.js';
+import { TestProbe } from 'troupe/testing';
 
 const systems = useSystem();
 
@@ -38,18 +39,19 @@ describe('lifecycle', () => {
     const system = await systems.start({ threads: 2 });
     const letters: DeadLetter[] = [];
     system.deadLetters.subscribe((l) => letters.push(l));
-    const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
-    const reporter = system.spawn(Reporter, { to: recorder }, { placement: { thread: 2 } });
+    const probe = new TestProbe(system);
+    const reporter = system.spawn(Reporter, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 2 } });
     for (let i = 1; i <= 10; i++) reporter.tell('slow', i);
     const stopped = system.stop(reporter, { graceful: true });
     for (let i = 11; i <= 15; i++) reporter.tell('n', i);
     await stopped;
-    // The actor is gone: a tell is now accepted by its thread and dead-lettered there.
+    for (let i = 1; i <= 10; i++) expect((await probe.expectMessage('record')).payload).toBe(i);
+    expect((await probe.expectMessage('record')).payload).toBe('stopped');
     await until(() => letters.length === 5, 5000, 'five dead letters');
-    expect(await recorder.ask('seen')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 'stopped']);
     expect(letters.map((l) => [l.message.payload, l.reason, l.recipient])).toEqual(
       [11, 12, 13, 14, 15].map((n) => [n, 'stopped', reporter.id]),
     );
+    await probe.expectNoMessage(50);
   });
 
   it('L3: stop lets the current message finish, runs onStop once, and dead-letters the queue', async () => {

@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AskTimeoutError } from 'troupe';
+import { createTestSystem, type TestSystem } from 'troupe/testing';
+import { CatchAll, Holder, Recorder, Reporter } from '../fixtures/actors.js';
+
+let system: TestSystem | undefined;
+afterEach(async () => {
+  await system?.shutdown({ drainMs: 100 });
+  system = undefined;
+});
+
+describe('TestProbe', () => {
+  it('records what an actor on a worker thread sends it, with the sender', async () => {
+    system = await createTestSystem();
+    const probe = system.createProbe();
+    const reporter = system.spawn(Reporter, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
+    reporter.tell('n', 1);
+    reporter.tell('n', 2);
+    const first = await probe.expectMessage('record');
+    expect(first.payload).toBe(1);
+    expect(first.sender?.id).toBe(reporter.id);
+    expect((await probe.expectMessage()).payload).toBe(2);
+    expect(probe.received.map((m) => m.payload)).toEqual([1, 2]);
+  });
+
+  it('fails an expectation when a message of another type comes first', async () => {
+    system = await createTestSystem();
+    const probe = system.createProbe();
+    probe.ref.tell('surprise', 42);
+    await expect(probe.expectMessage('record')).rejects.toThrow(/expected a message of type "record", got "surprise" 42/);
+  });
+
+  it('times out an expectation when nothing comes', async () => {
+    system = await createTestSystem();
+    const probe = system.createProbe();
+    await expect(probe.expectMessage('record', { timeoutMs: 20 })).rejects.toBeInstanceOf(AskTimeoutError);
+  });
+
+  it('expectNoMessage passes in silence and fails on a message', async () => {
+    system = await createTestSystem();
+    const probe = system.createProbe();
+    await probe.expectNoMessage(20);
+    const reporter = system.spawn(Reporter, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
+    reporter.tell('n', 7);
+    await expect(probe.expectNoMessage(2000)).rejects.toThrow(/expected no message, got "record" 7/);
+  });
+});
+
+describe('createTestSystem', () => {
+  it('drives ask timeouts with its manual clock', async () => {
+    system = await createTestSystem();
+    const holder = system.spawn(Holder, undefined, { placement: { thread: 1 } });
+    const outcome = holder.ask('hold', undefined, { timeoutMs: 1000 }).catch((e: unknown) => e);
+    system.clock.advance(999);
+    await Promise.resolve();
+    expect(system.clock.pending).toBe(1);
+    system.clock.advance(1);
+    expect(await outcome).toBeInstanceOf(AskTimeoutError);
+  });
+});
+
+describe('receive (catch-all handler)', () => {
+  it('answers message types that have no handler of their own', async () => {
+    system = await createTestSystem();
+    const ref = system.spawn(CatchAll, undefined, { placement: { thread: 1 } });
+    expect(await ref.ask('known')).toBe('handler');
+    expect(await (ref as unknown as { ask(t: string, p: unknown): Promise<unknown> }).ask('whatever', 5)).toEqual(['whatever', 5]);
+  });
+});
