@@ -8,6 +8,8 @@ import type { Clock, TimerHandle } from '../runtime/clock.js';
 
 interface Pending {
   readonly corr: number;
+  /** The thread whose actor is to answer (-1: not known). */
+  readonly thread: number;
   readonly deadline: number;
   readonly timeoutMs: number;
   readonly describe: () => string;
@@ -34,7 +36,7 @@ export class AskTable {
   }
 
   /** Registers a reply slot; returns its correlation id (never 0) and the promise. 0 ms: no timeout. */
-  open<T>(timeoutMs: number, describe: () => string): { corr: number; promise: Promise<T> } {
+  open<T>(timeoutMs: number, describe: () => string, thread = -1): { corr: number; promise: Promise<T> } {
     this.#next = (this.#next % 0x7ffffffe) + 1;
     const corr = this.#next;
     const timed = timeoutMs > 0 && Number.isFinite(timeoutMs);
@@ -42,6 +44,7 @@ export class AskTable {
     const promise = new Promise<T>((resolve, reject) => {
       entry = {
         corr,
+        thread,
         deadline: timed ? this.#clock.now() + timeoutMs : Number.POSITIVE_INFINITY,
         timeoutMs,
         describe,
@@ -71,6 +74,11 @@ export class AskTable {
     if (entry === undefined) return false;
     entry.reject(error);
     return true;
+  }
+
+  /** Rejects every ask waiting on an actor of `thread` (it died). */
+  rejectThread(thread: number, error: (describe: string) => Error): void {
+    for (const [corr, entry] of [...this.#pending]) if (entry.thread === thread) this.reject(corr, error(entry.describe()));
   }
 
   rejectAll(error: () => Error): void {

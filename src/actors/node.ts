@@ -44,7 +44,7 @@ const DEFAULT_POLICY: RestartPolicy = Object.freeze({ maxRestarts: 5, windowMs: 
 const DEFAULT_ASK_MS = 5000;
 
 type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread: number, parentKey: number, maxRestarts: number, windowMs: number];
-type ControlRecord = ['dl', DeadLetter] | ['child-stopped', number, number, number];
+type ControlRecord = ['dl', DeadLetter] | ['child-stopped', number, number, number] | ['thread-down', number, number];
 
 export interface NodeOptions {
   readonly systemId: string;
@@ -75,6 +75,8 @@ export class ActorNode implements InboundSink {
   readonly #early = new Map<number, Envelope[]>();
   readonly #placed: number[];
   readonly #askTimeoutMs: number;
+  /** Threads that died: nothing is sent to them any more. */
+  readonly #dead: Uint8Array;
   #seq = 0;
   #placedSince = 0;
 
@@ -89,6 +91,35 @@ export class ActorNode implements InboundSink {
     this.#lastSpawnSeq = new Array(this.#threadCount).fill(0);
     this.#placed = new Array(this.#threadCount).fill(0);
     this.#askTimeoutMs = options.defaultAskTimeoutMs;
+    this.#dead = new Uint8Array(this.#threadCount);
+  }
+
+  isDead(thread: number): boolean {
+    return this.#dead[thread] === 1;
+  }
+
+  /**
+   * Thread `thread` died. Asks waiting on its actors reject now (not at their timeout); what this
+   * thread had sent it and it never read becomes dead letters ('thread-crash'); nothing more is
+   * sent to it. Restarting its actors elsewhere is the supervisors' work (not built yet).
+   */
+  threadDown(thread: number, exitCode: number): void {
+    if (this.#dead[thread] === 1 || thread === this.self) return;
+    this.#dead[thread] = 1;
+    const cause = new Error(`thread ${thread} exited with code ${exitCode}`);
+    this.asks.rejectThread(thread, (what) => new ActorFailedError(`ask ${what} failed: its thread died`, { cause }));
+    const lost = this.runtime.abandon(thread);
+    for (const type of lost) {
+      this.runtime.counters[STAT_DEAD_LETTERS]!++;
+      this.#emitDeadLetter({
+        message: { type, payload: undefined },
+        sender: undefined,
+        recipient: `thread:${thread}`,
+        reason: 'thread-crash',
+        deliveryCount: 1,
+        at: this.clock.now(),
+      });
+    }
   }
 
   get actorCount(): number {
@@ -141,16 +172,29 @@ export class ActorNode implements InboundSink {
     if (placement === 'balanced') {
       if (threads === 1) return 0;
       // Power of two choices over the workers' load words (main hosts only what is placed there).
-      const a = 1 + Math.floor(Math.random() * (threads - 1));
-      const b = 1 + Math.floor(Math.random() * (threads - 1));
+      const a = this.#liveWorker();
+      const b = this.#liveWorker();
       const pick = this.#load(a) <= this.#load(b) ? a : b;
       this.#placed[pick]!++;
       return pick;
     }
     if (typeof placement === 'object' && placement !== null) {
-      return validateInteger(placement.thread, 'options.placement.thread', 0, threads - 1);
+      const thread = validateInteger(placement.thread, 'options.placement.thread', 0, threads - 1);
+      if (this.#dead[thread] === 1) throw invalid('options.placement.thread', 'a running thread', thread);
+      return thread;
     }
     throw invalid('options.placement', `'local', 'balanced' or { thread: 0..${threads - 1} }`, placement);
+  }
+
+  /** A random worker that is alive (main if none is). */
+  #liveWorker(): number {
+    const workers = this.#threadCount - 1;
+    const start = Math.floor(Math.random() * workers);
+    for (let k = 0; k < workers; k++) {
+      const t = 1 + ((start + k) % workers);
+      if (this.#dead[t] === 0) return t;
+    }
+    return 0;
   }
 
   #load(thread: number): number {
@@ -205,6 +249,7 @@ export class ActorNode implements InboundSink {
 
   #admit(ref: ActorRefImpl): void {
     if (this.admissionClosed && this.current === null) throw new ShuttingDownError('the system is shutting down: no new messages from outside actors');
+    if (this.#dead[ref.thread] === 1) throw new ActorStoppedError(`actor ${ref.id} was on thread ${ref.thread}, which died`);
     if (ref.thread !== this.self && this.runtime.isCongested(ref.thread)) {
       throw new MailboxFullError(`thread ${ref.thread} is not keeping up: messages to it are past the high-water mark`);
     }
@@ -258,7 +303,7 @@ export class ActorNode implements InboundSink {
         this.runtime.counters[STAT_ACCEPTED]!++;
         return promise;
       }
-      const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`);
+      const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`, ref.thread);
       try {
         this.runtime.send(ref.thread, RecordKind.Ask, 0, ref.key, senderKey, corr, payload, type);
       } catch (error) {
@@ -374,7 +419,10 @@ export class ActorNode implements InboundSink {
       }
       return this.stopCell(cell, 'normal');
     }
-    const { corr, promise } = this.asks.open(0, () => `stop of ${ref.id}`);
+    if (this.#dead[ref.thread] === 1) return Promise.resolve();
+    const { corr, promise } = this.asks.open(0, () => `stop of ${ref.id}`, ref.thread);
+    // A thread that dies before it answers settles this through threadDown(): the actor is gone.
+    void promise.catch(() => undefined);
     this.runtime.send(ref.thread, RecordKind.Stop, 0, ref.key, this.current?.key ?? 0, corr, graceful ? 1 : 0);
     return promise as Promise<void>;
   }
@@ -498,6 +546,10 @@ export class ActorNode implements InboundSink {
   #control(record: ControlRecord): void {
     if (record[0] === 'dl') {
       this.onDeadLetter?.(record[1]);
+      return;
+    }
+    if (record[0] === 'thread-down') {
+      this.threadDown(record[1], record[2]);
       return;
     }
     const [, parentKey, childThread, childKey] = record;

@@ -10,6 +10,7 @@ import {
   CTL_F64_BASE,
   CTL_I32,
   CTL_PARKED,
+  CTL_STATE,
   RING_R,
   RING_W,
   STAT_ACCEPTED,
@@ -23,6 +24,8 @@ import {
   STAT_OTHER_DEAD,
   STAT_SINCE,
   STAT_SPILLED,
+  RecordKind,
+  ThreadState,
 } from '../runtime/layout.js';
 import { startWorkers, stopWorkers, type WorkerHandle } from '../runtime/thread-pool.js';
 import { ThreadRuntime, type RuntimeTuning } from '../runtime/thread-runtime.js';
@@ -48,6 +51,8 @@ export interface ThreadStats {
   /** Share of wall time spent in scheduler turns since the thread started, 0..1. */
   readonly busyRatio: number;
   readonly parked: boolean;
+  /** False once the thread has died (exited unexpectedly). */
+  readonly alive: boolean;
 }
 
 export interface SystemStats {
@@ -87,15 +92,25 @@ export class ActorSystem {
   readonly #listeners = new Set<(letter: DeadLetter) => void>();
   readonly #stats: Float64Array[];
   #shutdown: Promise<ShutdownReport> | null = null;
+  #closing = false;
+  #died = 0;
 
   /** Use createSystem(). */
-  constructor(options: ResolvedSystemOptions, topology: Topology, runtime: ThreadRuntime, node: ActorNode, workers: WorkerHandle[]) {
+  constructor(
+    options: ResolvedSystemOptions,
+    topology: Topology,
+    runtime: ThreadRuntime,
+    node: ActorNode,
+    workers: WorkerHandle[],
+    exits: { onExit: (thread: number, code: number) => void },
+  ) {
     this.options = options;
     this.#topology = topology;
     this.#runtime = runtime;
     this.#node = node;
     this.#workers = workers;
     this.#stats = Array.from({ length: topology.threadCount }, (_, t) => new Float64Array(topology.ctl, t * CTL_I32 * 4 + CTL_F64_BASE * 8, STAT_FIELDS));
+    exits.onExit = (thread, code) => this.#threadExited(thread, code);
     node.onDeadLetter = (letter) => {
       for (const listener of this.#listeners) {
         try {
@@ -115,6 +130,23 @@ export class ActorSystem {
         };
       },
     };
+  }
+
+  /**
+   * A worker exited while the system ran (an uncaught error, process.exit() in a handler, out of
+   * memory). Every thread stops sending to it, rejects its asks to it and dead-letters what it had
+   * sent there unread. Its actors are gone: restarting them is the supervisors' work (not yet).
+   */
+  #threadExited(thread: number, code: number): void {
+    if (this.#closing) return;
+    this.#died++;
+    const ctl = new Int32Array(this.#topology.ctl);
+    Atomics.store(ctl, thread * CTL_I32 + CTL_STATE, ThreadState.Dead);
+    this.#node.threadDown(thread, code);
+    for (const w of this.#workers) {
+      if (w.thread === thread || this.#node.isDead(w.thread)) continue;
+      this.#runtime.send(w.thread, RecordKind.Control, 0, 0, 0, 0, ['thread-down', thread, code]);
+    }
   }
 
   /** Worker threads (main not counted). */
@@ -164,6 +196,7 @@ export class ActorSystem {
         ringBytesUsed,
         busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
         parked: Atomics.load(ctl, thread * CTL_I32 + CTL_PARKED) === 1,
+        alive: Atomics.load(ctl, thread * CTL_I32 + CTL_STATE) !== ThreadState.Dead,
       };
     });
     const sum = (f: (t: ThreadStats) => number): number => threads.reduce((a, t) => a + f(t), 0);
@@ -187,7 +220,7 @@ export class ActorSystem {
       failed: cell.failed,
       restarts: cell.restartCount,
     }));
-    const remote = await Promise.all(this.#workers.map((w) => w.control.inspect()));
+    const remote = await Promise.all(this.#workers.filter((w) => !this.#node.isDead(w.thread)).map((w) => w.control.inspect()));
     return [...local, ...remote.flat()];
   }
 
@@ -202,11 +235,26 @@ export class ActorSystem {
     return settledBefore === settledAfter ? accepted - settledAfter : Number.POSITIVE_INFINITY;
   }
 
-  /** Resolves when every accepted message has been handled or dead-lettered (or at the deadline). */
+  /**
+   * Resolves when every accepted message has been handled or dead-lettered (or at the deadline).
+   * After a thread died, what it held in its own heap can no longer be counted, so the test is
+   * instead: every live worker parked with empty rings, and no counter moving for 20 ms.
+   */
   async #drain(drainMs: number): Promise<boolean> {
     const deadline = performance.now() + drainMs;
+    let quietSince = -1;
+    let last = '';
     while (this.#unsettled() > 0) {
       if (performance.now() >= deadline) return false;
+      if (this.#died > 0) {
+        const s = this.stats();
+        const live = s.threads.filter((t) => t.thread !== 0 && t.alive);
+        const idle = live.every((t) => t.parked && t.ringBytesUsed === 0);
+        const now = `${s.accepted}/${s.handled}/${s.deadLetters}`;
+        if (!idle || now !== last) quietSince = performance.now();
+        last = now;
+        if (performance.now() - quietSince >= 20) return true;
+      }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     return true;
@@ -232,7 +280,8 @@ export class ActorSystem {
     this.#runtime.flush();
     await this.#drain(drainMs);
     node.stopReason = 'shutdown';
-    await Promise.all(this.#workers.map((w) => w.control.beginShutdown()));
+    const live = this.#workers.filter((w) => !node.isDead(w.thread));
+    await Promise.all(live.map((w) => w.control.beginShutdown()));
     let forced = 0;
     for (const ref of this.#topLevel.reverse()) {
       let timer: NodeJS.Timeout | undefined;
@@ -246,6 +295,7 @@ export class ActorSystem {
     this.#topLevel.length = 0;
     // Let the last dead letters and stop replies land before the threads go.
     await this.#drain(Math.min(drainMs, 1000));
+    this.#closing = true; // from here on, workers exiting is the plan
     await stopWorkers(this.#workers, this.options.shutdownTimeoutMs);
     await this.#runtime.close();
     node.asks.rejectAll(() => new ShuttingDownError('the system shut down before the reply came'));
@@ -271,13 +321,14 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     maxMessageBytes: resolved.maxMessageBytes,
   };
   const systemId = nanoid(12);
+  const exits = { onExit: (_thread: number, _code: number): void => {} };
   const runtime = new ThreadRuntime(topology.wiringFor(0), tuning);
   const node = new ActorNode(runtime, { systemId, clock: resolved.clock, ctl: topology.ctl, defaultAskTimeoutMs: resolved.askTimeoutMs });
   runtime.start(node);
   const workers = await startWorkers(
     topology,
     () => ({ tuning, systemId, askTimeoutMs: resolved.askTimeoutMs }),
-    () => {},
+    (thread, code) => exits.onExit(thread, code),
   );
-  return new ActorSystem(resolved, topology, runtime, node, workers);
+  return new ActorSystem(resolved, topology, runtime, node, workers, exits);
 }

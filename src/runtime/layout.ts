@@ -66,6 +66,8 @@ export const enum ThreadState {
   Starting = 0,
   Running = 1,
   Stopped = 2,
+  /** The thread exited unexpectedly; nothing should be sent to it any more. */
+  Dead = 3,
 }
 
 export function align8(n: number): number {

@@ -130,6 +130,25 @@ export class RingProducer {
     return true;
   }
 
+  /**
+   * Visits every record written and not yet consumed (published or not), oldest first: what a
+   * consumer that died left behind. Only meaningful once the consumer has stopped reading.
+   */
+  forEachUnconsumed(visit: (kind: number, flags: number, aux: number) => void): void {
+    let r = Atomics.load(this.#ctl, RING_R);
+    const u8 = this.#u8;
+    while (r !== this.#w) {
+      const pos = r & this.#mask;
+      const len = this.#i32[pos >> 2]!;
+      if (len === PAD_LEN) {
+        r = (r + (this.capacity - pos)) | 0;
+        continue;
+      }
+      visit(u8[pos + REC_KIND]!, u8[pos + REC_FLAGS]! | (u8[pos + REC_FLAGS + 1]! << 8), this.#i32[(pos + REC_AUX) >> 2]!);
+      r = (r + align8(REC_HEADER_BYTES + len)) | 0;
+    }
+  }
+
   /** Makes every record written so far visible. Returns true if anything new was published. */
   publish(): boolean {
     if (this.#w === this.#published) return false;

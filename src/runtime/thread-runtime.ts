@@ -82,6 +82,8 @@ class Outbound {
   get spilling(): boolean {
     return this.spillHead < this.spill.length;
   }
+  /** Set when the consumer thread died: nothing more is written. */
+  abandoned = false;
 }
 
 class Inbound {
@@ -185,6 +187,32 @@ export class ThreadRuntime {
 
   // ---- outbound -------------------------------------------------------------------------------
 
+  /**
+   * The thread `to` died: stop writing to it, and return the message tags of the user messages
+   * (tells and asks) that were sent to it and will never be read, from the ring and the spill.
+   */
+  abandon(to: number): string[] {
+    const out = this.#out[to];
+    if (out === null || out === undefined || out.abandoned) return [];
+    out.abandoned = true;
+    const names = new Map<number, string>();
+    for (const [tag, id] of out.tags) names.set(id, tag);
+    const lost: string[] = [];
+    const isMessage = (kind: number): boolean => kind === RecordKind.Tell || kind === RecordKind.Ask;
+    out.producer.forEachUnconsumed((kind, flags, aux) => {
+      if (isMessage(kind === RecordKind.Big ? flags : kind)) lost.push(names.get(aux) ?? '');
+    });
+    for (let i = out.spillHead; i < out.spill.length; i++) {
+      const s = out.spill[i]!;
+      if (isMessage(s.kind === RecordKind.Big ? s.flags : s.kind)) lost.push(names.get(s.aux) ?? '');
+    }
+    if (out.spilling) this.#spillers--;
+    out.spill.length = 0;
+    out.spillHead = 0;
+    out.spillBytes = 0;
+    return lost;
+  }
+
   /** True when messages to `to` are spilling past the high-water mark (flow control). */
   isCongested(to: number): boolean {
     const out = this.#out[to];
@@ -198,6 +226,7 @@ export class ThreadRuntime {
   send(to: number, kind: RecordKind, priority: number, target: number, sender: number, corr: number, payload: unknown, tag = ''): void {
     const out = this.#out[to];
     if (out === null || out === undefined) throw new RangeError(`no ring from thread ${this.self} to ${to}`);
+    if (out.abandoned) throw new RangeError(`thread ${to} is gone`);
     const prepared = prepare(payload); // throws SerializationError; nothing touched yet
     let encoded: Encoded;
     try {
@@ -293,7 +322,7 @@ export class ThreadRuntime {
     const outs = this.#out;
     for (let to = 0; to < outs.length; to++) {
       const out = outs[to];
-      if (out === null || out === undefined) continue;
+      if (out === null || out === undefined || out.abandoned) continue;
       if (out.spilling) this.#drainSpill(out);
       if (out.producer.publish()) out.bell.ring();
     }
