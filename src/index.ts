@@ -23,6 +23,7 @@ export type {
   ReplyOf,
   SendOptions,
   SpawnOptions,
+  Timers,
 } from './actors/types.js';
 export type { ActorInfo } from './runtime/control.js';
 export type { Clock } from './runtime/clock.js';

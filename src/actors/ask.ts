@@ -94,6 +94,13 @@ export class AskTable {
     if (entry === undefined) return undefined;
     this.#pending.delete(corr);
     entry.settled = true;
+    if (this.#pending.size === 0 && this.#heap.length > 0) {
+      // Nothing waits any more: drop the settled deadlines and the armed timer with them.
+      this.#heap.length = 0;
+      if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+      this.#timer = null;
+      this.#armedFor = Number.POSITIVE_INFINITY;
+    }
     return entry;
   }
 

@@ -9,6 +9,7 @@ import type { ActorRefImpl } from './actor-ref.js';
 import { handlerTable } from './define.js';
 import { Envelope, EnvelopeKind } from './envelope.js';
 import type { ActorNode } from './node.js';
+import { ActorTimers } from './timers.js';
 import type { ActorContext, AnyDefinition, SpawnOptions } from './types.js';
 
 export type CellStatus = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
@@ -46,6 +47,9 @@ class Context implements ActorContext<unknown> {
   stop(ref?: ActorRefImpl): Promise<void> {
     return ref === undefined ? this.#cell.node.stopCell(this.#cell, 'normal') : this.#cell.node.stopRef(ref);
   }
+  get timers(): ActorTimers {
+    return this.#cell.timers;
+  }
 }
 
 export class Cell implements Runnable {
@@ -72,6 +76,7 @@ export class Cell implements Runnable {
   #restarts: number[] | null = null;
   #idle: (() => void)[] | null = null;
   #stopped: { promise: Promise<void>; resolve: () => void } | null = null;
+  #timers: ActorTimers | null = null;
   stopping: Promise<void> | null = null;
 
   constructor(
@@ -91,6 +96,16 @@ export class Cell implements Runnable {
     this.parentKey = parentKey;
     this.policy = policy;
     this.ctx = new Context(this);
+  }
+
+  /** Created on first use: most actors never set a timer. */
+  get timers(): ActorTimers {
+    return (this.#timers ??= new ActorTimers(this.node.clock, (type, payload) => this.node.timerFired(this, type, payload)));
+  }
+
+  /** Cancels every timer (on stop and on restart). */
+  cancelTimers(): void {
+    this.#timers?.cancelAll();
   }
 
   get definition(): AnyDefinition | null {
@@ -286,6 +301,7 @@ export class Cell implements Runnable {
     }
     restarts.push(now);
     this.node.restarted(this);
+    this.cancelTimers();
     this.status = 'restarting';
     const onRestart = this.definition!.spec.onRestart;
     if (onRestart !== undefined) {
@@ -336,6 +352,7 @@ export class Cell implements Runnable {
 
   /** Called by the node when the stop is complete. */
   markStopped(): void {
+    this.cancelTimers();
     this.status = 'stopped';
     this.#stopped?.resolve();
     this.#stopped = null;

@@ -367,6 +367,13 @@ export class ActorNode implements InboundSink {
 
   restarted(_cell: Cell): void {}
 
+  /** A timer of `cell` fell due: the actor sends itself the message (counted like any tell). */
+  timerFired(cell: Cell, type: string, payload: unknown): void {
+    if (cell.status === 'stopping' || cell.status === 'stopped') return;
+    cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, cell.key, 0));
+    this.runtime.counters[STAT_ACCEPTED]!++;
+  }
+
   unhandled(cell: Cell, env: Envelope): void {
     this.#deadLetter(env, cell.key, 'unhandled');
     if (env.kind === EnvelopeKind.Ask) {

@@ -1,6 +1,9 @@
 // The public types of the actor model: definitions, refs, the handler context and options.
 // Types flow end to end: ActorRef<typeof Counter> knows each message's payload and reply type.
 
+import type { Timers } from './timers.js';
+
+export type { Timers };
 export type Priority = 0 | 1 | 2 | 3;
 
 export interface MessageOptions {
@@ -43,6 +46,8 @@ export interface ActorContext<State> {
   spawn<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): ActorRef<D>;
   /** Stops a child (or, with no argument, this actor). Resolves when its onStop ran. */
   stop(ref?: ActorRef<AnyDefinition>): Promise<void>;
+  /** Messages to itself, later or repeatedly; cancelled when the actor stops or restarts. */
+  readonly timers: Timers;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

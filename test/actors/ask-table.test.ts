@@ -59,3 +59,17 @@ describe('AskTable', () => {
     expect(await promise).toBe('done');
   });
 });
+
+describe('AskTable timer', () => {
+  it('disarms its timer once nothing is pending', () => {
+    const clock = new ManualClock();
+    const table = new AskTable(clock);
+    const a = table.open(100, () => 'a');
+    const b = table.open(200, () => 'b');
+    expect(clock.pending).toBe(1);
+    table.resolve(a.corr, 1);
+    expect(clock.pending).toBe(1);
+    table.resolve(b.corr, 2);
+    expect(clock.pending).toBe(0);
+  });
+});
