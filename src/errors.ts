@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'ERR_SHUTTING_DOWN'
   | 'ERR_UNHANDLED'
   | 'ERR_ACTOR_INIT'
-  | 'ERR_INVALID_ARGUMENT';
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_DEATH_PACT';
 
 export class ActorError extends Error {
   readonly code: ErrorCode;
@@ -84,6 +85,14 @@ export class InvalidArgumentError extends ActorError {
   }
 }
 
+/** A watched actor stopped and the watcher has no onTerminated hook: the watcher fails too. */
+export class DeathPactError extends ActorError {
+  constructor(message = 'a watched actor stopped', options?: { cause?: unknown }) {
+    super('ERR_DEATH_PACT', message, options);
+    this.name = 'DeathPactError';
+  }
+}
+
 type ErrorClass = new (message?: string, options?: { cause?: unknown }) => ActorError;
 
 const classByCode: Record<ErrorCode, ErrorClass> = {
@@ -97,6 +106,7 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   ERR_UNHANDLED: UnhandledMessageError,
   ERR_ACTOR_INIT: ActorInitializationError,
   ERR_INVALID_ARGUMENT: InvalidArgumentError,
+  ERR_DEATH_PACT: DeathPactError,
 };
 
 /** An error as plain data: survives msgpack, structured clone and JSON. */

@@ -5,6 +5,7 @@ import {
   ActorInitializationError,
   ActorStoppedError,
   AskTimeoutError,
+  DeathPactError,
   InvalidArgumentError,
   MailboxFullError,
   MessageTooLargeError,
@@ -28,6 +29,7 @@ const table = [
   [UnhandledMessageError, 'UnhandledMessageError', 'ERR_UNHANDLED'],
   [ActorInitializationError, 'ActorInitializationError', 'ERR_ACTOR_INIT'],
   [InvalidArgumentError, 'InvalidArgumentError', 'ERR_INVALID_ARGUMENT'],
+  [DeathPactError, 'DeathPactError', 'ERR_DEATH_PACT'],
 ] as const;
 
 let system: ActorSystem;

@@ -2,12 +2,12 @@
 // data; the cell runs it. One message at a time: an async handler keeps the cell busy until it
 // settles. A handler that throws fails this cell only; the cell restarts within its limit.
 
-import { asError } from '../errors.js';
+import { DeathPactError, asError } from '../errors.js';
 import { Queue } from '../runtime/queue.js';
 import type { Runnable } from '../runtime/thread-runtime.js';
 import type { ActorRefImpl } from './actor-ref.js';
 import { handlerTable } from './define.js';
-import { Envelope, EnvelopeKind } from './envelope.js';
+import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
 import type { ActorNode } from './node.js';
 import { ActorTimers } from './timers.js';
 import type { ActorContext, AnyDefinition, SpawnOptions } from './types.js';
@@ -50,6 +50,12 @@ class Context implements ActorContext<unknown> {
   get timers(): ActorTimers {
     return this.#cell.timers;
   }
+  watch(ref: ActorRefImpl): void {
+    this.#cell.node.watch(this.#cell, ref);
+  }
+  unwatch(ref: ActorRefImpl): void {
+    this.#cell.node.unwatch(this.#cell, ref);
+  }
 }
 
 export class Cell implements Runnable {
@@ -71,6 +77,12 @@ export class Cell implements Runnable {
   queue: Queue<Envelope> | null = null;
   /** Children by actor key (keys are unique system-wide). */
   children: Map<number, ActorRefImpl> | null = null;
+  /** Actors this one watches, by key. */
+  watching: Map<number, ActorRefImpl> | null = null;
+  /** Actors watching this one: watcher key -> watcher thread. */
+  watchers: Map<number, number> | null = null;
+  /** Why this actor ends, for its watchers. */
+  exitReason: ExitReason = 'normal';
   #ref: ActorRefImpl | null = null;
   #current: Envelope | null = null;
   #restarts: number[] | null = null;
@@ -236,6 +248,10 @@ export class Cell implements Runnable {
       void this.node.stopCell(this, 'normal');
       return;
     }
+    if (env.kind === EnvelopeKind.Terminated) {
+      this.#terminated(env.payload as TerminatedNotice);
+      return;
+    }
     const handler = this.#handlers![env.type];
     const fallback = handler === undefined ? this.#definition!.spec.receive : undefined;
     if (handler === undefined && fallback === undefined) {
@@ -264,6 +280,48 @@ export class Cell implements Runnable {
     }
     this.handled++;
     node.handled(env, result);
+  }
+
+  /** A watched actor ended. A signal, not a user message: it is not counted as handled. */
+  #terminated(notice: TerminatedNotice): void {
+    const ref = this.watching?.get(notice.key);
+    if (ref === undefined) return; // unwatched since it was queued
+    this.watching!.delete(notice.key);
+    const hook = this.#definition!.spec.onTerminated;
+    if (hook === undefined) {
+      this.#signalFailed(new DeathPactError(`actor ${ref.id}, which this actor watches, ended (${notice.reason}) and no onTerminated handles it`));
+      return;
+    }
+    let result: unknown;
+    try {
+      result = hook(this.ctx as never, ref as never, notice.reason);
+    } catch (error) {
+      this.#signalFailed(error);
+      return;
+    }
+    if (isThenable(result)) {
+      this.busy = true;
+      result.then(
+        () => {
+          this.busy = false;
+          if (this.status === 'stopping') this.#settleIdle();
+          else if (this.depth > 0) this.schedule();
+        },
+        (error) => {
+          this.busy = false;
+          this.#signalFailed(error);
+        },
+      );
+    }
+  }
+
+  #signalFailed(thrown: unknown): void {
+    this.failed++;
+    if (this.status === 'stopping') {
+      this.#settleIdle();
+      return;
+    }
+    this.#restart(asError(thrown));
   }
 
   #settled(env: Envelope, value: unknown): void {

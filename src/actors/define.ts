@@ -32,7 +32,7 @@ export function defineActor<Args, State, H extends Handlers<State>>(
   validateFunction(spec.init, 'defineActor(spec).init');
   validateObject(spec.handlers, 'defineActor(spec).handlers');
   for (const [type, handler] of Object.entries(spec.handlers)) validateFunction(handler, `defineActor(spec).handlers.${type}`);
-  for (const hook of ['onStart', 'onStop', 'onRestart', 'receive'] as const) {
+  for (const hook of ['onStart', 'onStop', 'onRestart', 'onTerminated', 'receive'] as const) {
     if (spec[hook] !== undefined) validateFunction(spec[hook], `defineActor(spec).${hook}`);
   }
   // A prototype-free copy: a message type such as 'constructor' or '__proto__' finds no handler.

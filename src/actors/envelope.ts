@@ -6,6 +6,17 @@ export const enum EnvelopeKind {
   Ask = 1,
   /** A graceful stop: processed in order after everything accepted before it. */
   Stop = 2,
+  /** A watched actor stopped: payload is a TerminatedNotice. Not a user message (not counted). */
+  Terminated = 3,
+}
+
+/** Why an actor ended, as its watchers learn it. */
+export type ExitReason = 'normal' | 'failed' | 'shutdown' | 'noproc' | 'thread-exit';
+
+export interface TerminatedNotice {
+  readonly thread: number;
+  readonly key: number;
+  readonly reason: ExitReason;
 }
 
 export class Envelope {

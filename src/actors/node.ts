@@ -35,7 +35,7 @@ import { ActorRefImpl } from './actor-ref.js';
 import { AskTable } from './ask.js';
 import { Cell, type RestartPolicy } from './cell.js';
 import { isDefinition, lookupDefinition } from './define.js';
-import { Envelope, EnvelopeKind } from './envelope.js';
+import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
 import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOptions, Placement, SendOptions, SpawnOptions } from './types.js';
 
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
@@ -44,7 +44,13 @@ const DEFAULT_POLICY: RestartPolicy = Object.freeze({ maxRestarts: 5, windowMs: 
 const DEFAULT_ASK_MS = 5000;
 
 type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread: number, parentKey: number, maxRestarts: number, windowMs: number];
-type ControlRecord = ['dl', DeadLetter] | ['child-stopped', number, number, number] | ['thread-down', number, number];
+type ControlRecord =
+  | ['dl', DeadLetter]
+  | ['child-stopped', number, number, number]
+  | ['thread-down', number, number]
+  | ['watch', number, number] // target key, watcher key (the watcher's thread sent it)
+  | ['unwatch', number, number]
+  | ['terminated', number, number, ExitReason]; // target key, watcher key (the target's thread sent it)
 
 export interface NodeOptions {
   readonly systemId: string;
@@ -73,6 +79,7 @@ export class ActorNode implements InboundSink {
   readonly #threadCount: number;
   readonly #lastSpawnSeq: number[];
   readonly #early = new Map<number, Envelope[]>();
+  readonly #earlyWatchers = new Map<number, Map<number, number>>();
   readonly #placed: number[];
   readonly #askTimeoutMs: number;
   /** Threads that died: nothing is sent to them any more. */
@@ -108,6 +115,10 @@ export class ActorNode implements InboundSink {
     this.#dead[thread] = 1;
     const cause = new Error(`thread ${thread} exited with code ${exitCode}`);
     this.asks.rejectThread(thread, (what) => new ActorFailedError(`ask ${what} failed: its thread died`, { cause }));
+    for (const cell of this.#cells.values()) {
+      if (cell.watching === null) continue;
+      for (const ref of cell.watching.values()) if (ref.thread === thread) this.#deliverTerminated(cell, thread, ref.key, 'thread-exit');
+    }
     const lost = this.runtime.abandon(thread);
     for (const type of lost) {
       this.runtime.counters[STAT_DEAD_LETTERS]!++;
@@ -221,6 +232,11 @@ export class ActorNode implements InboundSink {
       this.#early.delete(key);
       for (const env of early) cell.enqueue(env);
     }
+    const watchers = this.#earlyWatchers.get(key);
+    if (watchers !== undefined) {
+      this.#earlyWatchers.delete(key);
+      cell.watchers = watchers;
+    }
     if (cell.definition !== null) {
       cell.schedule();
       return;
@@ -242,7 +258,8 @@ export class ActorNode implements InboundSink {
   /** A first start failed: the actor stops; what was sent to it is answered or dead-lettered. */
   startFailed(cell: Cell, error: Error): void {
     const failure = new ActorInitializationError(`actor ${this.idOf(cell.key)} failed to start: ${error.message}`, { cause: error });
-    void this.#finishStop(cell, failure);
+    cell.exitReason = 'failed';
+    void (cell.stopping ??= this.#finishStop(cell, failure));
   }
 
   // ---- sending --------------------------------------------------------------------------------
@@ -413,6 +430,58 @@ export class ActorNode implements InboundSink {
     }
   }
 
+  // ---- death watch ---------------------------------------------------------------------------
+
+  watch(watcher: Cell, ref: ActorRefImpl): void {
+    if (watcher.watching?.has(ref.key)) return;
+    (watcher.watching ??= new Map()).set(ref.key, ref);
+    if (this.#dead[ref.thread] === 1) {
+      this.#deliverTerminated(watcher, ref.thread, ref.key, 'thread-exit');
+      return;
+    }
+    if (ref.thread === this.self) {
+      const target = this.#cells.get(ref.key);
+      if (target === undefined || target.status === 'stopped') this.#deliverTerminated(watcher, ref.thread, ref.key, 'noproc');
+      else (target.watchers ??= new Map()).set(watcher.key, this.self);
+      return;
+    }
+    this.#control(ref.thread, ['watch', ref.key, watcher.key]);
+  }
+
+  unwatch(watcher: Cell, ref: ActorRefImpl): void {
+    if (watcher.watching?.delete(ref.key) !== true) return;
+    if (ref.thread === this.self) this.#cells.get(ref.key)?.watchers?.delete(watcher.key);
+    else if (this.#dead[ref.thread] === 0) this.#control(ref.thread, ['unwatch', ref.key, watcher.key]);
+  }
+
+  #deliverTerminated(watcher: Cell, thread: number, key: number, reason: ExitReason): void {
+    if (watcher.status === 'stopping' || watcher.status === 'stopped') return;
+    const notice: TerminatedNotice = { thread, key, reason };
+    watcher.enqueue(new Envelope(EnvelopeKind.Terminated, 'terminated', notice, thread, key, 0));
+  }
+
+  /** Tells the watchers of a cell that just ended, each after everything the cell sent it. */
+  #notifyWatchers(cell: Cell): void {
+    if (cell.watchers !== null) {
+      for (const [watcherKey, watcherThread] of cell.watchers) {
+        if (watcherThread === this.self) {
+          const watcher = this.#cells.get(watcherKey);
+          if (watcher !== undefined) this.#deliverTerminated(watcher, this.self, cell.key, cell.exitReason);
+        } else if (this.#dead[watcherThread] === 0) {
+          this.#control(watcherThread, ['terminated', cell.key, watcherKey, cell.exitReason]);
+        }
+      }
+      cell.watchers = null;
+    }
+    if (cell.watching !== null) {
+      for (const ref of cell.watching.values()) this.unwatch(cell, ref);
+    }
+  }
+
+  #control(thread: number, record: ControlRecord): void {
+    this.runtime.send(thread, RecordKind.Control, 0, 0, 0, 0, record);
+  }
+
   // ---- stopping -------------------------------------------------------------------------------
 
   /** Stops any actor by ref. Resolves when its onStop ran (at once if it is already gone). */
@@ -434,8 +503,9 @@ export class ActorNode implements InboundSink {
     return promise as Promise<void>;
   }
 
-  stopCell(cell: Cell, _reason: 'normal' | 'failed' | 'shutdown'): Promise<void> {
+  stopCell(cell: Cell, reason: 'normal' | 'failed' | 'shutdown'): Promise<void> {
     if (cell.stopping !== null) return cell.stopping;
+    cell.exitReason = reason === 'normal' && this.stopReason === 'shutdown' ? 'shutdown' : reason;
     if (cell.status !== 'stopped' && !cell.busy && (cell.children === null || cell.children.size === 0) && cell.definition?.spec.onStop === undefined) {
       // Nothing to wait for: stop now, without a chain of awaits (a parent may stop thousands).
       cell.status = 'stopping';
@@ -472,8 +542,10 @@ export class ActorNode implements InboundSink {
     const leftovers = cell.queue?.drain() ?? [];
     for (const env of leftovers) {
       if (env.kind === EnvelopeKind.Stop) continue;
+      if (env.kind === EnvelopeKind.Terminated) continue;
       this.#deadLetter(env, cell.key, reason, initFailure ?? undefined);
     }
+    this.#notifyWatchers(cell);
     this.#childStopped(cell);
   }
 
@@ -517,7 +589,7 @@ export class ActorNode implements InboundSink {
         return;
       }
       case RecordKind.Control:
-        this.#control(payload as ControlRecord);
+        this.#onControl(from, payload as ControlRecord);
         return;
       default:
         return;
@@ -538,8 +610,7 @@ export class ActorNode implements InboundSink {
       return;
     }
     if (cell === undefined) {
-      const spawner = key % KEY_SPAN;
-      if (spawner !== this.self && Math.floor(key / KEY_SPAN) > this.#lastSpawnSeq[spawner]!) {
+      if (this.#notYetSpawned(key)) {
         // Its spawn record is still on the way (it came from another thread's ring): hold it.
         const held = this.#early.get(key);
         if (held === undefined) this.#early.set(key, [env]);
@@ -550,14 +621,46 @@ export class ActorNode implements InboundSink {
     this.#deadLetter(env, key, this.stopReason);
   }
 
-  #control(record: ControlRecord): void {
-    if (record[0] === 'dl') {
-      this.onDeadLetter?.(record[1]);
-      return;
-    }
-    if (record[0] === 'thread-down') {
-      this.threadDown(record[1], record[2]);
-      return;
+  /** True when `key` was made by another thread whose spawn record has not arrived here yet. */
+  #notYetSpawned(key: number): boolean {
+    const spawner = key % KEY_SPAN;
+    return spawner !== this.self && Math.floor(key / KEY_SPAN) > this.#lastSpawnSeq[spawner]!;
+  }
+
+  #onControl(from: number, record: ControlRecord): void {
+    switch (record[0]) {
+      case 'dl':
+        this.onDeadLetter?.(record[1]);
+        return;
+      case 'thread-down':
+        this.threadDown(record[1], record[2]);
+        return;
+      case 'watch': {
+        const [, targetKey, watcherKey] = record;
+        const target = this.#cells.get(targetKey);
+        if (target === undefined && this.#notYetSpawned(targetKey)) {
+          // Its spawn record is still on another ring: hold the watch like a message.
+          const held = this.#earlyWatchers.get(targetKey) ?? new Map<number, number>();
+          held.set(watcherKey, from);
+          this.#earlyWatchers.set(targetKey, held);
+        } else if (target === undefined || target.status === 'stopped') {
+          this.#control(from, ['terminated', targetKey, watcherKey, 'noproc']);
+        } else {
+          (target.watchers ??= new Map()).set(watcherKey, from);
+        }
+        return;
+      }
+      case 'unwatch':
+        this.#cells.get(record[1])?.watchers?.delete(record[2]);
+        return;
+      case 'terminated': {
+        const [, targetKey, watcherKey, reason] = record;
+        const watcher = this.#cells.get(watcherKey);
+        if (watcher?.watching?.has(targetKey)) this.#deliverTerminated(watcher, from, targetKey, reason);
+        return;
+      }
+      case 'child-stopped':
+        break;
     }
     const [, parentKey, childThread, childKey] = record;
     const parent = this.#cells.get(parentKey);

@@ -44,11 +44,24 @@ export interface ActorContext<State> {
   /** The id of this actor. */
   readonly id: string;
   spawn<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): ActorRef<D>;
-  /** Stops a child (or, with no argument, this actor). Resolves when its onStop ran. */
+  /**
+   * Stops a child (or, with no argument, this actor). Resolves when its onStop ran. A stop of
+   * this actor takes effect once the current handler returns: do not await it inside that handler.
+   */
   stop(ref?: ActorRef<AnyDefinition>): Promise<void>;
   /** Messages to itself, later or repeatedly; cancelled when the actor stops or restarts. */
   readonly timers: Timers;
+  /**
+   * Death watch: when `ref` stops for good (not on a restart), this actor's onTerminated runs
+   * once, after every message `ref` sent it. Watching an actor that is already gone reports
+   * 'noproc' at once. Idempotent.
+   */
+  watch(ref: ActorRef<AnyDefinition>): void;
+  /** Stops watching; a terminated notice already queued is dropped too. */
+  unwatch(ref: ActorRef<AnyDefinition>): void;
 }
+
+export type { ExitReason } from './envelope.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler<State> = (ctx: ActorContext<State>, payload: any) => unknown;
@@ -66,6 +79,11 @@ export interface ActorSpec<Args, State, H extends Handlers<State>> {
   readonly onStart?: (ctx: ActorContext<State>) => void | Promise<void>;
   readonly onStop?: (ctx: ActorContext<State>) => void | Promise<void>;
   readonly onRestart?: (ctx: ActorContext<State>, error: Error) => void | Promise<void>;
+  /**
+   * A watched actor stopped. Without this hook the watcher fails with DeathPactError (and its
+   * restart policy applies), as an unhandled Terminated does in Akka.
+   */
+  readonly onTerminated?: (ctx: ActorContext<State>, ref: ActorRef<AnyDefinition>, reason: import('./envelope.js').ExitReason) => void | Promise<void>;
 }
 
 export declare const definitionBrand: unique symbol;
