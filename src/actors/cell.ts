@@ -3,12 +3,12 @@
 // settles. A handler that throws fails this cell only; the cell restarts within its limit.
 
 import { DeathPactError, asError } from '../errors.js';
-import { Queue } from '../runtime/queue.js';
 import type { Runnable } from '../runtime/thread-runtime.js';
 import type { ActorRefImpl } from './actor-ref.js';
 import { handlerTable } from './define.js';
 import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
 import type { ActorNode } from './node.js';
+import { Mailbox } from './mailbox.js';
 import { ActorTimers } from './timers.js';
 import type { ActorContext, AnyDefinition, SpawnOptions } from './types.js';
 
@@ -74,7 +74,7 @@ export class Cell implements Runnable {
   busy = false;
   handled = 0;
   failed = 0;
-  queue: Queue<Envelope> | null = null;
+  queue: Mailbox | null = null;
   /** Children by actor key (keys are unique system-wide). */
   children: Map<number, ActorRefImpl> | null = null;
   /** Actors this one watches, by key. */
@@ -145,7 +145,7 @@ export class Cell implements Runnable {
 
   /** Puts a message in the mailbox; the caller checked that the cell is not stopping. */
   enqueue(env: Envelope): void {
-    (this.queue ??= new Queue<Envelope>()).push(env);
+    (this.queue ??= new Mailbox()).push(env);
     if (this.status === 'running' && !this.busy && !this.scheduled) {
       this.scheduled = true;
       this.node.runtime.schedule(this);

@@ -27,5 +27,7 @@ export class Envelope {
     readonly senderThread: number,
     readonly senderKey: number,
     readonly corr: number,
+    /** 0..3, higher first. */
+    readonly priority: number = 0,
   ) {}
 }

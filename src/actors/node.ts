@@ -36,6 +36,7 @@ import { AskTable } from './ask.js';
 import { Cell, type RestartPolicy } from './cell.js';
 import { isDefinition, lookupDefinition } from './define.js';
 import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
+import { MAX_PRIORITY } from './mailbox.js';
 import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOptions, Placement, SendOptions, SpawnOptions } from './types.js';
 
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
@@ -272,8 +273,9 @@ export class ActorNode implements InboundSink {
     }
   }
 
-  tell(ref: ActorRefImpl, type: string, payload: unknown, _options: MessageOptions | undefined): void {
+  tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined): void {
     if (typeof type !== 'string') throw invalid('tell(type)', 'a message type string', type);
+    const priority = options === undefined ? 0 : priorityOf(options);
     this.#admit(ref);
     const sender = this.current;
     if (ref.thread === this.self) {
@@ -282,9 +284,9 @@ export class ActorNode implements InboundSink {
       if (cell === null || cell.status === 'stopping' || cell.status === 'stopped') {
         throw new ActorStoppedError(`actor ${ref.id} is stopped`);
       }
-      cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0));
+      cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority));
     } else {
-      this.runtime.send(ref.thread, RecordKind.Tell, 0, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
+      this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
     }
     this.runtime.counters[STAT_ACCEPTED]!++;
   }
@@ -307,6 +309,7 @@ export class ActorNode implements InboundSink {
     try {
       if (typeof type !== 'string') throw invalid('ask(type)', 'a message type string', type);
       const timeoutMs = options?.timeoutMs === undefined ? this.#askTimeoutMs : validateNumber(options.timeoutMs, 'options.timeoutMs', 0, 2 ** 31);
+      const priority = options === undefined ? 0 : priorityOf(options);
       this.#admit(ref);
       const sender = this.current;
       const senderKey = sender === null ? 0 : sender.key;
@@ -316,13 +319,13 @@ export class ActorNode implements InboundSink {
           throw new ActorStoppedError(`actor ${ref.id} is stopped`);
         }
         const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`);
-        cell.enqueue(new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr));
+        cell.enqueue(new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr, priority));
         this.runtime.counters[STAT_ACCEPTED]!++;
         return promise;
       }
       const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`, ref.thread);
       try {
-        this.runtime.send(ref.thread, RecordKind.Ask, 0, ref.key, senderKey, corr, payload, type);
+        this.runtime.send(ref.thread, RecordKind.Ask, priority, ref.key, senderKey, corr, payload, type);
       } catch (error) {
         this.asks.reject(corr, error as Error);
         return promise;
@@ -566,7 +569,7 @@ export class ActorNode implements InboundSink {
     switch (h.kind) {
       case RecordKind.Tell:
       case RecordKind.Ask: {
-        const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, payload, from, h.sender, h.corr);
+        const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, payload, from, h.sender, h.corr, h.priority);
         this.#deliver(h.target, env);
         return;
       }
@@ -671,6 +674,14 @@ export class ActorNode implements InboundSink {
   watchDeadLetters(on: boolean): void {
     Atomics.store(this.#ctl, CTL_DL_WATCHED, on ? 1 : 0);
   }
+}
+
+/** A message's priority lane: missing is 0, out of range is clamped to 0..3 (RabbitMQ's rule). */
+function priorityOf(options: MessageOptions): number {
+  const p = options.priority;
+  if (p === undefined) return 0;
+  if (typeof p !== 'number' || Number.isNaN(p)) throw invalid('options.priority', 'a number (0..3; others are clamped)', p);
+  return p <= 0 ? 0 : p >= MAX_PRIORITY ? MAX_PRIORITY : Math.floor(p);
 }
 
 function resolvePolicy(options: SpawnOptions | undefined): RestartPolicy {
