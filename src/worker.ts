@@ -36,6 +36,7 @@ const control: WorkerControl = {
       handled: cell.handled,
       failed: cell.failed,
       restarts: cell.restartCount,
+      watchers: cell.watchers?.size ?? 0,
     })),
   beginShutdown: () => {
     node.stopReason = 'shutdown';

@@ -219,6 +219,7 @@ export class ActorSystem {
       handled: cell.handled,
       failed: cell.failed,
       restarts: cell.restartCount,
+      watchers: cell.watchers?.size ?? 0,
     }));
     const remote = await Promise.all(this.#workers.filter((w) => !this.#node.isDead(w.thread)).map((w) => w.control.inspect()));
     return [...local, ...remote.flat()];

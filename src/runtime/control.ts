@@ -12,6 +12,8 @@ export interface ActorInfo {
   readonly handled: number;
   readonly failed: number;
   readonly restarts: number;
+  /** Actors watching this one. */
+  readonly watchers: number;
 }
 
 /** What each worker exposes to the main thread. */

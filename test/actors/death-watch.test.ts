@@ -4,6 +4,11 @@ import { Exiter, PactWatcher, Recorder, Talker, Watcher } from '../fixtures/acto
 import { Counter } from '../fixtures/counter.js';
 import { until } from '../support/wait.js';
 
+/** A watch travels to the target's thread asynchronously: wait until it is registered there. */
+async function registered(system: TestSystem, id: string, watchers = 1): Promise<void> {
+  await until(async () => (await system.inspect()).find((a) => a.id === id)?.watchers === watchers, 5000, `${watchers} watcher(s) of ${id}`);
+}
+
 let system: TestSystem | undefined;
 afterEach(async () => {
   await system?.shutdown({ drainMs: 500 });
@@ -18,6 +23,7 @@ describe('death watch', () => {
     const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 2 } });
     await watcher.ask('watch', counter);
     await watcher.ask('watch', counter); // idempotent
+    await registered(system, counter.id);
     for (let i = 0; i < 2; i++) await expect(counter.ask('fail', 'restart me')).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
     await system.stop(counter);
     expect((await probe.expectMessage('record')).payload).toEqual({ terminated: counter.id, reason: 'normal' });
@@ -49,9 +55,13 @@ describe('death watch', () => {
     const watcher = system.spawn(Watcher, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
     const talker = system.spawn(Talker, undefined, { placement: { thread: 2 } });
     await watcher.ask('watch', talker);
+    // A watch is asynchronous (as Erlang's monitor): had the talker stopped before the watch
+    // reached its thread, the notice would say noproc. Here it is registered first.
+    await registered(system, talker.id);
     talker.tell('talk', { to: watcher, n: 1000 });
     for (let i = 1; i <= 1000; i++) expect((await probe.expectMessage('record')).payload).toBe(i);
     expect((await probe.expectMessage('record')).payload).toEqual({ terminated: talker.id, reason: 'normal' });
+    await probe.expectNoMessage(50);
   });
 
   it('D1: unwatch suppresses a terminated notice, even one already on its way', async () => {
@@ -75,6 +85,7 @@ describe('death watch', () => {
     const before = await watcher.ask('generation');
     const target = system.spawn(Counter, { start: 0 }, { placement: { thread: 2 } });
     await watcher.ask('watch', target);
+    await registered(system, target.id);
     await system.stop(target);
     await until(async () => (await system!.inspect()).find((a) => a.id === watcher.id)?.restarts === 1, 5000, 'the watcher to restart');
     expect(await watcher.ask('generation')).not.toBe(before);
