@@ -1,0 +1,109 @@
+// An order service on troupe, served over HTTP on localhost. Checkouts spread over the worker
+// threads; each validates and prices an order through its own child actors (same thread),
+// reserves stock with one Inventory actor and charges one Ledger (other threads, over rings).
+// A poisoned order (sku "POISON") crashes a Pricer, which restarts behind the same ref; the
+// request gets an error answer and every other request carries on.
+//
+//   POST /orders   {"sku":"sku-a","qty":2,"customer":"c1"}  -> 201 placed | 422 rejected
+//   GET  /stats    counters from every thread (shared memory; costs no messages)
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSystem, type ActorRef, type ActorSystem, type ShutdownReport, type SystemOptions } from 'troupe';
+import { Checkout, Inventory, Ledger, type Order } from './order-actors.js';
+
+export interface OrderService {
+  readonly url: string;
+  readonly system: ActorSystem;
+  /** Orders answered so far, by outcome. */
+  readonly counts: { placed: number; rejected: number; failed: number; badRequests: number };
+  /** Closes the HTTP server, then shuts the actor system down (draining it). */
+  stop(): Promise<{ report: ShutdownReport; ledger: { revenue: number; charges: number }; restarts: number }>;
+}
+
+export interface OrderServiceOptions extends SystemOptions {
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  /** Checkouts per worker thread. Default 4. */
+  readonly checkoutsPerThread?: number;
+}
+
+export async function startOrderService(options: OrderServiceOptions = {}): Promise<OrderService> {
+  const { port = 0, checkoutsPerThread = 4, ...systemOptions } = options;
+  const system = await createSystem(systemOptions);
+  const workers = system.threads;
+  const inventory = system.spawn(Inventory, { stock: { 'sku-a': 1e9, 'sku-b': 1e9, 'sku-c': 50_000, POISON: 1e9 } }, { placement: { thread: 1 } });
+  const ledger = system.spawn(Ledger, undefined, { placement: { thread: workers } });
+  const checkouts: ActorRef<typeof Checkout>[] = Array.from({ length: workers * checkoutsPerThread }, (_, i) =>
+    system.spawn(Checkout, { inventory, ledger }, { placement: { thread: 1 + (i % workers) } }),
+  );
+  const counts = { placed: 0, rejected: 0, failed: 0, badRequests: 0 };
+  let next = 0;
+  let nextId = 0;
+
+  const reply = (res: ServerResponse, status: number, body: unknown): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+
+  const placeOrder = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    let input: { sku?: unknown; qty?: unknown; customer?: unknown };
+    try {
+      input = JSON.parse(body) as typeof input;
+    } catch {
+      counts.badRequests++;
+      reply(res, 400, { error: 'body must be JSON' });
+      return;
+    }
+    if (typeof input.sku !== 'string' || typeof input.qty !== 'number' || typeof input.customer !== 'string') {
+      counts.badRequests++;
+      reply(res, 400, { error: 'expected { sku: string, qty: number, customer: string }' });
+      return;
+    }
+    const order: Order = { id: ++nextId, sku: input.sku, qty: input.qty, customer: input.customer };
+    const checkout = checkouts[next++ % checkouts.length]!;
+    try {
+      const outcome = await checkout.ask('place', order);
+      if (outcome.status === 'placed') {
+        counts.placed++;
+        reply(res, 201, outcome);
+      } else {
+        counts.rejected++;
+        reply(res, 422, outcome);
+      }
+    } catch (error) {
+      counts.failed++;
+      reply(res, 503, { error: (error as Error).message, code: (error as { code?: string }).code });
+    }
+  };
+
+  const server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/orders') {
+      placeOrder(req, res).catch((error: unknown) => reply(res, 500, { error: String(error) }));
+    } else if (req.method === 'GET' && req.url === '/stats') {
+      reply(res, 200, { ...system.stats(), counts });
+    } else {
+      reply(res, 404, { error: 'not found' });
+    }
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    system,
+    counts,
+    async stop() {
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const restarts = (await system.inspect()).reduce((n, a) => n + a.restarts, 0);
+      const totals = await ledger.ask('totals');
+      const report = await system.shutdown();
+      return { report, ledger: totals, restarts };
+    },
+  };
+}
