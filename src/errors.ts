@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'ERR_UNHANDLED'
   | 'ERR_ACTOR_INIT'
   | 'ERR_INVALID_ARGUMENT'
-  | 'ERR_DEATH_PACT';
+  | 'ERR_DEATH_PACT'
+  | 'ERR_OFFLOAD';
 
 export class ActorError extends Error {
   readonly code: ErrorCode;
@@ -93,6 +94,14 @@ export class DeathPactError extends ActorError {
   }
 }
 
+/** An offloaded task threw or could not run; the task's own error is the cause. */
+export class OffloadError extends ActorError {
+  constructor(message = 'offloaded task failed', options?: { cause?: unknown }) {
+    super('ERR_OFFLOAD', message, options);
+    this.name = 'OffloadError';
+  }
+}
+
 type ErrorClass = new (message?: string, options?: { cause?: unknown }) => ActorError;
 
 const classByCode: Record<ErrorCode, ErrorClass> = {
@@ -107,6 +116,7 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   ERR_ACTOR_INIT: ActorInitializationError,
   ERR_INVALID_ARGUMENT: InvalidArgumentError,
   ERR_DEATH_PACT: DeathPactError,
+  ERR_OFFLOAD: OffloadError,
 };
 
 /** An error as plain data: survives msgpack, structured clone and JSON. */

@@ -38,6 +38,7 @@ export {
   InvalidArgumentError,
   MailboxFullError,
   MessageTooLargeError,
+  OffloadError,
   SerializationError,
   ShuttingDownError,
   UnhandledMessageError,

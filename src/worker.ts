@@ -14,6 +14,7 @@ export interface WorkerBoot {
   readonly tuning: RuntimeTuning;
   readonly systemId: string;
   readonly askTimeoutMs: number;
+  readonly offloadThreads: number;
 }
 
 const boot = workerData as WorkerBoot;
@@ -23,6 +24,7 @@ const node = new ActorNode(runtime, {
   clock: systemClock,
   ctl: boot.wiring.ctl,
   defaultAskTimeoutMs: boot.askTimeoutMs,
+  offloadThreads: boot.offloadThreads,
 });
 
 const control: WorkerControl = {
@@ -42,6 +44,7 @@ const control: WorkerControl = {
     node.stopReason = 'shutdown';
   },
   close: async () => {
+    await node.closeOffload();
     await runtime.close();
     // Exit with 0 once this reply is on its way.
     setImmediate(() => process.exit(0));

@@ -6,6 +6,7 @@ import {
   ActorStoppedError,
   AskTimeoutError,
   DeathPactError,
+  OffloadError,
   InvalidArgumentError,
   MailboxFullError,
   MessageTooLargeError,
@@ -30,6 +31,7 @@ const table = [
   [ActorInitializationError, 'ActorInitializationError', 'ERR_ACTOR_INIT'],
   [InvalidArgumentError, 'InvalidArgumentError', 'ERR_INVALID_ARGUMENT'],
   [DeathPactError, 'DeathPactError', 'ERR_DEATH_PACT'],
+  [OffloadError, 'OffloadError', 'ERR_OFFLOAD'],
 ] as const;
 
 let system: ActorSystem;

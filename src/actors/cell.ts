@@ -56,6 +56,9 @@ class Context implements ActorContext<unknown> {
   unwatch(ref: ActorRefImpl): void {
     this.#cell.node.unwatch(this.#cell, ref);
   }
+  offload<R>(taskModuleUrl: string, input?: unknown, options?: { name?: string }): Promise<R> {
+    return this.#cell.node.offload(taskModuleUrl, input, options?.name) as Promise<R>;
+  }
 }
 
 export class Cell implements Runnable {

@@ -7,6 +7,7 @@ import {
   ActorInitializationError,
   ActorStoppedError,
   MailboxFullError,
+  OffloadError,
   SerializationError,
   ShuttingDownError,
   UnhandledMessageError,
@@ -28,6 +29,7 @@ import {
   STAT_OTHER_DEAD,
 } from '../runtime/layout.js';
 import { loadModule } from '../runtime/module-loader.js';
+import { OffloadPool } from '../runtime/offload.js';
 import type { RecordHeader } from '../runtime/ring-buffer.js';
 import type { InboundSink, ThreadRuntime } from '../runtime/thread-runtime.js';
 import { validateInteger, validateNumber, validateObject, invalid } from '../validate.js';
@@ -58,6 +60,8 @@ export interface NodeOptions {
   readonly clock: Clock;
   readonly ctl: SharedArrayBuffer;
   readonly defaultAskTimeoutMs: number;
+  /** Threads in this thread's offload pool (created on first ctx.offload). */
+  readonly offloadThreads: number;
 }
 
 export class ActorNode implements InboundSink {
@@ -85,6 +89,7 @@ export class ActorNode implements InboundSink {
   readonly #askTimeoutMs: number;
   /** Threads that died: nothing is sent to them any more. */
   readonly #dead: Uint8Array;
+  readonly #offload: OffloadPool;
   #seq = 0;
   #placedSince = 0;
 
@@ -100,6 +105,22 @@ export class ActorNode implements InboundSink {
     this.#placed = new Array(this.#threadCount).fill(0);
     this.#askTimeoutMs = options.defaultAskTimeoutMs;
     this.#dead = new Uint8Array(this.#threadCount);
+    this.#offload = new OffloadPool(options.offloadThreads);
+  }
+
+  async offload(url: string, input: unknown, name = 'default'): Promise<unknown> {
+    try {
+      if (typeof url !== 'string' || !/^(file|data):/.test(url)) throw invalid('offload(taskModuleUrl)', 'a file: URL', url);
+      return await this.#offload.run(url, name, input);
+    } catch (error) {
+      if (error instanceof Error && (error as { code?: string }).code === 'ERR_INVALID_ARGUMENT') throw error;
+      throw new OffloadError(`offloaded task ${name} of ${String(url)} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Ends this thread's offload pool (at shutdown). */
+  closeOffload(): Promise<void> {
+    return this.#offload.close();
   }
 
   isDead(thread: number): boolean {

@@ -26,6 +26,8 @@ export interface SystemOptions {
   readonly spillHighWaterBytes?: number;
   /** Time source for ask timeouts and restart windows (main thread). Default: the system clock. */
   readonly clock?: Clock;
+  /** Threads in each thread's offload pool (ctx.offload), created on first use. Default 1. */
+  readonly offloadThreads?: number;
 }
 
 export interface ResolvedSystemOptions {
@@ -39,6 +41,7 @@ export interface ResolvedSystemOptions {
   readonly spinMicros: number;
   readonly spillHighWaterBytes: number;
   readonly clock: Clock;
+  readonly offloadThreads: number;
 }
 
 const KNOWN = new Set([
@@ -52,6 +55,7 @@ const KNOWN = new Set([
   'spinMicros',
   'spillHighWaterBytes',
   'clock',
+  'offloadThreads',
 ]);
 
 export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSystemOptions {
@@ -74,5 +78,6 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     spillHighWaterBytes:
       o.spillHighWaterBytes === undefined ? 8 * 1024 * 1024 : validateInteger(o.spillHighWaterBytes, 'options.spillHighWaterBytes', 1024, 2 ** 31),
     clock,
+    offloadThreads: o.offloadThreads === undefined ? 1 : validateInteger(o.offloadThreads, 'options.offloadThreads', 1, 64),
   });
 }

@@ -298,6 +298,7 @@ export class ActorSystem {
     await this.#drain(Math.min(drainMs, 1000));
     this.#closing = true; // from here on, workers exiting is the plan
     await stopWorkers(this.#workers, this.options.shutdownTimeoutMs);
+    await node.closeOffload();
     await this.#runtime.close();
     node.asks.rejectAll(() => new ShuttingDownError('the system shut down before the reply came'));
     let processed = 0;
@@ -324,11 +325,17 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
   const systemId = nanoid(12);
   const exits = { onExit: (_thread: number, _code: number): void => {} };
   const runtime = new ThreadRuntime(topology.wiringFor(0), tuning);
-  const node = new ActorNode(runtime, { systemId, clock: resolved.clock, ctl: topology.ctl, defaultAskTimeoutMs: resolved.askTimeoutMs });
+  const node = new ActorNode(runtime, {
+    systemId,
+    clock: resolved.clock,
+    ctl: topology.ctl,
+    defaultAskTimeoutMs: resolved.askTimeoutMs,
+    offloadThreads: resolved.offloadThreads,
+  });
   runtime.start(node);
   const workers = await startWorkers(
     topology,
-    () => ({ tuning, systemId, askTimeoutMs: resolved.askTimeoutMs }),
+    () => ({ tuning, systemId, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads }),
     (thread, code) => exits.onExit(thread, code),
   );
   return new ActorSystem(resolved, topology, runtime, node, workers, exits);

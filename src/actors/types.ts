@@ -59,6 +59,13 @@ export interface ActorContext<State> {
   watch(ref: ActorRef<AnyDefinition>): void;
   /** Stops watching; a terminated notice already queued is dropped too. */
   unwatch(ref: ActorRef<AnyDefinition>): void;
+  /**
+   * Runs `export function name(input)` of the module at `taskModuleUrl` (default export if no
+   * name) on a small thread pool, so this thread's other actors keep running meanwhile. Awaiting
+   * it keeps this actor busy (one message at a time); to stay responsive, do not await it and
+   * send the result to ctx.self instead. Rejects with OffloadError (the task's error as cause).
+   */
+  offload<R = unknown>(taskModuleUrl: string, input?: unknown, options?: { name?: string }): Promise<R>;
 }
 
 export type { ExitReason } from './envelope.js';

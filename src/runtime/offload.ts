@@ -1,0 +1,41 @@
+// CPU-heavy stateless work that an actor hands off (ctx.offload), run on a small piscina pool so
+// that one long computation does not stall every actor on the thread. One pool per thread that
+// offloads, created on first use; its threads exit when idle, so a thread that never offloads
+// pays nothing.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+
+function taskFileUrl(): string {
+  const here = import.meta.url;
+  // Same rule as the actor workers (thread-pool.ts): always the built JavaScript entry.
+  const url = here.endsWith('.ts') ? new URL('../../dist/offload-task.js', here) : new URL('../offload-task.js', here);
+  if (!existsSync(fileURLToPath(url))) throw new Error(`offload entry ${fileURLToPath(url)} is missing: run \`npm run build\` first`);
+  return url.href;
+}
+
+export class OffloadPool {
+  readonly #threads: number;
+  #pool: Piscina | null = null;
+
+  constructor(threads: number) {
+    this.#threads = threads;
+  }
+
+  run(url: string, name: string, input: unknown): Promise<unknown> {
+    this.#pool ??= new Piscina({
+      filename: taskFileUrl(),
+      minThreads: 0,
+      maxThreads: this.#threads,
+      idleTimeout: 1000,
+    });
+    return this.#pool.run({ url, name, input });
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = null;
+    await pool?.destroy();
+  }
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { ActorFailedError, OffloadError } from 'troupe';
+import { Offloader } from '../fixtures/actors.js';
+import { useSystem } from '../support/system.js';
+
+const systems = useSystem();
+
+describe('ctx.offload', () => {
+  it('runs a task module on the pool and returns its result', async () => {
+    const system = await systems.start({ threads: 1 });
+    const actor = system.spawn(Offloader, undefined, { placement: { thread: 1 } });
+    expect(await actor.ask('fib', 20)).toBe(6765);
+  });
+
+  it('brings a task error back typed, with the task error as cause', async () => {
+    const system = await systems.start({ threads: 1 });
+    const actor = system.spawn(Offloader, undefined, { placement: { thread: 1 } });
+    const error = (await actor.ask('fail', 'too big').catch((e: unknown) => e)) as ActorFailedError;
+    expect(error).toBeInstanceOf(ActorFailedError); // the handler rethrew it
+    expect(error.cause).toBeInstanceOf(OffloadError);
+    expect(((error.cause as Error).cause as Error).message).toBe('too big');
+    const missing = (await actor.ask('missing').catch((e: unknown) => e)) as ActorFailedError;
+    expect((missing.cause as Error).message).toMatch(/no function export named "nope"/);
+  });
+
+  it("keeps the actor's thread serving other actors while a 500 ms job runs", async () => {
+    const system = await systems.start({ threads: 1 });
+    const worker = system.spawn(Offloader, undefined, { placement: { thread: 1 } });
+    const neighbour = system.spawn(Offloader, undefined, { placement: { thread: 1 } });
+    let jobDone = false;
+    const job = worker.ask('spin', 500).then((loops) => {
+      jobDone = true;
+      return loops;
+    });
+    for (let i = 0; i < 5; i++) expect(await neighbour.ask('ping')).toBe('pong');
+    expect(jobDone).toBe(false); // five round trips through the same thread, all while the job ran
+    expect(await job).toBeGreaterThan(0);
+  });
+});
