@@ -6,6 +6,7 @@
 //
 //   POST /orders   {"sku":"sku-a","qty":2,"customer":"c1"}  -> 201 placed | 422 rejected
 //   GET  /stats    counters from every thread (shared memory; costs no messages)
+//   GET  /metrics  the same in Prometheus text format
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -85,6 +86,10 @@ export async function startOrderService(options: OrderServiceOptions = {}): Prom
       placeOrder(req, res).catch((error: unknown) => reply(res, 500, { error: String(error) }));
     } else if (req.method === 'GET' && req.url === '/stats') {
       reply(res, 200, { ...system.stats(), counts });
+    } else if (req.method === 'GET' && req.url === '/metrics') {
+      const text = system.metricsText();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
     } else {
       reply(res, 404, { error: 'not found' });
     }

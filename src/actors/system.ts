@@ -32,6 +32,7 @@ import { ThreadRuntime, type RuntimeTuning } from '../runtime/thread-runtime.js'
 import { createTopology, type Topology } from '../runtime/topology.js';
 import { validateNumber, validateObject } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
+import { metricsText } from './metrics.js';
 import { ActorNode } from './node.js';
 import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
 import type { ActorRef, AnyDefinition, ArgsOf, DeadLetter, SpawnOptions } from './types.js';
@@ -207,6 +208,28 @@ export class ActorSystem {
       failed: sum((t) => t.failed),
       deadLetters: sum((t) => t.deadLetters),
     };
+  }
+
+  /** stats() in Prometheus text exposition format, one sample per thread per metric. */
+  metricsText(): string {
+    return metricsText(this.stats());
+  }
+
+  /**
+   * Calls `listener` with a stats() snapshot every `intervalMs` until the returned function is
+   * called or the system shuts down. The timer does not keep the process alive.
+   */
+  statsEvery(intervalMs: number, listener: (stats: SystemStats) => void): () => void {
+    validateNumber(intervalMs, 'statsEvery(intervalMs)', 1, 2 ** 31 - 1);
+    const timer = setInterval(() => {
+      if (this.#shutdown !== null) {
+        clearInterval(timer);
+        return;
+      }
+      listener(this.stats());
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Per-actor detail from every thread, over the control plane. */

@@ -24,6 +24,8 @@ describe('the order service example, end to end over HTTP', () => {
       await Promise.all(Array.from({ length: 20 }, (_, k) => post(start + k + 1)));
     }
     const stats = (await (await fetch(`${service.url}/stats`)).json()) as { counts: typeof service.counts };
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/^troupe_messages_handled_total\{thread="1"\} [1-9]\d*$/m);
     const { report, ledger, restarts } = await service.stop();
 
     const answered = [...statuses.values()].reduce((a, b) => a + b, 0);
