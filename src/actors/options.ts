@@ -28,6 +28,11 @@ export interface SystemOptions {
   readonly clock?: Clock;
   /** Threads in each thread's offload pool (ctx.offload), created on first use. Default 1. */
   readonly offloadThreads?: number;
+  /**
+   * Run shutdown() on these signals (true: SIGINT and SIGTERM). The process then exits by
+   * itself once nothing else holds it open; troupe never calls process.exit. Default: none.
+   */
+  readonly handleSignals?: boolean | readonly NodeJS.Signals[];
 }
 
 export interface ResolvedSystemOptions {
@@ -42,6 +47,7 @@ export interface ResolvedSystemOptions {
   readonly spillHighWaterBytes: number;
   readonly clock: Clock;
   readonly offloadThreads: number;
+  readonly handleSignals: readonly NodeJS.Signals[];
 }
 
 const KNOWN = new Set([
@@ -56,6 +62,7 @@ const KNOWN = new Set([
   'spillHighWaterBytes',
   'clock',
   'offloadThreads',
+  'handleSignals',
 ]);
 
 export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSystemOptions {
@@ -79,5 +86,13 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
       o.spillHighWaterBytes === undefined ? 8 * 1024 * 1024 : validateInteger(o.spillHighWaterBytes, 'options.spillHighWaterBytes', 1024, 2 ** 31),
     clock,
     offloadThreads: o.offloadThreads === undefined ? 1 : validateInteger(o.offloadThreads, 'options.offloadThreads', 1, 64),
+    handleSignals: resolveSignals(o.handleSignals),
   });
+}
+
+function resolveSignals(value: unknown): readonly NodeJS.Signals[] {
+  if (value === undefined || value === false) return [];
+  if (value === true) return ['SIGINT', 'SIGTERM'];
+  if (Array.isArray(value) && value.every((s) => typeof s === 'string' && /^SIG[A-Z0-9]+$/.test(s))) return [...value] as NodeJS.Signals[];
+  throw invalid('options.handleSignals', "true, false or a list of signal names such as ['SIGTERM']", value);
 }

@@ -95,6 +95,9 @@ export class ActorSystem {
   #shutdown: Promise<ShutdownReport> | null = null;
   #closing = false;
   #died = 0;
+  #finished!: (report: ShutdownReport) => void;
+  readonly #done = new Promise<ShutdownReport>((resolve) => (this.#finished = resolve));
+  readonly #onSignal = (): void => void this.shutdown();
 
   /** Use createSystem(). */
   constructor(
@@ -112,6 +115,7 @@ export class ActorSystem {
     this.#workers = workers;
     this.#stats = Array.from({ length: topology.threadCount }, (_, t) => new Float64Array(topology.ctl, t * CTL_I32 * 4 + CTL_F64_BASE * 8, STAT_FIELDS));
     exits.onExit = (thread, code) => this.#threadExited(thread, code);
+    for (const signal of options.handleSignals) process.on(signal, this.#onSignal);
     node.onDeadLetter = (letter) => {
       for (const listener of this.#listeners) {
         try {
@@ -292,8 +296,17 @@ export class ActorSystem {
     if (this.#shutdown !== null) return this.#shutdown;
     if (options !== undefined) validateObject(options, 'options');
     const drainMs = options?.drainMs === undefined ? this.options.drainMs : validateNumber(options.drainMs, 'options.drainMs', 0, 2 ** 31);
-    this.#shutdown = this.#runShutdown(drainMs);
+    this.#shutdown = this.#runShutdown(drainMs).then((report) => {
+      for (const signal of this.options.handleSignals) process.off(signal, this.#onSignal);
+      this.#finished(report);
+      return report;
+    });
     return this.#shutdown;
+  }
+
+  /** Resolves with the report once the system has shut down, whatever started the shutdown. */
+  whenShutdown(): Promise<ShutdownReport> {
+    return this.#done;
   }
 
   async #runShutdown(drainMs: number): Promise<ShutdownReport> {
