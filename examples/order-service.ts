@@ -10,7 +10,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSystem, type ActorRef, type ActorSystem, type ShutdownReport, type SystemOptions } from 'troupe';
+import { createSystem, type ActorSystem, type ShutdownReport, type SystemOptions } from 'troupe';
 import { Checkout, Inventory, Ledger, type Order } from './order-actors.js';
 
 export interface OrderService {
@@ -35,11 +35,9 @@ export async function startOrderService(options: OrderServiceOptions = {}): Prom
   const workers = system.threads;
   const inventory = system.spawn(Inventory, { stock: { 'sku-a': 1e9, 'sku-b': 1e9, 'sku-c': 50_000, POISON: 1e9 } }, { placement: { thread: 1 } });
   const ledger = system.spawn(Ledger, undefined, { placement: { thread: workers } });
-  const checkouts: ActorRef<typeof Checkout>[] = Array.from({ length: workers * checkoutsPerThread }, (_, i) =>
-    system.spawn(Checkout, { inventory, ledger }, { placement: { thread: 1 + (i % workers) } }),
-  );
+  // A pool routes each order to one checkout, round-robin, on the caller's side (no extra hop).
+  const checkouts = system.spawnPool(Checkout, { inventory, ledger }, { size: workers * checkoutsPerThread });
   const counts = { placed: 0, rejected: 0, failed: 0, badRequests: 0 };
-  let next = 0;
   let nextId = 0;
 
   const reply = (res: ServerResponse, status: number, body: unknown): void => {
@@ -65,9 +63,8 @@ export async function startOrderService(options: OrderServiceOptions = {}): Prom
       return;
     }
     const order: Order = { id: ++nextId, sku: input.sku, qty: input.qty, customer: input.customer };
-    const checkout = checkouts[next++ % checkouts.length]!;
     try {
-      const outcome = await checkout.ask('place', order);
+      const outcome = await checkouts.ask('place', order);
       if (outcome.status === 'placed') {
         counts.placed++;
         reply(res, 201, outcome);

@@ -9,6 +9,7 @@ import { handlerTable } from './define.js';
 import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
 import type { ActorNode } from './node.js';
 import { Mailbox } from './mailbox.js';
+import { Pool, resolvePoolOptions, type PoolOptions } from './pool.js';
 import { ActorTimers } from './timers.js';
 import type { ActorContext, AnyDefinition, SpawnOptions } from './types.js';
 
@@ -43,6 +44,10 @@ class Context implements ActorContext<unknown> {
   }
   spawn(definition: AnyDefinition, args: unknown, options?: SpawnOptions): never {
     return this.#cell.node.spawn(definition, args, options, this.#cell) as never;
+  }
+  spawnPool(definition: AnyDefinition, args: unknown, options: PoolOptions): never {
+    const { size, routing, spawn } = resolvePoolOptions(options);
+    return new Pool(this.#cell.node, () => this.#cell.node.spawn(definition, args, spawn, this.#cell), size, routing) as never;
   }
   stop(ref?: ActorRefImpl): Promise<void> {
     return ref === undefined ? this.#cell.node.stopCell(this.#cell, 'normal') : this.#cell.node.stopRef(ref);

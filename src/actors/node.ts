@@ -408,6 +408,20 @@ export class ActorNode implements InboundSink {
 
   restarted(_cell: Cell): void {}
 
+  /** A pool with no members was sent a message: accepted here, and a dead letter (no-routee). */
+  noRoutee(type: string, payload: unknown): void {
+    this.runtime.counters[STAT_ACCEPTED]!++;
+    this.runtime.counters[STAT_DEAD_LETTERS]!++;
+    this.#emitDeadLetter({
+      message: { type, payload },
+      sender: this.current === null ? undefined : this.idOf(this.current.key),
+      recipient: 'pool',
+      reason: 'no-routee',
+      deliveryCount: 1,
+      at: this.clock.now(),
+    });
+  }
+
   /** A timer of `cell` fell due: the actor sends itself the message (counted like any tell). */
   timerFired(cell: Cell, type: string, payload: unknown): void {
     if (cell.status === 'stopping' || cell.status === 'stopped') return;

@@ -33,6 +33,7 @@ import { createTopology, type Topology } from '../runtime/topology.js';
 import { validateNumber, validateObject } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
 import { metricsText } from './metrics.js';
+import { Pool, resolvePoolOptions, type ActorPool, type PoolOptions } from './pool.js';
 import { ActorNode } from './node.js';
 import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
 import type { ActorRef, AnyDefinition, ArgsOf, DeadLetter, SpawnOptions } from './types.js';
@@ -164,6 +165,12 @@ export class ActorSystem {
     const ref = this.#node.spawn(definition, args, options, null);
     this.#topLevel.push(ref);
     return ref as unknown as ActorRef<D>;
+  }
+
+  /** A pool of `options.size` members of `definition`, one handle routing each message to one. */
+  spawnPool<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options: PoolOptions): ActorPool<D> {
+    const { size, routing, spawn } = resolvePoolOptions(options);
+    return new Pool(this.#node, () => this.spawn(definition, args, spawn) as unknown as ActorRefImpl, size, routing) as unknown as ActorPool<D>;
   }
 
   /**

@@ -44,6 +44,8 @@ export interface ActorContext<State> {
   /** The id of this actor. */
   readonly id: string;
   spawn<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): ActorRef<D>;
+  /** A pool of children behind one routing handle (see ActorSystem.spawnPool). */
+  spawnPool<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options: import('./pool.js').PoolOptions): import('./pool.js').ActorPool<D>;
   /**
    * Stops a child (or, with no argument, this actor). Resolves when its onStop ran. A stop of
    * this actor takes effect once the current handler returns: do not await it inside that handler.

@@ -1,0 +1,149 @@
+// A pool of identical actors behind one handle. Routing happens on the caller's side, so a
+// message costs no extra hop through a router actor: round-robin, or by key with rendezvous
+// (highest-random-weight) hashing, which keeps each key on one member (so its messages stay in
+// order) and moves only about 1/n of the keys when a member is added.
+
+import { ActorStoppedError } from '../errors.js';
+import { invalid, validateFunction, validateInteger, validateObject } from '../validate.js';
+import type { ActorRefImpl } from './actor-ref.js';
+import type { ActorNode } from './node.js';
+import type { ActorRef, AnyDefinition, AskOptions, MessageOptions, MessageType, PayloadArgs, ReplyOf, SendOptions, SpawnOptions } from './types.js';
+
+export type Routing = 'round-robin' | { readonly key: (type: string, payload: unknown) => string | number };
+
+export interface PoolOptions extends SpawnOptions {
+  /** Members spawned at once. */
+  readonly size: number;
+  /** Default 'round-robin'. */
+  readonly routing?: Routing;
+}
+
+/** What a pool offers: the ActorRef calls, routed to one member each. */
+export interface ActorPool<D extends AnyDefinition> {
+  tell<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K>): void;
+  send<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, SendOptions>): Promise<void>;
+  ask<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, AskOptions>): Promise<ReplyOf<D, K>>;
+  /** The current members, in slot order. */
+  readonly members: readonly ActorRef<D>[];
+  /** Spawns one more member (key routing moves about 1/n of the keys to it). */
+  grow(): ActorRef<D>;
+  /** Takes a member out of the routing (it keeps running). */
+  remove(member: ActorRef<D>): boolean;
+  /** Stops every member. */
+  stop(): Promise<void>;
+}
+
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** A well-mixed 32-bit score of (key, member): the member with the highest score owns the key. */
+function score(keyHash: number, memberSeed: number): number {
+  let h = (keyHash ^ memberSeed) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+export class Pool {
+  readonly #node: ActorNode;
+  readonly #spawnMember: () => ActorRefImpl;
+  readonly #key: ((type: string, payload: unknown) => string | number) | null;
+  #members: ActorRefImpl[] = [];
+  #seeds: number[] = [];
+  #next = 0;
+
+  constructor(node: ActorNode, spawnMember: () => ActorRefImpl, size: number, routing: Routing) {
+    this.#node = node;
+    this.#spawnMember = spawnMember;
+    this.#key = routing === 'round-robin' ? null : routing.key;
+    for (let i = 0; i < size; i++) this.grow();
+  }
+
+  get members(): readonly ActorRefImpl[] {
+    return [...this.#members];
+  }
+
+  grow(): ActorRefImpl {
+    const member = this.#spawnMember();
+    this.#members.push(member);
+    this.#seeds.push(fnv1a(member.id));
+    return member;
+  }
+
+  remove(member: ActorRefImpl): boolean {
+    const i = this.#members.findIndex((m) => m.key === member.key && m.thread === member.thread);
+    if (i < 0) return false;
+    this.#members.splice(i, 1);
+    this.#seeds.splice(i, 1);
+    return true;
+  }
+
+  #route(type: string, payload: unknown): ActorRefImpl | null {
+    const members = this.#members;
+    if (members.length === 0) return null;
+    if (this.#key === null) return members[this.#next++ % members.length]!;
+    const keyHash = fnv1a(String(this.#key(type, payload)));
+    let best = 0;
+    let bestScore = -1;
+    for (let i = 0; i < members.length; i++) {
+      const s = score(keyHash, this.#seeds[i]!);
+      if (s > bestScore) {
+        bestScore = s;
+        best = i;
+      }
+    }
+    return members[best]!;
+  }
+
+  tell(type: string, payload?: unknown, options?: MessageOptions): void {
+    const member = this.#route(type, payload);
+    if (member === null) {
+      this.#node.noRoutee(type, payload);
+      return;
+    }
+    member.tell(type, payload, options);
+  }
+
+  async send(type: string, payload?: unknown, options?: SendOptions): Promise<void> {
+    const member = this.#route(type, payload);
+    if (member === null) {
+      this.#node.noRoutee(type, payload);
+      return;
+    }
+    await member.send(type, payload, options);
+  }
+
+  ask(type: string, payload?: unknown, options?: AskOptions): Promise<unknown> {
+    const member = this.#route(type, payload);
+    if (member === null) {
+      this.#node.noRoutee(type, payload);
+      return Promise.reject(new ActorStoppedError(`pool has no members to route ${JSON.stringify(type)} to`));
+    }
+    return member.ask(type, payload, options);
+  }
+
+  async stop(): Promise<void> {
+    const members = this.#members;
+    this.#members = [];
+    this.#seeds = [];
+    await Promise.all(members.map((m) => this.#node.stopRef(m)));
+  }
+}
+
+export function resolvePoolOptions(options: PoolOptions): { size: number; routing: Routing; spawn: SpawnOptions } {
+  validateObject(options, 'options');
+  const size = validateInteger(options.size, 'options.size', 0, 100_000);
+  const routing = options.routing ?? 'round-robin';
+  if (routing !== 'round-robin') {
+    if (typeof routing !== 'object' || routing === null) throw invalid('options.routing', "'round-robin' or { key: (type, payload) => key }", routing);
+    validateFunction(routing.key, 'options.routing.key');
+  }
+  const { size: _size, routing: _routing, ...spawn } = options;
+  return { size, routing, spawn };
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ActorStoppedError, type DeadLetter } from 'troupe';
+import { Routee } from '../fixtures/actors.js';
+import { useSystem } from '../support/system.js';
+import { until } from '../support/wait.js';
+
+const systems = useSystem();
+const byKey = { key: (_type: string, payload: unknown) => (payload as { key: string }).key };
+
+async function handledBy(members: readonly { ask(type: 'handled'): Promise<[string, number][]> }[]) {
+  return Promise.all(members.map((m) => m.ask('handled')));
+}
+
+describe('pools', () => {
+  it('G1: round robin gives each message to exactly one member, evenly', async () => {
+    const system = await systems.start({ threads: 2 });
+    const pool = system.spawnPool(Routee, undefined, { size: 3 });
+    for (let seq = 0; seq < 3000; seq++) pool.tell('work', { key: 'k', seq });
+    const handled = await handledBy(pool.members);
+    expect(handled.map((h) => h.length)).toEqual([1000, 1000, 1000]);
+    const all = handled.flat().map(([, seq]) => seq);
+    expect(new Set(all).size).toBe(3000);
+  });
+
+  it('G2: key routing keeps each key on one member, in send order; a new member takes about 1/n of the keys', async () => {
+    const system = await systems.start({ threads: 2 });
+    const pool = system.spawnPool(Routee, undefined, { size: 3, routing: byKey });
+    const keys = Array.from({ length: 100 }, (_, i) => `user-${i}`);
+    for (let seq = 0; seq < 100; seq++) for (const key of keys) pool.tell('work', { key, seq });
+    const before = new Map<string, number>();
+    const handled = await handledBy(pool.members);
+    handled.forEach((list, member) => {
+      const seqs = new Map<string, number[]>();
+      for (const [key, seq] of list) {
+        expect(before.get(key) ?? member).toBe(member); // one member per key
+        before.set(key, member);
+        (seqs.get(key) ?? seqs.set(key, []).get(key)!).push(seq);
+      }
+      for (const s of seqs.values()) expect(s).toEqual([...s].sort((a, b) => a - b)); // in order
+    });
+    expect(before.size).toBe(100);
+
+    pool.grow();
+    const owner = new Map<string, number>();
+    for (const key of keys) pool.tell('work', { key, seq: 1000 });
+    const after = await handledBy(pool.members);
+    after.forEach((list, member) => {
+      for (const [key, seq] of list) if (seq === 1000) owner.set(key, member);
+    });
+    const moved = keys.filter((k) => owner.get(k) !== before.get(k));
+    expect(moved.every((k) => owner.get(k) === 3)).toBe(true); // keys move only to the new member
+    expect(moved.length).toBeGreaterThan(10); // about 1/4 of 100
+    expect(moved.length).toBeLessThan(45);
+  });
+
+  it('G3: a restarted member keeps its slot; an empty pool dead-letters (no-routee)', async () => {
+    const system = await systems.start({ threads: 1 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const pool = system.spawnPool(Routee, undefined, { size: 2, routing: byKey });
+    pool.tell('work', { key: 'a', seq: 1 });
+    const owner = (await handledBy(pool.members)).findIndex((h) => h.length === 1);
+    await expect(pool.members[owner]!.ask('fail')).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
+    pool.tell('work', { key: 'a', seq: 2 });
+    const handled = await handledBy(pool.members);
+    expect(handled[owner]).toEqual([['a', 2]]); // restarted (fresh state), same slot, same key
+    for (const member of pool.members) pool.remove(member);
+    pool.tell('work', { key: 'a', seq: 3 });
+    await expect(pool.ask('handled')).rejects.toBeInstanceOf(ActorStoppedError);
+    await until(() => letters.length === 2, 5000, 'two no-routee dead letters');
+    expect(letters.map((l) => l.reason)).toEqual(['no-routee', 'no-routee']);
+  });
+});
