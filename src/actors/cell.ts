@@ -11,7 +11,7 @@ import type { ActorNode } from './node.js';
 import { Mailbox } from './mailbox.js';
 import { Pool, resolvePoolOptions, type PoolOptions } from './pool.js';
 import { ActorTimers } from './timers.js';
-import type { ActorContext, AnyDefinition, SpawnOptions } from './types.js';
+import type { ActorContext, AnyDefinition, MessageOptions, SpawnOptions } from './types.js';
 
 export type CellStatus = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
 
@@ -60,6 +60,15 @@ class Context implements ActorContext<unknown> {
   }
   unwatch(ref: ActorRefImpl): void {
     this.#cell.node.unwatch(this.#cell, ref);
+  }
+  publish(topic: string, type: string, payload?: unknown, options?: MessageOptions): number {
+    return this.#cell.node.publish(topic, type, payload, options);
+  }
+  subscribe(topic: string, options?: { group?: string }): void {
+    this.#cell.node.subscribe(topic, this.#cell.self, options?.group);
+  }
+  unsubscribe(topic: string, options?: { group?: string }): void {
+    this.#cell.node.unsubscribe(topic, this.#cell.self, options?.group);
   }
   offload<R>(taskModuleUrl: string, input?: unknown, options?: { name?: string }): Promise<R> {
     return this.#cell.node.offload(taskModuleUrl, input, options?.name) as Promise<R>;

@@ -30,9 +30,10 @@ import {
 } from '../runtime/layout.js';
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
+import { TopicTable } from './topics.js';
 import type { RecordHeader } from '../runtime/ring-buffer.js';
 import type { InboundSink, ThreadRuntime } from '../runtime/thread-runtime.js';
-import { validateInteger, validateNumber, validateObject, invalid } from '../validate.js';
+import { validateInteger, validateNumber, validateObject, validateString, invalid } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
 import { AskTable } from './ask.js';
 import { Cell, type RestartPolicy } from './cell.js';
@@ -53,7 +54,9 @@ type ControlRecord =
   | ['thread-down', number, number]
   | ['watch', number, number] // target key, watcher key (the watcher's thread sent it)
   | ['unwatch', number, number]
-  | ['terminated', number, number, ExitReason]; // target key, watcher key (the target's thread sent it)
+  | ['terminated', number, number, ExitReason] // target key, watcher key (the target's thread sent it)
+  | ['sub', string, number, number, string | null] // topic, subscriber thread, subscriber key, group
+  | ['unsub', string, number, number, string | null];
 
 export interface NodeOptions {
   readonly systemId: string;
@@ -90,6 +93,7 @@ export class ActorNode implements InboundSink {
   /** Threads that died: nothing is sent to them any more. */
   readonly #dead: Uint8Array;
   readonly #offload: OffloadPool;
+  readonly #topics = new TopicTable();
   #seq = 0;
   #placedSince = 0;
 
@@ -468,6 +472,40 @@ export class ActorNode implements InboundSink {
     }
   }
 
+  // ---- topics --------------------------------------------------------------------------------
+
+  /** Subscribes `ref` here and tells every other live thread. */
+  subscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void {
+    validateString(topic, 'subscribe(topic)');
+    if (group !== undefined) validateString(group, 'options.group');
+    this.#topics.add(topic, ref, group);
+    this.#broadcast(['sub', topic, ref.thread, ref.key, group ?? null]);
+  }
+
+  unsubscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void {
+    this.#topics.remove(topic, ref.key, group);
+    this.#broadcast(['unsub', topic, ref.thread, ref.key, group ?? null]);
+  }
+
+  /** Sends a copy to each plain subscriber and to one member of each group. Returns how many. */
+  publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): number {
+    validateString(topic, 'publish(topic)');
+    const recipients = this.#topics.recipients(topic);
+    for (const ref of recipients) {
+      try {
+        this.tell(ref, type, payload, options);
+      } catch (error) {
+        // A subscriber that is gone or full does not stop the others from getting theirs.
+        if (!(error instanceof ActorStoppedError) && !(error instanceof MailboxFullError)) throw error;
+      }
+    }
+    return recipients.length;
+  }
+
+  #broadcast(record: ControlRecord): void {
+    for (let t = 0; t < this.#threadCount; t++) if (t !== this.self && this.#dead[t] === 0) this.#control(t, record);
+  }
+
   // ---- death watch ---------------------------------------------------------------------------
 
   watch(watcher: Cell, ref: ActorRefImpl): void {
@@ -697,6 +735,12 @@ export class ActorNode implements InboundSink {
         if (watcher?.watching?.has(targetKey)) this.#deliverTerminated(watcher, from, targetKey, reason);
         return;
       }
+      case 'sub':
+        this.#topics.add(record[1], this.refFor(record[2], record[3]), record[4] ?? undefined);
+        return;
+      case 'unsub':
+        this.#topics.remove(record[1], record[3], record[4] ?? undefined);
+        return;
       case 'child-stopped':
         break;
     }

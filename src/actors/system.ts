@@ -36,7 +36,7 @@ import { metricsText } from './metrics.js';
 import { Pool, resolvePoolOptions, type ActorPool, type PoolOptions } from './pool.js';
 import { ActorNode } from './node.js';
 import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
-import type { ActorRef, AnyDefinition, ArgsOf, DeadLetter, SpawnOptions } from './types.js';
+import type { ActorRef, AnyDefinition, ArgsOf, DeadLetter, MessageOptions, SpawnOptions } from './types.js';
 
 export interface ThreadStats {
   readonly thread: number;
@@ -165,6 +165,20 @@ export class ActorSystem {
     const ref = this.#node.spawn(definition, args, options, null);
     this.#topLevel.push(ref);
     return ref as unknown as ActorRef<D>;
+  }
+
+  /** Subscribes an actor to a topic; with a group, one member of the group gets each message. */
+  subscribe(topic: string, ref: ActorRef<AnyDefinition>, options?: { group?: string }): void {
+    this.#node.subscribe(topic, ref as unknown as ActorRefImpl, options?.group);
+  }
+
+  unsubscribe(topic: string, ref: ActorRef<AnyDefinition>, options?: { group?: string }): void {
+    this.#node.unsubscribe(topic, ref as unknown as ActorRefImpl, options?.group);
+  }
+
+  /** A copy to each plain subscriber and to one member of each group; returns how many. */
+  publish(topic: string, type: string, payload?: unknown, options?: MessageOptions): number {
+    return this.#node.publish(topic, type, payload, options);
   }
 
   /** A pool of `options.size` members of `definition`, one handle routing each message to one. */

@@ -68,6 +68,11 @@ export interface ActorContext<State> {
    * send the result to ctx.self instead. Rejects with OffloadError (the task's error as cause).
    */
   offload<R = unknown>(taskModuleUrl: string, input?: unknown, options?: { name?: string }): Promise<R>;
+  /** Publishes to a topic: a copy to each plain subscriber, one per group. Returns how many. */
+  publish(topic: string, type: string, payload?: unknown, options?: MessageOptions): number;
+  /** Subscribes this actor to a topic (within a group: one member of the group gets each message). */
+  subscribe(topic: string, options?: { group?: string }): void;
+  unsubscribe(topic: string, options?: { group?: string }): void;
 }
 
 export type { ExitReason } from './envelope.js';

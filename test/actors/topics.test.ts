@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { Publisher, Recorder } from '../fixtures/actors.js';
+import { useSystem } from '../support/system.js';
+import { until } from '../support/wait.js';
+
+const systems = useSystem();
+
+describe('topics', () => {
+  it('G5: each group gets one copy of every message, handled by one member; plain subscribers each get one', async () => {
+    const system = await systems.start({ threads: 2 });
+    const spawn = (i: number) => system.spawn(Recorder, undefined, { placement: { thread: 1 + (i % 2) } });
+    const billing = [0, 1, 2].map(spawn);
+    const shipping = [3, 4, 5].map(spawn);
+    const audit = spawn(6);
+    for (const r of billing) system.subscribe('orders', r, { group: 'billing' });
+    for (const r of shipping) system.subscribe('orders', r, { group: 'shipping' });
+    system.subscribe('orders', audit);
+
+    for (let i = 0; i < 30; i++) expect(system.publish('orders', 'record', `m${i}`)).toBe(3);
+    // From a worker thread too: the subscriptions reached it before this ask did (same ring).
+    const publisher = system.spawn(Publisher, undefined, { placement: { thread: 2 } });
+    expect(await publisher.ask('publishMany', { topic: 'orders', n: 30, prefix: 'w' })).toBe(90);
+
+    const seen = async (refs: typeof billing) => (await Promise.all(refs.map((r) => r.ask('seen')))) as string[][];
+    await until(async () => (await audit.ask('count')) === 60, 5000, 'all 60 at the plain subscriber');
+    for (const group of [billing, shipping]) {
+      const lists = await seen(group);
+      const all = lists.flat();
+      expect(all).toHaveLength(60);
+      expect(new Set(all).size).toBe(60); // no duplicates within a group
+      for (const list of lists) expect(list.length).toBeGreaterThan(0); // spread over members
+    }
+    expect((await audit.ask('seen')).length).toBe(60);
+  });
+
+  it('lets an actor subscribe itself, and stops delivering after unsubscribe', async () => {
+    const system = await systems.start({ threads: 1 });
+    const joiner = system.spawn(Publisher, undefined, { placement: { thread: 1 } });
+    await joiner.ask('join', { topic: 'news' });
+    // The subscription reaches the main thread's table when its notice arrives.
+    await until(() => system.publish('news', 'record', 'hello') === 1, 5000, 'the subscription to reach main');
+    expect(await joiner.ask('got')).toContain('hello');
+    system.unsubscribe('news', joiner);
+    expect(system.publish('news', 'record', 'late')).toBe(0);
+  });
+
+  it('publishing to a topic nobody follows reaches nobody', async () => {
+    const system = await systems.start({ threads: 1 });
+    expect(system.publish('silence', 'record', 1)).toBe(0);
+  });
+});
