@@ -106,7 +106,8 @@ async function round(): Promise<BenchReport> {
     ratios: [
       { bench: 'local', subject: 'troupe tell', baseline: 'xstate send (machine)', ratio: troupe.rate / machineSend.rate, floor: 10, goal: 20 },
       { bench: 'local', subject: 'troupe tell', baseline: 'xstate send (fromTransition)', ratio: troupe.rate / transitionSend.rate },
-      { bench: 'local', subject: 'bare mailbox floor', baseline: 'troupe tell', ratio: floor.rate / troupe.rate },
+      // "Within 2x of the floor" is troupe / floor >= 0.5.
+      { bench: 'local', subject: 'troupe tell', baseline: 'bare mailbox floor', ratio: troupe.rate / floor.rate, floor: 0.5 },
     ],
   };
 }

@@ -3,12 +3,15 @@
 // same run, and writes bench/results/latest.json. `--quick` for a short run.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchReport } from './lib.js';
 
 const quick = process.argv.includes('--quick');
+/** --compare[=file]: compare each ratio with a stored run (default bench/results/baseline.json). */
+const compareArg = process.argv.find((a) => a === '--compare' || a.startsWith('--compare='));
+const baselineFile = compareArg?.includes('=') ? compareArg.slice('--compare='.length) : fileURLToPath(new URL('./results/baseline.json', import.meta.url));
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const benches = [
   { file: 'tell.bench.ts', flags: [] as string[] },
@@ -67,6 +70,33 @@ console.table(
     })),
   ),
 );
+if (compareArg !== undefined) {
+  if (!existsSync(baselineFile)) {
+    console.log(`\nno baseline at ${baselineFile}: copy bench/results/latest.json there to make one`);
+  } else {
+    const baseline = JSON.parse(readFileSync(baselineFile, 'utf8')) as { machine: typeof machine; reports: BenchReport[] };
+    const key = (r: BenchReport, i: number): string => `${r.bench}: ${r.ratios[i]!.subject} / ${r.ratios[i]!.baseline}`;
+    const before = new Map<string, number>();
+    for (const r of baseline.reports) r.ratios.forEach((x, i) => before.set(key(r, i), x.ratio));
+    console.log(`\n## Against the baseline of ${baseline.machine.date} (${baseline.machine.mode} run, Node ${baseline.machine.node}, ${baseline.machine.cores} cores)`);
+    console.table(
+      reports.flatMap((r) =>
+        r.ratios.map((x, i) => {
+          const was = before.get(key(r, i));
+          const change = was === undefined ? undefined : x.ratio / was;
+          return {
+            comparison: key(r, i),
+            baseline: was === undefined ? '–' : `${was.toFixed(2)}x`,
+            now: `${x.ratio.toFixed(2)}x`,
+            change: change === undefined ? '' : `${change >= 1 ? '+' : ''}${((change - 1) * 100).toFixed(0)}%`,
+            verdict: change === undefined ? 'new' : change < 0.8 ? 'REGRESSION' : change > 1.25 ? 'better' : 'same',
+          };
+        }),
+      ),
+    );
+  }
+}
+
 const out = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(out, { recursive: true });
 writeFileSync(`${out}latest.json`, `${JSON.stringify({ machine, reports }, null, 2)}\n`);
