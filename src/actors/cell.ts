@@ -11,6 +11,7 @@ import type { ActorNode } from './node.js';
 import { Mailbox } from './mailbox.js';
 import { Pool, resolvePoolOptions, type PoolOptions } from './pool.js';
 import { ActorTimers } from './timers.js';
+import type { TimerHandle } from '../runtime/clock.js';
 import type { ActorContext, AnyDefinition, MessageOptions, SpawnOptions } from './types.js';
 
 export type CellStatus = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
@@ -18,9 +19,18 @@ export type CellStatus = 'starting' | 'running' | 'restarting' | 'stopping' | 's
 /** Messages per turn before the cell yields to other ready actors. */
 const THROUGHPUT = 64;
 
+export interface Backoff {
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly jitter: number;
+  readonly resetAfterMs: number;
+}
+
 export interface RestartPolicy {
   readonly maxRestarts: number;
   readonly windowMs: number;
+  readonly backoff: Backoff | null;
+  readonly stashCapacity: number;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -103,6 +113,10 @@ export class Cell implements Runnable {
   #ref: ActorRefImpl | null = null;
   #current: Envelope | null = null;
   #restarts: number[] | null = null;
+  /** Failures in a row, for backoff; reset after backoff.resetAfterMs of running cleanly. */
+  #inARow = 0;
+  #runningSince = 0;
+  #backoffTimer: TimerHandle | null = null;
   #idle: (() => void)[] | null = null;
   #stopped: { promise: Promise<void>; resolve: () => void } | null = null;
   #timers: ActorTimers | null = null;
@@ -135,6 +149,10 @@ export class Cell implements Runnable {
   /** Cancels every timer (on stop and on restart). */
   cancelTimers(): void {
     this.#timers?.cancelAll();
+    if (this.#backoffTimer !== null) {
+      this.node.clock.clearTimeout(this.#backoffTimer);
+      this.#backoffTimer = null;
+    }
   }
 
   get definition(): AnyDefinition | null {
@@ -162,7 +180,12 @@ export class Cell implements Runnable {
 
   /** Puts a message in the mailbox; the caller checked that the cell is not stopping. */
   enqueue(env: Envelope): void {
-    (this.queue ??= new Mailbox()).push(env);
+    const queue = (this.queue ??= new Mailbox());
+    if (this.#backoffTimer !== null && queue.length >= this.policy.stashCapacity && env.kind !== EnvelopeKind.Terminated) {
+      this.node.stashOverflow(this, env);
+      return;
+    }
+    queue.push(env);
     if (this.status === 'running' && !this.busy && !this.scheduled) {
       this.scheduled = true;
       this.node.runtime.schedule(this);
@@ -246,6 +269,7 @@ export class Cell implements Runnable {
       return;
     }
     this.status = 'running';
+    this.#runningSince = this.node.clock.now();
     if (this.depth > 0) this.schedule();
   }
 
@@ -255,7 +279,10 @@ export class Cell implements Runnable {
       this.#settleIdle();
       return;
     }
-    this.node.startFailed(this, asError(thrown));
+    // A first start that fails ends the actor (ActorInitializationError); a restart that fails
+    // counts as one more failure and is retried within the restart limits (R3).
+    if (this.status === 'restarting') this.#restart(asError(thrown));
+    else this.node.startFailed(this, asError(thrown));
   }
 
   // ---- messages -------------------------------------------------------------------------------
@@ -369,10 +396,20 @@ export class Cell implements Runnable {
   #restart(error: Error): void {
     const now = this.node.clock.now();
     const restarts = (this.#restarts ??= []);
-    while (restarts.length > 0 && now - restarts[0]! > this.policy.windowMs) restarts.shift();
-    if (restarts.length >= this.policy.maxRestarts) {
-      void this.node.stopCell(this, 'failed');
-      return;
+    const backoff = this.policy.backoff;
+    if (backoff !== null) {
+      if (this.status === 'running' && now - this.#runningSince >= backoff.resetAfterMs) this.#inARow = 0;
+      if (this.#inARow >= this.policy.maxRestarts) {
+        void this.node.stopCell(this, 'failed');
+        return;
+      }
+      this.#inARow++;
+    } else {
+      while (restarts.length > 0 && now - restarts[0]! > this.policy.windowMs) restarts.shift();
+      if (restarts.length >= this.policy.maxRestarts) {
+        void this.node.stopCell(this, 'failed');
+        return;
+      }
     }
     restarts.push(now);
     this.node.restarted(this);
@@ -391,13 +428,33 @@ export class Cell implements Runnable {
         const go = (): void => {
           this.busy = false;
           if (this.status === 'stopping') this.#settleIdle();
-          else this.schedule();
+          else this.#restartAfterBackoff();
         };
         result.then(go, go);
         return;
       }
     }
-    this.schedule();
+    this.#restartAfterBackoff();
+  }
+
+  /** Starts the new incarnation now, or after the backoff delay (messages wait meanwhile). */
+  #restartAfterBackoff(): void {
+    const backoff = this.policy.backoff;
+    if (backoff === null) {
+      this.schedule();
+      return;
+    }
+    const base = Math.min(backoff.maxMs, backoff.minMs * 2 ** (this.#inARow - 1));
+    const delay = base + Math.random() * backoff.jitter * base;
+    this.#backoffTimer = this.node.clock.setTimeout(() => {
+      this.#backoffTimer = null;
+      if (this.status === 'restarting') this.schedule();
+    }, delay);
+  }
+
+  /** Whether the cell waits out a backoff delay. */
+  get backingOff(): boolean {
+    return this.#backoffTimer !== null;
   }
 
   // ---- stopping -------------------------------------------------------------------------------

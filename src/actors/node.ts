@@ -44,10 +44,10 @@ import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOp
 
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
 const KEY_SPAN = 1024;
-const DEFAULT_POLICY: RestartPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000 });
+const DEFAULT_POLICY: RestartPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000, backoff: null, stashCapacity: 1000 });
 const DEFAULT_ASK_MS = 5000;
 
-type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread: number, parentKey: number, maxRestarts: number, windowMs: number];
+type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread: number, parentKey: number, policy: RestartPolicy | null];
 type ControlRecord =
   | ['dl', DeadLetter]
   | ['child-stopped', number, number, number]
@@ -193,7 +193,7 @@ export class ActorNode implements InboundSink {
       this.#cells.set(key, cell);
       cell.schedule();
     } else {
-      const record: SpawnRecord = [definition.moduleUrl, definition.name, args, parentThread, parentKey, policy.maxRestarts, policy.windowMs];
+      const record: SpawnRecord = [definition.moduleUrl, definition.name, args, parentThread, parentKey, policy === DEFAULT_POLICY ? null : policy];
       this.runtime.send(thread, RecordKind.Spawn, 0, key, parentKey, 0, record);
     }
     const ref = this.refFor(thread, key);
@@ -247,10 +247,10 @@ export class ActorNode implements InboundSink {
   }
 
   #spawnFromRecord(from: number, key: number, record: SpawnRecord): void {
-    const [moduleUrl, name, args, parentThread, parentKey, maxRestarts, windowMs] = record;
+    const [moduleUrl, name, args, parentThread, parentKey, sentPolicy] = record;
     const spawnerSeq = Math.floor(key / KEY_SPAN);
     if (spawnerSeq > this.#lastSpawnSeq[from]!) this.#lastSpawnSeq[from] = spawnerSeq;
-    const policy = maxRestarts === DEFAULT_POLICY.maxRestarts && windowMs === DEFAULT_POLICY.windowMs ? DEFAULT_POLICY : { maxRestarts, windowMs };
+    const policy = sentPolicy ?? DEFAULT_POLICY;
     const cell = new Cell(this, key, lookupDefinition(moduleUrl, name) ?? null, args, parentThread === 0 && parentKey === 0 ? 0 : from, parentKey, policy);
     this.#cells.set(key, cell);
     const early = this.#early.get(key);
@@ -411,6 +411,11 @@ export class ActorNode implements InboundSink {
   }
 
   restarted(_cell: Cell): void {}
+
+  /** A message for a cell waiting out a backoff whose stash is full: a dead letter. */
+  stashOverflow(cell: Cell, env: Envelope): void {
+    this.#deadLetter(env, cell.key, 'restart-stash-full');
+  }
 
   /** A pool with no members was sent a message: accepted here, and a dead letter (no-routee). */
   noRoutee(type: string, payload: unknown): void {
@@ -766,8 +771,19 @@ function priorityOf(options: MessageOptions): number {
 function resolvePolicy(options: SpawnOptions | undefined): RestartPolicy {
   if (options === undefined) return DEFAULT_POLICY;
   validateObject(options, 'options');
-  if (options.maxRestarts === undefined && options.restartWindowMs === undefined) return DEFAULT_POLICY;
-  const maxRestarts = options.maxRestarts === undefined ? DEFAULT_POLICY.maxRestarts : validateInteger(options.maxRestarts, 'options.maxRestarts', 0, 1_000_000);
-  const windowMs = options.restartWindowMs === undefined ? DEFAULT_POLICY.windowMs : validateInteger(options.restartWindowMs, 'options.restartWindowMs', 1, 2 ** 31);
-  return { maxRestarts, windowMs };
+  const o = options;
+  if (o.maxRestarts === undefined && o.restartWindowMs === undefined && o.backoff === undefined && o.stashCapacity === undefined) return DEFAULT_POLICY;
+  const maxRestarts = o.maxRestarts === undefined ? DEFAULT_POLICY.maxRestarts : validateInteger(o.maxRestarts, 'options.maxRestarts', 0, 1_000_000);
+  const windowMs = o.restartWindowMs === undefined ? DEFAULT_POLICY.windowMs : validateInteger(o.restartWindowMs, 'options.restartWindowMs', 1, 2 ** 31);
+  const stashCapacity = o.stashCapacity === undefined ? DEFAULT_POLICY.stashCapacity : validateInteger(o.stashCapacity, 'options.stashCapacity', 0, 1 << 24);
+  let backoff: RestartPolicy['backoff'] = null;
+  if (o.backoff !== undefined) {
+    validateObject(o.backoff, 'options.backoff');
+    const minMs = validateNumber(o.backoff.minMs, 'options.backoff.minMs', 0, 2 ** 31);
+    const maxMs = validateNumber(o.backoff.maxMs, 'options.backoff.maxMs', minMs, 2 ** 31);
+    const jitter = o.backoff.jitter === undefined ? 0.2 : validateNumber(o.backoff.jitter, 'options.backoff.jitter', 0, 10);
+    const resetAfterMs = o.backoff.resetAfterMs === undefined ? (minMs + maxMs) / 2 : validateNumber(o.backoff.resetAfterMs, 'options.backoff.resetAfterMs', 0, 2 ** 31);
+    backoff = { minMs, maxMs, jitter, resetAfterMs };
+  }
+  return { maxRestarts, windowMs, backoff, stashCapacity };
 }

@@ -33,6 +33,15 @@ export interface SpawnOptions {
   readonly maxRestarts?: number;
   /** Default 30000. */
   readonly restartWindowMs?: number;
+  /**
+   * Restart after a delay instead of at once: minMs·2^(n-1) for the n-th failure in a row,
+   * capped at maxMs, plus a random [0, jitter·delay]. With backoff, maxRestarts failures in a
+   * row stop the actor; the count resets after resetAfterMs (default (minMs+maxMs)/2) without
+   * a failure. Messages meanwhile wait, up to stashCapacity (default 1000); beyond that they
+   * become dead letters (restart-stash-full).
+   */
+  readonly backoff?: { readonly minMs: number; readonly maxMs: number; readonly jitter?: number; readonly resetAfterMs?: number };
+  readonly stashCapacity?: number;
 }
 
 /** What a handler gets: its state, its own ref, and the means to spawn and stop. */
