@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { ratioChart } from './chart.js';
 import type { BenchReport } from './lib.js';
 
 const quick = process.argv.includes('--quick');
@@ -53,7 +54,10 @@ const machine = {
 console.log(`troupe benchmarks: Node ${machine.node}, ${machine.cores} cores (${machine.cpu}), ${machine.mode} run`);
 
 const reports: BenchReport[] = [];
-for (const bench of benches) {
+const started = performance.now();
+for (const [i, bench] of benches.entries()) {
+  // Progress on stderr (the tables go to stdout): which bench, and the time so far.
+  process.stderr.write(`[${i + 1}/${benches.length}] ${bench.file} (${((performance.now() - started) / 1000).toFixed(0)} s elapsed)\n`);
   const report = await runOne(bench.file, bench.flags);
   if (report !== null) reports.push(report);
 }
@@ -100,4 +104,5 @@ if (compareArg !== undefined) {
 const out = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(out, { recursive: true });
 writeFileSync(`${out}latest.json`, `${JSON.stringify({ machine, reports }, null, 2)}\n`);
-console.log(`results written to bench/results/latest.json`);
+writeFileSync(`${out}ratios.svg`, ratioChart(reports, `troupe vs. baselines, same run: Node ${machine.node}, ${machine.cores} cores, ${machine.mode} run`));
+console.log(`results written to bench/results/latest.json and bench/results/ratios.svg`);
