@@ -29,17 +29,7 @@ const node = new ActorNode(runtime, {
 
 const control: WorkerControl = {
   ping: () => runtime.self,
-  inspect: (): ActorInfo[] =>
-    [...node.cells()].map((cell) => ({
-      id: node.idOf(cell.key),
-      thread: runtime.self,
-      status: cell.status,
-      mailboxDepth: cell.depth,
-      handled: cell.handled,
-      failed: cell.failed,
-      restarts: cell.restartCount,
-      watchers: cell.watchers?.size ?? 0,
-    })),
+  inspect: (): ActorInfo[] => node.describe(),
   beginShutdown: () => {
     node.stopReason = 'shutdown';
   },

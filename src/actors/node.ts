@@ -16,6 +16,7 @@ import {
   type WireError,
 } from '../errors.js';
 import type { Clock } from '../runtime/clock.js';
+import type { ActorInfo } from '../runtime/control.js';
 import {
   CTL_ACTORS,
   CTL_DL_WATCHED,
@@ -177,6 +178,20 @@ export class ActorNode implements InboundSink {
 
   cells(): IterableIterator<Cell> {
     return this.#cells.values();
+  }
+
+  /** What inspect() reports for each actor hosted here. */
+  describe(): ActorInfo[] {
+    return [...this.#cells.values()].map((cell) => ({
+      id: this.idOf(cell.key),
+      thread: this.self,
+      status: cell.status,
+      mailboxDepth: cell.depth,
+      handled: cell.handled,
+      failed: cell.failed,
+      restarts: cell.restartCount,
+      watchers: cell.watchers?.size ?? 0,
+    }));
   }
 
   // ---- spawn ----------------------------------------------------------------------------------

@@ -259,16 +259,7 @@ export class ActorSystem {
 
   /** Per-actor detail from every thread, over the control plane. */
   async inspect(): Promise<ActorInfo[]> {
-    const local: ActorInfo[] = [...this.#node.cells()].map((cell) => ({
-      id: this.#node.idOf(cell.key),
-      thread: 0,
-      status: cell.status,
-      mailboxDepth: cell.depth,
-      handled: cell.handled,
-      failed: cell.failed,
-      restarts: cell.restartCount,
-      watchers: cell.watchers?.size ?? 0,
-    }));
+    const local = this.#node.describe();
     const remote = await Promise.all(this.#workers.filter((w) => !this.#node.isDead(w.thread)).map((w) => w.control.inspect()));
     return [...local, ...remote.flat()];
   }

@@ -1,20 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DeadLetter, SpawnOptions } from 'troupe';
-import { createTestSystem, type TestSystem } from 'troupe/testing';
 import { Flaky } from '../fixtures/actors.js';
 import { until } from '../support/wait.js';
+import { useTestSystem } from '../support/system.js';
 
-let system: TestSystem | undefined;
-afterEach(async () => {
-  await system?.shutdown({ drainMs: 100 });
-  system = undefined;
-});
+const systems = useTestSystem();
 
 /** A Flaky actor on the main thread, so its backoff runs on the manual clock. */
 async function flaky(options: SpawnOptions) {
-  system = await createTestSystem();
+  const system = await systems.start();
   const ref = system.spawn(Flaky, undefined, { placement: { thread: 0 }, ...options });
-  const status = async () => (await system!.inspect()).find((a) => a.id === ref.id)?.status;
+  const status = async () => (await system.inspect()).find((a) => a.id === ref.id)?.status;
   const running = () => until(async () => (await status()) === 'running', 5000, 'the actor to run');
   await running();
   return { system, ref, status, running };

@@ -1,23 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTestSystem, type TestSystem } from 'troupe/testing';
+import { describe, expect, it } from 'vitest';
 import { Exiter, PactWatcher, Recorder, Talker, Watcher } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { until } from '../support/wait.js';
+import { useTestSystem } from '../support/system.js';
+import type { TestSystem } from 'troupe/testing';
 
 /** A watch travels to the target's thread asynchronously: wait until it is registered there. */
 async function registered(system: TestSystem, id: string, watchers = 1): Promise<void> {
   await until(async () => (await system.inspect()).find((a) => a.id === id)?.watchers === watchers, 5000, `${watchers} watcher(s) of ${id}`);
 }
 
-let system: TestSystem | undefined;
-afterEach(async () => {
-  await system?.shutdown({ drainMs: 500 });
-  system = undefined;
-});
+const systems = useTestSystem();
 
 describe('death watch', () => {
   it('D1: delivers terminated exactly once, on the permanent stop, not on restarts', async () => {
-    system = await createTestSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const probe = system.createProbe();
     const watcher = system.spawn(Watcher, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
     const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 2 } });
@@ -31,7 +28,7 @@ describe('death watch', () => {
   });
 
   it('D2: watching an actor that is already gone reports noproc at once, on any thread', async () => {
-    system = await createTestSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const probe = system.createProbe();
     const watcher = system.spawn(Watcher, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
     const local = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
@@ -50,7 +47,7 @@ describe('death watch', () => {
   });
 
   it('D3: terminated comes after every message the dead actor sent the watcher', async () => {
-    system = await createTestSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const probe = system.createProbe();
     const watcher = system.spawn(Watcher, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
     const talker = system.spawn(Talker, undefined, { placement: { thread: 2 } });
@@ -65,7 +62,7 @@ describe('death watch', () => {
   });
 
   it('D1: unwatch suppresses a terminated notice, even one already on its way', async () => {
-    system = await createTestSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const probe = system.createProbe();
     const watcher = system.spawn(Watcher, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
     // Same thread: the noproc notice is in the mailbox before the unwatch. Other thread: it is
@@ -80,19 +77,19 @@ describe('death watch', () => {
   });
 
   it('D4: an unhandled terminated fails the watcher (a death pact), which restarts', async () => {
-    system = await createTestSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const watcher = system.spawn(PactWatcher, undefined, { placement: { thread: 1 } });
     const before = await watcher.ask('generation');
     const target = system.spawn(Counter, { start: 0 }, { placement: { thread: 2 } });
     await watcher.ask('watch', target);
     await registered(system, target.id);
     await system.stop(target);
-    await until(async () => (await system!.inspect()).find((a) => a.id === watcher.id)?.restarts === 1, 5000, 'the watcher to restart');
+    await until(async () => (await system.inspect()).find((a) => a.id === watcher.id)?.restarts === 1, 5000, 'the watcher to restart');
     expect(await watcher.ask('generation')).not.toBe(before);
   });
 
   it('reports thread-exit to the watchers of actors on a thread that died', async () => {
-    system = await createTestSystem({ threads: 2 });
+    const system = await systems.start({ threads: 2 });
     const probe = system.createProbe();
     const watcher = system.spawn(Watcher, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 2 } });
     const doomed = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });

@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from 'troupe';
-import { createTestSystem, type TestSystem } from 'troupe/testing';
 import { Recorder, Ticker } from '../fixtures/actors.js';
+import { useTestSystem } from '../support/system.js';
 
-let system: TestSystem | undefined;
-afterEach(async () => {
-  await system?.shutdown({ drainMs: 100 });
-  system = undefined;
-});
+const systems = useTestSystem();
 
 /** A Ticker on the main thread, whose timers run on the system's manual clock. */
 async function mainThreadTicker() {
-  system = await createTestSystem();
+  const system = await systems.start();
   return { system, ticker: system.spawn(Ticker, {}, { placement: { thread: 0 } }) };
 }
 
@@ -56,7 +52,7 @@ describe('timers', () => {
   });
 
   it('is cancelled when the actor stops', async () => {
-    system = await createTestSystem();
+    const system = await systems.start();
     const probe = system.createProbe();
     const ticker = system.spawn(Ticker, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 0 } });
     await ticker.ask('every', { ms: 10, payload: 'x' });
@@ -76,7 +72,7 @@ describe('timers', () => {
   });
 
   it('runs on worker threads with real time', async () => {
-    system = await createTestSystem();
+    const system = await systems.start();
     const probe = system.createProbe();
     const ticker = system.spawn(Ticker, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
     ticker.tell('once', { ms: 5, payload: 'from a worker' });

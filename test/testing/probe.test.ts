@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AskTimeoutError } from 'troupe';
-import { createTestSystem, type TestSystem } from 'troupe/testing';
 import { CatchAll, Holder, Recorder, Reporter } from '../fixtures/actors.js';
+import { useTestSystem } from '../support/system.js';
 
-let system: TestSystem | undefined;
-afterEach(async () => {
-  await system?.shutdown({ drainMs: 100 });
-  system = undefined;
-});
+const systems = useTestSystem();
 
 describe('TestProbe', () => {
   it('records what an actor on a worker thread sends it, with the sender', async () => {
-    system = await createTestSystem();
+    const system = await systems.start();
     const probe = system.createProbe();
     const reporter = system.spawn(Reporter, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
     reporter.tell('n', 1);
@@ -24,20 +20,20 @@ describe('TestProbe', () => {
   });
 
   it('fails an expectation when a message of another type comes first', async () => {
-    system = await createTestSystem();
+    const system = await systems.start();
     const probe = system.createProbe();
     probe.ref.tell('surprise', 42);
     await expect(probe.expectMessage('record')).rejects.toThrow(/expected a message of type "record", got "surprise" 42/);
   });
 
   it('times out an expectation when nothing comes', async () => {
-    system = await createTestSystem();
+    const system = await systems.start();
     const probe = system.createProbe();
     await expect(probe.expectMessage('record', { timeoutMs: 20 })).rejects.toBeInstanceOf(AskTimeoutError);
   });
 
   it('expectNoMessage passes in silence and fails on a message', async () => {
-    system = await createTestSystem();
+    const system = await systems.start();
     const probe = system.createProbe();
     await probe.expectNoMessage(20);
     const reporter = system.spawn(Reporter, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
@@ -48,7 +44,7 @@ describe('TestProbe', () => {
 
 describe('createTestSystem', () => {
   it('drives ask timeouts with its manual clock', async () => {
-    system = await createTestSystem();
+    const system = await systems.start();
     const holder = system.spawn(Holder, undefined, { placement: { thread: 1 } });
     const outcome = holder.ask('hold', undefined, { timeoutMs: 1000 }).catch((e: unknown) => e);
     system.clock.advance(999);
@@ -61,7 +57,7 @@ describe('createTestSystem', () => {
 
 describe('receive (catch-all handler)', () => {
   it('answers message types that have no handler of their own', async () => {
-    system = await createTestSystem();
+    const system = await systems.start();
     const ref = system.spawn(CatchAll, undefined, { placement: { thread: 1 } });
     expect(await ref.ask('known')).toBe('handler');
     expect(await (ref as unknown as { ask(t: string, p: unknown): Promise<unknown> }).ask('whatever', 5)).toEqual(['whatever', 5]);
