@@ -70,9 +70,16 @@ function scan(value: unknown, depth: number): number {
     default:
       return 0;
   }
-  if (value === null || wireClasses.has(value.constructor)) return 0;
+  if (value === null) return 0;
   if (depth > MAX_DEPTH) return REFUSED;
   let flags = 0;
+  const constructor = (value as { constructor?: unknown }).constructor;
+  if (constructor === Object) {
+    // The common case first: a plain object (no wire-class or built-in checks needed).
+    for (const key in value) flags |= scan((value as Record<string, unknown>)[key], depth + 1);
+    return flags;
+  }
+  if (wireClasses.has(constructor)) return 0;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) flags |= scan(value[i], depth + 1);
     return flags;

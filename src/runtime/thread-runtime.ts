@@ -65,6 +65,9 @@ class Outbound {
   readonly producer: RingProducer;
   encoder = new Encoder();
   readonly tags = new Map<string, number>();
+  /** The tag of the previous send and its id: a stream of one message type skips the map. */
+  lastTag = '';
+  lastTagId = 0;
   readonly spill: Spilled[] = [];
   spillHead = 0;
   spillBytes = 0;
@@ -244,7 +247,13 @@ export class ThreadRuntime {
       throw new MessageTooLargeError(`message of ${length} bytes exceeds maxMessageBytes ${this.#tuning.maxMessageBytes}`);
     }
     this.counters[STAT_MSGS_OUT]!++;
-    const tagId = tag === '' ? 0 : (out.tags.get(tag) ?? this.#defineTag(out, tag));
+    let tagId = 0;
+    if (tag === out.lastTag) tagId = out.lastTagId;
+    else if (tag !== '') {
+      tagId = out.tags.get(tag) ?? this.#defineTag(out, tag);
+      out.lastTag = tag;
+      out.lastTagId = tagId;
+    }
     if (length > out.maxInline) {
       // Too big for the ring: transfer a copy on the pair's port, then a Big record keeps its place.
       const copy = copyBytes(buffer, start, end);
