@@ -208,9 +208,16 @@ export class Cell implements Runnable {
     if (this.status !== 'running') return;
     const queue = this.queue;
     if (queue === null) return;
-    for (let budget = THROUGHPUT; budget > 0 && queue.length > 0; budget--) {
-      this.#process(queue.shift()!);
-      if (this.busy || this.status !== 'running') return;
+    // The node's current actor (sender of any tell made now) is this one for the whole batch.
+    const node = this.node;
+    node.current = this;
+    try {
+      for (let budget = THROUGHPUT; budget > 0 && queue.length > 0; budget--) {
+        this.#process(queue.shift()!);
+        if (this.busy || this.status !== 'running') return;
+      }
+    } finally {
+      node.current = null;
     }
     if (queue.length > 0) this.schedule();
   }
@@ -304,16 +311,13 @@ export class Cell implements Runnable {
     }
     this.#current = env;
     const node = this.node;
-    node.current = this;
     let result: unknown;
     try {
       result = handler !== undefined ? handler(this.ctx as never, env.payload) : fallback!(this.ctx as never, env.type, env.payload);
     } catch (error) {
-      node.current = null;
       this.#fail(env, error);
       return;
     }
-    node.current = null;
     if (isThenable(result)) {
       this.busy = true;
       result.then(

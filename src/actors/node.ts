@@ -316,9 +316,10 @@ export class ActorNode implements InboundSink {
   tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined): void {
     if (typeof type !== 'string') throw invalid('tell(type)', 'a message type string', type);
     const priority = options === undefined ? 0 : priorityOf(options);
-    this.#admit(ref);
     const sender = this.current;
     if (ref.thread === this.self) {
+      // Same thread: only admission can refuse (no ring, no dead thread, no congestion).
+      if (this.admissionClosed && sender === null) throw new ShuttingDownError('the system is shutting down: no new messages from outside actors');
       // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
       const cell = (ref.cell ??= this.#cells.get(ref.key) ?? null);
       if (cell === null || cell.status === 'stopping' || cell.status === 'stopped') {
@@ -326,6 +327,7 @@ export class ActorNode implements InboundSink {
       }
       cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority));
     } else {
+      this.#admit(ref);
       this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
     }
     this.runtime.counters[STAT_ACCEPTED]!++;

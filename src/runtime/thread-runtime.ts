@@ -447,7 +447,8 @@ export class ThreadRuntime {
 
   // ---- the turn loop --------------------------------------------------------------------------
 
-  #runReady(deadline: number): void {
+  /** Runs ready work until the queue is empty or the slice is over; returns how much ran. */
+  #runReady(deadline: number): number {
     let n = 0;
     while (this.#runHead !== this.#runTail) {
       const work = this.#runq[this.#runHead]!;
@@ -455,8 +456,9 @@ export class ThreadRuntime {
       this.#runHead = (this.#runHead + 1) & this.#runMask;
       work.run();
       // Check the clock every 64 runs: performance.now() costs ~30 ns.
-      if ((++n & 63) === 0 && performance.now() > deadline) return;
+      if ((++n & 63) === 0 && performance.now() > deadline) return n;
     }
+    return n;
   }
 
   #hasWork(): boolean {
@@ -475,9 +477,10 @@ export class ThreadRuntime {
       const deadline = start + slice;
       ctl[heartbeat] = (ctl[heartbeat]! + 1) | 0;
       let traffic = false;
+      let ran = 0;
       do {
         if (this.#drainInbound()) traffic = true;
-        this.#runReady(deadline);
+        ran += this.#runReady(deadline);
         this.flush();
         // Microtasks only (~0.14 us): async handlers that settled resume within this slice.
         await null;
@@ -487,6 +490,8 @@ export class ThreadRuntime {
       this.#shared.set(this.counters);
       if (this.#closed) break;
       if (traffic) this.#sawTraffic = true;
+      // Idle means passes that found nothing: work that arrived during a yield resets the count.
+      if (traffic || ran > 0) this.#idleYields = 0;
       if (this.#hasWork()) {
         this.#idleYields = 0;
         await yieldToEventLoop();
