@@ -113,10 +113,8 @@ export class Cell implements Runnable {
   #ref: ActorRefImpl | null = null;
   #current: Envelope | null = null;
   #restarts: number[] | null = null;
-  /** Failures in a row, for backoff; reset after backoff.resetAfterMs of running cleanly. */
-  #inARow = 0;
-  #runningSince = 0;
-  #backoffTimer: TimerHandle | null = null;
+  /** Backoff bookkeeping, only for actors spawned with a backoff (most pay nothing for it). */
+  #backoff: { inARow: number; runningSince: number; timer: TimerHandle | null } | null = null;
   #idle: (() => void)[] | null = null;
   #stopped: { promise: Promise<void>; resolve: () => void } | null = null;
   #timers: ActorTimers | null = null;
@@ -149,9 +147,10 @@ export class Cell implements Runnable {
   /** Cancels every timer (on stop and on restart). */
   cancelTimers(): void {
     this.#timers?.cancelAll();
-    if (this.#backoffTimer !== null) {
-      this.node.clock.clearTimeout(this.#backoffTimer);
-      this.#backoffTimer = null;
+    const b = this.#backoff;
+    if (b !== null && b.timer !== null) {
+      this.node.clock.clearTimeout(b.timer);
+      b.timer = null;
     }
   }
 
@@ -181,7 +180,7 @@ export class Cell implements Runnable {
   /** Puts a message in the mailbox; the caller checked that the cell is not stopping. */
   enqueue(env: Envelope): void {
     const queue = (this.queue ??= new Mailbox());
-    if (this.#backoffTimer !== null && queue.length >= this.policy.stashCapacity && env.kind !== EnvelopeKind.Terminated) {
+    if (this.#backoff !== null && this.#backoff.timer !== null && queue.length >= this.policy.stashCapacity && env.kind !== EnvelopeKind.Terminated) {
       this.node.stashOverflow(this, env);
       return;
     }
@@ -276,7 +275,7 @@ export class Cell implements Runnable {
       return;
     }
     this.status = 'running';
-    this.#runningSince = this.node.clock.now();
+    if (this.policy.backoff !== null) (this.#backoff ??= { inARow: 0, runningSince: 0, timer: null }).runningSince = this.node.clock.now();
     if (this.depth > 0) this.schedule();
   }
 
@@ -402,12 +401,13 @@ export class Cell implements Runnable {
     const restarts = (this.#restarts ??= []);
     const backoff = this.policy.backoff;
     if (backoff !== null) {
-      if (this.status === 'running' && now - this.#runningSince >= backoff.resetAfterMs) this.#inARow = 0;
-      if (this.#inARow >= this.policy.maxRestarts) {
+      const b = (this.#backoff ??= { inARow: 0, runningSince: now, timer: null });
+      if (this.status === 'running' && now - b.runningSince >= backoff.resetAfterMs) b.inARow = 0;
+      if (b.inARow >= this.policy.maxRestarts) {
         void this.node.stopCell(this, 'failed');
         return;
       }
-      this.#inARow++;
+      b.inARow++;
     } else {
       while (restarts.length > 0 && now - restarts[0]! > this.policy.windowMs) restarts.shift();
       if (restarts.length >= this.policy.maxRestarts) {
@@ -448,17 +448,18 @@ export class Cell implements Runnable {
       this.schedule();
       return;
     }
-    const base = Math.min(backoff.maxMs, backoff.minMs * 2 ** (this.#inARow - 1));
+    const b = this.#backoff!;
+    const base = Math.min(backoff.maxMs, backoff.minMs * 2 ** (b.inARow - 1));
     const delay = base + Math.random() * backoff.jitter * base;
-    this.#backoffTimer = this.node.clock.setTimeout(() => {
-      this.#backoffTimer = null;
+    b.timer = this.node.clock.setTimeout(() => {
+      b.timer = null;
       if (this.status === 'restarting') this.schedule();
     }, delay);
   }
 
   /** Whether the cell waits out a backoff delay. */
   get backingOff(): boolean {
-    return this.#backoffTimer !== null;
+    return this.#backoff !== null && this.#backoff.timer !== null;
   }
 
   // ---- stopping -------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ export interface SystemOptions {
   readonly offloadThreads?: number;
   /**
    * Run shutdown() on these signals (true: SIGINT and SIGTERM). The process then exits by
-   * itself once nothing else holds it open; troupe never calls process.exit. Default: none.
+   * itself once nothing else holds it open: troupe never ends the process. Default: none.
    */
   readonly handleSignals?: boolean | readonly NodeJS.Signals[];
 }
