@@ -7,7 +7,7 @@ import { ManualClock } from './manual-clock.js';
 import { TestProbe } from './probe.js';
 
 export { ManualClock } from './manual-clock.js';
-export { TestProbe } from './probe.js';
+export { TERMINATED, TestProbe } from './probe.js';
 export type { ProbeDefinition, ProbeMessage } from './probe.js';
 
 export interface TestSystem extends ActorSystem {

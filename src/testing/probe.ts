@@ -32,21 +32,35 @@ export type ProbeDefinition = ActorDefinition<{ probe: number }, unknown, Record
 const probes = new Map<number, ProbeState>();
 let nextProbe = 0;
 
+/** The type under which a probe records that an actor it watches ended. */
+export const TERMINATED = 'terminated';
+const WATCH = '@troupe/probe-watch';
+
+function record(probe: number, message: ProbeMessage): void {
+  const state = probes.get(probe);
+  if (state === undefined) return;
+  state.received.push(message);
+  const waiter = state.waiter;
+  if (waiter !== null && (waiter.type === undefined || waiter.type === message.type)) {
+    state.waiter = null;
+    waiter.resolve(message);
+  } else {
+    state.queue.push(message);
+  }
+}
+
 const Probe = defineActor(import.meta.url, 'TestProbe', {
   init: (args: { probe: number }) => args.probe,
   handlers: {} as Record<string, AnyMessage>,
+  onTerminated: (ctx, ref, reason) => {
+    record(ctx.state, { type: TERMINATED, payload: { id: ref.id, reason }, sender: undefined });
+  },
   receive: (ctx, type, payload) => {
-    const state = probes.get(ctx.state);
-    if (state === undefined) return;
-    const message: ProbeMessage = { type, payload, sender: ctx.sender };
-    state.received.push(message);
-    const waiter = state.waiter;
-    if (waiter !== null && (waiter.type === undefined || waiter.type === type)) {
-      state.waiter = null;
-      waiter.resolve(message);
-    } else {
-      state.queue.push(message);
+    if (type === WATCH) {
+      ctx.watch(payload as ActorRef<AnyDefinition>);
+      return;
     }
+    record(ctx.state, { type, payload, sender: ctx.sender });
   },
 }) as unknown as ProbeDefinition;
 
@@ -64,6 +78,22 @@ export class TestProbe {
   /** The probe's ref typed as another actor's, for code that expects that actor. */
   refAs<D extends AnyDefinition>(): ActorRef<D> {
     return this.ref as unknown as ActorRef<D>;
+  }
+
+  /** Watches `ref`: when it ends for good, the probe records a `terminated` message. */
+  watch(ref: ActorRef<AnyDefinition>): void {
+    (this.ref as unknown as ActorRef<AnyDefinition> & { tell(type: string, payload: unknown): void }).tell(WATCH, ref);
+  }
+
+  /**
+   * The next message must be the end of `ref` (watched with watch()); resolves to its reason
+   * ('normal', 'failed', 'noproc', ...).
+   */
+  async expectTerminated(ref: ActorRef<AnyDefinition>, options: { timeoutMs?: number } = {}): Promise<string> {
+    const message = await this.expectMessage(TERMINATED, options);
+    const { id, reason } = message.payload as { id: string; reason: string };
+    if (id !== ref.id) throw new Error(`expected ${ref.id} to end, but ${id} did`);
+    return reason;
   }
 
   /** Everything received so far, expected or not, in arrival order. */

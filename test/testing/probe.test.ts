@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AskTimeoutError } from 'troupe';
 import { CatchAll, Holder, Recorder, Reporter } from '../fixtures/actors.js';
+import { Counter } from '../fixtures/counter.js';
+import { until } from '../support/wait.js';
 import { useTestSystem } from '../support/system.js';
 
 const systems = useTestSystem();
@@ -39,6 +41,20 @@ describe('TestProbe', () => {
     const reporter = system.spawn(Reporter, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
     reporter.tell('n', 7);
     await expect(probe.expectNoMessage(2000)).rejects.toThrow(/expected no message, got "record" 7/);
+  });
+});
+
+describe('TestProbe death watch', () => {
+  it('expectTerminated: reports when a watched actor ends for good, not when it restarts', async () => {
+    const system = await systems.start();
+    const probe = system.createProbe();
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    probe.watch(counter);
+    await until(async () => (await system.inspect()).find((a) => a.id === counter.id)?.watchers === 1, 5000, 'the watch');
+    await expect(counter.ask('fail', 'restart')).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
+    await probe.expectNoMessage(30);
+    await system.stop(counter);
+    expect(await probe.expectTerminated(counter)).toBe('normal');
   });
 });
 
