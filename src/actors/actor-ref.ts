@@ -4,7 +4,7 @@
 import { registerWireClass } from '../runtime/codec.js';
 import type { Cell } from './cell.js';
 import type { ActorNode } from './node.js';
-import type { AnyDefinition, AskOptions, MessageOptions, SendOptions } from './types.js';
+import type { AskOptions, MessageOptions, SendOptions } from './types.js';
 
 export class ActorRefImpl {
   readonly #node: ActorNode;
@@ -53,9 +53,3 @@ registerWireClass(
     return (context as ActorNode).refFor(thread, key);
   },
 );
-
-export function isRef(value: unknown): value is ActorRefImpl {
-  return value instanceof ActorRefImpl;
-}
-
-export type AnyRef = ActorRefImpl & { readonly __definition?: AnyDefinition };

@@ -416,7 +416,6 @@ export class Cell implements Runnable {
       }
     }
     restarts.push(now);
-    this.node.restarted(this);
     this.cancelTimers();
     this.status = 'restarting';
     const onRestart = this.definition!.spec.onRestart;
@@ -457,10 +456,6 @@ export class Cell implements Runnable {
     }, delay);
   }
 
-  /** Whether the cell waits out a backoff delay. */
-  get backingOff(): boolean {
-    return this.#backoff !== null && this.#backoff.timer !== null;
-  }
 
   // ---- stopping -------------------------------------------------------------------------------
 

@@ -172,10 +172,6 @@ export class ActorNode implements InboundSink {
     return new ActorRefImpl(this, thread, key);
   }
 
-  cellOf(key: number): Cell | undefined {
-    return this.#cells.get(key);
-  }
-
   cells(): IterableIterator<Cell> {
     return this.#cells.values();
   }
@@ -306,7 +302,7 @@ export class ActorNode implements InboundSink {
   // ---- sending --------------------------------------------------------------------------------
 
   #admit(ref: ActorRefImpl): void {
-    if (this.admissionClosed && this.current === null) throw new ShuttingDownError('the system is shutting down: no new messages from outside actors');
+    if (this.admissionClosed && this.current === null) throw shuttingDown();
     if (this.#dead[ref.thread] === 1) throw new ActorStoppedError(`actor ${ref.id} was on thread ${ref.thread}, which died`);
     if (ref.thread !== this.self && this.runtime.isCongested(ref.thread)) {
       throw new MailboxFullError(`thread ${ref.thread} is not keeping up: messages to it are past the high-water mark`);
@@ -319,7 +315,7 @@ export class ActorNode implements InboundSink {
     const sender = this.current;
     if (ref.thread === this.self) {
       // Same thread: only admission can refuse (no ring, no dead thread, no congestion).
-      if (this.admissionClosed && sender === null) throw new ShuttingDownError('the system is shutting down: no new messages from outside actors');
+      if (this.admissionClosed && sender === null) throw shuttingDown();
       // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
       const cell = (ref.cell ??= this.#cells.get(ref.key) ?? null);
       if (cell === null || cell.status === 'stopping' || cell.status === 'stopped') {
@@ -384,6 +380,10 @@ export class ActorNode implements InboundSink {
       if (!this.asks.resolve(env.corr, value)) this.#lateReply(env, value);
       return;
     }
+    if (this.#dead[env.senderThread] === 1) {
+      this.#lateReply(env, value); // the asker's thread died: nobody waits for this any more
+      return;
+    }
     try {
       this.runtime.send(env.senderThread, RecordKind.Reply, 0, env.senderKey, 0, env.corr, value);
     } catch (error) {
@@ -394,6 +394,10 @@ export class ActorNode implements InboundSink {
   #replyError(env: Envelope, error: Error): void {
     if (env.senderThread === this.self) {
       if (!this.asks.reject(env.corr, error)) this.#lateReply(env, error);
+      return;
+    }
+    if (this.#dead[env.senderThread] === 1) {
+      this.#lateReply(env, error);
       return;
     }
     this.runtime.send(env.senderThread, RecordKind.ReplyError, 0, env.senderKey, 0, env.corr, toWire(error));
@@ -427,11 +431,9 @@ export class ActorNode implements InboundSink {
     }
   }
 
-  restarted(_cell: Cell): void {}
-
   /** A message for a cell waiting out a backoff whose stash is full: a dead letter. */
   stashOverflow(cell: Cell, env: Envelope): void {
-    this.#deadLetter(env, cell.key, 'restart-stash-full');
+    this.#deadLetter(env, cell.key, 'restart-stash-full', new MailboxFullError(`actor ${this.idOf(cell.key)} is restarting and its stash is full`));
   }
 
   /** A pool with no members was sent a message: accepted here, and a dead letter (no-routee). */
@@ -525,7 +527,7 @@ export class ActorNode implements InboundSink {
   }
 
   #broadcast(record: ControlRecord): void {
-    for (let t = 0; t < this.#threadCount; t++) if (t !== this.self && this.#dead[t] === 0) this.#control(t, record);
+    for (let t = 0; t < this.#threadCount; t++) if (t !== this.self) this.#control(t, record);
   }
 
   // ---- death watch ---------------------------------------------------------------------------
@@ -549,7 +551,7 @@ export class ActorNode implements InboundSink {
   unwatch(watcher: Cell, ref: ActorRefImpl): void {
     if (watcher.watching?.delete(ref.key) !== true) return;
     if (ref.thread === this.self) this.#cells.get(ref.key)?.watchers?.delete(watcher.key);
-    else if (this.#dead[ref.thread] === 0) this.#control(ref.thread, ['unwatch', ref.key, watcher.key]);
+    else this.#control(ref.thread, ['unwatch', ref.key, watcher.key]);
   }
 
   #deliverTerminated(watcher: Cell, thread: number, key: number, reason: ExitReason): void {
@@ -565,7 +567,7 @@ export class ActorNode implements InboundSink {
         if (watcherThread === this.self) {
           const watcher = this.#cells.get(watcherKey);
           if (watcher !== undefined) this.#deliverTerminated(watcher, this.self, cell.key, cell.exitReason);
-        } else if (this.#dead[watcherThread] === 0) {
+        } else {
           this.#control(watcherThread, ['terminated', cell.key, watcherKey, cell.exitReason]);
         }
       }
@@ -576,7 +578,9 @@ export class ActorNode implements InboundSink {
     }
   }
 
+  /** A control notice to another thread; a dead thread gets none (nothing there can act on it). */
   #control(thread: number, record: ControlRecord): void {
+    if (this.#dead[thread] === 1) return;
     this.runtime.send(thread, RecordKind.Control, 0, 0, 0, 0, record);
   }
 
@@ -615,7 +619,7 @@ export class ActorNode implements InboundSink {
 
   async #finishStop(cell: Cell, initFailure: Error | null): Promise<void> {
     if (cell.status === 'stopped') return;
-    const wasStarted = cell.status !== 'starting' || initFailure !== null;
+    const wasStarted = cell.status !== 'starting';
     cell.status = 'stopping';
     await cell.whenIdle();
     if (cell.children !== null) {
@@ -654,8 +658,7 @@ export class ActorNode implements InboundSink {
       parent?.children?.delete(cell.key);
       return;
     }
-    const control: ControlRecord = ['child-stopped', cell.parentKey, this.self, cell.key];
-    this.runtime.send(cell.parentThread, RecordKind.Control, 0, 0, 0, 0, control);
+    this.#control(cell.parentThread, ['child-stopped', cell.parentKey, this.self, cell.key]);
   }
 
   // ---- inbound records ------------------------------------------------------------------------
@@ -683,7 +686,9 @@ export class ActorNode implements InboundSink {
         // The header object is reused for the next record: capture what the reply needs now.
         const { sender, corr } = h;
         const done = this.stopRef(this.refFor(this.self, h.target), payload === 1);
-        void done.then(() => this.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, undefined));
+        void done.then(() => {
+          if (this.#dead[from] === 0) this.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, undefined);
+        });
         return;
       }
       case RecordKind.Control:
@@ -775,6 +780,10 @@ export class ActorNode implements InboundSink {
   watchDeadLetters(on: boolean): void {
     Atomics.store(this.#ctl, CTL_DL_WATCHED, on ? 1 : 0);
   }
+}
+
+function shuttingDown(): ShuttingDownError {
+  return new ShuttingDownError('the system is shutting down: no new messages from outside actors');
 }
 
 /** A message's priority lane: missing is 0, out of range is clamped to 0..3 (RabbitMQ's rule). */

@@ -28,10 +28,6 @@ export class Queue<T> {
     return item;
   }
 
-  peek(): T | undefined {
-    return this.#size === 0 ? undefined : this.#items[this.#head];
-  }
-
   /** Removes and returns every item, oldest first. */
   drain(): T[] {
     const out: T[] = [];

@@ -67,16 +67,6 @@ export class RingProducer {
     this.#cachedR = Atomics.load(this.#ctl, RING_R);
   }
 
-  /** Bytes written and not yet consumed, as this producer sees it. */
-  get used(): number {
-    return (this.#w - this.#cachedR) | 0;
-  }
-
-  /** True when there are written records not yet published. */
-  get hasUnpublished(): boolean {
-    return this.#w !== this.#published;
-  }
-
   /**
    * Writes one record; returns false (writing nothing) when it does not fit now.
    * The record becomes visible to the consumer at the next publish().
@@ -182,11 +172,6 @@ export class RingConsumer {
   /** True when the producer has published records this consumer has not read. One atomic load. */
   hasData(): boolean {
     return Atomics.load(this.#ctl, RING_W) !== this.#r;
-  }
-
-  /** Bytes published and not yet consumed. */
-  get used(): number {
-    return (Atomics.load(this.#ctl, RING_W) - this.#r) | 0;
   }
 
   /**

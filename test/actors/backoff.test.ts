@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DeadLetter, SpawnOptions } from 'troupe';
+import { MailboxFullError, type DeadLetter, type SpawnOptions } from 'troupe';
 import { Flaky } from '../fixtures/actors.js';
 import { until } from '../support/wait.js';
 import { useTestSystem } from '../support/system.js';
@@ -75,10 +75,12 @@ describe('restart backoff', () => {
     ref.tell('fail');
     await until(async () => (await status()) === 'restarting', 5000, 'the failure');
     for (let i = 1; i <= 1200; i++) ref.tell('rec', i);
+    // An ask that finds the stash full is refused as full (and is one more dead letter).
+    await expect(ref.ask('log')).rejects.toBeInstanceOf(MailboxFullError);
     system.clock.advance(100);
     await running();
     expect(await ref.ask('log')).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
-    expect(letters).toHaveLength(200);
+    expect(letters).toHaveLength(201);
     expect(letters.every((l) => l.reason === 'restart-stash-full')).toBe(true);
     expect(letters[0]!.message.payload).toBe(1001);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ActorFailedError, OffloadError } from 'troupe';
+import { ActorFailedError, InvalidArgumentError, OffloadError } from 'troupe';
 import { Offloader } from '../fixtures/actors.js';
 import { useSystem } from '../support/system.js';
 
@@ -21,6 +21,10 @@ describe('ctx.offload', () => {
     expect(((error.cause as Error).cause as Error).message).toBe('too big');
     const missing = (await actor.ask('missing').catch((e: unknown) => e)) as ActorFailedError;
     expect((missing.cause as Error).message).toMatch(/no function export named "nope"/);
+    const notAUrl = (await actor.ask('notAUrl', './tasks.ts').catch((e: unknown) => e)) as ActorFailedError;
+    expect(notAUrl.cause).toBeInstanceOf(InvalidArgumentError);
+    expect((notAUrl.cause as Error).message).toContain('offload(taskModuleUrl)');
+    expect(await actor.ask('ping')).toBe('pong'); // the actor carries on
   });
 
   it("keeps the actor's thread serving other actors while a 500 ms job runs", async () => {

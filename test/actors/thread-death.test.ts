@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorFailedError, ActorStoppedError, InvalidArgumentError, type DeadLetter } from 'troupe';
 import { createTestSystem } from 'troupe/testing';
-import { Asker, Exiter, Holder, Recorder } from '../fixtures/actors.js';
+import { Asker, Exiter, Gate, Holder, Recorder } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { until } from '../support/wait.js';
 
@@ -57,6 +57,28 @@ describe('a worker thread that dies', () => {
     exiter.tell('exit', { code: 9, spinMs: 0 });
     const outcome = await probe.expectMessage('record', { timeoutMs: 5000 });
     expect(outcome.payload).toBe('ActorFailedError: thread 1 exited with code 9');
+    await system.shutdown({ drainMs: 2000 });
+  });
+
+  it('an answer to an asker whose thread died becomes a late reply; the answering thread carries on', async () => {
+    const system = await createTestSystem({ threads: 2 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const probe = system.createProbe();
+    const asker = system.spawn(Asker, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 1 } });
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
+    const holder = system.spawn(Holder, undefined, { placement: { thread: 2 } });
+    const gate = system.spawn(Gate, undefined, { placement: { thread: 2 } });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 2 } });
+    asker.tell('askHold', holder);
+    await until(async () => (await system.inspect()).find((a) => a.id === asker.id)?.mailboxDepth === 0, 5000, 'the ask to be sent');
+    exiter.tell('exit', { code: 6, spinMs: 0 });
+    await until(() => system.stats().threads[1]!.alive === false, 5000, 'thread 1 to die');
+    // Now let the holder on thread 2 answer the asker on the dead thread 1.
+    await until(async () => (await gate.ask('open', 'too late for thread 1')) === true, 5000, 'the hold to be answered');
+    await until(() => letters.some((l) => l.reason === 'late-reply'), 5000, 'a late-reply dead letter');
+    counter.tell('add', 2);
+    expect(await counter.ask('get')).toBe(2); // thread 2's scheduler is still running
     await system.shutdown({ drainMs: 2000 });
   });
 });
