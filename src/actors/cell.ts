@@ -111,7 +111,9 @@ export class Cell implements Runnable {
   /** Why this actor ends, for its watchers. */
   exitReason: ExitReason = 'normal';
   #ref: ActorRefImpl | null = null;
-  #current: Envelope | null = null;
+  /** The sender of the message being handled (numbers, not the envelope: no write barrier). */
+  #senderThread = 0;
+  #senderKey = 0;
   #restarts: number[] | null = null;
   /** Backoff bookkeeping, only for actors spawned with a backoff (most pay nothing for it). */
   #backoff: { inARow: number; runningSince: number; timer: TimerHandle | null } | null = null;
@@ -168,9 +170,8 @@ export class Cell implements Runnable {
   }
 
   get sender(): ActorRefImpl | undefined {
-    const env = this.#current;
-    if (env === null || env.senderKey === 0) return undefined;
-    return this.node.refFor(env.senderThread, env.senderKey);
+    if (this.#senderKey === 0) return undefined;
+    return this.node.refFor(this.#senderThread, this.#senderKey);
   }
 
   get depth(): number {
@@ -209,14 +210,46 @@ export class Cell implements Runnable {
     if (queue === null) return;
     // The node's current actor (sender of any tell made now) is this one for the whole batch.
     const node = this.node;
+    const handlers = this.#handlers!;
+    const ctx = this.ctx;
     node.current = this;
+    // Tells that a handler settled synchronously are counted once per batch, not per message.
+    let handled = 0;
     try {
       for (let budget = THROUGHPUT; budget > 0 && queue.length > 0; budget--) {
-        this.#process(queue.shift()!);
-        if (this.busy || this.status !== 'running') return;
+        const env = queue.shift()!;
+        const handler = env.kind === EnvelopeKind.Tell ? handlers[env.type] : undefined;
+        if (handler === undefined) {
+          this.#process(env);
+          if (this.busy || this.status !== 'running') return;
+          continue;
+        }
+        this.#senderThread = env.senderThread;
+        this.#senderKey = env.senderKey;
+        let result: unknown;
+        try {
+          result = handler(ctx as never, env.payload);
+        } catch (error) {
+          this.#fail(env, error);
+          return;
+        }
+        if (isThenable(result)) {
+          this.busy = true;
+          result.then(
+            (value) => this.#settled(env, value),
+            (error) => this.#fail(env, error),
+          );
+          return;
+        }
+        handled++;
+        if (this.status !== 'running') return;
       }
     } finally {
       node.current = null;
+      if (handled > 0) {
+        this.handled += handled;
+        node.handledTells(handled);
+      }
     }
     if (queue.length > 0) this.schedule();
   }
@@ -308,7 +341,8 @@ export class Cell implements Runnable {
       this.node.unhandled(this, env);
       return;
     }
-    this.#current = env;
+    this.#senderThread = env.senderThread;
+    this.#senderKey = env.senderKey;
     const node = this.node;
     let result: unknown;
     try {

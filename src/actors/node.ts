@@ -312,21 +312,25 @@ export class ActorNode implements InboundSink {
   tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined): void {
     if (typeof type !== 'string') throw invalid('tell(type)', 'a message type string', type);
     const priority = options === undefined ? 0 : priorityOf(options);
-    const sender = this.current;
-    if (ref.thread === this.self) {
-      // Same thread: only admission can refuse (no ring, no dead thread, no congestion).
-      if (this.admissionClosed && sender === null) throw shuttingDown();
-      // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
-      const cell = (ref.cell ??= this.#cells.get(ref.key) ?? null);
-      if (cell === null || cell.status === 'stopping' || cell.status === 'stopped') {
-        throw new ActorStoppedError(`actor ${ref.id} is stopped`);
-      }
-      cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority));
-    } else {
-      this.#admit(ref);
-      this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
-    }
+    if (ref.thread === this.self) this.#tellLocal(ref, type, payload, priority);
+    else this.#tellRemote(ref, type, payload, priority);
     this.runtime.counters[STAT_ACCEPTED]!++;
+  }
+
+  /** Same thread: no ring, no dead thread, no congestion; only admission can refuse. */
+  #tellLocal(ref: ActorRefImpl, type: string, payload: unknown, priority: number): void {
+    const sender = this.current;
+    if (sender === null && this.admissionClosed) throw shuttingDown();
+    // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
+    const cell = (ref.cell ??= this.#cells.get(ref.key) ?? null);
+    if (cell === null || cell.status === 'stopping' || cell.status === 'stopped') throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+    cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority));
+  }
+
+  #tellRemote(ref: ActorRefImpl, type: string, payload: unknown, priority: number): void {
+    this.#admit(ref);
+    const sender = this.current;
+    this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
   }
 
   async send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<void> {
@@ -416,6 +420,11 @@ export class ActorNode implements InboundSink {
   }
 
   // ---- outcomes of messages (called by cells) --------------------------------------------------
+
+  /** `n` tells handled synchronously by one cell's run. */
+  handledTells(n: number): void {
+    this.runtime.counters[STAT_HANDLED]! += n;
+  }
 
   handled(env: Envelope, result: unknown): void {
     this.runtime.counters[STAT_HANDLED]!++;
