@@ -13,6 +13,7 @@ export interface WorkerBoot {
   readonly wiring: ThreadWiring;
   readonly tuning: RuntimeTuning;
   readonly systemId: string;
+  readonly bounds: SharedArrayBuffer;
   readonly askTimeoutMs: number;
   readonly offloadThreads: number;
 }
@@ -23,6 +24,7 @@ const node = new ActorNode(runtime, {
   systemId: boot.systemId,
   clock: systemClock,
   ctl: boot.wiring.ctl,
+  bounds: boot.bounds,
   defaultAskTimeoutMs: boot.askTimeoutMs,
   offloadThreads: boot.offloadThreads,
 });

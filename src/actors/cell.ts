@@ -9,6 +9,7 @@ import { handlerTable } from './define.js';
 import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
 import type { ActorNode } from './node.js';
 import { Mailbox } from './mailbox.js';
+import type { ActorPolicy } from './policy.js';
 import { Pool, resolvePoolOptions, type PoolOptions } from './pool.js';
 import { ActorTimers } from './timers.js';
 import type { TimerHandle } from '../runtime/clock.js';
@@ -18,20 +19,6 @@ export type CellStatus = 'starting' | 'running' | 'restarting' | 'stopping' | 's
 
 /** Messages per turn before the cell yields to other ready actors. */
 const THROUGHPUT = 64;
-
-export interface Backoff {
-  readonly minMs: number;
-  readonly maxMs: number;
-  readonly jitter: number;
-  readonly resetAfterMs: number;
-}
-
-export interface RestartPolicy {
-  readonly maxRestarts: number;
-  readonly windowMs: number;
-  readonly backoff: Backoff | null;
-  readonly stashCapacity: number;
-}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
@@ -91,7 +78,7 @@ export class Cell implements Runnable {
   readonly parentThread: number;
   readonly parentKey: number;
   readonly args: unknown;
-  readonly policy: RestartPolicy;
+  readonly policy: ActorPolicy;
   readonly ctx: Context;
   #definition: AnyDefinition | null = null;
   /** The definition's prototype-free handler table, cached: looked up once per message. */
@@ -129,7 +116,7 @@ export class Cell implements Runnable {
     args: unknown,
     parentThread: number,
     parentKey: number,
-    policy: RestartPolicy,
+    policy: ActorPolicy,
   ) {
     this.node = node;
     this.key = key;
@@ -139,6 +126,10 @@ export class Cell implements Runnable {
     this.parentKey = parentKey;
     this.policy = policy;
     this.ctx = new Context(this);
+    const bound = policy.mailbox;
+    if (bound !== null) {
+      this.queue = bound.overflow === 'drop-oldest' ? new Mailbox(null, -1, bound.capacity) : new Mailbox(node.bounds, node.bounds.entryOf(key));
+    }
   }
 
   /** Created on first use: most actors never set a timer. */
@@ -182,10 +173,12 @@ export class Cell implements Runnable {
   enqueue(env: Envelope): void {
     const queue = (this.queue ??= new Mailbox());
     if (this.#backoff !== null && this.#backoff.timer !== null && queue.length >= this.policy.stashCapacity && env.kind !== EnvelopeKind.Terminated) {
+      queue.discard(env);
       this.node.stashOverflow(this, env);
       return;
     }
-    queue.push(env);
+    const evicted = queue.push(env);
+    if (evicted !== undefined) this.node.evicted(this, evicted);
     if (this.status === 'running' && !this.busy && !this.scheduled) {
       this.scheduled = true;
       this.node.runtime.schedule(this);

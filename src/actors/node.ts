@@ -15,7 +15,7 @@ import {
   toWire,
   type WireError,
 } from '../errors.js';
-import type { Clock } from '../runtime/clock.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { ActorInfo } from '../runtime/control.js';
 import {
   CTL_ACTORS,
@@ -28,6 +28,7 @@ import {
   STAT_FAILED,
   STAT_HANDLED,
   STAT_OTHER_DEAD,
+  STAT_REJECTED,
 } from '../runtime/layout.js';
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
@@ -37,7 +38,9 @@ import type { InboundSink, ThreadRuntime } from '../runtime/thread-runtime.js';
 import { validateInteger, validateNumber, validateObject, validateString, invalid } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
 import { AskTable } from './ask.js';
-import { Cell, type RestartPolicy } from './cell.js';
+import { Admit, MailboxBounds } from './bounds.js';
+import { Cell } from './cell.js';
+import { DEFAULT_POLICY, resolvePolicy, type ActorPolicy } from './policy.js';
 import { isDefinition, lookupDefinition } from './define.js';
 import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
 import { MAX_PRIORITY } from './mailbox.js';
@@ -45,10 +48,9 @@ import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOp
 
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
 const KEY_SPAN = 1024;
-const DEFAULT_POLICY: RestartPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000, backoff: null, stashCapacity: 1000 });
 const DEFAULT_ASK_MS = 5000;
 
-type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread: number, parentKey: number, policy: RestartPolicy | null];
+type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread: number, parentKey: number, policy: ActorPolicy | null];
 type ControlRecord =
   | ['dl', DeadLetter]
   | ['child-stopped', number, number, number]
@@ -59,10 +61,24 @@ type ControlRecord =
   | ['sub', string, number, number, string | null] // topic, subscriber thread, subscriber key, group
   | ['unsub', string, number, number, string | null];
 
+interface SendWaiter {
+  readonly ref: ActorRefImpl;
+  readonly type: string;
+  readonly payload: unknown;
+  readonly options: SendOptions | undefined;
+  /** The actor that called send (its sender attribution and its admission during shutdown). */
+  readonly sender: Cell | null;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  timer: TimerHandle | null;
+}
+
 export interface NodeOptions {
   readonly systemId: string;
   readonly clock: Clock;
   readonly ctl: SharedArrayBuffer;
+  /** The bounded-mailbox table (bounds.ts), shared by every thread. */
+  readonly bounds: SharedArrayBuffer;
   readonly defaultAskTimeoutMs: number;
   /** Threads in this thread's offload pool (created on first ctx.offload). */
   readonly offloadThreads: number;
@@ -73,6 +89,7 @@ export class ActorNode implements InboundSink {
   readonly self: number;
   readonly clock: Clock;
   readonly asks: AskTable;
+  readonly bounds: MailboxBounds;
   /** The cell whose handler is running right now (for sender attribution). */
   current: Cell | null = null;
   /** Main thread only: external tells and asks are refused once shutdown begins. */
@@ -95,6 +112,8 @@ export class ActorNode implements InboundSink {
   readonly #dead: Uint8Array;
   readonly #offload: OffloadPool;
   readonly #topics = new TopicTable();
+  /** send() calls waiting for room, per target key, first come first served. */
+  readonly #waiting = new Map<number, SendWaiter[]>();
   #seq = 0;
   #placedSince = 0;
 
@@ -103,6 +122,7 @@ export class ActorNode implements InboundSink {
     this.self = runtime.self;
     this.clock = options.clock;
     this.asks = new AskTable(options.clock);
+    this.bounds = new MailboxBounds(options.bounds, runtime.threadCount, KEY_SPAN);
     this.#systemId = options.systemId;
     this.#ctl = new Int32Array(options.ctl);
     this.#threadCount = runtime.threadCount;
@@ -140,6 +160,7 @@ export class ActorNode implements InboundSink {
   threadDown(thread: number, exitCode: number): void {
     if (this.#dead[thread] === 1 || thread === this.self) return;
     this.#dead[thread] = 1;
+    if (this.self === 0) this.bounds.freeHostedBy(thread);
     const cause = new Error(`thread ${thread} exited with code ${exitCode}`);
     this.asks.rejectThread(thread, (what) => new ActorFailedError(`ask ${what} failed: its thread died`, { cause }));
     for (const cell of this.#cells.values()) {
@@ -196,7 +217,19 @@ export class ActorNode implements InboundSink {
     if (!isDefinition(definition)) throw invalid('spawn(definition)', 'a definition made by defineActor', definition);
     const policy = resolvePolicy(options);
     const thread = this.#place(options?.placement, parent);
-    const key = ++this.#seq * KEY_SPAN + this.self;
+    let seq = ++this.#seq;
+    let entry = -1;
+    const mailbox = policy.mailbox;
+    if (mailbox !== null && mailbox.overflow !== 'drop-oldest') {
+      // Claim this spawner's bounds entry for the actor's seq, skipping numbers whose entry is held.
+      for (let tries = 1; (entry = this.bounds.claim(this.self, seq, mailbox.capacity, thread)) < 0; tries++) {
+        if (tries >= this.bounds.slotsPerThread) {
+          throw invalid('options.mailbox', `room in the bounded-mailbox table (${this.bounds.slotsPerThread} live per spawning thread: raise the system's boundedMailboxes)`, mailbox);
+        }
+        seq = ++this.#seq;
+      }
+    }
+    const key = seq * KEY_SPAN + this.self;
     const parentThread = parent === null ? 0 : this.self;
     const parentKey = parent === null ? 0 : parent.key;
     if (thread === this.self) {
@@ -205,7 +238,12 @@ export class ActorNode implements InboundSink {
       cell.schedule();
     } else {
       const record: SpawnRecord = [definition.moduleUrl, definition.name, args, parentThread, parentKey, policy === DEFAULT_POLICY ? null : policy];
-      this.runtime.send(thread, RecordKind.Spawn, 0, key, parentKey, 0, record);
+      try {
+        this.runtime.send(thread, RecordKind.Spawn, 0, key, parentKey, 0, record);
+      } catch (error) {
+        if (entry >= 0) this.bounds.free(entry);
+        throw error;
+      }
     }
     const ref = this.refFor(thread, key);
     if (thread === this.self) ref.cell = this.#cells.get(key) ?? null;
@@ -324,27 +362,106 @@ export class ActorNode implements InboundSink {
     // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
     const cell = (ref.cell ??= this.#cells.get(ref.key) ?? null);
     if (cell === null || cell.status === 'stopping' || cell.status === 'stopped') throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+    if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
     cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority));
+  }
+
+  /** Takes room in a bounded mailbox for one message, or throws MailboxFullError. */
+  #takeRoom(entry: number, ref: ActorRefImpl): void {
+    if (this.bounds.tryAcquire(entry, ref.key) === Admit.Full) {
+      this.runtime.counters[STAT_REJECTED]!++;
+      throw new MailboxFullError(`the mailbox of actor ${ref.id} is full`);
+    }
   }
 
   #tellRemote(ref: ActorRefImpl, type: string, payload: unknown, priority: number): void {
     this.#admit(ref);
     const sender = this.current;
-    this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
+    const entry = this.bounds.entryOf(ref.key);
+    if (entry < 0) {
+      this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
+      return;
+    }
+    this.#takeRoom(entry, ref);
+    try {
+      this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
+    } catch (error) {
+      this.bounds.release(entry);
+      throw error;
+    }
   }
 
-  async send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<void> {
-    const timeoutMs = options?.timeoutMs ?? DEFAULT_ASK_MS;
-    const deadline = this.clock.now() + timeoutMs;
-    for (;;) {
-      try {
-        this.tell(ref, type, payload, options);
-        return;
-      } catch (error) {
-        if (!(error instanceof MailboxFullError) || this.clock.now() >= deadline) throw error;
+  /**
+   * tell, waiting for room while the target's mailbox (or the ring to its thread) is full. Waiters
+   * for one target are admitted first come, first served; each gives up after its timeoutMs.
+   */
+  send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<void> {
+    try {
+      const timeoutMs = options?.timeoutMs === undefined ? DEFAULT_ASK_MS : validateNumber(options.timeoutMs, 'options.timeoutMs', 0, 2 ** 31);
+      if (!this.#waiting.has(ref.key)) {
+        try {
+          this.tell(ref, type, payload, options);
+          return Promise.resolve();
+        } catch (error) {
+          if (!(error instanceof MailboxFullError) || timeoutMs === 0) throw error;
+        }
       }
-      await new Promise((resolve) => setImmediate(resolve));
+      return new Promise<void>((resolve, reject) => {
+        const waiter: SendWaiter = { ref, type, payload, options, sender: this.current, resolve, reject, timer: null };
+        let queue = this.#waiting.get(ref.key);
+        if (queue === undefined) {
+          queue = [];
+          this.#waiting.set(ref.key, queue);
+          this.#retrySends(ref.key, 0);
+        }
+        queue.push(waiter);
+        waiter.timer = this.clock.setTimeout(() => {
+          const q = this.#waiting.get(ref.key);
+          const at = q?.indexOf(waiter) ?? -1;
+          if (at < 0) return;
+          q!.splice(at, 1);
+          if (q!.length === 0) this.#waiting.delete(ref.key);
+          reject(new MailboxFullError(`no room in the mailbox of actor ${ref.id} within ${timeoutMs} ms`));
+        }, timeoutMs);
+      });
+    } catch (error) {
+      return Promise.reject(error);
     }
+  }
+
+  /** Admits the waiters for `key` in order while there is room; looks again soon while there is not. */
+  #retrySends(key: number, attempt: number): void {
+    const retry = (): void => {
+      const queue = this.#waiting.get(key);
+      if (queue === undefined) return;
+      while (queue.length > 0) {
+        const waiter = queue[0]!;
+        const before = this.current;
+        this.current = waiter.sender;
+        try {
+          this.tell(waiter.ref, waiter.type, waiter.payload, waiter.options);
+        } catch (error) {
+          if (error instanceof MailboxFullError) {
+            this.#retrySends(key, attempt + 1);
+            return;
+          }
+          queue.shift();
+          if (waiter.timer !== null) this.clock.clearTimeout(waiter.timer);
+          waiter.reject(error as Error);
+          continue;
+        } finally {
+          this.current = before;
+        }
+        queue.shift();
+        if (waiter.timer !== null) this.clock.clearTimeout(waiter.timer);
+        waiter.resolve();
+      }
+      this.#waiting.delete(key);
+    };
+    // Poll: room appears when the host starts a message, which it does not announce. The first
+    // looks come on the next event-loop turns, later ones every millisecond.
+    if (attempt < 64) setImmediate(retry);
+    else setTimeout(retry, 1);
   }
 
   ask(ref: ActorRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
@@ -360,15 +477,19 @@ export class ActorNode implements InboundSink {
         if (cell === undefined || cell.status === 'stopping' || cell.status === 'stopped') {
           throw new ActorStoppedError(`actor ${ref.id} is stopped`);
         }
+        if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
         const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`);
         cell.enqueue(new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr, priority));
         this.runtime.counters[STAT_ACCEPTED]!++;
         return promise;
       }
+      const entry = this.bounds.entryOf(ref.key);
+      if (entry >= 0) this.#takeRoom(entry, ref);
       const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`, ref.thread);
       try {
         this.runtime.send(ref.thread, RecordKind.Ask, priority, ref.key, senderKey, corr, payload, type);
       } catch (error) {
+        if (entry >= 0) this.bounds.release(entry);
         this.asks.reject(corr, error as Error);
         return promise;
       }
@@ -445,6 +566,11 @@ export class ActorNode implements InboundSink {
     this.#deadLetter(env, cell.key, 'restart-stash-full', new MailboxFullError(`actor ${this.idOf(cell.key)} is restarting and its stash is full`));
   }
 
+  /** A drop-oldest mailbox was full: the message it let go is a dead letter. */
+  evicted(cell: Cell, env: Envelope): void {
+    this.#deadLetter(env, cell.key, 'mailbox-full', new MailboxFullError(`the mailbox of actor ${this.idOf(cell.key)} is full: the oldest message of the lowest priority was dropped`));
+  }
+
   /** A pool with no members was sent a message: accepted here, and a dead letter (no-routee). */
   noRoutee(type: string, payload: unknown): void {
     this.runtime.counters[STAT_ACCEPTED]!++;
@@ -462,6 +588,8 @@ export class ActorNode implements InboundSink {
   /** A timer of `cell` fell due: the actor sends itself the message (counted like any tell). */
   timerFired(cell: Cell, type: string, payload: unknown): void {
     if (cell.status === 'stopping' || cell.status === 'stopped') return;
+    // A timer the actor set itself is never refused, but it occupies room like any message.
+    if (cell.queue !== null && cell.queue.entry >= 0) this.bounds.add(cell.queue.entry);
     cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, cell.key, 0));
     this.runtime.counters[STAT_ACCEPTED]!++;
   }
@@ -651,6 +779,7 @@ export class ActorNode implements InboundSink {
     this.#cells.delete(cell.key);
     const reason = this.stopReason;
     const leftovers = cell.queue?.drain() ?? [];
+    if (cell.queue !== null && cell.queue.entry >= 0) this.bounds.free(cell.queue.entry);
     for (const env of leftovers) {
       if (env.kind === EnvelopeKind.Stop) continue;
       if (env.kind === EnvelopeKind.Terminated) continue;
@@ -801,24 +930,4 @@ function priorityOf(options: MessageOptions): number {
   if (p === undefined) return 0;
   if (typeof p !== 'number' || Number.isNaN(p)) throw invalid('options.priority', 'a number (0..3; others are clamped)', p);
   return p <= 0 ? 0 : p >= MAX_PRIORITY ? MAX_PRIORITY : Math.floor(p);
-}
-
-function resolvePolicy(options: SpawnOptions | undefined): RestartPolicy {
-  if (options === undefined) return DEFAULT_POLICY;
-  validateObject(options, 'options');
-  const o = options;
-  if (o.maxRestarts === undefined && o.restartWindowMs === undefined && o.backoff === undefined && o.stashCapacity === undefined) return DEFAULT_POLICY;
-  const maxRestarts = o.maxRestarts === undefined ? DEFAULT_POLICY.maxRestarts : validateInteger(o.maxRestarts, 'options.maxRestarts', 0, 1_000_000);
-  const windowMs = o.restartWindowMs === undefined ? DEFAULT_POLICY.windowMs : validateInteger(o.restartWindowMs, 'options.restartWindowMs', 1, 2 ** 31);
-  const stashCapacity = o.stashCapacity === undefined ? DEFAULT_POLICY.stashCapacity : validateInteger(o.stashCapacity, 'options.stashCapacity', 0, 1 << 24);
-  let backoff: RestartPolicy['backoff'] = null;
-  if (o.backoff !== undefined) {
-    validateObject(o.backoff, 'options.backoff');
-    const minMs = validateNumber(o.backoff.minMs, 'options.backoff.minMs', 0, 2 ** 31);
-    const maxMs = validateNumber(o.backoff.maxMs, 'options.backoff.maxMs', minMs, 2 ** 31);
-    const jitter = o.backoff.jitter === undefined ? 0.2 : validateNumber(o.backoff.jitter, 'options.backoff.jitter', 0, 10);
-    const resetAfterMs = o.backoff.resetAfterMs === undefined ? (minMs + maxMs) / 2 : validateNumber(o.backoff.resetAfterMs, 'options.backoff.resetAfterMs', 0, 2 ** 31);
-    backoff = { minMs, maxMs, jitter, resetAfterMs };
-  }
-  return { maxRestarts, windowMs, backoff, stashCapacity };
 }

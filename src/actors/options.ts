@@ -33,6 +33,11 @@ export interface SystemOptions {
    * itself once nothing else holds it open: troupe never ends the process. Default: none.
    */
   readonly handleSignals?: boolean | readonly NodeJS.Signals[];
+  /**
+   * Live actors with a 'reject' or 'backpressure' mailbox that one thread may have spawned at a
+   * time (their counters live in shared memory, 16 bytes each); a power of two. Default 4096.
+   */
+  readonly boundedMailboxes?: number;
 }
 
 export interface ResolvedSystemOptions {
@@ -48,6 +53,7 @@ export interface ResolvedSystemOptions {
   readonly clock: Clock;
   readonly offloadThreads: number;
   readonly handleSignals: readonly NodeJS.Signals[];
+  readonly boundedMailboxes: number;
 }
 
 const KNOWN = new Set([
@@ -63,6 +69,7 @@ const KNOWN = new Set([
   'clock',
   'offloadThreads',
   'handleSignals',
+  'boundedMailboxes',
 ]);
 
 export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSystemOptions {
@@ -71,6 +78,8 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
   const o = options;
   const ringBytes = o.ringBytes === undefined ? 262_144 : validateInteger(o.ringBytes, 'options.ringBytes', 4096, 1 << 30);
   if (!isPowerOfTwo(ringBytes)) throw invalid('options.ringBytes', 'a power of two', ringBytes);
+  const boundedMailboxes = o.boundedMailboxes === undefined ? 4096 : validateInteger(o.boundedMailboxes, 'options.boundedMailboxes', 16, 1 << 20);
+  if (!isPowerOfTwo(boundedMailboxes)) throw invalid('options.boundedMailboxes', 'a power of two', boundedMailboxes);
   const clock = o.clock ?? systemClock;
   if (typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') throw invalid('options.clock', 'a Clock', clock);
   return Object.freeze({
@@ -87,6 +96,7 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     clock,
     offloadThreads: o.offloadThreads === undefined ? 1 : validateInteger(o.offloadThreads, 'options.offloadThreads', 1, 64),
     handleSignals: resolveSignals(o.handleSignals),
+    boundedMailboxes,
   });
 }
 

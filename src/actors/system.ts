@@ -23,6 +23,7 @@ import {
   STAT_MSGS_OUT,
   STAT_OTHER_DEAD,
   STAT_SINCE,
+  STAT_REJECTED,
   STAT_SPILLED,
   RecordKind,
   ThreadState,
@@ -30,6 +31,7 @@ import {
 import { startWorkers, stopWorkers, type WorkerHandle } from '../runtime/thread-pool.js';
 import { ThreadRuntime, type RuntimeTuning } from '../runtime/thread-runtime.js';
 import { createTopology, type Topology } from '../runtime/topology.js';
+import { createBoundsTable } from './bounds.js';
 import { validateNumber, validateObject } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
 import { metricsText } from './metrics.js';
@@ -47,6 +49,8 @@ export interface ThreadStats {
   readonly handled: number;
   readonly failed: number;
   readonly deadLetters: number;
+  /** Tells and asks refused because a bounded mailbox was full (never accepted: not dead letters). */
+  readonly rejected: number;
   readonly spilled: number;
   /** Bytes waiting in the rings into this thread. */
   readonly ringBytesUsed: number;
@@ -63,6 +67,7 @@ export interface SystemStats {
   readonly handled: number;
   readonly failed: number;
   readonly deadLetters: number;
+  readonly rejected: number;
 }
 
 export interface ShutdownReport {
@@ -218,6 +223,7 @@ export class ActorSystem {
         handled: s[STAT_HANDLED]!,
         failed: s[STAT_FAILED]!,
         deadLetters: s[STAT_DEAD_LETTERS]! + s[STAT_OTHER_DEAD]!,
+        rejected: s[STAT_REJECTED]!,
         spilled: s[STAT_SPILLED]!,
         ringBytesUsed,
         busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
@@ -232,6 +238,7 @@ export class ActorSystem {
       handled: sum((t) => t.handled),
       failed: sum((t) => t.failed),
       deadLetters: sum((t) => t.deadLetters),
+      rejected: sum((t) => t.rejected),
     };
   }
 
@@ -372,18 +379,20 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
   };
   const systemId = nanoid(12);
   const exits = { onExit: (_thread: number, _code: number): void => {} };
+  const bounds = createBoundsTable(threadCount, resolved.boundedMailboxes);
   const runtime = new ThreadRuntime(topology.wiringFor(0), tuning);
   const node = new ActorNode(runtime, {
     systemId,
     clock: resolved.clock,
     ctl: topology.ctl,
+    bounds,
     defaultAskTimeoutMs: resolved.askTimeoutMs,
     offloadThreads: resolved.offloadThreads,
   });
   runtime.start(node);
   const workers = await startWorkers(
     topology,
-    () => ({ tuning, systemId, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads }),
+    () => ({ tuning, systemId, bounds, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads }),
     (thread, code) => exits.onExit(thread, code),
   );
   return new ActorSystem(resolved, topology, runtime, node, workers, exits);

@@ -42,6 +42,15 @@ export interface SpawnOptions {
    */
   readonly backoff?: { readonly minMs: number; readonly maxMs: number; readonly jitter?: number; readonly resetAfterMs?: number };
   readonly stashCapacity?: number;
+  /**
+   * A bounded mailbox: at most `capacity` messages accepted and not yet started, counted on every
+   * thread at once. When it is full, `overflow` decides: 'reject' (default: tell and ask throw
+   * MailboxFullError, counted as rejected in stats), 'backpressure' (the same for tell; send waits
+   * for room, first come first served, up to its timeoutMs) or 'drop-oldest' (the oldest message
+   * of the lowest priority becomes a dead letter, mailbox-full). Stops and death-watch notices
+   * take no room.
+   */
+  readonly mailbox?: { readonly capacity: number; readonly overflow?: 'reject' | 'drop-oldest' | 'backpressure' };
 }
 
 /** What a handler gets: its state, its own ref, and the means to spawn and stop. */

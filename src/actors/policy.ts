@@ -1,0 +1,63 @@
+// What a spawn decides about one actor beyond its definition: its restart policy and its mailbox
+// bound. Resolved and validated once per spawn, shared (frozen) when it is the default, and sent
+// with a spawn record to the host thread.
+
+import { invalid, validateInteger, validateNumber, validateObject } from '../validate.js';
+import type { SpawnOptions } from './types.js';
+
+export interface Backoff {
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly jitter: number;
+  readonly resetAfterMs: number;
+}
+
+export type Overflow = 'reject' | 'drop-oldest' | 'backpressure';
+
+export interface MailboxPolicy {
+  readonly capacity: number;
+  readonly overflow: Overflow;
+}
+
+export interface ActorPolicy {
+  readonly maxRestarts: number;
+  readonly windowMs: number;
+  readonly backoff: Backoff | null;
+  readonly stashCapacity: number;
+  /** null: unbounded. */
+  readonly mailbox: MailboxPolicy | null;
+}
+
+export const DEFAULT_POLICY: ActorPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000, backoff: null, stashCapacity: 1000, mailbox: null });
+
+const OVERFLOWS: readonly Overflow[] = ['reject', 'drop-oldest', 'backpressure'];
+
+export function resolvePolicy(options: SpawnOptions | undefined): ActorPolicy {
+  if (options === undefined) return DEFAULT_POLICY;
+  validateObject(options, 'options');
+  const o = options;
+  if (o.maxRestarts === undefined && o.restartWindowMs === undefined && o.backoff === undefined && o.stashCapacity === undefined && o.mailbox === undefined) {
+    return DEFAULT_POLICY;
+  }
+  const maxRestarts = o.maxRestarts === undefined ? DEFAULT_POLICY.maxRestarts : validateInteger(o.maxRestarts, 'options.maxRestarts', 0, 1_000_000);
+  const windowMs = o.restartWindowMs === undefined ? DEFAULT_POLICY.windowMs : validateInteger(o.restartWindowMs, 'options.restartWindowMs', 1, 2 ** 31);
+  const stashCapacity = o.stashCapacity === undefined ? DEFAULT_POLICY.stashCapacity : validateInteger(o.stashCapacity, 'options.stashCapacity', 0, 1 << 24);
+  let backoff: Backoff | null = null;
+  if (o.backoff !== undefined) {
+    validateObject(o.backoff, 'options.backoff');
+    const minMs = validateNumber(o.backoff.minMs, 'options.backoff.minMs', 0, 2 ** 31);
+    const maxMs = validateNumber(o.backoff.maxMs, 'options.backoff.maxMs', minMs, 2 ** 31);
+    const jitter = o.backoff.jitter === undefined ? 0.2 : validateNumber(o.backoff.jitter, 'options.backoff.jitter', 0, 10);
+    const resetAfterMs = o.backoff.resetAfterMs === undefined ? (minMs + maxMs) / 2 : validateNumber(o.backoff.resetAfterMs, 'options.backoff.resetAfterMs', 0, 2 ** 31);
+    backoff = { minMs, maxMs, jitter, resetAfterMs };
+  }
+  let mailbox: MailboxPolicy | null = null;
+  if (o.mailbox !== undefined) {
+    validateObject(o.mailbox, 'options.mailbox');
+    const capacity = validateInteger(o.mailbox.capacity, 'options.mailbox.capacity', 1, 1 << 30);
+    const overflow = o.mailbox.overflow ?? 'reject';
+    if (!OVERFLOWS.includes(overflow)) throw invalid('options.mailbox.overflow', `one of ${OVERFLOWS.map((x) => `'${x}'`).join(', ')}`, overflow);
+    mailbox = { capacity, overflow };
+  }
+  return { maxRestarts, windowMs, backoff, stashCapacity, mailbox };
+}
