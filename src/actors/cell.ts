@@ -8,7 +8,9 @@ import type { ActorRefImpl } from './actor-ref.js';
 import { handlerTable } from './define.js';
 import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
 import type { ActorNode } from './node.js';
+import { DeliveryState, type Attempt } from './delivery.js';
 import { Mailbox } from './mailbox.js';
+import { invalid, validateNumber } from '../validate.js';
 import type { ActorPolicy } from './policy.js';
 import { Pool, resolvePoolOptions, type PoolOptions } from './pool.js';
 import { ActorTimers } from './timers.js';
@@ -70,6 +72,24 @@ class Context implements ActorContext<unknown> {
   offload<R>(taskModuleUrl: string, input?: unknown, options?: { name?: string }): Promise<R> {
     return this.#cell.node.offload(taskModuleUrl, input, options?.name) as Promise<R>;
   }
+  get deliveryCount(): number {
+    return this.#cell.attempt?.count ?? 1;
+  }
+  get redelivered(): boolean {
+    return this.deliveryCount > 1;
+  }
+  ack(): void {
+    this.#cell.settleAttempt('ack');
+  }
+  nack(delayMs = 0): void {
+    this.#cell.settleAttempt('nack', validateNumber(delayMs, 'ctx.nack(delayMs)', 0, 2 ** 31));
+  }
+  inProgress(): void {
+    this.#cell.settleAttempt('in-progress');
+  }
+  term(): void {
+    this.#cell.settleAttempt('term');
+  }
 }
 
 export class Cell implements Runnable {
@@ -107,6 +127,8 @@ export class Cell implements Runnable {
   #idle: (() => void)[] | null = null;
   #stopped: { promise: Promise<void>; resolve: () => void } | null = null;
   #timers: ActorTimers | null = null;
+  /** Ack mode and dedup, only for actors spawned with a delivery option. */
+  readonly #delivery: DeliveryState | null = null;
   stopping: Promise<void> | null = null;
 
   constructor(
@@ -130,6 +152,7 @@ export class Cell implements Runnable {
     if (bound !== null) {
       this.queue = bound.overflow === 'drop-oldest' ? new Mailbox(null, -1, bound.capacity) : new Mailbox(node.bounds, node.bounds.entryOf(key));
     }
+    if (policy.delivery !== null) this.#delivery = new DeliveryState(policy.delivery);
   }
 
   /** Created on first use: most actors never set a timer. */
@@ -172,6 +195,12 @@ export class Cell implements Runnable {
   /** Puts a message in the mailbox; the caller checked that the cell is not stopping. */
   enqueue(env: Envelope): void {
     const queue = (this.queue ??= new Mailbox());
+    const d = this.#delivery;
+    if (d !== null && env.messageId !== undefined && env.kind === EnvelopeKind.Tell && d.isDuplicate(env.messageId, this.node.clock.now())) {
+      queue.discard(env);
+      this.node.duplicate();
+      return;
+    }
     if (this.#backoff !== null && this.#backoff.timer !== null && queue.length >= this.policy.stashCapacity && env.kind !== EnvelopeKind.Terminated) {
       queue.discard(env);
       this.node.stashOverflow(this, env);
@@ -199,6 +228,10 @@ export class Cell implements Runnable {
       return;
     }
     if (this.status !== 'running') return;
+    if (this.#delivery !== null && this.#delivery.policy.ack) {
+      this.#runAcked(this.#delivery);
+      return;
+    }
     const queue = this.queue;
     if (queue === null) return;
     // The node's current actor (sender of any tell made now) is this one for the whole batch.
@@ -302,7 +335,7 @@ export class Cell implements Runnable {
     }
     this.status = 'running';
     if (this.policy.backoff !== null) (this.#backoff ??= { inARow: 0, runningSince: 0, timer: null }).runningSince = this.node.clock.now();
-    if (this.depth > 0) this.schedule();
+    if (this.depth > 0 || this.#delivery?.redeliver != null) this.schedule();
   }
 
   #startFailed(thrown: unknown): void {
@@ -354,6 +387,168 @@ export class Cell implements Runnable {
     }
     this.handled++;
     node.handled(env, result);
+  }
+
+  // ---- at-least-once delivery ------------------------------------------------------------------
+
+  /** The attempt in progress (ack mode), for ctx.deliveryCount. */
+  get attempt(): Attempt | null {
+    return this.#delivery?.current ?? null;
+  }
+
+  /** A message to be sent again that the actor holds outside its mailbox (taken on stop). */
+  takeRedelivery(): Envelope | null {
+    const d = this.#delivery;
+    if (d === null || d.redeliver === null) return null;
+    const env = d.redeliver.env;
+    d.redeliver = null;
+    return env;
+  }
+
+  /** Ack mode: one outstanding attempt at a time; a message to send again goes first. */
+  #runAcked(d: DeliveryState): void {
+    if (d.waitTimer !== null || d.current !== null) return;
+    const node = this.node;
+    node.current = this;
+    try {
+      for (let budget = THROUGHPUT; budget > 0; budget--) {
+        let env: Envelope | undefined;
+        let count = 1;
+        if (d.redeliver !== null) {
+          ({ env, count } = d.redeliver);
+          d.redeliver = null;
+        } else {
+          env = this.queue?.shift();
+        }
+        if (env === undefined) return;
+        if (env.kind > EnvelopeKind.Ask || (this.#handlers![env.type] === undefined && this.#definition!.spec.receive === undefined)) this.#process(env);
+        else this.#attempt(d, env, count);
+        if (this.busy || this.status !== 'running' || d.waitTimer !== null || d.current !== null) return;
+      }
+    } finally {
+      node.current = null;
+    }
+    if (this.depth > 0 || d.redeliver !== null) this.schedule();
+  }
+
+  #attempt(d: DeliveryState, env: Envelope, count: number): void {
+    const attempt: Attempt = { env, count, timer: null, settled: false, acked: false };
+    d.current = attempt;
+    this.#senderThread = env.senderThread;
+    this.#senderKey = env.senderKey;
+    const handler = this.#handlers![env.type];
+    let result: unknown;
+    try {
+      result = handler !== undefined ? handler(this.ctx as never, env.payload) : this.#definition!.spec.receive!(this.ctx as never, env.type, env.payload);
+    } catch (error) {
+      this.#attemptFailed(d, attempt, error);
+      return;
+    }
+    if (isThenable(result)) {
+      this.busy = true;
+      // A synchronous handler cannot overrun: only an async one gets an ack deadline.
+      if (!attempt.settled) attempt.timer = this.node.clock.setTimeout(() => this.#attemptExpired(d, attempt), d.policy.ackWaitMs);
+      result.then(
+        (value) => this.#attemptDone(d, attempt, value),
+        (error) => this.#attemptFailed(d, attempt, error),
+      );
+      return;
+    }
+    this.#attemptDone(d, attempt, result);
+  }
+
+  /** Ends the attempt's hold on the actor; false if it was abandoned (its outcome is ignored). */
+  #release(d: DeliveryState, attempt: Attempt): boolean {
+    if (d.current !== attempt) return false;
+    d.current = null;
+    if (attempt.timer !== null) this.node.clock.clearTimeout(attempt.timer);
+    attempt.timer = null;
+    this.busy = false;
+    return true;
+  }
+
+  #attemptDone(d: DeliveryState, attempt: Attempt, value: unknown): void {
+    if (!this.#release(d, attempt)) return;
+    if (!attempt.settled) {
+      attempt.settled = true;
+      this.handled++;
+      this.node.handled(attempt.env, value);
+    } else if (attempt.acked) {
+      this.node.reply(attempt.env, value); // counted at the explicit ack; the answer comes now
+    }
+    if (this.status === 'stopping') this.#settleIdle();
+    else if (this.depth > 0 || d.redeliver !== null) this.schedule();
+  }
+
+  #attemptFailed(d: DeliveryState, attempt: Attempt, thrown: unknown): void {
+    if (!this.#release(d, attempt)) return;
+    const error = asError(thrown);
+    this.failed++;
+    this.node.attemptFailed();
+    if (!attempt.settled) {
+      attempt.settled = true;
+      this.#retry(d, attempt, error, d.delayBefore(attempt.count + 1));
+    } else if (attempt.acked) {
+      this.node.replyFailure(this, attempt.env, error);
+    }
+    if (this.status === 'stopping') {
+      this.#settleIdle();
+      return;
+    }
+    this.#restart(error); // a throw still fails the actor; the message goes to the new instance
+  }
+
+  /** ackWaitMs passed with the handler still running: abandon it and send the message again. */
+  #attemptExpired(d: DeliveryState, attempt: Attempt): void {
+    attempt.timer = null;
+    if (d.current !== attempt || attempt.settled) return;
+    this.#release(d, attempt);
+    attempt.settled = true;
+    this.#retry(d, attempt, new Error(`not acknowledged within ${d.policy.ackWaitMs} ms`), d.delayBefore(attempt.count + 1));
+    if (this.status === 'stopping') this.#settleIdle();
+    else this.schedule();
+  }
+
+  /** Sends the message again after `delayMs`, or dead-letters it once maxDeliver is reached. */
+  #retry(d: DeliveryState, attempt: Attempt, error: Error, delayMs: number): void {
+    if (attempt.count >= d.policy.maxDeliver) {
+      this.node.maxDeliveries(this, attempt.env, error, attempt.count);
+      return;
+    }
+    d.redeliver = { env: attempt.env, count: attempt.count + 1 };
+    if (delayMs > 0) {
+      d.waitTimer = this.node.clock.setTimeout(() => {
+        d.waitTimer = null;
+        this.schedule();
+      }, delayMs);
+    }
+  }
+
+  /** ctx.ack / nack / inProgress / term, on the attempt in progress. */
+  settleAttempt(verb: 'ack' | 'nack' | 'in-progress' | 'term', delayMs = 0): void {
+    const d = this.#delivery;
+    if (d === null || !d.policy.ack) throw invalid(`ctx.${verb === 'in-progress' ? 'inProgress' : verb}()`, "an actor spawned with delivery: { mode: 'at-least-once' }", verb);
+    const attempt = d.current;
+    if (attempt === null || attempt.settled) return; // acks are idempotent; late ones change nothing
+    if (verb === 'in-progress') {
+      if (attempt.timer !== null) {
+        this.node.clock.clearTimeout(attempt.timer);
+        attempt.timer = this.node.clock.setTimeout(() => this.#attemptExpired(d, attempt), d.policy.ackWaitMs);
+      }
+      return;
+    }
+    attempt.settled = true;
+    if (attempt.timer !== null) this.node.clock.clearTimeout(attempt.timer);
+    attempt.timer = null;
+    if (verb === 'ack') {
+      attempt.acked = true;
+      this.handled++;
+      this.node.handledTells(1);
+    } else if (verb === 'nack') {
+      this.#retry(d, attempt, new Error('nacked'), delayMs);
+    } else {
+      this.node.deliveryTerminated(this, attempt.env);
+    }
   }
 
   /** A watched actor ended. A signal, not a user message: it is not counted as handled. */
@@ -512,6 +707,13 @@ export class Cell implements Runnable {
   /** Called by the node when the stop is complete. */
   markStopped(): void {
     this.cancelTimers();
+    const d = this.#delivery;
+    if (d !== null) {
+      if (d.waitTimer !== null) this.node.clock.clearTimeout(d.waitTimer);
+      if (d.current?.timer != null) this.node.clock.clearTimeout(d.current.timer);
+      d.waitTimer = null;
+      d.current = null;
+    }
     this.status = 'stopped';
     this.#stopped?.resolve();
     this.#stopped = null;

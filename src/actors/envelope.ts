@@ -29,5 +29,7 @@ export class Envelope {
     readonly corr: number,
     /** 0..3, higher first. */
     readonly priority: number = 0,
+    /** Set by the sender for dedup (MessageOptions.messageId). */
+    readonly messageId: string | undefined = undefined,
   ) {}
 }

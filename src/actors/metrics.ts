@@ -16,6 +16,7 @@ const METRICS: readonly Metric[] = [
   { name: 'troupe_messages_failed_total', help: 'Messages whose handler threw or rejected.', type: 'counter', value: (t) => t.failed },
   { name: 'troupe_dead_letters_total', help: 'Dead letters raised on the thread.', type: 'counter', value: (t) => t.deadLetters },
   { name: 'troupe_messages_rejected_total', help: 'Tells and asks refused because a bounded mailbox was full, by sending thread.', type: 'counter', value: (t) => t.rejected },
+  { name: 'troupe_messages_duplicate_total', help: 'Tells dropped by dedup, by receiving thread.', type: 'counter', value: (t) => t.duplicates },
   { name: 'troupe_records_in_total', help: 'Ring records read by the thread.', type: 'counter', value: (t) => t.messagesIn },
   { name: 'troupe_records_out_total', help: 'Ring records written by the thread.', type: 'counter', value: (t) => t.messagesOut },
   { name: 'troupe_records_spilled_total', help: 'Records that waited in a sender-side spill queue (a ring was full).', type: 'counter', value: (t) => t.spilled },

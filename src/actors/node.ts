@@ -29,6 +29,7 @@ import {
   STAT_HANDLED,
   STAT_OTHER_DEAD,
   STAT_REJECTED,
+  STAT_DUPLICATES,
 } from '../runtime/layout.js';
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
@@ -49,6 +50,8 @@ import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOp
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
 const KEY_SPAN = 1024;
 const DEFAULT_ASK_MS = 5000;
+/** In a record's priority byte: the payload is [messageId, payload]. */
+const WIRE_MESSAGE_ID = 0x80;
 
 type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread: number, parentKey: number, policy: ActorPolicy | null];
 type ControlRecord =
@@ -349,21 +352,27 @@ export class ActorNode implements InboundSink {
 
   tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined): void {
     if (typeof type !== 'string') throw invalid('tell(type)', 'a message type string', type);
-    const priority = options === undefined ? 0 : priorityOf(options);
-    if (ref.thread === this.self) this.#tellLocal(ref, type, payload, priority);
-    else this.#tellRemote(ref, type, payload, priority);
+    let priority = 0;
+    let messageId: string | undefined;
+    if (options !== undefined) {
+      priority = priorityOf(options);
+      messageId = options.messageId;
+      if (messageId !== undefined && typeof messageId !== 'string') throw invalid('options.messageId', 'a string', messageId);
+    }
+    if (ref.thread === this.self) this.#tellLocal(ref, type, payload, priority, messageId);
+    else this.#tellRemote(ref, type, payload, priority, messageId);
     this.runtime.counters[STAT_ACCEPTED]!++;
   }
 
   /** Same thread: no ring, no dead thread, no congestion; only admission can refuse. */
-  #tellLocal(ref: ActorRefImpl, type: string, payload: unknown, priority: number): void {
+  #tellLocal(ref: ActorRefImpl, type: string, payload: unknown, priority: number, messageId: string | undefined): void {
     const sender = this.current;
     if (sender === null && this.admissionClosed) throw shuttingDown();
     // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
     const cell = (ref.cell ??= this.#cells.get(ref.key) ?? null);
     if (cell === null || cell.status === 'stopping' || cell.status === 'stopped') throw new ActorStoppedError(`actor ${ref.id} is stopped`);
     if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
-    cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority));
+    cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId));
   }
 
   /** Takes room in a bounded mailbox for one message, or throws MailboxFullError. */
@@ -374,8 +383,13 @@ export class ActorNode implements InboundSink {
     }
   }
 
-  #tellRemote(ref: ActorRefImpl, type: string, payload: unknown, priority: number): void {
+  #tellRemote(ref: ActorRefImpl, type: string, payload: unknown, priority: number, messageId: string | undefined): void {
     this.#admit(ref);
+    if (messageId !== undefined) {
+      // The id rides with the payload; a priority bit tells the host to unwrap it.
+      payload = [messageId, payload];
+      priority |= WIRE_MESSAGE_ID;
+    }
     const sender = this.current;
     const entry = this.bounds.entryOf(ref.key);
     if (entry < 0) {
@@ -566,6 +580,38 @@ export class ActorNode implements InboundSink {
     this.#deadLetter(env, cell.key, 'restart-stash-full', new MailboxFullError(`actor ${this.idOf(cell.key)} is restarting and its stash is full`));
   }
 
+  // ---- at-least-once delivery (called by cells) --------------------------------------------------
+
+  /** A tell dropped by dedup: accepted, and settled as a duplicate. */
+  duplicate(): void {
+    this.runtime.counters[STAT_DUPLICATES]!++;
+  }
+
+  /** Answers an ask whose delivery was counted earlier (an explicit ack). */
+  reply(env: Envelope, value: unknown): void {
+    if (env.kind === EnvelopeKind.Ask) this.#reply(env, value);
+  }
+
+  replyFailure(cell: Cell, env: Envelope, error: Error): void {
+    if (env.kind !== EnvelopeKind.Ask) return;
+    this.#replyError(env, new ActorFailedError(`actor ${this.idOf(cell.key)} failed handling ${JSON.stringify(env.type)}: ${error.message}`, { cause: error }));
+  }
+
+  /** An attempt that failed and will be retried (or dead-lettered): a failure, not yet an outcome. */
+  attemptFailed(): void {
+    this.runtime.counters[STAT_FAILED]!++;
+  }
+
+  maxDeliveries(cell: Cell, env: Envelope, error: Error, attempts: number): void {
+    const failure = new ActorFailedError(`actor ${this.idOf(cell.key)} gave up on ${JSON.stringify(env.type)} after ${attempts} attempts: ${error.message}`, { cause: error });
+    this.#deadLetter(env, cell.key, 'max-deliveries', failure, attempts);
+  }
+
+  deliveryTerminated(cell: Cell, env: Envelope): void {
+    const attempt = cell.attempt?.count ?? 1;
+    this.#deadLetter(env, cell.key, 'terminated', new ActorFailedError(`actor ${this.idOf(cell.key)} ended ${JSON.stringify(env.type)} with ctx.term()`), attempt);
+  }
+
   /** A drop-oldest mailbox was full: the message it let go is a dead letter. */
   evicted(cell: Cell, env: Envelope): void {
     this.#deadLetter(env, cell.key, 'mailbox-full', new MailboxFullError(`the mailbox of actor ${this.idOf(cell.key)} is full: the oldest message of the lowest priority was dropped`));
@@ -602,7 +648,7 @@ export class ActorNode implements InboundSink {
   }
 
   /** An accepted message that will not be handled: one dead letter, and its ask is answered. */
-  #deadLetter(env: Envelope, recipientKey: number, reason: DeadLetterReason, error?: Error): void {
+  #deadLetter(env: Envelope, recipientKey: number, reason: DeadLetterReason, error?: Error, deliveryCount = 1): void {
     this.runtime.counters[STAT_DEAD_LETTERS]!++;
     if (env.kind === EnvelopeKind.Ask && reason !== 'unhandled') {
       this.#replyError(env, error ?? new ActorStoppedError(`actor ${this.idOf(recipientKey)} is stopped`));
@@ -613,7 +659,7 @@ export class ActorNode implements InboundSink {
       sender: env.senderKey === 0 ? undefined : this.idOf(env.senderKey),
       recipient: this.idOf(recipientKey),
       reason,
-      deliveryCount: 1,
+      deliveryCount,
       at: this.clock.now(),
     });
   }
@@ -780,6 +826,8 @@ export class ActorNode implements InboundSink {
     const reason = this.stopReason;
     const leftovers = cell.queue?.drain() ?? [];
     if (cell.queue !== null && cell.queue.entry >= 0) this.bounds.free(cell.queue.entry);
+    const again = cell.takeRedelivery();
+    if (again !== null) this.#deadLetter(again, cell.key, reason, initFailure ?? undefined);
     for (const env of leftovers) {
       if (env.kind === EnvelopeKind.Stop) continue;
       if (env.kind === EnvelopeKind.Terminated) continue;
@@ -805,7 +853,13 @@ export class ActorNode implements InboundSink {
     switch (h.kind) {
       case RecordKind.Tell:
       case RecordKind.Ask: {
-        const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, payload, from, h.sender, h.corr, h.priority);
+        let priority = h.priority;
+        let messageId: string | undefined;
+        if ((priority & WIRE_MESSAGE_ID) !== 0) {
+          [messageId, payload] = payload as [string, unknown];
+          priority &= MAX_PRIORITY;
+        }
+        const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, payload, from, h.sender, h.corr, priority, messageId);
         this.#deliver(h.target, env);
         return;
       }

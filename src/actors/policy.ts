@@ -3,6 +3,7 @@
 // with a spawn record to the host thread.
 
 import { invalid, validateInteger, validateNumber, validateObject } from '../validate.js';
+import { resolveDelivery, type DeliveryPolicy } from './delivery.js';
 import type { SpawnOptions } from './types.js';
 
 export interface Backoff {
@@ -26,9 +27,11 @@ export interface ActorPolicy {
   readonly stashCapacity: number;
   /** null: unbounded. */
   readonly mailbox: MailboxPolicy | null;
+  /** null: at-most-once, no dedup. */
+  readonly delivery: DeliveryPolicy | null;
 }
 
-export const DEFAULT_POLICY: ActorPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000, backoff: null, stashCapacity: 1000, mailbox: null });
+export const DEFAULT_POLICY: ActorPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000, backoff: null, stashCapacity: 1000, mailbox: null, delivery: null });
 
 const OVERFLOWS: readonly Overflow[] = ['reject', 'drop-oldest', 'backpressure'];
 
@@ -36,7 +39,7 @@ export function resolvePolicy(options: SpawnOptions | undefined): ActorPolicy {
   if (options === undefined) return DEFAULT_POLICY;
   validateObject(options, 'options');
   const o = options;
-  if (o.maxRestarts === undefined && o.restartWindowMs === undefined && o.backoff === undefined && o.stashCapacity === undefined && o.mailbox === undefined) {
+  if (o.maxRestarts === undefined && o.restartWindowMs === undefined && o.backoff === undefined && o.stashCapacity === undefined && o.mailbox === undefined && o.delivery === undefined) {
     return DEFAULT_POLICY;
   }
   const maxRestarts = o.maxRestarts === undefined ? DEFAULT_POLICY.maxRestarts : validateInteger(o.maxRestarts, 'options.maxRestarts', 0, 1_000_000);
@@ -59,5 +62,5 @@ export function resolvePolicy(options: SpawnOptions | undefined): ActorPolicy {
     if (!OVERFLOWS.includes(overflow)) throw invalid('options.mailbox.overflow', `one of ${OVERFLOWS.map((x) => `'${x}'`).join(', ')}`, overflow);
     mailbox = { capacity, overflow };
   }
-  return { maxRestarts, windowMs, backoff, stashCapacity, mailbox };
+  return { maxRestarts, windowMs, backoff, stashCapacity, mailbox, delivery: resolveDelivery(o.delivery) };
 }

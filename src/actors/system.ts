@@ -24,6 +24,7 @@ import {
   STAT_OTHER_DEAD,
   STAT_SINCE,
   STAT_REJECTED,
+  STAT_DUPLICATES,
   STAT_SPILLED,
   RecordKind,
   ThreadState,
@@ -51,6 +52,8 @@ export interface ThreadStats {
   readonly deadLetters: number;
   /** Tells and asks refused because a bounded mailbox was full (never accepted: not dead letters). */
   readonly rejected: number;
+  /** Tells dropped as duplicates by dedup (accepted, then settled without being handled). */
+  readonly duplicates: number;
   readonly spilled: number;
   /** Bytes waiting in the rings into this thread. */
   readonly ringBytesUsed: number;
@@ -68,6 +71,7 @@ export interface SystemStats {
   readonly failed: number;
   readonly deadLetters: number;
   readonly rejected: number;
+  readonly duplicates: number;
 }
 
 export interface ShutdownReport {
@@ -224,6 +228,7 @@ export class ActorSystem {
         failed: s[STAT_FAILED]!,
         deadLetters: s[STAT_DEAD_LETTERS]! + s[STAT_OTHER_DEAD]!,
         rejected: s[STAT_REJECTED]!,
+        duplicates: s[STAT_DUPLICATES]!,
         spilled: s[STAT_SPILLED]!,
         ringBytesUsed,
         busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
@@ -239,6 +244,7 @@ export class ActorSystem {
       failed: sum((t) => t.failed),
       deadLetters: sum((t) => t.deadLetters),
       rejected: sum((t) => t.rejected),
+      duplicates: sum((t) => t.duplicates),
     };
   }
 
@@ -274,11 +280,11 @@ export class ActorSystem {
   /** Accepted messages not yet handled or dead-lettered, across all threads. */
   #unsettled(): number {
     let settledBefore = 0;
-    for (const s of this.#stats) settledBefore += s[STAT_HANDLED]! + s[STAT_DEAD_LETTERS]!;
+    for (const s of this.#stats) settledBefore += s[STAT_HANDLED]! + s[STAT_DEAD_LETTERS]! + s[STAT_DUPLICATES]!;
     let accepted = 0;
     for (const s of this.#stats) accepted += s[STAT_ACCEPTED]!;
     let settledAfter = 0;
-    for (const s of this.#stats) settledAfter += s[STAT_HANDLED]! + s[STAT_DEAD_LETTERS]!;
+    for (const s of this.#stats) settledAfter += s[STAT_HANDLED]! + s[STAT_DEAD_LETTERS]! + s[STAT_DUPLICATES]!;
     return settledBefore === settledAfter ? accepted - settledAfter : Number.POSITIVE_INFINITY;
   }
 

@@ -9,7 +9,7 @@ export type Priority = 0 | 1 | 2 | 3;
 export interface MessageOptions {
   /** 0..3, higher first; values above 3 count as 3. */
   readonly priority?: number;
-  /** For dedup in at-least-once mode. */
+  /** For dedup by an actor spawned with a delivery option (tells only). */
   readonly messageId?: string;
 }
 
@@ -51,6 +51,12 @@ export interface SpawnOptions {
    * take no room.
    */
   readonly mailbox?: { readonly capacity: number; readonly overflow?: 'reject' | 'drop-oldest' | 'backpressure' };
+  /**
+   * At-least-once delivery and dedup (see DeliveryOptions): with mode 'at-least-once' a message
+   * whose handler throws, nacks or overruns ackWaitMs is handled again, up to maxDeliver times;
+   * with any mode, a tell whose messageId was seen within dedupWindowMs is dropped as a duplicate.
+   */
+  readonly delivery?: import('./delivery.js').DeliveryOptions;
 }
 
 /** What a handler gets: its state, its own ref, and the means to spawn and stop. */
@@ -91,6 +97,21 @@ export interface ActorContext<State> {
   /** Subscribes this actor to a topic (within a group: one member of the group gets each message). */
   subscribe(topic: string, options?: { group?: string }): void;
   unsubscribe(topic: string, options?: { group?: string }): void;
+  /** Which attempt at the current message this is: 1, or more when it is delivered again. */
+  readonly deliveryCount: number;
+  /** deliveryCount > 1. */
+  readonly redelivered: boolean;
+  /**
+   * At-least-once mode only (otherwise InvalidArgumentError). ack: the message is done now, even
+   * if the handler goes on. nack(delayMs): deliver it again after the delay. inProgress: restart
+   * the ackWaitMs deadline. term: give up on it (a dead letter, reason 'terminated'). The first of
+   * these to be called settles the attempt; later calls, and the handler's own outcome, change
+   * nothing more (an ask still gets the handler's answer after an ack).
+   */
+  ack(): void;
+  nack(delayMs?: number): void;
+  inProgress(): void;
+  term(): void;
 }
 
 export type { ExitReason } from './envelope.js';

@@ -61,7 +61,8 @@ export const STAT_SPILLED = 7; //   records that waited in a sender-side overflo
 export const STAT_ACCEPTED = 8; //  user messages this thread accepted for delivery (tell/ask)
 export const STAT_OTHER_DEAD = 9; // dead letters that were never accepted messages (late replies)
 export const STAT_REJECTED = 10; // tells and asks refused because a bounded mailbox was full
-export const STAT_FIELDS = 11;
+export const STAT_DUPLICATES = 11; // tells dropped by dedup (accepted, then settled as duplicates)
+export const STAT_FIELDS = 12;
 
 export const enum ThreadState {
   Starting = 0,

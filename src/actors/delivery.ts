@@ -1,0 +1,108 @@
+// At-least-once delivery and dedup for one actor, kept on its host. In ack mode a message stays
+// outstanding from the start of its handler until the handler completes (the ack) or it is
+// settled explicitly; a throw, a nack or an ack timeout sends it again, with deliveryCount + 1,
+// after the configured delay, ahead of everything queued behind it (one outstanding message at a
+// time, so order stays strict). After maxDeliver attempts it becomes a dead letter.
+//
+// Dedup: a message carrying a messageId already seen within dedupWindowMs is not enqueued. The
+// table lives with the actor's cell, so it survives restarts; its size is bounded (oldest first
+// out), and expired ids are swept as new ones arrive.
+
+import type { TimerHandle } from '../runtime/clock.js';
+import { invalid, validateInteger, validateNumber, validateObject } from '../validate.js';
+import type { Envelope } from './envelope.js';
+
+export interface DeliveryPolicy {
+  readonly ack: boolean;
+  readonly ackWaitMs: number;
+  readonly maxDeliver: number;
+  /** Delay before attempt n + 1 is backoffMs[n - 1] (the last one repeats); none: at once. */
+  readonly backoffMs: readonly number[];
+  readonly dedupWindowMs: number;
+  readonly dedupMax: number;
+}
+
+export interface DeliveryOptions {
+  /** 'at-least-once': redeliver until a handler completes. Default 'at-most-once'. */
+  readonly mode?: 'at-most-once' | 'at-least-once';
+  /** How long a handler may run before its message is sent again. Default 30000. */
+  readonly ackWaitMs?: number;
+  /** Attempts before the message becomes a dead letter (max-deliveries). Default 5. */
+  readonly maxDeliver?: number;
+  /** Delays before the 2nd, 3rd, ... attempt (the last one repeats). Default: none. */
+  readonly backoffMs?: readonly number[];
+  /** How long a messageId is remembered. Default 120000 (2 minutes). */
+  readonly dedupWindowMs?: number;
+  /** At most this many ids remembered (oldest forgotten first). Default 100000. */
+  readonly dedupMax?: number;
+}
+
+export function resolveDelivery(o: DeliveryOptions | undefined): DeliveryPolicy | null {
+  if (o === undefined) return null;
+  validateObject(o, 'options.delivery');
+  if (o.mode !== undefined && o.mode !== 'at-most-once' && o.mode !== 'at-least-once') {
+    throw invalid('options.delivery.mode', "'at-most-once' or 'at-least-once'", o.mode);
+  }
+  let backoffMs: number[] = [];
+  if (o.backoffMs !== undefined) {
+    if (!Array.isArray(o.backoffMs)) throw invalid('options.delivery.backoffMs', 'an array of delays in ms', o.backoffMs);
+    backoffMs = o.backoffMs.map((d, i) => validateNumber(d, `options.delivery.backoffMs[${i}]`, 0, 2 ** 31));
+  }
+  return {
+    ack: o.mode === 'at-least-once',
+    ackWaitMs: o.ackWaitMs === undefined ? 30_000 : validateNumber(o.ackWaitMs, 'options.delivery.ackWaitMs', 1, 2 ** 31),
+    maxDeliver: o.maxDeliver === undefined ? 5 : validateInteger(o.maxDeliver, 'options.delivery.maxDeliver', 1, 1_000_000),
+    backoffMs,
+    dedupWindowMs: o.dedupWindowMs === undefined ? 120_000 : validateNumber(o.dedupWindowMs, 'options.delivery.dedupWindowMs', 0, 2 ** 31),
+    dedupMax: o.dedupMax === undefined ? 100_000 : validateInteger(o.dedupMax, 'options.delivery.dedupMax', 1, 1 << 24),
+  };
+}
+
+/** One attempt at handling a message. */
+export interface Attempt {
+  readonly env: Envelope;
+  /** 1 for the first attempt. */
+  readonly count: number;
+  timer: TimerHandle | null;
+  /** Settled (acked, nacked, terminated, or abandoned at its deadline): later outcomes are ignored. */
+  settled: boolean;
+  /** Settled by an explicit ctx.ack(): counted as handled; an ask still gets the handler's answer. */
+  acked: boolean;
+}
+
+export class DeliveryState {
+  readonly policy: DeliveryPolicy;
+  /** The attempt in progress, in ack mode. */
+  current: Attempt | null = null;
+  /** A message to send again before anything queued: [envelope, its next attempt number]. */
+  redeliver: { env: Envelope; count: number } | null = null;
+  /** Waiting out a redelivery delay: the actor takes nothing else meanwhile. */
+  waitTimer: TimerHandle | null = null;
+  readonly #seen = new Map<string, number>();
+
+  constructor(policy: DeliveryPolicy) {
+    this.policy = policy;
+  }
+
+  /** The delay before attempt `next` (2, 3, ...). */
+  delayBefore(next: number): number {
+    const b = this.policy.backoffMs;
+    if (b.length === 0) return 0;
+    return b[Math.min(next - 2, b.length - 1)]!;
+  }
+
+  /** True if `id` was seen within the window (and remembers it otherwise). */
+  isDuplicate(id: string, now: number): boolean {
+    const seen = this.#seen;
+    const at = seen.get(id);
+    if (at !== undefined && now - at < this.policy.dedupWindowMs) return true;
+    if (at !== undefined) seen.delete(id); // expired: remembered anew below, at the end
+    // Sweep from the oldest: expired ids, and any beyond the size bound.
+    for (const [oldId, oldAt] of seen) {
+      if (seen.size < this.policy.dedupMax && now - oldAt < this.policy.dedupWindowMs) break;
+      seen.delete(oldId);
+    }
+    seen.set(id, now);
+    return false;
+  }
+}
