@@ -109,3 +109,51 @@ export const Spawner = defineActor(import.meta.url, 'Spawner', {
     },
   },
 });
+
+/** Counts 'done' notices and resolves nextDone() once `k` have come. */
+export const Tally = defineActor(import.meta.url, 'Tally', {
+  init: () => ({ left: 0 }),
+  handlers: {
+    expect: (ctx, k: number) => {
+      ctx.state.left = k;
+    },
+    done: (ctx) => {
+      if (--ctx.state.left === 0) {
+        const n = notify;
+        notify = null;
+        n?.();
+      }
+    },
+  },
+});
+
+/** Counts what it is sent; reports its count on request (pool members, topic subscribers). */
+export const Counting = defineActor(import.meta.url, 'Counting', {
+  init: () => ({ count: 0, expected: 0, tally: null as ActorRef<typeof Tally> | null }),
+  handlers: {
+    expect: (ctx, m: { n: number; tally: ActorRef<typeof Tally> | null }) => {
+      ctx.state.count = 0;
+      ctx.state.expected = m.n;
+      ctx.state.tally = m.tally;
+    },
+    inc: (ctx, _m: unknown) => {
+      if (++ctx.state.count === ctx.state.expected) ctx.state.tally?.tell('done');
+    },
+    count: (ctx) => ctx.state.count,
+  },
+});
+
+/** A slow consumer: each message costs it about `spinUs` microseconds of CPU. */
+export const SlowSink = defineActor(import.meta.url, 'SlowSink', {
+  init: () => ({ count: 0, expected: 0, spinUs: 0, done: null as ActorRef<typeof Done> | null }),
+  handlers: {
+    expect: (ctx, m: { n: number; spinUs: number; done: ActorRef<typeof Done> }) => {
+      Object.assign(ctx.state, { count: 0, expected: m.n, spinUs: m.spinUs, done: m.done });
+    },
+    work: (ctx, _m: { i: number; pad: string }) => {
+      const until = performance.now() + ctx.state.spinUs / 1000;
+      while (performance.now() < until);
+      if (++ctx.state.count === ctx.state.expected) ctx.state.done!.tell('done');
+    },
+  },
+});

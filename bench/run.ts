@@ -19,6 +19,7 @@ const benches = [
   { file: 'ask.bench.ts', flags: [] },
   { file: 'local.bench.ts', flags: [] },
   { file: 'spawn.bench.ts', flags: ['--expose-gc'] },
+  { file: 'mq.bench.ts', flags: ['--expose-gc'] },
 ].filter((b) => only === undefined || b.file.startsWith(only));
 
 function runOne(file: string, flags: string[]): Promise<BenchReport | null> {

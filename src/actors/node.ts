@@ -695,18 +695,83 @@ export class ActorNode implements InboundSink {
   }
 
   /** Sends a copy to each plain subscriber and to one member of each group. Returns how many. */
+  /**
+   * A copy to each plain subscriber and to one member of each group; returns how many copies were
+   * accepted (a stopped or full subscriber is skipped). Subscribers on another thread get their
+   * copies in one record per thread: the payload is encoded once per thread, not per subscriber,
+   * and the subscribers on one thread share the decoded payload (as same-thread tells do).
+   */
   publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): number {
     validateString(topic, 'publish(topic)');
+    if (typeof type !== 'string') throw invalid('publish(type)', 'a message type string', type);
     const recipients = this.#topics.recipients(topic);
+    let accepted = 0;
+    const skip = (error: unknown): void => {
+      // A subscriber that is gone or full does not stop the others from getting theirs.
+      if (!(error instanceof ActorStoppedError) && !(error instanceof MailboxFullError)) throw error;
+    };
+    const byThread = new Map<number, ActorRefImpl[]>();
     for (const ref of recipients) {
-      try {
-        this.tell(ref, type, payload, options);
-      } catch (error) {
-        // A subscriber that is gone or full does not stop the others from getting theirs.
-        if (!(error instanceof ActorStoppedError) && !(error instanceof MailboxFullError)) throw error;
+      // Local subscribers, and every copy that carries a messageId, go one by one.
+      if (ref.thread === this.self || options?.messageId !== undefined) {
+        try {
+          this.tell(ref, type, payload, options);
+          accepted++;
+        } catch (error) {
+          skip(error);
+        }
+        continue;
       }
+      const refs = byThread.get(ref.thread);
+      if (refs === undefined) byThread.set(ref.thread, [ref]);
+      else refs.push(ref);
     }
-    return recipients.length;
+    for (const [thread, refs] of byThread) {
+      if (refs.length === 1) {
+        try {
+          this.tell(refs[0]!, type, payload, options);
+          accepted++;
+        } catch (error) {
+          skip(error);
+        }
+        continue;
+      }
+      accepted += this.#fanout(thread, refs, type, payload, options === undefined ? 0 : priorityOf(options));
+    }
+    return accepted;
+  }
+
+  /** One Fanout record for `refs`, all on `thread`; returns how many copies were accepted. */
+  #fanout(thread: number, refs: ActorRefImpl[], type: string, payload: unknown, priority: number): number {
+    try {
+      this.#admit(refs[0]!);
+    } catch (error) {
+      if (!(error instanceof ActorStoppedError) && !(error instanceof MailboxFullError)) throw error;
+      return 0;
+    }
+    const keys: number[] = [];
+    const entries: number[] = [];
+    for (const ref of refs) {
+      const entry = this.bounds.entryOf(ref.key);
+      if (entry >= 0) {
+        if (this.bounds.tryAcquire(entry, ref.key) === Admit.Full) {
+          this.runtime.counters[STAT_REJECTED]!++;
+          continue;
+        }
+        entries.push(entry);
+      }
+      keys.push(ref.key);
+    }
+    if (keys.length === 0) return 0;
+    const sender = this.current;
+    try {
+      this.runtime.send(thread, RecordKind.Fanout, priority, 0, sender === null ? 0 : sender.key, keys.length, [keys, payload], type);
+    } catch (error) {
+      for (const entry of entries) this.bounds.release(entry);
+      throw error;
+    }
+    this.runtime.counters[STAT_ACCEPTED]! += keys.length;
+    return keys.length;
   }
 
   #broadcast(record: ControlRecord): void {
@@ -863,6 +928,12 @@ export class ActorNode implements InboundSink {
         this.#deliver(h.target, env);
         return;
       }
+      case RecordKind.Fanout: {
+        const [keys, shared] = payload as [number[], unknown];
+        const priority = h.priority;
+        for (const key of keys) this.#deliver(key, new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0, priority));
+        return;
+      }
       case RecordKind.Reply:
         if (!this.asks.resolve(h.corr, payload)) this.#lateReply(new Envelope(EnvelopeKind.Ask, 'ask', undefined, this.self, h.target, h.corr), payload);
         return;
@@ -893,9 +964,10 @@ export class ActorNode implements InboundSink {
 
   onDecodeFailure(from: number, h: RecordHeader, error: Error, tag: string): void {
     const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, undefined, from, h.sender, h.corr);
-    if (h.kind === RecordKind.Tell || h.kind === RecordKind.Ask) {
-      this.#deadLetter(env, h.target, 'decode-failed', new SerializationError(`message could not be decoded: ${error.message}`, { cause: error }));
-    }
+    const failure = new SerializationError(`message could not be decoded: ${error.message}`, { cause: error });
+    if (h.kind === RecordKind.Tell || h.kind === RecordKind.Ask) this.#deadLetter(env, h.target, 'decode-failed', failure);
+    // A fan-out whose keys could not be read: one dead letter per copy, addressed to the thread.
+    else if (h.kind === RecordKind.Fanout) for (let n = 0; n < h.corr; n++) this.#deadLetter(env, 0, 'decode-failed', failure);
   }
 
   #deliver(key: number, env: Envelope): void {

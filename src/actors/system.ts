@@ -26,6 +26,7 @@ import {
   STAT_REJECTED,
   STAT_DUPLICATES,
   STAT_SPILLED,
+  STAT_SPILL_BYTES,
   RecordKind,
   ThreadState,
 } from '../runtime/layout.js';
@@ -55,6 +56,8 @@ export interface ThreadStats {
   /** Tells dropped as duplicates by dedup (accepted, then settled without being handled). */
   readonly duplicates: number;
   readonly spilled: number;
+  /** Bytes this thread holds in its sender-side spills right now (rings were full). */
+  readonly spillBytes: number;
   /** Bytes waiting in the rings into this thread. */
   readonly ringBytesUsed: number;
   /** Share of wall time spent in scheduler turns since the thread started, 0..1. */
@@ -230,6 +233,7 @@ export class ActorSystem {
         rejected: s[STAT_REJECTED]!,
         duplicates: s[STAT_DUPLICATES]!,
         spilled: s[STAT_SPILLED]!,
+        spillBytes: s[STAT_SPILL_BYTES]!,
         ringBytesUsed,
         busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
         parked: Atomics.load(ctl, thread * CTL_I32 + CTL_PARKED) === 1,

@@ -34,6 +34,8 @@ export const enum RecordKind {
   Control = 9,
   /** Defines a message tag for this ring: aux = id, payload = the tag as UTF-8. */
   TypeDef = 10,
+  /** One tell for several actors of the receiving thread: payload [keys, payload], corr = how many. */
+  Fanout = 11,
 }
 
 /** Per-thread control block: one region of CTL_BYTES per thread in one SharedArrayBuffer. */
@@ -62,7 +64,8 @@ export const STAT_ACCEPTED = 8; //  user messages this thread accepted for deliv
 export const STAT_OTHER_DEAD = 9; // dead letters that were never accepted messages (late replies)
 export const STAT_REJECTED = 10; // tells and asks refused because a bounded mailbox was full
 export const STAT_DUPLICATES = 11; // tells dropped by dedup (accepted, then settled as duplicates)
-export const STAT_FIELDS = 12;
+export const STAT_SPILL_BYTES = 12; // gauge: bytes waiting in this thread's sender-side spills
+export const STAT_FIELDS = 13;
 
 export const enum ThreadState {
   Starting = 0,

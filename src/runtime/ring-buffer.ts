@@ -124,7 +124,7 @@ export class RingProducer {
    * Visits every record written and not yet consumed (published or not), oldest first: what a
    * consumer that died left behind. Only meaningful once the consumer has stopped reading.
    */
-  forEachUnconsumed(visit: (kind: number, flags: number, aux: number) => void): void {
+  forEachUnconsumed(visit: (kind: number, flags: number, aux: number, corr: number) => void): void {
     let r = Atomics.load(this.#ctl, RING_R);
     const u8 = this.#u8;
     while (r !== this.#w) {
@@ -134,7 +134,7 @@ export class RingProducer {
         r = (r + (this.capacity - pos)) | 0;
         continue;
       }
-      visit(u8[pos + REC_KIND]!, u8[pos + REC_FLAGS]! | (u8[pos + REC_FLAGS + 1]! << 8), this.#i32[(pos + REC_AUX) >> 2]!);
+      visit(u8[pos + REC_KIND]!, u8[pos + REC_FLAGS]! | (u8[pos + REC_FLAGS + 1]! << 8), this.#i32[(pos + REC_AUX) >> 2]!, this.#i32[(pos + REC_CORR) >> 2]!);
       r = (r + align8(REC_HEADER_BYTES + len)) | 0;
     }
   }

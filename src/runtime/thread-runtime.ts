@@ -20,6 +20,7 @@ import {
   STAT_MSGS_OUT,
   STAT_SINCE,
   STAT_SPILLED,
+  STAT_SPILL_BYTES,
   ThreadState,
 } from './layout.js';
 import { RecordReader, RingConsumer, RingProducer, maxRecordPayload, type RecordHeader } from './ring-buffer.js';
@@ -201,13 +202,14 @@ export class ThreadRuntime {
     const names = new Map<number, string>();
     for (const [tag, id] of out.tags) names.set(id, tag);
     const lost: string[] = [];
-    const isMessage = (kind: number): boolean => kind === RecordKind.Tell || kind === RecordKind.Ask;
-    out.producer.forEachUnconsumed((kind, flags, aux) => {
-      if (isMessage(kind === RecordKind.Big ? flags : kind)) lost.push(names.get(aux) ?? '');
+    // User messages a record carries: one for a tell or an ask, `corr` of them for a fan-out.
+    const messages = (kind: number, corr: number): number => (kind === RecordKind.Tell || kind === RecordKind.Ask ? 1 : kind === RecordKind.Fanout ? corr : 0);
+    out.producer.forEachUnconsumed((kind, flags, aux, corr) => {
+      for (let n = messages(kind === RecordKind.Big ? flags : kind, corr); n > 0; n--) lost.push(names.get(aux) ?? '');
     });
     for (let i = out.spillHead; i < out.spill.length; i++) {
       const s = out.spill[i]!;
-      if (isMessage(s.kind === RecordKind.Big ? s.flags : s.kind)) lost.push(names.get(s.aux) ?? '');
+      for (let n = messages(s.kind === RecordKind.Big ? s.flags : s.kind, s.corr); n > 0; n--) lost.push(names.get(s.aux) ?? '');
     }
     if (out.spilling) this.#spillers--;
     out.spill.length = 0;
@@ -327,8 +329,11 @@ export class ThreadRuntime {
 
   /** Moves spilled records into rings, publishes every ring written, rings parked consumers. */
   flush(): void {
-    this.#shared.set(this.counters); // counters first: see `counters`
     const outs = this.#out;
+    let spilled = 0;
+    for (let to = 0; to < outs.length; to++) spilled += outs[to]?.spillBytes ?? 0;
+    this.counters[STAT_SPILL_BYTES] = spilled;
+    this.#shared.set(this.counters); // counters first: see `counters`
     for (let to = 0; to < outs.length; to++) {
       const out = outs[to];
       if (out === null || out === undefined || out.abandoned) continue;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Publisher, Recorder } from '../fixtures/actors.js';
+import type { DeadLetter } from 'troupe';
+import { PauseGate, Pausable, Publisher, Recorder } from '../fixtures/actors.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
@@ -31,6 +32,41 @@ describe('topics', () => {
       for (const list of lists) expect(list.length).toBeGreaterThan(0); // spread over members
     }
     expect((await audit.ask('seen')).length).toBe(60);
+  });
+
+  it('one record per thread carries the copies for its subscribers; each copy is accounted for', async () => {
+    const system = await systems.start({ threads: 2 });
+    const dead: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => dead.push(l));
+    const subscribers = Array.from({ length: 6 }, (_, i) => system.spawn(Recorder, undefined, { placement: { thread: 1 + (i % 2) } }));
+    for (const r of subscribers) system.subscribe('ticks', r);
+    // A full subscriber (paused, capacity 1, holding one) and a stopped one, on thread 1 too.
+    const full = system.spawn(Pausable, undefined, { placement: { thread: 1 }, mailbox: { capacity: 1 } });
+    const gate = system.spawn(PauseGate, undefined, { placement: { thread: 1 } });
+    full.tell('pause');
+    await until(() => gate.ask('paused'), 5000, 'the full subscriber to pause');
+    full.tell('rec', 'filler');
+    system.subscribe('ticks', full);
+    const gone = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
+    system.subscribe('ticks', gone);
+    const before = system.stats();
+    await system.stop(gone);
+
+    const outRecords = (s: typeof before) => s.threads[0]!.messagesOut;
+    const records = outRecords(system.stats());
+    for (let i = 0; i < 20; i++) expect(system.publish('ticks', 'record', i)).toBe(7); // 6, + gone (a dead letter there)
+    // Two records a publish (one per worker), not seven.
+    expect(outRecords(system.stats()) - records).toBeLessThanOrEqual(40 + 2);
+    await until(async () => (await Promise.all(subscribers.map((r) => r.ask('count')))).every((n) => n === 20), 5000, 'every copy');
+    for (const r of subscribers) expect(await r.ask('seen')).toEqual([...Array(20).keys()]);
+    await until(() => dead.filter((l) => l.reason === 'stopped').length === 20, 5000, 'the dead letters of the stopped one');
+    const after = system.stats();
+    expect(after.rejected - before.rejected).toBe(20); // the full one refused its copies at publish time
+    await gate.ask('open');
+    await until(() => {
+      const s = system.stats();
+      return s.accepted === s.handled + s.deadLetters + s.duplicates;
+    }, 5000, 'the conservation law');
   });
 
   it('lets an actor subscribe itself, and stops delivering after unsubscribe', async () => {
