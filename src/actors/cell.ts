@@ -5,7 +5,8 @@
 import { DeathPactError, asError } from '../errors.js';
 import type { Runnable } from '../runtime/thread-runtime.js';
 import type { ActorRefImpl } from './actor-ref.js';
-import { handlerTable } from './define.js';
+import { definitionSupervision, handlerTable } from './define.js';
+import { Supervisor } from './supervision.js';
 import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
 import type { ActorNode } from './node.js';
 import { DeliveryState, type Attempt } from './delivery.js';
@@ -17,7 +18,8 @@ import { ActorTimers } from './timers.js';
 import type { TimerHandle } from '../runtime/clock.js';
 import type { ActorContext, AnyDefinition, MessageOptions, SpawnOptions } from './types.js';
 
-export type CellStatus = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
+/** 'suspended': failed under a supervising parent (or halted by it), waiting for its directive. */
+export type CellStatus = 'starting' | 'running' | 'restarting' | 'suspended' | 'stopping' | 'stopped';
 
 /** Messages per turn before the cell yields to other ready actors. */
 const THROUGHPUT = 64;
@@ -127,6 +129,11 @@ export class Cell implements Runnable {
   #idle: (() => void)[] | null = null;
   #stopped: { promise: Promise<void>; resolve: () => void } | null = null;
   #timers: ActorTimers | null = null;
+  /** Its side as a supervisor (undefined: not looked up yet; null: it does not supervise). */
+  #supervisor: Supervisor | null | undefined = undefined;
+  /** Under a supervising parent: the failure it reported, and who waits for it to run again. */
+  #lastError: Error | null = null;
+  #whenRunning: (() => void)[] | null = null;
   /** Ack mode and dedup, only for actors spawned with a delivery option. */
   readonly #delivery: DeliveryState | null = null;
   stopping: Promise<void> | null = null;
@@ -307,7 +314,7 @@ export class Cell implements Runnable {
     this.busy = false;
     this.ctx.state = state;
     const onStart = this.definition!.spec.onStart;
-    if (onStart !== undefined && this.status === 'starting') {
+    if (onStart !== undefined) {
       let result: unknown;
       try {
         result = onStart(this.ctx as never);
@@ -329,6 +336,7 @@ export class Cell implements Runnable {
 
   #running(): void {
     this.busy = false;
+    this.#ranAgain();
     if (this.status === 'stopping') {
       this.#settleIdle();
       return;
@@ -619,6 +627,10 @@ export class Cell implements Runnable {
 
   /** Restarts behind the same ref: queued messages stay, the failing one is not reprocessed. */
   #restart(error: Error): void {
+    if (this.policy.supervised) {
+      this.#suspend(error);
+      return;
+    }
     const now = this.node.clock.now();
     const restarts = (this.#restarts ??= []);
     const backoff = this.policy.backoff;
@@ -638,28 +650,132 @@ export class Cell implements Runnable {
       }
     }
     restarts.push(now);
+    this.#beginRestart(error, () => this.#restartAfterBackoff());
+  }
+
+  /**
+   * The common part of every restart: timers cancelled, children stopped newest first (a
+   * restart does not keep the old incarnation's children), onRestart (if `error`), then `next`.
+   */
+  #beginRestart(error: Error | null, next: () => void): void {
     this.cancelTimers();
     this.status = 'restarting';
-    const onRestart = this.definition!.spec.onRestart;
-    if (onRestart !== undefined) {
-      let result: unknown;
+    this.#supervisor = undefined; // a new incarnation supervises afresh (its restart window too)
+    const onRestart = error === null ? undefined : this.definition!.spec.onRestart;
+    const hook = (): unknown => {
+      if (onRestart === undefined) return undefined;
       try {
-        result = onRestart(this.ctx as never, error);
+        return onRestart(this.ctx as never, error!);
       } catch {
-        // A failing onRestart hook does not stop the restart.
+        return undefined; // a failing onRestart hook does not stop the restart
       }
-      if (isThenable(result)) {
-        this.busy = true;
-        const go = (): void => {
-          this.busy = false;
-          if (this.status === 'stopping') this.#settleIdle();
-          else this.#restartAfterBackoff();
-        };
-        result.then(go, go);
+    };
+    if (this.children === null || this.children.size === 0) {
+      const result = hook();
+      if (!isThenable(result)) {
+        next();
         return;
       }
     }
-    this.#restartAfterBackoff();
+    this.busy = true;
+    const go = (): void => {
+      this.busy = false;
+      if (this.status === 'stopping') this.#settleIdle();
+      else next();
+    };
+    this.node
+      .stopChildren(this)
+      .then(hook)
+      .catch(() => undefined)
+      .then(go, go);
+  }
+
+  // ---- supervision ------------------------------------------------------------------------------
+
+  /** The supervisor side of this actor, if its spawn options or its definition give it one. */
+  get supervisor(): Supervisor | null {
+    if (this.#supervisor === undefined) {
+      const policy = this.policy.supervision ?? (this.#definition === null ? null : definitionSupervision(this.#definition));
+      this.#supervisor = policy === null ? null : new Supervisor(policy);
+    }
+    return this.#supervisor;
+  }
+
+  /** Failed under a supervising parent: nothing runs until the parent's directive. */
+  #suspend(error: Error): void {
+    this.cancelTimers();
+    this.status = 'suspended';
+    this.#lastError = error;
+    this.#ranAgain(); // a restart that failed again: whoever waited for it hears of it now
+    this.node.reportFailure(this, error);
+  }
+
+  #ranAgain(): void {
+    const waiters = this.#whenRunning;
+    this.#whenRunning = null;
+    if (waiters !== null) for (const resolve of waiters) resolve();
+  }
+
+  #untilRunning(): Promise<void> {
+    return new Promise((resolve) => (this.#whenRunning ??= []).push(resolve));
+  }
+
+  /**
+   * Carries out a supervisor's directive: resume (keep the state), restart (after a failure),
+   * halt (a sibling's restart: onStop, children stopped, then wait), start (after a halt).
+   * Resolves once done: for halt with this actor's restart type, otherwise with null.
+   */
+  async applyDirective(verb: 'resume' | 'restart' | 'halt' | 'start'): Promise<unknown> {
+    if (verb === 'halt') {
+      while (this.busy) await this.whenIdle();
+      if (this.status === 'stopping' || this.status === 'stopped') return null;
+      this.cancelTimers();
+      this.status = 'suspended';
+      this.#lastError = null;
+      const onStop = this.#definition?.spec.onStop;
+      if (onStop !== undefined) {
+        this.busy = true;
+        try {
+          await onStop(this.ctx as never);
+        } catch {
+          // As in a stop: an onStop failure changes nothing.
+        }
+        this.busy = false;
+      }
+      if (this.children !== null && this.children.size > 0) await this.node.stopChildren(this);
+      if ((this.status as CellStatus) === 'stopping') this.#settleIdle();
+      return this.policy.restart;
+    }
+    if (this.status !== 'suspended') return null;
+    if (verb === 'resume') {
+      this.status = 'running';
+      if (this.depth > 0) this.schedule();
+      return null;
+    }
+    const running = this.#untilRunning();
+    this.#beginRestart(verb === 'restart' ? (this.#lastError ?? new Error('restarted by its supervisor')) : null, () => this.schedule());
+    await running;
+    return null;
+  }
+
+  /**
+   * A supervisor that escalates fails as if a handler had thrown. One that gave up (its children
+   * passed its restart limit) fails to its own supervising parent, which decides; with none, it
+   * stops (R1).
+   */
+  failFromSupervision(error: Error, gaveUp: boolean): void {
+    if (this.busy) {
+      void this.whenIdle().then(() => this.failFromSupervision(error, gaveUp));
+      return;
+    }
+    if (this.status !== 'running' && this.status !== 'suspended') return;
+    this.failed++;
+    if (gaveUp && !this.policy.supervised) {
+      this.exitReason = 'failed';
+      void this.node.stopCell(this, 'failed');
+      return;
+    }
+    this.#restart(error);
   }
 
   /** Starts the new incarnation now, or after the backoff delay (messages wait meanwhile). */
@@ -707,6 +823,7 @@ export class Cell implements Runnable {
   /** Called by the node when the stop is complete. */
   markStopped(): void {
     this.cancelTimers();
+    this.#ranAgain();
     const d = this.#delivery;
     if (d !== null) {
       if (d.waitTimer !== null) this.node.clock.clearTimeout(d.waitTimer);

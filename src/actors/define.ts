@@ -4,6 +4,7 @@
 // thread (a built runtime and a TypeScript actor module) still share it.
 
 import { invalid, validateFunction, validateObject, validateString } from '../validate.js';
+import { resolveSupervision, type SupervisionPolicy } from './supervision.js';
 import type { ActorDefinition, ActorSpec, AnyDefinition, Handlers } from './types.js';
 
 const REGISTRY_KEY = Symbol.for('troupe.definitions');
@@ -13,6 +14,7 @@ const registry: Registry = ((globalThis as Record<symbol, unknown>)[REGISTRY_KEY
 
 const DEFINITION = Symbol.for('troupe.definition');
 const HANDLERS = Symbol.for('troupe.handlers');
+const SUPERVISION = Symbol.for('troupe.supervision');
 
 type HandlerTable = Record<string, ((ctx: never, payload: unknown) => unknown) | undefined>;
 
@@ -39,7 +41,8 @@ export function defineActor<Args, State, H extends Handlers<State>>(
   // Made by spreading then dropping the prototype, which keeps V8's fast properties (a lookup
   // costs ~2 ns); Object.create(null) would make a dictionary (~9 ns per message).
   const table = Object.setPrototypeOf({ ...spec.handlers }, null) as HandlerTable;
-  const definition = Object.freeze({ moduleUrl, name, spec, [DEFINITION]: true, [HANDLERS]: table }) as ActorDefinition<
+  const supervision = resolveSupervision(spec.supervision, 'defineActor(spec).supervision');
+  const definition = Object.freeze({ moduleUrl, name, spec, [DEFINITION]: true, [HANDLERS]: table, [SUPERVISION]: supervision }) as ActorDefinition<
     Args,
     State,
     H
@@ -54,6 +57,11 @@ export function isDefinition(value: unknown): value is AnyDefinition {
 
 export function lookupDefinition(moduleUrl: string, name: string): AnyDefinition | undefined {
   return registry.get(definitionKey(moduleUrl, name));
+}
+
+/** The definition's own supervision policy (validated at defineActor), or null. */
+export function definitionSupervision(definition: AnyDefinition): SupervisionPolicy | null {
+  return (definition as unknown as Record<symbol, SupervisionPolicy | null>)[SUPERVISION] ?? null;
 }
 
 export function handlerTable(definition: AnyDefinition): HandlerTable {

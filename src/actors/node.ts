@@ -41,6 +41,7 @@ import { ActorRefImpl } from './actor-ref.js';
 import { AskTable } from './ask.js';
 import { Admit, MailboxBounds } from './bounds.js';
 import { Cell } from './cell.js';
+import type { RestartType, SupervisorHost } from './supervision.js';
 import { DEFAULT_POLICY, resolvePolicy, type ActorPolicy } from './policy.js';
 import { isDefinition, lookupDefinition } from './define.js';
 import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
@@ -62,7 +63,8 @@ type ControlRecord =
   | ['unwatch', number, number]
   | ['terminated', number, number, ExitReason] // target key, watcher key (the target's thread sent it)
   | ['sub', string, number, number, string | null] // topic, subscriber thread, subscriber key, group
-  | ['unsub', string, number, number, string | null];
+  | ['unsub', string, number, number, string | null]
+  | ['child-failed', number, number, WireError, RestartType]; // parent key, child key (the child's thread sent it)
 
 interface SendWaiter {
   readonly ref: ActorRefImpl;
@@ -87,7 +89,7 @@ export interface NodeOptions {
   readonly offloadThreads: number;
 }
 
-export class ActorNode implements InboundSink {
+export class ActorNode implements InboundSink, SupervisorHost {
   readonly runtime: ThreadRuntime;
   readonly self: number;
   readonly clock: Clock;
@@ -218,8 +220,13 @@ export class ActorNode implements InboundSink {
 
   spawn(definition: AnyDefinition, args: unknown, options: SpawnOptions | undefined, parent: Cell | null): ActorRefImpl {
     if (!isDefinition(definition)) throw invalid('spawn(definition)', 'a definition made by defineActor', definition);
-    const policy = resolvePolicy(options);
+    let policy = resolvePolicy(options);
     const thread = this.#place(options?.placement, parent);
+    if (policy.supervision?.decide != null && thread !== this.self) {
+      throw invalid('options.supervision.decide', "a function on the actor's own thread (for one placed elsewhere, put supervision in its definition)", policy.supervision.decide);
+    }
+    // Under a supervising parent, failures are reported to the parent instead of handled locally.
+    if (parent !== null && parent.supervisor !== null) policy = { ...policy, supervised: true };
     let seq = ++this.#seq;
     let entry = -1;
     const mailbox = policy.mailbox;
@@ -902,6 +909,48 @@ export class ActorNode implements InboundSink {
     this.#childStopped(cell);
   }
 
+  // ---- supervision -----------------------------------------------------------------------------
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Stops a cell's children one at a time, newest first. */
+  async stopChildren(cell: Cell): Promise<void> {
+    if (cell.children === null) return;
+    for (const ref of [...cell.children.values()].reverse()) await this.stopRef(ref);
+  }
+
+  /** A supervised child failed: its parent decides (on the parent's thread). */
+  reportFailure(child: Cell, error: Error): void {
+    if (child.parentThread === this.self) {
+      const key = child.key;
+      queueMicrotask(() => this.#childFailed(child.parentKey, this.self, key, error, child.policy.restart));
+      return;
+    }
+    this.#control(child.parentThread, ['child-failed', child.parentKey, child.key, toWire(error), child.policy.restart]);
+  }
+
+  #childFailed(parentKey: number, childThread: number, childKey: number, error: Error, type: RestartType): void {
+    const parent = this.#cells.get(parentKey);
+    const child = this.refFor(childThread, childKey);
+    const supervisor = parent?.supervisor ?? null;
+    if (parent === undefined || supervisor === null) {
+      void this.stopRef(child); // nobody left to decide: a failed child does not linger suspended
+      return;
+    }
+    supervisor.childFailed(this, parent, child, error, type);
+  }
+
+  /** A supervisor's directive to one of its children, on any thread. */
+  directive(child: ActorRefImpl, verb: 'resume' | 'restart' | 'halt' | 'start'): Promise<unknown> {
+    if (child.thread === this.self) return this.#cells.get(child.key)?.applyDirective(verb) ?? Promise.resolve(null);
+    if (this.#dead[child.thread] === 1) return Promise.resolve(null);
+    const { corr, promise } = this.asks.open(0, () => `${verb} of ${child.id}`, child.thread);
+    this.runtime.send(child.thread, RecordKind.Directive, 0, child.key, this.current?.key ?? 0, corr, verb);
+    return promise.catch(() => null);
+  }
+
   #childStopped(cell: Cell): void {
     if (cell.parentKey === 0) return;
     if (cell.parentThread === this.self) {
@@ -957,6 +1006,15 @@ export class ActorNode implements InboundSink {
       case RecordKind.Control:
         this.#onControl(from, payload as ControlRecord);
         return;
+      case RecordKind.Directive: {
+        const { target, sender, corr } = h; // the header object is reused for the next record
+        const cell = this.#cells.get(target);
+        const done = cell === undefined ? Promise.resolve(null) : cell.applyDirective(payload as 'resume');
+        void done.then((answer) => {
+          if (this.#dead[from] === 0) this.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, answer);
+        });
+        return;
+      }
       default:
         return;
     }
@@ -1001,6 +1059,9 @@ export class ActorNode implements InboundSink {
         return;
       case 'thread-down':
         this.threadDown(record[1], record[2]);
+        return;
+      case 'child-failed':
+        this.#childFailed(record[1], from, record[2], fromWire(record[3]), record[4]);
         return;
       case 'watch': {
         const [, targetKey, watcherKey] = record;

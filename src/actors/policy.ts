@@ -4,6 +4,7 @@
 
 import { invalid, validateInteger, validateNumber, validateObject } from '../validate.js';
 import { resolveDelivery, type DeliveryPolicy } from './delivery.js';
+import { RESTART_TYPES, resolveSupervision, type RestartType, type SupervisionPolicy } from './supervision.js';
 import type { SpawnOptions } from './types.js';
 
 export interface Backoff {
@@ -29,9 +30,15 @@ export interface ActorPolicy {
   readonly mailbox: MailboxPolicy | null;
   /** null: at-most-once, no dedup. */
   readonly delivery: DeliveryPolicy | null;
+  /** What its supervising parent does after it fails (only matters under a supervising parent). */
+  readonly restart: RestartType;
+  /** Its parent supervises it: a failure is reported there instead of handled here. Set by the spawner. */
+  readonly supervised: boolean;
+  /** How it supervises its own children (from the spawn options), or null. */
+  readonly supervision: SupervisionPolicy | null;
 }
 
-export const DEFAULT_POLICY: ActorPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000, backoff: null, stashCapacity: 1000, mailbox: null, delivery: null });
+export const DEFAULT_POLICY: ActorPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000, backoff: null, stashCapacity: 1000, mailbox: null, delivery: null, restart: 'permanent', supervised: false, supervision: null });
 
 const OVERFLOWS: readonly Overflow[] = ['reject', 'drop-oldest', 'backpressure'];
 
@@ -39,7 +46,7 @@ export function resolvePolicy(options: SpawnOptions | undefined): ActorPolicy {
   if (options === undefined) return DEFAULT_POLICY;
   validateObject(options, 'options');
   const o = options;
-  if (o.maxRestarts === undefined && o.restartWindowMs === undefined && o.backoff === undefined && o.stashCapacity === undefined && o.mailbox === undefined && o.delivery === undefined) {
+  if (o.maxRestarts === undefined && o.restartWindowMs === undefined && o.backoff === undefined && o.stashCapacity === undefined && o.mailbox === undefined && o.delivery === undefined && o.restart === undefined && o.supervision === undefined) {
     return DEFAULT_POLICY;
   }
   const maxRestarts = o.maxRestarts === undefined ? DEFAULT_POLICY.maxRestarts : validateInteger(o.maxRestarts, 'options.maxRestarts', 0, 1_000_000);
@@ -62,5 +69,17 @@ export function resolvePolicy(options: SpawnOptions | undefined): ActorPolicy {
     if (!OVERFLOWS.includes(overflow)) throw invalid('options.mailbox.overflow', `one of ${OVERFLOWS.map((x) => `'${x}'`).join(', ')}`, overflow);
     mailbox = { capacity, overflow };
   }
-  return { maxRestarts, windowMs, backoff, stashCapacity, mailbox, delivery: resolveDelivery(o.delivery) };
+  const restart = o.restart ?? 'permanent';
+  if (!RESTART_TYPES.includes(restart)) throw invalid('options.restart', RESTART_TYPES.map((t) => `'${t}'`).join(', '), restart);
+  return {
+    maxRestarts,
+    windowMs,
+    backoff,
+    stashCapacity,
+    mailbox,
+    delivery: resolveDelivery(o.delivery),
+    restart,
+    supervised: false,
+    supervision: resolveSupervision(o.supervision, 'options.supervision'),
+  };
 }

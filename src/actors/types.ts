@@ -57,6 +57,16 @@ export interface SpawnOptions {
    * with any mode, a tell whose messageId was seen within dedupWindowMs is dropped as a duplicate.
    */
   readonly delivery?: import('./delivery.js').DeliveryOptions;
+  /**
+   * Under a supervising parent: 'permanent' (default) is restarted after a failure, 'transient'
+   * too (a failure is an abnormal exit), 'temporary' never (it is stopped instead).
+   */
+  readonly restart?: import('./supervision.js').RestartType;
+  /**
+   * How this actor supervises its children (see SupervisionOptions). A decide function cannot
+   * travel to another thread: for an actor placed elsewhere, put it in the definition.
+   */
+  readonly supervision?: import('./supervision.js').SupervisionOptions;
 }
 
 /** What a handler gets: its state, its own ref, and the means to spawn and stop. */
@@ -129,6 +139,9 @@ export interface ActorSpec<Args, State, H extends Handlers<State>> {
    * Without it such a message is an `unhandled` dead letter.
    */
   readonly receive?: (ctx: ActorContext<State>, type: string, payload: unknown) => unknown;
+  /** How this actor supervises its children (spawn options may override it). */
+  readonly supervision?: import('./supervision.js').SupervisionOptions;
+  /** Runs after init, on the first start and after every restart. */
   readonly onStart?: (ctx: ActorContext<State>) => void | Promise<void>;
   readonly onStop?: (ctx: ActorContext<State>) => void | Promise<void>;
   readonly onRestart?: (ctx: ActorContext<State>, error: Error) => void | Promise<void>;

@@ -36,6 +36,8 @@ export const enum RecordKind {
   TypeDef = 10,
   /** One tell for several actors of the receiving thread: payload [keys, payload], corr = how many. */
   Fanout = 11,
+  /** A supervisor's directive to a child (payload: the verb); answered with a Reply. */
+  Directive = 12,
 }
 
 /** Per-thread control block: one region of CTL_BYTES per thread in one SharedArrayBuffer. */
