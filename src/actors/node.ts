@@ -58,7 +58,7 @@ type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread
 type ControlRecord =
   | ['dl', DeadLetter]
   | ['child-stopped', number, number, number]
-  | ['thread-down', number, number]
+  | ['thread-down', number, number, string]
   | ['watch', number, number] // target key, watcher key (the watcher's thread sent it)
   | ['unwatch', number, number]
   | ['terminated', number, number, ExitReason] // target key, watcher key (the target's thread sent it)
@@ -162,11 +162,11 @@ export class ActorNode implements InboundSink, SupervisorHost {
    * thread had sent it and it never read becomes dead letters ('thread-crash'); nothing more is
    * sent to it. Restarting its actors elsewhere is the supervisors' work (not built yet).
    */
-  threadDown(thread: number, exitCode: number): void {
+  threadDown(thread: number, exitCode: number, why = ''): void {
     if (this.#dead[thread] === 1 || thread === this.self) return;
     this.#dead[thread] = 1;
     if (this.self === 0) this.bounds.freeHostedBy(thread);
-    const cause = new Error(`thread ${thread} exited with code ${exitCode}`);
+    const cause = new Error(why !== '' ? `thread ${thread} ${why}` : `thread ${thread} exited with code ${exitCode}`);
     this.asks.rejectThread(thread, (what) => new ActorFailedError(`ask ${what} failed: its thread died`, { cause }));
     for (const cell of this.#cells.values()) {
       if (cell.watching === null) continue;
@@ -1058,7 +1058,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
         this.onDeadLetter?.(record[1]);
         return;
       case 'thread-down':
-        this.threadDown(record[1], record[2]);
+        this.threadDown(record[1], record[2], record[3]);
         return;
       case 'child-failed':
         this.#childFailed(record[1], from, record[2], fromWire(record[3]), record[4]);

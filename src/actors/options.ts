@@ -38,6 +38,12 @@ export interface SystemOptions {
    * time (their counters live in shared memory, 16 bytes each); a power of two. Default 4096.
    */
   readonly boundedMailboxes?: number;
+  /**
+   * Stall watchdog: a worker thread that makes no progress for this long while it is not idle
+   * (a handler stuck in `while (true) {}`) is terminated, and handled like any thread that died.
+   * 0 turns it off. Default 0.
+   */
+  readonly stallTimeoutMs?: number;
 }
 
 export interface ResolvedSystemOptions {
@@ -54,6 +60,7 @@ export interface ResolvedSystemOptions {
   readonly offloadThreads: number;
   readonly handleSignals: readonly NodeJS.Signals[];
   readonly boundedMailboxes: number;
+  readonly stallTimeoutMs: number;
 }
 
 const KNOWN = new Set([
@@ -70,6 +77,7 @@ const KNOWN = new Set([
   'offloadThreads',
   'handleSignals',
   'boundedMailboxes',
+  'stallTimeoutMs',
 ]);
 
 export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSystemOptions {
@@ -97,6 +105,7 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     offloadThreads: o.offloadThreads === undefined ? 1 : validateInteger(o.offloadThreads, 'options.offloadThreads', 1, 64),
     handleSignals: resolveSignals(o.handleSignals),
     boundedMailboxes,
+    stallTimeoutMs: o.stallTimeoutMs === undefined ? 0 : validateNumber(o.stallTimeoutMs, 'options.stallTimeoutMs', 0, 2 ** 31),
   });
 }
 

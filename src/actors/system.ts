@@ -27,6 +27,9 @@ import {
   STAT_DUPLICATES,
   STAT_SPILLED,
   STAT_SPILL_BYTES,
+  STAT_LONGEST_TURN_MS,
+  CTL_F64_CURRENT,
+  CTL_HEARTBEAT,
   RecordKind,
   ThreadState,
 } from '../runtime/layout.js';
@@ -58,6 +61,8 @@ export interface ThreadStats {
   readonly spilled: number;
   /** Bytes this thread holds in its sender-side spills right now (rings were full). */
   readonly spillBytes: number;
+  /** The longest scheduler slice so far, in ms: a long handler shows here before it is a stall. */
+  readonly longestTurnMs: number;
   /** Bytes waiting in the rings into this thread. */
   readonly ringBytesUsed: number;
   /** Share of wall time spent in scheduler turns since the thread started, 0..1. */
@@ -108,6 +113,9 @@ export class ActorSystem {
   #shutdown: Promise<ShutdownReport> | null = null;
   #closing = false;
   #died = 0;
+  /** Why the watchdog ended a thread, by thread. */
+  readonly #stalled = new Map<number, string>();
+  #watchdog: NodeJS.Timeout | null = null;
   #finished!: (report: ShutdownReport) => void;
   readonly #done = new Promise<ShutdownReport>((resolve) => (this.#finished = resolve));
   readonly #onSignal = (): void => void this.shutdown();
@@ -128,6 +136,7 @@ export class ActorSystem {
     this.#workers = workers;
     this.#stats = Array.from({ length: topology.threadCount }, (_, t) => new Float64Array(topology.ctl, t * CTL_I32 * 4 + CTL_F64_BASE * 8, STAT_FIELDS));
     exits.onExit = (thread, code) => this.#threadExited(thread, code);
+    if (options.stallTimeoutMs > 0) this.#startWatchdog(options.stallTimeoutMs);
     for (const signal of options.handleSignals) process.on(signal, this.#onSignal);
     node.onDeadLetter = (letter) => {
       for (const listener of this.#listeners) {
@@ -160,11 +169,43 @@ export class ActorSystem {
     this.#died++;
     const ctl = new Int32Array(this.#topology.ctl);
     Atomics.store(ctl, thread * CTL_I32 + CTL_STATE, ThreadState.Dead);
-    this.#node.threadDown(thread, code);
+    const why = this.#stalled.get(thread) ?? '';
+    this.#node.threadDown(thread, code, why);
     for (const w of this.#workers) {
       if (w.thread === thread || this.#node.isDead(w.thread)) continue;
-      this.#runtime.send(w.thread, RecordKind.Control, 0, 0, 0, 0, ['thread-down', thread, code]);
+      this.#runtime.send(w.thread, RecordKind.Control, 0, 0, 0, 0, ['thread-down', thread, code, why]);
     }
+  }
+
+  /**
+   * The stall watchdog (W8): a worker that is neither parked nor moving its heartbeat for
+   * stallTimeoutMs (a handler stuck in a loop) is terminated, and its death handled as a crash
+   * whose cause says 'stalled' and names the actor that was running.
+   */
+  #startWatchdog(limitMs: number): void {
+    const ctl = new Int32Array(this.#topology.ctl);
+    const seen = new Map<number, { beat: number; since: number }>();
+    this.#watchdog = setInterval(
+      () => {
+        const now = performance.now();
+        for (const w of this.#workers) {
+          const base = w.thread * CTL_I32;
+          if (this.#node.isDead(w.thread) || this.#stalled.has(w.thread)) continue;
+          const beat = Atomics.load(ctl, base + CTL_HEARTBEAT);
+          const last = seen.get(w.thread);
+          if (Atomics.load(ctl, base + CTL_PARKED) === 1 || last === undefined || last.beat !== beat) {
+            seen.set(w.thread, { beat, since: now });
+            continue;
+          }
+          if (now - last.since < limitMs) continue;
+          const key = new Float64Array(this.#topology.ctl, base * 4 + CTL_F64_CURRENT * 8, 1)[0]!;
+          this.#stalled.set(w.thread, `stalled: no progress for ${Math.round(now - last.since)} ms${key > 0 ? ` in actor ${this.#node.idOf(key)}` : ''}`);
+          void w.worker.terminate();
+        }
+      },
+      Math.max(10, limitMs / 4),
+    );
+    this.#watchdog.unref();
   }
 
   /** Worker threads (main not counted). */
@@ -234,6 +275,7 @@ export class ActorSystem {
         duplicates: s[STAT_DUPLICATES]!,
         spilled: s[STAT_SPILLED]!,
         spillBytes: s[STAT_SPILL_BYTES]!,
+        longestTurnMs: s[STAT_LONGEST_TURN_MS]!,
         ringBytesUsed,
         busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
         parked: Atomics.load(ctl, thread * CTL_I32 + CTL_PARKED) === 1,
@@ -362,6 +404,7 @@ export class ActorSystem {
     // Let the last dead letters and stop replies land before the threads go.
     await this.#drain(Math.min(drainMs, 1000));
     this.#closing = true; // from here on, workers exiting is the plan
+    if (this.#watchdog !== null) clearInterval(this.#watchdog);
     await stopWorkers(this.#workers, this.options.shutdownTimeoutMs);
     await node.closeOffload();
     await this.#runtime.close();

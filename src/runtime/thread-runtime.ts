@@ -21,6 +21,8 @@ import {
   STAT_SINCE,
   STAT_SPILLED,
   STAT_SPILL_BYTES,
+  STAT_LONGEST_TURN_MS,
+  CTL_F64_CURRENT,
   ThreadState,
 } from './layout.js';
 import { RecordReader, RingConsumer, RingProducer, maxRecordPayload, type RecordHeader } from './ring-buffer.js';
@@ -30,6 +32,8 @@ import { Bell } from './wake.js';
 export interface Runnable {
   /** Runs a bounded amount of work. Reschedules itself through ThreadRuntime.schedule if needed. */
   run(): void;
+  /** Published while it runs, so a watchdog can name what a stalled thread was doing. */
+  readonly key?: number;
 }
 
 export interface InboundSink {
@@ -117,6 +121,8 @@ export class ThreadRuntime {
    */
   readonly counters = new Float64Array(STAT_FIELDS);
   readonly #shared: Float64Array;
+  /** One Float64 in this thread's control block: the key of the actor running now. */
+  readonly #current: Float64Array;
   readonly #ctlI32: Int32Array;
   readonly #base: number;
   readonly #bell: Bell;
@@ -148,6 +154,7 @@ export class ThreadRuntime {
     this.#ctlI32 = new Int32Array(wiring.ctl);
     this.#base = this.self * CTL_I32;
     this.#shared = new Float64Array(wiring.ctl, this.self * CTL_I32 * 4 + CTL_F64_BASE * 8, STAT_FIELDS);
+    this.#current = new Float64Array(wiring.ctl, this.self * CTL_I32 * 4 + CTL_F64_CURRENT * 8, 1);
     this.#bell = new Bell(this.#ctlI32, this.#base);
     this.#out = wiring.outbound.map((ring, to) =>
       ring === null ? null : new Outbound(ring, new Bell(this.#ctlI32, to * CTL_I32), wiring.bigOut[to]!),
@@ -459,6 +466,7 @@ export class ThreadRuntime {
       const work = this.#runq[this.#runHead]!;
       this.#runq[this.#runHead] = undefined;
       this.#runHead = (this.#runHead + 1) & this.#runMask;
+      this.#current[0] = work.key ?? 0; // a plain store: read only by a watchdog after a stall
       work.run();
       // Check the clock every 64 runs: performance.now() costs ~30 ns.
       if ((++n & 63) === 0 && performance.now() > deadline) return n;
@@ -490,7 +498,9 @@ export class ThreadRuntime {
         // Microtasks only (~0.14 us): async handlers that settled resume within this slice.
         await null;
       } while (!this.#closed && this.#hasWork() && performance.now() < deadline);
-      this.counters[STAT_BUSY_NS]! += performance.now() - start;
+      const took = performance.now() - start;
+      this.counters[STAT_BUSY_NS]! += took;
+      if (took > this.counters[STAT_LONGEST_TURN_MS]!) this.counters[STAT_LONGEST_TURN_MS] = took;
       this.#publishLoad();
       this.#shared.set(this.counters);
       if (this.#closed) break;
