@@ -8,6 +8,7 @@ import { systemClock } from './runtime/clock.js';
 import { nodeEndpoint, type ActorInfo, type WorkerControl } from './runtime/control.js';
 import { ThreadRuntime, type RuntimeTuning } from './runtime/thread-runtime.js';
 import type { ThreadWiring } from './runtime/topology.js';
+import { STAT_UNHANDLED_REJECTIONS } from './runtime/layout.js';
 
 export interface WorkerBoot {
   readonly wiring: ThreadWiring;
@@ -42,6 +43,15 @@ const control: WorkerControl = {
     setImmediate(() => process.exit(0));
   },
 };
+
+// A promise rejected with nobody listening (a fire-and-forget ask to a stopped actor, say) ends
+// a thread by Node's default, and with it every actor it hosts. Here it is counted in stats,
+// the first one is printed as a warning, and the thread goes on.
+process.on('unhandledRejection', (reason) => {
+  if (runtime.counters[STAT_UNHANDLED_REJECTIONS]!++ === 0) {
+    process.emitWarning(`troupe thread ${runtime.self}: a promise was rejected and nothing handled it (later ones are only counted): ${String((reason as Error)?.stack ?? reason)}`);
+  }
+});
 
 expose(control, nodeEndpoint(parentPort!));
 runtime.start(node);

@@ -22,6 +22,7 @@ const METRICS: readonly Metric[] = [
   { name: 'troupe_records_spilled_total', help: 'Records that waited in a sender-side spill queue (a ring was full).', type: 'counter', value: (t) => t.spilled },
   { name: 'troupe_spill_bytes', help: 'Bytes waiting in the thread\'s sender-side spills (its rings were full).', type: 'gauge', value: (t) => t.spillBytes },
   { name: 'troupe_longest_turn_ms', help: 'The longest scheduler slice on the thread so far.', type: 'gauge', value: (t) => t.longestTurnMs },
+  { name: 'troupe_unhandled_rejections_total', help: 'Promises rejected with no handler on a worker thread (counted, not fatal).', type: 'counter', value: (t) => t.unhandledRejections },
   { name: 'troupe_actors', help: 'Live actors hosted on the thread.', type: 'gauge', value: (t) => t.actors },
   { name: 'troupe_ring_bytes_used', help: 'Bytes waiting in the rings into the thread.', type: 'gauge', value: (t) => t.ringBytesUsed },
   { name: 'troupe_busy_ratio', help: 'Share of wall time spent in scheduler turns since the thread started.', type: 'gauge', value: (t) => t.busyRatio },

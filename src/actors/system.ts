@@ -28,6 +28,7 @@ import {
   STAT_SPILLED,
   STAT_SPILL_BYTES,
   STAT_LONGEST_TURN_MS,
+  STAT_UNHANDLED_REJECTIONS,
   CTL_F64_CURRENT,
   CTL_HEARTBEAT,
   RecordKind,
@@ -63,6 +64,8 @@ export interface ThreadStats {
   readonly spillBytes: number;
   /** The longest scheduler slice so far, in ms: a long handler shows here before it is a stall. */
   readonly longestTurnMs: number;
+  /** Worker threads: promises rejected with no handler (counted and survived, not fatal). */
+  readonly unhandledRejections: number;
   /** Bytes waiting in the rings into this thread. */
   readonly ringBytesUsed: number;
   /** Share of wall time spent in scheduler turns since the thread started, 0..1. */
@@ -276,6 +279,7 @@ export class ActorSystem {
         spilled: s[STAT_SPILLED]!,
         spillBytes: s[STAT_SPILL_BYTES]!,
         longestTurnMs: s[STAT_LONGEST_TURN_MS]!,
+        unhandledRejections: s[STAT_UNHANDLED_REJECTIONS]!,
         ringBytesUsed,
         busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
         parked: Atomics.load(ctl, thread * CTL_I32 + CTL_PARKED) === 1,

@@ -68,7 +68,8 @@ export const STAT_REJECTED = 10; // tells and asks refused because a bounded mai
 export const STAT_DUPLICATES = 11; // tells dropped by dedup (accepted, then settled as duplicates)
 export const STAT_SPILL_BYTES = 12; // gauge: bytes waiting in this thread's sender-side spills
 export const STAT_LONGEST_TURN_MS = 13; // the longest scheduler slice so far (a long handler shows here)
-export const STAT_FIELDS = 14;
+export const STAT_UNHANDLED_REJECTIONS = 14; // promises rejected with no handler on the thread (reported, not fatal)
+export const STAT_FIELDS = 15;
 /** Float64 index (same region): key of the actor whose work runs now, written straight to shared memory. */
 export const CTL_F64_CURRENT = 60;
 
