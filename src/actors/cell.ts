@@ -29,10 +29,16 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 class Context implements ActorContext<unknown> {
-  state: unknown = undefined;
   readonly #cell: Cell;
   constructor(cell: Cell) {
     this.#cell = cell;
+  }
+  /** Kept in the cell, so that an actor that never handles a message needs no Context. */
+  get state(): unknown {
+    return this.#cell.state;
+  }
+  set state(value: unknown) {
+    this.#cell.state = value;
   }
   get self(): never {
     return this.#cell.self as never;
@@ -94,6 +100,36 @@ class Context implements ActorContext<unknown> {
   }
 }
 
+/**
+ * The parts of a cell that most actors never use: watches, restart and backoff bookkeeping,
+ * timers, supervision, at-least-once state, stop promises. One pointer in the cell until needed
+ * (about 100 bytes less per idle actor).
+ */
+class Rare {
+  /** Actors this one watches, by key. */
+  watching: Map<number, ActorRefImpl> | null = null;
+  /** Actors watching this one: watcher key -> watcher thread. */
+  watchers: Map<number, number> | null = null;
+  /** Why this actor ends, for its watchers. */
+  exitReason: ExitReason = 'normal';
+  stopping: Promise<void> | null = null;
+  restarts: number[] | null = null;
+  /** Backoff bookkeeping, only for actors spawned with a backoff. */
+  backoff: { inARow: number; runningSince: number; timer: TimerHandle | null } | null = null;
+  idle: (() => void)[] | null = null;
+  stopped: { promise: Promise<void>; resolve: () => void } | null = null;
+  timers: ActorTimers | null = null;
+  /** Its side as a supervisor (undefined: not looked up yet; null: it does not supervise). */
+  supervisor: Supervisor | null | undefined = undefined;
+  /** Under a supervising parent: the failure it reported, and who waits for it to run again. */
+  lastError: Error | null = null;
+  whenRunning: (() => void)[] | null = null;
+  /** Ack mode and dedup, for actors spawned with a delivery option. */
+  delivery: DeliveryState | null = null;
+  /** Messages whose handler threw (and hooks that failed). */
+  failed = 0;
+}
+
 export class Cell implements Runnable {
   readonly node: ActorNode;
   readonly key: number;
@@ -101,42 +137,23 @@ export class Cell implements Runnable {
   readonly parentKey: number;
   readonly args: unknown;
   readonly policy: ActorPolicy;
-  readonly ctx: Context;
+  /** The actor's state (what ctx.state reads and writes). */
+  state: unknown = undefined;
+  #ctx: Context | null = null;
   #definition: AnyDefinition | null = null;
-  /** The definition's prototype-free handler table, cached: looked up once per message. */
-  #handlers: Record<string, ((ctx: never, payload: unknown) => unknown) | undefined> | null = null;
   status: CellStatus = 'starting';
   scheduled = false;
   busy = false;
   handled = 0;
-  failed = 0;
   queue: Mailbox | null = null;
   /** Children by actor key (keys are unique system-wide). */
   children: Map<number, ActorRefImpl> | null = null;
-  /** Actors this one watches, by key. */
-  watching: Map<number, ActorRefImpl> | null = null;
-  /** Actors watching this one: watcher key -> watcher thread. */
-  watchers: Map<number, number> | null = null;
-  /** Why this actor ends, for its watchers. */
-  exitReason: ExitReason = 'normal';
+  /** What most actors never need, allocated on first use (see Rare). */
+  #rare: Rare | null = null;
   #ref: ActorRefImpl | null = null;
   /** The sender of the message being handled (numbers, not the envelope: no write barrier). */
   #senderThread = 0;
   #senderKey = 0;
-  #restarts: number[] | null = null;
-  /** Backoff bookkeeping, only for actors spawned with a backoff (most pay nothing for it). */
-  #backoff: { inARow: number; runningSince: number; timer: TimerHandle | null } | null = null;
-  #idle: (() => void)[] | null = null;
-  #stopped: { promise: Promise<void>; resolve: () => void } | null = null;
-  #timers: ActorTimers | null = null;
-  /** Its side as a supervisor (undefined: not looked up yet; null: it does not supervise). */
-  #supervisor: Supervisor | null | undefined = undefined;
-  /** Under a supervising parent: the failure it reported, and who waits for it to run again. */
-  #lastError: Error | null = null;
-  #whenRunning: (() => void)[] | null = null;
-  /** Ack mode and dedup, only for actors spawned with a delivery option. */
-  readonly #delivery: DeliveryState | null = null;
-  stopping: Promise<void> | null = null;
 
   constructor(
     node: ActorNode,
@@ -154,23 +171,62 @@ export class Cell implements Runnable {
     this.parentThread = parentThread;
     this.parentKey = parentKey;
     this.policy = policy;
-    this.ctx = new Context(this);
     const bound = policy.mailbox;
     if (bound !== null) {
       this.queue = bound.overflow === 'drop-oldest' ? new Mailbox(null, -1, bound.capacity) : new Mailbox(node.bounds, node.bounds.entryOf(key));
     }
-    if (policy.delivery !== null) this.#delivery = new DeliveryState(policy.delivery);
+    if (policy.delivery !== null) this.#more().delivery = new DeliveryState(policy.delivery);
+  }
+
+  /** What handlers and hooks get; created on first use. */
+  get ctx(): Context {
+    return (this.#ctx ??= new Context(this));
+  }
+
+  #more(): Rare {
+    return (this.#rare ??= new Rare());
+  }
+
+  get watching(): Map<number, ActorRefImpl> | null {
+    return this.#rare === null ? null : this.#rare.watching;
+  }
+  set watching(value: Map<number, ActorRefImpl> | null) {
+    this.#more().watching = value;
+  }
+  get watchers(): Map<number, number> | null {
+    return this.#rare === null ? null : this.#rare.watchers;
+  }
+  set watchers(value: Map<number, number> | null) {
+    this.#more().watchers = value;
+  }
+  get exitReason(): ExitReason {
+    return this.#rare === null ? 'normal' : this.#rare.exitReason;
+  }
+  set exitReason(value: ExitReason) {
+    this.#more().exitReason = value;
+  }
+  get failed(): number {
+    return this.#rare === null ? 0 : this.#rare.failed;
+  }
+
+  get stopping(): Promise<void> | null {
+    return this.#rare === null ? null : this.#rare.stopping;
+  }
+  set stopping(value: Promise<void> | null) {
+    this.#more().stopping = value;
   }
 
   /** Created on first use: most actors never set a timer. */
   get timers(): ActorTimers {
-    return (this.#timers ??= new ActorTimers(this.node.clock, (type, payload) => this.node.timerFired(this, type, payload)));
+    return (this.#more().timers ??= new ActorTimers(this.node.clock, (type, payload) => this.node.timerFired(this, type, payload)));
   }
 
   /** Cancels every timer (on stop and on restart). */
   cancelTimers(): void {
-    this.#timers?.cancelAll();
-    const b = this.#backoff;
+    const rare = this.#rare;
+    if (rare === null) return;
+    rare.timers?.cancelAll();
+    const b = rare.backoff;
     if (b !== null && b.timer !== null) {
       this.node.clock.clearTimeout(b.timer);
       b.timer = null;
@@ -183,7 +239,6 @@ export class Cell implements Runnable {
 
   set definition(definition: AnyDefinition | null) {
     this.#definition = definition;
-    this.#handlers = definition === null ? null : handlerTable(definition);
   }
 
   get self(): ActorRefImpl {
@@ -202,13 +257,14 @@ export class Cell implements Runnable {
   /** Puts a message in the mailbox; the caller checked that the cell is not stopping. */
   enqueue(env: Envelope): void {
     const queue = (this.queue ??= new Mailbox());
-    const d = this.#delivery;
+    const rare = this.#rare;
+    const d = rare === null ? null : rare.delivery;
     if (d !== null && env.messageId !== undefined && env.kind === EnvelopeKind.Tell && d.isDuplicate(env.messageId, this.node.clock.now())) {
       queue.discard(env);
       this.node.duplicate();
       return;
     }
-    if (this.#backoff !== null && this.#backoff.timer !== null && queue.length >= this.policy.stashCapacity && env.kind !== EnvelopeKind.Terminated) {
+    if (rare !== null && rare.backoff !== null && rare.backoff.timer !== null && queue.length >= this.policy.stashCapacity && env.kind !== EnvelopeKind.Terminated) {
       queue.discard(env);
       this.node.stashOverflow(this, env);
       return;
@@ -235,15 +291,15 @@ export class Cell implements Runnable {
       return;
     }
     if (this.status !== 'running') return;
-    if (this.#delivery !== null && this.#delivery.policy.ack) {
-      this.#runAcked(this.#delivery);
+    if (this.policy.delivery !== null && this.policy.delivery.ack) {
+      this.#runAcked(this.#rare!.delivery!);
       return;
     }
     const queue = this.queue;
     if (queue === null) return;
     // The node's current actor (sender of any tell made now) is this one for the whole batch.
     const node = this.node;
-    const handlers = this.#handlers!;
+    const handlers = handlerTable(this.#definition!); // once per batch
     const ctx = this.ctx;
     node.current = this;
     // Tells that a handler settled synchronously are counted once per batch, not per message.
@@ -312,7 +368,7 @@ export class Cell implements Runnable {
 
   #initialized(state: unknown): void {
     this.busy = false;
-    this.ctx.state = state;
+    this.state = state;
     const onStart = this.definition!.spec.onStart;
     if (onStart !== undefined) {
       let result: unknown;
@@ -342,8 +398,8 @@ export class Cell implements Runnable {
       return;
     }
     this.status = 'running';
-    if (this.policy.backoff !== null) (this.#backoff ??= { inARow: 0, runningSince: 0, timer: null }).runningSince = this.node.clock.now();
-    if (this.depth > 0 || this.#delivery?.redeliver != null) this.schedule();
+    if (this.policy.backoff !== null) (this.#more().backoff ??= { inARow: 0, runningSince: 0, timer: null }).runningSince = this.node.clock.now();
+    if (this.depth > 0 || this.#rare?.delivery?.redeliver != null) this.schedule();
   }
 
   #startFailed(thrown: unknown): void {
@@ -369,7 +425,7 @@ export class Cell implements Runnable {
       this.#terminated(env.payload as TerminatedNotice);
       return;
     }
-    const handler = this.#handlers![env.type];
+    const handler = handlerTable(this.#definition!)[env.type];
     const fallback = handler === undefined ? this.#definition!.spec.receive : undefined;
     if (handler === undefined && fallback === undefined) {
       this.node.unhandled(this, env);
@@ -401,12 +457,12 @@ export class Cell implements Runnable {
 
   /** The attempt in progress (ack mode), for ctx.deliveryCount. */
   get attempt(): Attempt | null {
-    return this.#delivery?.current ?? null;
+    return this.#rare?.delivery?.current ?? null;
   }
 
   /** A message to be sent again that the actor holds outside its mailbox (taken on stop). */
   takeRedelivery(): Envelope | null {
-    const d = this.#delivery;
+    const d = this.#rare?.delivery ?? null;
     if (d === null || d.redeliver === null) return null;
     const env = d.redeliver.env;
     d.redeliver = null;
@@ -429,7 +485,7 @@ export class Cell implements Runnable {
           env = this.queue?.shift();
         }
         if (env === undefined) return;
-        if (env.kind > EnvelopeKind.Ask || (this.#handlers![env.type] === undefined && this.#definition!.spec.receive === undefined)) this.#process(env);
+        if (env.kind > EnvelopeKind.Ask || (handlerTable(this.#definition!)[env.type] === undefined && this.#definition!.spec.receive === undefined)) this.#process(env);
         else this.#attempt(d, env, count);
         if (this.busy || this.status !== 'running' || d.waitTimer !== null || d.current !== null) return;
       }
@@ -444,7 +500,7 @@ export class Cell implements Runnable {
     d.current = attempt;
     this.#senderThread = env.senderThread;
     this.#senderKey = env.senderKey;
-    const handler = this.#handlers![env.type];
+    const handler = handlerTable(this.#definition!)[env.type];
     let result: unknown;
     try {
       result = handler !== undefined ? handler(this.ctx as never, env.payload) : this.#definition!.spec.receive!(this.ctx as never, env.type, env.payload);
@@ -491,7 +547,7 @@ export class Cell implements Runnable {
   #attemptFailed(d: DeliveryState, attempt: Attempt, thrown: unknown): void {
     if (!this.#release(d, attempt)) return;
     const error = asError(thrown);
-    this.failed++;
+    this.#more().failed++;
     this.node.attemptFailed();
     if (!attempt.settled) {
       attempt.settled = true;
@@ -534,7 +590,7 @@ export class Cell implements Runnable {
 
   /** ctx.ack / nack / inProgress / term, on the attempt in progress. */
   settleAttempt(verb: 'ack' | 'nack' | 'in-progress' | 'term', delayMs = 0): void {
-    const d = this.#delivery;
+    const d = this.#rare?.delivery ?? null;
     if (d === null || !d.policy.ack) throw invalid(`ctx.${verb === 'in-progress' ? 'inProgress' : verb}()`, "an actor spawned with delivery: { mode: 'at-least-once' }", verb);
     const attempt = d.current;
     if (attempt === null || attempt.settled) return; // acks are idempotent; late ones change nothing
@@ -593,7 +649,7 @@ export class Cell implements Runnable {
   }
 
   #signalFailed(thrown: unknown): void {
-    this.failed++;
+    this.#more().failed++;
     if (this.status === 'stopping') {
       this.#settleIdle();
       return;
@@ -616,7 +672,7 @@ export class Cell implements Runnable {
     this.busy = false;
     const error = asError(thrown);
     this.handled++;
-    this.failed++;
+    this.#more().failed++;
     this.node.failed(this, env, error);
     if (this.status === 'stopping') {
       this.#settleIdle();
@@ -632,10 +688,10 @@ export class Cell implements Runnable {
       return;
     }
     const now = this.node.clock.now();
-    const restarts = (this.#restarts ??= []);
+    const restarts = (this.#more().restarts ??= []);
     const backoff = this.policy.backoff;
     if (backoff !== null) {
-      const b = (this.#backoff ??= { inARow: 0, runningSince: now, timer: null });
+      const b = (this.#more().backoff ??= { inARow: 0, runningSince: now, timer: null });
       if (this.status === 'running' && now - b.runningSince >= backoff.resetAfterMs) b.inARow = 0;
       if (b.inARow >= this.policy.maxRestarts) {
         void this.node.stopCell(this, 'failed');
@@ -660,7 +716,7 @@ export class Cell implements Runnable {
   #beginRestart(error: Error | null, next: () => void): void {
     this.cancelTimers();
     this.status = 'restarting';
-    this.#supervisor = undefined; // a new incarnation supervises afresh (its restart window too)
+    if (this.#rare !== null) this.#rare.supervisor = undefined; // a new incarnation supervises afresh (its restart window too)
     const onRestart = error === null ? undefined : this.definition!.spec.onRestart;
     const hook = (): unknown => {
       if (onRestart === undefined) return undefined;
@@ -694,30 +750,34 @@ export class Cell implements Runnable {
 
   /** The supervisor side of this actor, if its spawn options or its definition give it one. */
   get supervisor(): Supervisor | null {
-    if (this.#supervisor === undefined) {
+    const rare = this.#rare;
+    if (rare === null || rare.supervisor === undefined) {
       const policy = this.policy.supervision ?? (this.#definition === null ? null : definitionSupervision(this.#definition));
-      this.#supervisor = policy === null ? null : new Supervisor(policy);
+      if (policy === null && rare === null) return null; // not worth a Rare to say so
+      this.#more().supervisor = policy === null ? null : new Supervisor(policy);
     }
-    return this.#supervisor;
+    return this.#rare!.supervisor!;
   }
 
   /** Failed under a supervising parent: nothing runs until the parent's directive. */
   #suspend(error: Error): void {
     this.cancelTimers();
     this.status = 'suspended';
-    this.#lastError = error;
+    this.#more().lastError = error;
     this.#ranAgain(); // a restart that failed again: whoever waited for it hears of it now
     this.node.reportFailure(this, error);
   }
 
   #ranAgain(): void {
-    const waiters = this.#whenRunning;
-    this.#whenRunning = null;
-    if (waiters !== null) for (const resolve of waiters) resolve();
+    const rare = this.#rare;
+    if (rare === null || rare.whenRunning === null) return;
+    const waiters = rare.whenRunning;
+    rare.whenRunning = null;
+    for (const resolve of waiters) resolve();
   }
 
   #untilRunning(): Promise<void> {
-    return new Promise((resolve) => (this.#whenRunning ??= []).push(resolve));
+    return new Promise((resolve) => (this.#more().whenRunning ??= []).push(resolve));
   }
 
   /**
@@ -731,7 +791,7 @@ export class Cell implements Runnable {
       if (this.status === 'stopping' || this.status === 'stopped') return null;
       this.cancelTimers();
       this.status = 'suspended';
-      this.#lastError = null;
+      if (this.#rare !== null) this.#rare.lastError = null;
       const onStop = this.#definition?.spec.onStop;
       if (onStop !== undefined) {
         this.busy = true;
@@ -753,7 +813,7 @@ export class Cell implements Runnable {
       return null;
     }
     const running = this.#untilRunning();
-    this.#beginRestart(verb === 'restart' ? (this.#lastError ?? new Error('restarted by its supervisor')) : null, () => this.schedule());
+    this.#beginRestart(verb === 'restart' ? (this.#rare?.lastError ?? new Error('restarted by its supervisor')) : null, () => this.schedule());
     await running;
     return null;
   }
@@ -769,7 +829,7 @@ export class Cell implements Runnable {
       return;
     }
     if (this.status !== 'running' && this.status !== 'suspended') return;
-    this.failed++;
+    this.#more().failed++;
     if (gaveUp && !this.policy.supervised) {
       this.exitReason = 'failed';
       void this.node.stopCell(this, 'failed');
@@ -785,7 +845,7 @@ export class Cell implements Runnable {
       this.schedule();
       return;
     }
-    const b = this.#backoff!;
+    const b = this.#rare!.backoff!;
     const base = Math.min(backoff.maxMs, backoff.minMs * 2 ** (b.inARow - 1));
     const delay = base + Math.random() * backoff.jitter * base;
     b.timer = this.node.clock.setTimeout(() => {
@@ -800,31 +860,34 @@ export class Cell implements Runnable {
   /** Resolves once no handler or hook of this cell is running. */
   whenIdle(): Promise<void> {
     if (!this.busy) return Promise.resolve();
-    return new Promise((resolve) => (this.#idle ??= []).push(resolve));
+    return new Promise((resolve) => (this.#more().idle ??= []).push(resolve));
   }
 
   #settleIdle(): void {
-    const waiters = this.#idle;
-    this.#idle = null;
-    if (waiters !== null) for (const resolve of waiters) resolve();
+    const rare = this.#rare;
+    if (rare === null || rare.idle === null) return;
+    const waiters = rare.idle;
+    rare.idle = null;
+    for (const resolve of waiters) resolve();
   }
 
   /** Resolves once the cell has stopped, however that comes about. */
   whenStopped(): Promise<void> {
     if (this.status === 'stopped') return Promise.resolve();
-    if (this.#stopped === null) {
+    const rare = this.#more();
+    if (rare.stopped === null) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => (resolve = r));
-      this.#stopped = { promise, resolve };
+      rare.stopped = { promise, resolve };
     }
-    return this.#stopped.promise;
+    return rare.stopped.promise;
   }
 
   /** Called by the node when the stop is complete. */
   markStopped(): void {
     this.cancelTimers();
     this.#ranAgain();
-    const d = this.#delivery;
+    const d = this.#rare?.delivery ?? null;
     if (d !== null) {
       if (d.waitTimer !== null) this.node.clock.clearTimeout(d.waitTimer);
       if (d.current?.timer != null) this.node.clock.clearTimeout(d.current.timer);
@@ -832,11 +895,13 @@ export class Cell implements Runnable {
       d.current = null;
     }
     this.status = 'stopped';
-    this.#stopped?.resolve();
-    this.#stopped = null;
+    if (this.#rare !== null) {
+      this.#rare.stopped?.resolve();
+      this.#rare.stopped = null;
+    }
   }
 
   get restartCount(): number {
-    return this.#restarts?.length ?? 0;
+    return this.#rare?.restarts?.length ?? 0;
   }
 }
