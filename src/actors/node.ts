@@ -64,6 +64,7 @@ type ControlRecord =
   | ['terminated', number, number, ExitReason] // target key, watcher key (the target's thread sent it)
   | ['sub', string, number, number, string | null] // topic, subscriber thread, subscriber key, group
   | ['unsub', string, number, number, string | null]
+  | ['unsub-all', number] // an actor that stopped: out of every topic and group
   | ['child-failed', number, number, WireError, RestartType]; // parent key, child key (the child's thread sent it)
 
 interface SendWaiter {
@@ -117,6 +118,9 @@ export class ActorNode implements InboundSink, SupervisorHost {
   readonly #dead: Uint8Array;
   readonly #offload: OffloadPool;
   readonly #topics = new TopicTable();
+  /** Watchers that are functions, not actors (a pool's members): negative watcher keys. */
+  readonly #fnWatchers = new Map<number, { ref: ActorRefImpl; onEnd: (reason: ExitReason) => void }>();
+  #fnWatchSeq = 0;
   /** send() calls waiting for room, per target key, first come first served. */
   readonly #waiting = new Map<number, SendWaiter[]>();
   #seq = 0;
@@ -172,6 +176,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
       if (cell.watching === null) continue;
       for (const ref of cell.watching.values()) if (ref.thread === thread) this.#deliverTerminated(cell, thread, ref.key, 'thread-exit');
     }
+    for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) this.#fnWatchEnded(id, 'thread-exit');
     const lost = this.runtime.abandon(thread);
     for (const type of lost) {
       this.runtime.counters[STAT_DEAD_LETTERS]!++;
@@ -820,6 +825,10 @@ export class ActorNode implements InboundSink, SupervisorHost {
     if (cell.watchers !== null) {
       for (const [watcherKey, watcherThread] of cell.watchers) {
         if (watcherThread === this.self) {
+          if (watcherKey < 0) {
+            this.#fnWatchEnded(watcherKey, cell.exitReason);
+            continue;
+          }
           const watcher = this.#cells.get(watcherKey);
           if (watcher !== undefined) this.#deliverTerminated(watcher, this.self, cell.key, cell.exitReason);
         } else {
@@ -906,7 +915,39 @@ export class ActorNode implements InboundSink, SupervisorHost {
       this.#deadLetter(env, cell.key, reason, initFailure ?? undefined);
     }
     this.#notifyWatchers(cell);
+    if (this.#topics.dropKey(cell.key)) this.#broadcast(['unsub-all', cell.key]);
     this.#childStopped(cell);
+  }
+
+  /**
+   * Calls `onEnd` once when `ref` stops for good (or at once if it is gone), wherever it runs:
+   * death watch for runtime parts that are not actors. Returns the function that cancels it.
+   */
+  watchWith(ref: ActorRefImpl, onEnd: (reason: ExitReason) => void): () => void {
+    const id = --this.#fnWatchSeq;
+    this.#fnWatchers.set(id, { ref, onEnd });
+    const cancel = (): void => {
+      if (!this.#fnWatchers.delete(id)) return;
+      if (ref.thread === this.self) this.#cells.get(ref.key)?.watchers?.delete(id);
+      else this.#control(ref.thread, ['unwatch', ref.key, id]);
+    };
+    if (this.#dead[ref.thread] === 1) {
+      queueMicrotask(() => this.#fnWatchEnded(id, 'thread-exit'));
+    } else if (ref.thread === this.self) {
+      const target = this.#cells.get(ref.key);
+      if (target === undefined || target.status === 'stopped') queueMicrotask(() => this.#fnWatchEnded(id, 'noproc'));
+      else (target.watchers ??= new Map()).set(id, this.self);
+    } else {
+      this.#control(ref.thread, ['watch', ref.key, id]);
+    }
+    return cancel;
+  }
+
+  #fnWatchEnded(id: number, reason: ExitReason): void {
+    const w = this.#fnWatchers.get(id);
+    if (w === undefined) return;
+    this.#fnWatchers.delete(id);
+    w.onEnd(reason);
   }
 
   // ---- supervision -----------------------------------------------------------------------------
@@ -1083,10 +1124,17 @@ export class ActorNode implements InboundSink, SupervisorHost {
         return;
       case 'terminated': {
         const [, targetKey, watcherKey, reason] = record;
+        if (watcherKey < 0) {
+          this.#fnWatchEnded(watcherKey, reason);
+          return;
+        }
         const watcher = this.#cells.get(watcherKey);
         if (watcher?.watching?.has(targetKey)) this.#deliverTerminated(watcher, from, targetKey, reason);
         return;
       }
+      case 'unsub-all':
+        this.#topics.dropKey(record[1]);
+        return;
       case 'sub':
         this.#topics.add(record[1], this.refFor(record[2], record[3]), record[4] ?? undefined);
         return;

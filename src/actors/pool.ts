@@ -73,6 +73,8 @@ export class Pool {
     const member = this.#spawnMember();
     this.#members.push(member);
     this.#seeds.push(fnv1a(member.id));
+    // A member that stops for good leaves the routing (a restart keeps its slot: no notice).
+    this.#node.watchWith(member, () => this.remove(member));
     return member;
   }
 

@@ -41,6 +41,24 @@ export class TopicTable {
     if (entry.plain.size === 0 && entry.groups.size === 0) this.#topics.delete(topic);
   }
 
+  /** Takes `key` out of every topic and group; true if it was in any. */
+  dropKey(key: number): boolean {
+    let found = false;
+    for (const [topic, entry] of this.#topics) {
+      if (entry.plain.has(key)) {
+        this.remove(topic, key, undefined);
+        found = true;
+      }
+      for (const [group, members] of entry.groups) {
+        if (members.members.some((m) => m.key === key)) {
+          this.remove(topic, key, group);
+          found = true;
+        }
+      }
+    }
+    return found;
+  }
+
   /** The refs one published message goes to: every plain subscriber, one member per group. */
   recipients(topic: string): ActorRefImpl[] {
     const entry = this.#topics.get(topic);

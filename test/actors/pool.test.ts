@@ -70,4 +70,23 @@ describe('pools', () => {
     await until(() => letters.length === 2, 5000, 'two no-routee dead letters');
     expect(letters.map((l) => l.reason)).toEqual(['no-routee', 'no-routee']);
   });
+
+  it('G3: a member that stops leaves the routing by itself; with none left, no-routee', async () => {
+    const system = await systems.start({ threads: 2 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const pool = system.spawnPool(Routee, undefined, { size: 3 }); // spread over both workers
+    const [first, second, third] = pool.members as [(typeof pool.members)[0], (typeof pool.members)[0], (typeof pool.members)[0]];
+    await system.stop(second);
+    await until(() => pool.members.length === 2, 5000, 'the stopped member removed');
+    for (let i = 0; i < 10; i++) pool.tell('work', { key: `k${i}`, seq: i });
+    const handled = await handledBy([first, third]);
+    expect(handled[0]!.length + handled[1]!.length).toBe(10);
+    expect(letters).toEqual([]); // nothing went to the stopped member
+    await Promise.all([system.stop(first), system.stop(third)]);
+    await until(() => pool.members.length === 0, 5000, 'all removed');
+    pool.tell('work', { key: 'x', seq: 0 });
+    await until(() => letters.length === 1, 5000, 'a no-routee dead letter');
+    expect(letters[0]!.reason).toBe('no-routee');
+  });
 });
