@@ -157,3 +157,25 @@ export const SlowSink = defineActor(import.meta.url, 'SlowSink', {
     },
   },
 });
+
+/** Spawns children on request (a parent for the supervision benchmark). */
+export const Nursery = defineActor(import.meta.url, 'Nursery', {
+  init: () => ({}),
+  handlers: {
+    sink: (ctx) => ctx.spawn(Sink, undefined),
+    /** On thread 1: the parent (on another thread) decides after each crash. */
+    crasher: (ctx) => ctx.spawn(Crasher, undefined, { placement: { thread: 1 } }),
+    streamer: (ctx) => ctx.spawn(Streamer, undefined),
+  },
+});
+
+/** Fails on 'crash'; answers 'ping'. */
+export const Crasher = defineActor(import.meta.url, 'Crasher', {
+  init: () => ({}),
+  handlers: {
+    crash: () => {
+      throw new Error('crash on purpose');
+    },
+    ping: () => 'pong',
+  },
+});
