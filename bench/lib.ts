@@ -31,7 +31,18 @@ export async function measure(
     iterations: 5,
     warmupIterations: 2,
   });
-  for (const task of tasks) bench.add(task.name, task.fn, task.teardown ? { afterEach: task.teardown } : {});
+  // Always an async function: tinybench calls any other function once, at add time, to see
+  // whether it returns a promise, and that hidden call would race the measured ones.
+  for (const task of tasks) {
+    const fn = task.fn;
+    bench.add(
+      task.name,
+      async () => {
+        await fn();
+      },
+      task.teardown ? { afterEach: task.teardown } : {},
+    );
+  }
   await bench.run();
   return bench.tasks.map((task, i) => {
     const result = task.result as { state: string; latency?: { p50: number; p99: number; samplesCount?: number }; error?: unknown };
