@@ -8,6 +8,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ratioChart } from './chart.js';
 import type { BenchReport } from './lib.js';
+import { writeReadme } from './readme.js';
 
 const quick = process.argv.includes('--quick');
 /** --compare[=file]: compare each ratio with a stored run (default bench/results/baseline.json). */
@@ -61,7 +62,8 @@ const reports: BenchReport[] = [];
 const started = performance.now();
 for (const [i, bench] of benches.entries()) {
   // Progress on stderr (the tables go to stdout): which bench, and the time so far.
-  process.stderr.write(`[${i + 1}/${benches.length}] ${bench.file} (${((performance.now() - started) / 1000).toFixed(0)} s elapsed)\n`);
+  const bar = '#'.repeat(i) + '.'.repeat(benches.length - i);
+  process.stderr.write(`[${bar}] ${i + 1}/${benches.length} ${bench.file} (${((performance.now() - started) / 1000).toFixed(0)} s elapsed)\n`);
   const report = await runOne(bench.file, bench.flags);
   if (report !== null) reports.push(report);
 }
@@ -110,3 +112,7 @@ mkdirSync(out, { recursive: true });
 writeFileSync(`${out}latest.json`, `${JSON.stringify({ machine, reports }, null, 2)}\n`);
 writeFileSync(`${out}ratios.svg`, ratioChart(reports, `troupe vs. baselines, same run: Node ${machine.node}, ${machine.cores} cores, ${machine.mode} run`));
 console.log(`results written to bench/results/latest.json and bench/results/ratios.svg`);
+if (process.argv.includes('--readme')) {
+  writeReadme(`${out}latest.json`);
+  console.log('README.md benchmark tables and docs/ charts updated from this run');
+}

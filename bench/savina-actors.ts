@@ -270,7 +270,15 @@ export function forkJoinWorkload(system: ActorSystem, done: DoneRef, k: number, 
     run: async () => {
       await Promise.all(actors.map((a) => a.ask('expect', { n: jobs / k, done })));
       const all = Promise.all(Array.from({ length: k }, () => nextDone()));
-      for (let i = 0; i < jobs; i++) actors[i % k]!.tell('job', i);
+      for (let i = 0; i < jobs; i++) {
+        const actor = actors[i % k]!;
+        try {
+          actor.tell('job', i);
+        } catch {
+          // Past the sender-side high-water mark (few workers, much work): wait for room.
+          await actor.send('job', i, { timeoutMs: 60_000 });
+        }
+      }
       await all;
     },
   };

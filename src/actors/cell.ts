@@ -2,12 +2,12 @@
 // data; the cell runs it. One message at a time: an async handler keeps the cell busy until it
 // settles. A handler that throws fails this cell only; the cell restarts within its limit.
 
-import { DeathPactError, asError } from '../errors.js';
+import { ActorFailedError, DeathPactError, asError } from '../errors.js';
 import type { Runnable } from '../runtime/thread-runtime.js';
 import type { ActorRefImpl } from './actor-ref.js';
 import { definitionSupervision, handlerTable } from './define.js';
 import { Supervisor } from './supervision.js';
-import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
+import { Envelope, EnvelopeKind, isAbnormal, type ExitReason, type TerminatedNotice } from './envelope.js';
 import type { ActorNode } from './node.js';
 import { DeliveryState, type Attempt } from './delivery.js';
 import { Mailbox } from './mailbox.js';
@@ -64,6 +64,15 @@ class Context implements ActorContext<unknown> {
   }
   watch(ref: ActorRefImpl): void {
     this.#cell.node.watch(this.#cell, ref);
+  }
+  link(ref: ActorRefImpl): void {
+    this.#cell.node.link(this.#cell, ref);
+  }
+  unlink(ref: ActorRefImpl): void {
+    this.#cell.node.unlink(this.#cell, ref);
+  }
+  trapExits(on: boolean): void {
+    this.#cell.trapExit = on === true;
   }
   unwatch(ref: ActorRefImpl): void {
     this.#cell.node.unwatch(this.#cell, ref);
@@ -128,6 +137,9 @@ class Rare {
   delivery: DeliveryState | null = null;
   /** Messages whose handler threw (and hooks that failed). */
   failed = 0;
+  /** Linked actors, by key. */
+  links: Map<number, ActorRefImpl> | null = null;
+  trapExit = false;
 }
 
 export class Cell implements Runnable {
@@ -205,6 +217,19 @@ export class Cell implements Runnable {
   set exitReason(value: ExitReason) {
     this.#more().exitReason = value;
   }
+  get links(): Map<number, ActorRefImpl> | null {
+    return this.#rare === null ? null : this.#rare.links;
+  }
+  set links(value: Map<number, ActorRefImpl> | null) {
+    this.#more().links = value;
+  }
+  get trapExit(): boolean {
+    return this.#rare !== null && this.#rare.trapExit;
+  }
+  set trapExit(on: boolean) {
+    this.#more().trapExit = on;
+  }
+
   get failed(): number {
     return this.#rare === null ? 0 : this.#rare.failed;
   }
@@ -425,6 +450,10 @@ export class Cell implements Runnable {
       this.#terminated(env.payload as TerminatedNotice);
       return;
     }
+    if (env.kind === EnvelopeKind.Exit) {
+      this.#linkedExit(env.payload as TerminatedNotice);
+      return;
+    }
     const handler = handlerTable(this.#definition!)[env.type];
     const fallback = handler === undefined ? this.#definition!.spec.receive : undefined;
     if (handler === undefined && fallback === undefined) {
@@ -549,6 +578,7 @@ export class Cell implements Runnable {
     const error = asError(thrown);
     this.#more().failed++;
     this.node.attemptFailed();
+    this.node.exitSignals(this, 'failed');
     if (!attempt.settled) {
       attempt.settled = true;
       this.#retry(d, attempt, error, d.delayBefore(attempt.count + 1));
@@ -648,8 +678,40 @@ export class Cell implements Runnable {
     }
   }
 
+  /** A linked actor exited: onExit if this actor traps exits, else a failure if it was abnormal. */
+  #linkedExit(notice: TerminatedNotice): void {
+    const ref = this.node.refFor(notice.thread, notice.key);
+    const hook = this.#definition!.spec.onExit;
+    if (!this.trapExit || hook === undefined) {
+      if (isAbnormal(notice.reason)) this.#signalFailed(new ActorFailedError(`linked actor ${ref.id} exited (${notice.reason})`));
+      return;
+    }
+    let result: unknown;
+    try {
+      result = hook(this.ctx as never, ref as never, notice.reason);
+    } catch (error) {
+      this.#signalFailed(error);
+      return;
+    }
+    if (isThenable(result)) {
+      this.busy = true;
+      result.then(
+        () => {
+          this.busy = false;
+          if (this.status === 'stopping') this.#settleIdle();
+          else if (this.depth > 0) this.schedule();
+        },
+        (error) => {
+          this.busy = false;
+          this.#signalFailed(error);
+        },
+      );
+    }
+  }
+
   #signalFailed(thrown: unknown): void {
     this.#more().failed++;
+    this.node.exitSignals(this, 'failed');
     if (this.status === 'stopping') {
       this.#settleIdle();
       return;
@@ -674,6 +736,7 @@ export class Cell implements Runnable {
     this.handled++;
     this.#more().failed++;
     this.node.failed(this, env, error);
+    this.node.exitSignals(this, 'failed');
     if (this.status === 'stopping') {
       this.#settleIdle();
       return;

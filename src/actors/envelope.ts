@@ -8,10 +8,17 @@ export const enum EnvelopeKind {
   Stop = 2,
   /** A watched actor stopped: payload is a TerminatedNotice. Not a user message (not counted). */
   Terminated = 3,
+  /** A linked actor exited: payload is a TerminatedNotice. Not a user message (not counted). */
+  Exit = 4,
 }
 
 /** Why an actor ended, as its watchers learn it. */
-export type ExitReason = 'normal' | 'failed' | 'shutdown' | 'noproc' | 'thread-exit';
+export type ExitReason = 'normal' | 'failed' | 'shutdown' | 'noproc' | 'thread-exit' | 'killed';
+
+/** Exits that fail a linked actor that does not trap exits. */
+export function isAbnormal(reason: ExitReason): boolean {
+  return reason === 'failed' || reason === 'thread-exit' || reason === 'killed' || reason === 'noproc';
+}
 
 export interface TerminatedNotice {
   readonly thread: number;

@@ -65,6 +65,9 @@ type ControlRecord =
   | ['sub', string, number, number, string | null] // topic, subscriber thread, subscriber key, group
   | ['unsub', string, number, number, string | null]
   | ['unsub-all', number] // an actor that stopped: out of every topic and group
+  | ['link', number, number] // target key, peer key (the peer's thread sent it)
+  | ['unlink', number, number]
+  | ['exit', number, number, ExitReason] // linked key, exited key (the exited one's thread sent it)
   | ['child-failed', number, number, WireError, RestartType]; // parent key, child key (the child's thread sent it)
 
 interface SendWaiter {
@@ -173,6 +176,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
     const cause = new Error(why !== '' ? `thread ${thread} ${why}` : `thread ${thread} exited with code ${exitCode}`);
     this.asks.rejectThread(thread, (what) => new ActorFailedError(`ask ${what} failed: its thread died`, { cause }));
     for (const cell of this.#cells.values()) {
+      if (cell.links !== null) for (const ref of [...cell.links.values()]) if (ref.thread === thread) this.#exitReceived(cell, thread, ref.key, 'thread-exit');
       if (cell.watching === null) continue;
       for (const ref of cell.watching.values()) if (ref.thread === thread) this.#deliverTerminated(cell, thread, ref.key, 'thread-exit');
     }
@@ -820,6 +824,55 @@ export class ActorNode implements InboundSink, SupervisorHost {
     watcher.enqueue(new Envelope(EnvelopeKind.Terminated, 'terminated', notice, thread, key, 0));
   }
 
+  // ---- links ----------------------------------------------------------------------------------
+
+  link(cell: Cell, ref: ActorRefImpl): void {
+    if (ref.key === cell.key || cell.links?.has(ref.key)) return;
+    (cell.links ??= new Map()).set(ref.key, ref);
+    if (this.#dead[ref.thread] === 1) {
+      this.#exitReceived(cell, ref.thread, ref.key, 'thread-exit');
+      return;
+    }
+    if (ref.thread !== this.self) {
+      this.#control(ref.thread, ['link', ref.key, cell.key]);
+      return;
+    }
+    const peer = this.#cells.get(ref.key);
+    if (peer === undefined || peer.status === 'stopping' || peer.status === 'stopped') this.#exitReceived(cell, ref.thread, ref.key, 'noproc');
+    else (peer.links ??= new Map()).set(cell.key, cell.self);
+  }
+
+  unlink(cell: Cell, ref: ActorRefImpl): void {
+    if (cell.links?.delete(ref.key) !== true) return;
+    if (ref.thread === this.self) this.#cells.get(ref.key)?.links?.delete(cell.key);
+    else this.#control(ref.thread, ['unlink', ref.key, cell.key]);
+  }
+
+  /** `cell` failed or ended: each linked actor gets the exit, and the link is used up. */
+  exitSignals(cell: Cell, reason: ExitReason): void {
+    const links = cell.links;
+    if (links === null || links.size === 0) return;
+    cell.links = null;
+    for (const peer of links.values()) {
+      if (peer.thread === this.self) {
+        const target = this.#cells.get(peer.key);
+        if (target === undefined) continue;
+        target.links?.delete(cell.key);
+        this.#exitReceived(target, this.self, cell.key, reason);
+      } else {
+        this.#control(peer.thread, ['exit', peer.key, cell.key, reason]);
+      }
+    }
+  }
+
+  /** An exit from a linked actor, in order behind what it sent (a signal in the mailbox). */
+  #exitReceived(cell: Cell, thread: number, key: number, reason: ExitReason): void {
+    if (cell.status === 'stopping' || cell.status === 'stopped') return;
+    cell.links?.delete(key);
+    const notice: TerminatedNotice = { thread, key, reason };
+    cell.enqueue(new Envelope(EnvelopeKind.Exit, 'exit', notice, thread, key, 0));
+  }
+
   /** Tells the watchers of a cell that just ended, each after everything the cell sent it. */
   #notifyWatchers(cell: Cell): void {
     if (cell.watchers !== null) {
@@ -851,10 +904,12 @@ export class ActorNode implements InboundSink, SupervisorHost {
   // ---- stopping -------------------------------------------------------------------------------
 
   /** Stops any actor by ref. Resolves when its onStop ran (at once if it is already gone). */
-  stopRef(ref: ActorRefImpl, graceful = false): Promise<void> {
+  /** Stops any actor by ref; `how` 1: after what it already accepted, 2: killed (an abnormal exit). */
+  stopRef(ref: ActorRefImpl, graceful = false, kill = false): Promise<void> {
     if (ref.thread === this.self) {
       const cell = this.#cells.get(ref.key);
       if (cell === undefined) return Promise.resolve();
+      if (kill) return this.stopCell(cell, 'killed');
       if (graceful) {
         if (cell.status !== 'stopping' && cell.status !== 'stopped') cell.enqueue(new Envelope(EnvelopeKind.Stop, '', undefined, this.self, 0, 0));
         return cell.whenStopped();
@@ -865,11 +920,11 @@ export class ActorNode implements InboundSink, SupervisorHost {
     const { corr, promise } = this.asks.open(0, () => `stop of ${ref.id}`, ref.thread);
     // A thread that dies before it answers settles this through threadDown(): the actor is gone.
     void promise.catch(() => undefined);
-    this.runtime.send(ref.thread, RecordKind.Stop, 0, ref.key, this.current?.key ?? 0, corr, graceful ? 1 : 0);
+    this.runtime.send(ref.thread, RecordKind.Stop, 0, ref.key, this.current?.key ?? 0, corr, kill ? 2 : graceful ? 1 : 0);
     return promise as Promise<void>;
   }
 
-  stopCell(cell: Cell, reason: 'normal' | 'failed' | 'shutdown'): Promise<void> {
+  stopCell(cell: Cell, reason: 'normal' | 'failed' | 'shutdown' | 'killed'): Promise<void> {
     if (cell.stopping !== null) return cell.stopping;
     cell.exitReason = reason === 'normal' && this.stopReason === 'shutdown' ? 'shutdown' : reason;
     if (cell.status !== 'stopped' && !cell.busy && (cell.children === null || cell.children.size === 0) && cell.definition?.spec.onStop === undefined) {
@@ -915,6 +970,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
       this.#deadLetter(env, cell.key, reason, initFailure ?? undefined);
     }
     this.#notifyWatchers(cell);
+    this.exitSignals(cell, cell.exitReason);
     if (this.#topics.dropKey(cell.key)) this.#broadcast(['unsub-all', cell.key]);
     this.#childStopped(cell);
   }
@@ -1038,7 +1094,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
       case RecordKind.Stop: {
         // The header object is reused for the next record: capture what the reply needs now.
         const { sender, corr } = h;
-        const done = this.stopRef(this.refFor(this.self, h.target), payload === 1);
+        const done = this.stopRef(this.refFor(this.self, h.target), payload === 1, payload === 2);
         void done.then(() => {
           if (this.#dead[from] === 0) this.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, undefined);
         });
@@ -1130,6 +1186,22 @@ export class ActorNode implements InboundSink, SupervisorHost {
         }
         const watcher = this.#cells.get(watcherKey);
         if (watcher?.watching?.has(targetKey)) this.#deliverTerminated(watcher, from, targetKey, reason);
+        return;
+      }
+      case 'link': {
+        const [, targetKey, peerKey] = record;
+        const target = this.#cells.get(targetKey);
+        if (target === undefined || target.status === 'stopping' || target.status === 'stopped') this.#control(from, ['exit', peerKey, targetKey, 'noproc']);
+        else (target.links ??= new Map()).set(peerKey, this.refFor(from, peerKey));
+        return;
+      }
+      case 'unlink':
+        this.#cells.get(record[1])?.links?.delete(record[2]);
+        return;
+      case 'exit': {
+        const [, linkedKey, exitedKey, reason] = record;
+        const linked = this.#cells.get(linkedKey);
+        if (linked?.links?.has(exitedKey)) this.#exitReceived(linked, from, exitedKey, reason);
         return;
       }
       case 'unsub-all':

@@ -251,6 +251,14 @@ export class ActorSystem {
     return this.#node.stopRef(ref as unknown as ActorRefImpl, options?.graceful === true);
   }
 
+  /**
+   * Stops the actor at once with reason 'killed': an abnormal exit, so actors linked to it fail
+   * (or, trapping exits, hear of it). Its children stop first, as in any stop.
+   */
+  kill(ref: ActorRef<AnyDefinition>): Promise<void> {
+    return this.#node.stopRef(ref as unknown as ActorRefImpl, false, true);
+  }
+
   /** Per-thread counters read from shared memory: costs no messages. */
   stats(): SystemStats {
     this.#runtime.flush(); // this thread's own counters and sends, published now

@@ -96,6 +96,16 @@ export interface ActorContext<State> {
   /** Stops watching; a terminated notice already queued is dropped too. */
   unwatch(ref: ActorRef<AnyDefinition>): void;
   /**
+   * Links this actor with `ref`, both ways, as Erlang's link: when either fails or is killed
+   * (or its thread dies), the other fails too, unless it traps exits; a normal stop fails no one.
+   * A link is used up by the exit it carries. Linking to an actor already gone is an exit at once
+   * (reason 'noproc'). Idempotent.
+   */
+  link(ref: ActorRef<AnyDefinition>): void;
+  unlink(ref: ActorRef<AnyDefinition>): void;
+  /** Turns exits of linked actors into onExit(ctx, ref, reason) calls instead of failures. */
+  trapExits(on: boolean): void;
+  /**
    * Runs `export function name(input)` of the module at `taskModuleUrl` (default export if no
    * name) on a small thread pool, so this thread's other actors keep running meanwhile. Awaiting
    * it keeps this actor busy (one message at a time); to stay responsive, do not await it and
@@ -150,6 +160,11 @@ export interface ActorSpec<Args, State, H extends Handlers<State>> {
    * restart policy applies), as an unhandled Terminated does in Akka.
    */
   readonly onTerminated?: (ctx: ActorContext<State>, ref: ActorRef<AnyDefinition>, reason: import('./envelope.js').ExitReason) => void | Promise<void>;
+  /**
+   * A linked actor exited (failed, stopped, was killed), for an actor that traps exits
+   * (ctx.trapExits(true)). Without trapping, an abnormal exit of a linked actor fails this one.
+   */
+  readonly onExit?: (ctx: ActorContext<State>, ref: ActorRef<AnyDefinition>, reason: import('./envelope.js').ExitReason) => void | Promise<void>;
 }
 
 export declare const definitionBrand: unique symbol;
