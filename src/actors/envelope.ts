@@ -26,17 +26,59 @@ export interface TerminatedNotice {
   readonly reason: ExitReason;
 }
 
+/**
+ * Five fields, not eight: kind, priority and the sender's thread share one small integer, and a
+ * tell's messageId shares the slot of an ask's correlation id (a tell has none). An envelope
+ * waits in a mailbox between the send and the handler, so its size is memory traffic on the
+ * hottest path (64 bytes instead of 88 on a 64-bit heap).
+ */
 export class Envelope {
+  /** kind (3 bits) | priority << 3 (2 bits) | senderThread << 5. */
+  readonly #meta: number;
+  readonly type: string;
+  readonly payload: unknown;
+  readonly senderKey: number;
+  /** An ask's correlation id, or a tell's messageId (or 0). */
+  readonly #corrOrId: number | string;
+
   constructor(
-    readonly kind: EnvelopeKind,
-    readonly type: string,
-    readonly payload: unknown,
-    readonly senderThread: number,
-    readonly senderKey: number,
-    readonly corr: number,
+    kind: EnvelopeKind,
+    type: string,
+    payload: unknown,
+    senderThread: number,
+    senderKey: number,
+    corr: number,
     /** 0..3, higher first. */
-    readonly priority: number = 0,
-    /** Set by the sender for dedup (MessageOptions.messageId). */
-    readonly messageId: string | undefined = undefined,
-  ) {}
+    priority = 0,
+    /** Set by the sender for dedup (MessageOptions.messageId); tells only. */
+    messageId: string | undefined = undefined,
+  ) {
+    this.#meta = kind | (priority << 3) | (senderThread << 5);
+    this.type = type;
+    this.payload = payload;
+    this.senderKey = senderKey;
+    this.#corrOrId = messageId ?? corr;
+  }
+
+  get kind(): EnvelopeKind {
+    return this.#meta & 7;
+  }
+
+  get priority(): number {
+    return (this.#meta >> 3) & 3;
+  }
+
+  get senderThread(): number {
+    return this.#meta >>> 5;
+  }
+
+  get corr(): number {
+    const c = this.#corrOrId;
+    return typeof c === 'number' ? c : 0;
+  }
+
+  get messageId(): string | undefined {
+    const c = this.#corrOrId;
+    return typeof c === 'string' ? c : undefined;
+  }
 }
