@@ -57,6 +57,11 @@ export interface ThreadStats {
   readonly deadLetters: number;
   /** Tells and asks refused because a bounded mailbox was full (never accepted: not dead letters). */
   readonly rejected: number;
+  /**
+   * Of deadLetters, the replies that found no asker (late-reply): not accepted messages, so the
+   * conservation law reads accepted = handled + (deadLetters - lateReplies) + duplicates.
+   */
+  readonly lateReplies: number;
   /** Tells dropped as duplicates by dedup (accepted, then settled without being handled). */
   readonly duplicates: number;
   readonly spilled: number;
@@ -81,6 +86,7 @@ export interface SystemStats {
   readonly handled: number;
   readonly failed: number;
   readonly deadLetters: number;
+  readonly lateReplies: number;
   readonly rejected: number;
   readonly duplicates: number;
 }
@@ -282,6 +288,7 @@ export class ActorSystem {
         handled: s[STAT_HANDLED]!,
         failed: s[STAT_FAILED]!,
         deadLetters: s[STAT_DEAD_LETTERS]! + s[STAT_OTHER_DEAD]!,
+        lateReplies: s[STAT_OTHER_DEAD]!,
         rejected: s[STAT_REJECTED]!,
         duplicates: s[STAT_DUPLICATES]!,
         spilled: s[STAT_SPILLED]!,
@@ -301,6 +308,7 @@ export class ActorSystem {
       handled: sum((t) => t.handled),
       failed: sum((t) => t.failed),
       deadLetters: sum((t) => t.deadLetters),
+      lateReplies: sum((t) => t.lateReplies),
       rejected: sum((t) => t.rejected),
       duplicates: sum((t) => t.duplicates),
     };
