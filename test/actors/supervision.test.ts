@@ -126,6 +126,25 @@ describe('supervision strategies', () => {
   });
 });
 
+describe('dynamic children', () => {
+  it('S4: children added at run time restart on their own and are not recreated when their supervisor restarts', async () => {
+    const decide = (error: Error) => (error.name === 'Fatal' ? 'escalate' : 'restart');
+    const { sup, since } = await supervisor({ decide }, []);
+    const children: Child[] = [];
+    for (let i = 0; i < 20; i++) children.push((await sup.ask('add', { name: `d${i}`, thread: 1 + (i % 2) })) as Child);
+    for (const c of children) await c.ask('inc');
+    children[7]!.tell('fail', 'Db');
+    await until(async () => (await since('start d7')).length === 2, 5000, 'd7 restarted');
+    expect(await since('restart')).toEqual(['restart d7']); // only d7, once
+    expect(await children[8]!.ask('get')).toBe(1);
+    children[3]!.tell('fail', 'Fatal'); // escalates: the supervisor restarts, its children go
+    await until(async () => (await since('restart sup')).length === 1, 5000, 'the supervisor restarted');
+    const gone = await Promise.all(children.map((c) => c.ask('get').then(() => false, (error: unknown) => error instanceof ActorStoppedError)));
+    expect(gone.every(Boolean)).toBe(true);
+    expect((await since('start d')).length).toBe(20 + 1); // none started again after the restart
+  });
+});
+
 describe('restart limits', () => {
   it('R1: past maxRestarts within the window the supervisor stops its children and then itself', async () => {
     const { system, sup, refs, since } = await supervisor({ maxRestarts: 3, withinMs: 5000 }, [
