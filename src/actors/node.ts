@@ -51,6 +51,7 @@ import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOp
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
 const KEY_SPAN = 1024;
 const DEFAULT_ASK_MS = 5000;
+const RESOLVED: Promise<void> = Promise.resolve();
 /** In a record's priority byte: the payload is [messageId, payload]. */
 const WIRE_MESSAGE_ID = 0x80;
 
@@ -926,12 +927,16 @@ export class ActorNode implements InboundSink, SupervisorHost {
 
   stopCell(cell: Cell, reason: 'normal' | 'failed' | 'shutdown' | 'killed'): Promise<void> {
     if (cell.stopping !== null) return cell.stopping;
-    cell.exitReason = reason === 'normal' && this.stopReason === 'shutdown' ? 'shutdown' : reason;
-    if (cell.status !== 'stopped' && !cell.busy && (cell.children === null || cell.children.size === 0) && cell.definition?.spec.onStop === undefined) {
+    if (cell.status === 'stopped') return RESOLVED;
+    const exit = reason === 'normal' && this.stopReason === 'shutdown' ? 'shutdown' : reason;
+    // A normal exit is the default: setting it would allocate the cell's rare part for nothing.
+    if (exit !== 'normal' || cell.exitReason !== 'normal') cell.exitReason = exit;
+    if (!cell.busy && (cell.children === null || cell.children.size === 0) && cell.definition?.spec.onStop === undefined) {
       // Nothing to wait for: stop now, without a chain of awaits (a parent may stop thousands).
+      // A second stop finds the cell 'stopped' and the same resolved promise.
       cell.status = 'stopping';
       this.#completeStop(cell, null);
-      return (cell.stopping = Promise.resolve());
+      return RESOLVED;
     }
     return (cell.stopping = this.#finishStop(cell, null));
   }
