@@ -655,27 +655,31 @@ export class Cell implements Runnable {
       this.#signalFailed(new DeathPactError(`actor ${ref.id}, which this actor watches, ended (${notice.reason}) and no onTerminated handles it`));
       return;
     }
+    this.#runSignalHook(hook, ref, notice.reason);
+  }
+
+  /** onTerminated or onExit: a failure of the hook (thrown or rejected) fails the actor. */
+  #runSignalHook(hook: (ctx: never, ref: never, reason: ExitReason) => unknown, ref: ActorRefImpl, reason: ExitReason): void {
     let result: unknown;
     try {
-      result = hook(this.ctx as never, ref as never, notice.reason);
+      result = hook(this.ctx as never, ref as never, reason);
     } catch (error) {
       this.#signalFailed(error);
       return;
     }
-    if (isThenable(result)) {
-      this.busy = true;
-      result.then(
-        () => {
-          this.busy = false;
-          if (this.status === 'stopping') this.#settleIdle();
-          else if (this.depth > 0) this.schedule();
-        },
-        (error) => {
-          this.busy = false;
-          this.#signalFailed(error);
-        },
-      );
-    }
+    if (!isThenable(result)) return;
+    this.busy = true;
+    result.then(
+      () => {
+        this.busy = false;
+        if (this.status === 'stopping') this.#settleIdle();
+        else if (this.depth > 0) this.schedule();
+      },
+      (error) => {
+        this.busy = false;
+        this.#signalFailed(error);
+      },
+    );
   }
 
   /** A linked actor exited: onExit if this actor traps exits, else a failure if it was abnormal. */
@@ -686,27 +690,7 @@ export class Cell implements Runnable {
       if (isAbnormal(notice.reason)) this.#signalFailed(new ActorFailedError(`linked actor ${ref.id} exited (${notice.reason})`));
       return;
     }
-    let result: unknown;
-    try {
-      result = hook(this.ctx as never, ref as never, notice.reason);
-    } catch (error) {
-      this.#signalFailed(error);
-      return;
-    }
-    if (isThenable(result)) {
-      this.busy = true;
-      result.then(
-        () => {
-          this.busy = false;
-          if (this.status === 'stopping') this.#settleIdle();
-          else if (this.depth > 0) this.schedule();
-        },
-        (error) => {
-          this.busy = false;
-          this.#signalFailed(error);
-        },
-      );
-    }
+    this.#runSignalHook(hook, ref, notice.reason);
   }
 
   #signalFailed(thrown: unknown): void {
