@@ -57,7 +57,15 @@ class Context implements ActorContext<unknown> {
     return new Pool(this.#cell.node, () => this.#cell.node.spawn(definition, args, spawn, this.#cell), size, routing) as never;
   }
   stop(ref?: ActorRefImpl): Promise<void> {
-    return ref === undefined ? this.#cell.node.stopCell(this.#cell, 'normal') : this.#cell.node.stopRef(ref);
+    if (ref !== undefined) return this.#cell.node.stopRef(ref);
+    const cell = this.#cell;
+    // A permanent child of a supervisor is restarted even after a normal exit (OTP): its parent
+    // decides, as after a failure. Make such a child 'transient' for a stop that ends it.
+    if (cell.policy.supervised && cell.policy.restart === 'permanent' && cell.node.stopReason !== 'shutdown') {
+      cell.exitNormally();
+      return Promise.resolve();
+    }
+    return cell.node.stopCell(cell, 'normal');
   }
   get timers(): ActorTimers {
     return this.#cell.timers;
@@ -804,6 +812,17 @@ export class Cell implements Runnable {
       this.#more().supervisor = policy === null ? null : new Supervisor(policy);
     }
     return this.#rare!.supervisor!;
+  }
+
+  /** A permanent supervised child that stopped itself: its parent restarts it (once idle). */
+  exitNormally(): void {
+    void this.whenIdle().then(() => {
+      if (this.status !== 'running') return;
+      this.cancelTimers();
+      this.status = 'suspended';
+      if (this.#rare !== null) this.#rare.lastError = null;
+      this.node.reportFailure(this, new Error('exited normally'), true);
+    });
   }
 
   /** Failed under a supervising parent: nothing runs until the parent's directive. */

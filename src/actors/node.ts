@@ -69,7 +69,7 @@ type ControlRecord =
   | ['link', number, number] // target key, peer key (the peer's thread sent it)
   | ['unlink', number, number]
   | ['exit', number, number, ExitReason] // linked key, exited key (the exited one's thread sent it)
-  | ['child-failed', number, number, WireError, RestartType]; // parent key, child key (the child's thread sent it)
+  | ['child-failed', number, number, WireError, RestartType, boolean]; // parent key, child key, error, type, normal exit (the child's thread sent it)
 
 interface SendWaiter {
   readonly ref: ActorRefImpl;
@@ -1024,16 +1024,17 @@ export class ActorNode implements InboundSink, SupervisorHost {
   }
 
   /** A supervised child failed: its parent decides (on the parent's thread). */
-  reportFailure(child: Cell, error: Error): void {
+  /** A supervised child failed (or, `normalExit`, a permanent one stopped itself): its parent decides. */
+  reportFailure(child: Cell, error: Error, normalExit = false): void {
     if (child.parentThread === this.self) {
       const key = child.key;
-      queueMicrotask(() => this.#childFailed(child.parentKey, this.self, key, error, child.policy.restart));
+      queueMicrotask(() => this.#childFailed(child.parentKey, this.self, key, error, child.policy.restart, normalExit));
       return;
     }
-    this.#control(child.parentThread, ['child-failed', child.parentKey, child.key, toWire(error), child.policy.restart]);
+    this.#control(child.parentThread, ['child-failed', child.parentKey, child.key, toWire(error), child.policy.restart, normalExit]);
   }
 
-  #childFailed(parentKey: number, childThread: number, childKey: number, error: Error, type: RestartType): void {
+  #childFailed(parentKey: number, childThread: number, childKey: number, error: Error, type: RestartType, normalExit: boolean): void {
     const parent = this.#cells.get(parentKey);
     const child = this.refFor(childThread, childKey);
     const supervisor = parent?.supervisor ?? null;
@@ -1041,7 +1042,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
       void this.stopRef(child); // nobody left to decide: a failed child does not linger suspended
       return;
     }
-    supervisor.childFailed(this, parent, child, error, type);
+    supervisor.childFailed(this, parent, child, error, type, normalExit);
   }
 
   /** A supervisor's directive to one of its children, on any thread. */
@@ -1163,7 +1164,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
         this.threadDown(record[1], record[2], record[3]);
         return;
       case 'child-failed':
-        this.#childFailed(record[1], from, record[2], fromWire(record[3]), record[4]);
+        this.#childFailed(record[1], from, record[2], fromWire(record[3]), record[4], record[5]);
         return;
       case 'watch': {
         const [, targetKey, watcherKey] = record;

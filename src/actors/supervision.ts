@@ -73,11 +73,11 @@ export class Supervisor {
   }
 
   /** A child failed: handle it after any failure already being handled. */
-  childFailed(host: SupervisorHost, parent: Cell, child: ActorRefImpl, error: Error, type: RestartType): void {
-    this.#chain = this.#chain.then(() => this.#handle(host, parent, child, error, type)).catch(() => undefined);
+  childFailed(host: SupervisorHost, parent: Cell, child: ActorRefImpl, error: Error, type: RestartType, normalExit = false): void {
+    this.#chain = this.#chain.then(() => this.#handle(host, parent, child, error, type, normalExit)).catch(() => undefined);
   }
 
-  async #handle(host: SupervisorHost, parent: Cell, child: ActorRefImpl, error: Error, type: RestartType): Promise<void> {
+  async #handle(host: SupervisorHost, parent: Cell, child: ActorRefImpl, error: Error, type: RestartType, normalExit: boolean): Promise<void> {
     // Between the parent's own messages: a restart or an escalation must not cut into a handler.
     while (parent.busy) await parent.whenIdle();
     if (parent.status === 'stopping' || parent.status === 'stopped' || !parent.children?.has(child.key)) {
@@ -85,7 +85,8 @@ export class Supervisor {
       return;
     }
     let directive: Directive = 'restart';
-    if (this.policy.decide !== null) {
+    // A normal exit of a permanent child is not an error to decide on: it is restarted.
+    if (this.policy.decide !== null && !normalExit) {
       try {
         directive = this.policy.decide(error);
         if (!DIRECTIVES.includes(directive)) throw invalid('supervision.decide(error)', DIRECTIVES.join(', '), directive);

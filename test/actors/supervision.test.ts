@@ -81,6 +81,21 @@ describe('supervision strategies', () => {
     expect(await transient.ask('get')).toBe(0);
   });
 
+  it('S5: after a normal exit, a permanent child is restarted; transient and temporary ones are not', async () => {
+    const { refs, since } = await supervisor({}, [
+      { name: 'P', thread: 1 },
+      { name: 'R', restart: 'transient', thread: 2 },
+      { name: 'T', restart: 'temporary' },
+    ]);
+    const [permanent, transient, temporary] = refs as [Child, Child, Child];
+    for (const c of refs) await c.ask('inc');
+    for (const c of refs) c.tell('done'); // each stops itself, normally
+    await until(async () => (await since('start P', 'stop R', 'stop T')).length === 3, 5000, 'P restarted, R and T stopped');
+    expect(await permanent.ask('get')).toBe(0); // a new incarnation
+    for (const gone of [transient, temporary]) await expect(gone.ask('get')).rejects.toBeInstanceOf(ActorStoppedError);
+    expect((await since('stop', 'start', 'restart')).sort()).toEqual(['restart P', 'start P', 'stop R', 'stop T']);
+  });
+
   it('S5: under one-for-all, a temporary sibling is stopped, not restarted', async () => {
     const { refs, since } = await supervisor({ strategy: 'one-for-all' }, [
       { name: 'T', restart: 'temporary', thread: 1 },
