@@ -2,6 +2,7 @@
 // messages by value (thread, key) and binds to the node of the thread that decodes it.
 
 import { registerWireClass } from '../runtime/codec.js';
+import { invalid } from '../validate.js';
 import type { Cell } from './cell.js';
 import type { ActorNode } from './node.js';
 import type { AskOptions, MessageOptions, SendOptions } from './types.js';
@@ -42,6 +43,11 @@ export class ActorRefImpl {
   toJSON(): { id: string; thread: number } {
     return { id: this.id, thread: this.thread };
   }
+}
+
+/** The one check that a value passed as a ref is one (a typed error, not a crash further in). */
+export function checkRef(ref: unknown, name: string): asserts ref is ActorRefImpl {
+  if (!(ref instanceof ActorRefImpl)) throw invalid(name, 'an ActorRef', ref);
 }
 
 registerWireClass(

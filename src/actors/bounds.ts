@@ -98,10 +98,6 @@ export class MailboxBounds {
     Atomics.sub(this.#table, at + DEPTH, 1);
   }
 
-  depth(at: number): number {
-    return Math.max(0, Atomics.load(this.#table, at + DEPTH));
-  }
-
   /** The actor stopped: senders now see it gone, and the spawner may reuse the entry. */
   free(at: number): void {
     const t = this.#table;

@@ -37,7 +37,7 @@ import { TopicTable } from './topics.js';
 import type { RecordHeader } from '../runtime/ring-buffer.js';
 import type { InboundSink, ThreadRuntime } from '../runtime/thread-runtime.js';
 import { validateInteger, validateNumber, validateObject, validateString, invalid } from '../validate.js';
-import { ActorRefImpl } from './actor-ref.js';
+import { ActorRefImpl, checkRef } from './actor-ref.js';
 import { AskTable } from './ask.js';
 import { Admit, MailboxBounds } from './bounds.js';
 import { Cell } from './cell.js';
@@ -798,6 +798,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
   // ---- death watch ---------------------------------------------------------------------------
 
   watch(watcher: Cell, ref: ActorRefImpl): void {
+    checkRef(ref, 'watch(ref)');
     if (watcher.watching?.has(ref.key)) return;
     (watcher.watching ??= new Map()).set(ref.key, ref);
     if (this.#dead[ref.thread] === 1) {
@@ -814,6 +815,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
   }
 
   unwatch(watcher: Cell, ref: ActorRefImpl): void {
+    checkRef(ref, 'unwatch(ref)');
     if (watcher.watching?.delete(ref.key) !== true) return;
     if (ref.thread === this.self) this.#cells.get(ref.key)?.watchers?.delete(watcher.key);
     else this.#control(ref.thread, ['unwatch', ref.key, watcher.key]);
@@ -828,6 +830,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
   // ---- links ----------------------------------------------------------------------------------
 
   link(cell: Cell, ref: ActorRefImpl): void {
+    checkRef(ref, 'link(ref)');
     if (ref.key === cell.key || cell.links?.has(ref.key)) return;
     (cell.links ??= new Map()).set(ref.key, ref);
     if (this.#dead[ref.thread] === 1) {
@@ -844,6 +847,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
   }
 
   unlink(cell: Cell, ref: ActorRefImpl): void {
+    checkRef(ref, 'unlink(ref)');
     if (cell.links?.delete(ref.key) !== true) return;
     if (ref.thread === this.self) this.#cells.get(ref.key)?.links?.delete(cell.key);
     else this.#control(ref.thread, ['unlink', ref.key, cell.key]);

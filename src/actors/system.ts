@@ -43,6 +43,7 @@ import { ActorRefImpl } from './actor-ref.js';
 import { metricsText } from './metrics.js';
 import { Pool, resolvePoolOptions, type ActorPool, type PoolOptions } from './pool.js';
 import { ActorNode } from './node.js';
+import { checkRef } from './actor-ref.js';
 import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
 import type { ActorRef, AnyDefinition, ArgsOf, DeadLetter, MessageOptions, SpawnOptions } from './types.js';
 
@@ -254,7 +255,12 @@ export class ActorSystem {
    * waits its turn behind every message accepted before it.
    */
   stop(ref: ActorRef<AnyDefinition>, options?: { graceful?: boolean }): Promise<void> {
-    return this.#node.stopRef(ref as unknown as ActorRefImpl, options?.graceful === true);
+    try {
+      checkRef(ref, 'stop(ref)');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#node.stopRef(ref, options?.graceful === true);
   }
 
   /**
@@ -262,7 +268,12 @@ export class ActorSystem {
    * (or, trapping exits, hear of it). Its children stop first, as in any stop.
    */
   kill(ref: ActorRef<AnyDefinition>): Promise<void> {
-    return this.#node.stopRef(ref as unknown as ActorRefImpl, false, true);
+    try {
+      checkRef(ref, 'kill(ref)');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#node.stopRef(ref, false, true);
   }
 
   /** Per-thread counters read from shared memory: costs no messages. */

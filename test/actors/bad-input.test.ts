@@ -9,7 +9,7 @@ import {
   type ActorSystem,
   type DeadLetter,
 } from 'troupe';
-import { Echo, Recorder } from '../fixtures/actors.js';
+import { Echo, Linked, Recorder } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { until } from '../support/wait.js';
 import { useSystem } from '../support/system.js';
@@ -17,6 +17,36 @@ import { useSystem } from '../support/system.js';
 const systems = useSystem();
 
 describe('bad input', () => {
+  it("this session's options and calls refuse bad values with InvalidArgumentError, naming them, and lose nothing", async () => {
+    await expect(createSystem({ stallTimeoutMs: -1 })).rejects.toThrow(/options\.stallTimeoutMs/);
+    await expect(createSystem({ boundedMailboxes: 1000 })).rejects.toThrow(/options\.boundedMailboxes/);
+    const system = await systems.start({ threads: 1 });
+    const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
+    const bad: [() => unknown, RegExp][] = [
+      [() => system.spawn(Recorder, undefined, { supervision: { strategy: 'all-for-none' as never } }), /options\.supervision\.strategy/],
+      [() => system.spawn(Recorder, undefined, { supervision: { decide: 'restart' as never } }), /options\.supervision\.decide/],
+      [() => system.spawn(Recorder, undefined, { restart: 'sometimes' as never }), /options\.restart/],
+      [() => system.spawn(Recorder, undefined, { delivery: { backoffMs: 5 as never } }), /options\.delivery\.backoffMs/],
+      [() => recorder.tell('record', 'x', { messageId: 42 as never }), /options\.messageId/],
+      [() => system.publish('t', 7 as never), /publish\(type\)/],
+    ];
+    for (const [call, name] of bad) {
+      expect(call).toThrow(InvalidArgumentError);
+      expect(call).toThrow(name);
+    }
+    await expect(system.kill('not a ref' as never)).rejects.toThrow(/kill\(ref\)/);
+    await expect(system.stop({ key: 1 } as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    // An actor that links to something that is not a ref fails that message, not its thread.
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const linked = system.spawn(Linked, { name: 'L', log }, { placement: { thread: 1 } });
+    await expect(linked.ask('link', 'nobody' as never)).rejects.toMatchObject({ cause: expect.any(InvalidArgumentError) });
+    expect(await linked.ask('ping')).toBe('pong');
+    recorder.tell('record', 'after');
+    expect(await recorder.ask('seen')).toEqual(['after']);
+    const s = system.stats();
+    expect(s.accepted).toBe(s.handled + (s.deadLetters - s.lateReplies) + s.duplicates);
+  });
+
   it.each([
     ['a function', { f: () => 1 }],
     ['a nested symbol', { a: [1, { s: Symbol('x') }] }],
