@@ -3,10 +3,10 @@
 
 import { expose } from 'comlink';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ActorNode } from './actors/node.js';
+import { ActorNode, type NodeRecovery } from './actors/node.js';
 import { systemClock } from './runtime/clock.js';
 import { nodeEndpoint, type ActorInfo, type WorkerControl } from './runtime/control.js';
-import { ThreadRuntime, type RuntimeTuning } from './runtime/thread-runtime.js';
+import { ThreadRuntime, type RuntimeTuning, type StreamJoin } from './runtime/thread-runtime.js';
 import type { ThreadWiring } from './runtime/topology.js';
 import { STAT_UNHANDLED_REJECTIONS } from './runtime/layout.js';
 
@@ -17,10 +17,12 @@ export interface WorkerBoot {
   readonly bounds: SharedArrayBuffer;
   readonly askTimeoutMs: number;
   readonly offloadThreads: number;
+  /** Set when this thread replaces one that died: how to read on in each ring, and what is pending. */
+  readonly recovery?: NodeRecovery & { readonly joins: readonly (StreamJoin | null)[] };
 }
 
 const boot = workerData as WorkerBoot;
-const runtime = new ThreadRuntime(boot.wiring, boot.tuning);
+const runtime = new ThreadRuntime(boot.wiring, boot.tuning, boot.recovery?.joins ?? null);
 const node = new ActorNode(runtime, {
   systemId: boot.systemId,
   clock: systemClock,
@@ -28,10 +30,12 @@ const node = new ActorNode(runtime, {
   bounds: boot.bounds,
   defaultAskTimeoutMs: boot.askTimeoutMs,
   offloadThreads: boot.offloadThreads,
+  ...(boot.recovery === undefined ? {} : { recovery: boot.recovery }),
 });
 
 const control: WorkerControl = {
   ping: () => runtime.self,
+  threadDown: (thread, death, ports) => node.threadDown(thread, death, ports),
   inspect: (): ActorInfo[] => node.describe(),
   beginShutdown: () => {
     node.stopReason = 'shutdown';

@@ -16,7 +16,7 @@ import {
   type WireError,
 } from '../errors.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
-import type { ActorInfo } from '../runtime/control.js';
+import type { ActorInfo, DeathNotice, PeerRecovery } from '../runtime/control.js';
 import {
   CTL_ACTORS,
   CTL_DL_WATCHED,
@@ -30,12 +30,14 @@ import {
   STAT_OTHER_DEAD,
   STAT_REJECTED,
   STAT_DUPLICATES,
+  STAT_SPAWN_SEQ,
 } from '../runtime/layout.js';
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
 import { TopicTable } from './topics.js';
 import type { RecordHeader } from '../runtime/ring-buffer.js';
 import type { InboundSink, ThreadRuntime } from '../runtime/thread-runtime.js';
+import type { MessagePort } from 'node:worker_threads';
 import { validateInteger, validateNumber, validateObject, validateString, invalid } from '../validate.js';
 import { ActorRefImpl, checkRef } from './actor-ref.js';
 import { AskTable } from './ask.js';
@@ -59,7 +61,7 @@ type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread
 type ControlRecord =
   | ['dl', DeadLetter]
   | ['child-stopped', number, number, number]
-  | ['thread-down', number, number, string]
+  | ['thread-down', number, DeathNotice]
   | ['watch', number, number] // target key, watcher key (the watcher's thread sent it)
   | ['unwatch', number, number]
   | ['terminated', number, number, ExitReason] // target key, watcher key (the target's thread sent it)
@@ -69,7 +71,19 @@ type ControlRecord =
   | ['link', number, number] // target key, peer key (the peer's thread sent it)
   | ['unlink', number, number]
   | ['exit', number, number, ExitReason] // linked key, exited key (the exited one's thread sent it)
-  | ['child-failed', number, number, WireError, RestartType, boolean]; // parent key, child key, error, type, normal exit (the child's thread sent it)
+  | ['child-failed', number, number, WireError, RestartType, boolean] // parent key, child key, error, type, normal exit (the child's thread sent it)
+  | ['gone', number]; // an actor of a thread that died, not restarted (its spawner's thread sent it)
+
+/** What a spawner keeps of an actor it placed on another thread, to start it again if that thread dies. */
+interface RemoteSpawn {
+  readonly thread: number;
+  readonly record: SpawnRecord;
+  /** Restarts after thread deaths, for an actor that restarts itself (no supervising parent). */
+  restarts: number[] | null;
+}
+
+/** How a thread that died went: what its actors' supervisors see as the cause. */
+export type ThreadDeath = DeathNotice;
 
 interface SendWaiter {
   readonly ref: ActorRefImpl;
@@ -92,6 +106,18 @@ export interface NodeOptions {
   readonly defaultAskTimeoutMs: number;
   /** Threads in this thread's offload pool (created on first ctx.offload). */
   readonly offloadThreads: number;
+  /** Set when this thread replaces one that died. */
+  readonly recovery?: NodeRecovery;
+}
+
+/** A replacement thread's start: what its predecessor hosted and who decides about it. */
+export interface NodeRecovery {
+  /** Keys of the dead thread's actors that other threads will restart here or declare gone. */
+  readonly pending: readonly number[];
+  /** Each thread's spawn sequence number when it learned of the death. */
+  readonly lastSpawnSeq: readonly number[];
+  /** The dead thread's last published spawn sequence number: keys up to it are of its life. */
+  readonly seqBase: number;
 }
 
 export class ActorNode implements InboundSink, SupervisorHost {
@@ -127,6 +153,16 @@ export class ActorNode implements InboundSink, SupervisorHost {
   #fnWatchSeq = 0;
   /** send() calls waiting for room, per target key, first come first served. */
   readonly #waiting = new Map<number, SendWaiter[]>();
+  /** Actors this thread spawned on other threads, by key: restarted from here if their thread dies. */
+  readonly #remote = new Map<number, RemoteSpawn>();
+  /** Of those, the ones on a thread that died whose restart is not decided yet. */
+  readonly #orphans = new Set<number>();
+  /** A replacement thread: keys of its predecessor's actors that others will restart here or declare gone. */
+  readonly #pending: Set<number> | null = null;
+  /** A replacement thread: its predecessor's actors that were declared gone (not restarted). */
+  readonly #gone = new Set<number>();
+  /** A replacement thread: this thread's keys up to this sequence number belonged to its predecessor. */
+  readonly #seqBase: number = 0;
   #seq = 0;
   #placedSince = 0;
 
@@ -144,6 +180,13 @@ export class ActorNode implements InboundSink, SupervisorHost {
     this.#askTimeoutMs = options.defaultAskTimeoutMs;
     this.#dead = new Uint8Array(this.#threadCount);
     this.#offload = new OffloadPool(options.offloadThreads);
+    const recovery = options.recovery;
+    if (recovery !== undefined) {
+      this.#pending = new Set(recovery.pending);
+      recovery.lastSpawnSeq.forEach((seq, thread) => (this.#lastSpawnSeq[thread] = seq));
+      this.#seqBase = this.#seq = recovery.seqBase;
+      this.runtime.counters[STAT_SPAWN_SEQ] = this.#seq;
+    }
   }
 
   async offload(url: string, input: unknown, name = 'default'): Promise<unknown> {
@@ -166,24 +209,62 @@ export class ActorNode implements InboundSink, SupervisorHost {
   }
 
   /**
-   * Thread `thread` died. Asks waiting on its actors reject now (not at their timeout); what this
-   * thread had sent it and it never read becomes dead letters ('thread-crash'); nothing more is
-   * sent to it. Restarting its actors elsewhere is the supervisors' work (not built yet).
+   * Thread `thread` died. Asks waiting on its actors reject now (not at their timeout), actors
+   * linked to them get their exit, and actors here whose parent was there stop.
+   *
+   * With `ports`, a replacement takes its place behind the same refs: what this thread sent
+   * there and was never read stays in the ring for it, except what cannot be delivered any more
+   * (dead letters, 'thread-crash'); watches of its actors are made again there; and each of its
+   * actors that this thread spawned is restarted there or declared gone, as its supervisor
+   * decides. Returns what the replacement needs from this thread.
+   *
+   * Without, the thread is gone for good: nothing more is sent to it, and what it was sent and
+   * never read becomes dead letters.
    */
-  threadDown(thread: number, exitCode: number, why = ''): void {
-    if (this.#dead[thread] === 1 || thread === this.self) return;
-    this.#dead[thread] = 1;
-    if (this.self === 0) this.bounds.freeHostedBy(thread);
-    const cause = new Error(why !== '' ? `thread ${thread} ${why}` : `thread ${thread} exited with code ${exitCode}`);
+  threadDown(thread: number, death: ThreadDeath, ports: { bigOut: MessagePort; bigIn: MessagePort } | null = null): PeerRecovery | null {
+    if (this.#dead[thread] === 1 || thread === this.self) return null;
+    const cause = Object.assign(new Error(death.message), { kind: death.kind, code: death.code });
     this.asks.rejectThread(thread, (what) => new ActorFailedError(`ask ${what} failed: its thread died`, { cause }));
     for (const cell of this.#cells.values()) {
       if (cell.links !== null) for (const ref of [...cell.links.values()]) if (ref.thread === thread) this.#exitReceived(cell, thread, ref.key, 'thread-exit');
-      if (cell.watching === null) continue;
-      for (const ref of cell.watching.values()) if (ref.thread === thread) this.#deliverTerminated(cell, thread, ref.key, 'thread-exit');
+      // Its parent died there: a child does not outlive its supervisor.
+      if (cell.parentThread === thread && cell.parentKey !== 0) void this.stopCell(cell, 'shutdown');
     }
-    for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) this.#fnWatchEnded(id, 'thread-exit');
-    const lost = this.runtime.abandon(thread);
-    for (const type of lost) {
+    if (ports === null) {
+      this.#dead[thread] = 1;
+      if (this.self === 0) this.bounds.freeHostedBy(thread);
+      for (const cell of this.#cells.values()) {
+        if (cell.watching === null) continue;
+        for (const ref of cell.watching.values()) if (ref.thread === thread) this.#deliverTerminated(cell, thread, ref.key, 'thread-exit');
+      }
+      for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) this.#fnWatchEnded(id, 'thread-exit');
+      for (const key of [...this.#remote.keys()]) if (this.#remote.get(key)!.thread === thread) this.#forget(key);
+      this.#threadCrashLetters(thread, this.runtime.abandon(thread));
+      return null;
+    }
+    const { join, lost } = this.runtime.recover(thread, ports.bigOut, ports.bigIn);
+    this.#threadCrashLetters(thread, lost);
+    // A restarted actor keeps its watchers; one that is not restarted ends their watch there.
+    for (const cell of this.#cells.values()) {
+      if (cell.watching === null) continue;
+      for (const ref of cell.watching.values()) if (ref.thread === thread) this.#control(thread, ['watch', ref.key, cell.key]);
+    }
+    for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) this.#control(thread, ['watch', w.ref.key, id]);
+    const pending: number[] = [];
+    for (const [key, spawned] of this.#remote) {
+      if (spawned.thread !== thread) continue;
+      pending.push(key);
+      this.#orphans.add(key);
+    }
+    // Decided after this returns: a supervisor may take its time, the replacement waits for it.
+    queueMicrotask(() => {
+      for (const key of pending) this.#orphanFailed(key, cause);
+    });
+    return { join, pending, spawnSeq: this.#seq };
+  }
+
+  #threadCrashLetters(thread: number, types: readonly string[]): void {
+    for (const type of types) {
       this.runtime.counters[STAT_DEAD_LETTERS]!++;
       this.#emitDeadLetter({
         message: { type, payload: undefined },
@@ -194,6 +275,62 @@ export class ActorNode implements InboundSink, SupervisorHost {
         at: this.clock.now(),
       });
     }
+  }
+
+  /**
+   * An actor this thread spawned died with its thread. Its supervising parent decides, as for any
+   * failure (directive() and stopRef() below carry the decision out); without one, its own
+   * restart limits do, counted here.
+   */
+  #orphanFailed(key: number, cause: Error): void {
+    const spawned = this.#remote.get(key);
+    if (spawned === undefined || !this.#orphans.has(key)) return;
+    const parentKey = spawned.record[4];
+    const policy = spawned.record[5] ?? DEFAULT_POLICY;
+    const parent = parentKey === 0 ? null : (this.#cells.get(parentKey) ?? null);
+    const ref = this.refFor(spawned.thread, key);
+    const error = new ActorFailedError(`actor ${ref.id} died with its thread: ${cause.message}`, { cause });
+    if (parentKey !== 0 && (parent === null || parent.status === 'stopping' || parent.status === 'stopped')) {
+      this.#orphanGone(key);
+      return;
+    }
+    if (parent !== null && parent.supervisor !== null) {
+      parent.supervisor.childFailed(this, parent, ref, error, policy.restart, false);
+      return;
+    }
+    const now = this.clock.now();
+    const restarts = (spawned.restarts ??= []);
+    while (restarts.length > 0 && now - restarts[0]! > policy.windowMs) restarts.shift();
+    if (restarts.length >= policy.maxRestarts) {
+      this.#orphanGone(key);
+      return;
+    }
+    restarts.push(now);
+    this.#respawn(key);
+  }
+
+  /** Starts an orphan again on its thread's replacement: same key, same ref, same spawn record. */
+  #respawn(key: number): void {
+    const spawned = this.#remote.get(key)!;
+    this.#orphans.delete(key);
+    this.runtime.send(spawned.thread, RecordKind.Spawn, 0, key, spawned.record[4], 0, spawned.record);
+  }
+
+  /** An orphan that is not restarted: its messages and watchers there are told, its parent forgets it. */
+  #orphanGone(key: number): void {
+    const spawned = this.#remote.get(key)!;
+    this.#control(spawned.thread, ['gone', key]);
+    this.#forget(key);
+  }
+
+  #forget(key: number): void {
+    const spawned = this.#remote.get(key)!;
+    this.#orphans.delete(key);
+    this.#remote.delete(key);
+    const parentKey = spawned.record[4];
+    if (parentKey !== 0) this.#cells.get(parentKey)?.children?.delete(key);
+    const entry = this.bounds.entryOf(key);
+    if (entry >= 0) this.bounds.free(entry);
   }
 
   get actorCount(): number {
@@ -250,6 +387,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
       }
     }
     const key = seq * KEY_SPAN + this.self;
+    this.runtime.counters[STAT_SPAWN_SEQ] = seq;
     const parentThread = parent === null ? 0 : this.self;
     const parentKey = parent === null ? 0 : parent.key;
     if (thread === this.self) {
@@ -264,6 +402,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
         if (entry >= 0) this.bounds.free(entry);
         throw error;
       }
+      this.#remote.set(key, { thread, record, restarts: null });
     }
     const ref = this.refFor(thread, key);
     if (thread === this.self) ref.cell = this.#cells.get(key) ?? null;
@@ -320,6 +459,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
     const spawnerSeq = Math.floor(key / KEY_SPAN);
     if (spawnerSeq > this.#lastSpawnSeq[from]!) this.#lastSpawnSeq[from] = spawnerSeq;
     const policy = sentPolicy ?? DEFAULT_POLICY;
+    this.#pending?.delete(key);
     const cell = new Cell(this, key, lookupDefinition(moduleUrl, name) ?? null, args, parentThread === 0 && parentKey === 0 ? 0 : from, parentKey, policy);
     this.#cells.set(key, cell);
     const early = this.#early.get(key);
@@ -911,6 +1051,10 @@ export class ActorNode implements InboundSink, SupervisorHost {
   /** Stops any actor by ref. Resolves when its onStop ran (at once if it is already gone). */
   /** Stops any actor by ref; `how` 1: after what it already accepted, 2: killed (an abnormal exit). */
   stopRef(ref: ActorRefImpl, graceful = false, kill = false): Promise<void> {
+    if (this.#orphans.has(ref.key)) {
+      this.#orphanGone(ref.key); // died with its thread, and now it is not to be restarted
+      return RESOLVED;
+    }
     if (ref.thread === this.self) {
       const cell = this.#cells.get(ref.key);
       if (cell === undefined) return Promise.resolve();
@@ -1051,6 +1195,12 @@ export class ActorNode implements InboundSink, SupervisorHost {
 
   /** A supervisor's directive to one of its children, on any thread. */
   directive(child: ActorRefImpl, verb: 'resume' | 'restart' | 'halt' | 'start'): Promise<unknown> {
+    if (this.#orphans.has(child.key)) {
+      // Died with its thread: there is no instance to resume or halt; it starts afresh.
+      if (verb === 'halt') return Promise.resolve((this.#remote.get(child.key)!.record[5] ?? DEFAULT_POLICY).restart);
+      this.#respawn(child.key);
+      return Promise.resolve(null);
+    }
     if (child.thread === this.self) return this.#cells.get(child.key)?.applyDirective(verb) ?? Promise.resolve(null);
     if (this.#dead[child.thread] === 1) return Promise.resolve(null);
     const { corr, promise } = this.asks.open(0, () => `${verb} of ${child.id}`, child.thread);
@@ -1059,7 +1209,11 @@ export class ActorNode implements InboundSink, SupervisorHost {
   }
 
   #childStopped(cell: Cell): void {
-    if (cell.parentKey === 0) return;
+    if (cell.parentKey === 0) {
+      // A top-level actor that main spawned here: main forgets its spawn record.
+      if (this.self !== 0 && cell.key % KEY_SPAN === 0) this.#control(0, ['child-stopped', 0, this.self, cell.key]);
+      return;
+    }
     if (cell.parentThread === this.self) {
       const parent = this.#cells.get(cell.parentKey);
       parent?.children?.delete(cell.key);
@@ -1142,7 +1296,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
       return;
     }
     if (cell === undefined) {
-      if (this.#notYetSpawned(key)) {
+      if (this.#notYetSpawned(key) || this.#pending?.has(key) === true) {
         // Its spawn record is still on the way (it came from another thread's ring): hold it.
         const held = this.#early.get(key);
         if (held === undefined) this.#early.set(key, [env]);
@@ -1150,7 +1304,24 @@ export class ActorNode implements InboundSink, SupervisorHost {
         return;
       }
     }
-    this.#deadLetter(env, key, this.stopReason);
+    this.#deadLetter(env, key, cell === undefined && this.#ofPredecessor(key) ? 'thread-crash' : this.stopReason);
+  }
+
+  /** A replacement thread: true when `key` is an actor of its predecessor that is gone with it. */
+  #ofPredecessor(key: number): boolean {
+    return (key % KEY_SPAN === this.self && Math.floor(key / KEY_SPAN) <= this.#seqBase) || this.#gone.has(key);
+  }
+
+  /** A replacement thread: an actor of its predecessor is not restarted. */
+  #predecessorGone(key: number): void {
+    if (this.#pending?.delete(key) !== true) return;
+    this.#gone.add(key);
+    const held = this.#early.get(key);
+    this.#early.delete(key);
+    if (held !== undefined) for (const env of held) this.#deadLetter(env, key, 'thread-crash');
+    const watchers = this.#earlyWatchers.get(key);
+    this.#earlyWatchers.delete(key);
+    if (watchers !== undefined) for (const [watcherKey, watcherThread] of watchers) this.#control(watcherThread, ['terminated', key, watcherKey, 'thread-exit']);
   }
 
   /** True when `key` was made by another thread whose spawn record has not arrived here yet. */
@@ -1165,7 +1336,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
         this.onDeadLetter?.(record[1]);
         return;
       case 'thread-down':
-        this.threadDown(record[1], record[2], record[3]);
+        this.threadDown(record[1], record[2]);
         return;
       case 'child-failed':
         this.#childFailed(record[1], from, record[2], fromWire(record[3]), record[4], record[5]);
@@ -1173,13 +1344,13 @@ export class ActorNode implements InboundSink, SupervisorHost {
       case 'watch': {
         const [, targetKey, watcherKey] = record;
         const target = this.#cells.get(targetKey);
-        if (target === undefined && this.#notYetSpawned(targetKey)) {
+        if (target === undefined && (this.#notYetSpawned(targetKey) || this.#pending?.has(targetKey) === true)) {
           // Its spawn record is still on another ring: hold the watch like a message.
           const held = this.#earlyWatchers.get(targetKey) ?? new Map<number, number>();
           held.set(watcherKey, from);
           this.#earlyWatchers.set(targetKey, held);
         } else if (target === undefined || target.status === 'stopped') {
-          this.#control(from, ['terminated', targetKey, watcherKey, 'noproc']);
+          this.#control(from, ['terminated', targetKey, watcherKey, target === undefined && this.#ofPredecessor(targetKey) ? 'thread-exit' : 'noproc']);
         } else {
           (target.watchers ??= new Map()).set(watcherKey, from);
         }
@@ -1223,10 +1394,17 @@ export class ActorNode implements InboundSink, SupervisorHost {
       case 'unsub':
         this.#topics.remove(record[1], record[3], record[4] ?? undefined);
         return;
+      case 'gone':
+        this.#predecessorGone(record[1]);
+        return;
       case 'child-stopped':
         break;
     }
     const [, parentKey, childThread, childKey] = record;
+    if (this.#remote.get(childKey)?.thread === childThread) {
+      this.#remote.delete(childKey);
+      this.#orphans.delete(childKey);
+    }
     const parent = this.#cells.get(parentKey);
     if (parent?.children?.get(childKey)?.thread === childThread) parent.children.delete(childKey);
   }

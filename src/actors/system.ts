@@ -32,9 +32,13 @@ import {
   CTL_F64_CURRENT,
   CTL_HEARTBEAT,
   RecordKind,
+  STAT_SPAWN_SEQ,
   ThreadState,
 } from '../runtime/layout.js';
-import { startWorkers, stopWorkers, type WorkerHandle } from '../runtime/thread-pool.js';
+import { ready, startWorker, startWorkers, stopWorkers, type OnExit, type WorkerHandle } from '../runtime/thread-pool.js';
+import { transfer } from 'comlink';
+import type { DeathNotice, PeerRecovery } from '../runtime/control.js';
+import type { StreamJoin } from '../runtime/thread-runtime.js';
 import { ThreadRuntime, type RuntimeTuning } from '../runtime/thread-runtime.js';
 import { createTopology, type Topology } from '../runtime/topology.js';
 import { createBoundsTable } from './bounds.js';
@@ -77,8 +81,10 @@ export interface ThreadStats {
   /** Share of wall time spent in scheduler turns since the thread started, 0..1. */
   readonly busyRatio: number;
   readonly parked: boolean;
-  /** False once the thread has died (exited unexpectedly). */
+  /** False while the thread is dead: after it exited unexpectedly, until its replacement runs. */
   readonly alive: boolean;
+  /** Times this thread died and was replaced. */
+  readonly replaced: number;
 }
 
 export interface SystemStats {
@@ -110,6 +116,10 @@ export interface DeadLetterStream {
   subscribe(listener: (letter: DeadLetter) => void): () => void;
 }
 
+/** A thread that dies more often than this within REPLACEMENT_WINDOW_MS is not replaced again. */
+const MAX_REPLACEMENTS = 10;
+const REPLACEMENT_WINDOW_MS = 60_000;
+
 export class ActorSystem {
   readonly options: ResolvedSystemOptions;
   readonly deadLetters: DeadLetterStream;
@@ -126,6 +136,14 @@ export class ActorSystem {
   /** Why the watchdog ended a thread, by thread. */
   readonly #stalled = new Map<number, string>();
   #watchdog: NodeJS.Timeout | null = null;
+  /** What every worker boots with; and the exit handler a replacement gets. */
+  readonly #boot: object;
+  readonly #onExit: OnExit;
+  /** Thread replacements in progress, one at a time. */
+  #recovering: Promise<void> = Promise.resolve();
+  /** When each thread was replaced (the last minute's worth): a thread that keeps dying is given up. */
+  readonly #replaced: number[][];
+  readonly #replacedTotal: number[] = [];
   #finished!: (report: ShutdownReport) => void;
   readonly #done = new Promise<ShutdownReport>((resolve) => (this.#finished = resolve));
   readonly #onSignal = (): void => void this.shutdown();
@@ -137,7 +155,7 @@ export class ActorSystem {
     runtime: ThreadRuntime,
     node: ActorNode,
     workers: WorkerHandle[],
-    exits: { onExit: (thread: number, code: number) => void },
+    exits: { onExit: OnExit; boot: object },
   ) {
     this.options = options;
     this.#topology = topology;
@@ -145,7 +163,10 @@ export class ActorSystem {
     this.#node = node;
     this.#workers = workers;
     this.#stats = Array.from({ length: topology.threadCount }, (_, t) => new Float64Array(topology.ctl, t * CTL_I32 * 4 + CTL_F64_BASE * 8, STAT_FIELDS));
-    exits.onExit = (thread, code) => this.#threadExited(thread, code);
+    exits.onExit = (thread, code, error) => this.#threadExited(thread, code, error);
+    this.#boot = exits.boot;
+    this.#onExit = exits.onExit;
+    this.#replaced = new Array<number[]>(topology.threadCount).fill([]).map(() => []);
     if (options.stallTimeoutMs > 0) this.#startWatchdog(options.stallTimeoutMs);
     for (const signal of options.handleSignals) process.on(signal, this.#onSignal);
     node.onDeadLetter = (letter) => {
@@ -171,20 +192,69 @@ export class ActorSystem {
 
   /**
    * A worker exited while the system ran (an uncaught error, process.exit() in a handler, out of
-   * memory). Every thread stops sending to it, rejects its asks to it and dead-letters what it had
-   * sent there unread. Its actors are gone: restarting them is the supervisors' work (not yet).
+   * memory, or the stall watchdog). A replacement takes its place behind the same refs.
    */
-  #threadExited(thread: number, code: number): void {
+  #threadExited(thread: number, code: number, error: Error | null): void {
     if (this.#closing) return;
     this.#died++;
     const ctl = new Int32Array(this.#topology.ctl);
     Atomics.store(ctl, thread * CTL_I32 + CTL_STATE, ThreadState.Dead);
-    const why = this.#stalled.get(thread) ?? '';
-    this.#node.threadDown(thread, code, why);
-    for (const w of this.#workers) {
-      if (w.thread === thread || this.#node.isDead(w.thread)) continue;
-      this.#runtime.send(w.thread, RecordKind.Control, 0, 0, 0, 0, ['thread-down', thread, code, why]);
+    const stalled = this.#stalled.get(thread);
+    this.#stalled.delete(thread);
+    const oom = (error as { code?: string } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+    const death: DeathNotice = {
+      kind: stalled !== undefined ? 'stalled' : oom ? 'oom' : 'thread-exit',
+      code,
+      message: `thread ${thread} ${stalled ?? (oom ? `ran out of memory (exit code ${code})` : `exited with code ${code}`)}`,
+    };
+    this.#recovering = this.#recovering.then(() => this.#replace(thread, death)).catch((failure: unknown) => {
+      process.emitWarning(`troupe: thread ${thread} could not be replaced: ${String((failure as Error)?.stack ?? failure)}`);
+    });
+  }
+
+  /**
+   * Every live thread settles what waited on the dead one and says how a replacement joins its
+   * ring to it (and which of the dead thread's actors it will restart); then the replacement
+   * starts on the same rings, and those actors start there again behind their refs. A thread
+   * that died more than MAX_REPLACEMENTS times in a minute is given up: its actors are gone.
+   */
+  async #replace(thread: number, death: DeathNotice): Promise<void> {
+    if (this.#closing) return;
+    const now = performance.now();
+    const recent = this.#replaced[thread]!.filter((t) => now - t < REPLACEMENT_WINDOW_MS);
+    this.#replaced[thread] = recent;
+    const live = this.#workers.filter((w) => w.thread !== thread && this.#up(w.thread));
+    if (recent.length >= MAX_REPLACEMENTS) {
+      this.#node.threadDown(thread, death);
+      for (const w of live) this.#runtime.send(w.thread, RecordKind.Control, 0, 0, 0, 0, ['thread-down', thread, death]);
+      return;
     }
+    recent.push(now);
+    this.#replacedTotal[thread] = (this.#replacedTotal[thread] ?? 0) + 1;
+    const { wiring, peers } = this.#topology.rewire(thread);
+    const threads = this.#topology.threadCount;
+    const joins: (StreamJoin | null)[] = new Array<StreamJoin | null>(threads).fill(null);
+    const lastSpawnSeq = new Array<number>(threads).fill(0);
+    const pending: number[] = [];
+    const take = (from: number, r: PeerRecovery | null): void => {
+      if (r === null) return;
+      joins[from] = r.join;
+      lastSpawnSeq[from] = r.spawnSeq;
+      pending.push(...r.pending);
+    };
+    take(0, this.#node.threadDown(thread, death, peers[0]));
+    const answers = await Promise.all(
+      live.map((w) => {
+        const ports = peers[w.thread]!;
+        return Promise.race([w.control.threadDown(thread, death, transfer(ports, [ports.bigOut, ports.bigIn])), w.exited.then(() => null)]);
+      }),
+    );
+    live.forEach((w, i) => take(w.thread, answers[i]!));
+    if (this.#closing) return;
+    const seqBase = this.#stats[thread]![STAT_SPAWN_SEQ]!;
+    const handle = startWorker(this.#topology, wiring, { ...this.#boot, recovery: { joins, pending, lastSpawnSeq, seqBase } }, this.#onExit);
+    this.#workers[this.#workers.findIndex((w) => w.thread === thread)] = handle;
+    await ready(handle);
   }
 
   /**
@@ -200,7 +270,7 @@ export class ActorSystem {
         const now = performance.now();
         for (const w of this.#workers) {
           const base = w.thread * CTL_I32;
-          if (this.#node.isDead(w.thread) || this.#stalled.has(w.thread)) continue;
+          if (!this.#up(w.thread) || this.#stalled.has(w.thread)) continue;
           const beat = Atomics.load(ctl, base + CTL_HEARTBEAT);
           const last = seen.get(w.thread);
           if (Atomics.load(ctl, base + CTL_PARKED) === 1 || last === undefined || last.beat !== beat) {
@@ -216,6 +286,11 @@ export class ActorSystem {
       Math.max(10, limitMs / 4),
     );
     this.#watchdog.unref();
+  }
+
+  /** True while a worker runs (not dead, and not between a death and its replacement). */
+  #up(thread: number): boolean {
+    return Atomics.load(new Int32Array(this.#topology.ctl), thread * CTL_I32 + CTL_STATE) !== ThreadState.Dead && !this.#node.isDead(thread);
   }
 
   /** Worker threads (main not counted). */
@@ -310,6 +385,7 @@ export class ActorSystem {
         busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
         parked: Atomics.load(ctl, thread * CTL_I32 + CTL_PARKED) === 1,
         alive: Atomics.load(ctl, thread * CTL_I32 + CTL_STATE) !== ThreadState.Dead,
+        replaced: this.#replacedTotal[thread] ?? 0,
       };
     });
     const sum = (f: (t: ThreadStats) => number): number => threads.reduce((a, t) => a + f(t), 0);
@@ -350,7 +426,7 @@ export class ActorSystem {
   /** Per-actor detail from every thread, over the control plane. */
   async inspect(): Promise<ActorInfo[]> {
     const local = this.#node.describe();
-    const remote = await Promise.all(this.#workers.filter((w) => !this.#node.isDead(w.thread)).map((w) => w.control.inspect()));
+    const remote = await Promise.all(this.#workers.filter((w) => this.#up(w.thread)).map((w) => Promise.race([w.control.inspect(), w.exited.then(() => [])])));
     return [...local, ...remote.flat()];
   }
 
@@ -419,7 +495,8 @@ export class ActorSystem {
     this.#runtime.flush();
     await this.#drain(drainMs);
     node.stopReason = 'shutdown';
-    const live = this.#workers.filter((w) => !node.isDead(w.thread));
+    await this.#recovering; // a replacement under way finishes first
+    const live = this.#workers.filter((w) => this.#up(w.thread));
     await Promise.all(live.map((w) => w.control.beginShutdown()));
     let forced = 0;
     for (const ref of this.#topLevel.reverse()) {
@@ -462,8 +539,9 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     maxMessageBytes: resolved.maxMessageBytes,
   };
   const systemId = nanoid(12);
-  const exits = { onExit: (_thread: number, _code: number): void => {} };
   const bounds = createBoundsTable(threadCount, resolved.boundedMailboxes);
+  const boot = { tuning, systemId, bounds, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads };
+  const exits: { onExit: OnExit; boot: object } = { onExit: () => {}, boot };
   const runtime = new ThreadRuntime(topology.wiringFor(0), tuning);
   const node = new ActorNode(runtime, {
     systemId,
@@ -474,10 +552,6 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     offloadThreads: resolved.offloadThreads,
   });
   runtime.start(node);
-  const workers = await startWorkers(
-    topology,
-    () => ({ tuning, systemId, bounds, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads }),
-    (thread, code) => exits.onExit(thread, code),
-  );
+  const workers = await startWorkers(topology, () => boot, (thread, code, error) => exits.onExit(thread, code, error));
   return new ActorSystem(resolved, topology, runtime, node, workers, exits);
 }

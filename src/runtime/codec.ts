@@ -171,9 +171,45 @@ export interface Encoded {
 
 const REUSE = REUSE_BUFFER_MODE | RESET_BUFFER_MODE;
 
+/** msgpackr's own record ids in sequential mode: 64 of them (0x40..0x7f), recycled in turn. */
+const OWN_RECORDS = 64;
+
+/** A record structure (an object shape: its keys in order) that a stream defined under an id. */
+export interface Definition {
+  readonly id: number;
+  readonly keys: readonly string[];
+}
+
+/** A decoder's record structures by id (null: undefined there): what a new reader starts from. */
+export type Structures = readonly (readonly string[] | null)[];
+
+// Payloads too big for a ring travel alone (on a port, not in the stream): encoded without
+// stream state, so losing one with a dead thread leaves the stream decodable.
+const standalonePackr = new Packr({ ...OPTIONS, sequential: false });
+const standaloneUnpackr = new Unpackr({ ...OPTIONS, sequential: false });
+
+/** `prepared` as self-contained bytes (no stream state): a private copy. */
+export function encodeStandalone(prepared: unknown): Uint8Array<ArrayBuffer> {
+  try {
+    const bytes = standalonePackr.pack(prepared);
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    return copy;
+  } catch (error) {
+    throw new SerializationError(`cannot serialize message: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+export function decodeStandalone(bytes: Uint8Array): unknown {
+  return standaloneUnpackr.unpack(bytes);
+}
+
 export class Encoder {
   readonly #packr = new Packr({ ...OPTIONS }); // a copy each: msgpackr attaches stream state to its options
   readonly #out: { buffer: Uint8Array; start: number; end: number } = { buffer: new Uint8Array(0), start: 0, end: 0 };
+  /** The structures as last seen by newDefinitions(), and msgpackr's next record id then. */
+  readonly #known: unknown[] = new Array<unknown>(OWN_RECORDS).fill(undefined);
+  #nextId: number | undefined = undefined;
 
   /**
    * Encodes a value that went through prepare(), into the encoder's own buffer (no allocation
@@ -192,6 +228,71 @@ export class Encoder {
       throw new SerializationError(`cannot serialize message: ${(error as Error).message}`, { cause: error });
     }
   }
+
+  /**
+   * The record structures the last encode() defined (msgpackr writes a definition inline the
+   * first time a shape is used, and reuses ids after 64), or null: one property read when none.
+   * A writer logs them so that a replacement reader can start mid-stream. (A single message with
+   * 64 or more new shapes would wrap the id counter unseen: far beyond any real message.)
+   */
+  newDefinitions(): Definition[] | null {
+    const structures = (this.#packr as unknown as { structures: (string[] | undefined)[] & { nextId?: number } }).structures;
+    if (structures.nextId === this.#nextId) return null;
+    this.#nextId = structures.nextId;
+    let defined: Definition[] | null = null;
+    for (let id = 0; id < OWN_RECORDS; id++) {
+      const keys = structures[id];
+      if (keys === this.#known[id] || keys === undefined) continue;
+      this.#known[id] = keys;
+      (defined ??= []).push({ id, keys });
+    }
+    return defined;
+  }
+}
+
+/**
+ * A writer's memory of the record structures its stream defined, by the sequence number of the
+ * record that carried each definition: enough to seed a reader that joins the stream at any
+ * record not yet read (a replacement for a reader thread that died).
+ */
+export class DefinitionLog {
+  /** In stream order; id -1 marks a codec reset (every structure forgotten). */
+  #entries: { seq: number; id: number; keys: readonly string[] | null }[] = [];
+
+  get size(): number {
+    return this.#entries.length;
+  }
+
+  add(seq: number, defined: readonly Definition[]): void {
+    for (const d of defined) this.#entries.push({ seq, id: d.id, keys: d.keys });
+  }
+
+  reset(seq: number): void {
+    this.#entries.push({ seq, id: -1, keys: null });
+  }
+
+  /** The structures a reader holds once it has read every record numbered below `seq`. */
+  stateBefore(seq: number): Structures {
+    const state: (readonly string[] | null)[] = new Array<readonly string[] | null>(OWN_RECORDS).fill(null);
+    for (const e of this.#entries) {
+      if (e.seq >= seq) break;
+      if (e.id < 0) state.fill(null);
+      else state[e.id] = e.keys;
+    }
+    // Plain copies: they may cross threads (msgpackr hangs its own properties on the originals).
+    return state.map((keys) => (keys === null ? null : [...keys]));
+  }
+
+  /** Forgets what no reader at record `firstUnread` or later can need. */
+  prune(firstUnread: number): void {
+    const state = this.stateBefore(firstUnread);
+    const kept: { seq: number; id: number; keys: readonly string[] | null }[] = [{ seq: 0, id: -1, keys: null }];
+    state.forEach((keys, id) => {
+      if (keys !== null) kept.push({ seq: 0, id, keys });
+    });
+    for (const e of this.#entries) if (e.seq >= firstUnread) kept.push(e);
+    this.#entries = kept;
+  }
 }
 
 /** Records up to this size are decoded from a small private buffer at offset 0 (see decode()). */
@@ -201,6 +302,15 @@ export class Decoder {
   readonly #unpackr = new Unpackr({ ...OPTIONS });
   readonly #range = { start: 0, end: 0 };
   readonly #small = Buffer.allocUnsafeSlow(SMALL_RECORD);
+
+  /** `seed`: the structures a stream had defined before the point where this decoder joins it. */
+  constructor(seed?: Structures) {
+    if (seed === undefined) return;
+    const structures = (this.#unpackr as unknown as { structures: string[][] }).structures;
+    seed.forEach((keys, id) => {
+      if (keys !== null) structures[id] = [...keys];
+    });
+  }
 
   decode(source: Uint8Array, start: number, end: number): unknown {
     const length = end - start;

@@ -3,6 +3,7 @@
 
 import type { Endpoint } from 'comlink';
 import type { MessagePort, Worker } from 'node:worker_threads';
+import type { StreamJoin } from './thread-runtime.js';
 
 export interface ActorInfo {
   readonly id: string;
@@ -16,9 +17,32 @@ export interface ActorInfo {
   readonly watchers: number;
 }
 
+/** What a live thread tells the replacement of a thread that died. */
+export interface PeerRecovery {
+  /** How to read on in this thread's ring to it. */
+  readonly join: StreamJoin;
+  /** Keys of the dead thread's actors that this thread will restart there or declare gone. */
+  readonly pending: readonly number[];
+  /** This thread's spawn sequence number now: every key it made up to here is known to it. */
+  readonly spawnSeq: number;
+}
+
+/** How a thread died (what its actors' supervisors see). */
+export interface DeathNotice {
+  readonly kind: 'thread-exit' | 'oom' | 'stalled';
+  readonly code: number;
+  readonly message: string;
+}
+
 /** What each worker exposes to the main thread. */
 export interface WorkerControl {
   ping(): number;
+  /**
+   * Thread `thread` died. With `ports` (this thread's new large-payload ports to and from it) a
+   * replacement is about to start: settle what waited on the dead one and say how the
+   * replacement joins. Without, it is gone for good.
+   */
+  threadDown(thread: number, death: DeathNotice, ports: { bigOut: MessagePort; bigIn: MessagePort } | null): PeerRecovery | null;
   inspect(): ActorInfo[];
   /** Messages that die from now on die for reason 'shutdown'. */
   beginShutdown(): void;

@@ -28,7 +28,7 @@ export const enum RecordKind {
   Stop = 6,
   /** Payload travels on the control port (too big for the ring); this record keeps its place. */
   Big = 7,
-  /** Decode for codec state only, then drop (a message rejected after it was encoded). */
+  /** Codec reset: the reader starts a fresh decoder (the writer reset its encoder). */
   Discard = 8,
   /** Control: a runtime-level notice for the receiving thread (dead letters, child stopped). */
   Control = 9,
@@ -38,6 +38,11 @@ export const enum RecordKind {
   Fanout = 11,
   /** A supervisor's directive to a child (payload: the verb); answered with a Reply. */
   Directive = 12,
+  /**
+   * A record whose reader died before reading it, dropped by its writer (its message was
+   * dead-lettered there): decoded for codec state only. flags = the kind it was.
+   */
+  Lost = 13,
 }
 
 /** Per-thread control block: one region of CTL_BYTES per thread in one SharedArrayBuffer. */
@@ -69,7 +74,9 @@ export const STAT_DUPLICATES = 11; // tells dropped by dedup (accepted, then set
 export const STAT_SPILL_BYTES = 12; // gauge: bytes waiting in this thread's sender-side spills
 export const STAT_LONGEST_TURN_MS = 13; // the longest scheduler slice so far (a long handler shows here)
 export const STAT_UNHANDLED_REJECTIONS = 14; // promises rejected with no handler on the thread (reported, not fatal)
-export const STAT_FIELDS = 15;
+/** Not a statistic: the highest actor sequence number this thread has used (a replacement starts above it). */
+export const STAT_SPAWN_SEQ = 15;
+export const STAT_FIELDS = 16;
 /** Float64 index (same region): key of the actor whose work runs now, written straight to shared memory. */
 export const CTL_F64_CURRENT = 60;
 

@@ -121,10 +121,11 @@ export class RingProducer {
   }
 
   /**
-   * Visits every record written and not yet consumed (published or not), oldest first: what a
-   * consumer that died left behind. Only meaningful once the consumer has stopped reading.
+   * Visits every record written and not yet consumed (published or not), oldest first. A visitor
+   * that returns a kind (>= 0) rewrites the record's kind to it, keeping the old kind in its
+   * flags: only once the consumer has died and before a replacement reads.
    */
-  forEachUnconsumed(visit: (kind: number, flags: number, aux: number, corr: number) => void): void {
+  forEachUnconsumed(visit: (kind: number, flags: number, aux: number, corr: number) => number | void): void {
     let r = Atomics.load(this.#ctl, RING_R);
     const u8 = this.#u8;
     while (r !== this.#w) {
@@ -134,7 +135,13 @@ export class RingProducer {
         r = (r + (this.capacity - pos)) | 0;
         continue;
       }
-      visit(u8[pos + REC_KIND]!, u8[pos + REC_FLAGS]! | (u8[pos + REC_FLAGS + 1]! << 8), this.#i32[(pos + REC_AUX) >> 2]!, this.#i32[(pos + REC_CORR) >> 2]!);
+      const kind = u8[pos + REC_KIND]!;
+      const now = visit(kind, u8[pos + REC_FLAGS]! | (u8[pos + REC_FLAGS + 1]! << 8), this.#i32[(pos + REC_AUX) >> 2]!, this.#i32[(pos + REC_CORR) >> 2]!);
+      if (typeof now === 'number' && now >= 0 && now !== kind) {
+        u8[pos + REC_FLAGS] = kind;
+        u8[pos + REC_FLAGS + 1] = 0;
+        u8[pos + REC_KIND] = now;
+      }
       r = (r + align8(REC_HEADER_BYTES + len)) | 0;
     }
   }

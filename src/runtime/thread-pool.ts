@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import { nodeEndpoint, type WorkerControl } from './control.js';
-import type { Topology } from './topology.js';
+import type { ThreadWiring, Topology } from './topology.js';
 
 export function workerEntryUrl(): URL {
   const here = import.meta.url;
@@ -27,38 +27,47 @@ export interface WorkerHandle {
   readonly exited: Promise<number>;
 }
 
-export async function startWorkers(topology: Topology, boot: (thread: number) => object, onExit: (thread: number, code: number) => void): Promise<WorkerHandle[]> {
-  const entry = workerEntryUrl();
+/** Starts every worker of a topology; resolves once each answers a ping. */
+/** `error`: what the worker died of, when Node reported one (an uncaught error, out of memory). */
+export type OnExit = (thread: number, code: number, error: Error | null) => void;
+
+export async function startWorkers(topology: Topology, boot: (thread: number) => object, onExit: OnExit): Promise<WorkerHandle[]> {
   const handles: WorkerHandle[] = [];
-  for (let thread = 1; thread < topology.threadCount; thread++) {
-    const wiring = topology.wiringFor(thread);
-    const worker = new Worker(entry, {
-      workerData: { ...boot(thread), wiring },
-      transferList: topology.portsOf(wiring),
-      name: `troupe-${thread}`,
-    });
-    const exited = new Promise<number>((resolve) => {
-      worker.once('exit', (code) => {
-        onExit(thread, code);
-        resolve(code);
-      });
-    });
-    worker.on('error', () => {
-      // The 'exit' that follows reports it; an unlistened 'error' would crash the process.
-    });
-    handles.push({ thread, worker, control: wrap<WorkerControl>(nodeEndpoint(worker)), exited });
-  }
-  await Promise.all(
-    handles.map((h) =>
-      Promise.race([
-        h.control.ping(),
-        h.exited.then((code) => {
-          throw new Error(`worker ${h.thread} exited with code ${code} while starting`);
-        }),
-      ]),
-    ),
-  );
+  for (let thread = 1; thread < topology.threadCount; thread++) handles.push(startWorker(topology, topology.wiringFor(thread), boot(thread), onExit));
+  await Promise.all(handles.map(ready));
   return handles;
+}
+
+/** Starts one worker on `wiring` (a first start, or the replacement of one that died). */
+export function startWorker(topology: Topology, wiring: ThreadWiring, boot: object, onExit: OnExit): WorkerHandle {
+  const thread = wiring.self;
+  const worker = new Worker(workerEntryUrl(), {
+    workerData: { ...boot, wiring },
+    transferList: topology.portsOf(wiring),
+    name: `troupe-${thread}`,
+  });
+  let died: Error | null = null;
+  const exited = new Promise<number>((resolve) => {
+    worker.once('exit', (code) => {
+      onExit(thread, code, died);
+      resolve(code);
+    });
+  });
+  worker.on('error', (error) => {
+    // The 'exit' that follows reports it; an unlistened 'error' would crash the process.
+    died = error;
+  });
+  return { thread, worker, control: wrap<WorkerControl>(nodeEndpoint(worker)), exited };
+}
+
+/** Resolves once the worker answers a ping; rejects if it exits first. */
+export function ready(h: WorkerHandle): Promise<unknown> {
+  return Promise.race([
+    h.control.ping(),
+    h.exited.then((code) => {
+      throw new Error(`worker ${h.thread} exited with code ${code} while starting`);
+    }),
+  ]);
 }
 
 export async function stopWorkers(handles: readonly WorkerHandle[], timeoutMs: number): Promise<void> {

@@ -5,7 +5,7 @@
 
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { MessageTooLargeError } from '../errors.js';
-import { Decoder, Encoder, decodeContext, prepare, type Encoded } from './codec.js';
+import { DefinitionLog, Decoder, Encoder, decodeContext, decodeStandalone, encodeStandalone, prepare, type Definition, type Encoded, type Structures } from './codec.js';
 import {
   CTL_ACTORS,
   CTL_F64_BASE,
@@ -66,9 +66,27 @@ interface Spilled {
   bytes: Uint8Array;
 }
 
+/** What a replacement reader needs to join a ring's stream where its dead predecessor stopped. */
+export interface StreamJoin {
+  /** The record structures in force at the first unread record. */
+  readonly structures: Structures;
+  /** The message tags defined on the ring so far, by id. */
+  readonly tags: readonly string[];
+}
+
+/** Discard flag: the first record of a new writer on a ring (a thread's replacement). */
+const NEW_WRITER = 1;
+/** Log entries past which a ring's definition log is pruned (then twice its size after pruning). */
+const LOG_PRUNE_AT = 256;
+
 class Outbound {
   readonly producer: RingProducer;
   encoder = new Encoder();
+  /** Records written so far (ring and spill): the sequence number of the last one. */
+  seq = 0;
+  /** Structures the stream defined, by record: what seeds a replacement reader. */
+  readonly log = new DefinitionLog();
+  pruneAt = LOG_PRUNE_AT;
   readonly tags = new Map<string, number>();
   /** The tag of the previous send and its id: a stream of one message type skips the map. */
   lastTag = '';
@@ -81,7 +99,7 @@ class Outbound {
   constructor(
     ring: SharedArrayBuffer,
     bell: Bell,
-    readonly port: MessagePort,
+    public port: MessagePort,
   ) {
     this.producer = new RingProducer(ring);
     this.bell = bell;
@@ -96,13 +114,18 @@ class Outbound {
 
 class Inbound {
   readonly consumer: RingConsumer;
-  decoder = new Decoder();
-  readonly tags: string[] = [''];
+  decoder: Decoder;
+  readonly tags: string[];
+  /** The port of the writer's replacement, taken up at its first record. */
+  nextPort: MessagePort | null = null;
   constructor(
     ring: SharedArrayBuffer,
-    readonly port: MessagePort,
+    public port: MessagePort,
+    join: StreamJoin | null,
   ) {
     this.consumer = new RingConsumer(ring);
+    this.decoder = new Decoder(join?.structures);
+    this.tags = join === null ? [''] : [...join.tags];
   }
 }
 
@@ -147,7 +170,11 @@ export class ThreadRuntime {
   #inRotate = 0;
   #idleYields = 0;
 
-  constructor(wiring: ThreadWiring, tuning: RuntimeTuning) {
+  /**
+   * `joins`: for a replacement of a thread that died, how to read on in each inbound ring (by the
+   * writer's thread); its own writes then begin with a new-writer record on every ring.
+   */
+  constructor(wiring: ThreadWiring, tuning: RuntimeTuning, joins: readonly (StreamJoin | null)[] | null = null) {
     this.self = wiring.self;
     this.threadCount = wiring.threadCount;
     this.#tuning = tuning;
@@ -164,7 +191,7 @@ export class ThreadRuntime {
     let maxCapacity = 0;
     wiring.inbound.forEach((ring, from) => {
       if (ring === null) return;
-      const inbound = new Inbound(ring, wiring.bigIn[from]!);
+      const inbound = new Inbound(ring, wiring.bigIn[from]!, joins?.[from] ?? null);
       maxCapacity = Math.max(maxCapacity, inbound.consumer.capacity);
       this.#in.push(inbound);
       this.#inFrom.push(from);
@@ -172,8 +199,19 @@ export class ThreadRuntime {
     // Private copy target: 8-byte aligned (Float64Array header reads), one per thread.
     this.#scratch = Buffer.from(new ArrayBuffer(Math.max(maxCapacity, 1024)));
     this.#reader = new RecordReader(this.#scratch);
-    this.counters[STAT_SINCE] = performance.now();
+    if (joins !== null) {
+      // A replacement carries on its predecessor's counts: the system's books stay whole.
+      this.counters.set(this.#shared);
+      this.counters[STAT_SPILL_BYTES] = 0;
+    } else {
+      this.counters[STAT_SINCE] = performance.now();
+    }
     this.#shared.set(this.counters);
+    if (joins !== null) {
+      // The readers go on decoding what the dead writer left in each ring; this tells them where
+      // its stream ends and this one begins (a fresh codec, and this thread's large-payload port).
+      for (const out of this.#out) if (out !== null) this.#write(out, RecordKind.Discard, 0, NEW_WRITER, 0, 0, 0, 0, EMPTY, 0, 0);
+    }
     Atomics.store(this.#ctlI32, this.#base + CTL_STATE, ThreadState.Running);
   }
 
@@ -225,6 +263,51 @@ export class ThreadRuntime {
     return lost;
   }
 
+  /**
+   * Thread `to` died and a replacement will read its rings on from where it stopped. Of the
+   * records it never read, those that cannot be delivered any more become Lost (still decoded,
+   * for codec state): asks (their askers were answered already), spawns and directives (their
+   * senders redo them), replies (their askers died) and large payloads (gone with its port).
+   * Returns the message tags of the user messages among them, and how a new reader joins the
+   * stream; from now on large payloads go to the replacement's ports.
+   */
+  recover(to: number, bigOut: MessagePort, bigIn: MessagePort): { join: StreamJoin; lost: string[] } {
+    const out = this.#out[to]!;
+    const names = out.tags;
+    const byId: string[] = [''];
+    for (const [tag, id] of names) byId[id] = tag;
+    const lost: string[] = [];
+    const drop = (kind: number, flags: number, aux: number, corr: number): number => {
+      const was = kind === RecordKind.Big ? flags : kind;
+      if (kind === RecordKind.Big) {
+        for (let n = was === RecordKind.Fanout ? corr : was === RecordKind.Tell || was === RecordKind.Ask ? 1 : 0; n > 0; n--) lost.push(byId[aux] ?? '');
+        return RecordKind.Lost;
+      }
+      if (kind === RecordKind.Ask) lost.push(byId[aux] ?? '');
+      return kind === RecordKind.Ask || kind === RecordKind.Spawn || kind === RecordKind.Directive || kind === RecordKind.Reply || kind === RecordKind.ReplyError ? RecordKind.Lost : -1;
+    };
+    let unread = 0;
+    out.producer.forEachUnconsumed((kind, flags, aux, corr) => {
+      unread++;
+      const now = drop(kind, flags, aux, corr);
+      return now < 0 ? -1 : now;
+    });
+    for (let i = out.spillHead; i < out.spill.length; i++) {
+      const s = out.spill[i]!;
+      unread++;
+      if (drop(s.kind, s.flags, s.aux, s.corr) === RecordKind.Lost) {
+        s.flags = s.kind;
+        s.kind = RecordKind.Lost;
+      }
+    }
+    const join: StreamJoin = { structures: out.log.stateBefore(out.seq - unread + 1), tags: byId };
+    out.port.close();
+    out.port = bigOut;
+    const inbound = this.#in[this.#inFrom.indexOf(to)]!;
+    inbound.nextPort = bigIn;
+    return { join, lost };
+  }
+
   /** True when messages to `to` are spilling past the high-water mark (flow control). */
   isCongested(to: number): boolean {
     const out = this.#out[to];
@@ -247,6 +330,7 @@ export class ThreadRuntime {
       this.#resetCodec(out);
       throw error;
     }
+    const defined = out.encoder.newDefinitions();
     const { buffer, start, end } = encoded;
     const length = end - start;
     if (length > this.#tuning.maxMessageBytes) {
@@ -264,13 +348,30 @@ export class ThreadRuntime {
       out.lastTagId = tagId;
     }
     if (length > out.maxInline) {
-      // Too big for the ring: transfer a copy on the pair's port, then a Big record keeps its place.
-      const copy = copyBytes(buffer, start, end);
+      // Too big for the ring: it travels alone, self-contained, on the pair's port, and a Big
+      // record keeps its place. Structures its stream encoding defined never reach the reader:
+      // then both ends reset.
+      if (defined !== null) this.#resetCodec(out);
+      const copy = encodeStandalone(prepared);
       out.port.postMessage(copy, [copy.buffer]);
       this.#write(out, RecordKind.Big, priority, kind, target, sender, corr, tagId, EMPTY, 0, 0);
       return;
     }
+    if (defined !== null) this.#logDefinitions(out, defined);
     this.#write(out, kind, priority, 0, target, sender, corr, tagId, buffer, start, end);
+  }
+
+  /** Logs the structures the next record defines; prunes the log once it has doubled. */
+  #logDefinitions(out: Outbound, defined: Definition[]): void {
+    out.log.add(out.seq + 1, defined);
+    if (out.log.size <= out.pruneAt) return;
+    let unread = out.spill.length - out.spillHead;
+    out.producer.forEachUnconsumed(() => {
+      unread++;
+      return -1;
+    });
+    out.log.prune(out.seq - unread + 1);
+    out.pruneAt = Math.max(LOG_PRUNE_AT, 2 * out.log.size);
   }
 
   /** Interns a message tag on this ring: one TypeDef record, in stream order, then an id. */
@@ -285,6 +386,7 @@ export class ThreadRuntime {
   #resetCodec(out: Outbound): void {
     out.encoder = new Encoder();
     this.#write(out, RecordKind.Discard, 0, 0, 0, 0, 0, 0, EMPTY, 0, 0);
+    out.log.reset(out.seq);
   }
 
   #write(
@@ -300,6 +402,7 @@ export class ThreadRuntime {
     start: number,
     end: number,
   ): void {
+    out.seq++;
     if (!out.spilling) {
       if (out.producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end)) {
         this.#queueFlush();
@@ -433,6 +536,20 @@ export class ThreadRuntime {
       }
       if (h.kind === RecordKind.Discard) {
         inbound.decoder = new Decoder();
+        if (h.flags === NEW_WRITER && inbound.nextPort !== null) {
+          inbound.port.close();
+          inbound.port = inbound.nextPort;
+          inbound.nextPort = null;
+        }
+        continue;
+      }
+      if (h.kind === RecordKind.Lost) {
+        // Dropped by its writer (its reader died first): only the codec state it carries counts.
+        try {
+          if (len > 0) inbound.decoder.decode(scratch, start, start + len);
+        } catch {
+          // Nothing to deliver, and the writer already accounted for it.
+        }
         continue;
       }
       const tag = inbound.tags[h.aux] ?? '';
@@ -441,9 +558,8 @@ export class ThreadRuntime {
         if (h.kind === RecordKind.Big) {
           const big = receiveMessageOnPort(inbound.port);
           if (big === undefined) throw new Error('large payload missing from its port');
-          const data = big.message as Uint8Array;
           h.kind = h.flags;
-          payload = inbound.decoder.decode(data, 0, data.length);
+          payload = decodeStandalone(big.message as Uint8Array);
         } else {
           payload = len === 0 ? undefined : inbound.decoder.decode(scratch, start, start + len);
         }

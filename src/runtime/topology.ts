@@ -25,6 +25,11 @@ export interface Topology {
   wiringFor(thread: number): ThreadWiring;
   /** The ports a worker's wiring holds, for its transfer list. */
   portsOf(wiring: ThreadWiring): MessagePort[];
+  /**
+   * New large-payload channels between `thread` and every other thread (its old ports died with
+   * it): the replacement's wiring (same rings), and each peer's new ends, by peer thread.
+   */
+  rewire(thread: number): { wiring: ThreadWiring; peers: ({ bigOut: MessagePort; bigIn: MessagePort } | null)[] };
 }
 
 export function createTopology(threadCount: number, ringBytes: number): Topology {
@@ -62,6 +67,21 @@ export function createTopology(threadCount: number, ringBytes: number): Topology
     },
     portsOf(wiring) {
       return [...wiring.bigIn, ...wiring.bigOut].filter((p): p is MessagePort => p !== null);
+    },
+    rewire(thread) {
+      const peers: ({ bigOut: MessagePort; bigIn: MessagePort } | null)[] = [];
+      for (let peer = 0; peer < threadCount; peer++) {
+        if (peer === thread) {
+          peers.push(null);
+          continue;
+        }
+        const toThread = new MessageChannel();
+        const fromThread = new MessageChannel();
+        ports[peer]![thread] = { out: toThread.port1, in: toThread.port2 };
+        ports[thread]![peer] = { out: fromThread.port1, in: fromThread.port2 };
+        peers.push({ bigOut: toThread.port1, bigIn: fromThread.port2 });
+      }
+      return { wiring: this.wiringFor(thread), peers };
     },
   };
 }

@@ -88,14 +88,19 @@ describe('death watch', () => {
     expect(await watcher.ask('generation')).not.toBe(before);
   });
 
-  it('reports thread-exit to the watchers of actors on a thread that died', async () => {
+  it('reports thread-exit to the watchers of an actor that died with its thread and is not restarted; a restarted one keeps its watchers', async () => {
     const system = await systems.start({ threads: 2 });
     const probe = system.createProbe();
     const watcher = system.spawn(Watcher, { to: probe.refAs<typeof Recorder>() }, { placement: { thread: 2 } });
-    const doomed = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    const doomed = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 }, maxRestarts: 0 });
+    const kept = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
     const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
     await watcher.ask('watch', doomed);
+    await watcher.ask('watch', kept);
     exiter.tell('exit', { code: 4, spinMs: 0 });
     expect((await probe.expectMessage('record')).payload).toEqual({ terminated: doomed.id, reason: 'thread-exit' });
+    expect(await kept.ask('get')).toBe(0); // restarted behind its ref
+    await system.stop(kept);
+    expect((await probe.expectMessage('record')).payload).toEqual({ terminated: kept.id, reason: 'normal' });
   });
 });
