@@ -31,6 +31,7 @@ import {
   STAT_REJECTED,
   STAT_DUPLICATES,
   STAT_SPAWN_SEQ,
+  STAT_DL_OUTBOUND,
 } from '../runtime/layout.js';
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
@@ -239,11 +240,12 @@ export class ActorNode implements InboundSink, SupervisorHost {
       }
       for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) this.#fnWatchEnded(id, 'thread-exit');
       for (const key of [...this.#remote.keys()]) if (this.#remote.get(key)!.thread === thread) this.#forget(key);
-      this.#threadCrashLetters(thread, this.runtime.abandon(thread));
+      const { lost, inRing } = this.runtime.abandon(thread);
+      this.#threadCrashLetters(thread, lost, inRing);
       return null;
     }
-    const { join, lost } = this.runtime.recover(thread, ports.bigOut, ports.bigIn);
-    this.#threadCrashLetters(thread, lost);
+    const { join, lost, inRing } = this.runtime.recover(thread, ports.bigOut, ports.bigIn);
+    this.#threadCrashLetters(thread, lost, inRing);
     // A restarted actor keeps its watchers; one that is not restarted ends their watch there.
     for (const cell of this.#cells.values()) {
       if (cell.watching === null) continue;
@@ -263,11 +265,35 @@ export class ActorNode implements InboundSink, SupervisorHost {
     return { join, pending, spawnSeq: this.#seq };
   }
 
-  #threadCrashLetters(thread: number, types: readonly string[]): void {
+  /**
+   * Dead letters for messages this thread sent to `thread` that its dead instance never read:
+   * the first `inRing` had left this thread's custody (they were in the ring).
+   */
+  #threadCrashLetters(thread: number, types: readonly string[], inRing: number): void {
+    this.runtime.counters[STAT_DL_OUTBOUND]! += inRing;
     for (const type of types) {
       this.runtime.counters[STAT_DEAD_LETTERS]!++;
       this.#emitDeadLetter({
         message: { type, payload: undefined },
+        sender: undefined,
+        recipient: `thread:${thread}`,
+        reason: 'thread-crash',
+        deliveryCount: 1,
+        at: this.clock.now(),
+      });
+    }
+  }
+
+  /**
+   * Main thread: `count` messages were in the custody of thread `thread` when it died (queued in
+   * its mailboxes, running, or waiting to be sent): each becomes a dead letter. What they were is
+   * gone with that thread's memory; only how many is known.
+   */
+  lostWithThread(thread: number, count: number): void {
+    for (let n = 0; n < count; n++) {
+      this.runtime.counters[STAT_DEAD_LETTERS]!++;
+      this.#emitDeadLetter({
+        message: { type: '', payload: undefined },
         sender: undefined,
         recipient: `thread:${thread}`,
         reason: 'thread-crash',

@@ -33,6 +33,9 @@ import {
   CTL_HEARTBEAT,
   RecordKind,
   STAT_SPAWN_SEQ,
+  STAT_RING_IN,
+  STAT_RING_OUT,
+  STAT_DL_OUTBOUND,
   ThreadState,
 } from '../runtime/layout.js';
 import { ready, startWorker, startWorkers, stopWorkers, type OnExit, type WorkerHandle } from '../runtime/thread-pool.js';
@@ -144,6 +147,8 @@ export class ActorSystem {
   /** When each thread was replaced (the last minute's worth): a thread that keeps dying is given up. */
   readonly #replaced: number[][];
   readonly #replacedTotal: number[] = [];
+  /** Messages already dead-lettered as lost with each thread (its counters carry on in its replacement). */
+  readonly #declaredLost: number[] = [];
   #finished!: (report: ShutdownReport) => void;
   readonly #done = new Promise<ShutdownReport>((resolve) => (this.#finished = resolve));
   readonly #onSignal = (): void => void this.shutdown();
@@ -220,6 +225,7 @@ export class ActorSystem {
    */
   async #replace(thread: number, death: DeathNotice): Promise<void> {
     if (this.#closing) return;
+    this.#node.lostWithThread(thread, this.#custody(thread));
     const now = performance.now();
     const recent = this.#replaced[thread]!.filter((t) => now - t < REPLACEMENT_WINDOW_MS);
     this.#replaced[thread] = recent;
@@ -286,6 +292,20 @@ export class ActorSystem {
       Math.max(10, limitMs / 4),
     );
     this.#watchdog.unref();
+  }
+
+  /**
+   * User messages in a dead thread's custody when it died, from its last published counters: it
+   * took them from its rings or accepted them itself, and had not handled, dead-lettered or
+   * written them into a ring. (Work done after its last publish never reached another thread:
+   * it counts as not done.) Each is counted once, over the thread's replacements.
+   */
+  #custody(thread: number): number {
+    const c = this.#stats[thread]!;
+    const held = c[STAT_RING_IN]! + c[STAT_ACCEPTED]! - c[STAT_RING_OUT]! - c[STAT_HANDLED]! - (c[STAT_DEAD_LETTERS]! - c[STAT_DL_OUTBOUND]!) - c[STAT_DUPLICATES]!;
+    const lost = Math.max(0, held - (this.#declaredLost[thread] ?? 0));
+    this.#declaredLost[thread] = (this.#declaredLost[thread] ?? 0) + lost;
+    return lost;
   }
 
   /** True while a worker runs (not dead, and not between a death and its replacement). */

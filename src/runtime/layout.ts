@@ -76,7 +76,11 @@ export const STAT_LONGEST_TURN_MS = 13; // the longest scheduler slice so far (a
 export const STAT_UNHANDLED_REJECTIONS = 14; // promises rejected with no handler on the thread (reported, not fatal)
 /** Not a statistic: the highest actor sequence number this thread has used (a replacement starts above it). */
 export const STAT_SPAWN_SEQ = 15;
-export const STAT_FIELDS = 16;
+// The custody of user messages (tells, asks, fan-out copies), for the books of a thread that dies.
+export const STAT_RING_IN = 16; //    user messages this thread took from its inbound rings (published at once)
+export const STAT_RING_OUT = 17; //   user messages this thread wrote into its outbound rings
+export const STAT_DL_OUTBOUND = 18; // of its dead letters, messages it had written into a ring whose reader died
+export const STAT_FIELDS = 19;
 /** Float64 index (same region): key of the actor whose work runs now, written straight to shared memory. */
 export const CTL_F64_CURRENT = 60;
 

@@ -22,6 +22,8 @@ import {
   STAT_SPILLED,
   STAT_SPILL_BYTES,
   STAT_LONGEST_TURN_MS,
+  STAT_RING_IN,
+  STAT_RING_OUT,
   CTL_F64_CURRENT,
   ThreadState,
 } from './layout.js';
@@ -240,9 +242,9 @@ export class ThreadRuntime {
    * The thread `to` died: stop writing to it, and return the message tags of the user messages
    * (tells and asks) that were sent to it and will never be read, from the ring and the spill.
    */
-  abandon(to: number): string[] {
+  abandon(to: number): { lost: string[]; inRing: number } {
     const out = this.#out[to];
-    if (out === null || out === undefined || out.abandoned) return [];
+    if (out === null || out === undefined || out.abandoned) return { lost: [], inRing: 0 };
     out.abandoned = true;
     const names = new Map<number, string>();
     for (const [tag, id] of out.tags) names.set(id, tag);
@@ -252,6 +254,7 @@ export class ThreadRuntime {
     out.producer.forEachUnconsumed((kind, flags, aux, corr) => {
       for (let n = messages(kind === RecordKind.Big ? flags : kind, corr); n > 0; n--) lost.push(names.get(aux) ?? '');
     });
+    const inRing = lost.length;
     for (let i = out.spillHead; i < out.spill.length; i++) {
       const s = out.spill[i]!;
       for (let n = messages(s.kind === RecordKind.Big ? s.flags : s.kind, s.corr); n > 0; n--) lost.push(names.get(s.aux) ?? '');
@@ -260,7 +263,7 @@ export class ThreadRuntime {
     out.spill.length = 0;
     out.spillHead = 0;
     out.spillBytes = 0;
-    return lost;
+    return { lost, inRing };
   }
 
   /**
@@ -271,7 +274,7 @@ export class ThreadRuntime {
    * Returns the message tags of the user messages among them, and how a new reader joins the
    * stream; from now on large payloads go to the replacement's ports.
    */
-  recover(to: number, bigOut: MessagePort, bigIn: MessagePort): { join: StreamJoin; lost: string[] } {
+  recover(to: number, bigOut: MessagePort, bigIn: MessagePort): { join: StreamJoin; lost: string[]; inRing: number } {
     const out = this.#out[to]!;
     const names = out.tags;
     const byId: string[] = [''];
@@ -292,6 +295,7 @@ export class ThreadRuntime {
       const now = drop(kind, flags, aux, corr);
       return now < 0 ? -1 : now;
     });
+    const inRing = lost.length;
     for (let i = out.spillHead; i < out.spill.length; i++) {
       const s = out.spill[i]!;
       unread++;
@@ -305,7 +309,7 @@ export class ThreadRuntime {
     out.port = bigOut;
     const inbound = this.#in[this.#inFrom.indexOf(to)]!;
     inbound.nextPort = bigIn;
-    return { join, lost };
+    return { join, lost, inRing };
   }
 
   /** True when messages to `to` are spilling past the high-water mark (flow control). */
@@ -405,12 +409,14 @@ export class ThreadRuntime {
     out.seq++;
     if (!out.spilling) {
       if (out.producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end)) {
+        if (kind <= RecordKind.Ask || kind >= RecordKind.Big) this.counters[STAT_RING_OUT]! += userMessages(kind, flags, corr);
         this.#queueFlush();
         return;
       }
       // Full: let the consumer see what is there, then try once more before spilling.
       if (out.producer.publish()) out.bell.ring();
       if (out.producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end)) {
+        this.counters[STAT_RING_OUT]! += userMessages(kind, flags, corr);
         this.#queueFlush();
         return;
       }
@@ -460,6 +466,7 @@ export class ThreadRuntime {
         if (out.producer.publish()) out.bell.ring();
         if (!out.producer.tryWrite(s.kind, s.priority, s.flags, s.target, s.sender, s.corr, s.aux, s.bytes)) return;
       }
+      this.counters[STAT_RING_OUT]! += userMessages(s.kind, s.flags, s.corr);
       spill[out.spillHead] = undefined as unknown as Spilled;
       out.spillHead++;
       out.spillBytes -= s.bytes.length + 32;
@@ -525,11 +532,13 @@ export class ThreadRuntime {
     decodeContext.current = sink;
     let pos = 0;
     let count = 0;
+    let messages = 0;
     while (pos < bytes) {
       const start = pos + 32;
       const len = reader.payloadLength(pos);
       pos = reader.read(pos, h);
       count++;
+      messages += userMessages(h.kind, h.flags, h.corr);
       if (h.kind === RecordKind.TypeDef) {
         inbound.tags[h.aux] = scratch.toString('utf8', start, start + len);
         continue;
@@ -570,6 +579,9 @@ export class ThreadRuntime {
       sink.onRecord(from, h, payload, tag);
     }
     this.counters[STAT_MSGS_IN]! += count;
+    // Published at once, not with the other counters: these left the ring and are in this
+    // thread's custody now, whatever becomes of the thread.
+    this.#shared[STAT_RING_IN] = this.counters[STAT_RING_IN]! += messages;
     return true;
   }
 
@@ -669,6 +681,12 @@ export class ThreadRuntime {
     await this.#bell.park(bell);
     this.#parked = false;
   }
+}
+
+/** The user messages (tells, asks, fan-out copies) a record carries. */
+function userMessages(kind: number, flags: number, corr: number): number {
+  if (kind === RecordKind.Big) kind = flags;
+  return kind === RecordKind.Tell || kind === RecordKind.Ask ? 1 : kind === RecordKind.Fanout ? corr : 0;
 }
 
 /** A private copy of `bytes[start, end)` (Buffer#slice would be a view of the encoder's buffer). */

@@ -65,19 +65,20 @@ describe('fault injection', () => {
     });
   }
 
-  it('a worker killed mid-run: every ask settles promptly, and the other threads finish their work', async () => {
-    const { system, results } = await chaos(4, true);
-    // The sender on the killed thread is gone (its ask fails); the others finish, with no ask
-    // left to its timeout: those to the dead thread's actors failed at once.
+  it('a worker killed mid-run: every ask settles promptly, the thread is replaced, and the books still balance exactly', async () => {
+    const { system, dead, results } = await chaos(4, true);
+    // The sender on the killed thread died mid-run (its ask fails); the others finish, with no
+    // ask left to its timeout: those to the dead thread's actors failed at once.
     const fulfilled = results.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<{ timedOut: number }>[];
     expect(fulfilled).toHaveLength(2);
     for (const r of fulfilled) expect(r.value.timedOut).toBe(0);
     expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'ERR_ACTOR_FAILED' } });
-    expect(system.stats().threads[3]!.alive).toBe(false);
-    // What the dead thread had accepted into its own heap is beyond counting; everything else
-    // settles: the balance stops moving and never goes negative.
-    await until(() => system.stats().threads.every((t) => !t.alive || t.thread === 0 || t.parked), 10_000, 'the live workers idle');
-    expect(balance(system)).toBeGreaterThanOrEqual(0);
+    await until(() => system.stats().threads[3]!.replaced === 1 && system.stats().threads[3]!.alive, 10_000, 'thread 3 to be replaced');
+    // What the dead thread held in its own memory is dead-lettered by count ('thread-crash'):
+    // the law holds exactly across the death.
+    await until(() => balance(system) === 0, 10_000, 'quiescence with the books balanced');
+    expect(dead.some((l) => l.reason === 'thread-crash')).toBe(true);
+    expect(system.stats().deadLetters).toBe(dead.length);
   });
 });
 

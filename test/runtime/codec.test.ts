@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SerializationError } from 'troupe';
-import { Decoder, Encoder, prepare } from '../../src/runtime/codec.js';
+import { DefinitionLog, Decoder, Encoder, decodeStandalone, encodeStandalone, prepare } from '../../src/runtime/codec.js';
 
 function roundTrip(value: unknown, encoder = new Encoder(), decoder = new Decoder()): unknown {
   const { buffer, start, end } = encoder.encode(prepare(value));
@@ -95,6 +95,65 @@ describe('codec wire classes', () => {
     const back = roundTrip({ h: new Handle(7), z: -0 }) as { h: Handle; z: number };
     expect(back.h).toBeInstanceOf(Handle);
     expect(back.h.id).toBe(7);
+    expect(Object.is(back.z, -0)).toBe(true);
+  });
+
+  it('a reader can join a stream mid-way, after record ids were recycled, from the writer’s definition log', () => {
+    const encoder = new Encoder();
+    const log = new DefinitionLog();
+    const records: Uint8Array[] = [];
+    // 160 shapes over 400 records: msgpackr's 64 record ids wrap round more than once.
+    const value = (i: number) => ({ [`k${i % 90}`]: i, nested: { [`n${i % 70}`]: [i] } });
+    for (let seq = 1; seq <= 400; seq++) {
+      const { buffer, start, end } = encoder.encode(prepare(value(seq)));
+      records.push(Uint8Array.prototype.slice.call(buffer, start, end));
+      const defined = encoder.newDefinitions();
+      if (defined !== null) log.add(seq, defined);
+      if (seq === 300) log.prune(250); // what a writer does once its log has grown
+    }
+    for (const joinAt of [251, 300, 333]) {
+      const decoder = new Decoder(log.stateBefore(joinAt));
+      for (let seq = joinAt; seq <= 400; seq++) expect(decoder.decode(records[seq - 1]!, 0, records[seq - 1]!.length)).toEqual(value(seq));
+    }
+  });
+
+  it('a reader that joins mid-stream without the log cannot read records whose shapes were defined before', () => {
+    const encoder = new Encoder();
+    const log = new DefinitionLog();
+    const records: Uint8Array[] = [];
+    const value = (i: number) => ({ [`s${i % 10}`]: i });
+    for (let seq = 1; seq <= 50; seq++) {
+      const { buffer, start, end } = encoder.encode(prepare(value(seq)));
+      records.push(Uint8Array.prototype.slice.call(buffer, start, end));
+      const defined = encoder.newDefinitions();
+      if (defined !== null) log.add(seq, defined);
+    }
+    const last = records[49]!;
+    expect(new Decoder(log.stateBefore(50)).decode(last, 0, last.length)).toEqual(value(50));
+    const fresh = (): unknown => {
+      try {
+        return new Decoder().decode(last, 0, last.length);
+      } catch (error) {
+        return error;
+      }
+    };
+    expect(fresh()).not.toEqual(value(50)); // an error or a wrong value
+  });
+
+  it('a reset in the log forgets every structure before it', () => {
+    const log = new DefinitionLog();
+    log.add(1, [{ id: 0, keys: ['a'] }]);
+    log.reset(5);
+    log.add(7, [{ id: 1, keys: ['b'] }]);
+    expect(log.stateBefore(5)[0]).toEqual(['a']);
+    expect(log.stateBefore(6)[0]).toBeNull();
+    expect(log.stateBefore(8).slice(0, 2)).toEqual([null, ['b']]);
+  });
+
+  it('large payloads travel alone: encoded without stream state', () => {
+    const value = { m: new Map([[1, { deep: true }]]), z: -0, list: [{ a: 1 }, { a: 2 }] };
+    const back = decodeStandalone(encodeStandalone(prepare(value))) as typeof value;
+    expect(back).toEqual(value);
     expect(Object.is(back.z, -0)).toBe(true);
   });
 });
