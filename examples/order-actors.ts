@@ -30,12 +30,20 @@ export const Validator = defineActor(import.meta.url, 'Validator', {
 let restartsLogged = 0;
 const PRICES: Record<string, number> = { 'sku-a': 1250, 'sku-b': 399, 'sku-c': 8999, POISON: 1 };
 
-/** Prices an order. A poisoned SKU makes it throw: it fails, and its supervisor restarts it. */
+/**
+ * Prices an order. A poisoned SKU makes it throw: it fails, and its supervisor restarts it. The
+ * SKU "KILL-THREAD" stands for a fatal bug that takes its whole worker thread down (a native
+ * crash, an out-of-memory): the pool replaces the thread and every actor there restarts.
+ */
 export const Pricer = defineActor(import.meta.url, 'Pricer', {
   init: () => ({ priced: 0 }),
   handlers: {
     price: (ctx, order: Order): number => {
       if (order.sku === 'POISON') throw new Error(`poisoned order ${order.id}`);
+      if (order.sku === 'KILL-THREAD') {
+        console.log(`\n  [threadId ${threadId}] order ${order.id} ends this worker thread (process.exit); the pool replaces it`);
+        process.exit(70);
+      }
       let checksum = 0; // a little CPU work per order, so the threads have something to share
       for (let i = 0; i < 2000; i++) checksum = (checksum * 31 + i) | 0;
       ctx.state.priced++;
@@ -49,14 +57,19 @@ export const Pricer = defineActor(import.meta.url, 'Pricer', {
   },
 });
 
-/** The stock of every SKU: one actor owns it, so reservations never race. */
+/**
+ * The stock of every SKU: one actor owns it, so reservations never race. Idempotent by order id:
+ * an order retried after its checkout's thread died is not reserved twice.
+ */
 export const Inventory = defineActor(import.meta.url, 'Inventory', {
-  init: (args: { stock: Record<string, number> }) => ({ stock: { ...args.stock } }),
+  init: (args: { stock: Record<string, number> }) => ({ stock: { ...args.stock }, reserved: new Set<number>() }),
   handlers: {
-    reserve: (ctx, m: { sku: string; qty: number }): boolean => {
+    reserve: (ctx, m: { id: number; sku: string; qty: number }): boolean => {
+      if (ctx.state.reserved.has(m.id)) return true;
       const left = ctx.state.stock[m.sku] ?? 0;
       if (left < m.qty) return false;
       ctx.state.stock[m.sku] = left - m.qty;
+      ctx.state.reserved.add(m.id);
       return true;
     },
     restock: (ctx, m: { sku: string; qty: number }) => {
@@ -66,11 +79,13 @@ export const Inventory = defineActor(import.meta.url, 'Inventory', {
   },
 });
 
-/** Takes the money. Fire-and-forget from the checkout: a tell, not an ask. */
+/** Takes the money. Fire-and-forget from the checkout: a tell, not an ask. Idempotent by order id. */
 export const Ledger = defineActor(import.meta.url, 'Ledger', {
-  init: () => ({ revenue: 0, charges: 0 }),
+  init: () => ({ revenue: 0, charges: 0, charged: new Set<number>() }),
   handlers: {
-    charge: (ctx, m: { customer: string; amount: number }) => {
+    charge: (ctx, m: { id: number; customer: string; amount: number }) => {
+      if (ctx.state.charged.has(m.id)) return;
+      ctx.state.charged.add(m.id);
       ctx.state.revenue += m.amount;
       ctx.state.charges++;
     },
@@ -102,10 +117,10 @@ export const Checkout = defineActor(import.meta.url, 'Checkout', {
       } catch (error) {
         return { status: 'rejected', id: order.id, reason: `pricing failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : String(error)}` };
       }
-      if (!(await ctx.state.inventory.ask('reserve', { sku: order.sku, qty: order.qty }))) {
+      if (!(await ctx.state.inventory.ask('reserve', { id: order.id, sku: order.sku, qty: order.qty }))) {
         return { status: 'rejected', id: order.id, reason: 'out of stock' };
       }
-      ctx.state.ledger.tell('charge', { customer: order.customer, amount: total });
+      ctx.state.ledger.tell('charge', { id: order.id, customer: order.customer, amount: total });
       return { status: 'placed', id: order.id, total, thread: threadId };
     },
   },

@@ -2,7 +2,10 @@
 // threads; each validates and prices an order through its own child actors (same thread),
 // reserves stock with one Inventory actor and charges one Ledger (other threads, over rings).
 // A poisoned order (sku "POISON") crashes a Pricer, which restarts behind the same ref; the
-// request gets an error answer and every other request carries on.
+// request gets an error answer and every other request carries on. An order with sku
+// "KILL-THREAD" ends a whole worker thread: the pool replaces it, its actors restart behind the
+// same refs, that request gets a 503, and the orders that were in flight there are retried once
+// (placing an order is idempotent by its id, so a retry never charges twice).
 //
 //   POST /orders   {"sku":"sku-a","qty":2,"customer":"c1"}  -> 201 placed | 422 rejected
 //   GET  /stats    counters from every thread (shared memory; costs no messages)
@@ -17,7 +20,7 @@ export interface OrderService {
   readonly url: string;
   readonly system: ActorSystem;
   /** Orders answered so far, by outcome. */
-  readonly counts: { placed: number; rejected: number; failed: number; badRequests: number };
+  readonly counts: { placed: number; rejected: number; failed: number; badRequests: number; threadKills: number; retried: number };
   /** Closes the HTTP server, then shuts the actor system down (draining it). */
   stop(): Promise<{ report: ShutdownReport; ledger: { revenue: number; charges: number }; restarts: number }>;
 }
@@ -33,11 +36,13 @@ export async function startOrderService(options: OrderServiceOptions = {}): Prom
   const { port = 0, checkoutsPerThread = 4, ...systemOptions } = options;
   const system = await createSystem(systemOptions);
   const workers = system.threads;
-  const inventory = system.spawn(Inventory, { stock: { 'sku-a': 1e9, 'sku-b': 1e9, 'sku-c': 50_000, POISON: 1e9 } }, { placement: { thread: 1 } });
-  const ledger = system.spawn(Ledger, undefined, { placement: { thread: workers } });
+  // The two actors that hold the service's state live on the main thread, which outlives any
+  // worker; checkouts and their children (stateless per order) spread over the workers.
+  const inventory = system.spawn(Inventory, { stock: { 'sku-a': 1e9, 'sku-b': 1e9, 'sku-c': 50_000, POISON: 1e9, 'KILL-THREAD': 1e9 } }, { placement: { thread: 0 } });
+  const ledger = system.spawn(Ledger, undefined, { placement: { thread: 0 } });
   // A pool routes each order to one checkout, round-robin, on the caller's side (no extra hop).
   const checkouts = system.spawnPool(Checkout, { inventory, ledger }, { size: workers * checkoutsPerThread });
-  const counts = { placed: 0, rejected: 0, failed: 0, badRequests: 0 };
+  const counts = { placed: 0, rejected: 0, failed: 0, badRequests: 0, threadKills: 0, retried: 0 };
   let nextId = 0;
 
   const reply = (res: ServerResponse, status: number, body: unknown): void => {
@@ -64,7 +69,21 @@ export async function startOrderService(options: OrderServiceOptions = {}): Prom
     }
     const order: Order = { id: ++nextId, sku: input.sku, qty: input.qty, customer: input.customer };
     try {
-      const outcome = await checkouts.ask('place', order);
+      let outcome;
+      try {
+        outcome = await checkouts.ask('place', order);
+      } catch (error) {
+        // Its checkout's thread died under it (the cause says so): once more, on the replacement.
+        const died = (error as { code?: string }).code === 'ERR_ACTOR_FAILED' && ((error as Error).cause as { kind?: string } | undefined)?.kind !== undefined;
+        if (!died) throw error;
+        if (order.sku === 'KILL-THREAD') {
+          counts.threadKills++;
+          reply(res, 503, { error: (error as Error).message, code: 'ERR_ACTOR_FAILED' });
+          return;
+        }
+        counts.retried++;
+        outcome = await checkouts.ask('place', order);
+      }
       if (outcome.status === 'placed') {
         counts.placed++;
         reply(res, 201, outcome);

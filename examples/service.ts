@@ -1,8 +1,10 @@
 // `npm start`: the order service (examples/order-service.ts) on localhost, and a load generator
 // that posts orders to it over HTTP. Every 500th order is poisoned: it crashes a Pricer actor,
 // which restarts behind the same ref, and that request alone gets an error answer. Every 97th
-// has a bad quantity and is rejected. Ends on its own with a summary that checks every request
-// was answered and every actor message is accounted for.
+// has a bad quantity and is rejected. Halfway through, one order ends a whole worker thread:
+// the pool replaces it, its actors restart behind the same refs, and the orders in flight there
+// are retried. Ends on its own with a summary that checks every request was answered, nothing
+// was charged twice, and every actor message is accounted for.
 //
 //   npm start                          4 s of load, then the summary
 //   npm start -- --duration=10 --concurrency=128
@@ -42,10 +44,13 @@ console.log('\nsummary');
 const c = service.counts;
 console.log(`  answered: ${c.placed} placed, ${c.rejected} rejected, ${c.failed} failed, ${c.badRequests} bad requests`);
 console.log(`  crashes: ${restarts} actor restarts (poisoned orders), every ref still answering`);
+const replaced = stats.threads.reduce((n, t) => n + t.replaced, 0);
+console.log(`  thread kills: ${c.threadKills} (${replaced} worker thread(s) replaced; ${c.retried} orders in flight there retried, none charged twice)`);
 console.log(`  ledger: ${ledger.charges} charges, revenue ${(ledger.revenue / 100).toFixed(2)}`);
-console.log(`  messages: ${stats.accepted} accepted = ${report.processed} handled + ${report.deadLettered} dead-lettered`);
+console.log(`  messages: ${stats.accepted} accepted = ${report.processed} handled + ${report.deadLettered} dead-lettered (those lost with the dead thread's memory included)`);
 const balanced = stats.accepted === report.processed + report.deadLettered;
-const ok = balanced && ledger.charges === c.placed && c.failed === 0;
+const killed = serve || (c.threadKills === 1 && replaced === 1);
+const ok = balanced && ledger.charges === c.placed && c.failed === 0 && killed && stats.threads.every((t) => t.alive);
 console.log(ok ? '  every request was answered and every message is accounted for.' : '  CHECK FAILED: see the counts above.');
 process.exitCode = ok ? 0 : 1;
 
@@ -76,16 +81,20 @@ async function load(): Promise<void> {
   let stopping = false;
   const started = performance.now();
 
+  let killAt = Number.POSITIVE_INFINITY; // the first order sent after half the run ends its thread
+  setTimeout(() => (killAt = n + 1), durationMs / 2).unref();
   const client = async (): Promise<void> => {
     while (!stopping) {
       const id = ++n;
-      const order = { sku: id % 500 === 0 ? 'POISON' : skus[id % 3]!, qty: id % 97 === 0 ? 0 : 1 + (id % 3), customer: `c${id % 1000}` };
+      const sku = id === killAt ? 'KILL-THREAD' : id % 500 === 0 ? 'POISON' : skus[id % 3]!;
+      const order = { sku, qty: id % 97 === 0 ? 0 : 1 + (id % 3), customer: `c${id % 1000}` };
       sent.requests++;
       const t = performance.now();
       try {
         const body = await post(JSON.stringify(order));
         latencies.push(performance.now() - t);
         sent.answered++;
+        if (sku === 'KILL-THREAD') console.log(`\n  order ${id} answered: ${JSON.stringify(body)}`);
         if (body.reason?.startsWith('pricing failed')) sent.poisoned++;
       } catch (error) {
         sent.errors++;
