@@ -170,6 +170,16 @@ export const Nursery = defineActor(import.meta.url, 'Nursery', {
 });
 
 /** Fails on 'crash'; answers 'ping'. */
+/** Ends its whole worker thread (as a native crash would): the thread-recovery bench. */
+export const Killer = defineActor(import.meta.url, 'Killer', {
+  init: () => ({}),
+  handlers: {
+    exit: () => {
+      process.exit(1);
+    },
+  },
+});
+
 export const Crasher = defineActor(import.meta.url, 'Crasher', {
   init: () => ({}),
   handlers: {

@@ -2,14 +2,53 @@
 // the same under a parent that does not supervise, on one thread and across threads (the issue
 // asks for no more than 5% apart). On failure: the time from a crash to the restarted child's
 // first answer (a ping queued behind the crash), p50 over repeated crashes, with the parent on
-// another thread deciding, against a child that restarts itself.
+// another thread deciding, against a child that restarts itself. On a thread's death: the time
+// from a worker calling process.exit() to all 100 of its actors answering again from the
+// replacement thread (asks that meet the dead thread fail at once and are asked again), p50 over
+// repeated kills, against the floor of any replacement: starting a bare worker thread.
 
+import { Worker } from 'node:worker_threads';
 import { createSystem, type ActorRef } from 'troupe';
-import { Blaster, Counter, Crasher, Done, Nursery, Sink, Streamer, nextDone } from './actors.js';
+import { Blaster, Counter, Crasher, Done, Killer, Nursery, Sink, Streamer, nextDone } from './actors.js';
 import { QUICK, measure, median, report, rounds, type BenchReport } from './lib.js';
 
 const N = QUICK ? 50_000 : 200_000;
 const CRASHES = QUICK ? 20 : 100;
+/** Kills per round: a system replaces a thread at most 10 times a minute. */
+const KILLS = QUICK ? 3 : 8;
+
+/** From process.exit() in a worker to all of its actors answering again, per kill (ms). */
+async function threadRecovery(): Promise<number[]> {
+  const system = await createSystem({ threads: 2 });
+  const killer = system.spawn(Killer, undefined, { placement: { thread: 1 } });
+  const actors = Array.from({ length: 100 }, () => system.spawn(Counter, undefined, { placement: { thread: 1 } }));
+  await Promise.all(actors.map((a) => a.ask('get')));
+  const times: number[] = [];
+  for (let i = 0; i < KILLS; i++) {
+    const t = performance.now();
+    killer.tell('exit');
+    for (;;) {
+      const answers = await Promise.allSettled(actors.map((a) => a.ask('get')));
+      if (answers.every((r) => r.status === 'fulfilled')) break; // else some met the dead thread: ask again
+    }
+    times.push(performance.now() - t);
+  }
+  await system.shutdown();
+  return times;
+}
+
+/** The floor: a bare worker thread from new Worker() to its first message (ms). */
+async function bareWorkerStarts(): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < KILLS; i++) {
+    const t = performance.now();
+    const worker = new Worker("require('node:worker_threads').parentPort.postMessage(1)", { eval: true });
+    await new Promise((resolve) => worker.once('message', resolve));
+    times.push(performance.now() - t);
+    await worker.terminate();
+  }
+  return times;
+}
 
 async function round(): Promise<BenchReport> {
   const system = await createSystem({ threads: 2 });
@@ -60,6 +99,8 @@ async function round(): Promise<BenchReport> {
   const bySupervisor = await recovery(supervisedCrasher);
   const byItself = await recovery(selfRestarting);
   await system.shutdown();
+  const recovered = await threadRecovery();
+  const bare = await bareWorkerStarts();
   const us = (ms: number) => +(ms * 1000).toFixed(1);
   const [sx, px, s1, p1] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0]];
   return {
@@ -69,10 +110,13 @@ async function round(): Promise<BenchReport> {
       { bench: 'supervision', subject: 'supervised child, across threads', baseline: 'plain child', ratio: sx.rate / px.rate, floor: 0.95 },
       { bench: 'supervision', subject: 'supervised child, one thread', baseline: 'plain child', ratio: s1.rate / p1.rate, floor: 0.95 },
       { bench: 'supervision', subject: 'restart decided by the parent (crash to answer)', baseline: 'restart by the child itself', ratio: median(byItself) / median(bySupervisor) },
+      { bench: 'supervision', subject: 'thread death to its 100 actors answering again', baseline: 'a bare worker thread start', ratio: median(bare) / median(recovered) },
     ],
     extra: {
       'crash to answer, parent decides on another thread: p50 (us)': us(median(bySupervisor)),
       'crash to answer, child restarts itself: p50 (us)': us(median(byItself)),
+      'thread death to its 100 actors answering again: p50 (ms)': +median(recovered).toFixed(1),
+      'bare worker thread start (new Worker to first message): p50 (ms)': +median(bare).toFixed(1),
     },
   };
 }
