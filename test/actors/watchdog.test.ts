@@ -11,7 +11,7 @@ import { until } from '../support/wait.js';
 const systems = useSystem();
 
 describe('stall watchdog', () => {
-  it('W8: a thread stuck in a handler is terminated; asks to it fail promptly, naming the stall', async () => {
+  it('W8: a thread stuck in a handler is terminated and replaced; asks to it fail promptly, naming the stall', async () => {
     const system = await systems.start({ threads: 2, stallTimeoutMs: 300 });
     const dead: DeadLetter[] = [];
     system.deadLetters.subscribe((l) => dead.push(l));
@@ -24,10 +24,14 @@ describe('stall watchdog', () => {
     expect(error).toBeInstanceOf(ActorFailedError);
     expect(String((error.cause as Error).message)).toMatch(/stalled: no progress for \d+ ms in actor /);
     expect(Date.now() - started).toBeLessThan(5000);
-    await until(() => system.stats().threads[1]!.alive === false, 5000, 'thread 1 marked dead');
-    // The other thread carries on.
+    expect((error.cause as Error & { kind: string }).kind).toBe('stalled');
+    // The other thread carries on; the stalled one is replaced and the actor restarted there.
     other.tell('record', 'still here');
     expect(await other.ask('seen')).toEqual(['still here']);
+    await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'thread 1 replaced');
+    expect(await stuck.ask('ping')).toBe('pong');
+    // The message it was stuck in is a dead letter (counted: what it was died with the thread).
+    await until(() => dead.some((l) => l.reason === 'thread-crash' && l.recipient === 'thread:1'), 5000, 'the stuck message as a dead letter');
   });
 
   it('a long handler below the limit is not a stall: it shows as the longest turn', async () => {
