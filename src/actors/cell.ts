@@ -7,7 +7,7 @@ import type { Runnable } from '../runtime/thread-runtime.js';
 import { checkRef, type ActorRefImpl } from './actor-ref.js';
 import { definitionSupervision, handlerTable } from './define.js';
 import { Supervisor } from './supervision.js';
-import { Envelope, EnvelopeKind, isAbnormal, type ExitReason, type TerminatedNotice } from './envelope.js';
+import { Envelope, EnvelopeKind, STARTED, isAbnormal, type ExitReason, type TerminatedNotice } from './envelope.js';
 import type { ActorNode } from './node.js';
 import { DeliveryState, type Attempt } from './delivery.js';
 import { Mailbox } from './mailbox.js';
@@ -51,6 +51,9 @@ class Context implements ActorContext<unknown> {
   }
   spawn(definition: AnyDefinition, args: unknown, options?: SpawnOptions): never {
     return this.#cell.node.spawn(definition, args, options, this.#cell) as never;
+  }
+  startChild(definition: AnyDefinition, args: unknown, options?: SpawnOptions): Promise<never> {
+    return this.#cell.node.start(definition, args, options, this.#cell) as Promise<never>;
   }
   spawnPool(definition: AnyDefinition, args: unknown, options: PoolOptions): never {
     const { size, routing, spawn } = resolvePoolOptions(options);
@@ -469,6 +472,11 @@ export class Cell implements Runnable {
     }
     if (env.kind === EnvelopeKind.Exit) {
       this.#linkedExit(env.payload as TerminatedNotice);
+      return;
+    }
+    if (env.type === STARTED && env.kind === EnvelopeKind.Ask) {
+      this.handled++; // start() asked: it has started, since messages wait until it has
+      this.node.handled(env, null);
       return;
     }
     const handler = handlerTable(this.#definition!)[env.type];

@@ -82,3 +82,6 @@ export class Envelope {
     return typeof c === 'string' ? c : undefined;
   }
 }
+
+/** The type of the ask that start() and ctx.startChild() make: answered by the runtime once the actor has started. */
+export const STARTED = '@troupe/started';

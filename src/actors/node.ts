@@ -47,7 +47,7 @@ import { Cell } from './cell.js';
 import type { RestartType, SupervisorHost } from './supervision.js';
 import { DEFAULT_POLICY, resolvePolicy, type ActorPolicy } from './policy.js';
 import { isDefinition, lookupDefinition } from './define.js';
-import { Envelope, EnvelopeKind, type ExitReason, type TerminatedNotice } from './envelope.js';
+import { Envelope, EnvelopeKind, STARTED, type ExitReason, type TerminatedNotice } from './envelope.js';
 import { MAX_PRIORITY } from './mailbox.js';
 import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOptions, Placement, SendOptions, SpawnOptions } from './types.js';
 
@@ -434,6 +434,21 @@ export class ActorNode implements InboundSink, SupervisorHost {
     if (thread === this.self) ref.cell = this.#cells.get(key) ?? null;
     if (parent !== null) (parent.children ??= new Map()).set(key, ref);
     return ref;
+  }
+
+  /**
+   * spawn(), then resolves with the ref once the actor's init and onStart have completed (an ask
+   * that the runtime answers when the actor runs its first message); rejects with its
+   * ActorInitializationError if they fail.
+   */
+  start(definition: AnyDefinition, args: unknown, options: SpawnOptions | undefined, parent: Cell | null): Promise<ActorRefImpl> {
+    let ref: ActorRefImpl;
+    try {
+      ref = this.spawn(definition, args, options, parent);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.ask(ref, STARTED, undefined, undefined).then(() => ref);
   }
 
   #place(placement: Placement | undefined, parent: Cell | null): number {
@@ -1121,7 +1136,10 @@ export class ActorNode implements InboundSink, SupervisorHost {
     cell.status = 'stopping';
     await cell.whenIdle();
     if (cell.children !== null) {
-      await Promise.all([...cell.children.values()].map((child) => this.stopRef(child)));
+      // A start that failed undoes itself in order: the children it started stop newest first
+      // (S7). Otherwise children stop in parallel.
+      if (initFailure !== null) await this.stopChildren(cell);
+      else await Promise.all([...cell.children.values()].map((child) => this.stopRef(child)));
     }
     const onStop = cell.definition?.spec.onStop;
     if (onStop !== undefined && initFailure === null && wasStarted) {

@@ -47,6 +47,7 @@ import { createTopology, type Topology } from '../runtime/topology.js';
 import { createBoundsTable } from './bounds.js';
 import { validateNumber, validateObject } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
+import { STARTED } from './envelope.js';
 import { metricsText } from './metrics.js';
 import { Pool, resolvePoolOptions, type ActorPool, type PoolOptions } from './pool.js';
 import { ActorNode } from './node.js';
@@ -323,6 +324,16 @@ export class ActorSystem {
     const ref = this.#node.spawn(definition, args, options, null);
     this.#topLevel.push(ref);
     return ref as unknown as ActorRef<D>;
+  }
+
+  /**
+   * spawn(), resolving with the ref once the actor's init and onStart have completed; rejects
+   * with ActorInitializationError if they fail (the actor is then stopped).
+   */
+  async start<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): Promise<ActorRef<D>> {
+    const ref = this.spawn(definition, args, options);
+    await this.#node.ask(ref as unknown as ActorRefImpl, STARTED, undefined, undefined);
+    return ref;
   }
 
   /** Subscribes an actor to a topic; with a group, one member of the group gets each message. */

@@ -78,6 +78,13 @@ export interface ActorContext<State> {
   /** The id of this actor. */
   readonly id: string;
   spawn<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): ActorRef<D>;
+  /**
+   * Spawns a child and resolves with its ref once its init and onStart have completed; if they
+   * fail, rejects with ActorInitializationError (the child is stopped). Awaited one after the
+   * other in onStart, this starts static children in order, OTP style: a child that fails to
+   * start fails this actor's start, and the children already started stop newest first (S7).
+   */
+  startChild<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): Promise<ActorRef<D>>;
   /** A pool of children behind one routing handle (see ActorSystem.spawnPool). */
   spawnPool<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options: import('./pool.js').PoolOptions): import('./pool.js').ActorPool<D>;
   /**

@@ -4,8 +4,8 @@
 // order is the order in which the supervisor saw things happen.
 
 import { describe, expect, it } from 'vitest';
-import { ActorStoppedError, type ActorRef, type SpawnOptions } from 'troupe';
-import { Recorder, RootSup, Sup, SupChild } from '../fixtures/actors.js';
+import { ActorInitializationError, ActorStoppedError, type ActorRef, type SpawnOptions } from 'troupe';
+import { Ordered, Recorder, RootSup, Sup, SupChild } from '../fixtures/actors.js';
 import { useTestSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
@@ -138,6 +138,33 @@ describe('supervision strategies', () => {
     await until(async () => (await since('restart sup')).length === 1, 5000, 'the supervisor restarted');
     // A was stopped when the supervisor escalated (the failed child goes first), then B with the restart.
     expect(await since('stop', 'restart sup')).toEqual(['stop A', 'stop B', 'restart sup (cause Db)']);
+  });
+});
+
+describe('ordered start of static children', () => {
+  it('S7: children start one at a time, in order; one that fails to start stops those before it, newest first, and the start rejects', async () => {
+    const system = await systems.start({ threads: 2 });
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const children = [{ name: 'a' }, { name: 'b' }, { name: 'c', fails: true }, { name: 'd' }];
+    const started = system.start(Ordered, { log, children }, { placement: { thread: 1 } });
+    const error = await started.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ActorInitializationError);
+    expect(((error as Error).cause as Error).message).toMatch(/c cannot start/);
+    await until(async () => (await log.ask('count')) === 4, 5000, 'two starts and two stops');
+    expect(await log.ask('seen')).toEqual(['start a', 'start b', 'stop b', 'stop a']); // d never started
+    expect((await system.inspect()).filter((a) => a.thread === 1)).toEqual([]);
+  });
+
+  it('S7: a start that succeeds resolves once every child, here or on another thread, has started', async () => {
+    const system = await systems.start({ threads: 2 });
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const sup = await system.start(Ordered, { log, children: [{ name: 'a' }, { name: 'b', thread: 2 }, { name: 'c' }] }, { placement: { thread: 1 } });
+    const ids = await sup.ask('children');
+    expect(ids).toHaveLength(3);
+    await until(async () => (await log.ask('count')) === 3, 5000, 'three starts');
+    expect(((await log.ask('seen')) as string[]).sort()).toEqual(['start a', 'start b', 'start c']);
+    const placed = await system.inspect();
+    expect(ids.map((id) => placed.find((a) => a.id === id)?.thread)).toEqual([1, 2, 1]);
   });
 });
 
