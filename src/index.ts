@@ -23,6 +23,7 @@ export type {
   MessageType,
   Placement,
   ReplyOf,
+  ResourceLimits,
   SendOptions,
   SpawnOptions,
   Timers,

@@ -17,6 +17,7 @@ export interface WorkerBoot {
   readonly bounds: SharedArrayBuffer;
   readonly askTimeoutMs: number;
   readonly offloadThreads: number;
+  readonly workers: number;
   /** Set when this thread replaces one that died: how to read on in each ring, and what is pending. */
   readonly recovery?: NodeRecovery & { readonly joins: readonly (StreamJoin | null)[] };
 }
@@ -30,6 +31,7 @@ const node = new ActorNode(runtime, {
   bounds: boot.bounds,
   defaultAskTimeoutMs: boot.askTimeoutMs,
   offloadThreads: boot.offloadThreads,
+  workers: boot.workers,
   ...(boot.recovery === undefined ? {} : { recovery: boot.recovery }),
 });
 

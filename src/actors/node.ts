@@ -49,7 +49,7 @@ import { DEFAULT_POLICY, resolvePolicy, type ActorPolicy } from './policy.js';
 import { isDefinition, lookupDefinition } from './define.js';
 import { Envelope, EnvelopeKind, STARTED, type ExitReason, type TerminatedNotice } from './envelope.js';
 import { MAX_PRIORITY } from './mailbox.js';
-import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOptions, Placement, SendOptions, SpawnOptions } from './types.js';
+import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOptions, Placement, ResourceLimits, SendOptions, SpawnOptions } from './types.js';
 
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
 const KEY_SPAN = 1024;
@@ -109,6 +109,8 @@ export interface NodeOptions {
   readonly offloadThreads: number;
   /** Set when this thread replaces one that died. */
   readonly recovery?: NodeRecovery;
+  /** Worker threads that balanced placement may use (1..workers); slots above are dedicated. */
+  readonly workers: number;
 }
 
 /** A replacement thread's start: what its predecessor hosted and who decides about it. */
@@ -148,6 +150,9 @@ export class ActorNode implements InboundSink, SupervisorHost {
   /** Threads that died: nothing is sent to them any more. */
   readonly #dead: Uint8Array;
   readonly #offload: OffloadPool;
+  readonly #workers: number;
+  /** Main thread: claims a dedicated thread slot and starts its worker (set by the system). */
+  onDedicated: ((limits: ResourceLimits | undefined) => number) | null = null;
   readonly #topics = new TopicTable();
   /** Watchers that are functions, not actors (a pool's members): negative watcher keys. */
   readonly #fnWatchers = new Map<number, { ref: ActorRefImpl; onEnd: (reason: ExitReason) => void }>();
@@ -181,6 +186,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
     this.#askTimeoutMs = options.defaultAskTimeoutMs;
     this.#dead = new Uint8Array(this.#threadCount);
     this.#offload = new OffloadPool(options.offloadThreads);
+    this.#workers = options.workers;
     const recovery = options.recovery;
     if (recovery !== undefined) {
       this.#pending = new Set(recovery.pending);
@@ -394,7 +400,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
   spawn(definition: AnyDefinition, args: unknown, options: SpawnOptions | undefined, parent: Cell | null): ActorRefImpl {
     if (!isDefinition(definition)) throw invalid('spawn(definition)', 'a definition made by defineActor', definition);
     let policy = resolvePolicy(options);
-    const thread = this.#place(options?.placement, parent);
+    const thread = this.#place(options?.placement, parent, options?.resourceLimits);
     if (policy.supervision?.decide != null && thread !== this.self) {
       throw invalid('options.supervision.decide', "a function on the actor's own thread (for one placed elsewhere, put supervision in its definition)", policy.supervision.decide);
     }
@@ -451,10 +457,16 @@ export class ActorNode implements InboundSink, SupervisorHost {
     return this.ask(ref, STARTED, undefined, undefined).then(() => ref);
   }
 
-  #place(placement: Placement | undefined, parent: Cell | null): number {
-    const threads = this.#threadCount;
+  #place(placement: Placement | undefined, parent: Cell | null, limits: ResourceLimits | undefined): number {
+    const threads = this.#workers + 1;
     if (placement === undefined) placement = parent === null ? 'balanced' : 'local';
+    if (limits !== undefined && placement !== 'dedicated') throw invalid('options.resourceLimits', "placement 'dedicated' (only a dedicated thread has limits of its own)", limits);
     if (placement === 'local') return this.self;
+    if (placement === 'dedicated') {
+      if (this.onDedicated === null) throw invalid('options.placement', "'dedicated' only from the main thread (its children may then live there)", placement);
+      if (limits !== undefined) validateResourceLimits(limits);
+      return this.onDedicated(limits);
+    }
     if (placement === 'balanced') {
       if (threads === 1) return 0;
       // Power of two choices over the workers' load words (main hosts only what is placed there).
@@ -465,7 +477,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
       return pick;
     }
     if (typeof placement === 'object' && placement !== null) {
-      const thread = validateInteger(placement.thread, 'options.placement.thread', 0, threads - 1);
+      const thread = validateInteger(placement.thread, 'options.placement.thread', 0, threads - 1); // dedicated threads are not placed on by number
       if (this.#dead[thread] === 1) throw invalid('options.placement.thread', 'a running thread', thread);
       return thread;
     }
@@ -474,7 +486,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
 
   /** A random worker that is alive (main if none is). */
   #liveWorker(): number {
-    const workers = this.#threadCount - 1;
+    const workers = this.#workers;
     const start = Math.floor(Math.random() * workers);
     for (let k = 0; k < workers; k++) {
       const t = 1 + ((start + k) % workers);
@@ -1456,6 +1468,16 @@ export class ActorNode implements InboundSink, SupervisorHost {
   /** Main thread: whether workers should forward their dead letters here. */
   watchDeadLetters(on: boolean): void {
     Atomics.store(this.#ctl, CTL_DL_WATCHED, on ? 1 : 0);
+  }
+}
+
+const LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
+
+function validateResourceLimits(limits: ResourceLimits): void {
+  validateObject(limits, 'options.resourceLimits');
+  for (const [key, value] of Object.entries(limits)) {
+    if (!LIMITS.includes(key)) throw invalid(`options.resourceLimits.${key}`, `one of ${LIMITS.join(', ')}`, value);
+    validateNumber(value, `options.resourceLimits.${key}`, 1, 1 << 20);
   }
 }
 

@@ -44,6 +44,12 @@ export interface SystemOptions {
    * 0 turns it off. Default 0.
    */
   readonly stallTimeoutMs?: number;
+  /**
+   * Thread slots kept for `placement: 'dedicated'` (an actor group on a thread of its own, with
+   * its own `resourceLimits`: a memory bulkhead). Each costs its rings to and from every other
+   * thread; its worker starts when an actor is first placed there. Default 0.
+   */
+  readonly dedicatedThreads?: number;
 }
 
 export interface ResolvedSystemOptions {
@@ -61,6 +67,7 @@ export interface ResolvedSystemOptions {
   readonly handleSignals: readonly NodeJS.Signals[];
   readonly boundedMailboxes: number;
   readonly stallTimeoutMs: number;
+  readonly dedicatedThreads: number;
 }
 
 const KNOWN = new Set([
@@ -78,6 +85,7 @@ const KNOWN = new Set([
   'handleSignals',
   'boundedMailboxes',
   'stallTimeoutMs',
+  'dedicatedThreads',
 ]);
 
 export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSystemOptions {
@@ -106,6 +114,7 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     handleSignals: resolveSignals(o.handleSignals),
     boundedMailboxes,
     stallTimeoutMs: o.stallTimeoutMs === undefined ? 0 : validateNumber(o.stallTimeoutMs, 'options.stallTimeoutMs', 0, 2 ** 31),
+    dedicatedThreads: o.dedicatedThreads === undefined ? 0 : validateInteger(o.dedicatedThreads, 'options.dedicatedThreads', 0, 64),
   });
 }
 

@@ -45,7 +45,7 @@ import type { StreamJoin } from '../runtime/thread-runtime.js';
 import { ThreadRuntime, type RuntimeTuning } from '../runtime/thread-runtime.js';
 import { createTopology, type Topology } from '../runtime/topology.js';
 import { createBoundsTable } from './bounds.js';
-import { validateNumber, validateObject } from '../validate.js';
+import { invalid, validateNumber, validateObject } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
 import { STARTED } from './envelope.js';
 import { metricsText } from './metrics.js';
@@ -53,7 +53,7 @@ import { Pool, resolvePoolOptions, type ActorPool, type PoolOptions } from './po
 import { ActorNode } from './node.js';
 import { checkRef } from './actor-ref.js';
 import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
-import type { ActorRef, AnyDefinition, ArgsOf, DeadLetter, MessageOptions, SpawnOptions } from './types.js';
+import type { ActorRef, AnyDefinition, ArgsOf, DeadLetter, MessageOptions, ResourceLimits, SpawnOptions } from './types.js';
 
 export interface ThreadStats {
   readonly thread: number;
@@ -148,6 +148,8 @@ export class ActorSystem {
   /** When each thread was replaced (the last minute's worth): a thread that keeps dying is given up. */
   readonly #replaced: number[][];
   readonly #replacedTotal: number[] = [];
+  /** Dedicated thread slots in use, with their resource limits. */
+  readonly #limits = new Map<number, ResourceLimits | undefined>();
   /** Messages already dead-lettered as lost with each thread (its counters carry on in its replacement). */
   readonly #declaredLost: number[] = [];
   #finished!: (report: ShutdownReport) => void;
@@ -173,6 +175,7 @@ export class ActorSystem {
     this.#boot = exits.boot;
     this.#onExit = exits.onExit;
     this.#replaced = new Array<number[]>(topology.threadCount).fill([]).map(() => []);
+    node.onDedicated = (limits) => this.#startDedicated(limits);
     if (options.stallTimeoutMs > 0) this.#startWatchdog(options.stallTimeoutMs);
     for (const signal of options.handleSignals) process.on(signal, this.#onSignal);
     node.onDeadLetter = (letter) => {
@@ -259,7 +262,7 @@ export class ActorSystem {
     live.forEach((w, i) => take(w.thread, answers[i]!));
     if (this.#closing) return;
     const seqBase = this.#stats[thread]![STAT_SPAWN_SEQ]!;
-    const handle = startWorker(this.#topology, wiring, { ...this.#boot, recovery: { joins, pending, lastSpawnSeq, seqBase } }, this.#onExit);
+    const handle = startWorker(this.#topology, wiring, { ...this.#boot, recovery: { joins, pending, lastSpawnSeq, seqBase } }, this.#onExit, this.#limits.get(thread));
     this.#workers[this.#workers.findIndex((w) => w.thread === thread)] = handle;
     await ready(handle);
   }
@@ -309,9 +312,27 @@ export class ActorSystem {
     return lost;
   }
 
+  /**
+   * Claims a free dedicated thread slot and starts its worker with `limits`; returns the slot at
+   * once (what is sent there waits in its rings until the worker reads them).
+   */
+  #startDedicated(limits: ResourceLimits | undefined): number {
+    const first = this.options.threads + 1;
+    for (let slot = first; slot < this.#topology.threadCount; slot++) {
+      if (this.#limits.has(slot)) continue;
+      this.#limits.set(slot, limits);
+      const handle = startWorker(this.#topology, this.#topology.wiringFor(slot), this.#boot, this.#onExit, limits);
+      this.#workers.push(handle);
+      ready(handle).catch(() => undefined); // dying while it starts is handled as any death
+      return slot;
+    }
+    throw invalid('options.placement', `a free dedicated thread (all ${this.options.dedicatedThreads} are taken: raise the system's dedicatedThreads)`, 'dedicated');
+  }
+
   /** True while a worker runs (not dead, and not between a death and its replacement). */
   #up(thread: number): boolean {
-    return Atomics.load(new Int32Array(this.#topology.ctl), thread * CTL_I32 + CTL_STATE) !== ThreadState.Dead && !this.#node.isDead(thread);
+    const state = Atomics.load(new Int32Array(this.#topology.ctl), thread * CTL_I32 + CTL_STATE);
+    return state !== ThreadState.Dead && state !== ThreadState.Unused && !this.#node.isDead(thread);
   }
 
   /** Worker threads (main not counted). */
@@ -415,7 +436,7 @@ export class ActorSystem {
         ringBytesUsed,
         busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
         parked: Atomics.load(ctl, thread * CTL_I32 + CTL_PARKED) === 1,
-        alive: Atomics.load(ctl, thread * CTL_I32 + CTL_STATE) !== ThreadState.Dead,
+        alive: ![ThreadState.Dead, ThreadState.Unused].includes(Atomics.load(ctl, thread * CTL_I32 + CTL_STATE)),
         replaced: this.#replacedTotal[thread] ?? 0,
       };
     });
@@ -561,7 +582,7 @@ export class ActorSystem {
 /** Starts the worker threads; resolves when they are ready. */
 export async function createSystem(options?: SystemOptions): Promise<ActorSystem> {
   const resolved = resolveSystemOptions(options);
-  const threadCount = resolved.threads + 1;
+  const threadCount = resolved.threads + 1 + resolved.dedicatedThreads;
   const topology = createTopology(threadCount, resolved.ringBytes);
   const tuning: RuntimeTuning = {
     sliceMs: resolved.sliceMs,
@@ -571,7 +592,9 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
   };
   const systemId = nanoid(12);
   const bounds = createBoundsTable(threadCount, resolved.boundedMailboxes);
-  const boot = { tuning, systemId, bounds, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads };
+  const boot = { tuning, systemId, bounds, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads, workers: resolved.threads };
+  const ctl = new Int32Array(topology.ctl);
+  for (let slot = resolved.threads + 1; slot < threadCount; slot++) Atomics.store(ctl, slot * CTL_I32 + CTL_STATE, ThreadState.Unused);
   const exits: { onExit: OnExit; boot: object } = { onExit: () => {}, boot };
   const runtime = new ThreadRuntime(topology.wiringFor(0), tuning);
   const node = new ActorNode(runtime, {
@@ -581,8 +604,9 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     bounds,
     defaultAskTimeoutMs: resolved.askTimeoutMs,
     offloadThreads: resolved.offloadThreads,
+    workers: resolved.threads,
   });
   runtime.start(node);
-  const workers = await startWorkers(topology, () => boot, (thread, code, error) => exits.onExit(thread, code, error));
+  const workers = await startWorkers(topology, resolved.threads, () => boot, (thread, code, error) => exits.onExit(thread, code, error));
   return new ActorSystem(resolved, topology, runtime, node, workers, exits);
 }

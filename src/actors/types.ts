@@ -23,12 +23,27 @@ export interface AskOptions extends MessageOptions {
   readonly timeoutMs?: number;
 }
 
-export type Placement = 'local' | 'balanced' | { readonly thread: number };
+/**
+ * 'dedicated': a thread of the actor's own (one of the system's `dedicatedThreads`), with the
+ * spawn option `resourceLimits`; its children live there too, by default. Only from the main
+ * thread.
+ */
+export type Placement = 'local' | 'balanced' | 'dedicated' | { readonly thread: number };
+
+/** Heap caps for a dedicated thread (Node's worker resourceLimits): past them the thread dies, reported as 'oom'. */
+export interface ResourceLimits {
+  readonly maxOldGenerationSizeMb?: number;
+  readonly maxYoungGenerationSizeMb?: number;
+  readonly codeRangeSizeMb?: number;
+  readonly stackSizeMb?: number;
+}
 
 export interface SpawnOptions {
   readonly name?: string;
   /** Where the actor runs. Default: 'balanced' from the system, 'local' from a parent actor. */
   readonly placement?: Placement;
+  /** With placement 'dedicated': the heap caps of its thread. */
+  readonly resourceLimits?: ResourceLimits;
   /** Restarts allowed within `restartWindowMs` before the actor is stopped. Default 5. */
   readonly maxRestarts?: number;
   /** Default 30000. */

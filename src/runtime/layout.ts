@@ -90,6 +90,8 @@ export const enum ThreadState {
   Stopped = 2,
   /** The thread exited unexpectedly; nothing should be sent to it any more. */
   Dead = 3,
+  /** A dedicated thread slot whose worker has not been started. */
+  Unused = 4,
 }
 
 export function align8(n: number): number {

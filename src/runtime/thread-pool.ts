@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import { nodeEndpoint, type WorkerControl } from './control.js';
 import type { ThreadWiring, Topology } from './topology.js';
@@ -27,24 +27,25 @@ export interface WorkerHandle {
   readonly exited: Promise<number>;
 }
 
-/** Starts every worker of a topology; resolves once each answers a ping. */
 /** `error`: what the worker died of, when Node reported one (an uncaught error, out of memory). */
 export type OnExit = (thread: number, code: number, error: Error | null) => void;
 
-export async function startWorkers(topology: Topology, boot: (thread: number) => object, onExit: OnExit): Promise<WorkerHandle[]> {
+/** Starts workers 1..count of a topology; resolves once each answers a ping. */
+export async function startWorkers(topology: Topology, count: number, boot: (thread: number) => object, onExit: OnExit): Promise<WorkerHandle[]> {
   const handles: WorkerHandle[] = [];
-  for (let thread = 1; thread < topology.threadCount; thread++) handles.push(startWorker(topology, topology.wiringFor(thread), boot(thread), onExit));
+  for (let thread = 1; thread <= count; thread++) handles.push(startWorker(topology, topology.wiringFor(thread), boot(thread), onExit));
   await Promise.all(handles.map(ready));
   return handles;
 }
 
 /** Starts one worker on `wiring` (a first start, or the replacement of one that died). */
-export function startWorker(topology: Topology, wiring: ThreadWiring, boot: object, onExit: OnExit): WorkerHandle {
+export function startWorker(topology: Topology, wiring: ThreadWiring, boot: object, onExit: OnExit, resourceLimits?: ResourceLimits): WorkerHandle {
   const thread = wiring.self;
   const worker = new Worker(workerEntryUrl(), {
     workerData: { ...boot, wiring },
     transferList: topology.portsOf(wiring),
     name: `troupe-${thread}`,
+    ...(resourceLimits === undefined ? {} : { resourceLimits }),
   });
   let died: Error | null = null;
   const exited = new Promise<number>((resolve) => {
