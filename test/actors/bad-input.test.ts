@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { addExtension } from 'msgpackr';
 import {
+  ActorInitializationError,
   InvalidArgumentError,
   MessageTooLargeError,
   SerializationError,
@@ -9,7 +11,7 @@ import {
   type ActorSystem,
   type DeadLetter,
 } from 'troupe';
-import { Echo, Linked, Recorder } from '../fixtures/actors.js';
+import { BadStart, Echo, Linked, Recorder, startAttempts } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { until } from '../support/wait.js';
 import { useSystem } from '../support/system.js';
@@ -58,6 +60,48 @@ describe('bad input', () => {
     expect(() => recorder.tell('record', payload)).toThrow(SerializationError);
     recorder.tell('record', 'next');
     expect(await recorder.ask('seen')).toEqual(['next']);
+  });
+
+  it('B2: a message the receiving thread cannot decode becomes a decode-failed dead letter; the actor goes on', async () => {
+    // A class only this thread can encode: the worker has no decoder for its extension type.
+    class OnlyHere {
+      constructor(readonly n: number) {}
+    }
+    addExtension({ Class: OnlyHere, type: 0x5b, write: (o: OnlyHere) => o.n, read: (n: number) => new OnlyHere(n) });
+    const system = await systems.start({ threads: 1 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    counter.tell('add', 1);
+    counter.tell('echo', new OnlyHere(7) as never);
+    counter.tell('add', 2);
+    expect(await counter.ask('get')).toBe(3);
+    await until(() => letters.length === 1, 5000, 'the dead letter');
+    expect(letters[0]).toMatchObject({ reason: 'decode-failed', recipient: counter.id, message: { type: 'echo' } });
+    const s = system.stats();
+    expect(s.failed).toBe(0);
+    expect(s.accepted).toBe(s.handled + (s.deadLetters - s.lateReplies) + s.duplicates);
+  });
+
+  it('B4: a start that throws or rejects fails once with ActorInitializationError (no restart loop); a thrown non-Error is wrapped', async () => {
+    const system = await systems.start({ threads: 1 });
+    for (const [how, cause] of [
+      ['error', 'no start'],
+      ['string', 'x'],
+      ['onStart', 'onStart rejected'],
+    ] as const) {
+      startAttempts.count = 0;
+      const started = system.start(BadStart, how, { placement: { thread: 0 }, maxRestarts: 1_000_000 });
+      const error = (await started.catch((e: unknown) => e)) as ActorInitializationError;
+      expect(error).toBeInstanceOf(ActorInitializationError);
+      expect(error.cause).toBeInstanceOf(Error);
+      expect(String((error.cause as Error).message)).toContain(cause);
+      expect(startAttempts.count).toBe(1);
+    }
+    const late = system.spawn(BadStart, 'error', { placement: { thread: 1 } });
+    await expect(late.ask('ping')).rejects.toBeInstanceOf(ActorInitializationError);
+    await until(async () => (await system.inspect()).length === 0, 5000, 'the failed actors gone');
+    await expect(late.ask('ping')).rejects.toMatchObject({ code: 'ERR_ACTOR_STOPPED' });
   });
 
   it('B1: spawn arguments that cannot travel throw SerializationError', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorStoppedError, type DeadLetter } from 'troupe';
 import { Counter } from '../fixtures/counter.js';
-import { Overlap, Parent, Recorder, Reporter } from '../fixtures/actors.js';
+import { Overlap, Parent, Recorder, Reporter, SupChild } from '../fixtures/actors.js';
 import { until } from '../support/wait.js';
 import { useSystem } from '../support/system.js';
 import { TestProbe } from 'troupe/testing';
@@ -95,5 +95,18 @@ describe('lifecycle', () => {
     await expect(counter.ask('fail', 'boom')).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
     counter.tell('add', 2);
     expect(await counter.ask('get')).toBe(2);
+  });
+
+  it('L5: a restart keeps the ref and the queued messages; onRestart runs, onStop does not; the failing message is not run again', async () => {
+    const system = await systems.start({ threads: 1 });
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const child = system.spawn(SupChild, { name: 'a', log }, { placement: { thread: 1 } });
+    for (let i = 0; i < 3; i++) child.tell('inc');
+    child.tell('crash');
+    child.tell('inc'); // queued behind the crash: kept for the new instance
+    child.tell('inc');
+    expect(await child.ask('get')).toBe(2);
+    await until(async () => (await log.ask('count')) === 4, 5000, 'the log');
+    expect(await log.ask('seen')).toEqual(['start a', 'crash a', 'restart a', 'start a']);
   });
 });

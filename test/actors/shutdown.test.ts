@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ShuttingDownError, createSystem } from 'troupe';
-import { Recorder, Reporter } from '../fixtures/actors.js';
+import { Hanger, Named, Recorder, Reporter, stopLog } from '../fixtures/actors.js';
 
 describe('graceful shutdown', () => {
   it('Z1: closes admission from outside actors; actor-to-actor messages continue during the drain', async () => {
@@ -26,6 +26,23 @@ describe('graceful shutdown', () => {
     const report = await system.shutdown();
     // 5000 slow messages, 5000 forwarded records, 5 onStop records.
     expect(report).toEqual({ processed: 10_005, deadLettered: 0, forced: 0 });
+  });
+
+  it('Z3: actors stop newest first, children before their parent, onStop once each; one that hangs is forced and the rest still stop', async () => {
+    const system = await createSystem({ threads: 1, shutdownTimeoutMs: 200 });
+    stopLog.length = 0;
+    const a = system.spawn(Named, 'a', { placement: { thread: 0 } });
+    await a.ask('child', 'a.1');
+    await a.ask('child', 'a.2');
+    system.spawn(Hanger, undefined, { placement: { thread: 0 } });
+    system.spawn(Named, 'b', { placement: { thread: 0 } });
+    const started = performance.now();
+    const report = await system.shutdown();
+    expect(report.forced).toBe(1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190); // the hang waited out its limit, once
+    expect(stopLog.slice(0, 1)).toEqual(['b']);
+    expect(stopLog.slice(1, 3).sort()).toEqual(['a.1', 'a.2']); // children first (in parallel)
+    expect(stopLog.slice(3)).toEqual(['a']);
   });
 
   it('Z4: at the drain deadline leftovers become dead letters and the counts add up', async () => {
