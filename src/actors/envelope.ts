@@ -26,6 +26,9 @@ export interface TerminatedNotice {
   readonly reason: ExitReason;
 }
 
+/** A priority flag: the message was sent by a dead-letter listener. */
+export const QUIET = 4;
+
 /**
  * Five fields, not eight: kind, priority and the sender's thread share one small integer, and a
  * tell's messageId shares the slot of an ask's correlation id (a tell has none). An envelope
@@ -33,7 +36,7 @@ export interface TerminatedNotice {
  * hottest path (64 bytes instead of 88 on a 64-bit heap).
  */
 export class Envelope {
-  /** kind (3 bits) | priority << 3 (2 bits) | senderThread << 5. */
+  /** kind (3 bits) | priority << 3 (2 bits) | quiet << 5 (1 bit) | senderThread << 6. */
   readonly #meta: number;
   readonly type: string;
   readonly payload: unknown;
@@ -48,12 +51,12 @@ export class Envelope {
     senderThread: number,
     senderKey: number,
     corr: number,
-    /** 0..3, higher first. */
+    /** 0..3, higher first; plus QUIET (sent by a dead-letter listener). */
     priority = 0,
     /** Set by the sender for dedup (MessageOptions.messageId); tells only. */
     messageId: string | undefined = undefined,
   ) {
-    this.#meta = kind | (priority << 3) | (senderThread << 5);
+    this.#meta = kind | (priority << 3) | (senderThread << 6);
     this.type = type;
     this.payload = payload;
     this.senderKey = senderKey;
@@ -69,7 +72,12 @@ export class Envelope {
   }
 
   get senderThread(): number {
-    return this.#meta >>> 5;
+    return this.#meta >>> 6;
+  }
+
+  /** Sent by a dead-letter listener: should it die too, it is counted, not reported again (X2). */
+  get quiet(): boolean {
+    return (this.#meta & (QUIET << 3)) !== 0;
   }
 
   get corr(): number {

@@ -32,6 +32,7 @@ import {
   STAT_DUPLICATES,
   STAT_SPAWN_SEQ,
   STAT_DL_OUTBOUND,
+  STAT_DL_QUIET,
 } from '../runtime/layout.js';
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
@@ -47,7 +48,7 @@ import { Cell } from './cell.js';
 import type { RestartType, SupervisorHost } from './supervision.js';
 import { DEFAULT_POLICY, resolvePolicy, type ActorPolicy } from './policy.js';
 import { isDefinition, lookupDefinition } from './define.js';
-import { Envelope, EnvelopeKind, STARTED, type ExitReason, type TerminatedNotice } from './envelope.js';
+import { Envelope, EnvelopeKind, QUIET, STARTED, type ExitReason, type TerminatedNotice } from './envelope.js';
 import { MAX_PRIORITY } from './mailbox.js';
 import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOptions, Placement, ResourceLimits, SendOptions, SpawnOptions } from './types.js';
 
@@ -135,6 +136,8 @@ export class ActorNode implements InboundSink, SupervisorHost {
   admissionClosed = false;
   /** Main thread only: where dead letters go. */
   onDeadLetter: ((letter: DeadLetter) => void) | null = null;
+  /** Main thread: true while dead-letter listeners run (what they send is marked QUIET). */
+  #inListener = false;
   /** Reason given to messages that die because their actor stopped (changes during shutdown). */
   stopReason: DeadLetterReason = 'stopped';
 
@@ -569,6 +572,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
       messageId = options.messageId;
       if (messageId !== undefined && typeof messageId !== 'string') throw invalid('options.messageId', 'a string', messageId);
     }
+    if (this.#inListener) priority |= QUIET;
     if (ref.thread === this.self) this.#tellLocal(ref, type, payload, priority, messageId);
     else this.#tellRemote(ref, type, payload, priority, messageId);
     this.runtime.counters[STAT_ACCEPTED]!++;
@@ -692,7 +696,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
     try {
       if (typeof type !== 'string') throw invalid('ask(type)', 'a message type string', type);
       const timeoutMs = options?.timeoutMs === undefined ? this.#askTimeoutMs : validateNumber(options.timeoutMs, 'options.timeoutMs', 0, 2 ** 31);
-      const priority = options === undefined ? 0 : priorityOf(options);
+      const priority = (options === undefined ? 0 : priorityOf(options)) | (this.#inListener ? QUIET : 0);
       this.#admit(ref);
       const sender = this.current;
       const senderKey = sender === null ? 0 : sender.key;
@@ -863,6 +867,10 @@ export class ActorNode implements InboundSink, SupervisorHost {
     if (env.kind === EnvelopeKind.Ask && reason !== 'unhandled') {
       this.#replyError(env, error ?? new ActorStoppedError(`actor ${this.idOf(recipientKey)} is stopped`));
     }
+    if (env.quiet) {
+      this.runtime.counters[STAT_DL_QUIET]!++; // a dead-letter listener sent it: no loop (X2)
+      return;
+    }
     if (this.self !== 0 && Atomics.load(this.#ctl, CTL_DL_WATCHED) === 0) return;
     this.#emitDeadLetter({
       message: { type: env.type, payload: env.payload },
@@ -876,7 +884,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
 
   #emitDeadLetter(letter: DeadLetter): void {
     if (this.self === 0) {
-      this.onDeadLetter?.(letter);
+      this.#toListeners(letter);
       return;
     }
     if (Atomics.load(this.#ctl, CTL_DL_WATCHED) === 0) return;
@@ -886,6 +894,25 @@ export class ActorNode implements InboundSink, SupervisorHost {
     } catch {
       // The payload cannot travel (a same-thread message held a function): report without it.
       this.runtime.send(0, RecordKind.Control, 0, 0, 0, 0, ['dl', { ...letter, message: { type: letter.message.type, payload: undefined } }]);
+    }
+  }
+
+  /**
+   * Main thread: hands a dead letter to the listeners. Messages they send are marked, so that a
+   * listener that sends to a dead actor makes one counted dead letter, not a loop (X2); a dead
+   * letter raised while they run is counted and not handed to them again.
+   */
+  #toListeners(letter: DeadLetter): void {
+    if (this.onDeadLetter === null) return;
+    if (this.#inListener) {
+      this.runtime.counters[STAT_DL_QUIET]!++;
+      return;
+    }
+    this.#inListener = true;
+    try {
+      this.onDeadLetter(letter);
+    } finally {
+      this.#inListener = false;
     }
   }
 
@@ -1288,7 +1315,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
         let messageId: string | undefined;
         if ((priority & WIRE_MESSAGE_ID) !== 0) {
           [messageId, payload] = payload as [string, unknown];
-          priority &= MAX_PRIORITY;
+          priority &= MAX_PRIORITY | QUIET;
         }
         const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, payload, from, h.sender, h.corr, priority, messageId);
         this.#deliver(h.target, env);
@@ -1389,7 +1416,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
   #onControl(from: number, record: ControlRecord): void {
     switch (record[0]) {
       case 'dl':
-        this.onDeadLetter?.(record[1]);
+        this.#toListeners(record[1]);
         return;
       case 'thread-down':
         this.threadDown(record[1], record[2]);

@@ -29,6 +29,7 @@ import {
   STAT_SPILL_BYTES,
   STAT_LONGEST_TURN_MS,
   STAT_UNHANDLED_REJECTIONS,
+  STAT_DL_QUIET,
   CTL_F64_CURRENT,
   CTL_HEARTBEAT,
   RecordKind,
@@ -80,6 +81,8 @@ export interface ThreadStats {
   readonly longestTurnMs: number;
   /** Worker threads: promises rejected with no handler (counted and survived, not fatal). */
   readonly unhandledRejections: number;
+  /** Of deadLetters, those of messages that dead-letter listeners sent: counted, not reported to them (no loops). */
+  readonly listenerDeadLetters: number;
   /** Bytes waiting in the rings into this thread. */
   readonly ringBytesUsed: number;
   /** Share of wall time spent in scheduler turns since the thread started, 0..1. */
@@ -100,6 +103,7 @@ export interface SystemStats {
   readonly lateReplies: number;
   readonly rejected: number;
   readonly duplicates: number;
+  readonly listenerDeadLetters: number;
 }
 
 export interface ShutdownReport {
@@ -433,6 +437,7 @@ export class ActorSystem {
         spillBytes: s[STAT_SPILL_BYTES]!,
         longestTurnMs: s[STAT_LONGEST_TURN_MS]!,
         unhandledRejections: s[STAT_UNHANDLED_REJECTIONS]!,
+        listenerDeadLetters: s[STAT_DL_QUIET]!,
         ringBytesUsed,
         busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
         parked: Atomics.load(ctl, thread * CTL_I32 + CTL_PARKED) === 1,
@@ -450,6 +455,7 @@ export class ActorSystem {
       lateReplies: sum((t) => t.lateReplies),
       rejected: sum((t) => t.rejected),
       duplicates: sum((t) => t.duplicates),
+      listenerDeadLetters: sum((t) => t.listenerDeadLetters),
     };
   }
 

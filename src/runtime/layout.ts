@@ -80,7 +80,8 @@ export const STAT_SPAWN_SEQ = 15;
 export const STAT_RING_IN = 16; //    user messages this thread took from its inbound rings (published at once)
 export const STAT_RING_OUT = 17; //   user messages this thread wrote into its outbound rings
 export const STAT_DL_OUTBOUND = 18; // of its dead letters, messages it had written into a ring whose reader died
-export const STAT_FIELDS = 19;
+export const STAT_DL_QUIET = 19; // dead letters of messages that dead-letter listeners sent: counted, not reported
+export const STAT_FIELDS = 20;
 /** Float64 index (same region): key of the actor whose work runs now, written straight to shared memory. */
 export const CTL_F64_CURRENT = 60;
 

@@ -104,6 +104,23 @@ describe('bad input', () => {
     await expect(late.ask('ping')).rejects.toMatchObject({ code: 'ERR_ACTOR_STOPPED' });
   });
 
+  it('X2: a dead-letter listener that sends to a dead actor makes one counted dead letter, not a loop', async () => {
+    const system = await systems.start({ threads: 1 });
+    const target = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    await system.stop(target);
+    let calls = 0;
+    system.deadLetters.subscribe(() => {
+      calls++;
+      target.tell('add', 1); // dies too: counted, not handed back to this listener
+    });
+    target.tell('add', 1);
+    await until(() => system.stats().listenerDeadLetters === 1, 5000, 'the listener’s own dead letter, counted');
+    expect(calls).toBe(1);
+    const s = system.stats();
+    expect(s.deadLetters - s.lateReplies).toBe(2);
+    expect(s.accepted).toBe(s.handled + (s.deadLetters - s.lateReplies) + s.duplicates);
+  });
+
   it('B1: spawn arguments that cannot travel throw SerializationError', async () => {
     const system = await systems.start({ threads: 1 });
     expect(() => system.spawn(Counter, { start: 0, bad: () => 1 } as never, { placement: { thread: 1 } })).toThrow(SerializationError);
