@@ -28,7 +28,7 @@ export type {
   SpawnOptions,
   Timers,
 } from './actors/types.js';
-export type { DeliveryOptions } from './actors/delivery.js';
+export type { AckHandle, DeliveryOptions } from './actors/delivery.js';
 export type { ActorInfo } from './runtime/control.js';
 export type { Clock } from './runtime/clock.js';
 export {

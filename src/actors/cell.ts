@@ -9,7 +9,7 @@ import { definitionSupervision, handlerTable } from './define.js';
 import { Supervisor } from './supervision.js';
 import { Envelope, EnvelopeKind, STARTED, isAbnormal, type ExitReason, type TerminatedNotice } from './envelope.js';
 import type { ActorNode } from './node.js';
-import { DeliveryState, type Attempt } from './delivery.js';
+import { DeliveryState, type AckHandle, type Attempt } from './delivery.js';
 import { Mailbox } from './mailbox.js';
 import { invalid, validateNumber } from '../validate.js';
 import type { ActorPolicy } from './policy.js';
@@ -124,6 +124,9 @@ class Context implements ActorContext<unknown> {
   }
   term(): void {
     this.#cell.settleAttempt('term');
+  }
+  deferAck(): AckHandle {
+    return this.#cell.deferAck();
   }
 }
 
@@ -444,7 +447,7 @@ export class Cell implements Runnable {
     }
     this.status = 'running';
     if (this.policy.backoff !== null) (this.#more().backoff ??= { inARow: 0, runningSince: 0, timer: null }).runningSince = this.node.clock.now();
-    if (this.depth > 0 || this.#rare?.delivery?.redeliver != null) this.schedule();
+    if (this.depth > 0 || (this.#rare?.delivery?.redeliver.length ?? 0) > 0) this.schedule();
   }
 
   #startFailed(thrown: unknown): void {
@@ -514,43 +517,53 @@ export class Cell implements Runnable {
     return this.#rare?.delivery?.current ?? null;
   }
 
-  /** A message to be sent again that the actor holds outside its mailbox (taken on stop). */
-  takeRedelivery(): Envelope | null {
+  /**
+   * Messages the actor holds outside its mailbox (taken on stop): those to send again, and those
+   * whose deferred ack never came.
+   */
+  takeRedeliveries(): Envelope[] {
     const d = this.#rare?.delivery ?? null;
-    if (d === null || d.redeliver === null) return null;
-    const env = d.redeliver.env;
-    d.redeliver = null;
-    return env;
+    if (d === null) return [];
+    const envs = d.redeliver.map((r) => r.env);
+    d.redeliver.length = 0;
+    for (const attempt of d.deferred) {
+      if (attempt.timer !== null) this.node.clock.clearTimeout(attempt.timer);
+      attempt.timer = null;
+      attempt.settled = true;
+      envs.push(attempt.env);
+    }
+    d.deferred.clear();
+    return envs;
   }
 
-  /** Ack mode: one outstanding attempt at a time; a message to send again goes first. */
+  /** Ack mode: at most maxAckPending outstanding attempts; messages to send again go first. */
   #runAcked(d: DeliveryState): void {
-    if (d.waitTimer !== null || d.current !== null) return;
+    if (d.waitTimer !== null || d.current !== null || d.deferred.size >= d.policy.maxAckPending) return;
     const node = this.node;
     node.current = this;
     try {
       for (let budget = THROUGHPUT; budget > 0; budget--) {
         let env: Envelope | undefined;
         let count = 1;
-        if (d.redeliver !== null) {
-          ({ env, count } = d.redeliver);
-          d.redeliver = null;
+        const again = d.redeliver.shift();
+        if (again !== undefined) {
+          ({ env, count } = again);
         } else {
           env = this.queue?.shift();
         }
         if (env === undefined) return;
         if (env.kind > EnvelopeKind.Ask || (handlerTable(this.#definition!)[env.type] === undefined && this.#definition!.spec.receive === undefined)) this.#process(env);
         else this.#attempt(d, env, count);
-        if (this.busy || this.status !== 'running' || d.waitTimer !== null || d.current !== null) return;
+        if (this.busy || this.status !== 'running' || d.waitTimer !== null || d.current !== null || d.deferred.size >= d.policy.maxAckPending) return;
       }
     } finally {
       node.current = null;
     }
-    if (this.depth > 0 || d.redeliver !== null) this.schedule();
+    if (this.depth > 0 || d.redeliver.length > 0) this.schedule();
   }
 
   #attempt(d: DeliveryState, env: Envelope, count: number): void {
-    const attempt: Attempt = { env, count, timer: null, settled: false, acked: false };
+    const attempt: Attempt = { env, count, timer: null, settled: false, acked: false, deferred: false };
     d.current = attempt;
     this.#senderThread = env.senderThread;
     this.#senderKey = env.senderKey;
@@ -587,7 +600,12 @@ export class Cell implements Runnable {
 
   #attemptDone(d: DeliveryState, attempt: Attempt, value: unknown): void {
     if (!this.#release(d, attempt)) return;
-    if (!attempt.settled) {
+    if (!attempt.settled && attempt.deferred) {
+      // Its ack comes later, through its handle; an ask gets the handler's answer now.
+      d.deferred.add(attempt);
+      attempt.timer ??= this.node.clock.setTimeout(() => this.#deferredExpired(d, attempt), d.policy.ackWaitMs);
+      this.node.reply(attempt.env, value);
+    } else if (!attempt.settled) {
       attempt.settled = true;
       this.handled++;
       this.node.handled(attempt.env, value);
@@ -595,7 +613,56 @@ export class Cell implements Runnable {
       this.node.reply(attempt.env, value); // counted at the explicit ack; the answer comes now
     }
     if (this.status === 'stopping') this.#settleIdle();
-    else if (this.depth > 0 || d.redeliver !== null) this.schedule();
+    else if (this.depth > 0 || d.redeliver.length > 0) this.schedule();
+  }
+
+  /** A deferred ack that did not come within ackWaitMs: the message goes again. */
+  #deferredExpired(d: DeliveryState, attempt: Attempt): void {
+    attempt.timer = null;
+    if (!d.deferred.delete(attempt) || attempt.settled) return;
+    attempt.settled = true;
+    this.#retry(d, attempt, new Error(`not acknowledged within ${d.policy.ackWaitMs} ms`), d.delayBefore(attempt.count + 1));
+    this.schedule();
+  }
+
+  /** ctx.deferAck(): the current message stays outstanding past its handler, until its handle settles it. */
+  deferAck(): AckHandle {
+    const d = this.#rare?.delivery ?? null;
+    if (d === null || !d.policy.ack) throw invalid('ctx.deferAck()', "an actor spawned with delivery: { mode: 'at-least-once' }", 'deferAck');
+    const attempt = d.current;
+    if (attempt === null) throw invalid('ctx.deferAck()', 'a call from the handler of a message', 'deferAck');
+    attempt.deferred = true;
+    const settle = (verb: 'ack' | 'nack' | 'in-progress' | 'term', delayMs = 0): void => {
+      if (d.current === attempt) {
+        this.settleAttempt(verb, delayMs); // the handler is still running: as ctx.ack() and the rest
+        return;
+      }
+      if (attempt.settled || !d.deferred.has(attempt)) return; // idempotent; late calls change nothing
+      if (verb === 'in-progress') {
+        if (attempt.timer !== null) this.node.clock.clearTimeout(attempt.timer);
+        attempt.timer = this.node.clock.setTimeout(() => this.#deferredExpired(d, attempt), d.policy.ackWaitMs);
+        return;
+      }
+      d.deferred.delete(attempt);
+      attempt.settled = true;
+      if (attempt.timer !== null) this.node.clock.clearTimeout(attempt.timer);
+      attempt.timer = null;
+      if (verb === 'ack') {
+        this.handled++;
+        this.node.handledTells(1);
+      } else if (verb === 'nack') {
+        this.#retry(d, attempt, new Error('nacked'), delayMs);
+      } else {
+        this.node.deliveryTerminated(this, attempt.env);
+      }
+      if (this.status === 'running') this.schedule(); // a slot is free again
+    };
+    return {
+      ack: () => settle('ack'),
+      nack: (delayMs = 0) => settle('nack', validateNumber(delayMs, 'ackHandle.nack(delayMs)', 0, 2 ** 31)),
+      inProgress: () => settle('in-progress'),
+      term: () => settle('term'),
+    };
   }
 
   #attemptFailed(d: DeliveryState, attempt: Attempt, thrown: unknown): void {
@@ -634,7 +701,7 @@ export class Cell implements Runnable {
       this.node.maxDeliveries(this, attempt.env, error, attempt.count);
       return;
     }
-    d.redeliver = { env: attempt.env, count: attempt.count + 1 };
+    d.redeliver.push({ env: attempt.env, count: attempt.count + 1 });
     if (delayMs > 0) {
       d.waitTimer = this.node.clock.setTimeout(() => {
         d.waitTimer = null;

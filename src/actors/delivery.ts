@@ -1,8 +1,10 @@
 // At-least-once delivery and dedup for one actor, kept on its host. In ack mode a message stays
 // outstanding from the start of its handler until the handler completes (the ack) or it is
 // settled explicitly; a throw, a nack or an ack timeout sends it again, with deliveryCount + 1,
-// after the configured delay, ahead of everything queued behind it (one outstanding message at a
-// time, so order stays strict). After maxDeliver attempts it becomes a dead letter.
+// after the configured delay, ahead of everything queued behind it. After maxDeliver attempts it
+// becomes a dead letter. A handler may defer its message's ack past its own end (ctx.deferAck):
+// the actor then takes its next message while at most maxAckPending are outstanding. With 1 (the
+// default) order is strict; above 1 a redelivery may overtake later messages (K5).
 //
 // Dedup: a message carrying a messageId already seen within dedupWindowMs is not enqueued. The
 // table lives with the actor's cell, so it survives restarts; its size is bounded (oldest first
@@ -20,6 +22,7 @@ export interface DeliveryPolicy {
   readonly backoffMs: readonly number[];
   readonly dedupWindowMs: number;
   readonly dedupMax: number;
+  readonly maxAckPending: number;
 }
 
 export interface DeliveryOptions {
@@ -35,6 +38,8 @@ export interface DeliveryOptions {
   readonly dedupWindowMs?: number;
   /** At most this many ids remembered (oldest forgotten first). Default 100000. */
   readonly dedupMax?: number;
+  /** Messages outstanding (started, not settled) at once, counting deferred acks. Default 1. */
+  readonly maxAckPending?: number;
 }
 
 export function resolveDelivery(o: DeliveryOptions | undefined): DeliveryPolicy | null {
@@ -55,6 +60,7 @@ export function resolveDelivery(o: DeliveryOptions | undefined): DeliveryPolicy 
     backoffMs,
     dedupWindowMs: o.dedupWindowMs === undefined ? 120_000 : validateNumber(o.dedupWindowMs, 'options.delivery.dedupWindowMs', 0, 2 ** 31),
     dedupMax: o.dedupMax === undefined ? 100_000 : validateInteger(o.dedupMax, 'options.delivery.dedupMax', 1, 1 << 24),
+    maxAckPending: o.maxAckPending === undefined ? 1 : validateInteger(o.maxAckPending, 'options.delivery.maxAckPending', 1, 1 << 20),
   };
 }
 
@@ -68,14 +74,26 @@ export interface Attempt {
   settled: boolean;
   /** Settled by an explicit ctx.ack(): counted as handled; an ask still gets the handler's answer. */
   acked: boolean;
+  /** ctx.deferAck() was called: the handler's end does not ack it. */
+  deferred: boolean;
+}
+
+/** A deferred ack (ctx.deferAck): settles one message after its handler has ended. */
+export interface AckHandle {
+  ack(): void;
+  nack(delayMs?: number): void;
+  inProgress(): void;
+  term(): void;
 }
 
 export class DeliveryState {
   readonly policy: DeliveryPolicy;
   /** The attempt in progress, in ack mode. */
   current: Attempt | null = null;
-  /** A message to send again before anything queued: [envelope, its next attempt number]. */
-  redeliver: { env: Envelope; count: number } | null = null;
+  /** Messages to send again before anything queued, in order: each with its next attempt number. */
+  readonly redeliver: { env: Envelope; count: number }[] = [];
+  /** Attempts whose handler ended with their ack deferred, not settled yet. */
+  readonly deferred = new Set<Attempt>();
   /** Waiting out a redelivery delay: the actor takes nothing else meanwhile. */
   waitTimer: TimerHandle | null = null;
   readonly #seen = new Map<string, number>();

@@ -1198,8 +1198,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
     const reason = this.stopReason;
     const leftovers = cell.queue?.drain() ?? [];
     if (cell.queue !== null && cell.queue.entry >= 0) this.bounds.free(cell.queue.entry);
-    const again = cell.takeRedelivery();
-    if (again !== null) this.#deadLetter(again, cell.key, reason, initFailure ?? undefined);
+    for (const again of cell.takeRedeliveries()) this.#deadLetter(again, cell.key, reason, initFailure ?? undefined);
     for (const env of leftovers) {
       if (env.kind === EnvelopeKind.Stop) continue;
       if (env.kind === EnvelopeKind.Terminated) continue;

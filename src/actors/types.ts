@@ -154,6 +154,13 @@ export interface ActorContext<State> {
   nack(delayMs?: number): void;
   inProgress(): void;
   term(): void;
+  /**
+   * At-least-once mode only: this message is not acked when its handler ends; it stays
+   * outstanding (its ackWaitMs deadline running) until the returned handle's ack(), nack(delayMs)
+   * or term(). Meanwhile the actor takes its next message while fewer than `maxAckPending` are
+   * outstanding (K5). An ask gets the handler's answer when the handler ends.
+   */
+  deferAck(): import('./delivery.js').AckHandle;
 }
 
 export type { ExitReason } from './envelope.js';

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActorFailedError, InvalidArgumentError, type DeadLetter, type SpawnOptions } from 'troupe';
 import type { TestSystem } from 'troupe/testing';
-import { Acker, Recorder, ackLog, ackWaiting } from '../fixtures/actors.js';
+import { Acker, Recorder, ackHandles, ackLog, ackWaiting } from '../fixtures/actors.js';
 import { useTestSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
@@ -14,6 +14,7 @@ const systems = useTestSystem();
 afterEach(() => {
   ackLog.length = 0;
   ackWaiting.length = 0;
+  ackHandles.length = 0;
 });
 
 const AT_LEAST_ONCE: SpawnOptions['delivery'] = { mode: 'at-least-once', ackWaitMs: 100, maxDeliver: 5 };
@@ -134,6 +135,53 @@ describe('at-least-once delivery', () => {
     expect(attempts('always-throw')).toHaveLength(3);
     expect(dead[0]).toMatchObject({ reason: 'max-deliveries', deliveryCount: 3 });
     expect(await answer).toBeInstanceOf(ActorFailedError);
+    conserved(system);
+  });
+
+  it('K5: with maxAckPending 2, deferred acks let two messages be outstanding; the third waits for an ack; a redelivery may overtake', async () => {
+    const { system, actor, dead } = await acker({ ...AT_LEAST_ONCE, maxAckPending: 2 });
+    for (let i = 0; i < 4; i++) actor.tell('do', 'defer');
+    await until(() => attempts('defer').length === 2, 5000, 'two outstanding');
+    await settle();
+    expect(attempts('defer')).toHaveLength(2); // the third waits
+    ackHandles[0]!.ack();
+    await until(() => attempts('defer').length === 3, 5000, 'the third, after an ack');
+    ackHandles[1]!.nack(); // goes again ahead of the fourth: order is no longer strict
+    await until(() => attempts('defer').length === 4, 5000, 'the redelivery');
+    expect(attempts('defer')[3]).toEqual([2, true]);
+    await settle();
+    expect(attempts('defer')).toHaveLength(4); // two outstanding again: #3 and #2's second attempt
+    ackHandles[0]!.ack(); // idempotent: already acked
+    system.clock.advance(100); // both deadlines pass: both go again
+    await until(() => attempts('defer').length === 6, 5000, 'both again after their deadline');
+    expect(attempts('defer').slice(4).every(([count, again]) => count >= 2 && again)).toBe(true);
+    for (const h of ackHandles) h.ack();
+    await until(() => attempts('defer').length === 7, 5000, 'the fourth, at last');
+    expect(attempts('defer')[6]).toEqual([1, false]);
+    for (const h of ackHandles) h.ack();
+    await settle();
+    expect(dead).toEqual([]);
+    conserved(system);
+  });
+
+  it('K5: with maxAckPending 1 (the default), a deferred ack holds the next message back: order stays strict', async () => {
+    const { actor } = await acker();
+    actor.tell('do', 'defer');
+    actor.tell('do', 'after');
+    await until(() => attempts('defer').length === 1, 5000, 'the first');
+    await settle();
+    expect(attempts('after')).toHaveLength(0);
+    ackHandles[0]!.ack();
+    await until(() => attempts('after').length === 1, 5000, 'the second, after the ack');
+  });
+
+  it('K5: deferred messages never acked become dead letters when the actor stops', async () => {
+    const { system, actor, dead } = await acker({ ...AT_LEAST_ONCE, maxAckPending: 3 });
+    for (let i = 0; i < 3; i++) actor.tell('do', 'defer');
+    await until(() => attempts('defer').length === 3, 5000, 'three outstanding');
+    await system.stop(actor);
+    expect(dead.map((l) => l.reason)).toEqual(['stopped', 'stopped', 'stopped']);
+    for (const h of ackHandles) h.ack(); // too late: changes nothing
     conserved(system);
   });
 
