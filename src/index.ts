@@ -25,6 +25,7 @@ export type {
   ReplyOf,
   ResourceLimits,
   SendOptions,
+  SendResult,
   SpawnOptions,
   Timers,
 } from './actors/types.js';

@@ -5,7 +5,7 @@ import { registerWireClass } from '../runtime/codec.js';
 import { invalid } from '../validate.js';
 import type { Cell } from './cell.js';
 import type { ActorNode } from './node.js';
-import type { AskOptions, MessageOptions, SendOptions } from './types.js';
+import type { AskOptions, MessageOptions, SendOptions, SendResult } from './types.js';
 
 export class ActorRefImpl {
   readonly #node: ActorNode;
@@ -28,7 +28,7 @@ export class ActorRefImpl {
     this.#node.tell(this, type, payload, options);
   }
 
-  send(type: string, payload?: unknown, options?: SendOptions): Promise<void> {
+  send(type: string, payload?: unknown, options?: SendOptions): Promise<SendResult> {
     return this.#node.send(this, type, payload, options);
   }
 

@@ -50,7 +50,7 @@ import { DEFAULT_POLICY, resolvePolicy, type ActorPolicy } from './policy.js';
 import { isDefinition, lookupDefinition } from './define.js';
 import { Envelope, EnvelopeKind, QUIET, STARTED, type ExitReason, type TerminatedNotice } from './envelope.js';
 import { MAX_PRIORITY } from './mailbox.js';
-import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOptions, Placement, ResourceLimits, SendOptions, SpawnOptions } from './types.js';
+import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOptions, Placement, ResourceLimits, SendOptions, SendResult, SpawnOptions } from './types.js';
 
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
 const KEY_SPAN = 1024;
@@ -58,6 +58,11 @@ const DEFAULT_ASK_MS = 5000;
 const RESOLVED: Promise<void> = Promise.resolve();
 /** In a record's priority byte: the payload is [messageId, payload]. */
 const WIRE_MESSAGE_ID = 0x80;
+/** In a record's priority byte (with WIRE_MESSAGE_ID): answer with a receipt, corr = its id (K6). */
+const WIRE_RECEIPT = 0x40;
+const NOT_DUPLICATE: SendResult = Object.freeze({ duplicate: false });
+const DUPLICATE: SendResult = Object.freeze({ duplicate: true });
+const ACCEPTED: Promise<SendResult> = Promise.resolve(NOT_DUPLICATE);
 
 type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread: number, parentKey: number, policy: ActorPolicy | null];
 type ControlRecord =
@@ -94,7 +99,7 @@ interface SendWaiter {
   readonly options: SendOptions | undefined;
   /** The actor that called send (its sender attribution and its admission during shutdown). */
   readonly sender: Cell | null;
-  readonly resolve: () => void;
+  readonly resolve: (result: SendResult | Promise<SendResult>) => void;
   readonly reject: (error: Error) => void;
   timer: TimerHandle | null;
 }
@@ -563,7 +568,8 @@ export class ActorNode implements InboundSink, SupervisorHost {
     }
   }
 
-  tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined): void {
+  /** `receipt`: a correlation id for the receiving thread to confirm the message with (send with a messageId). */
+  tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined, receipt = 0): void {
     if (typeof type !== 'string') throw invalid('tell(type)', 'a message type string', type);
     let priority = 0;
     let messageId: string | undefined;
@@ -574,7 +580,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
     }
     if (this.#inListener) priority |= QUIET;
     if (ref.thread === this.self) this.#tellLocal(ref, type, payload, priority, messageId);
-    else this.#tellRemote(ref, type, payload, priority, messageId);
+    else this.#tellRemote(ref, type, payload, priority, messageId, receipt);
     this.runtime.counters[STAT_ACCEPTED]!++;
   }
 
@@ -597,22 +603,23 @@ export class ActorNode implements InboundSink, SupervisorHost {
     }
   }
 
-  #tellRemote(ref: ActorRefImpl, type: string, payload: unknown, priority: number, messageId: string | undefined): void {
+  #tellRemote(ref: ActorRefImpl, type: string, payload: unknown, priority: number, messageId: string | undefined, receipt: number): void {
     this.#admit(ref);
     if (messageId !== undefined) {
       // The id rides with the payload; a priority bit tells the host to unwrap it.
       payload = [messageId, payload];
       priority |= WIRE_MESSAGE_ID;
+      if (receipt !== 0) priority |= WIRE_RECEIPT;
     }
     const sender = this.current;
     const entry = this.bounds.entryOf(ref.key);
     if (entry < 0) {
-      this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
+      this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, receipt, payload, type);
       return;
     }
     this.#takeRoom(entry, ref);
     try {
-      this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, 0, payload, type);
+      this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, receipt, payload, type);
     } catch (error) {
       this.bounds.release(entry);
       throw error;
@@ -623,18 +630,17 @@ export class ActorNode implements InboundSink, SupervisorHost {
    * tell, waiting for room while the target's mailbox (or the ring to its thread) is full. Waiters
    * for one target are admitted first come, first served; each gives up after its timeoutMs.
    */
-  send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<void> {
+  send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<SendResult> {
     try {
       const timeoutMs = options?.timeoutMs === undefined ? DEFAULT_ASK_MS : validateNumber(options.timeoutMs, 'options.timeoutMs', 0, 2 ** 31);
       if (!this.#waiting.has(ref.key)) {
         try {
-          this.tell(ref, type, payload, options);
-          return Promise.resolve();
+          return this.#sendNow(ref, type, payload, options);
         } catch (error) {
           if (!(error instanceof MailboxFullError) || timeoutMs === 0) throw error;
         }
       }
-      return new Promise<void>((resolve, reject) => {
+      return new Promise<SendResult>((resolve, reject) => {
         const waiter: SendWaiter = { ref, type, payload, options, sender: this.current, resolve, reject, timer: null };
         let queue = this.#waiting.get(ref.key);
         if (queue === undefined) {
@@ -657,6 +663,33 @@ export class ActorNode implements InboundSink, SupervisorHost {
     }
   }
 
+  /**
+   * One tell for send(): throws as tell does. With a messageId, the result says whether the
+   * receiver had seen that id already (K6): known at once on this thread, from a receipt that the
+   * receiving thread sends back otherwise.
+   */
+  #sendNow(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<SendResult> {
+    if (options?.messageId === undefined) {
+      this.tell(ref, type, payload, options);
+      return ACCEPTED;
+    }
+    if (ref.thread === this.self) {
+      // The mailbox decides synchronously: the duplicates counter moves if and only if it was one.
+      const before = this.runtime.counters[STAT_DUPLICATES]!;
+      this.tell(ref, type, payload, options);
+      return Promise.resolve(this.runtime.counters[STAT_DUPLICATES]! > before ? DUPLICATE : NOT_DUPLICATE);
+    }
+    const { corr, promise } = this.asks.open(this.#askTimeoutMs, () => `receipt for ${type} to ${ref.id}`, ref.thread);
+    try {
+      this.tell(ref, type, payload, options, corr);
+    } catch (error) {
+      this.asks.reject(corr, error as Error);
+      void promise.catch(() => undefined);
+      throw error;
+    }
+    return promise.then((duplicate) => (duplicate === true ? DUPLICATE : NOT_DUPLICATE));
+  }
+
   /** Admits the waiters for `key` in order while there is room; looks again soon while there is not. */
   #retrySends(key: number, attempt: number): void {
     const retry = (): void => {
@@ -666,8 +699,9 @@ export class ActorNode implements InboundSink, SupervisorHost {
         const waiter = queue[0]!;
         const before = this.current;
         this.current = waiter.sender;
+        let result: Promise<SendResult>;
         try {
-          this.tell(waiter.ref, waiter.type, waiter.payload, waiter.options);
+          result = this.#sendNow(waiter.ref, waiter.type, waiter.payload, waiter.options);
         } catch (error) {
           if (error instanceof MailboxFullError) {
             this.#retrySends(key, attempt + 1);
@@ -682,7 +716,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
         }
         queue.shift();
         if (waiter.timer !== null) this.clock.clearTimeout(waiter.timer);
-        waiter.resolve();
+        waiter.resolve(result);
       }
       this.#waiting.delete(key);
     };
@@ -1314,6 +1348,10 @@ export class ActorNode implements InboundSink, SupervisorHost {
         let messageId: string | undefined;
         if ((priority & WIRE_MESSAGE_ID) !== 0) {
           [messageId, payload] = payload as [string, unknown];
+          if ((priority & WIRE_RECEIPT) !== 0) {
+            this.#deliverWithReceipt(from, h, tag, payload, messageId, priority & (MAX_PRIORITY | QUIET));
+            return;
+          }
           priority &= MAX_PRIORITY | QUIET;
         }
         const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, payload, from, h.sender, h.corr, priority, messageId);
@@ -1361,6 +1399,16 @@ export class ActorNode implements InboundSink, SupervisorHost {
       default:
         return;
     }
+  }
+
+  /** A send with a messageId from another thread: deliver, then tell the sender whether it was a duplicate. */
+  #deliverWithReceipt(from: number, h: RecordHeader, tag: string, payload: unknown, messageId: string, priority: number): void {
+    const { target, sender, corr } = h;
+    const before = this.runtime.counters[STAT_DUPLICATES]!;
+    this.#deliver(target, new Envelope(EnvelopeKind.Tell, tag, payload, from, sender, 0, priority, messageId));
+    // (Held for an actor whose spawn record is still on its way, it is checked when it arrives:
+    // the receipt says only what is known now.)
+    if (this.#dead[from] === 0) this.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, this.runtime.counters[STAT_DUPLICATES]! > before);
   }
 
   onDecodeFailure(from: number, h: RecordHeader, error: Error, tag: string): void {

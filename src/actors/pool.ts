@@ -7,7 +7,7 @@ import { ActorStoppedError } from '../errors.js';
 import { invalid, validateFunction, validateInteger, validateObject } from '../validate.js';
 import type { ActorRefImpl } from './actor-ref.js';
 import type { ActorNode } from './node.js';
-import type { ActorRef, AnyDefinition, AskOptions, MessageOptions, MessageType, PayloadArgs, ReplyOf, SendOptions, SpawnOptions } from './types.js';
+import type { ActorRef, AnyDefinition, AskOptions, MessageOptions, MessageType, PayloadArgs, ReplyOf, SendOptions, SendResult, SpawnOptions } from './types.js';
 
 export type Routing = 'round-robin' | { readonly key: (type: string, payload: unknown) => string | number };
 
@@ -21,7 +21,7 @@ export interface PoolOptions extends SpawnOptions {
 /** What a pool offers: the ActorRef calls, routed to one member each. */
 export interface ActorPool<D extends AnyDefinition> {
   tell<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K>): void;
-  send<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, SendOptions>): Promise<void>;
+  send<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, SendOptions>): Promise<SendResult>;
   ask<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, AskOptions>): Promise<ReplyOf<D, K>>;
   /** The current members, in slot order. */
   readonly members: readonly ActorRef<D>[];
@@ -112,13 +112,13 @@ export class Pool {
     member.tell(type, payload, options);
   }
 
-  async send(type: string, payload?: unknown, options?: SendOptions): Promise<void> {
+  async send(type: string, payload?: unknown, options?: SendOptions): Promise<SendResult> {
     const member = this.#route(type, payload);
     if (member === null) {
       this.#node.noRoutee(type, payload);
-      return;
+      return { duplicate: false };
     }
-    await member.send(type, payload, options);
+    return member.send(type, payload, options);
   }
 
   ask(type: string, payload?: unknown, options?: AskOptions): Promise<unknown> {

@@ -18,6 +18,15 @@ export interface SendOptions extends MessageOptions {
   readonly timeoutMs?: number;
 }
 
+/** What send() resolves with once the message is accepted. */
+export interface SendResult {
+  /**
+   * The receiver had already seen this messageId within its dedup window: the message was not
+   * enqueued (counted as a duplicate). Always false without a messageId.
+   */
+  readonly duplicate: boolean;
+}
+
 export interface AskOptions extends MessageOptions {
   /** Default 5000. */
   readonly timeoutMs?: number;
@@ -231,7 +240,7 @@ export interface ActorRef<D extends AnyDefinition> {
   /** Synchronous, never blocks. Throws a typed error, and then nothing was enqueued. */
   tell<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K>): void;
   /** Resolves when the message is accepted, waiting for room (up to options.timeoutMs). */
-  send<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, SendOptions>): Promise<void>;
+  send<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, SendOptions>): Promise<SendResult>;
   /** The handler's return value; rejects with AskTimeoutError after options.timeoutMs (5 s). */
   ask<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, AskOptions>): Promise<ReplyOf<D, K>>;
 }

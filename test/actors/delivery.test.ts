@@ -154,7 +154,7 @@ describe('at-least-once delivery', () => {
     ackHandles[0]!.ack(); // idempotent: already acked
     system.clock.advance(100); // both deadlines pass: both go again
     await until(() => attempts('defer').length === 6, 5000, 'both again after their deadline');
-    expect(attempts('defer').slice(4).every(([count, again]) => count >= 2 && again)).toBe(true);
+    expect(attempts('defer').slice(4).every(([count, again]) => (count as number) >= 2 && again === true)).toBe(true);
     for (const h of ackHandles) h.ack();
     await until(() => attempts('defer').length === 7, 5000, 'the fourth, at last');
     expect(attempts('defer')[6]).toEqual([1, false]);
@@ -235,6 +235,19 @@ describe('dedup by messageId', () => {
     await until(() => attempts('marker').length === 1, 5000, 'the marker');
     expect(attempts('always-throw')).toHaveLength(1);
     expect(system.stats().duplicates).toBe(1);
+  });
+
+  it('K6: send resolves { duplicate: true } for an id the receiver has seen, on its thread and across threads', async () => {
+    const { system, actor } = await acker({ dedupWindowMs: 120_000 });
+    expect(await actor.send('do', 'one', { messageId: 'local' })).toEqual({ duplicate: false });
+    expect(await actor.send('do', 'one again', { messageId: 'local' })).toEqual({ duplicate: true });
+    expect(await actor.send('do', 'no id')).toEqual({ duplicate: false });
+    const remote = system.spawn(Recorder, undefined, { placement: { thread: 1 }, delivery: {} });
+    expect(await remote.send('record', 'a', { messageId: 'remote' })).toEqual({ duplicate: false });
+    expect(await remote.send('record', 'a again', { messageId: 'remote' })).toEqual({ duplicate: true });
+    expect(await remote.send('record', 'b', { messageId: 'other' })).toEqual({ duplicate: false });
+    expect(await remote.ask('seen')).toEqual(['a', 'b']);
+    expect(system.stats().duplicates).toBe(2);
   });
 
   it('K6: across threads: the id travels with the message', async () => {
