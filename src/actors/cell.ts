@@ -305,10 +305,14 @@ export class Cell implements Runnable {
     const queue = (this.queue ??= new Mailbox());
     const rare = this.#rare;
     const d = rare === null ? null : rare.delivery;
-    if (d !== null && env.messageId !== undefined && env.kind === EnvelopeKind.Tell && d.isDuplicate(env.messageId, this.node.clock.now())) {
-      queue.discard(env);
-      this.node.duplicate();
-      return;
+    if (d !== null && env.messageId !== undefined && env.kind === EnvelopeKind.Tell) {
+      const now = this.node.clock.now();
+      if (d.isDuplicate(env.messageId, now)) {
+        queue.discard(env);
+        this.node.duplicate();
+        return;
+      }
+      this.node.seen(this, env.messageId, now); // kept by its spawner too: the table outlives this thread (K7)
     }
     if (rare !== null && rare.backoff !== null && rare.backoff.timer !== null && queue.length >= this.policy.stashCapacity && env.kind !== EnvelopeKind.Terminated) {
       queue.discard(env);
@@ -515,6 +519,11 @@ export class Cell implements Runnable {
   /** The attempt in progress (ack mode), for ctx.deliveryCount. */
   get attempt(): Attempt | null {
     return this.#rare?.delivery?.current ?? null;
+  }
+
+  /** A restart on a new thread: the message ids its dedup table had taken (K7). */
+  rememberSeen(entries: readonly (readonly [string, number])[]): void {
+    this.#rare?.delivery?.remember(entries);
   }
 
   /**

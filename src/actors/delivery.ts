@@ -109,6 +109,11 @@ export class DeliveryState {
     return b[Math.min(next - 2, b.length - 1)]!;
   }
 
+  /** Ids seen before (a restart on a new thread after the old one died): [id, when] pairs. */
+  remember(entries: readonly (readonly [string, number])[]): void {
+    for (const [id, at] of entries) this.#seen.set(id, at);
+  }
+
   /** True if `id` was seen within the window (and remembers it otherwise). */
   isDuplicate(id: string, now: number): boolean {
     const seen = this.#seen;

@@ -64,7 +64,16 @@ const NOT_DUPLICATE: SendResult = Object.freeze({ duplicate: false });
 const DUPLICATE: SendResult = Object.freeze({ duplicate: true });
 const ACCEPTED: Promise<SendResult> = Promise.resolve(NOT_DUPLICATE);
 
-type SpawnRecord = [moduleUrl: string, name: string, args: unknown, parentThread: number, parentKey: number, policy: ActorPolicy | null];
+type SpawnRecord = [
+  moduleUrl: string,
+  name: string,
+  args: unknown,
+  parentThread: number,
+  parentKey: number,
+  policy: ActorPolicy | null,
+  /** A restart after its thread died: the message ids it had seen, with when (dedup, K7). */
+  seen?: [string, number][],
+];
 type ControlRecord =
   | ['dl', DeadLetter]
   | ['child-stopped', number, number, number]
@@ -79,7 +88,8 @@ type ControlRecord =
   | ['unlink', number, number]
   | ['exit', number, number, ExitReason] // linked key, exited key (the exited one's thread sent it)
   | ['child-failed', number, number, WireError, RestartType, boolean] // parent key, child key, error, type, normal exit (the child's thread sent it)
-  | ['gone', number]; // an actor of a thread that died, not restarted (its spawner's thread sent it)
+  | ['gone', number] // an actor of a thread that died, not restarted (its spawner's thread sent it)
+  | ['seen', number, string, number]; // key, a message id it took, when (its host's thread sent it, to its spawner)
 
 /** What a spawner keeps of an actor it placed on another thread, to start it again if that thread dies. */
 interface RemoteSpawn {
@@ -87,6 +97,8 @@ interface RemoteSpawn {
   readonly record: SpawnRecord;
   /** Restarts after thread deaths, for an actor that restarts itself (no supervising parent). */
   restarts: number[] | null;
+  /** The message ids its dedup table took (id -> when), kept here so that it survives its thread. */
+  seen: Map<string, number> | null;
 }
 
 /** How a thread that died went: what its actors' supervisors see as the cause. */
@@ -353,7 +365,19 @@ export class ActorNode implements InboundSink, SupervisorHost {
   #respawn(key: number): void {
     const spawned = this.#remote.get(key)!;
     this.#orphans.delete(key);
-    this.runtime.send(spawned.thread, RecordKind.Spawn, 0, key, spawned.record[4], 0, spawned.record);
+    const [moduleUrl, name, args, parentThread, parentKey, policy] = spawned.record;
+    const record: SpawnRecord = spawned.seen === null ? spawned.record : [moduleUrl, name, args, parentThread, parentKey, policy, [...spawned.seen]];
+    this.runtime.send(spawned.thread, RecordKind.Spawn, 0, key, spawned.record[4], 0, record);
+  }
+
+  /**
+   * A cell took a message id into its dedup table. If another thread spawned it, that thread
+   * keeps the id too (sent before the message can have any effect), so a restart after this
+   * thread dies still knows it (K7).
+   */
+  seen(cell: Cell, id: string, at: number): void {
+    const spawner = cell.key % KEY_SPAN;
+    if (spawner !== this.self) this.#control(spawner, ['seen', cell.key, id, at]);
   }
 
   /** An orphan that is not restarted: its messages and watchers there are told, its parent forgets it. */
@@ -442,7 +466,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
         if (entry >= 0) this.bounds.free(entry);
         throw error;
       }
-      this.#remote.set(key, { thread, record, restarts: null });
+      this.#remote.set(key, { thread, record, restarts: null, seen: null });
     }
     const ref = this.refFor(thread, key);
     if (thread === this.self) ref.cell = this.#cells.get(key) ?? null;
@@ -516,12 +540,13 @@ export class ActorNode implements InboundSink, SupervisorHost {
   }
 
   #spawnFromRecord(from: number, key: number, record: SpawnRecord): void {
-    const [moduleUrl, name, args, parentThread, parentKey, sentPolicy] = record;
+    const [moduleUrl, name, args, parentThread, parentKey, sentPolicy, seen] = record;
     const spawnerSeq = Math.floor(key / KEY_SPAN);
     if (spawnerSeq > this.#lastSpawnSeq[from]!) this.#lastSpawnSeq[from] = spawnerSeq;
     const policy = sentPolicy ?? DEFAULT_POLICY;
     this.#pending?.delete(key);
     const cell = new Cell(this, key, lookupDefinition(moduleUrl, name) ?? null, args, parentThread === 0 && parentKey === 0 ? 0 : from, parentKey, policy);
+    if (seen !== undefined) cell.rememberSeen(seen);
     this.#cells.set(key, cell);
     const early = this.#early.get(key);
     if (early !== undefined) {
@@ -1527,6 +1552,22 @@ export class ActorNode implements InboundSink, SupervisorHost {
       case 'gone':
         this.#predecessorGone(record[1]);
         return;
+      case 'seen': {
+        const [, key, id, at] = record;
+        const spawned = this.#remote.get(key);
+        if (spawned === undefined) return;
+        const table = (spawned.seen ??= new Map());
+        table.delete(id);
+        table.set(id, at);
+        const delivery = spawned.record[5]?.delivery;
+        if (delivery == null) return;
+        // Bounded as the actor's own table is: oldest first out, and nothing past the window.
+        for (const [oldId, oldAt] of table) {
+          if (table.size <= delivery.dedupMax && at - oldAt < delivery.dedupWindowMs) break;
+          table.delete(oldId);
+        }
+        return;
+      }
       case 'child-stopped':
         break;
     }

@@ -152,6 +152,20 @@ describe('a worker thread that dies', () => {
     await system.shutdown({ drainMs: 2000 });
   });
 
+  it('K7: the dedup table survives its thread: an id sent before the death is a duplicate after the restart', async () => {
+    const system = await createTestSystem({ threads: 2 });
+    const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 }, delivery: { dedupWindowMs: 120_000 } });
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
+    expect(await recorder.send('record', 'x', { messageId: 'X' })).toEqual({ duplicate: false });
+    expect(await recorder.ask('seen')).toEqual(['x']);
+    exiter.tell('exit', { code: 2, spinMs: 0 });
+    await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
+    expect(await recorder.send('record', 'x again', { messageId: 'X' })).toEqual({ duplicate: true });
+    expect(await recorder.send('record', 'y', { messageId: 'Y' })).toEqual({ duplicate: false });
+    expect(await recorder.ask('seen')).toEqual(['y']); // a fresh instance: state anew, ids kept
+    await system.shutdown({ drainMs: 2000 });
+  });
+
   it('rejects asks from actors on other workers too (60 s timeout, answered at once)', async () => {
     const system = await createTestSystem({ threads: 2 });
     const probe = system.createProbe();
