@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 
 function taskFileUrl(): string {
   const here = import.meta.url;
@@ -17,25 +17,29 @@ function taskFileUrl(): string {
 
 export class OffloadPool {
   readonly #threads: number;
-  #pool: Piscina | null = null;
+  /** piscina is imported on first use: a thread that never offloads does not load it (faster thread start). */
+  #pool: Promise<Piscina> | null = null;
 
   constructor(threads: number) {
     this.#threads = threads;
   }
 
-  run(url: string, name: string, input: unknown): Promise<unknown> {
-    this.#pool ??= new Piscina({
-      filename: taskFileUrl(),
-      minThreads: 0,
-      maxThreads: this.#threads,
-      idleTimeout: 1000,
-    });
-    return this.#pool.run({ url, name, input });
+  async run(url: string, name: string, input: unknown): Promise<unknown> {
+    this.#pool ??= import('piscina').then(
+      ({ Piscina }) =>
+        new Piscina({
+          filename: taskFileUrl(),
+          minThreads: 0,
+          maxThreads: this.#threads,
+          idleTimeout: 1000,
+        }),
+    );
+    return (await this.#pool).run({ url, name, input });
   }
 
   async close(): Promise<void> {
     const pool = this.#pool;
     this.#pool = null;
-    await pool?.destroy();
+    await (await pool)?.destroy();
   }
 }

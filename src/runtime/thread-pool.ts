@@ -43,6 +43,7 @@ export function startWorker(topology: Topology, wiring: ThreadWiring, boot: obje
   const thread = wiring.self;
   const worker = new Worker(workerEntryUrl(), {
     workerData: { ...boot, wiring },
+    execArgv: workerExecArgv(),
     transferList: topology.portsOf(wiring),
     name: `troupe-${thread}`,
     ...(resourceLimits === undefined ? {} : { resourceLimits }),
@@ -59,6 +60,26 @@ export function startWorker(topology: Topology, wiring: ThreadWiring, boot: obje
     died = error;
   });
   return { thread, worker, control: wrap<WorkerControl>(nodeEndpoint(worker)), exited };
+}
+
+/**
+ * The parent's Node flags, less a TypeScript loader (`--import tsx`): a worker turns that on
+ * itself, and only if it loads a .ts actor module (module-loader.ts). Inherited, it would cost
+ * every worker start (a replacement's too) the loader's own start-up, over 100 ms.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if ((arg === '--import' || arg === '--loader' || arg === '--require' || arg === '-r') && /^tsx(\/|$)/.test(argv[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    if (/^--(import|loader|require)=tsx(\/|$)/.test(arg)) continue;
+    out.push(arg);
+  }
+  return out;
 }
 
 /** Resolves once the worker answers a ping; rejects if it exits first. */
