@@ -37,6 +37,7 @@ import {
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
 import { TopicTable } from './topics.js';
+import { RemoteSpawns, type SpawnRecord, type SpawnerHost } from './remote-spawns.js';
 import type { RecordHeader } from '../runtime/ring-buffer.js';
 import type { InboundSink, ThreadRuntime } from '../runtime/thread-runtime.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -45,8 +46,8 @@ import { ActorRefImpl, checkRef } from './actor-ref.js';
 import { AskTable } from './ask.js';
 import { Admit, MailboxBounds } from './bounds.js';
 import { Cell } from './cell.js';
-import type { RestartType, SupervisorHost } from './supervision.js';
-import { DEFAULT_POLICY, resolvePolicy, type ActorPolicy } from './policy.js';
+import type { RestartType } from './supervision.js';
+import { DEFAULT_POLICY, resolvePolicy } from './policy.js';
 import { isDefinition, lookupDefinition } from './define.js';
 import { Envelope, EnvelopeKind, QUIET, STARTED, type ExitReason, type TerminatedNotice } from './envelope.js';
 import { MAX_PRIORITY } from './mailbox.js';
@@ -64,16 +65,6 @@ const NOT_DUPLICATE: SendResult = Object.freeze({ duplicate: false });
 const DUPLICATE: SendResult = Object.freeze({ duplicate: true });
 const ACCEPTED: Promise<SendResult> = Promise.resolve(NOT_DUPLICATE);
 
-type SpawnRecord = [
-  moduleUrl: string,
-  name: string,
-  args: unknown,
-  parentThread: number,
-  parentKey: number,
-  policy: ActorPolicy | null,
-  /** A restart after its thread died: the message ids it had seen, with when (dedup, K7). */
-  seen?: [string, number][],
-];
 type ControlRecord =
   | ['dl', DeadLetter]
   | ['child-stopped', number, number, number]
@@ -90,16 +81,6 @@ type ControlRecord =
   | ['child-failed', number, number, WireError, RestartType, boolean] // parent key, child key, error, type, normal exit (the child's thread sent it)
   | ['gone', number] // an actor of a thread that died, not restarted (its spawner's thread sent it)
   | ['seen', number, string, number]; // key, a message id it took, when (its host's thread sent it, to its spawner)
-
-/** What a spawner keeps of an actor it placed on another thread, to start it again if that thread dies. */
-interface RemoteSpawn {
-  readonly thread: number;
-  readonly record: SpawnRecord;
-  /** Restarts after thread deaths, for an actor that restarts itself (no supervising parent). */
-  restarts: number[] | null;
-  /** The message ids its dedup table took (id -> when), kept here so that it survives its thread. */
-  seen: Map<string, number> | null;
-}
 
 /** How a thread that died went: what its actors' supervisors see as the cause. */
 export type ThreadDeath = DeathNotice;
@@ -141,7 +122,7 @@ export interface NodeRecovery {
   readonly seqBase: number;
 }
 
-export class ActorNode implements InboundSink, SupervisorHost {
+export class ActorNode implements InboundSink, SpawnerHost {
   readonly runtime: ThreadRuntime;
   readonly self: number;
   readonly clock: Clock;
@@ -179,10 +160,8 @@ export class ActorNode implements InboundSink, SupervisorHost {
   #fnWatchSeq = 0;
   /** send() calls waiting for room, per target key, first come first served. */
   readonly #waiting = new Map<number, SendWaiter[]>();
-  /** Actors this thread spawned on other threads, by key: restarted from here if their thread dies. */
-  readonly #remote = new Map<number, RemoteSpawn>();
-  /** Of those, the ones on a thread that died whose restart is not decided yet. */
-  readonly #orphans = new Set<number>();
+  /** Actors this thread spawned on other threads: restarted from here if their thread dies. */
+  readonly #remote = new RemoteSpawns(this);
   /** A replacement thread: keys of its predecessor's actors that others will restart here or declare gone. */
   readonly #pending: Set<number> | null = null;
   /** A replacement thread: its predecessor's actors that were declared gone (not restarted). */
@@ -265,7 +244,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
         for (const ref of cell.watching.values()) if (ref.thread === thread) this.#deliverTerminated(cell, thread, ref.key, 'thread-exit');
       }
       for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) this.#fnWatchEnded(id, 'thread-exit');
-      for (const key of [...this.#remote.keys()]) if (this.#remote.get(key)!.thread === thread) this.#forget(key);
+      this.#remote.forgetThread(thread);
       const { lost, inRing } = this.runtime.abandon(thread);
       this.#threadCrashLetters(thread, lost, inRing);
       return null;
@@ -278,17 +257,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
       for (const ref of cell.watching.values()) if (ref.thread === thread) this.#control(thread, ['watch', ref.key, cell.key]);
     }
     for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) this.#control(thread, ['watch', w.ref.key, id]);
-    const pending: number[] = [];
-    for (const [key, spawned] of this.#remote) {
-      if (spawned.thread !== thread) continue;
-      pending.push(key);
-      this.#orphans.add(key);
-    }
-    // Decided after this returns: a supervisor may take its time, the replacement waits for it.
-    queueMicrotask(() => {
-      for (const key of pending) this.#orphanFailed(key, cause);
-    });
-    return { join, pending, spawnSeq: this.#seq };
+    return { join, pending: this.#remote.orphan(thread, cause), spawnSeq: this.#seq };
   }
 
   /**
@@ -330,47 +299,6 @@ export class ActorNode implements InboundSink, SupervisorHost {
   }
 
   /**
-   * An actor this thread spawned died with its thread. Its supervising parent decides, as for any
-   * failure (directive() and stopRef() below carry the decision out); without one, its own
-   * restart limits do, counted here.
-   */
-  #orphanFailed(key: number, cause: Error): void {
-    const spawned = this.#remote.get(key);
-    if (spawned === undefined || !this.#orphans.has(key)) return;
-    const parentKey = spawned.record[4];
-    const policy = spawned.record[5] ?? DEFAULT_POLICY;
-    const parent = parentKey === 0 ? null : (this.#cells.get(parentKey) ?? null);
-    const ref = this.refFor(spawned.thread, key);
-    const error = new ActorFailedError(`actor ${ref.id} died with its thread: ${cause.message}`, { cause });
-    if (parentKey !== 0 && (parent === null || parent.status === 'stopping' || parent.status === 'stopped')) {
-      this.#orphanGone(key);
-      return;
-    }
-    if (parent !== null && parent.supervisor !== null) {
-      parent.supervisor.childFailed(this, parent, ref, error, policy.restart, false);
-      return;
-    }
-    const now = this.clock.now();
-    const restarts = (spawned.restarts ??= []);
-    while (restarts.length > 0 && now - restarts[0]! > policy.windowMs) restarts.shift();
-    if (restarts.length >= policy.maxRestarts) {
-      this.#orphanGone(key);
-      return;
-    }
-    restarts.push(now);
-    this.#respawn(key);
-  }
-
-  /** Starts an orphan again on its thread's replacement: same key, same ref, same spawn record. */
-  #respawn(key: number): void {
-    const spawned = this.#remote.get(key)!;
-    this.#orphans.delete(key);
-    const [moduleUrl, name, args, parentThread, parentKey, policy] = spawned.record;
-    const record: SpawnRecord = spawned.seen === null ? spawned.record : [moduleUrl, name, args, parentThread, parentKey, policy, [...spawned.seen]];
-    this.runtime.send(spawned.thread, RecordKind.Spawn, 0, key, spawned.record[4], 0, record);
-  }
-
-  /**
    * A cell took a message id into its dedup table. If another thread spawned it, that thread
    * keeps the id too (sent before the message can have any effect), so a restart after this
    * thread dies still knows it (K7).
@@ -380,25 +308,20 @@ export class ActorNode implements InboundSink, SupervisorHost {
     if (spawner !== this.self) this.#control(spawner, ['seen', cell.key, id, at]);
   }
 
-  /** An orphan that is not restarted: its messages and watchers there are told, its parent forgets it. */
-  #orphanGone(key: number): void {
-    const spawned = this.#remote.get(key)!;
-    this.#control(spawned.thread, ['gone', key]);
-    this.#forget(key);
-  }
-
-  #forget(key: number): void {
-    const spawned = this.#remote.get(key)!;
-    this.#orphans.delete(key);
-    this.#remote.delete(key);
-    const parentKey = spawned.record[4];
-    if (parentKey !== 0) this.#cells.get(parentKey)?.children?.delete(key);
-    const entry = this.bounds.entryOf(key);
-    if (entry >= 0) this.bounds.free(entry);
-  }
-
   get actorCount(): number {
     return this.#cells.size;
+  }
+
+  cellOf(key: number): Cell | undefined {
+    return this.#cells.get(key);
+  }
+
+  sendSpawn(thread: number, key: number, record: SpawnRecord): void {
+    this.runtime.send(thread, RecordKind.Spawn, 0, key, record[4], 0, record);
+  }
+
+  sendGone(thread: number, key: number): void {
+    this.#control(thread, ['gone', key]);
   }
 
   idOf(key: number): string {
@@ -466,7 +389,7 @@ export class ActorNode implements InboundSink, SupervisorHost {
         if (entry >= 0) this.bounds.free(entry);
         throw error;
       }
-      this.#remote.set(key, { thread, record, restarts: null, seen: null });
+      this.#remote.add(key, thread, record);
     }
     const ref = this.refFor(thread, key);
     if (thread === this.self) ref.cell = this.#cells.get(key) ?? null;
@@ -1190,8 +1113,8 @@ export class ActorNode implements InboundSink, SupervisorHost {
   /** Stops any actor by ref. Resolves when its onStop ran (at once if it is already gone). */
   /** Stops any actor by ref; `how` 1: after what it already accepted, 2: killed (an abnormal exit). */
   stopRef(ref: ActorRefImpl, graceful = false, kill = false): Promise<void> {
-    if (this.#orphans.has(ref.key)) {
-      this.#orphanGone(ref.key); // died with its thread, and now it is not to be restarted
+    if (this.#remote.isOrphan(ref.key)) {
+      this.#remote.gone(ref.key); // died with its thread, and now it is not to be restarted
       return RESOLVED;
     }
     if (ref.thread === this.self) {
@@ -1336,10 +1259,10 @@ export class ActorNode implements InboundSink, SupervisorHost {
 
   /** A supervisor's directive to one of its children, on any thread. */
   directive(child: ActorRefImpl, verb: 'resume' | 'restart' | 'halt' | 'start'): Promise<unknown> {
-    if (this.#orphans.has(child.key)) {
+    if (this.#remote.isOrphan(child.key)) {
       // Died with its thread: there is no instance to resume or halt; it starts afresh.
-      if (verb === 'halt') return Promise.resolve((this.#remote.get(child.key)!.record[5] ?? DEFAULT_POLICY).restart);
-      this.#respawn(child.key);
+      if (verb === 'halt') return Promise.resolve(this.#remote.restartTypeOf(child.key));
+      this.#remote.respawn(child.key);
       return Promise.resolve(null);
     }
     if (child.thread === this.self) return this.#cells.get(child.key)?.applyDirective(verb) ?? Promise.resolve(null);
@@ -1552,30 +1475,14 @@ export class ActorNode implements InboundSink, SupervisorHost {
       case 'gone':
         this.#predecessorGone(record[1]);
         return;
-      case 'seen': {
-        const [, key, id, at] = record;
-        const spawned = this.#remote.get(key);
-        if (spawned === undefined) return;
-        const table = (spawned.seen ??= new Map());
-        table.delete(id);
-        table.set(id, at);
-        const delivery = spawned.record[5]?.delivery;
-        if (delivery == null) return;
-        // Bounded as the actor's own table is: oldest first out, and nothing past the window.
-        for (const [oldId, oldAt] of table) {
-          if (table.size <= delivery.dedupMax && at - oldAt < delivery.dedupWindowMs) break;
-          table.delete(oldId);
-        }
+      case 'seen':
+        this.#remote.seen(record[1], record[2], record[3]);
         return;
-      }
       case 'child-stopped':
         break;
     }
     const [, parentKey, childThread, childKey] = record;
-    if (this.#remote.get(childKey)?.thread === childThread) {
-      this.#remote.delete(childKey);
-      this.#orphans.delete(childKey);
-    }
+    this.#remote.stopped(childKey, childThread);
     const parent = this.#cells.get(parentKey);
     if (parent?.children?.get(childKey)?.thread === childThread) parent.children.delete(childKey);
   }
