@@ -57,7 +57,7 @@ class Context implements ActorContext<unknown> {
   }
   spawnPool(definition: AnyDefinition, args: unknown, options: PoolOptions): never {
     const { size, routing, spawn } = resolvePoolOptions(options);
-    return new Pool(this.#cell.node, () => this.#cell.node.spawn(definition, args, spawn, this.#cell), size, routing) as never;
+    return new Pool(this.#cell.node, (routeeOf) => this.#cell.node.spawn(definition, args, spawn, this.#cell, routeeOf), size, routing) as never;
   }
   stop(ref?: ActorRefImpl): Promise<void> {
     if (ref !== undefined) {
@@ -530,19 +530,30 @@ export class Cell implements Runnable {
    * Messages the actor holds outside its mailbox (taken on stop): those to send again, and those
    * whose deferred ack never came.
    */
-  takeRedeliveries(): Envelope[] {
+  takeRedeliveries(): { env: Envelope; count: number }[] {
     const d = this.#rare?.delivery ?? null;
     if (d === null) return [];
-    const envs = d.redeliver.map((r) => r.env);
+    const taken = [...d.redeliver];
     d.redeliver.length = 0;
     for (const attempt of d.deferred) {
       if (attempt.timer !== null) this.node.clock.clearTimeout(attempt.timer);
       attempt.timer = null;
       attempt.settled = true;
-      envs.push(attempt.env);
+      taken.push({ env: attempt.env, count: attempt.count + 1 });
     }
     d.deferred.clear();
-    return envs;
+    return taken;
+  }
+
+  /** A message another member of its pool left unhandled (G4): delivered ahead of the queue, as attempt `count`. */
+  redeliver(env: Envelope, count: number): void {
+    const d = this.#rare?.delivery ?? null;
+    if (d === null || !d.policy.ack) {
+      this.enqueue(env);
+      return;
+    }
+    d.redeliver.push({ env, count });
+    if (this.status === 'running' && !this.busy) this.schedule();
   }
 
   /** Ack mode: at most maxAckPending outstanding attempts; messages to send again go first. */

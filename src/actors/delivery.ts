@@ -90,7 +90,7 @@ export class DeliveryState {
   readonly policy: DeliveryPolicy;
   /** The attempt in progress, in ack mode. */
   current: Attempt | null = null;
-  /** Messages to send again before anything queued, in order: each with its next attempt number. */
+  /** Messages to send again before anything queued, in order: each with its next attempt number (also from a pool, G4). */
   readonly redeliver: { env: Envelope; count: number }[] = [];
   /** Attempts whose handler ended with their ack deferred, not settled yet. */
   readonly deferred = new Set<Attempt>();

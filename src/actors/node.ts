@@ -33,11 +33,14 @@ import {
   STAT_SPAWN_SEQ,
   STAT_DL_OUTBOUND,
   STAT_DL_QUIET,
+  STAT_RETURNED,
+  STAT_RING_IN,
 } from '../runtime/layout.js';
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
 import { TopicTable } from './topics.js';
 import { RemoteSpawns, type SpawnRecord, type SpawnerHost } from './remote-spawns.js';
+import type { Pool } from './pool.js';
 import type { RecordHeader } from '../runtime/ring-buffer.js';
 import type { InboundSink, ThreadRuntime } from '../runtime/thread-runtime.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -61,6 +64,11 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const WIRE_MESSAGE_ID = 0x80;
 /** In a record's priority byte (with WIRE_MESSAGE_ID): answer with a receipt, corr = its id (K6). */
 const WIRE_RECEIPT = 0x40;
+/** In a record's priority byte: a pool's redelivery (G4); the payload is [attempt, messageId | null, senderThread, payload]. */
+const WIRE_REDELIVERY = 0x20;
+
+/** A message a stopped pool member left unhandled: type, payload, priority, messageId, next attempt, sender thread and key. */
+type Returned = [type: string, payload: unknown, priority: number, messageId: string | null, attempt: number, senderThread: number, senderKey: number];
 const NOT_DUPLICATE: SendResult = Object.freeze({ duplicate: false });
 const DUPLICATE: SendResult = Object.freeze({ duplicate: true });
 const ACCEPTED: Promise<SendResult> = Promise.resolve(NOT_DUPLICATE);
@@ -80,7 +88,8 @@ type ControlRecord =
   | ['exit', number, number, ExitReason] // linked key, exited key (the exited one's thread sent it)
   | ['child-failed', number, number, WireError, RestartType, boolean] // parent key, child key, error, type, normal exit (the child's thread sent it)
   | ['gone', number] // an actor of a thread that died, not restarted (its spawner's thread sent it)
-  | ['seen', number, string, number]; // key, a message id it took, when (its host's thread sent it, to its spawner)
+  | ['seen', number, string, number] // key, a message id it took, when (its host's thread sent it, to its spawner)
+  | ['returned', number, number, Returned[]]; // pool id, the stopped member's key, what it left (its thread sent it, to the pool's)
 
 /** How a thread that died went: what its actors' supervisors see as the cause. */
 export type ThreadDeath = DeathNotice;
@@ -162,6 +171,9 @@ export class ActorNode implements InboundSink, SpawnerHost {
   readonly #waiting = new Map<number, SendWaiter[]>();
   /** Actors this thread spawned on other threads: restarted from here if their thread dies. */
   readonly #remote = new RemoteSpawns(this);
+  /** Pools created on this thread, by id: members in ack mode hand back what they leave (G4). */
+  readonly #pools = new Map<number, Pool>();
+  #poolSeq = 0;
   /** A replacement thread: keys of its predecessor's actors that others will restart here or declare gone. */
   readonly #pending: Set<number> | null = null;
   /** A replacement thread: its predecessor's actors that were declared gone (not restarted). */
@@ -352,9 +364,11 @@ export class ActorNode implements InboundSink, SpawnerHost {
 
   // ---- spawn ----------------------------------------------------------------------------------
 
-  spawn(definition: AnyDefinition, args: unknown, options: SpawnOptions | undefined, parent: Cell | null): ActorRefImpl {
+  /** `routeeOf`: a pool member's pool ([thread, id]). */
+  spawn(definition: AnyDefinition, args: unknown, options: SpawnOptions | undefined, parent: Cell | null, routeeOf: readonly [number, number] | null = null): ActorRefImpl {
     if (!isDefinition(definition)) throw invalid('spawn(definition)', 'a definition made by defineActor', definition);
     let policy = resolvePolicy(options);
+    if (routeeOf !== null) policy = { ...policy, routeeOf };
     const thread = this.#place(options?.placement, parent, options?.resourceLimits);
     if (policy.supervision?.decide != null && thread !== this.self) {
       throw invalid('options.supervision.decide', "a function on the actor's own thread (for one placed elsewhere, put supervision in its definition)", policy.supervision.decide);
@@ -1180,16 +1194,75 @@ export class ActorNode implements InboundSink, SpawnerHost {
     const reason = this.stopReason;
     const leftovers = cell.queue?.drain() ?? [];
     if (cell.queue !== null && cell.queue.entry >= 0) this.bounds.free(cell.queue.entry);
-    for (const again of cell.takeRedeliveries()) this.#deadLetter(again, cell.key, reason, initFailure ?? undefined);
+    // A pool member in ack mode hands its unhandled tells back to its pool, for the others (G4).
+    const pooled = cell.policy.routeeOf !== null && cell.policy.delivery?.ack === true ? ([] as Returned[]) : null;
+    const settle = (env: Envelope, attempt: number): void => {
+      if (pooled !== null && env.kind === EnvelopeKind.Tell) {
+        pooled.push([env.type, env.payload, env.priority, env.messageId ?? null, Math.max(2, attempt), env.senderThread, env.senderKey]);
+      } else {
+        this.#deadLetter(env, cell.key, reason, initFailure ?? undefined);
+      }
+    };
+    for (const { env, count } of cell.takeRedeliveries()) settle(env, count);
     for (const env of leftovers) {
       if (env.kind === EnvelopeKind.Stop) continue;
       if (env.kind === EnvelopeKind.Terminated) continue;
-      this.#deadLetter(env, cell.key, reason, initFailure ?? undefined);
+      settle(env, 1);
     }
+    if (pooled !== null && pooled.length > 0) this.#returnToPool(cell, pooled);
     this.#notifyWatchers(cell);
     this.exitSignals(cell, cell.exitReason);
     if (this.#topics.dropKey(cell.key)) this.#broadcast(['unsub-all', cell.key]);
     this.#childStopped(cell);
+  }
+
+  // ---- pools in ack mode (G4) -----------------------------------------------------------------
+
+  registerPool(pool: Pool): readonly [number, number] {
+    const id = ++this.#poolSeq;
+    this.#pools.set(id, pool);
+    return [this.self, id];
+  }
+
+  unregisterPool(id: number): void {
+    this.#pools.delete(id);
+  }
+
+  /** A stopped member's unhandled tells go to its pool's thread (they leave this thread's custody). */
+  #returnToPool(cell: Cell, returned: Returned[]): void {
+    const [thread, pool] = cell.policy.routeeOf!;
+    if (thread === this.self) {
+      this.#reroute(pool, cell.key, returned);
+      return;
+    }
+    try {
+      this.#control(thread, ['returned', pool, cell.key, returned]);
+      this.runtime.counters[STAT_RETURNED]! += returned.length;
+    } catch {
+      // A payload that cannot travel (it came from this thread): they end here instead.
+      for (const r of returned) this.#deadLetter(returnedEnvelope(r), cell.key, this.stopReason);
+    }
+  }
+
+  /** On the pool's thread: each message goes to another member, as a redelivery; with none left, a dead letter. */
+  #reroute(poolId: number, from: number, returned: Returned[]): void {
+    const pool = this.#pools.get(poolId);
+    for (const r of returned) {
+      const [type, payload, priority, messageId, attempt, senderThread, senderKey] = r;
+      const member = pool?.route(type, payload, from) ?? null;
+      if (member === null) {
+        this.#deadLetter(returnedEnvelope(r), from, 'no-routee');
+        continue;
+      }
+      if (member.thread === this.self) {
+        const cell = this.#cells.get(member.key);
+        if (cell === undefined || cell.status === 'stopping' || cell.status === 'stopped') this.#deadLetter(returnedEnvelope(r), member.key, this.stopReason);
+        else cell.redeliver(returnedEnvelope(r), attempt);
+        continue;
+      }
+      // Already accepted once: not counted as accepted again.
+      this.runtime.send(member.thread, RecordKind.Tell, priority | WIRE_REDELIVERY, member.key, senderKey, 0, [attempt, messageId, senderThread, payload], type);
+    }
   }
 
   /**
@@ -1294,6 +1367,14 @@ export class ActorNode implements InboundSink, SpawnerHost {
       case RecordKind.Ask: {
         let priority = h.priority;
         let messageId: string | undefined;
+        if ((priority & WIRE_REDELIVERY) !== 0) {
+          const [attempt, id, senderThread, inner] = payload as [number, string | null, number, unknown];
+          const env = new Envelope(EnvelopeKind.Tell, tag, inner, senderThread, h.sender, 0, priority & (MAX_PRIORITY | QUIET), id ?? undefined);
+          const cell = this.#cells.get(h.target);
+          if (cell !== undefined && cell.status !== 'stopping' && cell.status !== 'stopped') cell.redeliver(env, attempt);
+          else this.#deliver(h.target, env);
+          return;
+        }
         if ((priority & WIRE_MESSAGE_ID) !== 0) {
           [messageId, payload] = payload as [string, unknown];
           if ((priority & WIRE_RECEIPT) !== 0) {
@@ -1475,6 +1556,10 @@ export class ActorNode implements InboundSink, SpawnerHost {
       case 'gone':
         this.#predecessorGone(record[1]);
         return;
+      case 'returned':
+        this.runtime.counters[STAT_RING_IN]! += record[3].length; // in this thread's custody now
+        this.#reroute(record[1], record[2], record[3]);
+        return;
       case 'seen':
         this.#remote.seen(record[1], record[2], record[3]);
         return;
@@ -1501,6 +1586,10 @@ function validateResourceLimits(limits: ResourceLimits): void {
     if (!LIMITS.includes(key)) throw invalid(`options.resourceLimits.${key}`, `one of ${LIMITS.join(', ')}`, value);
     validateNumber(value, `options.resourceLimits.${key}`, 1, 1 << 20);
   }
+}
+
+function returnedEnvelope([type, payload, priority, messageId, , senderThread, senderKey]: Returned): Envelope {
+  return new Envelope(EnvelopeKind.Tell, type, payload, senderThread, senderKey, 0, priority, messageId ?? undefined);
 }
 
 function shuttingDown(): ShuttingDownError {

@@ -36,9 +36,11 @@ export interface ActorPolicy {
   readonly supervised: boolean;
   /** How it supervises its own children (from the spawn options), or null. */
   readonly supervision: SupervisionPolicy | null;
+  /** A pool member: [the pool's thread, the pool's id there]. In ack mode, what it leaves unhandled when it stops goes back there (G4). */
+  readonly routeeOf: readonly [number, number] | null;
 }
 
-export const DEFAULT_POLICY: ActorPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000, backoff: null, stashCapacity: 1000, mailbox: null, delivery: null, restart: 'permanent', supervised: false, supervision: null });
+export const DEFAULT_POLICY: ActorPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000, backoff: null, stashCapacity: 1000, mailbox: null, delivery: null, restart: 'permanent', supervised: false, supervision: null, routeeOf: null });
 
 const OVERFLOWS: readonly Overflow[] = ['reject', 'drop-oldest', 'backpressure'];
 
@@ -81,5 +83,6 @@ export function resolvePolicy(options: SpawnOptions | undefined): ActorPolicy {
     restart,
     supervised: false,
     supervision: resolveSupervision(o.supervision, 'options.supervision'),
+    routeeOf: null,
   };
 }

@@ -52,15 +52,18 @@ function score(keyHash: number, memberSeed: number): number {
 
 export class Pool {
   readonly #node: ActorNode;
-  readonly #spawnMember: () => ActorRefImpl;
+  readonly #spawnMember: (routeeOf: readonly [number, number]) => ActorRefImpl;
+  /** [this thread, this pool's id on it]: where members hand back what they leave unhandled. */
+  readonly #id: readonly [number, number];
   readonly #key: ((type: string, payload: unknown) => string | number) | null;
   #members: ActorRefImpl[] = [];
   #seeds: number[] = [];
   #next = 0;
 
-  constructor(node: ActorNode, spawnMember: () => ActorRefImpl, size: number, routing: Routing) {
+  constructor(node: ActorNode, spawnMember: (routeeOf: readonly [number, number]) => ActorRefImpl, size: number, routing: Routing) {
     this.#node = node;
     this.#spawnMember = spawnMember;
+    this.#id = node.registerPool(this);
     this.#key = routing === 'round-robin' ? null : routing.key;
     for (let i = 0; i < size; i++) this.grow();
   }
@@ -70,7 +73,7 @@ export class Pool {
   }
 
   grow(): ActorRefImpl {
-    const member = this.#spawnMember();
+    const member = this.#spawnMember(this.#id);
     this.#members.push(member);
     this.#seeds.push(fnv1a(member.id));
     // A member that stops for good leaves the routing (a restart keeps its slot: no notice).
@@ -86,14 +89,24 @@ export class Pool {
     return true;
   }
 
-  #route(type: string, payload: unknown): ActorRefImpl | null {
+  /** A member for this message, never the one with key `not` (a member that stopped holding it). */
+  route(type: string, payload: unknown, not = 0): ActorRefImpl | null {
+    return this.#route(type, payload, not);
+  }
+
+  #route(type: string, payload: unknown, not = 0): ActorRefImpl | null {
     const members = this.#members;
-    if (members.length === 0) return null;
-    if (this.#key === null) return members[this.#next++ % members.length]!;
+    if (members.length === 0 || (members.length === 1 && members[0]!.key === not)) return null;
+    if (this.#key === null) {
+      let member = members[this.#next++ % members.length]!;
+      if (member.key === not) member = members[this.#next++ % members.length]!;
+      return member;
+    }
     const keyHash = fnv1a(String(this.#key(type, payload)));
-    let best = 0;
+    let best = -1;
     let bestScore = -1;
     for (let i = 0; i < members.length; i++) {
+      if (members[i]!.key === not) continue;
       const s = score(keyHash, this.#seeds[i]!);
       if (s > bestScore) {
         bestScore = s;
@@ -135,6 +148,7 @@ export class Pool {
     this.#members = [];
     this.#seeds = [];
     await Promise.all(members.map((m) => this.#node.stopRef(m)));
+    this.#node.unregisterPool(this.#id[1]);
   }
 }
 

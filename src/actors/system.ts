@@ -37,6 +37,7 @@ import {
   STAT_RING_IN,
   STAT_RING_OUT,
   STAT_DL_OUTBOUND,
+  STAT_RETURNED,
   ThreadState,
 } from '../runtime/layout.js';
 import { ready, startWorker, startWorkers, stopWorkers, type OnExit, type WorkerHandle } from '../runtime/thread-pool.js';
@@ -310,7 +311,7 @@ export class ActorSystem {
    */
   #custody(thread: number): number {
     const c = this.#stats[thread]!;
-    const held = c[STAT_RING_IN]! + c[STAT_ACCEPTED]! - c[STAT_RING_OUT]! - c[STAT_HANDLED]! - (c[STAT_DEAD_LETTERS]! - c[STAT_DL_OUTBOUND]!) - c[STAT_DUPLICATES]!;
+    const held = c[STAT_RING_IN]! + c[STAT_ACCEPTED]! - c[STAT_RING_OUT]! - c[STAT_RETURNED]! - c[STAT_HANDLED]! - (c[STAT_DEAD_LETTERS]! - c[STAT_DL_OUTBOUND]!) - c[STAT_DUPLICATES]!;
     const lost = Math.max(0, held - (this.#declaredLost[thread] ?? 0));
     this.#declaredLost[thread] = (this.#declaredLost[thread] ?? 0) + lost;
     return lost;
@@ -378,7 +379,13 @@ export class ActorSystem {
   /** A pool of `options.size` members of `definition`, one handle routing each message to one. */
   spawnPool<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options: PoolOptions): ActorPool<D> {
     const { size, routing, spawn } = resolvePoolOptions(options);
-    return new Pool(this.#node, () => this.spawn(definition, args, spawn) as unknown as ActorRefImpl, size, routing) as unknown as ActorPool<D>;
+    const member = (routeeOf: readonly [number, number]): ActorRefImpl => {
+      if (this.#shutdown !== null) throw new ShuttingDownError('the system is shutting down: no new actors');
+      const ref = this.#node.spawn(definition, args, spawn, null, routeeOf);
+      this.#topLevel.push(ref);
+      return ref;
+    };
+    return new Pool(this.#node, member, size, routing) as unknown as ActorPool<D>;
   }
 
   /**

@@ -81,7 +81,8 @@ export const STAT_RING_IN = 16; //    user messages this thread took from its in
 export const STAT_RING_OUT = 17; //   user messages this thread wrote into its outbound rings
 export const STAT_DL_OUTBOUND = 18; // of its dead letters, messages it had written into a ring whose reader died
 export const STAT_DL_QUIET = 19; // dead letters of messages that dead-letter listeners sent: counted, not reported
-export const STAT_FIELDS = 20;
+export const STAT_RETURNED = 20; // user messages a stopped pool member handed back to its pool on another thread (G4)
+export const STAT_FIELDS = 21;
 /** Float64 index (same region): key of the actor whose work runs now, written straight to shared memory. */
 export const CTL_F64_CURRENT = 60;
 

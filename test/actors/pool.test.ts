@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ActorStoppedError, type DeadLetter } from 'troupe';
-import { Routee } from '../fixtures/actors.js';
+import { Gate, Member, Recorder, Routee } from '../fixtures/actors.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
@@ -88,5 +88,46 @@ describe('pools', () => {
     pool.tell('work', { key: 'x', seq: 0 });
     await until(() => letters.length === 1, 5000, 'a no-routee dead letter');
     expect(letters[0]!.reason).toBe('no-routee');
+  });
+});
+
+describe('pools in ack mode', () => {
+  it('G4: what a member leaves when it dies goes to the others, flagged redelivered', async () => {
+    const system = await systems.start({ threads: 2 });
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const pool = system.spawnPool(Member, log, { size: 3, placement: { thread: 1 }, delivery: { mode: 'at-least-once' } });
+    const gate = system.spawn(Gate, undefined, { placement: { thread: 1 } });
+    const [a, b, c] = pool.members;
+    a!.tell('hold'); // busy...
+    for (let n = 1; n <= 5; n++) a!.tell('job', n); // ...holding five
+    await until(async () => (await system.inspect()).find((x) => x.id === a!.id)?.mailboxDepth === 5, 5000, 'five held');
+    const killed = system.kill(a!);
+    await until(async () => (await gate.ask('open', 'done')) === true, 5000, 'the hold to end');
+    await killed;
+    await until(async () => (await log.ask('count')) === 5, 5000, 'all five handled by the others');
+    const seen = (await log.ask('seen')) as { n: number; by: string; redelivered: boolean }[];
+    expect(seen.map((x) => x.n).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(seen.every((x) => x.redelivered && (x.by === b!.id || x.by === c!.id))).toBe(true);
+    expect(pool.members.map((m) => m.id)).toEqual([b!.id, c!.id]);
+    const s = system.stats();
+    expect(s.accepted).toBe(s.handled + (s.deadLetters - s.lateReplies) + s.duplicates);
+  });
+
+  it('G4: with no other member left, they are no-routee dead letters', async () => {
+    const system = await systems.start({ threads: 2 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const pool = system.spawnPool(Member, log, { size: 1, placement: { thread: 1 }, delivery: { mode: 'at-least-once' } });
+    const gate = system.spawn(Gate, undefined, { placement: { thread: 1 } });
+    const [a] = pool.members;
+    a!.tell('hold');
+    for (let n = 1; n <= 3; n++) a!.tell('job', n);
+    await until(async () => (await system.inspect()).find((x) => x.id === a!.id)?.mailboxDepth === 3, 5000, 'three held');
+    const killed = system.kill(a!);
+    await until(async () => (await gate.ask('open', 'done')) === true, 5000, 'the hold to end');
+    await killed;
+    await until(() => letters.length === 3, 5000, 'three dead letters');
+    expect(letters.every((l) => l.reason === 'no-routee' && l.message.type === 'job')).toBe(true);
   });
 });
