@@ -62,6 +62,8 @@ async function round(): Promise<BenchReport> {
   const blaster = system.spawn(Blaster, undefined, { placement: { thread: 1 } });
   const atMostOnce = system.spawn(Sink, undefined, { placement: { thread: 2 } });
   const atLeastOnce = system.spawn(Sink, undefined, { placement: { thread: 2 }, delivery: { mode: 'at-least-once' } });
+  // The same, surviving its thread's death: every message copied to main (its spawner) until done.
+  const withCopies = system.spawn(Sink, undefined, { placement: { thread: 2 }, delivery: { mode: 'at-least-once', keepCopies: true } });
   const blast = async (sink: ActorRef<typeof Sink>): Promise<void> => {
     await sink.ask('expect', { n: N, done });
     const finished = nextDone();
@@ -160,6 +162,8 @@ async function round(): Promise<BenchReport> {
   };
   measured.push(slow('send to a slow consumer, mailbox of 256 (backpressure)', (x) => x.bp));
   measured.push(slow('send to a slow consumer, unbounded mailbox', (x) => x.free));
+  const [copies] = await measure([{ name: 'tell, at-least-once with keepCopies (copies on main)', opsPerIteration: N, fn: () => blast(withCopies) }]);
+  measured.push(copies!);
 
   await Promise.all([piscina.destroy(), ...fanWorkers.map((w) => w.terminate())]);
   await system.shutdown();
@@ -173,6 +177,7 @@ async function round(): Promise<BenchReport> {
       { bench: 'mq', subject: 'key-routed pool', baseline: 'round-robin pool', ratio: rate(4) / rate(5) },
       { bench: 'mq', subject: 'key-routed pool tell', baseline: 'piscina run', ratio: rate(4) / rate(6) },
       { bench: 'mq', subject: 'send with backpressure', baseline: 'send, unbounded mailbox (slow consumer)', ratio: rate(7) / rate(8) },
+      { bench: 'mq', subject: 'ack mode with keepCopies (survives its thread)', baseline: 'at-most-once, same path', ratio: rate(9) / rate(0) },
     ],
     extra: {
       'send with backpressure: peak bytes queued to the consumer (KiB, median)': Math.round(median(runs.map((x) => x.bp[2])) / 1024),

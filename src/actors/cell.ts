@@ -320,7 +320,11 @@ export class Cell implements Runnable {
       return;
     }
     const evicted = queue.push(env);
-    if (evicted !== undefined) this.node.evicted(this, evicted);
+    if (d !== null && d.policy.keepCopies && env.kind === EnvelopeKind.Tell) this.#replicate(d, env);
+    if (evicted !== undefined) {
+      this.node.evicted(this, evicted);
+      if (d !== null) this.#finished(d, evicted);
+    }
     if (this.status === 'running' && !this.busy && !this.scheduled) {
       this.scheduled = true;
       this.node.runtime.schedule(this);
@@ -553,7 +557,30 @@ export class Cell implements Runnable {
       return;
     }
     d.redeliver.push({ env, count });
+    if (d.policy.keepCopies) this.#replicate(d, env);
     if (this.status === 'running' && !this.busy) this.schedule();
+  }
+
+  /**
+   * Ack mode, hosted away from its spawner's thread: a tell it now holds is copied there, so that
+   * it goes again to the restarted actor should this thread die before it is done (at-least-once
+   * across a thread's death).
+   */
+  #replicate(d: DeliveryState, env: Envelope): void {
+    if (!this.node.replicates(this.key)) return;
+    const seq = d.replicas.add(env);
+    if (seq !== 0) this.node.replicaHeld(this, env, seq);
+  }
+
+  /** The message is done with for good (handled, acked, or a dead letter): its copy can go. */
+  #finished(d: DeliveryState, env: Envelope): void {
+    const seq = d.replicas.finish(env);
+    if (seq !== 0) this.node.replicaSettled(this, seq);
+  }
+
+  /** Stopped: whatever it held has been handled, dead-lettered or handed to its pool. */
+  get heldReplicas(): boolean {
+    return (this.#rare?.delivery?.replicas.size ?? 0) > 0;
   }
 
   /** Ack mode: at most maxAckPending outstanding attempts; messages to send again go first. */
@@ -572,8 +599,10 @@ export class Cell implements Runnable {
           env = this.queue?.shift();
         }
         if (env === undefined) return;
-        if (env.kind > EnvelopeKind.Ask || (handlerTable(this.#definition!)[env.type] === undefined && this.#definition!.spec.receive === undefined)) this.#process(env);
-        else this.#attempt(d, env, count);
+        if (env.kind > EnvelopeKind.Ask || (handlerTable(this.#definition!)[env.type] === undefined && this.#definition!.spec.receive === undefined)) {
+          this.#process(env);
+          this.#finished(d, env);
+        } else this.#attempt(d, env, count);
         if (this.busy || this.status !== 'running' || d.waitTimer !== null || d.current !== null || d.deferred.size >= d.policy.maxAckPending) return;
       }
     } finally {
@@ -629,6 +658,7 @@ export class Cell implements Runnable {
       attempt.settled = true;
       this.handled++;
       this.node.handled(attempt.env, value);
+      this.#finished(d, attempt.env);
     } else if (attempt.acked) {
       this.node.reply(attempt.env, value); // counted at the explicit ack; the answer comes now
     }
@@ -670,10 +700,12 @@ export class Cell implements Runnable {
       if (verb === 'ack') {
         this.handled++;
         this.node.handledTells(1);
+        this.#finished(d, attempt.env);
       } else if (verb === 'nack') {
         this.#retry(d, attempt, new Error('nacked'), delayMs);
       } else {
         this.node.deliveryTerminated(this, attempt.env);
+        this.#finished(d, attempt.env);
       }
       if (this.status === 'running') this.schedule(); // a slot is free again
     };
@@ -719,6 +751,7 @@ export class Cell implements Runnable {
   #retry(d: DeliveryState, attempt: Attempt, error: Error, delayMs: number): void {
     if (attempt.count >= d.policy.maxDeliver) {
       this.node.maxDeliveries(this, attempt.env, error, attempt.count);
+      this.#finished(d, attempt.env);
       return;
     }
     d.redeliver.push({ env: attempt.env, count: attempt.count + 1 });
@@ -750,10 +783,12 @@ export class Cell implements Runnable {
       attempt.acked = true;
       this.handled++;
       this.node.handledTells(1);
+      this.#finished(d, attempt.env);
     } else if (verb === 'nack') {
       this.#retry(d, attempt, new Error('nacked'), delayMs);
     } else {
       this.node.deliveryTerminated(this, attempt.env);
+      this.#finished(d, attempt.env);
     }
   }
 

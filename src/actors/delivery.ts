@@ -23,6 +23,7 @@ export interface DeliveryPolicy {
   readonly dedupWindowMs: number;
   readonly dedupMax: number;
   readonly maxAckPending: number;
+  readonly keepCopies: boolean;
 }
 
 export interface DeliveryOptions {
@@ -40,6 +41,20 @@ export interface DeliveryOptions {
   readonly dedupMax?: number;
   /** Messages outstanding (started, not settled) at once, counting deferred acks. Default 1. */
   readonly maxAckPending?: number;
+  /**
+   * At-least-once mode, for an actor spawned from another thread: keep a copy of each tell it
+   * holds on the spawner's thread until it is done, so that if the actor's thread dies, what it
+   * held (queued or running) goes again to the restarted actor, flagged redelivered. Without,
+   * those messages are dead letters ('thread-crash', by count). Costs a copy of every message
+   * and a note when it is done. Default false.
+   */
+  readonly keepCopies?: boolean;
+}
+
+function validateBoolean(value: unknown, name: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalid(name, 'true or false', value);
+  return value;
 }
 
 export function resolveDelivery(o: DeliveryOptions | undefined): DeliveryPolicy | null {
@@ -53,6 +68,7 @@ export function resolveDelivery(o: DeliveryOptions | undefined): DeliveryPolicy 
     if (!Array.isArray(o.backoffMs)) throw invalid('options.delivery.backoffMs', 'an array of delays in ms', o.backoffMs);
     backoffMs = o.backoffMs.map((d, i) => validateNumber(d, `options.delivery.backoffMs[${i}]`, 0, 2 ** 31));
   }
+  if (o.keepCopies === true && o.mode !== 'at-least-once') throw invalid('options.delivery.keepCopies', "mode: 'at-least-once' with it (copies are kept until a message is acked)", o.keepCopies);
   return {
     ack: o.mode === 'at-least-once',
     ackWaitMs: o.ackWaitMs === undefined ? 30_000 : validateNumber(o.ackWaitMs, 'options.delivery.ackWaitMs', 1, 2 ** 31),
@@ -61,6 +77,7 @@ export function resolveDelivery(o: DeliveryOptions | undefined): DeliveryPolicy 
     dedupWindowMs: o.dedupWindowMs === undefined ? 120_000 : validateNumber(o.dedupWindowMs, 'options.delivery.dedupWindowMs', 0, 2 ** 31),
     dedupMax: o.dedupMax === undefined ? 100_000 : validateInteger(o.dedupMax, 'options.delivery.dedupMax', 1, 1 << 24),
     maxAckPending: o.maxAckPending === undefined ? 1 : validateInteger(o.maxAckPending, 'options.delivery.maxAckPending', 1, 1 << 20),
+    keepCopies: validateBoolean(o.keepCopies, 'options.delivery.keepCopies'),
   };
 }
 
@@ -86,6 +103,51 @@ export interface AckHandle {
   term(): void;
 }
 
+/**
+ * The messages an actor holds that have a copy elsewhere, numbered in the order they came. They
+ * finish nearly in that order (a redelivery or a deferred ack may reorder a few), so finishing
+ * one looks from the oldest: no hash of the message object per message.
+ */
+export class ReplicaQueue {
+  #envs: (Envelope | null)[] = [];
+  #head = 0;
+  /** The number of the message at #head. */
+  #first = 1;
+  #live = 0;
+
+  get size(): number {
+    return this.#live;
+  }
+
+  /** Numbers `env` (each message once: a retry keeps its number). */
+  add(env: Envelope): number {
+    this.#envs.push(env);
+    this.#live++;
+    return this.#first + this.#envs.length - 1 - this.#head;
+  }
+
+  /** Its number if it has one (then forgotten), else 0. */
+  finish(env: Envelope): number {
+    const envs = this.#envs;
+    for (let i = this.#head; i < envs.length; i++) {
+      if (envs[i] !== env) continue;
+      envs[i] = null;
+      this.#live--;
+      const seq = this.#first + i - this.#head;
+      while (this.#head < envs.length && envs[this.#head] === null) {
+        this.#head++;
+        this.#first++;
+      }
+      if (this.#head > 1024 && this.#head * 2 > envs.length) {
+        this.#envs = envs.slice(this.#head);
+        this.#head = 0;
+      }
+      return seq;
+    }
+    return 0;
+  }
+}
+
 export class DeliveryState {
   readonly policy: DeliveryPolicy;
   /** The attempt in progress, in ack mode. */
@@ -94,6 +156,12 @@ export class DeliveryState {
   readonly redeliver: { env: Envelope; count: number }[] = [];
   /** Attempts whose handler ended with their ack deferred, not settled yet. */
   readonly deferred = new Set<Attempt>();
+  /**
+   * Hosted on another thread than its spawner's: the tells it holds and has not finished with,
+   * each copied to the spawner's thread under a number, so they can go again should this thread
+   * die. Empty otherwise.
+   */
+  readonly replicas = new ReplicaQueue();
   /** Waiting out a redelivery delay: the actor takes nothing else meanwhile. */
   waitTimer: TimerHandle | null = null;
   readonly #seen = new Map<string, number>();

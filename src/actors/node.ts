@@ -39,7 +39,7 @@ import {
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
 import { TopicTable } from './topics.js';
-import { RemoteSpawns, type SpawnRecord, type SpawnerHost } from './remote-spawns.js';
+import { RemoteSpawns, type Replica, type SpawnRecord, type SpawnerHost } from './remote-spawns.js';
 import type { Pool } from './pool.js';
 import type { RecordHeader } from '../runtime/ring-buffer.js';
 import type { InboundSink, ThreadRuntime } from '../runtime/thread-runtime.js';
@@ -89,7 +89,11 @@ type ControlRecord =
   | ['child-failed', number, number, WireError, RestartType, boolean] // parent key, child key, error, type, normal exit (the child's thread sent it)
   | ['gone', number] // an actor of a thread that died, not restarted (its spawner's thread sent it)
   | ['seen', number, string, number] // key, a message id it took, when (its host's thread sent it, to its spawner)
-  | ['returned', number, number, Returned[]]; // pool id, the stopped member's key, what it left (its thread sent it, to the pool's)
+  | ['returned', number, number, Returned[]] // pool id, the stopped member's key, what it left (its thread sent it, to the pool's)
+  | ['replicas', ReplicaBatch[]]; // copies of ack-mode tells, per actor (its host's thread sent it, to its spawner)
+
+/** Per actor: its key, tells it now holds (numbered copies), [from, to] ranges of numbers it finished with, and whether it stopped (all finished). */
+type ReplicaBatch = [key: number, held: [number, ...Replica][], done: number[], stopped: boolean];
 
 /** How a thread that died went: what its actors' supervisors see as the cause. */
 export type ThreadDeath = DeathNotice;
@@ -174,6 +178,8 @@ export class ActorNode implements InboundSink, SpawnerHost {
   /** Pools created on this thread, by id: members in ack mode hand back what they leave (G4). */
   readonly #pools = new Map<number, Pool>();
   #poolSeq = 0;
+  /** Ack-mode copies to send to spawners at the next flush, by spawner thread, then by actor key. */
+  readonly #replicaOut = new Map<number, Map<number, ReplicaBatch>>();
   /** A replacement thread: keys of its predecessor's actors that others will restart here or declare gone. */
   readonly #pending: Set<number> | null = null;
   /** A replacement thread: its predecessor's actors that were declared gone (not restarted). */
@@ -198,6 +204,14 @@ export class ActorNode implements InboundSink, SpawnerHost {
     this.#dead = new Uint8Array(this.#threadCount);
     this.#offload = new OffloadPool(options.offloadThreads);
     this.#workers = options.workers;
+    runtime.beforeFlush = () => {
+      if (this.#replicaOut.size > 0) this.#flushReplicas();
+    };
+    // Copies of what a pass took from the rings are published before any handler runs: a handler
+    // that ends the thread cannot take them down with it.
+    runtime.afterDrain = () => {
+      if (this.#replicaOut.size > 0) this.runtime.flush();
+    };
     const recovery = options.recovery;
     if (recovery !== undefined) {
       this.#pending = new Set(recovery.pending);
@@ -241,6 +255,8 @@ export class ActorNode implements InboundSink, SpawnerHost {
    */
   threadDown(thread: number, death: ThreadDeath, ports: { bigOut: MessagePort; bigIn: MessagePort } | null = null): PeerRecovery | null {
     if (this.#dead[thread] === 1 || thread === this.self) return null;
+    // Everything the dead thread wrote here first (its last copies, reports and messages).
+    this.runtime.drainFrom(thread);
     const cause = Object.assign(new Error(death.message), { kind: death.kind, code: death.code });
     this.asks.rejectThread(thread, (what) => new ActorFailedError(`ask ${what} failed: its thread died`, { cause }));
     for (const cell of this.#cells.values()) {
@@ -269,7 +285,7 @@ export class ActorNode implements InboundSink, SpawnerHost {
       for (const ref of cell.watching.values()) if (ref.thread === thread) this.#control(thread, ['watch', ref.key, cell.key]);
     }
     for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) this.#control(thread, ['watch', w.ref.key, id]);
-    return { join, pending: this.#remote.orphan(thread, cause), spawnSeq: this.#seq };
+    return { join, replicas: this.#remote.replicaCount(thread), pending: this.#remote.orphan(thread, cause), spawnSeq: this.#seq };
   }
 
   /**
@@ -1210,10 +1226,75 @@ export class ActorNode implements InboundSink, SpawnerHost {
       settle(env, 1);
     }
     if (pooled !== null && pooled.length > 0) this.#returnToPool(cell, pooled);
+    if (cell.heldReplicas) this.#replicaBatch(cell.key)[3] = true; // everything it held is settled above
     this.#notifyWatchers(cell);
     this.exitSignals(cell, cell.exitReason);
     if (this.#topics.dropKey(cell.key)) this.#broadcast(['unsub-all', cell.key]);
     this.#childStopped(cell);
+  }
+
+  // ---- ack-mode copies across a thread's death -------------------------------------------------
+
+  /** True for an actor this thread hosts that another thread spawned: its ack-mode tells are copied there. */
+  replicates(key: number): boolean {
+    return key % KEY_SPAN !== this.self;
+  }
+
+  #replicaBatch(key: number): ReplicaBatch {
+    const spawner = key % KEY_SPAN;
+    let byKey = this.#replicaOut.get(spawner);
+    if (byKey === undefined) this.#replicaOut.set(spawner, (byKey = new Map()));
+    let batch = byKey.get(key);
+    if (batch === undefined) byKey.set(key, (batch = [key, [], [], false]));
+    return batch;
+  }
+
+  replicaHeld(cell: Cell, env: Envelope, seq: number): void {
+    this.#replicaBatch(cell.key)[1].push([seq, env.type, env.payload, env.priority, env.messageId ?? null, env.senderThread, env.senderKey]);
+  }
+
+  replicaSettled(cell: Cell, seq: number): void {
+    // As [from, to] ranges: messages mostly finish in the order they came.
+    const done = this.#replicaBatch(cell.key)[2];
+    if (done.length > 0 && done[done.length - 1] === seq - 1) done[done.length - 1] = seq;
+    else done.push(seq, seq);
+  }
+
+  /**
+   * Written before the rings are published (runtime.beforeFlush): a copy reaches the spawner no
+   * later than anything the message's handler sent.
+   */
+  #flushReplicas(): void {
+    for (const [thread, byKey] of this.#replicaOut) {
+      const batches = [...byKey.values()];
+      try {
+        this.#control(thread, ['replicas', batches]);
+      } catch {
+        // A payload that cannot travel (it came from this thread): that actor's copies stay here.
+        for (const batch of batches) {
+          try {
+            this.#control(thread, ['replicas', [batch]]);
+          } catch {
+            this.#control(thread, ['replicas', [[batch[0], [], batch[2], batch[3]]]]);
+          }
+        }
+      }
+    }
+    this.#replicaOut.clear();
+  }
+
+  resendReplicas(thread: number, key: number, replicas: Replica[], restarted: boolean, routeeOf: readonly [number, number] | null): void {
+    this.runtime.counters[STAT_RING_IN]! += replicas.length; // in this thread's custody now
+    for (const [type, payload, priority, messageId, senderThread, senderKey] of replicas) {
+      if (restarted) {
+        // Already accepted once: not counted as accepted again. The attempt number says "again".
+        this.runtime.send(thread, RecordKind.Tell, priority | WIRE_REDELIVERY, key, senderKey, 0, [2, messageId, senderThread, payload], type);
+      } else if (routeeOf !== null && routeeOf[0] === this.self) {
+        this.#reroute(routeeOf[1], key, [[type, payload, priority, messageId, 2, senderThread, senderKey]]);
+      } else {
+        this.#deadLetter(returnedEnvelope([type, payload, priority, messageId, 2, senderThread, senderKey]), key, 'thread-crash');
+      }
+    }
   }
 
   // ---- pools in ack mode (G4) -----------------------------------------------------------------
@@ -1555,6 +1636,12 @@ export class ActorNode implements InboundSink, SpawnerHost {
         return;
       case 'gone':
         this.#predecessorGone(record[1]);
+        return;
+      case 'replicas':
+        for (const [key, held, done, stopped] of record[1]) {
+          this.#remote.replicas(key, held, done);
+          if (stopped) this.#remote.replicasDone(key);
+        }
         return;
       case 'returned':
         this.runtime.counters[STAT_RING_IN]! += record[3].length; // in this thread's custody now

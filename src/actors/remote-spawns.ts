@@ -22,9 +22,14 @@ export type SpawnRecord = [
   seen?: [string, number][],
 ];
 
+/** A copy of an ack-mode tell its host holds: type, payload, priority, messageId, sender thread and key. */
+export type Replica = [type: string, payload: unknown, priority: number, messageId: string | null, senderThread: number, senderKey: number];
+
 interface RemoteSpawn {
   readonly thread: number;
   readonly record: SpawnRecord;
+  /** Copies of the ack-mode tells its host holds and has not finished with, by number: [number, ...Replica]. */
+  replicas: Map<number, readonly [number, ...Replica]> | null;
   /** Restarts after thread deaths, for an actor that restarts itself (no supervising parent). */
   restarts: number[] | null;
   /** The message ids its dedup table took (id -> when). */
@@ -39,6 +44,11 @@ export interface SpawnerHost extends SupervisorHost {
   refFor(thread: number, key: number): ActorRefImpl;
   /** Sends a spawn record (a restart) to `thread`. */
   sendSpawn(thread: number, key: number, record: SpawnRecord): void;
+  /**
+   * What a dead thread's actor held in ack mode: to its restarted instance (`to` its key) as
+   * redeliveries, or, when it is not restarted, to its pool's other members or dead letters.
+   */
+  resendReplicas(thread: number, key: number, replicas: Replica[], restarted: boolean, routeeOf: readonly [number, number] | null): void;
   /** Tells `thread` (a replacement) that its predecessor's actor `key` is not restarted. */
   sendGone(thread: number, key: number): void;
 }
@@ -54,7 +64,7 @@ export class RemoteSpawns {
   }
 
   add(key: number, thread: number, record: SpawnRecord): void {
-    this.#spawned.set(key, { thread, record, restarts: null, seen: null });
+    this.#spawned.set(key, { thread, record, restarts: null, seen: null, replicas: null });
   }
 
   /** The actor stopped for good: nothing more to keep. */
@@ -77,6 +87,37 @@ export class RemoteSpawns {
       if (table.size <= delivery.dedupMax && at - oldAt < delivery.dedupWindowMs) break;
       table.delete(oldId);
     }
+  }
+
+  /** Its host copied tells it now holds, and finished with others (`done`: [from, to] ranges of numbers). */
+  replicas(key: number, held: readonly (readonly [number, ...Replica])[], done: readonly number[]): void {
+    const spawned = this.#spawned.get(key);
+    if (spawned === undefined) return;
+    const table = (spawned.replicas ??= new Map());
+    for (const entry of held) table.set(entry[0], entry);
+    for (let i = 0; i < done.length; i += 2) for (let seq = done[i]!; seq <= done[i + 1]!; seq++) table.delete(seq);
+  }
+
+  /** Its host stopped it and settled everything it held. */
+  replicasDone(key: number): void {
+    const spawned = this.#spawned.get(key);
+    if (spawned !== undefined) spawned.replicas = null;
+  }
+
+  /** Copies held here of what actors on `thread` held. */
+  replicaCount(thread: number): number {
+    let n = 0;
+    for (const spawned of this.#spawned.values()) if (spawned.thread === thread) n += spawned.replicas?.size ?? 0;
+    return n;
+  }
+
+  /** Hands an actor's copies on (to itself restarted, or elsewhere) and forgets them. */
+  #resend(key: number, spawned: RemoteSpawn, restarted: boolean): void {
+    const table = spawned.replicas;
+    spawned.replicas = null;
+    if (table === null || table.size === 0) return;
+    const ordered = [...table.values()].sort((a, b) => a[0] - b[0]).map(([, ...r]) => r as Replica);
+    this.#host.resendReplicas(spawned.thread, key, ordered, restarted, spawned.record[5]?.routeeOf ?? null);
   }
 
   isOrphan(key: number): boolean {
@@ -108,7 +149,11 @@ export class RemoteSpawns {
 
   /** `thread` died for good: its actors are gone. */
   forgetThread(thread: number): void {
-    for (const [key, spawned] of [...this.#spawned]) if (spawned.thread === thread) this.#forget(key);
+    for (const [key, spawned] of [...this.#spawned]) {
+      if (spawned.thread !== thread) continue;
+      this.#resend(key, spawned, false);
+      this.#forget(key);
+    }
   }
 
   /** Starts an orphan again on its thread's replacement: same key, same ref, same spawn record. */
@@ -118,11 +163,14 @@ export class RemoteSpawns {
     const [moduleUrl, name, args, parentThread, parentKey, policy] = spawned.record;
     const record: SpawnRecord = spawned.seen === null ? spawned.record : [moduleUrl, name, args, parentThread, parentKey, policy, [...spawned.seen]];
     this.#host.sendSpawn(spawned.thread, key, record);
+    this.#resend(key, spawned, true);
   }
 
   /** An orphan that is not restarted: the replacement dead-letters what it holds for it. */
   gone(key: number): void {
-    this.#host.sendGone(this.#spawned.get(key)!.thread, key);
+    const spawned = this.#spawned.get(key)!;
+    this.#host.sendGone(spawned.thread, key);
+    this.#resend(key, spawned, false);
     this.#forget(key);
   }
 

@@ -234,12 +234,12 @@ export class ActorSystem {
    */
   async #replace(thread: number, death: DeathNotice): Promise<void> {
     if (this.#closing) return;
-    this.#node.lostWithThread(thread, this.#custody(thread));
     const now = performance.now();
     const recent = this.#replaced[thread]!.filter((t) => now - t < REPLACEMENT_WINDOW_MS);
     this.#replaced[thread] = recent;
     const live = this.#workers.filter((w) => w.thread !== thread && this.#up(w.thread));
     if (recent.length >= MAX_REPLACEMENTS) {
+      this.#node.lostWithThread(thread, this.#custody(thread, 0));
       this.#node.threadDown(thread, death);
       for (const w of live) this.#runtime.send(w.thread, RecordKind.Control, 0, 0, 0, 0, ['thread-down', thread, death]);
       return;
@@ -251,11 +251,13 @@ export class ActorSystem {
     const joins: (StreamJoin | null)[] = new Array<StreamJoin | null>(threads).fill(null);
     const lastSpawnSeq = new Array<number>(threads).fill(0);
     const pending: number[] = [];
+    let replicas = 0;
     const take = (from: number, r: PeerRecovery | null): void => {
       if (r === null) return;
       joins[from] = r.join;
       lastSpawnSeq[from] = r.spawnSeq;
       pending.push(...r.pending);
+      replicas += r.replicas;
     };
     take(0, this.#node.threadDown(thread, death, peers[0]));
     const answers = await Promise.all(
@@ -265,6 +267,8 @@ export class ActorSystem {
       }),
     );
     live.forEach((w, i) => take(w.thread, answers[i]!));
+    // What it held, less the ack-mode messages whose copies go again from their spawners.
+    this.#node.lostWithThread(thread, this.#custody(thread, replicas));
     if (this.#closing) return;
     const seqBase = this.#stats[thread]![STAT_SPAWN_SEQ]!;
     const handle = startWorker(this.#topology, wiring, { ...this.#boot, recovery: { joins, pending, lastSpawnSeq, seqBase } }, this.#onExit, this.#limits.get(thread));
@@ -309,11 +313,12 @@ export class ActorSystem {
    * written them into a ring. (Work done after its last publish never reached another thread:
    * it counts as not done.) Each is counted once, over the thread's replacements.
    */
-  #custody(thread: number): number {
+  #custody(thread: number, copied: number): number {
     const c = this.#stats[thread]!;
     const held = c[STAT_RING_IN]! + c[STAT_ACCEPTED]! - c[STAT_RING_OUT]! - c[STAT_RETURNED]! - c[STAT_HANDLED]! - (c[STAT_DEAD_LETTERS]! - c[STAT_DL_OUTBOUND]!) - c[STAT_DUPLICATES]!;
-    const lost = Math.max(0, held - (this.#declaredLost[thread] ?? 0));
-    this.#declaredLost[thread] = (this.#declaredLost[thread] ?? 0) + lost;
+    const accounted = this.#declaredLost[thread] ?? 0;
+    const lost = Math.max(0, held - accounted - copied);
+    this.#declaredLost[thread] = accounted + lost + copied;
     return lost;
   }
 

@@ -25,6 +25,8 @@ export interface PeerRecovery {
   readonly pending: readonly number[];
   /** This thread's spawn sequence number now: every key it made up to here is known to it. */
   readonly spawnSeq: number;
+  /** Copies this thread holds of ack-mode messages the dead thread held: they go again, not counted lost. */
+  readonly replicas: number;
 }
 
 /** How a thread died (what its actors' supervisors see). */

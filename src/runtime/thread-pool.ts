@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { Worker, type ResourceLimits, type WorkerOptions } from 'node:worker_threads';
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import { nodeEndpoint, type WorkerControl } from './control.js';
 import type { ThreadWiring, Topology } from './topology.js';
@@ -41,9 +41,8 @@ export async function startWorkers(topology: Topology, count: number, boot: (thr
 /** Starts one worker on `wiring` (a first start, or the replacement of one that died). */
 export function startWorker(topology: Topology, wiring: ThreadWiring, boot: object, onExit: OnExit, resourceLimits?: ResourceLimits): WorkerHandle {
   const thread = wiring.self;
-  const worker = new Worker(workerEntryUrl(), {
+  const worker = newWorker(workerEntryUrl(), {
     workerData: { ...boot, wiring },
-    execArgv: workerExecArgv(),
     transferList: topology.portsOf(wiring),
     name: `troupe-${thread}`,
     ...(resourceLimits === undefined ? {} : { resourceLimits }),
@@ -63,11 +62,27 @@ export function startWorker(topology: Topology, wiring: ThreadWiring, boot: obje
 }
 
 /**
- * The parent's Node flags, less a TypeScript loader (`--import tsx`): a worker turns that on
- * itself, and only if it loads a .ts actor module (module-loader.ts). Inherited, it would cost
- * every worker start (a replacement's too) the loader's own start-up, over 100 ms.
+ * A worker with the parent's Node flags, less a TypeScript loader (`--import tsx`): a worker
+ * turns that on itself, and only if it loads a .ts actor module (module-loader.ts). Inherited,
+ * it would cost every worker start (a replacement's too) the loader's own start-up, over 100 ms.
+ * Flags given explicitly are checked, unlike inherited ones, which Node filters quietly: those a
+ * worker may not have (V8 and process-wide ones, --expose-gc say) are dropped, as inheriting would.
  */
-function workerExecArgv(): string[] {
+function newWorker(entry: URL, options: WorkerOptions): Worker {
+  const execArgv = withoutTypeScriptLoader();
+  if (execArgv === null) return new Worker(entry, options);
+  try {
+    return new Worker(entry, { ...options, execArgv });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    // The check comes before anything is transferred: the same options can be used again.
+    const invalid = new Set(String((error as Error).message).split(': ').pop()!.split(/,\s*/));
+    return new Worker(entry, { ...options, execArgv: execArgv.filter((arg) => !invalid.has(arg)) });
+  }
+}
+
+/** process.execArgv less any tsx loader flag, or null when it has none (then workers inherit). */
+function withoutTypeScriptLoader(): string[] | null {
   const out: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
@@ -79,7 +94,7 @@ function workerExecArgv(): string[] {
     if (/^--(import|loader|require)=tsx(\/|$)/.test(arg)) continue;
     out.push(arg);
   }
-  return out;
+  return out.length === argv.length ? null : out;
 }
 
 /** Resolves once the worker answers a ping; rejects if it exits first. */

@@ -312,6 +312,13 @@ export class ThreadRuntime {
     return { join, lost, inRing };
   }
 
+  /** Reads everything left in the ring from `from` now (a writer that died: nothing more comes). */
+  drainFrom(from: number): void {
+    const at = this.#inFrom.indexOf(from);
+    if (at < 0) return;
+    while (this.#drainOne(this.#in[at]!, from));
+  }
+
   /** True when messages to `to` are spilling past the high-water mark (flow control). */
   isCongested(to: number): boolean {
     const out = this.#out[to];
@@ -443,8 +450,14 @@ export class ThreadRuntime {
     this.flush();
   };
 
+  /** Called at the start of every flush: the layer above writes what it batched per turn. */
+  beforeFlush: (() => void) | null = null;
+  /** Called after a pass took records from the rings, before any work runs. */
+  afterDrain: (() => void) | null = null;
+
   /** Moves spilled records into rings, publishes every ring written, rings parked consumers. */
   flush(): void {
+    this.beforeFlush?.();
     const outs = this.#out;
     let spilled = 0;
     for (let to = 0; to < outs.length; to++) spilled += outs[to]?.spillBytes ?? 0;
@@ -620,7 +633,10 @@ export class ThreadRuntime {
       let traffic = false;
       let ran = 0;
       do {
-        if (this.#drainInbound()) traffic = true;
+        if (this.#drainInbound()) {
+          traffic = true;
+          this.afterDrain?.();
+        }
         ran += this.#runReady(deadline);
         this.flush();
         // Microtasks only (~0.14 us): async handlers that settled resume within this slice.

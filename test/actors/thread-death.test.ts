@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorFailedError, type ActorRef, type DeadLetter } from 'troupe';
 import { createTestSystem } from 'troupe/testing';
-import { Asker, Echo, ExitOnStart, Exiter, Gate, Holder, Recorder, Sup, SupChild } from '../fixtures/actors.js';
+import { AckWorker, Asker, Echo, ExitOnStart, Exiter, Gate, Holder, Recorder, Sup, SupChild } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { until } from '../support/wait.js';
 
@@ -163,6 +163,27 @@ describe('a worker thread that dies', () => {
     expect(await recorder.send('record', 'x again', { messageId: 'X' })).toEqual({ duplicate: true });
     expect(await recorder.send('record', 'y', { messageId: 'Y' })).toEqual({ duplicate: false });
     expect(await recorder.ask('seen')).toEqual(['y']); // a fresh instance: state anew, ids kept
+    await system.shutdown({ drainMs: 2000 });
+  });
+
+  it('ack mode with keepCopies: what the dead thread held goes again to the restarted actor, flagged redelivered, and the books balance', async () => {
+    const system = await createTestSystem({ threads: 2 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+    const worker = system.spawn(AckWorker, log, { placement: { thread: 1 }, delivery: { mode: 'at-least-once', keepCopies: true } });
+    for (let n = 1; n <= 20; n++) worker.tell('job', n);
+    await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
+    await until(async () => new Set(((await log.ask('seen')) as { n: number }[]).map((x) => x.n)).size === 20, 5000, 'every job handled');
+    const seen = (await log.ask('seen')) as { n: number; redelivered: boolean }[];
+    expect(seen.find((x) => x.n === 5)).toEqual({ n: 5, redelivered: true });
+    // Jobs handled before the death whose work had not left the thread may run again (at least once).
+    expect(seen.length).toBeGreaterThanOrEqual(20);
+    expect(letters.filter((l) => l.reason === 'thread-crash')).toEqual([]);
+    await until(() => {
+      const s = system.stats();
+      return s.accepted === s.handled + (s.deadLetters - s.lateReplies) + s.duplicates;
+    }, 5000, 'the books to balance');
     await system.shutdown({ drainMs: 2000 });
   });
 
