@@ -5,7 +5,7 @@
 // another thread deciding, against a child that restarts itself. On a thread's death: the time
 // from a worker calling process.exit() to all 100 of its actors answering again from the
 // replacement thread (asks that meet the dead thread fail at once and are asked again), p50 over
-// repeated kills, against the floor of any replacement: starting a bare worker thread.
+// repeated kills, with and without a spare thread, against starting a bare worker thread.
 
 import { Worker } from 'node:worker_threads';
 import { createSystem, type ActorRef } from 'troupe';
@@ -18,13 +18,15 @@ const CRASHES = QUICK ? 20 : 100;
 const KILLS = QUICK ? 3 : 8;
 
 /** From process.exit() in a worker to all of its actors answering again, per kill (ms). */
-async function threadRecovery(): Promise<number[]> {
-  const system = await createSystem({ threads: 2 });
+async function threadRecovery(spareThread: boolean): Promise<number[]> {
+  const system = await createSystem({ threads: 2, spareThread });
   const killer = system.spawn(Killer, undefined, { placement: { thread: 1 } });
   const actors = Array.from({ length: 100 }, () => system.spawn(Counter, undefined, { placement: { thread: 1 } }));
   await Promise.all(actors.map((a) => a.ask('get')));
   const times: number[] = [];
   for (let i = 0; i < KILLS; i++) {
+    // Deaths are rare: give the new worker (or the spare) time to be ready, as it would have.
+    await new Promise((resolve) => setTimeout(resolve, QUICK ? 600 : 1000));
     const t = performance.now();
     killer.tell('exit');
     for (;;) {
@@ -99,7 +101,8 @@ async function round(): Promise<BenchReport> {
   const bySupervisor = await recovery(supervisedCrasher);
   const byItself = await recovery(selfRestarting);
   await system.shutdown();
-  const recovered = await threadRecovery();
+  const recovered = await threadRecovery(false);
+  const recoveredBySpare = await threadRecovery(true);
   const bare = await bareWorkerStarts();
   const us = (ms: number) => +(ms * 1000).toFixed(1);
   const [sx, px, s1, p1] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0]];
@@ -111,11 +114,13 @@ async function round(): Promise<BenchReport> {
       { bench: 'supervision', subject: 'supervised child, one thread', baseline: 'plain child', ratio: s1.rate / p1.rate, floor: 0.95 },
       { bench: 'supervision', subject: 'restart decided by the parent (crash to answer)', baseline: 'restart by the child itself', ratio: median(byItself) / median(bySupervisor) },
       { bench: 'supervision', subject: 'thread death to its 100 actors answering again', baseline: 'a bare worker thread start', ratio: median(bare) / median(recovered) },
+      { bench: 'supervision', subject: 'the same, with a spare thread', baseline: 'a bare worker thread start', ratio: median(bare) / median(recoveredBySpare) },
     ],
     extra: {
       'crash to answer, parent decides on another thread: p50 (us)': us(median(bySupervisor)),
       'crash to answer, child restarts itself: p50 (us)': us(median(byItself)),
       'thread death to its 100 actors answering again: p50 (ms)': +median(recovered).toFixed(1),
+      'the same with spareThread (a worker started ahead takes its place): p50 (ms)': +median(recoveredBySpare).toFixed(1),
       'bare worker thread start (new Worker to first message): p50 (ms)': +median(bare).toFixed(1),
     },
   };

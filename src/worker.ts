@@ -8,6 +8,7 @@ import { systemClock } from './runtime/clock.js';
 import { nodeEndpoint, type ActorInfo, type WorkerControl } from './runtime/control.js';
 import { ThreadRuntime, type RuntimeTuning, type StreamJoin } from './runtime/thread-runtime.js';
 import type { ThreadWiring } from './runtime/topology.js';
+import { loadModule } from './runtime/module-loader.js';
 import { STAT_UNHANDLED_REJECTIONS } from './runtime/layout.js';
 
 export interface WorkerBoot {
@@ -20,31 +21,51 @@ export interface WorkerBoot {
   readonly workers: number;
   /** Set when this thread replaces one that died: how to read on in each ring, and what is pending. */
   readonly recovery?: NodeRecovery & { readonly joins: readonly (StreamJoin | null)[] };
+  /** A spare: no wiring yet; it imports `preload` and waits to become a replacement. */
+  readonly spare?: boolean;
+  readonly preload?: readonly string[];
 }
 
 const boot = workerData as WorkerBoot;
-const runtime = new ThreadRuntime(boot.wiring, boot.tuning, boot.recovery?.joins ?? null);
-const node = new ActorNode(runtime, {
-  systemId: boot.systemId,
-  clock: systemClock,
-  ctl: boot.wiring.ctl,
-  bounds: boot.bounds,
-  defaultAskTimeoutMs: boot.askTimeoutMs,
-  offloadThreads: boot.offloadThreads,
-  workers: boot.workers,
-  ...(boot.recovery === undefined ? {} : { recovery: boot.recovery }),
-});
+let runtime: ThreadRuntime | null = null;
+let node: ActorNode | null = null;
+
+/** Runs this thread's share of the system: at start, or once a spare becomes a replacement. */
+function begin(wiring: ThreadWiring, recovery: WorkerBoot['recovery']): void {
+  runtime = new ThreadRuntime(wiring, boot.tuning, recovery?.joins ?? null);
+  node = new ActorNode(runtime, {
+    systemId: boot.systemId,
+    clock: systemClock,
+    ctl: wiring.ctl,
+    bounds: boot.bounds,
+    defaultAskTimeoutMs: boot.askTimeoutMs,
+    offloadThreads: boot.offloadThreads,
+    workers: boot.workers,
+    ...(recovery === undefined ? {} : { recovery }),
+  });
+  runtime.start(node);
+}
+
+function running(): { runtime: ThreadRuntime; node: ActorNode } {
+  if (runtime === null || node === null) throw new Error('a spare thread has no actors yet');
+  return { runtime, node };
+}
 
 const control: WorkerControl = {
-  ping: () => runtime.self,
-  threadDown: (thread, death, ports) => node.threadDown(thread, death, ports),
-  inspect: (): ActorInfo[] => node.describe(),
+  ping: () => runtime?.self ?? -1,
+  become: (wiring, recovery) => {
+    if (runtime !== null) throw new Error(`thread ${runtime.self} is not a spare`);
+    begin(wiring, recovery as WorkerBoot['recovery']);
+    return wiring.self;
+  },
+  threadDown: (thread, death, ports) => running().node.threadDown(thread, death, ports),
+  inspect: (): ActorInfo[] => running().node.describe(),
   beginShutdown: () => {
-    node.stopReason = 'shutdown';
+    running().node.stopReason = 'shutdown';
   },
   close: async () => {
-    await node.closeOffload();
-    await runtime.close();
+    if (node !== null) await node.closeOffload();
+    if (runtime !== null) await runtime.close();
     // Exit with 0 once this reply is on its way.
     setImmediate(() => process.exit(0));
   },
@@ -53,11 +74,18 @@ const control: WorkerControl = {
 // A promise rejected with nobody listening (a fire-and-forget ask to a stopped actor, say) ends
 // a thread by Node's default, and with it every actor it hosts. Here it is counted in stats,
 // the first one is printed as a warning, and the thread goes on.
+let unhandled = 0;
 process.on('unhandledRejection', (reason) => {
-  if (runtime.counters[STAT_UNHANDLED_REJECTIONS]!++ === 0) {
-    process.emitWarning(`troupe thread ${runtime.self}: a promise was rejected and nothing handled it (later ones are only counted): ${String((reason as Error)?.stack ?? reason)}`);
+  if (runtime !== null) runtime.counters[STAT_UNHANDLED_REJECTIONS]!++;
+  if (unhandled++ === 0) {
+    process.emitWarning(`troupe thread ${runtime?.self ?? '(spare)'}: a promise was rejected and nothing handled it (later ones are only counted): ${String((reason as Error)?.stack ?? reason)}`);
   }
 });
 
+if (boot.spare === true) {
+  // A spare imports the actor modules ahead, so that becoming a replacement loads nothing.
+  for (const url of boot.preload ?? []) await loadModule(url).catch(() => undefined);
+} else {
+  begin(boot.wiring, boot.recovery);
+}
 expose(control, nodeEndpoint(parentPort!));
-runtime.start(node);

@@ -51,6 +51,11 @@ export function defineActor<Args, State, H extends Handlers<State>>(
   return definition;
 }
 
+/** The modules of every definition known on this thread (what a spare thread imports ahead). */
+export function definedModules(): string[] {
+  return [...new Set([...registry.values()].map((d) => d.moduleUrl))];
+}
+
 export function isDefinition(value: unknown): value is AnyDefinition {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DEFINITION] === true;
 }

@@ -277,8 +277,10 @@ export class ActorNode implements InboundSink, SpawnerHost {
       this.#threadCrashLetters(thread, lost, inRing);
       return null;
     }
-    const { join, lost, inRing } = this.runtime.recover(thread, ports.bigOut, ports.bigIn);
+    const { join, lost, inRing, replies } = this.runtime.recover(thread, ports.bigOut, ports.bigIn);
     this.#threadCrashLetters(thread, lost, inRing);
+    // Answers to asks made by actors that died there: late replies.
+    for (let n = 0; n < replies; n++) this.#lateReply(new Envelope(EnvelopeKind.Ask, 'ask', undefined, thread, 0, 0), undefined);
     // A restarted actor keeps its watchers; one that is not restarted ends their watch there.
     for (const cell of this.#cells.values()) {
       if (cell.watching === null) continue;

@@ -40,7 +40,8 @@ import {
   STAT_RETURNED,
   ThreadState,
 } from '../runtime/layout.js';
-import { ready, startWorker, startWorkers, stopWorkers, type OnExit, type WorkerHandle } from '../runtime/thread-pool.js';
+import { ready, startSpare, startWorker, startWorkers, stopWorkers, type OnExit, type WorkerHandle } from '../runtime/thread-pool.js';
+import { definedModules } from './define.js';
 import { transfer } from 'comlink';
 import type { DeathNotice, PeerRecovery } from '../runtime/control.js';
 import type { StreamJoin } from '../runtime/thread-runtime.js';
@@ -155,6 +156,8 @@ export class ActorSystem {
   readonly #replacedTotal: number[] = [];
   /** Dedicated thread slots in use, with their resource limits. */
   readonly #limits = new Map<number, ResourceLimits | undefined>();
+  /** The spare worker (options.spareThread), and the slot it became once it did. */
+  #spare: { handle: Omit<WorkerHandle, 'thread'>; slot: { thread: number | null }; ready: boolean } | null = null;
   /** Messages already dead-lettered as lost with each thread (its counters carry on in its replacement). */
   readonly #declaredLost: number[] = [];
   #finished!: (report: ShutdownReport) => void;
@@ -181,6 +184,7 @@ export class ActorSystem {
     this.#onExit = exits.onExit;
     this.#replaced = new Array<number[]>(topology.threadCount).fill([]).map(() => []);
     node.onDedicated = (limits) => this.#startDedicated(limits);
+    if (options.spareThread) this.#startSpare();
     if (options.stallTimeoutMs > 0) this.#startWatchdog(options.stallTimeoutMs);
     for (const signal of options.handleSignals) process.on(signal, this.#onSignal);
     node.onDeadLetter = (letter) => {
@@ -271,9 +275,39 @@ export class ActorSystem {
     this.#node.lostWithThread(thread, this.#custody(thread, replicas));
     if (this.#closing) return;
     const seqBase = this.#stats[thread]![STAT_SPAWN_SEQ]!;
-    const handle = startWorker(this.#topology, wiring, { ...this.#boot, recovery: { joins, pending, lastSpawnSeq, seqBase } }, this.#onExit, this.#limits.get(thread));
+    const recovery = { joins, pending, lastSpawnSeq, seqBase };
+    const limits = this.#limits.get(thread);
+    const spare = limits === undefined ? this.#spare : null; // a dedicated thread's limits need a fresh start
+    let handle: WorkerHandle;
+    if (spare !== null && spare.ready) {
+      // Ready (still importing, it would be slower than a fresh start: then it waits for the next death).
+      this.#spare = null;
+      spare.slot.thread = thread; // its exit from now on is this thread's
+      handle = { thread, ...spare.handle };
+      this.#workers[this.#workers.findIndex((w) => w.thread === thread)] = handle;
+      await Promise.race([spare.handle.control.become(transfer(wiring, this.#topology.portsOf(wiring)), recovery), spare.handle.exited]);
+      this.#startSpare();
+      return;
+    }
+    handle = startWorker(this.#topology, wiring, { ...this.#boot, recovery }, this.#onExit, limits);
     this.#workers[this.#workers.findIndex((w) => w.thread === thread)] = handle;
     await ready(handle);
+  }
+
+  /** Starts a spare worker (options.spareThread) that imports the actor modules known here and waits. */
+  #startSpare(): void {
+    if (this.#closing || this.#shutdown !== null) return;
+    const slot: { thread: number | null } = { thread: null };
+    const handle = startSpare({ ...this.#boot, preload: definedModules() }, (code, error) => {
+      if (slot.thread !== null) this.#onExit(slot.thread, code, error);
+      else if (this.#spare?.handle === handle) this.#spare = null; // a spare that died unused is not replaced
+    });
+    const spare = { handle, slot, ready: false };
+    this.#spare = spare;
+    ready(handle).then(
+      () => (spare.ready = true),
+      () => undefined,
+    );
   }
 
   /**
@@ -583,6 +617,9 @@ export class ActorSystem {
     await this.#drain(Math.min(drainMs, 1000));
     this.#closing = true; // from here on, workers exiting is the plan
     if (this.#watchdog !== null) clearInterval(this.#watchdog);
+    const spare = this.#spare;
+    this.#spare = null;
+    if (spare !== null) await spare.handle.worker.terminate();
     await stopWorkers(this.#workers, this.options.shutdownTimeoutMs);
     await node.closeOffload();
     await this.#runtime.close();

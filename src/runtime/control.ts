@@ -4,6 +4,7 @@
 import type { Endpoint } from 'comlink';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import type { StreamJoin } from './thread-runtime.js';
+import type { ThreadWiring } from './topology.js';
 
 export interface ActorInfo {
   readonly id: string;
@@ -39,6 +40,11 @@ export interface DeathNotice {
 /** What each worker exposes to the main thread. */
 export interface WorkerControl {
   ping(): number;
+  /**
+   * A spare (started ahead, with no thread slot): take the place of the thread that died, on its
+   * wiring, as a replacement with `recovery`. Resolves once it runs.
+   */
+  become(wiring: ThreadWiring, recovery: unknown): number;
   /**
    * Thread `thread` died. With `ports` (this thread's new large-payload ports to and from it) a
    * replacement is about to start: settle what waited on the dead one and say how the

@@ -97,12 +97,32 @@ function withoutTypeScriptLoader(): string[] | null {
   return out.length === argv.length ? null : out;
 }
 
+/**
+ * A spare worker: started ahead with no thread slot, it imports `boot.preload` and waits to
+ * become the replacement of a thread that dies (WorkerControl.become), sparing the replacement a
+ * worker start and its module loading. `onExit` reports its end, whatever it became by then.
+ */
+export function startSpare(boot: object, onExit: (code: number, error: Error | null) => void): Omit<WorkerHandle, 'thread'> {
+  const worker = newWorker(workerEntryUrl(), { workerData: { ...boot, spare: true }, name: 'troupe-spare' });
+  let died: Error | null = null;
+  const exited = new Promise<number>((resolve) => {
+    worker.once('exit', (code) => {
+      onExit(code, died);
+      resolve(code);
+    });
+  });
+  worker.on('error', (error) => {
+    died = error;
+  });
+  return { worker, control: wrap<WorkerControl>(nodeEndpoint(worker)), exited };
+}
+
 /** Resolves once the worker answers a ping; rejects if it exits first. */
-export function ready(h: WorkerHandle): Promise<unknown> {
+export function ready(h: Omit<WorkerHandle, 'thread'> & { thread?: number }): Promise<unknown> {
   return Promise.race([
     h.control.ping(),
     h.exited.then((code) => {
-      throw new Error(`worker ${h.thread} exited with code ${code} while starting`);
+      throw new Error(`worker ${h.thread ?? '(spare)'} exited with code ${code} while starting`);
     }),
   ]);
 }

@@ -274,14 +274,16 @@ export class ThreadRuntime {
    * Returns the message tags of the user messages among them, and how a new reader joins the
    * stream; from now on large payloads go to the replacement's ports.
    */
-  recover(to: number, bigOut: MessagePort, bigIn: MessagePort): { join: StreamJoin; lost: string[]; inRing: number } {
+  recover(to: number, bigOut: MessagePort, bigIn: MessagePort): { join: StreamJoin; lost: string[]; inRing: number; replies: number } {
     const out = this.#out[to]!;
     const names = out.tags;
     const byId: string[] = [''];
     for (const [tag, id] of names) byId[id] = tag;
     const lost: string[] = [];
+    let replies = 0;
     const drop = (kind: number, flags: number, aux: number, corr: number): number => {
       const was = kind === RecordKind.Big ? flags : kind;
+      if (was === RecordKind.Reply || was === RecordKind.ReplyError) replies++;
       if (kind === RecordKind.Big) {
         for (let n = was === RecordKind.Fanout ? corr : was === RecordKind.Tell || was === RecordKind.Ask ? 1 : 0; n > 0; n--) lost.push(byId[aux] ?? '');
         return RecordKind.Lost;
@@ -309,7 +311,7 @@ export class ThreadRuntime {
     out.port = bigOut;
     const inbound = this.#in[this.#inFrom.indexOf(to)]!;
     inbound.nextPort = bigIn;
-    return { join, lost, inRing };
+    return { join, lost, inRing, replies };
   }
 
   /** Reads everything left in the ring from `from` now (a writer that died: nothing more comes). */

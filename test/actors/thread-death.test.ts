@@ -187,6 +187,23 @@ describe('a worker thread that dies', () => {
     await system.shutdown({ drainMs: 2000 });
   });
 
+  it('with a spare thread, the spare takes the place of the dead thread (and a new spare its place), twice over', async () => {
+    const system = await createTestSystem({ threads: 2, spareThread: true });
+    const counter = system.spawn(Counter, { start: 7 }, { placement: { thread: 1 } });
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
+    const threads = new Set([await counter.ask('thread')]);
+    for (let kill = 1; kill <= 2; kill++) {
+      exiter.tell('exit', { code: 3, spinMs: 0 });
+      await until(() => system.stats().threads[1]!.replaced === kill && system.stats().threads[1]!.alive, 5000, `replacement ${kill}`);
+      counter.tell('add', kill);
+      expect(await counter.ask('get')).toBe(7 + kill);
+      threads.add(await counter.ask('thread'));
+    }
+    expect(threads.size).toBe(3);
+    const report = await system.shutdown({ drainMs: 2000 });
+    expect(report.forced).toBe(0);
+  });
+
   it('rejects asks from actors on other workers too (60 s timeout, answered at once)', async () => {
     const system = await createTestSystem({ threads: 2 });
     const probe = system.createProbe();
