@@ -20,8 +20,9 @@ const KILLS = QUICK ? 3 : 8;
 /** From process.exit() in a worker to all of its actors answering again, per kill (ms). */
 async function threadRecovery(spareThread: boolean): Promise<number[]> {
   const system = await createSystem({ threads: 2, spareThread });
-  const killer = system.spawn(Killer, undefined, { placement: { thread: 1 } });
-  const actors = Array.from({ length: 100 }, () => system.spawn(Counter, undefined, { placement: { thread: 1 } }));
+  // Each death is a restart of every actor there: allow more than the default 5 in 30 s.
+  const killer = system.spawn(Killer, undefined, { placement: { thread: 1 }, maxRestarts: 1000 });
+  const actors = Array.from({ length: 100 }, () => system.spawn(Counter, undefined, { placement: { thread: 1 }, maxRestarts: 1000 }));
   await Promise.all(actors.map((a) => a.ask('get')));
   const times: number[] = [];
   for (let i = 0; i < KILLS; i++) {
