@@ -77,6 +77,34 @@ describe('a worker thread that dies', () => {
     await system.shutdown({ drainMs: 2000 });
   });
 
+  it('W3: the stream survives what lay unread in the ring: a codec reset, and a large payload (lost with the port: a dead letter)', async () => {
+    const system = await createTestSystem({ threads: 2, maxMessageBytes: 200_000 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const probe = system.createProbe();
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
+    const logger = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    exiter.tell('exit', { code: 5, spinMs: 300, to: probe.refAs<typeof Recorder>() });
+    await probe.expectMessage('record'); // the thread spins: all that follows stays unread
+    logger.tell('record', { before: 1 } as never);
+    // Too large: refused, after its encoding defined structures, so both ends reset their codec.
+    expect(() => logger.tell('record', { big: 'x'.repeat(300_000), shape: { a: 1 } } as never)).toThrow(/maxMessageBytes/);
+    logger.tell('record', { after: 2, shape: { b: 2 } } as never);
+    // Larger than a ring record (64 KiB here) but allowed: it travels on the dead thread's port.
+    logger.tell('record', { large: 'y'.repeat(100_000) } as never);
+    logger.tell('record', { last: 3 } as never);
+    await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
+    expect(await logger.ask('log')).toEqual([{ before: 1 }, { after: 2, shape: { b: 2 } }, { last: 3 }]);
+    await until(() => letters.some((l) => l.reason === 'thread-crash' && l.message.type === 'record'), 5000, 'the large one as a dead letter');
+    const s = system.stats();
+    await until(() => {
+      const now = system.stats();
+      return now.accepted === now.handled + (now.deadLetters - now.lateReplies) + now.duplicates;
+    }, 5000, 'the books to balance');
+    expect(s.threads[1]!.alive).toBe(true);
+    await system.shutdown({ drainMs: 2000 });
+  });
+
   it('W1: each actor is reported to its own supervisor, with the reason; one-for-all restarts the sibling elsewhere, a temporary child is not restarted', async () => {
     const system = await createTestSystem({ threads: 2 });
     const log = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
