@@ -33,13 +33,13 @@ import {
   STAT_SPAWN_SEQ,
   STAT_DL_OUTBOUND,
   STAT_DL_QUIET,
-  STAT_RETURNED,
   STAT_RING_IN,
 } from '../runtime/layout.js';
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
 import { TopicTable } from './topics.js';
 import { RemoteSpawns, type Replica, type SpawnRecord, type SpawnerHost } from './remote-spawns.js';
+import { Handover, WIRE_REDELIVERY, type HandoverHost, type ReplicaBatch, type Returned } from './handover.js';
 import type { Pool } from './pool.js';
 import type { RecordHeader } from '../runtime/ring-buffer.js';
 import type { InboundSink, ThreadRuntime } from '../runtime/thread-runtime.js';
@@ -64,11 +64,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const WIRE_MESSAGE_ID = 0x80;
 /** In a record's priority byte (with WIRE_MESSAGE_ID): answer with a receipt, corr = its id (K6). */
 const WIRE_RECEIPT = 0x40;
-/** In a record's priority byte: a pool's redelivery (G4); the payload is [attempt, messageId | null, senderThread, payload]. */
-const WIRE_REDELIVERY = 0x20;
 
-/** A message a stopped pool member left unhandled: type, payload, priority, messageId, next attempt, sender thread and key. */
-type Returned = [type: string, payload: unknown, priority: number, messageId: string | null, attempt: number, senderThread: number, senderKey: number];
 const NOT_DUPLICATE: SendResult = Object.freeze({ duplicate: false });
 const DUPLICATE: SendResult = Object.freeze({ duplicate: true });
 const ACCEPTED: Promise<SendResult> = Promise.resolve(NOT_DUPLICATE);
@@ -91,9 +87,6 @@ type ControlRecord =
   | ['seen', number, string, number] // key, a message id it took, when (its host's thread sent it, to its spawner)
   | ['returned', number, number, Returned[]] // pool id, the stopped member's key, what it left (its thread sent it, to the pool's)
   | ['replicas', ReplicaBatch[]]; // copies of ack-mode tells, per actor (its host's thread sent it, to its spawner)
-
-/** Per actor: its key, tells it now holds (numbered copies), [from, to] ranges of numbers it finished with, and whether it stopped (all finished). */
-type ReplicaBatch = [key: number, held: [number, ...Replica][], done: number[], stopped: boolean];
 
 /** How a thread that died went: what its actors' supervisors see as the cause. */
 export type ThreadDeath = DeathNotice;
@@ -135,7 +128,7 @@ export interface NodeRecovery {
   readonly seqBase: number;
 }
 
-export class ActorNode implements InboundSink, SpawnerHost {
+export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
   readonly runtime: ThreadRuntime;
   readonly self: number;
   readonly clock: Clock;
@@ -175,11 +168,8 @@ export class ActorNode implements InboundSink, SpawnerHost {
   readonly #waiting = new Map<number, SendWaiter[]>();
   /** Actors this thread spawned on other threads: restarted from here if their thread dies. */
   readonly #remote = new RemoteSpawns(this);
-  /** Pools created on this thread, by id: members in ack mode hand back what they leave (G4). */
-  readonly #pools = new Map<number, Pool>();
-  #poolSeq = 0;
-  /** Ack-mode copies to send to spawners at the next flush, by spawner thread, then by actor key. */
-  readonly #replicaOut = new Map<number, Map<number, ReplicaBatch>>();
+  /** Copies of ack-mode tells, and what pool members hand back (handover.ts). */
+  readonly #handover = new Handover(this);
   /** A replacement thread: keys of its predecessor's actors that others will restart here or declare gone. */
   readonly #pending: Set<number> | null = null;
   /** A replacement thread: its predecessor's actors that were declared gone (not restarted). */
@@ -205,12 +195,12 @@ export class ActorNode implements InboundSink, SpawnerHost {
     this.#offload = new OffloadPool(options.offloadThreads);
     this.#workers = options.workers;
     runtime.beforeFlush = () => {
-      if (this.#replicaOut.size > 0) this.#flushReplicas();
+      if (this.#handover.hasCopiesToSend) this.#handover.flush();
     };
     // Copies of what a pass took from the rings are published before any handler runs: a handler
     // that ends the thread cannot take them down with it.
     runtime.afterDrain = () => {
-      if (this.#replicaOut.size > 0) this.runtime.flush();
+      if (this.#handover.hasCopiesToSend) this.runtime.flush();
     };
     const recovery = options.recovery;
     if (recovery !== undefined) {
@@ -1227,125 +1217,54 @@ export class ActorNode implements InboundSink, SpawnerHost {
       if (env.kind === EnvelopeKind.Terminated) continue;
       settle(env, 1);
     }
-    if (pooled !== null && pooled.length > 0) this.#returnToPool(cell, pooled);
-    if (cell.heldReplicas) this.#replicaBatch(cell.key)[3] = true; // everything it held is settled above
+    if (pooled !== null && pooled.length > 0) this.#handover.returnToPool(cell, pooled);
+    if (cell.heldReplicas) this.#handover.stopped(cell); // everything it held is settled above
     this.#notifyWatchers(cell);
     this.exitSignals(cell, cell.exitReason);
     if (this.#topics.dropKey(cell.key)) this.#broadcast(['unsub-all', cell.key]);
     this.#childStopped(cell);
   }
 
-  // ---- ack-mode copies across a thread's death -------------------------------------------------
+  // ---- handover (keepCopies, G4): see handover.ts ------------------------------------------
 
-  /** True for an actor this thread hosts that another thread spawned: its ack-mode tells are copied there. */
-  replicates(key: number): boolean {
-    return key % KEY_SPAN !== this.self;
+  spawnerOf(key: number): number {
+    return key % KEY_SPAN;
   }
 
-  #replicaBatch(key: number): ReplicaBatch {
-    const spawner = key % KEY_SPAN;
-    let byKey = this.#replicaOut.get(spawner);
-    if (byKey === undefined) this.#replicaOut.set(spawner, (byKey = new Map()));
-    let batch = byKey.get(key);
-    if (batch === undefined) byKey.set(key, (batch = [key, [], [], false]));
-    return batch;
+  replicates(key: number): boolean {
+    return this.#handover.replicates(key);
   }
 
   replicaHeld(cell: Cell, env: Envelope, seq: number): void {
-    this.#replicaBatch(cell.key)[1].push([seq, env.type, env.payload, env.priority, env.messageId ?? null, env.senderThread, env.senderKey]);
+    this.#handover.held(cell, env, seq);
   }
 
   replicaSettled(cell: Cell, seq: number): void {
-    // As [from, to] ranges: messages mostly finish in the order they came.
-    const done = this.#replicaBatch(cell.key)[2];
-    if (done.length > 0 && done[done.length - 1] === seq - 1) done[done.length - 1] = seq;
-    else done.push(seq, seq);
-  }
-
-  /**
-   * Written before the rings are published (runtime.beforeFlush): a copy reaches the spawner no
-   * later than anything the message's handler sent.
-   */
-  #flushReplicas(): void {
-    for (const [thread, byKey] of this.#replicaOut) {
-      const batches = [...byKey.values()];
-      try {
-        this.#control(thread, ['replicas', batches]);
-      } catch {
-        // A payload that cannot travel (it came from this thread): that actor's copies stay here.
-        for (const batch of batches) {
-          try {
-            this.#control(thread, ['replicas', [batch]]);
-          } catch {
-            this.#control(thread, ['replicas', [[batch[0], [], batch[2], batch[3]]]]);
-          }
-        }
-      }
-    }
-    this.#replicaOut.clear();
+    this.#handover.settled(cell, seq);
   }
 
   resendReplicas(thread: number, key: number, replicas: Replica[], restarted: boolean, routeeOf: readonly [number, number] | null): void {
-    this.runtime.counters[STAT_RING_IN]! += replicas.length; // in this thread's custody now
-    for (const [type, payload, priority, messageId, senderThread, senderKey] of replicas) {
-      if (restarted) {
-        // Already accepted once: not counted as accepted again. The attempt number says "again".
-        this.runtime.send(thread, RecordKind.Tell, priority | WIRE_REDELIVERY, key, senderKey, 0, [2, messageId, senderThread, payload], type);
-      } else if (routeeOf !== null && routeeOf[0] === this.self) {
-        this.#reroute(routeeOf[1], key, [[type, payload, priority, messageId, 2, senderThread, senderKey]]);
-      } else {
-        this.#deadLetter(returnedEnvelope([type, payload, priority, messageId, 2, senderThread, senderKey]), key, 'thread-crash');
-      }
-    }
+    this.#handover.resend(thread, key, replicas, restarted, routeeOf);
   }
 
-  // ---- pools in ack mode (G4) -----------------------------------------------------------------
-
   registerPool(pool: Pool): readonly [number, number] {
-    const id = ++this.#poolSeq;
-    this.#pools.set(id, pool);
-    return [this.self, id];
+    return this.#handover.registerPool(pool);
   }
 
   unregisterPool(id: number): void {
-    this.#pools.delete(id);
+    this.#handover.unregisterPool(id);
   }
 
-  /** A stopped member's unhandled tells go to its pool's thread (they leave this thread's custody). */
-  #returnToPool(cell: Cell, returned: Returned[]): void {
-    const [thread, pool] = cell.policy.routeeOf!;
-    if (thread === this.self) {
-      this.#reroute(pool, cell.key, returned);
-      return;
-    }
-    try {
-      this.#control(thread, ['returned', pool, cell.key, returned]);
-      this.runtime.counters[STAT_RETURNED]! += returned.length;
-    } catch {
-      // A payload that cannot travel (it came from this thread): they end here instead.
-      for (const r of returned) this.#deadLetter(returnedEnvelope(r), cell.key, this.stopReason);
-    }
+  sendReplicas(thread: number, batches: ReplicaBatch[]): void {
+    this.#control(thread, ['replicas', batches]);
   }
 
-  /** On the pool's thread: each message goes to another member, as a redelivery; with none left, a dead letter. */
-  #reroute(poolId: number, from: number, returned: Returned[]): void {
-    const pool = this.#pools.get(poolId);
-    for (const r of returned) {
-      const [type, payload, priority, messageId, attempt, senderThread, senderKey] = r;
-      const member = pool?.route(type, payload, from) ?? null;
-      if (member === null) {
-        this.#deadLetter(returnedEnvelope(r), from, 'no-routee');
-        continue;
-      }
-      if (member.thread === this.self) {
-        const cell = this.#cells.get(member.key);
-        if (cell === undefined || cell.status === 'stopping' || cell.status === 'stopped') this.#deadLetter(returnedEnvelope(r), member.key, this.stopReason);
-        else cell.redeliver(returnedEnvelope(r), attempt);
-        continue;
-      }
-      // Already accepted once: not counted as accepted again.
-      this.runtime.send(member.thread, RecordKind.Tell, priority | WIRE_REDELIVERY, member.key, senderKey, 0, [attempt, messageId, senderThread, payload], type);
-    }
+  sendReturned(thread: number, pool: number, from: number, returned: Returned[]): void {
+    this.#control(thread, ['returned', pool, from, returned]);
+  }
+
+  deadLetterOf(env: Envelope, recipientKey: number, reason: DeadLetterReason): void {
+    this.#deadLetter(env, recipientKey, reason);
   }
 
   /**
@@ -1647,7 +1566,7 @@ export class ActorNode implements InboundSink, SpawnerHost {
         return;
       case 'returned':
         this.runtime.counters[STAT_RING_IN]! += record[3].length; // in this thread's custody now
-        this.#reroute(record[1], record[2], record[3]);
+        this.#handover.reroute(record[1], record[2], record[3]);
         return;
       case 'seen':
         this.#remote.seen(record[1], record[2], record[3]);
@@ -1675,10 +1594,6 @@ function validateResourceLimits(limits: ResourceLimits): void {
     if (!LIMITS.includes(key)) throw invalid(`options.resourceLimits.${key}`, `one of ${LIMITS.join(', ')}`, value);
     validateNumber(value, `options.resourceLimits.${key}`, 1, 1 << 20);
   }
-}
-
-function returnedEnvelope([type, payload, priority, messageId, , senderThread, senderKey]: Returned): Envelope {
-  return new Envelope(EnvelopeKind.Tell, type, payload, senderThread, senderKey, 0, priority, messageId ?? undefined);
 }
 
 function shuttingDown(): ShuttingDownError {

@@ -323,10 +323,19 @@ export class ActorSystem {
         const now = performance.now();
         for (const w of this.#workers) {
           const base = w.thread * CTL_I32;
-          if (!this.#up(w.thread) || this.#stalled.has(w.thread)) continue;
+          if (!this.#up(w.thread) || this.#stalled.has(w.thread)) {
+            seen.delete(w.thread); // a replacement starts with a clean slate
+            continue;
+          }
           const beat = Atomics.load(ctl, base + CTL_HEARTBEAT);
           const last = seen.get(w.thread);
-          if (Atomics.load(ctl, base + CTL_PARKED) === 1 || last === undefined || last.beat !== beat) {
+          if (last === undefined) {
+            // First sight (a start or a replacement, which may still be importing actor
+            // modules, its event loop busy): one more period's grace.
+            seen.set(w.thread, { beat, since: now + limitMs });
+            continue;
+          }
+          if (Atomics.load(ctl, base + CTL_PARKED) === 1 || last.beat !== beat) {
             seen.set(w.thread, { beat, since: now });
             continue;
           }
