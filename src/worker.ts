@@ -64,6 +64,7 @@ const control: WorkerControl = {
     running().node.stopReason = 'shutdown';
   },
   close: async () => {
+    node?.abandonAll();
     if (node !== null) await node.closeOffload();
     if (runtime !== null) await runtime.close();
     // Exit with 0 once this reply is on its way.

@@ -380,9 +380,16 @@ export class Cell implements Runnable {
         }
         if (isThenable(result)) {
           this.busy = true;
+          node.inFlight++;
           result.then(
-            (value) => this.#settled(env, value),
-            (error) => this.#fail(env, error),
+            (value) => {
+              node.inFlight--;
+              this.#settled(env, value);
+            },
+            (error) => {
+              node.inFlight--;
+              this.#fail(env, error);
+            },
           );
           return;
         }
@@ -508,9 +515,16 @@ export class Cell implements Runnable {
     }
     if (isThenable(result)) {
       this.busy = true;
+      node.inFlight++;
       result.then(
-        (value) => this.#settled(env, value),
-        (error) => this.#fail(env, error),
+        (value) => {
+          node.inFlight--;
+          this.#settled(env, value);
+        },
+        (error) => {
+          node.inFlight--;
+          this.#fail(env, error);
+        },
       );
       return;
     }
@@ -523,6 +537,11 @@ export class Cell implements Runnable {
   /** The attempt in progress (ack mode), for ctx.deliveryCount. */
   get attempt(): Attempt | null {
     return this.#rare?.delivery?.current ?? null;
+  }
+
+  /** Ack mode: the message whose attempt is running now, if any. */
+  get currentAttempt(): Envelope | null {
+    return this.#rare?.delivery?.current?.env ?? null;
   }
 
   /** A restart on a new thread: the message ids its dedup table had taken (K7). */

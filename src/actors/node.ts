@@ -142,6 +142,8 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
   onDeadLetter: ((letter: DeadLetter) => void) | null = null;
   /** Main thread: true while dead-letter listeners run (what they send is marked QUIET). */
   #inListener = false;
+  /** Messages whose async handler (at-most-once) has not settled yet, on this thread. */
+  inFlight = 0;
   /** Reason given to messages that die because their actor stopped (changes during shutdown). */
   stopReason: DeadLetterReason = 'stopped';
 
@@ -1578,6 +1580,22 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
     this.#remote.stopped(childKey, childThread);
     const parent = this.#cells.get(parentKey);
     if (parent?.children?.get(childKey)?.thread === childThread) parent.children.delete(childKey);
+  }
+
+  /**
+   * The thread is closing at the end of a shutdown, and some stops were forced (a handler or
+   * onStop ran past shutdownTimeoutMs): what those actors still held becomes dead letters
+   * ('shutdown'), and so do the messages whose handlers never settled (by count: they are only
+   * known to be running). The books stay whole.
+   */
+  abandonAll(): void {
+    for (const cell of this.#cells.values()) {
+      for (const env of cell.queue?.drain() ?? []) if (env.kind === EnvelopeKind.Tell || env.kind === EnvelopeKind.Ask) this.#deadLetter(env, cell.key, 'shutdown');
+      for (const { env } of cell.takeRedeliveries()) this.#deadLetter(env, cell.key, 'shutdown');
+      const attempt = cell.currentAttempt;
+      if (attempt !== null) this.#deadLetter(attempt, cell.key, 'shutdown');
+    }
+    for (; this.inFlight > 0; this.inFlight--) this.#deadLetter(new Envelope(EnvelopeKind.Tell, '', undefined, this.self, 0, 0), 0, 'shutdown');
   }
 
   /** Main thread: whether workers should forward their dead letters here. */

@@ -630,6 +630,7 @@ export class ActorSystem {
     this.#spare = null;
     if (spare !== null) await spare.handle.worker.terminate();
     await stopWorkers(this.#workers, this.options.shutdownTimeoutMs);
+    node.abandonAll();
     await node.closeOffload();
     await this.#runtime.close();
     node.asks.rejectAll(() => new ShuttingDownError('the system shut down before the reply came'));

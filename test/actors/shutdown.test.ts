@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { until } from '../support/wait.js';
 import { ShuttingDownError, createSystem } from 'troupe';
-import { Hanger, Named, Recorder, Reporter, stopLog } from '../fixtures/actors.js';
+import { Hanger, Holder, Named, Recorder, Reporter, stopLog } from '../fixtures/actors.js';
 
 describe('graceful shutdown', () => {
   it('Z1: closes admission from outside actors; actor-to-actor messages continue during the drain', async () => {
@@ -43,6 +44,21 @@ describe('graceful shutdown', () => {
     expect(stopLog.slice(0, 1)).toEqual(['b']);
     expect(stopLog.slice(1, 3).sort()).toEqual(['a.1', 'a.2']); // children first (in parallel)
     expect(stopLog.slice(3)).toEqual(['a']);
+  });
+
+  it('Z3: a stop that is forced leaves nothing uncounted: what the actor held, and the message it was stuck in, are dead letters', async () => {
+    const system = await createSystem({ threads: 1, shutdownTimeoutMs: 100 });
+    const letters: string[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l.reason));
+    const stuck = system.spawn(Holder, undefined, { placement: { thread: 1 } });
+    stuck.tell('hold'); // never settles
+    stuck.tell('hold');
+    stuck.tell('hold');
+    await until(async () => (await system.inspect()).find((x) => x.id === stuck.id)?.mailboxDepth === 2, 5000, 'the first to start');
+    const report = await system.shutdown({ drainMs: 0 });
+    expect(report.forced).toBe(1);
+    expect(report.deadLettered).toBe(3);
+    expect(system.stats().accepted).toBe(report.processed + report.deadLettered);
   });
 
   it('Z4: at the drain deadline leftovers become dead letters and the counts add up', async () => {
