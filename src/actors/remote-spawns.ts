@@ -10,6 +10,7 @@ import type { MailboxBounds } from './bounds.js';
 import type { Cell } from './cell.js';
 import { DEFAULT_POLICY, type ActorPolicy } from './policy.js';
 import type { RestartType, SupervisorHost } from './supervision.js';
+import type { Clock } from '../runtime/clock.js';
 
 export type SpawnRecord = [
   moduleUrl: string,
@@ -39,6 +40,7 @@ interface RemoteSpawn {
 /** What the spawner's node offers. */
 export interface SpawnerHost extends SupervisorHost {
   readonly bounds: MailboxBounds;
+  readonly clock: Clock;
   /** A cell hosted here, by key. */
   cellOf(key: number): Cell | undefined;
   refFor(thread: number, key: number): ActorRefImpl;
@@ -203,7 +205,16 @@ export class RemoteSpawns {
       return;
     }
     restarts.push(now);
-    this.respawn(key);
+    const backoff = policy.backoff;
+    if (backoff === null) {
+      this.respawn(key);
+      return;
+    }
+    // Its backoff applies as to any restart: the replacement holds its messages meanwhile.
+    const base = Math.min(backoff.maxMs, backoff.minMs * 2 ** (restarts.length - 1));
+    host.clock.setTimeout(() => {
+      if (this.#orphans.has(key)) this.respawn(key);
+    }, base + Math.random() * backoff.jitter * base);
   }
 
   #forget(key: number): void {

@@ -232,6 +232,22 @@ describe('a worker thread that dies', () => {
     expect(report.forced).toBe(0);
   });
 
+  it('an actor with a backoff waits it out before it starts again on the replacement (its messages wait too)', async () => {
+    const system = await createTestSystem({ threads: 2 });
+    const counter = system.spawn(Counter, { start: 1 }, { placement: { thread: 1 }, backoff: { minMs: 200, maxMs: 200, jitter: 0 } });
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
+    expect(await counter.ask('get')).toBe(1);
+    exiter.tell('exit', { code: 3, spinMs: 0 });
+    await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
+    let answered = false;
+    const answer = counter.ask('get', undefined, { timeoutMs: 60_000 }).then((n) => ((answered = true), n));
+    expect(await system.spawn(Counter, { start: 2 }, { placement: { thread: 1 } }).ask('get')).toBe(2); // the thread runs
+    expect(answered).toBe(false); // main's manual clock has not moved: still backing off
+    system.clock.advance(200);
+    expect(await answer).toBe(1);
+    await system.shutdown({ drainMs: 2000 });
+  });
+
   it('rejects asks from actors on other workers too (60 s timeout, answered at once)', async () => {
     const system = await createTestSystem({ threads: 2 });
     const probe = system.createProbe();
