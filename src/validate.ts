@@ -39,6 +39,13 @@ export function validateOneOf<T extends string>(value: unknown, path: string, al
   return value as T;
 }
 
+/** A flag: false when absent. */
+export function validateBoolean(value: unknown, path: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalid(path, 'true or false', value);
+  return value;
+}
+
 export function validateString(value: unknown, path: string): string {
   if (typeof value !== 'string' || value.length === 0) throw invalid(path, 'a non-empty string', value);
   return value;

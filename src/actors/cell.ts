@@ -379,18 +379,7 @@ export class Cell implements Runnable {
           return;
         }
         if (isThenable(result)) {
-          this.busy = true;
-          node.inFlight++;
-          result.then(
-            (value) => {
-              node.inFlight--;
-              this.#settled(env, value);
-            },
-            (error) => {
-              node.inFlight--;
-              this.#fail(env, error);
-            },
-          );
+          this.#awaitHandler(env, result);
           return;
         }
         handled++;
@@ -514,22 +503,28 @@ export class Cell implements Runnable {
       return;
     }
     if (isThenable(result)) {
-      this.busy = true;
-      node.inFlight++;
-      result.then(
-        (value) => {
-          node.inFlight--;
-          this.#settled(env, value);
-        },
-        (error) => {
-          node.inFlight--;
-          this.#fail(env, error);
-        },
-      );
+      this.#awaitHandler(env, result);
       return;
     }
     this.handled++;
     node.handled(env, result);
+  }
+
+  /** An async handler: the actor is busy until it settles (counted in flight, for a forced stop). */
+  #awaitHandler(env: Envelope, result: PromiseLike<unknown>): void {
+    const node = this.node;
+    this.busy = true;
+    node.inFlight++;
+    result.then(
+      (value) => {
+        node.inFlight--;
+        this.#settled(env, value);
+      },
+      (error) => {
+        node.inFlight--;
+        this.#fail(env, error);
+      },
+    );
   }
 
   // ---- at-least-once delivery ------------------------------------------------------------------

@@ -11,7 +11,7 @@
 // out), and expired ids are swept as new ones arrive.
 
 import type { TimerHandle } from '../runtime/clock.js';
-import { invalid, validateInteger, validateNumber, validateObject } from '../validate.js';
+import { invalid, validateBoolean, validateInteger, validateNumber, validateObject } from '../validate.js';
 import type { Envelope } from './envelope.js';
 
 export interface DeliveryPolicy {
@@ -49,12 +49,6 @@ export interface DeliveryOptions {
    * and a note when it is done. Default false.
    */
   readonly keepCopies?: boolean;
-}
-
-function validateBoolean(value: unknown, name: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalid(name, 'true or false', value);
-  return value;
 }
 
 export function resolveDelivery(o: DeliveryOptions | undefined): DeliveryPolicy | null {

@@ -26,7 +26,8 @@ const METRICS: readonly Metric[] = [
   { name: 'troupe_actors', help: 'Live actors hosted on the thread.', type: 'gauge', value: (t) => t.actors },
   { name: 'troupe_ring_bytes_used', help: 'Bytes waiting in the rings into the thread.', type: 'gauge', value: (t) => t.ringBytesUsed },
   { name: 'troupe_busy_ratio', help: 'Share of wall time spent in scheduler turns since the thread started.', type: 'gauge', value: (t) => t.busyRatio },
-  { name: 'troupe_thread_alive', help: '1 while the thread runs, 0 once it died.', type: 'gauge', value: (t) => (t.alive ? 1 : 0) },
+  { name: 'troupe_thread_alive', help: '1 while the thread runs, 0 while it is dead (until its replacement runs).', type: 'gauge', value: (t) => (t.alive ? 1 : 0) },
+  { name: 'troupe_thread_replacements_total', help: 'Times the thread died and was replaced.', type: 'counter', value: (t) => t.replaced },
 ];
 
 export function metricsText(stats: SystemStats): string {

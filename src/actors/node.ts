@@ -427,12 +427,15 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
    * ActorInitializationError if they fail.
    */
   start(definition: AnyDefinition, args: unknown, options: SpawnOptions | undefined, parent: Cell | null): Promise<ActorRefImpl> {
-    let ref: ActorRefImpl;
     try {
-      ref = this.spawn(definition, args, options, parent);
+      return this.whenStarted(this.spawn(definition, args, options, parent));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Resolves with `ref` once its actor has started (messages wait until it has). */
+  whenStarted(ref: ActorRefImpl): Promise<ActorRefImpl> {
     return this.ask(ref, STARTED, undefined, undefined).then(() => ref);
   }
 

@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { isPowerOfTwo } from '../runtime/layout.js';
-import { invalid, validateInteger, validateNumber, validateObject } from '../validate.js';
+import { invalid, validateBoolean, validateInteger, validateNumber, validateObject } from '../validate.js';
 
 export interface SystemOptions {
   /** Worker threads. Default: availableParallelism() - 1, at least 1. */
@@ -123,14 +123,8 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     boundedMailboxes,
     stallTimeoutMs: o.stallTimeoutMs === undefined ? 0 : validateNumber(o.stallTimeoutMs, 'options.stallTimeoutMs', 0, 2 ** 31),
     dedicatedThreads: o.dedicatedThreads === undefined ? 0 : validateInteger(o.dedicatedThreads, 'options.dedicatedThreads', 0, 64),
-    spareThread: resolveFlag(o.spareThread, 'options.spareThread'),
+    spareThread: validateBoolean(o.spareThread, 'options.spareThread'),
   });
-}
-
-function resolveFlag(value: unknown, name: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalid(name, 'true or false', value);
-  return value;
 }
 
 function resolveSignals(value: unknown): readonly NodeJS.Signals[] {

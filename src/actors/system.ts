@@ -50,7 +50,6 @@ import { createTopology, type Topology } from '../runtime/topology.js';
 import { createBoundsTable } from './bounds.js';
 import { invalid, validateNumber, validateObject } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
-import { STARTED } from './envelope.js';
 import { metricsText } from './metrics.js';
 import { Pool, resolvePoolOptions, type ActorPool, type PoolOptions } from './pool.js';
 import { ActorNode } from './node.js';
@@ -106,6 +105,8 @@ export interface SystemStats {
   readonly rejected: number;
   readonly duplicates: number;
   readonly listenerDeadLetters: number;
+  /** With options.spareThread: whether the spare is ready to take a dead thread's place, and how often one did. */
+  readonly spare: { readonly ready: boolean; readonly used: number } | null;
 }
 
 export interface ShutdownReport {
@@ -158,6 +159,7 @@ export class ActorSystem {
   readonly #limits = new Map<number, ResourceLimits | undefined>();
   /** The spare worker (options.spareThread), and the slot it became once it did. */
   #spare: { handle: Omit<WorkerHandle, 'thread'>; slot: { thread: number | null }; ready: boolean } | null = null;
+  #sparesUsed = 0;
   /** Messages already dead-lettered as lost with each thread (its counters carry on in its replacement). */
   readonly #declaredLost: number[] = [];
   #finished!: (report: ShutdownReport) => void;
@@ -282,6 +284,7 @@ export class ActorSystem {
     if (spare !== null && spare.ready) {
       // Ready (still importing, it would be slower than a fresh start: then it waits for the next death).
       this.#spare = null;
+      this.#sparesUsed++;
       spare.slot.thread = thread; // its exit from now on is this thread's
       handle = { thread, ...spare.handle };
       this.#workers[this.#workers.findIndex((w) => w.thread === thread)] = handle;
@@ -405,8 +408,8 @@ export class ActorSystem {
    * with ActorInitializationError if they fail (the actor is then stopped).
    */
   async start<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): Promise<ActorRef<D>> {
-    const ref = this.spawn(definition, args, options);
-    await this.#node.ask(ref as unknown as ActorRefImpl, STARTED, undefined, undefined);
+    const ref = this.spawn(definition, args, options); // a top-level actor: stopped at shutdown
+    await this.#node.whenStarted(ref as unknown as ActorRefImpl);
     return ref;
   }
 
@@ -511,6 +514,7 @@ export class ActorSystem {
       rejected: sum((t) => t.rejected),
       duplicates: sum((t) => t.duplicates),
       listenerDeadLetters: sum((t) => t.listenerDeadLetters),
+      spare: this.options.spareThread ? { ready: this.#spare?.ready ?? false, used: this.#sparesUsed } : null,
     };
   }
 

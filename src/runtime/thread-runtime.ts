@@ -249,15 +249,13 @@ export class ThreadRuntime {
     const names = new Map<number, string>();
     for (const [tag, id] of out.tags) names.set(id, tag);
     const lost: string[] = [];
-    // User messages a record carries: one for a tell or an ask, `corr` of them for a fan-out.
-    const messages = (kind: number, corr: number): number => (kind === RecordKind.Tell || kind === RecordKind.Ask ? 1 : kind === RecordKind.Fanout ? corr : 0);
     out.producer.forEachUnconsumed((kind, flags, aux, corr) => {
-      for (let n = messages(kind === RecordKind.Big ? flags : kind, corr); n > 0; n--) lost.push(names.get(aux) ?? '');
+      for (let n = userMessages(kind, flags, corr); n > 0; n--) lost.push(names.get(aux) ?? '');
     });
     const inRing = lost.length;
     for (let i = out.spillHead; i < out.spill.length; i++) {
       const s = out.spill[i]!;
-      for (let n = messages(s.kind === RecordKind.Big ? s.flags : s.kind, s.corr); n > 0; n--) lost.push(names.get(s.aux) ?? '');
+      for (let n = userMessages(s.kind, s.flags, s.corr); n > 0; n--) lost.push(names.get(s.aux) ?? '');
     }
     if (out.spilling) this.#spillers--;
     out.spill.length = 0;
@@ -425,7 +423,7 @@ export class ThreadRuntime {
       // Full: let the consumer see what is there, then try once more before spilling.
       if (out.producer.publish()) out.bell.ring();
       if (out.producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end)) {
-        this.counters[STAT_RING_OUT]! += userMessages(kind, flags, corr);
+        if (kind <= RecordKind.Ask || kind >= RecordKind.Big) this.counters[STAT_RING_OUT]! += userMessages(kind, flags, corr);
         this.#queueFlush();
         return;
       }

@@ -11,7 +11,7 @@ import {
   type ActorSystem,
   type DeadLetter,
 } from 'troupe';
-import { BadStart, Echo, Linked, Recorder, startAttempts } from '../fixtures/actors.js';
+import { Acker, BadStart, Echo, Linked, Recorder, startAttempts } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { until } from '../support/wait.js';
 import { useSystem } from '../support/system.js';
@@ -22,6 +22,8 @@ describe('bad input', () => {
   it("this session's options and calls refuse bad values with InvalidArgumentError, naming them, and lose nothing", async () => {
     await expect(createSystem({ stallTimeoutMs: -1 })).rejects.toThrow(/options\.stallTimeoutMs/);
     await expect(createSystem({ boundedMailboxes: 1000 })).rejects.toThrow(/options\.boundedMailboxes/);
+    await expect(createSystem({ dedicatedThreads: -1 })).rejects.toThrow(/options\.dedicatedThreads/);
+    await expect(createSystem({ spareThread: 'yes' as never })).rejects.toThrow(/options\.spareThread/);
     const system = await systems.start({ threads: 1 });
     const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
     const bad: [() => unknown, RegExp][] = [
@@ -30,6 +32,9 @@ describe('bad input', () => {
       [() => system.spawn(Recorder, undefined, { restart: 'sometimes' as never }), /options\.restart/],
       [() => system.spawn(Recorder, undefined, { delivery: { backoffMs: 5 as never } }), /options\.delivery\.backoffMs/],
       [() => recorder.tell('record', 'x', { messageId: 42 as never }), /options\.messageId/],
+      [() => system.spawn(Recorder, undefined, { delivery: { keepCopies: true } }), /options\.delivery\.keepCopies/],
+      [() => system.spawn(Recorder, undefined, { delivery: { mode: 'at-least-once', keepCopies: 1 as never } }), /options\.delivery\.keepCopies/],
+      [() => system.spawn(Recorder, undefined, { delivery: { mode: 'at-least-once', maxAckPending: 0 } }), /options\.delivery\.maxAckPending/],
       [() => system.publish('t', 7 as never), /publish\(type\)/],
     ];
     for (const [call, name] of bad) {
@@ -43,6 +48,10 @@ describe('bad input', () => {
     const linked = system.spawn(Linked, { name: 'L', log }, { placement: { thread: 1 } });
     await expect(linked.ask('link', 'nobody' as never)).rejects.toMatchObject({ cause: expect.any(InvalidArgumentError) });
     expect(await linked.ask('ping')).toBe('pong');
+    // ctx.deferAck() outside ack mode fails that message only.
+    const plain = system.spawn(Acker, undefined, { placement: { thread: 0 } });
+    await expect(plain.ask('do', 'defer')).rejects.toMatchObject({ cause: expect.any(InvalidArgumentError) });
+    expect(await plain.ask('do', 'fine')).toBe('done');
     recorder.tell('record', 'after');
     expect(await recorder.ask('seen')).toEqual(['after']);
     const s = system.stats();

@@ -16,6 +16,7 @@ describe('metrics', () => {
     expect(text).toContain('troupe_messages_accepted_total{thread="0"} 42');
     expect(text).toContain('troupe_actors{thread="2"} 1');
     expect(text).toContain('troupe_thread_alive{thread="1"} 1');
+    expect(text).toContain('troupe_thread_replacements_total{thread="1"} 0');
     // Every sample line is `name{thread="n"} number`, every metric has HELP and TYPE.
     for (const line of text.trim().split('\n')) {
       expect(line).toMatch(/^(# (HELP|TYPE) troupe_\w+ .+|troupe_\w+\{thread="\d+"\} -?[\d.e+-]+)$/);

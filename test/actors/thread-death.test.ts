@@ -39,6 +39,7 @@ describe('a worker thread that dies', () => {
     const stats = system.stats();
     expect(stats.threads.map((t) => t.alive)).toEqual([true, true, true]);
     expect(stats.threads.map((t) => t.replaced)).toEqual([0, 1, 0]);
+    expect(stats.spare).toBeNull(); // no spare asked for: a fresh worker took its place
     expect((await system.inspect()).filter((a) => a.thread === 1).map((a) => a.id).sort()).toEqual([counter.id, exiter.id, holder.id].sort());
     const report = await system.shutdown({ drainMs: 2000 });
     expect(report.forced).toBe(0);
@@ -220,9 +221,12 @@ describe('a worker thread that dies', () => {
     const counter = system.spawn(Counter, { start: 7 }, { placement: { thread: 1 } });
     const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
     const threads = new Set([await counter.ask('thread')]);
+    expect(system.stats().spare?.used).toBe(0);
     for (let kill = 1; kill <= 2; kill++) {
+      await until(() => system.stats().spare?.ready === true, 10_000, 'the spare to be ready');
       exiter.tell('exit', { code: 3, spinMs: 0 });
       await until(() => system.stats().threads[1]!.replaced === kill && system.stats().threads[1]!.alive, 5000, `replacement ${kill}`);
+      expect(system.stats().spare?.used).toBe(kill); // the spare took the place, not a fresh worker
       counter.tell('add', kill);
       expect(await counter.ask('get')).toBe(7 + kill);
       threads.add(await counter.ask('thread'));
