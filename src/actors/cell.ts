@@ -300,6 +300,25 @@ export class Cell implements Runnable {
     return this.queue === null ? 0 : this.queue.length;
   }
 
+  /**
+   * Puts a plain tell (lane 0, no message id, not quiet) in the mailbox, without an Envelope when
+   * nothing else applies (no bounds, no dedup or copies, no backoff stash). The caller checked
+   * that the cell is not stopping.
+   */
+  tell(type: string, payload: unknown, senderThread: number, senderKey: number): void {
+    const queue = (this.queue ??= new Mailbox());
+    const rare = this.#rare;
+    if (!queue.plain || (rare !== null && (rare.delivery !== null || (rare.backoff !== null && rare.backoff.timer !== null)))) {
+      this.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, senderThread, senderKey, 0));
+      return;
+    }
+    queue.pushTell(type, payload, senderThread, senderKey);
+    if (this.status === 'running' && !this.busy && !this.scheduled) {
+      this.scheduled = true;
+      this.node.runtime.schedule(this);
+    }
+  }
+
   /** Puts a message in the mailbox; the caller checked that the cell is not stopping. */
   enqueue(env: Envelope): void {
     const queue = (this.queue ??= new Mailbox());
@@ -362,24 +381,43 @@ export class Cell implements Runnable {
     let handled = 0;
     try {
       for (let budget = THROUGHPUT; budget > 0 && queue.length > 0; budget--) {
-        const env = queue.shift()!;
-        const handler = env.kind === EnvelopeKind.Tell ? handlers[env.type] : undefined;
+        // A plain tell comes without an Envelope (see mailbox.ts); one is built only if it is
+        // needed after all (no handler, a throw, an async handler).
+        let env: Envelope | undefined;
+        let type = queue.takeTell();
+        let payload: unknown;
+        if (type !== undefined) {
+          payload = queue.payload;
+          queue.payload = undefined;
+          this.#senderThread = queue.senderThread;
+          this.#senderKey = queue.senderKey;
+        } else {
+          env = queue.shift()!;
+          if (env.kind !== EnvelopeKind.Tell) {
+            this.#process(env);
+            if (this.busy || this.status !== 'running') return;
+            continue;
+          }
+          type = env.type;
+          payload = env.payload;
+          this.#senderThread = env.senderThread;
+          this.#senderKey = env.senderKey;
+        }
+        const handler = handlers[type];
         if (handler === undefined) {
-          this.#process(env);
+          this.#process(env ?? this.#plain(type, payload));
           if (this.busy || this.status !== 'running') return;
           continue;
         }
-        this.#senderThread = env.senderThread;
-        this.#senderKey = env.senderKey;
         let result: unknown;
         try {
-          result = handler(ctx as never, env.payload);
+          result = handler(ctx as never, payload);
         } catch (error) {
-          this.#fail(env, error);
+          this.#fail(env ?? this.#plain(type, payload), error);
           return;
         }
         if (isThenable(result)) {
-          this.#awaitHandler(env, result);
+          this.#awaitHandler(env ?? this.#plain(type, payload), result);
           return;
         }
         handled++;
@@ -393,6 +431,11 @@ export class Cell implements Runnable {
       }
     }
     if (queue.length > 0) this.schedule();
+  }
+
+  /** The Envelope of the plain tell being handled (its sender is the current one). */
+  #plain(type: string, payload: unknown): Envelope {
+    return new Envelope(EnvelopeKind.Tell, type, payload, this.#senderThread, this.#senderKey, 0);
   }
 
   // ---- start and restart ----------------------------------------------------------------------

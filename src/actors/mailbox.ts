@@ -1,6 +1,12 @@
 // An actor's mailbox: four priority lanes (0..3), FIFO within each, highest lane first. Lane 0
-// is a ring kept inline (the hot path is one array store and two field updates); lanes 1..3 are
-// created on first use, so an actor that never sees a priority pays nothing for them.
+// is a ring kept inline; lanes 1..3 are created on first use, so an actor that never sees a
+// priority pays nothing for them.
+//
+// Lane 0 holds a plain tell (priority 0, no message id: nearly every message) as four slots of one
+// array (type, payload, sender thread, sender key) instead of an Envelope: no allocation per
+// message and nothing for the GC to copy while it waits. Everything else is an Envelope in the
+// first slot. shift() hands out Envelopes (built for plain tells as they leave); the cell's hot
+// loop takes plain tells with takeTell() and never builds one.
 //
 // A bounded mailbox either gives each message's room back to the shared bounds table as the
 // message leaves (overflow 'reject' and 'backpressure': senders took the room, see bounds.ts), or
@@ -9,17 +15,28 @@
 
 import { Queue } from '../runtime/queue.js';
 import type { MailboxBounds } from './bounds.js';
-import { EnvelopeKind, type Envelope } from './envelope.js';
+import { Envelope, EnvelopeKind } from './envelope.js';
 
 export const MAX_PRIORITY = 3;
+
+/** Array slots per lane-0 message: type (or an Envelope), payload, sender thread, sender key. */
+const SLOT = 4;
 
 export class Mailbox {
   /** Messages in all lanes. */
   #length = 0;
-  #items: (Envelope | undefined)[] = new Array(8);
+  /** Lane 0: SLOT entries per message (see the top of this file); capacity a power of two. */
+  #items: unknown[] = new Array(4 * SLOT);
+  /** Lane 0's capacity in messages, minus one. */
+  #mask = 3;
+  /** Index of lane 0's first message (in messages, not slots). */
   #head = 0;
   /** Messages in lane 0. */
   #size = 0;
+  /** The plain tell takeTell() took last: its payload and sender. */
+  payload: unknown = undefined;
+  senderThread = 0;
+  senderKey = 0;
   /** Lanes 1..3 at index 0..2, once a prioritised message arrived. */
   #high: Queue<Envelope>[] | null = null;
   /** Set for bounded mailboxes only: the hot path checks one boolean. */
@@ -58,21 +75,75 @@ export class Mailbox {
     return undefined;
   }
 
+  /**
+   * Queues a plain tell (lane 0, no message id, not quiet) without an Envelope. Only for a
+   * mailbox without bounds: the caller checks `plain`.
+   */
+  pushTell(type: string, payload: unknown, senderThread: number, senderKey: number): void {
+    if (this.#size > this.#mask) this.#grow();
+    const at = ((this.#head + this.#size) & this.#mask) * SLOT;
+    const items = this.#items;
+    items[at] = type;
+    items[at + 1] = payload;
+    items[at + 2] = senderThread;
+    items[at + 3] = senderKey;
+    this.#size++;
+    this.#length++;
+  }
+
+  /** True when pushTell may be used: no bounds to keep. */
+  get plain(): boolean {
+    return !this.#bounded;
+  }
+
   #put(env: Envelope): void {
     this.#length++;
     if (env.priority === 0) {
-      const items = this.#items;
-      if (this.#size === items.length) {
-        this.#grow();
-        this.#items[this.#size++] = env;
-        return;
-      }
-      items[(this.#head + this.#size) & (items.length - 1)] = env;
+      if (this.#size > this.#mask) this.#grow();
+      this.#items[((this.#head + this.#size) & this.#mask) * SLOT] = env;
       this.#size++;
       return;
     }
     const lanes = (this.#high ??= [new Queue<Envelope>(), new Queue<Envelope>(), new Queue<Envelope>()]);
     lanes[env.priority - 1]!.push(env);
+  }
+
+  /**
+   * The hot path: when the next message is a plain tell, takes it and returns its type, with its
+   * payload and sender in this.payload, this.senderThread and this.senderKey. Otherwise takes
+   * nothing and returns undefined (then shift()).
+   */
+  takeTell(): string | undefined {
+    if (this.#size === 0 || this.#length > this.#size) return undefined;
+    const items = this.#items;
+    const at = this.#head * SLOT;
+    const type = items[at];
+    if (typeof type !== 'string') return undefined;
+    this.payload = items[at + 1];
+    this.senderThread = items[at + 2] as number;
+    this.senderKey = items[at + 3] as number;
+    items[at] = undefined;
+    items[at + 1] = undefined;
+    this.#head = (this.#head + 1) & this.#mask;
+    this.#size--;
+    this.#length--;
+    return type;
+  }
+
+  /** Lane 0's message at ring index `i`, as an Envelope (built for a plain tell). */
+  #envelopeAt(i: number): Envelope {
+    const items = this.#items;
+    const at = i * SLOT;
+    const first = items[at];
+    if (typeof first !== 'string') return first as Envelope;
+    return new Envelope(EnvelopeKind.Tell, first, items[at + 1], items[at + 2] as number, items[at + 3] as number, 0);
+  }
+
+  /** Clears lane 0's slots at ring index `i` (nothing retained). */
+  #clear(i: number): void {
+    const at = i * SLOT;
+    this.#items[at] = undefined;
+    this.#items[at + 1] = undefined;
   }
 
   shift(): Envelope | undefined {
@@ -89,10 +160,9 @@ export class Mailbox {
         }
       }
     }
-    const items = this.#items;
-    const env = items[this.#head]!;
-    items[this.#head] = undefined;
-    this.#head = (this.#head + 1) & (items.length - 1);
+    const env = this.#envelopeAt(this.#head);
+    this.#clear(this.#head);
+    this.#head = (this.#head + 1) & this.#mask;
     this.#size--;
     if (this.#bounded) this.#left(env);
     return env;
@@ -113,13 +183,17 @@ export class Mailbox {
   #evict(priority: number): Envelope | undefined {
     if (this.#size > 0) {
       const items = this.#items;
-      const mask = items.length - 1;
+      const mask = this.#mask;
       for (let i = 0; i < this.#size; i++) {
-        const env = items[(this.#head + i) & mask]!;
+        const env = this.#envelopeAt((this.#head + i) & mask);
         if (env.kind > EnvelopeKind.Ask) continue;
         // Close the gap: move the older entries up by one (usually i is 0, the head).
-        for (let j = i; j > 0; j--) items[(this.#head + j) & mask] = items[(this.#head + j - 1) & mask];
-        items[this.#head] = undefined;
+        for (let j = i; j > 0; j--) {
+          const to = ((this.#head + j) & mask) * SLOT;
+          const from = ((this.#head + j - 1) & mask) * SLOT;
+          for (let k = 0; k < SLOT; k++) items[to + k] = items[from + k];
+        }
+        this.#clear(this.#head);
         this.#head = (this.#head + 1) & mask;
         this.#size--;
         this.#length--;
@@ -146,9 +220,14 @@ export class Mailbox {
 
   #grow(): void {
     const old = this.#items;
-    const grown: (Envelope | undefined)[] = new Array(old.length * 2);
-    for (let i = 0; i < this.#size; i++) grown[i] = old[(this.#head + i) & (old.length - 1)];
+    const capacity = (this.#mask + 1) * 2;
+    const grown: unknown[] = new Array(capacity * SLOT);
+    for (let i = 0; i < this.#size; i++) {
+      const from = ((this.#head + i) & this.#mask) * SLOT;
+      for (let k = 0; k < SLOT; k++) grown[i * SLOT + k] = old[from + k];
+    }
     this.#items = grown;
+    this.#mask = capacity - 1;
     this.#head = 0;
   }
 }

@@ -567,7 +567,8 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
     const cell = (ref.cell ??= this.#cells.get(ref.key) ?? null);
     if (cell === null || cell.status === 'stopping' || cell.status === 'stopped') throw new ActorStoppedError(`actor ${ref.id} is stopped`);
     if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
-    cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId));
+    if (priority === 0 && messageId === undefined) cell.tell(type, payload, this.self, sender === null ? 0 : sender.key);
+    else cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId));
   }
 
   /** Takes room in a bounded mailbox for one message, or throws MailboxFullError. */
@@ -1389,6 +1390,13 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
             return;
           }
           priority &= MAX_PRIORITY | QUIET;
+        }
+        if (priority === 0 && messageId === undefined && h.kind === RecordKind.Tell) {
+          const cell = this.#cells.get(h.target);
+          if (cell !== undefined && cell.status !== 'stopping' && cell.status !== 'stopped') {
+            cell.tell(tag, payload, from, h.sender);
+            return;
+          }
         }
         const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, payload, from, h.sender, h.corr, priority, messageId);
         this.#deliver(h.target, env);

@@ -1,5 +1,6 @@
-// The mailbox against a model: seeded interleavings of pushes (any lane) and shifts, through
-// ring growth and wrap-around. Highest lane first, FIFO within a lane, length always exact.
+// The mailbox against a model: seeded interleavings of pushes (any lane, plain tells and
+// Envelopes) and takes (shift, and takeTell as the cell's hot loop uses it), through ring growth
+// and wrap-around. Highest lane first, FIFO within a lane, length always exact.
 
 import { describe, expect, it } from 'vitest';
 import { Envelope, EnvelopeKind } from '../../src/actors/envelope.js';
@@ -22,12 +23,23 @@ describe('Mailbox', () => {
         const pushing = random() < (step % 400 < 200 ? 0.7 : 0.3);
         if (pushing) {
           const priority = random() < 0.8 ? 0 : 1 + Math.floor(random() * 3);
-          mailbox.push(envelope(seq, priority));
+          // Half of lane 0 goes in as plain tells (no Envelope), interleaved with Envelopes.
+          if (priority === 0 && random() < 0.5) mailbox.pushTell('m', seq, 0, seq + 1);
+          else mailbox.push(envelope(seq, priority));
           model[priority]!.push(seq++);
         } else {
           const lane = [3, 2, 1, 0].find((l) => model[l]!.length > 0);
           const expected = lane === undefined ? undefined : model[lane]!.shift();
-          expect(mailbox.shift()?.payload).toBe(expected);
+          // takeTell takes only a plain tell at the head of lane 0 with nothing above it.
+          const type = random() < 0.5 ? mailbox.takeTell() : undefined;
+          if (type !== undefined) {
+            expect(lane).toBe(0);
+            expect([type, mailbox.payload, mailbox.senderKey]).toEqual(['m', expected, expected! + 1]);
+          } else {
+            const env = mailbox.shift();
+            expect(env?.payload).toBe(expected);
+            if (env !== undefined) expect(env.kind).toBe(EnvelopeKind.Tell);
+          }
         }
         expect(mailbox.length).toBe(model.reduce((n, lane) => n + lane.length, 0));
       }
