@@ -54,7 +54,7 @@ async function round(): Promise<BenchReport> {
     },
     { name: 'postMessage, 1 object per call', opsPerIteration: N, fn: () => pm.run(N, { batch: 1 }) },
     { name: 'postMessage, arrays of 256', opsPerIteration: N, fn: () => pm.run(N, { batch: 256 }) },
-    { name: 'raw ring, 24-byte records, no codec', opsPerIteration: N, fn: () => raw.run(N) },
+    { name: 'raw ring, 32-byte records, no codec', opsPerIteration: N, fn: () => raw.run(N) },
   ]);
   await Promise.all([pm.close(), raw.close(), system.shutdown()]);
   const [troupe, one, batched, rawRing] = measured as [typeof measured[0], typeof measured[0], typeof measured[0], typeof measured[0]];

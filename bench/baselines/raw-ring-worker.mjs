@@ -1,4 +1,4 @@
-// The raw ring's own limit: fixed 24-byte records (no codec, no dispatch) between two workers
+// The raw ring's own limit: fixed 32-byte records (a header, no payload) (no codec, no dispatch) between two workers
 // through troupe's RingProducer/RingConsumer, publishing once per 64 records, parking with Bell.
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingConsumer, RingProducer, RecordReader } from '../../dist/runtime/ring-buffer.js';

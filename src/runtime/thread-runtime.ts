@@ -333,16 +333,19 @@ export class ThreadRuntime {
     const out = this.#out[to];
     if (out === null || out === undefined) throw new RangeError(`no ring from thread ${this.self} to ${to}`);
     if (out.abandoned) throw new RangeError(`thread ${to} is gone`);
-    const prepared = prepare(payload); // throws SerializationError; nothing touched yet
-    let encoded: Encoded;
-    try {
-      encoded = out.encoder.encode(prepared);
-    } catch (error) {
-      this.#resetCodec(out);
-      throw error;
+    let prepared = payload;
+    let encoded = out.encoder.encodeFlat(payload);
+    if (encoded === null) {
+      prepared = prepare(payload); // throws SerializationError; nothing touched yet
+      try {
+        encoded = out.encoder.encode(prepared);
+      } catch (error) {
+        this.#resetCodec(out);
+        throw error;
+      }
     }
     const defined = out.encoder.newDefinitions();
-    const { buffer, start, end } = encoded;
+    const { buffer, start, end, words } = encoded;
     const length = end - start;
     if (length > this.#tuning.maxMessageBytes) {
       // The encoder may have recorded new structures in this record: restart both ends' codec
@@ -369,7 +372,7 @@ export class ThreadRuntime {
       return;
     }
     if (defined !== null) this.#logDefinitions(out, defined);
-    this.#write(out, kind, priority, 0, target, sender, corr, tagId, buffer, start, end);
+    this.#write(out, kind, priority, 0, target, sender, corr, tagId, buffer, start, end, words);
   }
 
   /** Logs the structures the next record defines; prunes the log once it has doubled. */
@@ -412,17 +415,18 @@ export class ThreadRuntime {
     bytes: Uint8Array,
     start: number,
     end: number,
+    words: Int32Array | null = null,
   ): void {
     out.seq++;
     if (!out.spilling) {
-      if (out.producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end)) {
+      if (out.producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end, words)) {
         if (kind <= RecordKind.Ask || kind >= RecordKind.Big) this.counters[STAT_RING_OUT]! += userMessages(kind, flags, corr);
         this.#queueFlush();
         return;
       }
       // Full: let the consumer see what is there, then try once more before spilling.
       if (out.producer.publish()) out.bell.ring();
-      if (out.producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end)) {
+      if (out.producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end, words)) {
         if (kind <= RecordKind.Ask || kind >= RecordKind.Big) this.counters[STAT_RING_OUT]! += userMessages(kind, flags, corr);
         this.#queueFlush();
         return;
@@ -568,7 +572,7 @@ export class ThreadRuntime {
       if (h.kind === RecordKind.Lost) {
         // Dropped by its writer (its reader died first): only the codec state it carries counts.
         try {
-          if (len > 0) inbound.decoder.decode(scratch, start, start + len);
+          if (len > 0) inbound.decoder.decode(scratch, start, start + len, reader.words);
         } catch {
           // Nothing to deliver, and the writer already accounted for it.
         }
@@ -583,7 +587,7 @@ export class ThreadRuntime {
           h.kind = h.flags;
           payload = decodeStandalone(big.message as Uint8Array);
         } else {
-          payload = len === 0 ? undefined : inbound.decoder.decode(scratch, start, start + len);
+          payload = len === 0 ? undefined : inbound.decoder.decode(scratch, start, start + len, reader.words);
         }
       } catch (error) {
         sink.onDecodeFailure(from, h, error as Error, tag);

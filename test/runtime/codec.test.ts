@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SerializationError } from 'troupe';
 import { DefinitionLog, Decoder, Encoder, decodeStandalone, encodeStandalone, prepare } from '../../src/runtime/codec.js';
+import { seededRandom } from '../support/random.js';
 
 function roundTrip(value: unknown, encoder = new Encoder(), decoder = new Decoder()): unknown {
   const { buffer, start, end } = encoder.encode(prepare(value));
@@ -114,6 +115,39 @@ describe('codec wire classes', () => {
     for (const joinAt of [251, 300, 333]) {
       const decoder = new Decoder(log.stateBefore(joinAt));
       for (let seq = joinAt; seq <= 400; seq++) expect(decoder.decode(records[seq - 1]!, 0, records[seq - 1]!.length)).toEqual(value(seq));
+    }
+  });
+
+  it('flat objects of known shapes skip msgpackr, and read back exactly, across recycled record ids and a mid-stream join', () => {
+    const random = seededRandom(7);
+    // Every boundary of the msgpack number and string forms, and values the fast path refuses.
+    const values: unknown[] = [
+      0, 1, 63, 64, 100, 127, 128, 255, 256, 65_535, 65_536, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53, -1, -32, -33, -128, -129, -32_768, -32_769, -(2 ** 31),
+      -(2 ** 31) - 1, 0.5, -1e-300, NaN, Infinity, -Infinity, -0, '', 'abc', 'x'.repeat(31), 'y'.repeat(32), 'z'.repeat(255), 'w'.repeat(256),
+      'ünï', true, false, null, undefined, { nested: 1 }, [1, 2], new Date(5),
+    ];
+    const encoder = new Encoder();
+    const log = new DefinitionLog();
+    const sent: unknown[] = [];
+    const records: Uint8Array[] = [];
+    let flat = 0;
+    for (let seq = 1; seq <= 3000; seq++) {
+      // 100 shapes of 1 to 3 keys: msgpackr's 64 record ids wrap round many times.
+      const shape = Math.floor(random() * random() * 100);
+      const value: Record<string, unknown> = {};
+      for (let k = 0; k <= shape % 3; k++) value[`s${shape}k${k}`] = values[Math.floor(random() * values.length)];
+      let encoded = encoder.encodeFlat(value);
+      if (encoded !== null) flat++;
+      else encoded = encoder.encode(prepare(value));
+      records.push(Uint8Array.prototype.slice.call(encoded.buffer, encoded.start, encoded.end));
+      sent.push(value);
+      const defined = encoder.newDefinitions();
+      if (defined !== null) log.add(seq, defined);
+    }
+    expect(flat).toBeGreaterThan(1000);
+    for (const joinAt of [1, 1500, 2900]) {
+      const decoder = new Decoder(log.stateBefore(joinAt));
+      for (let seq = joinAt; seq <= 3000; seq++) expect(decoder.decode(records[seq - 1]!, 0, records[seq - 1]!.length)).toStrictEqual(sent[seq - 1]);
     }
   });
 
