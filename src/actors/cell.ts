@@ -179,8 +179,8 @@ export class Cell implements Runnable {
   busy = false;
   handled = 0;
   queue: Mailbox | null = null;
-  /** Children by actor key (keys are unique system-wide). */
-  children: Map<number, ActorRefImpl> | null = null;
+  /** Children: actor key (unique system-wide) -> thread. Numbers, not refs: 56 bytes less per child. */
+  children: Map<number, number> | null = null;
   /** What most actors never need, allocated on first use (see Rare). */
   #rare: Rare | null = null;
   #ref: ActorRefImpl | null = null;
@@ -209,6 +209,13 @@ export class Cell implements Runnable {
       this.queue = bound.overflow === 'drop-oldest' ? new Mailbox(null, -1, bound.capacity) : new Mailbox(node.bounds, node.bounds.entryOf(key));
     }
     if (policy.delivery !== null) this.#more().delivery = new DeliveryState(policy.delivery);
+  }
+
+  /** Refs to the children, oldest first. */
+  childRefs(): ActorRefImpl[] {
+    const refs: ActorRefImpl[] = [];
+    if (this.children !== null) for (const [key, thread] of this.children) refs.push(this.node.refFor(thread, key));
+    return refs;
   }
 
   /** What handlers and hooks get; created on first use. */

@@ -417,7 +417,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
     }
     const ref = this.refFor(thread, key);
     if (thread === this.self) ref.cell = this.#cells.get(key) ?? null;
-    if (parent !== null) (parent.children ??= new Map()).set(key, ref);
+    if (parent !== null) (parent.children ??= new Map()).set(key, thread);
     return ref;
   }
 
@@ -1188,7 +1188,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
       // A start that failed undoes itself in order: the children it started stop newest first
       // (S7). Otherwise children stop in parallel.
       if (initFailure !== null) await this.stopChildren(cell);
-      else await Promise.all([...cell.children.values()].map((child) => this.stopRef(child)));
+      else await Promise.all(cell.childRefs().map((child) => this.stopRef(child)));
     }
     const onStop = cell.definition?.spec.onStop;
     if (onStop !== undefined && initFailure === null && wasStarted) {
@@ -1313,7 +1313,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
   /** Stops a cell's children one at a time, newest first. */
   async stopChildren(cell: Cell): Promise<void> {
     if (cell.children === null) return;
-    for (const ref of [...cell.children.values()].reverse()) await this.stopRef(ref);
+    for (const ref of cell.childRefs().reverse()) await this.stopRef(ref);
   }
 
   /** A supervised child failed: its parent decides (on the parent's thread). */
@@ -1590,7 +1590,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
     const [, parentKey, childThread, childKey] = record;
     this.#remote.stopped(childKey, childThread);
     const parent = this.#cells.get(parentKey);
-    if (parent?.children?.get(childKey)?.thread === childThread) parent.children.delete(childKey);
+    if (parent?.children?.get(childKey) === childThread) parent.children.delete(childKey);
   }
 
   /**

@@ -116,7 +116,7 @@ export class Supervisor {
     while (this.#restarts.length > 0 && now - this.#restarts[0]! > this.policy.withinMs) this.#restarts.shift();
     if (this.#restarts.length >= this.policy.maxRestarts) {
       // Past the limit: stop every child, newest first, then fail: our own parent decides.
-      for (const ref of [...parent.children!.values()].reverse()) await host.stopRef(ref);
+      for (const ref of parent.childRefs().reverse()) await host.stopRef(ref);
       parent.failFromSupervision(
         new ActorFailedError(`more than ${this.policy.maxRestarts} restarts of its children within ${this.policy.withinMs} ms: ${error.message}`, { cause: error }),
         true,
@@ -124,7 +124,7 @@ export class Supervisor {
       return;
     }
     this.#restarts.push(now);
-    const children = [...parent.children!.values()];
+    const children = parent.childRefs();
     const at = children.findIndex((c) => c.key === child.key);
     const others = this.policy.strategy === 'one-for-one' ? [] : this.policy.strategy === 'one-for-all' ? children.filter((c) => c.key !== child.key) : children.slice(at + 1);
     // Halt the others newest first; a temporary one is stopped for good instead.
