@@ -8,14 +8,19 @@ const WINDOW = 16_384;
 const ACK_EVERY = 1024;
 
 if (role === 'consumer') {
+  // Counts are cumulative over runs: the producer's first items of a run may be handled before
+  // this run's target arrives on parentPort (two ports, no order between them), so the target
+  // only ever grows and nothing is reset.
   let count = 0;
   let expected = 0;
   let sum = 0;
   let sinceAck = 0;
+  const checkDone = () => {
+    if (count === expected) parentPort.postMessage({ done: count, sum });
+  };
   parentPort.on('message', (m) => {
-    expected = m.n;
-    count = 0;
-    sum = 0;
+    expected += m.n;
+    checkDone();
   });
   port.on('message', (m) => {
     const items = Array.isArray(m) ? m : [m];
@@ -26,7 +31,7 @@ if (role === 'consumer') {
       port.postMessage(sinceAck);
       sinceAck = 0;
     }
-    if (count === expected) parentPort.postMessage({ done: count, sum });
+    checkDone();
   });
 } else {
   let credit = WINDOW;

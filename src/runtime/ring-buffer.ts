@@ -46,15 +46,18 @@ export interface RecordHeader {
 // tryWrite and RecordReader.read move kind, priority and flags as one 32-bit word.
 if ((REC_KIND & 3) !== 0 || REC_PRIORITY !== REC_KIND + 1 || REC_FLAGS !== REC_KIND + 2) throw new Error('record header layout: kind, priority and flags must share one word');
 
+/** Payloads up to this size go a word at a time when they can; longer ones by memcpy (set). */
+const WORD_COPY_MAX = 256;
+
 /**
  * Copies a record's payload to byte `at` (8-aligned) of the ring. With `words`, a word view of
- * the payload's whole buffer (an encoder's own), an aligned payload goes a word at a time: byte
- * stores cost about a nanosecond each, and this is once per message. The last word may carry up
- * to 3 bytes past the payload, into the record's own padding.
+ * `payload` from its byte 0 (an encoder's own buffer), a small aligned payload goes a word at a
+ * time: byte stores cost about a nanosecond each, and this is once per message. The last word
+ * may carry up to 3 bytes past the payload, into the record's own padding.
  */
 function copyPayload(payload: Uint8Array, start: number, end: number, words: Int32Array | null, u8: Uint8Array, i32: Int32Array, at: number): void {
   const len = end - start;
-  if (words !== null && (start & 3) === 0) {
+  if (words !== null && (start & 3) === 0 && len <= WORD_COPY_MAX) {
     const n = (len + 3) >> 2;
     const first = start >> 2;
     if (first + n <= words.length) {
