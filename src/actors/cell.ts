@@ -303,6 +303,11 @@ export class Cell implements Runnable {
     return this.node.refFor(this.#senderThread, this.#senderKey);
   }
 
+  /** Stopping or stopped: it accepts no more messages. */
+  get ending(): boolean {
+    return this.status === 'stopping' || this.status === 'stopped';
+  }
+
   get depth(): number {
     return this.queue === null ? 0 : this.queue.length;
   }
@@ -758,19 +763,7 @@ export class Cell implements Runnable {
         return;
       }
       d.deferred.delete(attempt);
-      attempt.settled = true;
-      if (attempt.timer !== null) this.node.clock.clearTimeout(attempt.timer);
-      attempt.timer = null;
-      if (verb === 'ack') {
-        this.handled++;
-        this.node.handledTells(1);
-        this.#finished(d, attempt.env);
-      } else if (verb === 'nack') {
-        this.#retry(d, attempt, new Error('nacked'), delayMs);
-      } else {
-        this.node.deliveryTerminated(this, attempt.env);
-        this.#finished(d, attempt.env);
-      }
+      this.#conclude(d, attempt, verb, delayMs);
       if (this.status === 'running') this.schedule(); // a slot is free again
     };
     return {
@@ -840,11 +833,16 @@ export class Cell implements Runnable {
       }
       return;
     }
+    this.#conclude(d, attempt, verb, delayMs);
+  }
+
+  /** Settles an attempt for good, from its handler (ctx.ack and the rest) or its deferred handle. */
+  #conclude(d: DeliveryState, attempt: Attempt, verb: 'ack' | 'nack' | 'term', delayMs: number): void {
     attempt.settled = true;
     if (attempt.timer !== null) this.node.clock.clearTimeout(attempt.timer);
     attempt.timer = null;
     if (verb === 'ack') {
-      attempt.acked = true;
+      attempt.acked = true; // read only while its handler runs on (the answer of an acked ask)
       this.handled++;
       this.node.handledTells(1);
       this.#finished(d, attempt.env);
@@ -1057,7 +1055,7 @@ export class Cell implements Runnable {
   async applyDirective(verb: 'resume' | 'restart' | 'halt' | 'start'): Promise<unknown> {
     if (verb === 'halt') {
       while (this.busy) await this.whenIdle();
-      if (this.status === 'stopping' || this.status === 'stopped') return null;
+      if (this.ending) return null;
       this.cancelTimers();
       this.status = 'suspended';
       if (this.#rare !== null) this.#rare.lastError = null;

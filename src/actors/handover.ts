@@ -171,7 +171,7 @@ export class Handover {
       }
       if (member.thread === host.self) {
         const cell = host.cellOf(member.key);
-        if (cell === undefined || cell.status === 'stopping' || cell.status === 'stopped') host.deadLetterOf(returnedEnvelope(r), member.key, host.stopReason);
+        if (cell === undefined || cell.ending) host.deadLetterOf(returnedEnvelope(r), member.key, host.stopReason);
         else cell.redeliver(returnedEnvelope(r), attempt);
         continue;
       }

@@ -565,7 +565,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
     if (sender === null && this.admissionClosed) throw shuttingDown();
     // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
     const cell = (ref.cell ??= this.#cells.get(ref.key) ?? null);
-    if (cell === null || cell.status === 'stopping' || cell.status === 'stopped') throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+    if (cell === null || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
     if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
     if (priority === 0 && messageId === undefined) cell.tell(type, payload, this.self, sender === null ? 0 : sender.key);
     else cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId));
@@ -712,7 +712,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
       const senderKey = sender === null ? 0 : sender.key;
       if (ref.thread === this.self) {
         const cell = this.#cells.get(ref.key);
-        if (cell === undefined || cell.status === 'stopping' || cell.status === 'stopped') {
+        if (cell === undefined || cell.ending) {
           throw new ActorStoppedError(`actor ${ref.id} is stopped`);
         }
         if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
@@ -857,7 +857,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
 
   /** A timer of `cell` fell due: the actor sends itself the message (counted like any tell). */
   timerFired(cell: Cell, type: string, payload: unknown): void {
-    if (cell.status === 'stopping' || cell.status === 'stopped') return;
+    if (cell.ending) return;
     // A timer the actor set itself is never refused, but it occupies room like any message.
     if (cell.queue !== null && cell.queue.entry >= 0) this.bounds.add(cell.queue.entry);
     cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, cell.key, 0));
@@ -1052,7 +1052,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
   }
 
   #deliverTerminated(watcher: Cell, thread: number, key: number, reason: ExitReason): void {
-    if (watcher.status === 'stopping' || watcher.status === 'stopped') return;
+    if (watcher.ending) return;
     const notice: TerminatedNotice = { thread, key, reason };
     watcher.enqueue(new Envelope(EnvelopeKind.Terminated, 'terminated', notice, thread, key, 0));
   }
@@ -1072,7 +1072,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
       return;
     }
     const peer = this.#cells.get(ref.key);
-    if (peer === undefined || peer.status === 'stopping' || peer.status === 'stopped') this.#exitReceived(cell, ref.thread, ref.key, 'noproc');
+    if (peer === undefined || peer.ending) this.#exitReceived(cell, ref.thread, ref.key, 'noproc');
     else (peer.links ??= new Map()).set(cell.key, cell.self);
   }
 
@@ -1102,7 +1102,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
 
   /** An exit from a linked actor, in order behind what it sent (a signal in the mailbox). */
   #exitReceived(cell: Cell, thread: number, key: number, reason: ExitReason): void {
-    if (cell.status === 'stopping' || cell.status === 'stopped') return;
+    if (cell.ending) return;
     cell.links?.delete(key);
     const notice: TerminatedNotice = { thread, key, reason };
     cell.enqueue(new Envelope(EnvelopeKind.Exit, 'exit', notice, thread, key, 0));
@@ -1150,7 +1150,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
       if (cell === undefined) return Promise.resolve();
       if (kill) return this.stopCell(cell, 'killed');
       if (graceful) {
-        if (cell.status !== 'stopping' && cell.status !== 'stopped') cell.enqueue(new Envelope(EnvelopeKind.Stop, '', undefined, this.self, 0, 0));
+        if (!cell.ending) cell.enqueue(new Envelope(EnvelopeKind.Stop, '', undefined, this.self, 0, 0));
         return cell.whenStopped();
       }
       return this.stopCell(cell, 'normal');
@@ -1379,7 +1379,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
           const [attempt, id, senderThread, inner] = payload as [number, string | null, number, unknown];
           const env = new Envelope(EnvelopeKind.Tell, tag, inner, senderThread, h.sender, 0, priority & (MAX_PRIORITY | QUIET), id ?? undefined);
           const cell = this.#cells.get(h.target);
-          if (cell !== undefined && cell.status !== 'stopping' && cell.status !== 'stopped') cell.redeliver(env, attempt);
+          if (cell !== undefined && !cell.ending) cell.redeliver(env, attempt);
           else this.#deliver(h.target, env);
           return;
         }
@@ -1393,7 +1393,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
         }
         if (priority === 0 && messageId === undefined && h.kind === RecordKind.Tell) {
           const cell = this.#cells.get(h.target);
-          if (cell !== undefined && cell.status !== 'stopping' && cell.status !== 'stopped') {
+          if (cell !== undefined && !cell.ending) {
             cell.tell(tag, payload, from, h.sender);
             return;
           }
@@ -1465,7 +1465,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
 
   #deliver(key: number, env: Envelope): void {
     const cell = this.#cells.get(key);
-    if (cell !== undefined && cell.status !== 'stopping' && cell.status !== 'stopped') {
+    if (cell !== undefined && !cell.ending) {
       cell.enqueue(env);
       return;
     }
@@ -1546,7 +1546,7 @@ export class ActorNode implements InboundSink, SpawnerHost, HandoverHost {
       case 'link': {
         const [, targetKey, peerKey] = record;
         const target = this.#cells.get(targetKey);
-        if (target === undefined || target.status === 'stopping' || target.status === 'stopped') this.#control(from, ['exit', peerKey, targetKey, 'noproc']);
+        if (target === undefined || target.ending) this.#control(from, ['exit', peerKey, targetKey, 'noproc']);
         else (target.links ??= new Map()).set(peerKey, this.refFor(from, peerKey));
         return;
       }

@@ -188,7 +188,7 @@ export class RemoteSpawns {
     const policy = spawned.record[5] ?? DEFAULT_POLICY;
     const parent = parentKey === 0 ? null : (host.cellOf(parentKey) ?? null);
     const ref = host.refFor(spawned.thread, key);
-    if (parentKey !== 0 && (parent === null || parent.status === 'stopping' || parent.status === 'stopped')) {
+    if (parentKey !== 0 && (parent === null || parent.ending)) {
       this.gone(key);
       return;
     }

@@ -80,7 +80,7 @@ export class Supervisor {
   async #handle(host: SupervisorHost, parent: Cell, child: ActorRefImpl, error: Error, type: RestartType, normalExit: boolean): Promise<void> {
     // Between the parent's own messages: a restart or an escalation must not cut into a handler.
     while (parent.busy) await parent.whenIdle();
-    if (parent.status === 'stopping' || parent.status === 'stopped' || !parent.children?.has(child.key)) {
+    if (parent.ending || !parent.children?.has(child.key)) {
       await host.stopRef(child);
       return;
     }

@@ -1,7 +1,8 @@
 // The encoder's fast path for the commonest message: a plain object of a shape the stream already
 // knows, whose values are numbers, short ASCII strings, booleans or null. msgpackr spends ~40 ns
 // per call before it writes a byte; this writes the same record form its decoder reads (the
-// record id, then each value as standard msgpack) in a third of the time.
+// record id, then each value as standard msgpack) in under half the time that prepare() and
+// msgpackr take together (0.42-0.45 for `{ n, id }`).
 //
 // It never defines a shape: msgpackr does that (the first message of each shape goes through it),
 // and the Encoder learns each definition (learn()). A shape is used only while msgpackr still

@@ -5,7 +5,7 @@
 
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { MessageTooLargeError } from '../errors.js';
-import { DefinitionLog, Decoder, Encoder, decodeContext, decodeStandalone, encodeStandalone, prepare, type Definition, type Encoded, type Structures } from './codec.js';
+import { DefinitionLog, Decoder, Encoder, decodeContext, decodeStandalone, encodeStandalone, prepare, type Definition, type Structures } from './codec.js';
 import {
   CTL_ACTORS,
   CTL_F64_BASE,
