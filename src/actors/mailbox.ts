@@ -14,7 +14,7 @@
 // and push returns it for the caller to dead-letter). Stop and Terminated envelopes take no room.
 
 import { Queue } from '../runtime/queue.js';
-import type { MailboxBounds } from './bounds.js';
+import type { MailboxBounds } from '../runtime/bounds-table.js';
 import { Envelope, EnvelopeKind } from './envelope.js';
 
 export const MAX_PRIORITY = 3;

@@ -47,7 +47,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { validateInteger, validateNumber, validateObject, validateString, invalid } from '../validate.js';
 import { ActorRefImpl, checkRef } from './actor-ref.js';
 import { AskTable } from './ask.js';
-import { Admit, MailboxBounds } from './bounds.js';
+import { Admit, MailboxBounds } from '../runtime/bounds-table.js';
 import { Cell } from './cell.js';
 import type { RestartType } from './supervision.js';
 import { DEFAULT_POLICY, resolvePolicy } from './policy.js';

@@ -6,7 +6,7 @@
 
 import { ActorFailedError } from '../errors.js';
 import type { ActorRefImpl } from './actor-ref.js';
-import type { MailboxBounds } from './bounds.js';
+import type { MailboxBounds } from '../runtime/bounds-table.js';
 import type { Cell } from './cell.js';
 import { DEFAULT_POLICY, type ActorPolicy } from './policy.js';
 import type { RestartType, SupervisorHost } from './supervision.js';

@@ -47,7 +47,7 @@ import type { DeathNotice, PeerRecovery } from '../runtime/control.js';
 import type { StreamJoin } from '../runtime/thread-runtime.js';
 import { ThreadRuntime, type RuntimeTuning } from '../runtime/thread-runtime.js';
 import { createTopology, type Topology } from '../runtime/topology.js';
-import { createBoundsTable } from './bounds.js';
+import { createBoundsTable } from '../runtime/bounds-table.js';
 import { invalid, validateNumber, validateObject } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
 import { metricsText } from './metrics.js';
