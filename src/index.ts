@@ -5,10 +5,11 @@ export { defineActor } from './actors/define.js';
 export { createSystem, ActorSystem } from './actors/system.js';
 export type { SystemOptions } from './actors/options.js';
 export type { DeadLetterStream, ShutdownOptions, ShutdownReport, SystemStats, ThreadStats } from './actors/system.js';
-export type { ActorPool, PoolOptions, Routing } from './actors/pool.js';
 export type {
+  AckHandle,
   ActorContext,
   ActorDefinition,
+  ActorPool,
   ActorRef,
   ActorSpec,
   AnyDefinition,
@@ -16,20 +17,22 @@ export type {
   AskOptions,
   DeadLetter,
   DeadLetterReason,
+  DeliveryOptions,
   ExitReason,
   Handler,
   Handlers,
   MessageOptions,
   MessageType,
   Placement,
+  PoolOptions,
   ReplyOf,
   ResourceLimits,
+  Routing,
   SendOptions,
   SendResult,
   SpawnOptions,
   Timers,
 } from './actors/types.js';
-export type { AckHandle, DeliveryOptions } from './actors/delivery.js';
 export type { ActorInfo } from './runtime/control.js';
 export type { Clock } from './runtime/clock.js';
 export {

@@ -7,16 +7,16 @@ import type { Runnable } from '../runtime/thread-runtime.js';
 import { checkRef, type ActorRefImpl } from './actor-ref.js';
 import { definitionSupervision, handlerTable } from './define.js';
 import { Supervisor } from './supervision.js';
-import { Envelope, EnvelopeKind, STARTED, isAbnormal, type ExitReason, type TerminatedNotice } from './envelope.js';
+import { Envelope, EnvelopeKind, STARTED, isAbnormal, type TerminatedNotice } from './envelope.js';
 import type { ActorNode } from './node.js';
-import { DeliveryState, type AckHandle, type Attempt } from './delivery.js';
+import { DeliveryState, type Attempt } from './delivery.js';
 import { Mailbox } from './mailbox.js';
 import { invalid, validateNumber } from '../validate.js';
 import type { ActorPolicy } from './policy.js';
-import { Pool, resolvePoolOptions, type PoolOptions } from './pool.js';
+import { Pool, resolvePoolOptions } from './pool.js';
 import { ActorTimers } from './timers.js';
 import type { TimerHandle } from '../runtime/clock.js';
-import type { ActorContext, AnyDefinition, MessageOptions, SpawnOptions } from './types.js';
+import type { AckHandle, ActorContext, AnyDefinition, ExitReason, MessageOptions, PoolOptions, SpawnOptions } from './types.js';
 
 /** 'suspended': failed under a supervising parent (or halted by it), waiting for its directive. */
 export type CellStatus = 'starting' | 'running' | 'restarting' | 'suspended' | 'stopping' | 'stopped';

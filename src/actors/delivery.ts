@@ -13,6 +13,7 @@
 import type { TimerHandle } from '../runtime/clock.js';
 import { invalid, validateBoolean, validateInteger, validateNumber, validateObject } from '../validate.js';
 import type { Envelope } from './envelope.js';
+import type { AckHandle, DeliveryOptions } from './types.js';
 
 export interface DeliveryPolicy {
   readonly ack: boolean;
@@ -26,30 +27,6 @@ export interface DeliveryPolicy {
   readonly keepCopies: boolean;
 }
 
-export interface DeliveryOptions {
-  /** 'at-least-once': redeliver until a handler completes. Default 'at-most-once'. */
-  readonly mode?: 'at-most-once' | 'at-least-once';
-  /** How long a handler may run before its message is sent again. Default 30000. */
-  readonly ackWaitMs?: number;
-  /** Attempts before the message becomes a dead letter (max-deliveries). Default 5. */
-  readonly maxDeliver?: number;
-  /** Delays before the 2nd, 3rd, ... attempt (the last one repeats). Default: none. */
-  readonly backoffMs?: readonly number[];
-  /** How long a messageId is remembered. Default 120000 (2 minutes). */
-  readonly dedupWindowMs?: number;
-  /** At most this many ids remembered (oldest forgotten first). Default 100000. */
-  readonly dedupMax?: number;
-  /** Messages outstanding (started, not settled) at once, counting deferred acks. Default 1. */
-  readonly maxAckPending?: number;
-  /**
-   * At-least-once mode, for an actor spawned from another thread: keep a copy of each tell it
-   * holds on the spawner's thread until it is done, so that if the actor's thread dies, what it
-   * held (queued or running) goes again to the restarted actor, flagged redelivered. Without,
-   * those messages are dead letters ('thread-crash', by count). Costs a copy of every message
-   * and a note when it is done. Default false.
-   */
-  readonly keepCopies?: boolean;
-}
 
 export function resolveDelivery(o: DeliveryOptions | undefined): DeliveryPolicy | null {
   if (o === undefined) return null;
@@ -89,13 +66,6 @@ export interface Attempt {
   deferred: boolean;
 }
 
-/** A deferred ack (ctx.deferAck): settles one message after its handler has ended. */
-export interface AckHandle {
-  ack(): void;
-  nack(delayMs?: number): void;
-  inProgress(): void;
-  term(): void;
-}
 
 /**
  * The messages an actor holds that have a copy elsewhere, numbered in the order they came. They

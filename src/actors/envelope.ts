@@ -1,6 +1,8 @@
 // One message on its way through an actor's mailbox. Local tells build it directly; records from
 // other threads are decoded into it. senderThread + corr address the reply of an ask.
 
+import type { ExitReason } from './types.js';
+
 export const enum EnvelopeKind {
   Tell = 0,
   Ask = 1,
@@ -12,8 +14,6 @@ export const enum EnvelopeKind {
   Exit = 4,
 }
 
-/** Why an actor ended, as its watchers learn it. */
-export type ExitReason = 'normal' | 'failed' | 'shutdown' | 'noproc' | 'thread-exit' | 'killed';
 
 /** Exits that fail a linked actor that does not trap exits. */
 export function isAbnormal(reason: ExitReason): boolean {

@@ -49,12 +49,11 @@ import { ActorRefImpl, checkRef } from './actor-ref.js';
 import { AskTable } from './ask.js';
 import { Admit, MailboxBounds } from '../runtime/bounds-table.js';
 import { Cell } from './cell.js';
-import type { RestartType } from './supervision.js';
 import { DEFAULT_POLICY, resolvePolicy } from './policy.js';
 import { isDefinition, lookupDefinition } from './define.js';
-import { Envelope, EnvelopeKind, QUIET, STARTED, type ExitReason, type TerminatedNotice } from './envelope.js';
+import { Envelope, EnvelopeKind, QUIET, STARTED, type TerminatedNotice } from './envelope.js';
 import { MAX_PRIORITY } from './mailbox.js';
-import type { AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOptions, Placement, ResourceLimits, SendOptions, SendResult, SpawnOptions } from './types.js';
+import type { ExitReason, RestartType, AnyDefinition, AskOptions, DeadLetter, DeadLetterReason, MessageOptions, Placement, ResourceLimits, SendOptions, SendResult, SpawnOptions } from './types.js';
 
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
 const KEY_SPAN = 1024;

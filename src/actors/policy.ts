@@ -4,8 +4,8 @@
 
 import { invalid, validateInteger, validateNumber, validateObject } from '../validate.js';
 import { resolveDelivery, type DeliveryPolicy } from './delivery.js';
-import { RESTART_TYPES, resolveSupervision, type RestartType, type SupervisionPolicy } from './supervision.js';
-import type { SpawnOptions } from './types.js';
+import { RESTART_TYPES, resolveSupervision, type SupervisionPolicy } from './supervision.js';
+import type { RestartType, SpawnOptions } from './types.js';
 
 export interface Backoff {
   readonly minMs: number;

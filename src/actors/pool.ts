@@ -7,31 +7,10 @@ import { ActorStoppedError } from '../errors.js';
 import { invalid, validateFunction, validateInteger, validateObject } from '../validate.js';
 import type { ActorRefImpl } from './actor-ref.js';
 import type { ActorNode } from './node.js';
-import type { ActorRef, AnyDefinition, AskOptions, MessageOptions, MessageType, PayloadArgs, ReplyOf, SendOptions, SendResult, SpawnOptions } from './types.js';
+import type { ActorPool, AnyDefinition, AskOptions, MessageOptions, PoolOptions, Routing, SendOptions, SendResult, SpawnOptions } from './types.js';
 
-export type Routing = 'round-robin' | { readonly key: (type: string, payload: unknown) => string | number };
 
-export interface PoolOptions extends SpawnOptions {
-  /** Members spawned at once. */
-  readonly size: number;
-  /** Default 'round-robin'. */
-  readonly routing?: Routing;
-}
 
-/** What a pool offers: the ActorRef calls, routed to one member each. */
-export interface ActorPool<D extends AnyDefinition> {
-  tell<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K>): void;
-  send<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, SendOptions>): Promise<SendResult>;
-  ask<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, AskOptions>): Promise<ReplyOf<D, K>>;
-  /** The current members, in slot order. */
-  readonly members: readonly ActorRef<D>[];
-  /** Spawns one more member (key routing moves about 1/n of the keys to it). */
-  grow(): ActorRef<D>;
-  /** Takes a member out of the routing (it keeps running). */
-  remove(member: ActorRef<D>): boolean;
-  /** Stops every member. */
-  stop(): Promise<void>;
-}
 
 function fnv1a(text: string): number {
   let h = 0x811c9dc5;

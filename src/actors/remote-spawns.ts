@@ -9,7 +9,8 @@ import type { ActorRefImpl } from './actor-ref.js';
 import type { MailboxBounds } from '../runtime/bounds-table.js';
 import type { Cell } from './cell.js';
 import { DEFAULT_POLICY, type ActorPolicy } from './policy.js';
-import type { RestartType, SupervisorHost } from './supervision.js';
+import type { SupervisorHost } from './supervision.js';
+import type { RestartType } from './types.js';
 import type { Clock } from '../runtime/clock.js';
 
 export type SpawnRecord = [

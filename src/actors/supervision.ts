@@ -13,21 +13,9 @@ import { ActorFailedError } from '../errors.js';
 import { invalid, validateInteger, validateObject } from '../validate.js';
 import type { ActorRefImpl } from './actor-ref.js';
 import type { Cell } from './cell.js';
+import type { Directive, RestartType, Strategy, SupervisionOptions } from './types.js';
 
-export type Strategy = 'one-for-one' | 'one-for-all' | 'rest-for-one';
-export type Directive = 'restart' | 'resume' | 'stop' | 'escalate';
-export type RestartType = 'permanent' | 'transient' | 'temporary';
 
-export interface SupervisionOptions {
-  /** Default 'one-for-one'. */
-  readonly strategy?: Strategy;
-  /** Restarts allowed within withinMs before this actor gives up on its children. Default 5. */
-  readonly maxRestarts?: number;
-  /** Default 30000. */
-  readonly withinMs?: number;
-  /** What to do with a failed child, by its error. Default: always 'restart'. */
-  readonly decide?: (error: Error) => Directive;
-}
 
 export interface SupervisionPolicy {
   readonly strategy: Strategy;

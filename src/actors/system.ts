@@ -51,11 +51,11 @@ import { createBoundsTable } from '../runtime/bounds-table.js';
 import { invalid, validateNumber, validateObject } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
 import { metricsText } from './metrics.js';
-import { Pool, resolvePoolOptions, type ActorPool, type PoolOptions } from './pool.js';
+import { Pool, resolvePoolOptions } from './pool.js';
 import { ActorNode } from './node.js';
 import { checkRef } from './actor-ref.js';
 import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
-import type { ActorRef, AnyDefinition, ArgsOf, DeadLetter, MessageOptions, ResourceLimits, SpawnOptions } from './types.js';
+import type { ActorPool, PoolOptions, ActorRef, AnyDefinition, ArgsOf, DeadLetter, MessageOptions, ResourceLimits, SpawnOptions } from './types.js';
 
 export interface ThreadStats {
   readonly thread: number;

@@ -80,17 +80,17 @@ export interface SpawnOptions {
    * whose handler throws, nacks or overruns ackWaitMs is handled again, up to maxDeliver times;
    * with any mode, a tell whose messageId was seen within dedupWindowMs is dropped as a duplicate.
    */
-  readonly delivery?: import('./delivery.js').DeliveryOptions;
+  readonly delivery?: DeliveryOptions;
   /**
    * Under a supervising parent: 'permanent' (default) is restarted after a failure, 'transient'
    * too (a failure is an abnormal exit), 'temporary' never (it is stopped instead).
    */
-  readonly restart?: import('./supervision.js').RestartType;
+  readonly restart?: RestartType;
   /**
    * How this actor supervises its children (see SupervisionOptions). A decide function cannot
    * travel to another thread: for an actor placed elsewhere, put it in the definition.
    */
-  readonly supervision?: import('./supervision.js').SupervisionOptions;
+  readonly supervision?: SupervisionOptions;
 }
 
 /** What a handler gets: its state, its own ref, and the means to spawn and stop. */
@@ -110,7 +110,7 @@ export interface ActorContext<State> {
    */
   startChild<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): Promise<ActorRef<D>>;
   /** A pool of children behind one routing handle (see ActorSystem.spawnPool). */
-  spawnPool<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options: import('./pool.js').PoolOptions): import('./pool.js').ActorPool<D>;
+  spawnPool<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options: PoolOptions): ActorPool<D>;
   /**
    * Stops a child (or, with no argument, this actor). Resolves when its onStop ran. A stop of
    * this actor takes effect once the current handler returns: do not await it inside that handler.
@@ -169,10 +169,9 @@ export interface ActorContext<State> {
    * or term(). Meanwhile the actor takes its next message while fewer than `maxAckPending` are
    * outstanding (K5). An ask gets the handler's answer when the handler ends.
    */
-  deferAck(): import('./delivery.js').AckHandle;
+  deferAck(): AckHandle;
 }
 
-export type { ExitReason } from './envelope.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler<State> = (ctx: ActorContext<State>, payload: any) => unknown;
@@ -188,7 +187,7 @@ export interface ActorSpec<Args, State, H extends Handlers<State>> {
    */
   readonly receive?: (ctx: ActorContext<State>, type: string, payload: unknown) => unknown;
   /** How this actor supervises its children (spawn options may override it). */
-  readonly supervision?: import('./supervision.js').SupervisionOptions;
+  readonly supervision?: SupervisionOptions;
   /** Runs after init, on the first start and after every restart. */
   readonly onStart?: (ctx: ActorContext<State>) => void | Promise<void>;
   readonly onStop?: (ctx: ActorContext<State>) => void | Promise<void>;
@@ -197,12 +196,12 @@ export interface ActorSpec<Args, State, H extends Handlers<State>> {
    * A watched actor stopped. Without this hook the watcher fails with DeathPactError (and its
    * restart policy applies), as an unhandled Terminated does in Akka.
    */
-  readonly onTerminated?: (ctx: ActorContext<State>, ref: ActorRef<AnyDefinition>, reason: import('./envelope.js').ExitReason) => void | Promise<void>;
+  readonly onTerminated?: (ctx: ActorContext<State>, ref: ActorRef<AnyDefinition>, reason: ExitReason) => void | Promise<void>;
   /**
    * A linked actor exited (failed, stopped, was killed), for an actor that traps exits
    * (ctx.trapExits(true)). Without trapping, an abnormal exit of a linked actor fails this one.
    */
-  readonly onExit?: (ctx: ActorContext<State>, ref: ActorRef<AnyDefinition>, reason: import('./envelope.js').ExitReason) => void | Promise<void>;
+  readonly onExit?: (ctx: ActorContext<State>, ref: ActorRef<AnyDefinition>, reason: ExitReason) => void | Promise<void>;
 }
 
 export declare const definitionBrand: unique symbol;
@@ -265,4 +264,89 @@ export interface DeadLetter {
   readonly reason: DeadLetterReason;
   readonly deliveryCount: number;
   readonly at: number;
+}
+
+/** Why an actor ended, as its watchers learn it. */
+export type ExitReason = 'normal' | 'failed' | 'shutdown' | 'noproc' | 'thread-exit' | 'killed';
+
+// ---- supervision -------------------------------------------------------------------------------
+
+export type Strategy = 'one-for-one' | 'one-for-all' | 'rest-for-one';
+export type Directive = 'restart' | 'resume' | 'stop' | 'escalate';
+/**
+ * Under a supervising parent: 'permanent' is restarted after any exit, 'transient' after a
+ * failure, 'temporary' never.
+ */
+export type RestartType = 'permanent' | 'transient' | 'temporary';
+
+export interface SupervisionOptions {
+  /** Default 'one-for-one'. */
+  readonly strategy?: Strategy;
+  /** Restarts allowed within withinMs before this actor gives up on its children. Default 5. */
+  readonly maxRestarts?: number;
+  /** Default 30000. */
+  readonly withinMs?: number;
+  /** What to do with a failed child, by its error. Default: always 'restart'. */
+  readonly decide?: (error: Error) => Directive;
+}
+
+// ---- delivery ----------------------------------------------------------------------------------
+
+export interface DeliveryOptions {
+  /** 'at-least-once': redeliver until a handler completes. Default 'at-most-once'. */
+  readonly mode?: 'at-most-once' | 'at-least-once';
+  /** How long a handler may run before its message is sent again. Default 30000. */
+  readonly ackWaitMs?: number;
+  /** Attempts before the message becomes a dead letter (max-deliveries). Default 5. */
+  readonly maxDeliver?: number;
+  /** Delays before the 2nd, 3rd, ... attempt (the last one repeats). Default: none. */
+  readonly backoffMs?: readonly number[];
+  /** How long a messageId is remembered. Default 120000 (2 minutes). */
+  readonly dedupWindowMs?: number;
+  /** At most this many ids remembered (oldest forgotten first). Default 100000. */
+  readonly dedupMax?: number;
+  /** Messages outstanding (started, not settled) at once, counting deferred acks. Default 1. */
+  readonly maxAckPending?: number;
+  /**
+   * At-least-once mode, for an actor spawned from another thread: keep a copy of each tell it
+   * holds on the spawner's thread until it is done, so that if the actor's thread dies, what it
+   * held (queued or running) goes again to the restarted actor, flagged redelivered. Without,
+   * those messages are dead letters ('thread-crash', by count). Costs a copy of every message
+   * and a note when it is done. Default false.
+   */
+  readonly keepCopies?: boolean;
+}
+
+/** A deferred ack (ctx.deferAck): settles one message after its handler has ended. */
+export interface AckHandle {
+  ack(): void;
+  nack(delayMs?: number): void;
+  inProgress(): void;
+  term(): void;
+}
+
+// ---- pools -------------------------------------------------------------------------------------
+
+export type Routing = 'round-robin' | { readonly key: (type: string, payload: unknown) => string | number };
+
+export interface PoolOptions extends SpawnOptions {
+  /** Members spawned at once. */
+  readonly size: number;
+  /** Default 'round-robin'. */
+  readonly routing?: Routing;
+}
+
+/** What a pool offers: the ActorRef calls, routed to one member each. */
+export interface ActorPool<D extends AnyDefinition> {
+  tell<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K>): void;
+  send<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, SendOptions>): Promise<SendResult>;
+  ask<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, AskOptions>): Promise<ReplyOf<D, K>>;
+  /** The current members, in slot order. */
+  readonly members: readonly ActorRef<D>[];
+  /** Spawns one more member (key routing moves about 1/n of the keys to it). */
+  grow(): ActorRef<D>;
+  /** Takes a member out of the routing (it keeps running). */
+  remove(member: ActorRef<D>): boolean;
+  /** Stops every member. */
+  stop(): Promise<void>;
 }

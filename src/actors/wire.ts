@@ -1,0 +1,56 @@
+// What the fields of a ring record mean between two actor hosts: how an actor key is made, the
+// flags carried in a record's priority byte, and the control records that hosts exchange.
+// Shared by every part of a host that reads or writes records; imports nothing of the model.
+
+import type { WireError } from '../errors.js';
+import type { DeathNotice } from '../runtime/control.js';
+import type { DeadLetter, ExitReason, RestartType } from './types.js';
+
+/** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
+export const KEY_SPAN = 1024;
+
+/** The thread that spawned the actor with this key. */
+export function spawnerOf(key: number): number {
+  return key % KEY_SPAN;
+}
+
+/** The spawning thread's sequence number of the actor with this key. */
+export function seqOf(key: number): number {
+  return Math.floor(key / KEY_SPAN);
+}
+
+/** In a record's priority byte: the payload is [messageId, payload]. */
+export const WIRE_MESSAGE_ID = 0x80;
+/** In a record's priority byte (with WIRE_MESSAGE_ID): answer with a receipt, corr = its id (K6). */
+export const WIRE_RECEIPT = 0x40;
+/** In a record's priority byte: a redelivery; the payload is [attempt, messageId | null, senderThread, payload]. */
+export const WIRE_REDELIVERY = 0x20;
+
+/** A message a stopped pool member left unhandled: type, payload, priority, messageId, next attempt, sender thread and key. */
+export type Returned = [type: string, payload: unknown, priority: number, messageId: string | null, attempt: number, senderThread: number, senderKey: number];
+
+/** A copy of an ack-mode tell its host holds: type, payload, priority, messageId, sender thread and key. */
+export type Replica = [type: string, payload: unknown, priority: number, messageId: string | null, senderThread: number, senderKey: number];
+
+/** Per actor: its key, tells it now holds (numbered copies), [from, to] ranges of numbers it finished with, and whether it stopped (all finished). */
+export type ReplicaBatch = [key: number, held: [number, ...Replica][], done: number[], stopped: boolean];
+
+/** Control records: notices between the hosts of two threads, in ring order. */
+export type ControlRecord =
+  | ['dl', DeadLetter]
+  | ['child-stopped', number, number, number]
+  | ['thread-down', number, DeathNotice]
+  | ['watch', number, number] // target key, watcher key (the watcher's thread sent it)
+  | ['unwatch', number, number]
+  | ['terminated', number, number, ExitReason] // target key, watcher key (the target's thread sent it)
+  | ['sub', string, number, number, string | null] // topic, subscriber thread, subscriber key, group
+  | ['unsub', string, number, number, string | null]
+  | ['unsub-all', number] // an actor that stopped: out of every topic and group
+  | ['link', number, number] // target key, peer key (the peer's thread sent it)
+  | ['unlink', number, number]
+  | ['exit', number, number, ExitReason] // linked key, exited key (the exited one's thread sent it)
+  | ['child-failed', number, number, WireError, RestartType, boolean] // parent key, child key, error, type, normal exit (the child's thread sent it)
+  | ['gone', number] // an actor of a thread that died, not restarted (its spawner's thread sent it)
+  | ['seen', number, string, number] // key, a message id it took, when (its host's thread sent it, to its spawner)
+  | ['returned', number, number, Returned[]] // pool id, the stopped member's key, what it left (its thread sent it, to the pool's)
+  | ['replicas', ReplicaBatch[]]; // copies of ack-mode tells, per actor (its host's thread sent it, to its spawner)
