@@ -45,6 +45,15 @@ export const enum RecordKind {
   Lost = 13,
 }
 
+/** Discard flag: the first record of a new writer on a ring (a thread's replacement). */
+export const DISCARD_NEW_WRITER = 1;
+
+/** The user messages (tells, asks, fan-out copies) a record carries: the unit of custody. */
+export function userMessages(kind: number, flags: number, corr: number): number {
+  if (kind === RecordKind.Big) kind = flags;
+  return kind === RecordKind.Tell || kind === RecordKind.Ask ? 1 : kind === RecordKind.Fanout ? corr : 0;
+}
+
 /** Per-thread control block: one region of CTL_BYTES per thread in one SharedArrayBuffer. */
 export const CTL_BYTES = 512;
 export const CTL_I32 = CTL_BYTES / 4;
