@@ -1,6 +1,7 @@
-// Writes the benchmark tables of a run (bench/results/latest.json, or the file given) into the
-// README, between the markers <!-- bench:start --> and <!-- bench:end -->, and copies the run's
-// ratio chart to docs/ratios.svg. `npm run bench -- --readme` does this after a run.
+// Writes the benchmark tables of a run (bench/results/latest.json, or the file given) into
+// docs/performance.md, between the markers <!-- bench:start --> and <!-- bench:end -->, and copies
+// the run's charts to docs/ratios.svg and docs/scaling.svg. `npm run bench -- --readme` does this
+// after a run; `npx tsx bench/readme.ts bench/results/baseline.json` does it for the stored run.
 
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -38,15 +39,18 @@ export function benchTables(results: Results): string {
   return lines.join('\n');
 }
 
-export function writeReadme(resultsFile: string): void {
+/** The page that holds the tables, relative to the repository root. */
+export const PERFORMANCE_PAGE = 'docs/performance.md';
+
+export function writePerformancePage(resultsFile: string): void {
   const root = new URL('../', import.meta.url);
-  const readmePath = fileURLToPath(new URL('README.md', root));
+  const pagePath = fileURLToPath(new URL(PERFORMANCE_PAGE, root));
   const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as Results;
-  const readme = readFileSync(readmePath, 'utf8');
-  const from = readme.indexOf(START);
-  const to = readme.indexOf(END);
-  if (from < 0 || to < from) throw new Error(`README.md has no ${START} ... ${END} block`);
-  writeFileSync(readmePath, `${readme.slice(0, from + START.length)}\n${benchTables(results)}\n${readme.slice(to)}`);
+  const page = readFileSync(pagePath, 'utf8');
+  const from = page.indexOf(START);
+  const to = page.indexOf(END);
+  if (from < 0 || to < from) throw new Error(`${PERFORMANCE_PAGE} has no ${START} ... ${END} block`);
+  writeFileSync(pagePath, `${page.slice(0, from + START.length)}\n${benchTables(results)}\n${page.slice(to)}`);
   const chart = fileURLToPath(new URL('bench/results/ratios.svg', root));
   if (existsSync(chart)) copyFileSync(chart, fileURLToPath(new URL('docs/ratios.svg', root)));
   const scaling = fileURLToPath(new URL('bench/results/scaling.svg', root));
@@ -54,6 +58,6 @@ export function writeReadme(resultsFile: string): void {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeReadme(process.argv[2] ?? fileURLToPath(new URL('./results/latest.json', import.meta.url)));
-  console.log('README.md benchmark tables and docs/ charts updated');
+  writePerformancePage(process.argv[2] ?? fileURLToPath(new URL('./results/latest.json', import.meta.url)));
+  console.log(`${PERFORMANCE_PAGE} benchmark tables and docs/ charts updated`);
 }

@@ -8,7 +8,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ratioChart } from './chart.js';
 import type { BenchReport } from './lib.js';
-import { writeReadme } from './readme.js';
+import { PERFORMANCE_PAGE, writePerformancePage } from './readme.js';
 
 const quick = process.argv.includes('--quick');
 /** --compare[=file]: compare each ratio with a stored run (default bench/results/baseline.json). */
@@ -113,6 +113,6 @@ writeFileSync(`${out}latest.json`, `${JSON.stringify({ machine, reports }, null,
 writeFileSync(`${out}ratios.svg`, ratioChart(reports, `troupe vs. baselines, same run: Node ${machine.node}, ${machine.cores} cores, ${machine.mode} run`));
 console.log(`results written to bench/results/latest.json and bench/results/ratios.svg`);
 if (process.argv.includes('--readme')) {
-  writeReadme(`${out}latest.json`);
-  console.log('README.md benchmark tables and docs/ charts updated from this run');
+  writePerformancePage(`${out}latest.json`);
+  console.log(`${PERFORMANCE_PAGE} benchmark tables and docs/ charts updated from this run`);
 }
