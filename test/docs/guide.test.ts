@@ -13,8 +13,9 @@
 //   <!-- excerpt: docs/examples/x.ts --> the block is a part of that file, exactly.
 //
 // Besides: every relative link in README.md and docs/*.md reaches a file (and a heading, for an
-// anchor); every rule id cited in the docs or in a test's name is defined in docs/guarantees.md;
-// and each test file that page names for a rule mentions that rule.
+// anchor); every rule id cited in the docs or in a test's name is defined in docs/guarantees.md,
+// and each test file that page names for a rule mentions that rule; and the file map of
+// docs/design.md names every file under src/, and no other.
 
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -202,5 +203,20 @@ describe('rule ids', () => {
       expect(tests.length, `${id} names no test`).toBeGreaterThan(0);
       for (const t of tests) expect(read(join('docs', t)), `${t} does not mention ${id}`).toMatch(new RegExp(`\\b${id}\\b`));
     }
+  });
+});
+
+describe('the file map in docs/design.md', () => {
+  it('names every source file under src/, and only those', () => {
+    const map = read('docs/design.md').split('\n## File map')[1] ?? '';
+    const named = new Set<string>();
+    let folder = '';
+    for (const line of map.split('\n')) {
+      const heading = /^\*\*`(src\/[^`]*)`/.exec(line);
+      if (heading !== null) folder = heading[1]!;
+      else if (line.startsWith('| `')) for (const m of line.split(' | ')[0]!.matchAll(/`([^`]+\.ts)`/g)) named.add(`${folder}${m[1]}`);
+    }
+    const actual = (readdirSync(join(ROOT, 'src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => `src/${f}`);
+    expect([...named].sort(), 'update the file map in docs/design.md').toEqual(actual.sort());
   });
 });
