@@ -32,6 +32,13 @@ export function maxRecordPayload(capacity: number): number {
   return (capacity >>> 2) - REC_HEADER_BYTES;
 }
 
+/** Bytes published into the ring and not yet taken by its consumer (records and padding). */
+export function unreadBytes(ring: SharedArrayBuffer): number {
+  const cursors = new Int32Array(ring, 0, RING_DATA_OFFSET >> 2);
+  // Atomics.load both cursors: each is written by another thread (the producer, the consumer).
+  return (Atomics.load(cursors, RING_W) - Atomics.load(cursors, RING_R)) | 0;
+}
+
 /** Header fields of one record, as the consumer sees them. */
 export interface RecordHeader {
   kind: number;

@@ -4,27 +4,13 @@
 // The actor model above plugs in through InboundSink and Runnable; this file knows no actors.
 
 import type { MessagePort } from 'node:worker_threads';
+import { ControlBlock } from './control-block.js';
 import { ReaderGroup, type InboundSink, type StreamJoin } from './inbound.js';
-import {
-  CTL_ACTORS,
-  CTL_F64_BASE,
-  CTL_F64_CURRENT,
-  CTL_HEARTBEAT,
-  CTL_I32,
-  CTL_LOAD,
-  CTL_STATE,
-  RecordKind,
-  STAT_BUSY_NS,
-  STAT_FIELDS,
-  STAT_LONGEST_TURN_MS,
-  STAT_SINCE,
-  STAT_SPILL_BYTES,
-  ThreadState,
-} from './layout.js';
+import { RecordKind, STAT_BUSY_NS, STAT_FIELDS, STAT_LONGEST_TURN_MS, STAT_SINCE, STAT_SPILL_BYTES, ThreadState } from './layout.js';
 import { Outbound } from './outbound.js';
 import { RunQueue, type Runnable } from './run-queue.js';
 import type { ThreadWiring } from './topology.js';
-import { Bell } from './wake.js';
+import type { Bell } from './wake.js';
 import { WriterGroup } from './writer-group.js';
 
 export type { InboundSink, StreamJoin } from './inbound.js';
@@ -56,8 +42,7 @@ export class ThreadRuntime {
   readonly #shared: Float64Array;
   /** One Float64 in this thread's control block: the key of the actor running now. */
   readonly #current: Float64Array;
-  readonly #ctlI32: Int32Array;
-  readonly #base: number;
+  readonly #ctl: ControlBlock;
   readonly #bell: Bell;
   readonly #writers: WriterGroup;
   readonly #out: (Outbound | null)[];
@@ -78,11 +63,11 @@ export class ThreadRuntime {
     this.self = wiring.self;
     this.threadCount = wiring.threadCount;
     this.#tuning = tuning;
-    this.#ctlI32 = new Int32Array(wiring.ctl);
-    this.#base = this.self * CTL_I32;
-    this.#shared = new Float64Array(wiring.ctl, this.self * CTL_I32 * 4 + CTL_F64_BASE * 8, STAT_FIELDS);
-    this.#current = new Float64Array(wiring.ctl, this.self * CTL_I32 * 4 + CTL_F64_CURRENT * 8, 1);
-    this.#bell = new Bell(this.#ctlI32, this.#base);
+    const ctl = new ControlBlock(wiring.ctl);
+    this.#ctl = ctl;
+    this.#shared = ctl.stats(this.self);
+    this.#current = ctl.runningSlot(this.self);
+    this.#bell = ctl.bell(this.self);
     this.#writers = new WriterGroup(
       this.counters,
       () => this.flush(),
@@ -91,7 +76,7 @@ export class ThreadRuntime {
       },
     );
     this.#out = wiring.outbound.map((ring, to) =>
-      ring === null ? null : new Outbound(to, ring, new Bell(this.#ctlI32, to * CTL_I32), wiring.bigOut[to]!, tuning.maxMessageBytes, this.#writers),
+      ring === null ? null : new Outbound(to, ring, ctl.bell(to), wiring.bigOut[to]!, tuning.maxMessageBytes, this.#writers),
     );
     this.#readers = new ReaderGroup(this.counters, this.#shared, wiring.inbound, wiring.bigIn, joins);
     if (joins !== null) {
@@ -103,7 +88,7 @@ export class ThreadRuntime {
     }
     this.#shared.set(this.counters);
     if (joins !== null) for (const out of this.#out) out?.announceNewWriter();
-    Atomics.store(this.#ctlI32, this.#base + CTL_STATE, ThreadState.Running);
+    ctl.setState(this.self, ThreadState.Running);
   }
 
   /** Installs the handler for decoded inbound records and starts the turn loop. */
@@ -119,7 +104,7 @@ export class ThreadRuntime {
   /** Ends the turn loop after its current pass; wakes it if parked. */
   async close(): Promise<void> {
     this.#closed = true;
-    Atomics.store(this.#ctlI32, this.#base + CTL_STATE, ThreadState.Stopped);
+    this.#ctl.setState(this.self, ThreadState.Stopped);
     this.#bell.ring(); // wakes the loop if it is parked, so that it sees #closed
     await this.#loop;
   }
@@ -199,8 +184,7 @@ export class ThreadRuntime {
 
   /** Publishes the hosted actor count and ready backlog, for placement and stats. */
   #publishLoad(): void {
-    this.#ctlI32[this.#base + CTL_ACTORS] = this.#readers.sink!.actorCount;
-    this.#ctlI32[this.#base + CTL_LOAD] = this.#runq.length;
+    this.#ctl.publishLoad(this.self, this.#readers.sink!.actorCount, this.#runq.length);
   }
 
   // ---- the turn loop --------------------------------------------------------------------------
@@ -224,13 +208,13 @@ export class ThreadRuntime {
   }
 
   async #run(): Promise<void> {
-    const ctl = this.#ctlI32;
-    const heartbeat = this.#base + CTL_HEARTBEAT;
+    const ctl = this.#ctl;
+    const self = this.self;
     const slice = this.#tuning.sliceMs;
     while (!this.#closed) {
       const start = performance.now();
       const deadline = start + slice;
-      ctl[heartbeat] = (ctl[heartbeat]! + 1) | 0;
+      ctl.beat(self);
       let traffic = false;
       let ran = 0;
       do {

@@ -4,7 +4,7 @@
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { CTL_BYTES } from './layout.js';
-import { createRingBuffer } from './ring-buffer.js';
+import { createRingBuffer, unreadBytes } from './ring-buffer.js';
 
 export interface ThreadWiring {
   readonly self: number;
@@ -21,7 +21,10 @@ export interface ThreadWiring {
 export interface Topology {
   readonly threadCount: number;
   readonly ctl: SharedArrayBuffer;
+  /** rings[from][to]: the ring from thread `from` to thread `to` (null when from === to). */
   readonly rings: readonly (readonly (SharedArrayBuffer | null)[])[];
+  /** Bytes published into `thread`'s inbound rings and not yet read by it, all rings together. */
+  unreadBytesInto(thread: number): number;
   wiringFor(thread: number): ThreadWiring;
   /** The ports a worker's wiring holds, for its transfer list. */
   portsOf(wiring: ThreadWiring): MessagePort[];
@@ -54,6 +57,14 @@ export function createTopology(threadCount: number, ringBytes: number): Topology
     threadCount,
     ctl,
     rings,
+    unreadBytesInto(thread) {
+      let bytes = 0;
+      for (const row of rings) {
+        const ring = row[thread];
+        if (ring !== null && ring !== undefined) bytes += unreadBytes(ring);
+      }
+      return bytes;
+    },
     wiringFor(self) {
       return {
         self,
