@@ -17,6 +17,22 @@ import type { WriterGroup } from './writer-group.js';
 const LOG_PRUNE_AT = 256;
 const EMPTY = new Uint8Array(0);
 
+/**
+ * A record's header as a sender gives it: one object, filled and reused for each send (nothing
+ * keeps it). The fields of a record that ThreadRuntime.send takes one by one.
+ */
+export interface OutboundHeader {
+  kind: RecordKind;
+  /** 0..3 */
+  priority: number;
+  /** The target actor's key (0: the receiving thread itself). */
+  target: number;
+  /** The sending actor's key (0: none). */
+  sender: number;
+  /** The ask correlation id (0: none). */
+  corr: number;
+}
+
 export class Outbound {
   /** The thread this writer writes to. */
   readonly to: number;

@@ -7,13 +7,14 @@ import type { MessagePort } from 'node:worker_threads';
 import { ControlBlock } from './control-block.js';
 import { ReaderGroup, type InboundSink, type StreamJoin } from './inbound.js';
 import { RecordKind, STAT_BUSY_NS, STAT_FIELDS, STAT_LONGEST_TURN_MS, STAT_SINCE, STAT_SPILL_BYTES, ThreadState } from './layout.js';
-import { Outbound } from './outbound.js';
+import { Outbound, type OutboundHeader } from './outbound.js';
 import { RunQueue, type Runnable } from './run-queue.js';
 import type { ThreadWiring } from './topology.js';
 import type { Bell } from './wake.js';
 import { WriterGroup } from './writer-group.js';
 
 export type { InboundSink, StreamJoin } from './inbound.js';
+export type { OutboundHeader } from './outbound.js';
 export type { Runnable } from './run-queue.js';
 
 export interface RuntimeTuning {
@@ -116,9 +117,7 @@ export class ThreadRuntime {
    * (tells and asks) that were sent to it and will never be read, from the ring and the spill.
    */
   abandon(to: number): { lost: string[]; inRing: number } {
-    const out = this.#out[to];
-    if (out === null || out === undefined) return { lost: [], inRing: 0 };
-    return out.abandon();
+    return this.#out[to]?.abandon() ?? { lost: [], inRing: 0 };
   }
 
   /**
@@ -134,8 +133,7 @@ export class ThreadRuntime {
   /** Reads everything left in the ring from `from` now (a writer that died: nothing more comes). */
   drainFrom(from: number): void {
     const inbound = this.#readers.of(from);
-    if (inbound === undefined) return;
-    while (inbound.drain());
+    if (inbound !== undefined) while (inbound.drain());
   }
 
   /** True when messages to `to` are spilling past the high-water mark (flow control). */
@@ -149,9 +147,21 @@ export class ThreadRuntime {
    * this side. Throws SerializationError or MessageTooLargeError, and then nothing was sent.
    */
   send(to: number, kind: RecordKind, priority: number, target: number, sender: number, corr: number, payload: unknown, tag = ''): void {
-    const out = this.#out[to];
-    if (out === null || out === undefined) throw new RangeError(`no ring from thread ${this.self} to ${to}`);
-    out.send(kind, priority, target, sender, corr, payload, tag);
+    (this.#out[to] ?? this.#noRing(to)).send(kind, priority, target, sender, corr, payload, tag);
+  }
+
+  /** send(), with the header in an object the caller fills and reuses: read here, never kept. */
+  write(to: number, h: OutboundHeader, payload: unknown, tag = ''): void {
+    (this.#out[to] ?? this.#noRing(to)).send(h.kind, h.priority, h.target, h.sender, h.corr, payload, tag);
+  }
+
+  /** A Control record for thread `to` (a runtime-level notice for the thread), every header field 0. */
+  sendControl(to: number, record: unknown): void {
+    (this.#out[to] ?? this.#noRing(to)).send(RecordKind.Control, 0, 0, 0, 0, record, '');
+  }
+
+  #noRing(to: number): never {
+    throw new RangeError(`no ring from thread ${this.self} to ${to}`);
   }
 
   /** Called at the start of every flush: the layer above writes what it batched per turn. */
@@ -162,16 +172,11 @@ export class ThreadRuntime {
   /** Moves spilled records into rings, publishes every ring written, rings parked consumers. */
   flush(): void {
     this.beforeFlush?.();
-    const outs = this.#out;
     let spilled = 0;
-    for (let to = 0; to < outs.length; to++) spilled += outs[to]?.spillBytes ?? 0;
+    for (const out of this.#out) spilled += out?.spillBytes ?? 0;
     this.counters[STAT_SPILL_BYTES] = spilled;
     this.#shared.set(this.counters); // counters first: see `counters`
-    for (let to = 0; to < outs.length; to++) {
-      const out = outs[to];
-      if (out === null || out === undefined || out.abandoned) continue;
-      out.flush();
-    }
+    for (const out of this.#out) if (out !== null && !out.abandoned) out.flush();
   }
 
   // ---- run queue ------------------------------------------------------------------------------

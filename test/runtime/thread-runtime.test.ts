@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ControlBlock } from '../../src/runtime/control-block.js';
+import { RecordKind } from '../../src/runtime/layout.js';
+import type { RecordHeader } from '../../src/runtime/ring-buffer.js';
+import { ThreadRuntime, type InboundSink, type OutboundHeader, type RuntimeTuning } from '../../src/runtime/thread-runtime.js';
+import { createTopology } from '../../src/runtime/topology.js';
+
+const TUNING: RuntimeTuning = { sliceMs: 2, spinMicros: 0, spillHighWaterBytes: 1 << 20, maxMessageBytes: 1 << 20 };
+
+interface Got {
+  readonly from: number;
+  readonly header: RecordHeader;
+  readonly payload: unknown;
+  readonly tag: string;
+}
+
+/** An InboundSink that keeps what arrives; until(n) resolves once n records have. */
+class Collect implements InboundSink {
+  actorCount = 0;
+  readonly got: Got[] = [];
+  #waiting: { n: number; resolve: () => void }[] = [];
+
+  onRecord(from: number, header: RecordHeader, payload: unknown, tag: string): void {
+    this.got.push({ from, header: { ...header }, payload, tag });
+    this.#waiting = this.#waiting.filter((w) => (this.got.length >= w.n ? (w.resolve(), false) : true));
+  }
+
+  onDecodeFailure(_from: number, _header: RecordHeader, error: Error): void {
+    throw error;
+  }
+
+  until(n: number): Promise<void> {
+    return this.got.length >= n ? Promise.resolve() : new Promise((resolve) => this.#waiting.push({ n, resolve }));
+  }
+}
+
+const running: ThreadRuntime[] = [];
+
+/** ThreadRuntimes for every thread of one topology, all on this JS thread, each started with its own sink. */
+function runtimes(threads: number): { rts: ThreadRuntime[]; sinks: Collect[]; ctl: ControlBlock } {
+  const topology = createTopology(threads, 1024);
+  const rts: ThreadRuntime[] = [];
+  const sinks: Collect[] = [];
+  for (let t = 0; t < threads; t++) {
+    const rt = new ThreadRuntime(topology.wiringFor(t), TUNING);
+    const sink = new Collect();
+    rt.start(sink);
+    rts.push(rt);
+    sinks.push(sink);
+    running.push(rt);
+  }
+  return { rts, sinks, ctl: new ControlBlock(topology.ctl) };
+}
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((rt) => rt.close()));
+});
+
+describe('ThreadRuntime sends', () => {
+  it('delivers positional sends, header-object writes and control records in order, with their fields', async () => {
+    const { rts, sinks } = runtimes(2);
+    const h: OutboundHeader = { kind: RecordKind.Tell, priority: 1, target: 11, sender: 22, corr: 0 };
+    rts[0]!.send(1, RecordKind.Ask, 2, 33, 44, 7, { n: 1 }, 'q');
+    rts[0]!.write(1, h, { n: 2 }, 't');
+    rts[0]!.sendControl(1, ['notice', 3]);
+    await sinks[1]!.until(3);
+    expect(sinks[1]!.got.map(({ from, header, payload, tag }) => [from, header.kind, header.priority, header.target, header.sender, header.corr, payload, tag])).toEqual([
+      [0, RecordKind.Ask, 2, 33, 44, 7, { n: 1 }, 'q'],
+      [0, RecordKind.Tell, 1, 11, 22, 0, { n: 2 }, 't'],
+      [0, RecordKind.Control, 0, 0, 0, 0, ['notice', 3], ''],
+    ]);
+  });
+
+  it('reads a reused header object at each write and keeps nothing of it', async () => {
+    const { rts, sinks } = runtimes(2);
+    const h: OutboundHeader = { kind: RecordKind.Tell, priority: 0, target: 0, sender: 5, corr: 0 };
+    for (let i = 1; i <= 50; i++) {
+      h.target = i;
+      h.corr = i % 2 === 0 ? i : 0;
+      h.kind = i % 2 === 0 ? RecordKind.Ask : RecordKind.Tell;
+      rts[0]!.write(1, h, i);
+    }
+    h.target = -1;
+    await sinks[1]!.until(50);
+    expect(sinks[1]!.got.map((g) => [g.header.kind, g.header.target, g.header.corr, g.payload])).toEqual(
+      Array.from({ length: 50 }, (_, k) => [(k + 1) % 2 === 0 ? RecordKind.Ask : RecordKind.Tell, k + 1, (k + 1) % 2 === 0 ? k + 1 : 0, k + 1]),
+    );
+  });
+
+  it('refuses a thread it has no ring to, in every form', () => {
+    const { rts } = runtimes(2);
+    const h: OutboundHeader = { kind: RecordKind.Tell, priority: 0, target: 0, sender: 0, corr: 0 };
+    expect(() => rts[0]!.send(0, RecordKind.Tell, 0, 0, 0, 0, 1)).toThrow(/no ring from thread 0 to 0/);
+    expect(() => rts[0]!.write(5, h, 1)).toThrow(RangeError);
+    expect(() => rts[1]!.sendControl(1, 1)).toThrow(/no ring from thread 1 to 1/);
+  });
+
+  it('refuses to write to a thread it abandoned', () => {
+    const { rts } = runtimes(2);
+    rts[0]!.abandon(1);
+    expect(() => rts[0]!.sendControl(1, 1)).toThrow(/thread 1 is gone/);
+  });
+});
+
