@@ -43,7 +43,7 @@ function begin(wiring: ThreadWiring, recovery: WorkerBoot['recovery']): void {
     workers: boot.workers,
     ...(recovery === undefined ? {} : { recovery }),
   });
-  runtime.start(node);
+  runtime.start(node.inbound);
 }
 
 function running(): { runtime: ThreadRuntime; node: ActorNode } {

@@ -3,18 +3,28 @@
 
 import { registerWireClass } from '../runtime/codec.js';
 import { invalid } from '../validate.js';
-import type { Cell } from './cell.js';
-import type { ActorNode } from './node.js';
 import type { AskOptions, MessageOptions, SendOptions, SendResult } from './types.js';
 
+/** The host that sends for a ref: the node of the thread that made or decoded it. */
+export interface RefHost {
+  idOf(key: number): string;
+  refFor(thread: number, key: number): ActorRefImpl;
+  tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined): void;
+  send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<SendResult>;
+  ask(ref: ActorRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown>;
+}
+
 export class ActorRefImpl {
-  readonly #node: ActorNode;
+  readonly #node: RefHost;
   readonly thread: number;
   readonly key: number;
-  /** The cell behind a same-thread ref, once looked up (null: not found; undefined: not yet). */
-  cell: Cell | null | undefined = undefined;
+  /**
+   * The host's own record of the actor behind a same-thread ref, once looked up (null: not
+   * found; undefined: not yet): keys are never reused, so a tell needs no lookup after the first.
+   */
+  cell: object | null | undefined = undefined;
 
-  constructor(node: ActorNode, thread: number, key: number) {
+  constructor(node: RefHost, thread: number, key: number) {
     this.#node = node;
     this.thread = thread;
     this.key = key;
@@ -56,6 +66,6 @@ registerWireClass(
   (ref) => [ref.thread, ref.key],
   (data, context) => {
     const [thread, key] = data as [number, number];
-    return (context as ActorNode).refFor(thread, key);
+    return (context as Pick<RefHost, 'refFor'>).refFor(thread, key);
   },
 );

@@ -3,20 +3,76 @@
 // settles. A handler that throws fails this cell only; the cell restarts within its limit.
 
 import { ActorFailedError, DeathPactError, asError } from '../errors.js';
-import type { Runnable } from '../runtime/thread-runtime.js';
-import { checkRef, type ActorRefImpl } from './actor-ref.js';
+import type { MailboxBounds } from '../runtime/bounds-table.js';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { Runnable, ThreadRuntime } from '../runtime/thread-runtime.js';
+import type { ActorRefImpl } from './actor-ref.js';
 import { definitionSupervision, handlerTable } from './define.js';
-import { Supervisor } from './supervision.js';
-import { Envelope, EnvelopeKind, STARTED, isAbnormal, type TerminatedNotice } from './envelope.js';
-import type { ActorNode } from './node.js';
 import { DeliveryState, type Attempt } from './delivery.js';
+import { Envelope, EnvelopeKind, STARTED, isAbnormal, type TerminatedNotice } from './envelope.js';
 import { Mailbox } from './mailbox.js';
-import { invalid, validateNumber } from '../validate.js';
 import type { ActorPolicy } from './policy.js';
-import { Pool, resolvePoolOptions } from './pool.js';
+import type { PoolHost } from './pool.js';
+import { Supervisor } from './supervision.js';
 import { ActorTimers } from './timers.js';
-import type { TimerHandle } from '../runtime/clock.js';
-import type { AckHandle, ActorContext, AnyDefinition, ExitReason, MessageOptions, PoolOptions, SpawnOptions } from './types.js';
+import type { AckHandle, ActorContext, AnyDefinition, DeadLetterReason, ExitReason, MessageOptions, SpawnOptions } from './types.js';
+import { invalid, validateNumber } from '../validate.js';
+
+/**
+ * What a cell needs of the host of its thread (node.ts): the cell says what it uses, the host
+ * provides it, and neither file imports the other's internals.
+ */
+export interface CellHost extends PoolHost {
+  readonly self: number;
+  readonly clock: Clock;
+  readonly runtime: ThreadRuntime;
+  readonly bounds: MailboxBounds;
+  /** The cell whose handler runs now: the sender of what is sent meanwhile. */
+  current: Cell | null;
+  /** Async handlers in flight on this thread (at-most-once), for a forced stop's books. */
+  inFlight: number;
+  readonly stopReason: DeadLetterReason;
+  idOf(key: number): string;
+  refFor(thread: number, key: number): ActorRefImpl;
+  newContext(cell: Cell): ActorContext<unknown>;
+  // lifecycle
+  spawn(definition: AnyDefinition, args: unknown, options: SpawnOptions | undefined, parent: Cell | null, routeeOf?: readonly [number, number] | null): ActorRefImpl;
+  start(definition: AnyDefinition, args: unknown, options: SpawnOptions | undefined, parent: Cell | null): Promise<ActorRefImpl>;
+  stopRef(ref: ActorRefImpl, graceful?: boolean, kill?: boolean): Promise<void>;
+  stopCell(cell: Cell, reason: 'normal' | 'failed' | 'shutdown' | 'killed'): Promise<void>;
+  stopChildren(cell: Cell): Promise<void>;
+  startFailed(cell: Cell, error: Error): void;
+  reportFailure(child: Cell, error: Error, normalExit?: boolean): void;
+  // what handlers reach through ctx
+  watch(cell: Cell, ref: ActorRefImpl): void;
+  unwatch(cell: Cell, ref: ActorRefImpl): void;
+  link(cell: Cell, ref: ActorRefImpl): void;
+  unlink(cell: Cell, ref: ActorRefImpl): void;
+  exitSignals(cell: Cell, reason: ExitReason): void;
+  publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): number;
+  subscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void;
+  unsubscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void;
+  offload(url: string, input: unknown, name?: string): Promise<unknown>;
+  timerFired(cell: Cell, type: string, payload: unknown): void;
+  // outcomes of messages: counted, answered, or dead letters
+  handledTells(n: number): void;
+  handled(env: Envelope, result: unknown): void;
+  failed(cell: Cell, env: Envelope, error: Error): void;
+  unhandled(cell: Cell, env: Envelope): void;
+  duplicate(): void;
+  seen(cell: Cell, id: string, at: number): void;
+  stashOverflow(cell: Cell, env: Envelope): void;
+  evicted(cell: Cell, env: Envelope): void;
+  attemptFailed(): void;
+  maxDeliveries(cell: Cell, env: Envelope, error: Error, attempts: number): void;
+  deliveryTerminated(cell: Cell, env: Envelope): void;
+  reply(env: Envelope, value: unknown): void;
+  replyFailure(cell: Cell, env: Envelope, error: Error): void;
+  // copies of ack-mode tells (keepCopies)
+  replicates(key: number): boolean;
+  replicaHeld(cell: Cell, env: Envelope, seq: number): void;
+  replicaSettled(cell: Cell, seq: number): void;
+}
 
 /** 'suspended': failed under a supervising parent (or halted by it), waiting for its directive. */
 export type CellStatus = 'starting' | 'running' | 'restarting' | 'suspended' | 'stopping' | 'stopped';
@@ -26,108 +82,6 @@ const THROUGHPUT = 64;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
-}
-
-class Context implements ActorContext<unknown> {
-  readonly #cell: Cell;
-  constructor(cell: Cell) {
-    this.#cell = cell;
-  }
-  /** Kept in the cell, so that an actor that never handles a message needs no Context. */
-  get state(): unknown {
-    return this.#cell.state;
-  }
-  set state(value: unknown) {
-    this.#cell.state = value;
-  }
-  get self(): never {
-    return this.#cell.self as never;
-  }
-  get sender(): never {
-    return this.#cell.sender as never;
-  }
-  get id(): string {
-    return this.#cell.node.idOf(this.#cell.key);
-  }
-  spawn(definition: AnyDefinition, args: unknown, options?: SpawnOptions): never {
-    return this.#cell.node.spawn(definition, args, options, this.#cell) as never;
-  }
-  startChild(definition: AnyDefinition, args: unknown, options?: SpawnOptions): Promise<never> {
-    return this.#cell.node.start(definition, args, options, this.#cell) as Promise<never>;
-  }
-  spawnPool(definition: AnyDefinition, args: unknown, options: PoolOptions): never {
-    const { size, routing, spawn } = resolvePoolOptions(options);
-    return new Pool(this.#cell.node, (routeeOf) => this.#cell.node.spawn(definition, args, spawn, this.#cell, routeeOf), size, routing) as never;
-  }
-  stop(ref?: ActorRefImpl): Promise<void> {
-    if (ref !== undefined) {
-      try {
-        checkRef(ref, 'ctx.stop(ref)');
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return this.#cell.node.stopRef(ref);
-    }
-    const cell = this.#cell;
-    // A permanent child of a supervisor is restarted even after a normal exit (OTP): its parent
-    // decides, as after a failure. Make such a child 'transient' for a stop that ends it.
-    if (cell.policy.supervised && cell.policy.restart === 'permanent' && cell.node.stopReason !== 'shutdown') {
-      cell.exitNormally();
-      return Promise.resolve();
-    }
-    return cell.node.stopCell(cell, 'normal');
-  }
-  get timers(): ActorTimers {
-    return this.#cell.timers;
-  }
-  watch(ref: ActorRefImpl): void {
-    this.#cell.node.watch(this.#cell, ref);
-  }
-  link(ref: ActorRefImpl): void {
-    this.#cell.node.link(this.#cell, ref);
-  }
-  unlink(ref: ActorRefImpl): void {
-    this.#cell.node.unlink(this.#cell, ref);
-  }
-  trapExits(on: boolean): void {
-    this.#cell.trapExit = on === true;
-  }
-  unwatch(ref: ActorRefImpl): void {
-    this.#cell.node.unwatch(this.#cell, ref);
-  }
-  publish(topic: string, type: string, payload?: unknown, options?: MessageOptions): number {
-    return this.#cell.node.publish(topic, type, payload, options);
-  }
-  subscribe(topic: string, options?: { group?: string }): void {
-    this.#cell.node.subscribe(topic, this.#cell.self, options?.group);
-  }
-  unsubscribe(topic: string, options?: { group?: string }): void {
-    this.#cell.node.unsubscribe(topic, this.#cell.self, options?.group);
-  }
-  offload<R>(taskModuleUrl: string, input?: unknown, options?: { name?: string }): Promise<R> {
-    return this.#cell.node.offload(taskModuleUrl, input, options?.name) as Promise<R>;
-  }
-  get deliveryCount(): number {
-    return this.#cell.attempt?.count ?? 1;
-  }
-  get redelivered(): boolean {
-    return this.deliveryCount > 1;
-  }
-  ack(): void {
-    this.#cell.settleAttempt('ack');
-  }
-  nack(delayMs = 0): void {
-    this.#cell.settleAttempt('nack', validateNumber(delayMs, 'ctx.nack(delayMs)', 0, 2 ** 31));
-  }
-  inProgress(): void {
-    this.#cell.settleAttempt('in-progress');
-  }
-  term(): void {
-    this.#cell.settleAttempt('term');
-  }
-  deferAck(): AckHandle {
-    return this.#cell.deferAck();
-  }
 }
 
 /**
@@ -164,7 +118,7 @@ class Rare {
 }
 
 export class Cell implements Runnable {
-  readonly node: ActorNode;
+  readonly node: CellHost;
   readonly key: number;
   readonly parentThread: number;
   readonly parentKey: number;
@@ -172,7 +126,7 @@ export class Cell implements Runnable {
   readonly policy: ActorPolicy;
   /** The actor's state (what ctx.state reads and writes). */
   state: unknown = undefined;
-  #ctx: Context | null = null;
+  #ctx: ActorContext<unknown> | null = null;
   #definition: AnyDefinition | null = null;
   status: CellStatus = 'starting';
   scheduled = false;
@@ -189,7 +143,7 @@ export class Cell implements Runnable {
   #senderKey = 0;
 
   constructor(
-    node: ActorNode,
+    node: CellHost,
     key: number,
     definition: AnyDefinition | null,
     args: unknown,
@@ -219,8 +173,8 @@ export class Cell implements Runnable {
   }
 
   /** What handlers and hooks get; created on first use. */
-  get ctx(): Context {
-    return (this.#ctx ??= new Context(this));
+  get ctx(): ActorContext<unknown> {
+    return (this.#ctx ??= this.node.newContext(this));
   }
 
   #more(): Rare {

@@ -14,10 +14,19 @@
 // and push returns it for the caller to dead-letter). Stop and Terminated envelopes take no room.
 
 import { Queue } from '../runtime/queue.js';
+import { invalid } from '../validate.js';
 import type { MailboxBounds } from '../runtime/bounds-table.js';
 import { Envelope, EnvelopeKind } from './envelope.js';
 
 export const MAX_PRIORITY = 3;
+
+/** A message's priority lane: missing is 0, out of range is clamped to 0..3 (RabbitMQ's rule). */
+export function priorityOf(options: { readonly priority?: number }): number {
+  const p = options.priority;
+  if (p === undefined) return 0;
+  if (typeof p !== 'number' || Number.isNaN(p)) throw invalid('options.priority', 'a number (0..3; others are clamped)', p);
+  return p <= 0 ? 0 : p >= MAX_PRIORITY ? MAX_PRIORITY : Math.floor(p);
+}
 
 /** Array slots per lane-0 message: type (or an Envelope), payload, sender thread, sender key. */
 const SLOT = 4;

@@ -6,8 +6,7 @@
 import { ActorStoppedError } from '../errors.js';
 import { invalid, validateFunction, validateInteger, validateObject } from '../validate.js';
 import type { ActorRefImpl } from './actor-ref.js';
-import type { ActorNode } from './node.js';
-import type { ActorPool, AnyDefinition, AskOptions, MessageOptions, PoolOptions, Routing, SendOptions, SendResult, SpawnOptions } from './types.js';
+import type { ActorPool, ExitReason, AnyDefinition, AskOptions, MessageOptions, PoolOptions, Routing, SendOptions, SendResult, SpawnOptions } from './types.js';
 
 
 
@@ -29,8 +28,20 @@ function score(keyHash: number, memberSeed: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** What a pool needs of the host of its thread. */
+export interface PoolHost {
+  /** Registers the pool for what its members in ack mode hand back; returns [thread, id]. */
+  registerPool(pool: Pool): readonly [number, number];
+  unregisterPool(id: number): void;
+  /** Calls `onEnd` once when `ref` stops for good; returns the function that cancels it. */
+  watchWith(ref: ActorRefImpl, onEnd: (reason: ExitReason) => void): () => void;
+  /** A message for a pool with no members: accepted, and a dead letter. */
+  noRoutee(type: string, payload: unknown): void;
+  stopRef(ref: ActorRefImpl): Promise<void>;
+}
+
 export class Pool {
-  readonly #node: ActorNode;
+  readonly #node: PoolHost;
   readonly #spawnMember: (routeeOf: readonly [number, number]) => ActorRefImpl;
   /** [this thread, this pool's id on it]: where members hand back what they leave unhandled. */
   readonly #id: readonly [number, number];
@@ -39,7 +50,7 @@ export class Pool {
   #seeds: number[] = [];
   #next = 0;
 
-  constructor(node: ActorNode, spawnMember: (routeeOf: readonly [number, number]) => ActorRefImpl, size: number, routing: Routing) {
+  constructor(node: PoolHost, spawnMember: (routeeOf: readonly [number, number]) => ActorRefImpl, size: number, routing: Routing) {
     this.#node = node;
     this.#spawnMember = spawnMember;
     this.#id = node.registerPool(this);

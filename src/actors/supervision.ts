@@ -12,7 +12,6 @@
 import { ActorFailedError } from '../errors.js';
 import { invalid, validateInteger, validateObject } from '../validate.js';
 import type { ActorRefImpl } from './actor-ref.js';
-import type { Cell } from './cell.js';
 import type { Directive, RestartType, Strategy, SupervisionOptions } from './types.js';
 
 
@@ -42,6 +41,18 @@ export function resolveSupervision(o: SupervisionOptions | undefined, name: stri
   };
 }
 
+/** The supervising actor, as this module sees it (a cell). */
+export interface SupervisingCell {
+  readonly busy: boolean;
+  readonly ending: boolean;
+  readonly children: Map<number, number> | null;
+  whenIdle(): Promise<void>;
+  /** Refs to its children, oldest first. */
+  childRefs(): ActorRefImpl[];
+  /** Fails the supervisor itself: an escalation, or (`gaveUp`) its children passed its restart limit. */
+  failFromSupervision(error: Error, gaveUp: boolean): void;
+}
+
 /** What a supervising node offers this module. */
 export interface SupervisorHost {
   /** Sends a directive to a child (on any thread); resolves with its answer once carried out. */
@@ -61,11 +72,11 @@ export class Supervisor {
   }
 
   /** A child failed: handle it after any failure already being handled. */
-  childFailed(host: SupervisorHost, parent: Cell, child: ActorRefImpl, error: Error, type: RestartType, normalExit = false): void {
+  childFailed(host: SupervisorHost, parent: SupervisingCell, child: ActorRefImpl, error: Error, type: RestartType, normalExit = false): void {
     this.#chain = this.#chain.then(() => this.#handle(host, parent, child, error, type, normalExit)).catch(() => undefined);
   }
 
-  async #handle(host: SupervisorHost, parent: Cell, child: ActorRefImpl, error: Error, type: RestartType, normalExit: boolean): Promise<void> {
+  async #handle(host: SupervisorHost, parent: SupervisingCell, child: ActorRefImpl, error: Error, type: RestartType, normalExit: boolean): Promise<void> {
     // Between the parent's own messages: a restart or an escalation must not cut into a handler.
     while (parent.busy) await parent.whenIdle();
     if (parent.ending || !parent.children?.has(child.key)) {

@@ -189,7 +189,7 @@ export class ActorSystem {
     if (options.spareThread) this.#startSpare();
     if (options.stallTimeoutMs > 0) this.#startWatchdog(options.stallTimeoutMs);
     for (const signal of options.handleSignals) process.on(signal, this.#onSignal);
-    node.onDeadLetter = (letter) => {
+    node.deadLetters.onDeadLetter = (letter) => {
       for (const listener of this.#listeners) {
         try {
           listener(letter);
@@ -201,10 +201,10 @@ export class ActorSystem {
     this.deadLetters = {
       subscribe: (listener) => {
         this.#listeners.add(listener);
-        node.watchDeadLetters(true);
+        node.deadLetters.watch(true);
         return () => {
           this.#listeners.delete(listener);
-          if (this.#listeners.size === 0) node.watchDeadLetters(false);
+          if (this.#listeners.size === 0) node.deadLetters.watch(false);
         };
       },
     };
@@ -245,7 +245,7 @@ export class ActorSystem {
     this.#replaced[thread] = recent;
     const live = this.#workers.filter((w) => w.thread !== thread && this.#up(w.thread));
     if (recent.length >= MAX_REPLACEMENTS) {
-      this.#node.lostWithThread(thread, this.#custody(thread, 0));
+      this.#node.deadLetters.threadCrash(thread, lostMessages(this.#custody(thread, 0)));
       this.#node.threadDown(thread, death);
       for (const w of live) this.#runtime.send(w.thread, RecordKind.Control, 0, 0, 0, 0, ['thread-down', thread, death]);
       return;
@@ -274,7 +274,7 @@ export class ActorSystem {
     );
     live.forEach((w, i) => take(w.thread, answers[i]!));
     // What it held, less the ack-mode messages whose copies go again from their spawners.
-    this.#node.lostWithThread(thread, this.#custody(thread, replicas));
+    this.#node.deadLetters.threadCrash(thread, lostMessages(this.#custody(thread, replicas)));
     if (this.#closing) return;
     const seqBase = this.#stats[thread]![STAT_SPAWN_SEQ]!;
     const recovery = { joins, pending, lastSpawnSeq, seqBase };
@@ -677,7 +677,12 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     offloadThreads: resolved.offloadThreads,
     workers: resolved.threads,
   });
-  runtime.start(node);
+  runtime.start(node.inbound);
   const workers = await startWorkers(topology, resolved.threads, () => boot, (thread, code, error) => exits.onExit(thread, code, error));
   return new ActorSystem(resolved, topology, runtime, node, workers, exits);
+}
+
+/** Messages that died with a thread's memory: only how many is known, not what they were. */
+function lostMessages(count: number): string[] {
+  return new Array<string>(count).fill('');
 }

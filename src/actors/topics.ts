@@ -5,7 +5,15 @@
 // reaches another thread in the order of that thread's ring: a publish that thread makes after
 // the notice arrived sees it.
 
+import { ActorStoppedError, MailboxFullError } from '../errors.js';
+import { RecordKind, STAT_ACCEPTED, STAT_REJECTED } from '../runtime/layout.js';
+import { Admit } from '../runtime/bounds-table.js';
+import { invalid, validateString } from '../validate.js';
 import type { ActorRefImpl } from './actor-ref.js';
+import { priorityOf } from './mailbox.js';
+import type { NodeCore } from './node-core.js';
+import type { MessageOptions } from './types.js';
+import type { ControlRecord } from './wire.js';
 
 interface Topic {
   readonly plain: Map<number, ActorRefImpl>;
@@ -66,5 +74,134 @@ export class TopicTable {
     const out = [...entry.plain.values()];
     for (const group of entry.groups.values()) out.push(group.members[group.next++ % group.members.length]!);
     return out;
+  }
+}
+
+/** A subscriber that is gone or full does not stop the others from getting theirs. */
+function skip(error: unknown): void {
+  if (!(error instanceof ActorStoppedError) && !(error instanceof MailboxFullError)) throw error;
+}
+
+/** Publish and subscribe on one thread, over its copy of the table. */
+export class Topics {
+  readonly #node: NodeCore;
+  readonly #table = new TopicTable();
+
+  constructor(node: NodeCore) {
+    this.#node = node;
+  }
+
+  /** Subscribes `ref` here and tells every other live thread. */
+  subscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void {
+    validateString(topic, 'subscribe(topic)');
+    if (group !== undefined) validateString(group, 'options.group');
+    this.#table.add(topic, ref, group);
+    this.#broadcast(['sub', topic, ref.thread, ref.key, group ?? null]);
+  }
+
+  unsubscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void {
+    this.#table.remove(topic, ref.key, group);
+    this.#broadcast(['unsub', topic, ref.thread, ref.key, group ?? null]);
+  }
+
+  /** An actor that stopped leaves every topic and group, here and on every other thread. */
+  stopped(key: number): void {
+    if (this.#table.dropKey(key)) this.#broadcast(['unsub-all', key]);
+  }
+
+  /**
+   * A copy to each plain subscriber and to one member of each group; returns how many copies were
+   * accepted (a stopped or full subscriber is skipped). Subscribers on another thread get their
+   * copies in one record per thread: the payload is encoded once per thread, not per subscriber,
+   * and the subscribers on one thread share the decoded payload (as same-thread tells do).
+   */
+  publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): number {
+    validateString(topic, 'publish(topic)');
+    if (typeof type !== 'string') throw invalid('publish(type)', 'a message type string', type);
+    const node = this.#node;
+    const recipients = this.#table.recipients(topic);
+    let accepted = 0;
+    const byThread = new Map<number, ActorRefImpl[]>();
+    for (const ref of recipients) {
+      // Local subscribers, and every copy that carries a messageId, go one by one.
+      if (ref.thread === node.self || options?.messageId !== undefined) {
+        try {
+          node.tell(ref, type, payload, options);
+          accepted++;
+        } catch (error) {
+          skip(error);
+        }
+        continue;
+      }
+      const refs = byThread.get(ref.thread);
+      if (refs === undefined) byThread.set(ref.thread, [ref]);
+      else refs.push(ref);
+    }
+    for (const [thread, refs] of byThread) {
+      if (refs.length === 1) {
+        try {
+          node.tell(refs[0]!, type, payload, options);
+          accepted++;
+        } catch (error) {
+          skip(error);
+        }
+        continue;
+      }
+      accepted += this.#fanout(thread, refs, type, payload, options === undefined ? 0 : priorityOf(options));
+    }
+    return accepted;
+  }
+
+  /** One Fanout record for `refs`, all on `thread`; returns how many copies were accepted. */
+  #fanout(thread: number, refs: ActorRefImpl[], type: string, payload: unknown, priority: number): number {
+    const node = this.#node;
+    try {
+      node.admit(refs[0]!);
+    } catch (error) {
+      skip(error);
+      return 0;
+    }
+    const keys: number[] = [];
+    const entries: number[] = [];
+    for (const ref of refs) {
+      const entry = node.bounds.entryOf(ref.key);
+      if (entry >= 0) {
+        if (node.bounds.tryAcquire(entry, ref.key) === Admit.Full) {
+          node.runtime.counters[STAT_REJECTED]!++;
+          continue;
+        }
+        entries.push(entry);
+      }
+      keys.push(ref.key);
+    }
+    if (keys.length === 0) return 0;
+    const sender = node.current;
+    try {
+      node.runtime.send(thread, RecordKind.Fanout, priority, 0, sender === null ? 0 : sender.key, keys.length, [keys, payload], type);
+    } catch (error) {
+      for (const entry of entries) node.bounds.release(entry);
+      throw error;
+    }
+    node.runtime.counters[STAT_ACCEPTED]! += keys.length;
+    return keys.length;
+  }
+
+  #broadcast(record: ControlRecord): void {
+    const node = this.#node;
+    for (let t = 0; t < node.threadCount; t++) if (t !== node.self) node.control(t, record);
+  }
+
+  // ---- control records from other threads ------------------------------------------------------
+
+  onSubscribe(topic: string, thread: number, key: number, group: string | null): void {
+    this.#table.add(topic, this.#node.refFor(thread, key), group ?? undefined);
+  }
+
+  onUnsubscribe(topic: string, key: number, group: string | null): void {
+    this.#table.remove(topic, key, group ?? undefined);
+  }
+
+  onStopped(key: number): void {
+    this.#table.dropKey(key);
   }
 }

@@ -4,22 +4,13 @@
 // unhandled when it stops, handed back to its pool and on to the other members (G4). Both are
 // redeliveries of messages accepted once: never counted as accepted again.
 
-import { RecordKind, STAT_RETURNED, STAT_RING_IN } from '../runtime/layout.js';
-import type { ThreadRuntime } from '../runtime/thread-runtime.js';
-import type { Cell } from './cell.js';
-import { Envelope, EnvelopeKind } from './envelope.js';
-import type { Pool } from './pool.js';
-import type { Replica } from './remote-spawns.js';
-import type { DeadLetterReason } from './types.js';
-
-/** In a record's priority byte: a redelivery; the payload is [attempt, messageId | null, senderThread, payload]. */
-export const WIRE_REDELIVERY = 0x20;
-
-/** A message a stopped pool member left unhandled: type, payload, priority, messageId, next attempt, sender thread and key. */
-export type Returned = [type: string, payload: unknown, priority: number, messageId: string | null, attempt: number, senderThread: number, senderKey: number];
-
-/** Per actor: its key, tells it now holds (numbered copies), [from, to] ranges of numbers it finished with, and whether it stopped (all finished). */
-export type ReplicaBatch = [key: number, held: [number, ...Replica][], done: number[], stopped: boolean];
+import { RecordKind, STAT_RETURNED, STAT_RING_IN } from '../../runtime/layout.js';
+import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
+import type { Cell } from '../cell.js';
+import { Envelope, EnvelopeKind } from '../envelope.js';
+import type { Pool } from '../pool.js';
+import type { DeadLetterReason } from '../types.js';
+import { WIRE_REDELIVERY, type Replica, type ReplicaBatch, type Returned } from '../wire.js';
 
 /** What the node offers. */
 export interface HandoverHost {

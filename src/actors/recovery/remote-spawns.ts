@@ -4,14 +4,15 @@
 // here): it starts again on the replacement with the same key, behind the same ref, or it is
 // declared gone. The ids its dedup table took are kept here too, so a restart still knows them.
 
-import { ActorFailedError } from '../errors.js';
-import type { ActorRefImpl } from './actor-ref.js';
-import type { MailboxBounds } from '../runtime/bounds-table.js';
-import type { Cell } from './cell.js';
-import { DEFAULT_POLICY, type ActorPolicy } from './policy.js';
-import type { SupervisorHost } from './supervision.js';
-import type { RestartType } from './types.js';
-import type { Clock } from '../runtime/clock.js';
+import { ActorFailedError } from '../../errors.js';
+import type { ActorRefImpl } from '../actor-ref.js';
+import type { MailboxBounds } from '../../runtime/bounds-table.js';
+import type { Cell } from '../cell.js';
+import { DEFAULT_POLICY, type ActorPolicy } from '../policy.js';
+import type { SupervisorHost } from '../supervision.js';
+import type { RestartType } from '../types.js';
+import type { Replica } from '../wire.js';
+import type { Clock } from '../../runtime/clock.js';
 
 export type SpawnRecord = [
   moduleUrl: string,
@@ -23,9 +24,6 @@ export type SpawnRecord = [
   /** A restart after its thread died: the message ids it had seen, with when (dedup, K7). */
   seen?: [string, number][],
 ];
-
-/** A copy of an ack-mode tell its host holds: type, payload, priority, messageId, sender thread and key. */
-export type Replica = [type: string, payload: unknown, priority: number, messageId: string | null, senderThread: number, senderKey: number];
 
 interface RemoteSpawn {
   readonly thread: number;

@@ -1,0 +1,116 @@
+// What a handler gets as `ctx`: its actor's state, refs, spawn and stop, timers, watches and
+// links, topics, offload, and the acknowledgement calls of ack mode. A thin face over the cell
+// and its host; created on an actor's first message, not at spawn.
+
+import { validateNumber } from '../validate.js';
+import { checkRef, type ActorRefImpl } from './actor-ref.js';
+import type { Cell, CellHost } from './cell.js';
+import { Pool, resolvePoolOptions } from './pool.js';
+import type { ActorTimers } from './timers.js';
+import type { AckHandle, ActorContext, AnyDefinition, MessageOptions, PoolOptions, SpawnOptions } from './types.js';
+
+export class Context implements ActorContext<unknown> {
+  readonly #cell: Cell;
+  readonly #host: CellHost;
+
+  constructor(cell: Cell, host: CellHost) {
+    this.#cell = cell;
+    this.#host = host;
+  }
+
+  /** Kept in the cell, so that an actor that never handles a message needs no Context. */
+  get state(): unknown {
+    return this.#cell.state;
+  }
+  set state(value: unknown) {
+    this.#cell.state = value;
+  }
+  get self(): never {
+    return this.#cell.self as never;
+  }
+  get sender(): never {
+    return this.#cell.sender as never;
+  }
+  get id(): string {
+    return this.#host.idOf(this.#cell.key);
+  }
+  spawn(definition: AnyDefinition, args: unknown, options?: SpawnOptions): never {
+    return this.#host.spawn(definition, args, options, this.#cell) as never;
+  }
+  startChild(definition: AnyDefinition, args: unknown, options?: SpawnOptions): Promise<never> {
+    return this.#host.start(definition, args, options, this.#cell) as Promise<never>;
+  }
+  spawnPool(definition: AnyDefinition, args: unknown, options: PoolOptions): never {
+    const { size, routing, spawn } = resolvePoolOptions(options);
+    return new Pool(this.#host, (routeeOf) => this.#host.spawn(definition, args, spawn, this.#cell, routeeOf), size, routing) as never;
+  }
+  stop(ref?: ActorRefImpl): Promise<void> {
+    if (ref !== undefined) {
+      try {
+        checkRef(ref, 'ctx.stop(ref)');
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.#host.stopRef(ref);
+    }
+    const cell = this.#cell;
+    // A permanent child of a supervisor is restarted even after a normal exit (OTP): its parent
+    // decides, as after a failure. Make such a child 'transient' for a stop that ends it.
+    if (cell.policy.supervised && cell.policy.restart === 'permanent' && this.#host.stopReason !== 'shutdown') {
+      cell.exitNormally();
+      return Promise.resolve();
+    }
+    return this.#host.stopCell(cell, 'normal');
+  }
+  get timers(): ActorTimers {
+    return this.#cell.timers;
+  }
+  watch(ref: ActorRefImpl): void {
+    this.#host.watch(this.#cell, ref);
+  }
+  link(ref: ActorRefImpl): void {
+    this.#host.link(this.#cell, ref);
+  }
+  unlink(ref: ActorRefImpl): void {
+    this.#host.unlink(this.#cell, ref);
+  }
+  trapExits(on: boolean): void {
+    this.#cell.trapExit = on === true;
+  }
+  unwatch(ref: ActorRefImpl): void {
+    this.#host.unwatch(this.#cell, ref);
+  }
+  publish(topic: string, type: string, payload?: unknown, options?: MessageOptions): number {
+    return this.#host.publish(topic, type, payload, options);
+  }
+  subscribe(topic: string, options?: { group?: string }): void {
+    this.#host.subscribe(topic, this.#cell.self, options?.group);
+  }
+  unsubscribe(topic: string, options?: { group?: string }): void {
+    this.#host.unsubscribe(topic, this.#cell.self, options?.group);
+  }
+  offload<R>(taskModuleUrl: string, input?: unknown, options?: { name?: string }): Promise<R> {
+    return this.#host.offload(taskModuleUrl, input, options?.name) as Promise<R>;
+  }
+  get deliveryCount(): number {
+    return this.#cell.attempt?.count ?? 1;
+  }
+  get redelivered(): boolean {
+    return this.deliveryCount > 1;
+  }
+  ack(): void {
+    this.#cell.settleAttempt('ack');
+  }
+  nack(delayMs = 0): void {
+    this.#cell.settleAttempt('nack', validateNumber(delayMs, 'ctx.nack(delayMs)', 0, 2 ** 31));
+  }
+  inProgress(): void {
+    this.#cell.settleAttempt('in-progress');
+  }
+  term(): void {
+    this.#cell.settleAttempt('term');
+  }
+  deferAck(): AckHandle {
+    return this.#cell.deferAck();
+  }
+}

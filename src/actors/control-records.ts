@@ -1,0 +1,87 @@
+// Control records from another thread, each handed to the room it is for. One switch over the
+// ControlRecord union (wire.ts), so that every notice a host can receive is listed in one place.
+
+import type { DeathNotice, PeerRecovery } from '../runtime/control.js';
+import { STAT_RING_IN } from '../runtime/layout.js';
+import type { DeadLetters } from './dead-letters.js';
+import type { DeathWatch } from './death-watch.js';
+import type { Links } from './links.js';
+import type { NodeCore } from './node-core.js';
+import type { Handover } from './recovery/handover.js';
+import type { RemoteSpawns } from './recovery/remote-spawns.js';
+import type { SupervisionWire } from './supervision-wire.js';
+import type { Topics } from './topics.js';
+import type { ControlRecord } from './wire.js';
+
+/** The rooms a control record can be for. */
+export interface ControlHost extends NodeCore {
+  readonly deadLetters: DeadLetters;
+  readonly deathWatch: DeathWatch;
+  readonly links: Links;
+  readonly topics: Topics;
+  readonly supervision: SupervisionWire;
+  readonly remote: RemoteSpawns;
+  readonly handover: Handover;
+  threadDown(thread: number, death: DeathNotice): PeerRecovery | null;
+  predecessorGone(key: number): void;
+}
+
+export function dispatchControl(node: ControlHost, from: number, record: ControlRecord): void {
+  switch (record[0]) {
+    case 'dl':
+      node.deadLetters.toListeners(record[1]);
+      return;
+    case 'thread-down':
+      node.threadDown(record[1], record[2]);
+      return;
+    case 'child-failed':
+      node.supervision.onChildFailed(from, record[1], record[2], record[3], record[4], record[5]);
+      return;
+    case 'child-stopped':
+      node.supervision.onChildStopped(record[1], record[2], record[3]);
+      return;
+    case 'watch':
+      node.deathWatch.onWatch(from, record[1], record[2]);
+      return;
+    case 'unwatch':
+      node.deathWatch.onUnwatch(record[1], record[2]);
+      return;
+    case 'terminated':
+      node.deathWatch.onTerminated(from, record[1], record[2], record[3]);
+      return;
+    case 'link':
+      node.links.onLink(from, record[1], record[2]);
+      return;
+    case 'unlink':
+      node.links.onUnlink(record[1], record[2]);
+      return;
+    case 'exit':
+      node.links.onExit(from, record[1], record[2], record[3]);
+      return;
+    case 'sub':
+      node.topics.onSubscribe(record[1], record[2], record[3], record[4]);
+      return;
+    case 'unsub':
+      node.topics.onUnsubscribe(record[1], record[3], record[4]);
+      return;
+    case 'unsub-all':
+      node.topics.onStopped(record[1]);
+      return;
+    case 'gone':
+      node.predecessorGone(record[1]);
+      return;
+    case 'replicas':
+      for (const [key, held, done, stopped] of record[1]) {
+        node.remote.replicas(key, held, done);
+        if (stopped) node.remote.replicasDone(key);
+      }
+      return;
+    case 'returned':
+      node.runtime.counters[STAT_RING_IN]! += record[3].length; // in this thread's custody now
+      node.handover.reroute(record[1], record[2], record[3]);
+      return;
+    case 'seen':
+      node.remote.seen(record[1], record[2], record[3]);
+      return;
+  }
+}

@@ -1,0 +1,156 @@
+// Death watch: an actor that watches another gets one Terminated signal when it ends, in order
+// behind everything the watched actor sent it, wherever the two live. The watched actor's host
+// keeps its watchers (watcher key -> thread); the watcher keeps what it watches. Runtime parts
+// that are not actors (a pool's members) watch through functions, under negative watcher keys.
+
+import { checkRef, type ActorRefImpl } from './actor-ref.js';
+import type { Cell } from './cell.js';
+import { Envelope, EnvelopeKind, type TerminatedNotice } from './envelope.js';
+import type { NodeCore } from './node-core.js';
+import type { ExitReason } from './types.js';
+
+export class DeathWatch {
+  readonly #node: NodeCore;
+  /** Watchers that are functions, not actors (a pool's members): negative watcher keys. */
+  readonly #fnWatchers = new Map<number, { ref: ActorRefImpl; onEnd: (reason: ExitReason) => void }>();
+  #fnWatchSeq = 0;
+
+  constructor(node: NodeCore) {
+    this.#node = node;
+  }
+
+  watch(watcher: Cell, ref: ActorRefImpl): void {
+    checkRef(ref, 'watch(ref)');
+    if (watcher.watching?.has(ref.key)) return;
+    (watcher.watching ??= new Map()).set(ref.key, ref);
+    const node = this.#node;
+    if (node.isDead(ref.thread)) {
+      this.#deliver(watcher, ref.thread, ref.key, 'thread-exit');
+      return;
+    }
+    if (ref.thread === node.self) {
+      const target = node.cells.get(ref.key);
+      if (target === undefined || target.status === 'stopped') this.#deliver(watcher, ref.thread, ref.key, 'noproc');
+      else (target.watchers ??= new Map()).set(watcher.key, node.self);
+      return;
+    }
+    node.control(ref.thread, ['watch', ref.key, watcher.key]);
+  }
+
+  unwatch(watcher: Cell, ref: ActorRefImpl): void {
+    checkRef(ref, 'unwatch(ref)');
+    if (watcher.watching?.delete(ref.key) !== true) return;
+    const node = this.#node;
+    if (ref.thread === node.self) node.cells.get(ref.key)?.watchers?.delete(watcher.key);
+    else node.control(ref.thread, ['unwatch', ref.key, watcher.key]);
+  }
+
+  /**
+   * Calls `onEnd` once when `ref` stops for good (or at once if it is gone), wherever it runs:
+   * death watch for runtime parts that are not actors. Returns the function that cancels it.
+   */
+  watchWith(ref: ActorRefImpl, onEnd: (reason: ExitReason) => void): () => void {
+    const node = this.#node;
+    const id = --this.#fnWatchSeq;
+    this.#fnWatchers.set(id, { ref, onEnd });
+    const cancel = (): void => {
+      if (!this.#fnWatchers.delete(id)) return;
+      if (ref.thread === node.self) node.cells.get(ref.key)?.watchers?.delete(id);
+      else node.control(ref.thread, ['unwatch', ref.key, id]);
+    };
+    if (node.isDead(ref.thread)) {
+      queueMicrotask(() => this.#fnEnded(id, 'thread-exit'));
+    } else if (ref.thread === node.self) {
+      const target = node.cells.get(ref.key);
+      if (target === undefined || target.status === 'stopped') queueMicrotask(() => this.#fnEnded(id, 'noproc'));
+      else (target.watchers ??= new Map()).set(id, node.self);
+    } else {
+      node.control(ref.thread, ['watch', ref.key, id]);
+    }
+    return cancel;
+  }
+
+  /** Tells the watchers of a cell that just ended, each after everything the cell sent it. */
+  ended(cell: Cell): void {
+    const node = this.#node;
+    if (cell.watchers !== null) {
+      for (const [watcherKey, watcherThread] of cell.watchers) {
+        if (watcherThread === node.self) {
+          if (watcherKey < 0) {
+            this.#fnEnded(watcherKey, cell.exitReason);
+            continue;
+          }
+          const watcher = node.cells.get(watcherKey);
+          if (watcher !== undefined) this.#deliver(watcher, node.self, cell.key, cell.exitReason);
+        } else {
+          node.control(watcherThread, ['terminated', cell.key, watcherKey, cell.exitReason]);
+        }
+      }
+      cell.watchers = null;
+    }
+    if (cell.watching !== null) {
+      for (const ref of cell.watching.values()) this.unwatch(cell, ref);
+    }
+  }
+
+  /** Thread `thread` is gone for good: everything watched there ended with it. */
+  threadGone(thread: number): void {
+    for (const cell of this.#node.cells.values()) {
+      if (cell.watching === null) continue;
+      for (const ref of cell.watching.values()) if (ref.thread === thread) this.#deliver(cell, thread, ref.key, 'thread-exit');
+    }
+    for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) this.#fnEnded(id, 'thread-exit');
+  }
+
+  /** Thread `thread` was replaced: the watches of its actors are made again there. */
+  rewatch(thread: number): void {
+    const node = this.#node;
+    for (const cell of node.cells.values()) {
+      if (cell.watching === null) continue;
+      for (const ref of cell.watching.values()) if (ref.thread === thread) node.control(thread, ['watch', ref.key, cell.key]);
+    }
+    for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) node.control(thread, ['watch', w.ref.key, id]);
+  }
+
+  // ---- control records from other threads ------------------------------------------------------
+
+  /** `from` watches `targetKey` here. */
+  onWatch(from: number, targetKey: number, watcherKey: number): void {
+    const node = this.#node;
+    const target = node.cells.get(targetKey);
+    if (target === undefined && node.arrivals.holds(targetKey)) {
+      node.arrivals.holdWatch(targetKey, watcherKey, from); // its spawn record is still on another ring
+    } else if (target === undefined || target.status === 'stopped') {
+      node.control(from, ['terminated', targetKey, watcherKey, target === undefined && node.arrivals.ofPredecessor(targetKey) ? 'thread-exit' : 'noproc']);
+    } else {
+      (target.watchers ??= new Map()).set(watcherKey, from);
+    }
+  }
+
+  onUnwatch(targetKey: number, watcherKey: number): void {
+    this.#node.cells.get(targetKey)?.watchers?.delete(watcherKey);
+  }
+
+  /** A target on thread `from` that a watcher here watches ended. */
+  onTerminated(from: number, targetKey: number, watcherKey: number, reason: ExitReason): void {
+    if (watcherKey < 0) {
+      this.#fnEnded(watcherKey, reason);
+      return;
+    }
+    const watcher = this.#node.cells.get(watcherKey);
+    if (watcher?.watching?.has(targetKey)) this.#deliver(watcher, from, targetKey, reason);
+  }
+
+  #deliver(watcher: Cell, thread: number, key: number, reason: ExitReason): void {
+    if (watcher.ending) return;
+    const notice: TerminatedNotice = { thread, key, reason };
+    watcher.enqueue(new Envelope(EnvelopeKind.Terminated, 'terminated', notice, thread, key, 0));
+  }
+
+  #fnEnded(id: number, reason: ExitReason): void {
+    const w = this.#fnWatchers.get(id);
+    if (w === undefined) return;
+    this.#fnWatchers.delete(id);
+    w.onEnd(reason);
+  }
+}

@@ -1,0 +1,152 @@
+// Records that other threads wrote into this thread's rings, turned into what the actor model
+// does with them: messages into mailboxes (a plain tell without an Envelope), replies to pending
+// asks, spawns, stops, directives and control notices. What comes for an actor that is not here
+// (yet) is held (arrivals.ts) or becomes a dead letter.
+
+import { SerializationError, fromWire, type WireError } from '../errors.js';
+import { RecordKind, STAT_DUPLICATES } from '../runtime/layout.js';
+import type { RecordHeader } from '../runtime/ring-buffer.js';
+import type { InboundSink } from '../runtime/thread-runtime.js';
+import type { ActorRefImpl } from './actor-ref.js';
+import { Envelope, EnvelopeKind, QUIET } from './envelope.js';
+import { MAX_PRIORITY } from './mailbox.js';
+import type { NodeCore } from './node-core.js';
+import type { SpawnRecord } from './recovery/remote-spawns.js';
+import { WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_REDELIVERY, type ControlRecord } from './wire.js';
+
+/** What inbound records need of the host beyond the shared core. */
+export interface InboundHost extends NodeCore {
+  spawnFromRecord(from: number, key: number, record: SpawnRecord): void;
+  stopRef(ref: ActorRefImpl, graceful: boolean, kill: boolean): Promise<void>;
+  onControl(from: number, record: ControlRecord): void;
+  lateReply(env: Envelope, value: unknown): void;
+}
+
+export class InboundRecords implements InboundSink {
+  readonly #node: InboundHost;
+
+  constructor(node: InboundHost) {
+    this.#node = node;
+  }
+
+  get actorCount(): number {
+    return this.#node.cells.size;
+  }
+
+  /** The codec decodes refs in payloads through the sink of the thread reading them (actor-ref.ts). */
+  refFor(thread: number, key: number): ActorRefImpl {
+    return this.#node.refFor(thread, key);
+  }
+
+  onRecord(from: number, h: RecordHeader, payload: unknown, tag: string): void {
+    const node = this.#node;
+    switch (h.kind) {
+      case RecordKind.Tell:
+      case RecordKind.Ask: {
+        let priority = h.priority;
+        let messageId: string | undefined;
+        if ((priority & WIRE_REDELIVERY) !== 0) {
+          const [attempt, id, senderThread, inner] = payload as [number, string | null, number, unknown];
+          const env = new Envelope(EnvelopeKind.Tell, tag, inner, senderThread, h.sender, 0, priority & (MAX_PRIORITY | QUIET), id ?? undefined);
+          const cell = node.cells.get(h.target);
+          if (cell !== undefined && !cell.ending) cell.redeliver(env, attempt);
+          else this.deliver(h.target, env);
+          return;
+        }
+        if ((priority & WIRE_MESSAGE_ID) !== 0) {
+          [messageId, payload] = payload as [string, unknown];
+          if ((priority & WIRE_RECEIPT) !== 0) {
+            this.#deliverWithReceipt(from, h, tag, payload, messageId, priority & (MAX_PRIORITY | QUIET));
+            return;
+          }
+          priority &= MAX_PRIORITY | QUIET;
+        }
+        if (priority === 0 && messageId === undefined && h.kind === RecordKind.Tell) {
+          const cell = node.cells.get(h.target);
+          if (cell !== undefined && !cell.ending) {
+            cell.tell(tag, payload, from, h.sender);
+            return;
+          }
+        }
+        const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, payload, from, h.sender, h.corr, priority, messageId);
+        this.deliver(h.target, env);
+        return;
+      }
+      case RecordKind.Fanout: {
+        const [keys, shared] = payload as [number[], unknown];
+        const priority = h.priority;
+        for (const key of keys) this.deliver(key, new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0, priority));
+        return;
+      }
+      case RecordKind.Reply:
+        if (!node.asks.resolve(h.corr, payload)) node.lateReply(new Envelope(EnvelopeKind.Ask, 'ask', undefined, node.self, h.target, h.corr), payload);
+        return;
+      case RecordKind.ReplyError: {
+        const error = fromWire(payload as WireError);
+        if (!node.asks.reject(h.corr, error)) node.lateReply(new Envelope(EnvelopeKind.Ask, 'ask', undefined, node.self, h.target, h.corr), error);
+        return;
+      }
+      case RecordKind.Spawn:
+        node.spawnFromRecord(from, h.target, payload as SpawnRecord);
+        return;
+      case RecordKind.Stop: {
+        // The header object is reused for the next record: capture what the reply needs now.
+        const { sender, corr } = h;
+        const done = node.stopRef(node.refFor(node.self, h.target), payload === 1, payload === 2);
+        void done.then(() => {
+          if (!node.isDead(from)) node.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, undefined);
+        });
+        return;
+      }
+      case RecordKind.Control:
+        node.onControl(from, payload as ControlRecord);
+        return;
+      case RecordKind.Directive: {
+        const { target, sender, corr } = h; // the header object is reused for the next record
+        const cell = node.cells.get(target);
+        const done = cell === undefined ? Promise.resolve(null) : cell.applyDirective(payload as 'resume');
+        void done.then((answer) => {
+          if (!node.isDead(from)) node.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, answer);
+        });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  onDecodeFailure(from: number, h: RecordHeader, error: Error, tag: string): void {
+    const node = this.#node;
+    const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, undefined, from, h.sender, h.corr);
+    const failure = new SerializationError(`message could not be decoded: ${error.message}`, { cause: error });
+    if (h.kind === RecordKind.Tell || h.kind === RecordKind.Ask) node.deadLetter(env, h.target, 'decode-failed', failure);
+    // A fan-out whose keys could not be read: one dead letter per copy, addressed to the thread.
+    else if (h.kind === RecordKind.Fanout) for (let n = 0; n < h.corr; n++) node.deadLetter(env, 0, 'decode-failed', failure);
+  }
+
+  /** Into the actor's mailbox; held if its spawn record is still on its way; else a dead letter. */
+  deliver(key: number, env: Envelope): void {
+    const node = this.#node;
+    const cell = node.cells.get(key);
+    if (cell !== undefined && !cell.ending) {
+      cell.enqueue(env);
+      return;
+    }
+    if (cell === undefined && node.arrivals.holds(key)) {
+      node.arrivals.hold(key, env); // its spawn record is still on the way (on another thread's ring)
+      return;
+    }
+    node.deadLetter(env, key, cell === undefined && node.arrivals.ofPredecessor(key) ? 'thread-crash' : node.stopReason);
+  }
+
+  /** A send with a messageId from another thread: deliver, then tell the sender whether it was a duplicate. */
+  #deliverWithReceipt(from: number, h: RecordHeader, tag: string, payload: unknown, messageId: string, priority: number): void {
+    const node = this.#node;
+    const { target, sender, corr } = h;
+    const before = node.runtime.counters[STAT_DUPLICATES]!;
+    this.deliver(target, new Envelope(EnvelopeKind.Tell, tag, payload, from, sender, 0, priority, messageId));
+    // (Held for an actor whose spawn record is still on its way, it is checked when it arrives:
+    // the receipt says only what is known now.)
+    if (!node.isDead(from)) node.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, node.runtime.counters[STAT_DUPLICATES]! > before);
+  }
+}

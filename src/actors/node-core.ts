@@ -1,0 +1,43 @@
+// What the rooms of one thread's actor host share: the host itself (node.ts) implements this,
+// and each room (dead letters, death watch, links, topics, sends, inbound records) holds it.
+// A room never imports another room or the node: the node wires them together.
+
+import type { MailboxBounds } from '../runtime/bounds-table.js';
+import type { Clock } from '../runtime/clock.js';
+import type { ThreadRuntime } from '../runtime/thread-runtime.js';
+import type { ActorRefImpl } from './actor-ref.js';
+import type { Arrivals } from './arrivals.js';
+import type { AskTable } from './ask.js';
+import type { Cell } from './cell.js';
+import type { Envelope } from './envelope.js';
+import type { DeadLetterReason, MessageOptions } from './types.js';
+import type { ControlRecord } from './wire.js';
+
+export interface NodeCore {
+  readonly self: number;
+  readonly threadCount: number;
+  readonly runtime: ThreadRuntime;
+  readonly clock: Clock;
+  readonly asks: AskTable;
+  readonly bounds: MailboxBounds;
+  /** The cells hosted on this thread, by key. */
+  readonly cells: Map<number, Cell>;
+  /** What arrives for actors before their spawn record, and a replacement's predecessor's actors. */
+  readonly arrivals: Arrivals;
+  /** The cell whose handler is running right now (the sender of what it sends). */
+  current: Cell | null;
+  /** Why messages die when their actor stops ('shutdown' during a shutdown). */
+  readonly stopReason: DeadLetterReason;
+  readonly askTimeoutMs: number;
+  /** Threads that died for good, or are between a death and their replacement. */
+  isDead(thread: number): boolean;
+  idOf(key: number): string;
+  refFor(thread: number, key: number): ActorRefImpl;
+  /** A control notice to another thread; a dead thread gets none (nothing there can act on it). */
+  control(thread: number, record: ControlRecord): void;
+  /** Refuses a message from here to `ref` (shutdown, a dead thread, a congested ring) by throwing. */
+  admit(ref: ActorRefImpl): void;
+  tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined, receipt?: number): void;
+  /** An accepted message that will not be handled: one dead letter, and its ask is answered. */
+  deadLetter(env: Envelope, recipientKey: number, reason: DeadLetterReason, error?: Error, deliveryCount?: number): void;
+}

@@ -1,0 +1,140 @@
+// send(): a tell that waits for room while the target's bounded mailbox (or the ring to its
+// thread) is full, and resolves once the message is accepted, saying whether the receiver had
+// seen its messageId already (K6). Waiters for one target are admitted first come, first served;
+// each gives up after its timeoutMs with MailboxFullError.
+
+import { MailboxFullError } from '../errors.js';
+import type { TimerHandle } from '../runtime/clock.js';
+import { STAT_DUPLICATES } from '../runtime/layout.js';
+import { validateNumber } from '../validate.js';
+import type { ActorRefImpl } from './actor-ref.js';
+import type { Cell } from './cell.js';
+import type { NodeCore } from './node-core.js';
+import type { SendOptions, SendResult } from './types.js';
+
+const DEFAULT_SEND_MS = 5000;
+const NOT_DUPLICATE: SendResult = Object.freeze({ duplicate: false });
+const DUPLICATE: SendResult = Object.freeze({ duplicate: true });
+const ACCEPTED: Promise<SendResult> = Promise.resolve(NOT_DUPLICATE);
+
+interface SendWaiter {
+  readonly ref: ActorRefImpl;
+  readonly type: string;
+  readonly payload: unknown;
+  readonly options: SendOptions | undefined;
+  /** The actor that called send (its sender attribution and its admission during shutdown). */
+  readonly sender: Cell | null;
+  readonly resolve: (result: SendResult | Promise<SendResult>) => void;
+  readonly reject: (error: Error) => void;
+  timer: TimerHandle | null;
+}
+
+export class SendQueue {
+  readonly #node: NodeCore;
+  /** send() calls waiting for room, per target key, first come first served. */
+  readonly #waiting = new Map<number, SendWaiter[]>();
+
+  constructor(node: NodeCore) {
+    this.#node = node;
+  }
+
+  send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<SendResult> {
+    try {
+      const timeoutMs = options?.timeoutMs === undefined ? DEFAULT_SEND_MS : validateNumber(options.timeoutMs, 'options.timeoutMs', 0, 2 ** 31);
+      if (!this.#waiting.has(ref.key)) {
+        try {
+          return this.#sendNow(ref, type, payload, options);
+        } catch (error) {
+          if (!(error instanceof MailboxFullError) || timeoutMs === 0) throw error;
+        }
+      }
+      return new Promise<SendResult>((resolve, reject) => {
+        const clock = this.#node.clock;
+        const waiter: SendWaiter = { ref, type, payload, options, sender: this.#node.current, resolve, reject, timer: null };
+        let queue = this.#waiting.get(ref.key);
+        if (queue === undefined) {
+          queue = [];
+          this.#waiting.set(ref.key, queue);
+          this.#retry(ref.key, 0);
+        }
+        queue.push(waiter);
+        waiter.timer = clock.setTimeout(() => {
+          const q = this.#waiting.get(ref.key);
+          const at = q?.indexOf(waiter) ?? -1;
+          if (at < 0) return;
+          q!.splice(at, 1);
+          if (q!.length === 0) this.#waiting.delete(ref.key);
+          reject(new MailboxFullError(`no room in the mailbox of actor ${ref.id} within ${timeoutMs} ms`));
+        }, timeoutMs);
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * One tell for send(): throws as tell does. With a messageId, the result says whether the
+   * receiver had seen that id already (K6): known at once on this thread, from a receipt that the
+   * receiving thread sends back otherwise.
+   */
+  #sendNow(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<SendResult> {
+    const node = this.#node;
+    if (options?.messageId === undefined) {
+      node.tell(ref, type, payload, options);
+      return ACCEPTED;
+    }
+    const counters = node.runtime.counters;
+    if (ref.thread === node.self) {
+      // The mailbox decides synchronously: the duplicates counter moves if and only if it was one.
+      const before = counters[STAT_DUPLICATES]!;
+      node.tell(ref, type, payload, options);
+      return Promise.resolve(counters[STAT_DUPLICATES]! > before ? DUPLICATE : NOT_DUPLICATE);
+    }
+    const { corr, promise } = node.asks.open(node.askTimeoutMs, () => `receipt for ${type} to ${ref.id}`, ref.thread);
+    try {
+      node.tell(ref, type, payload, options, corr);
+    } catch (error) {
+      node.asks.reject(corr, error as Error);
+      void promise.catch(() => undefined);
+      throw error;
+    }
+    return promise.then((duplicate) => (duplicate === true ? DUPLICATE : NOT_DUPLICATE));
+  }
+
+  /** Admits the waiters for `key` in order while there is room; looks again soon while there is not. */
+  #retry(key: number, attempt: number): void {
+    const node = this.#node;
+    const retry = (): void => {
+      const queue = this.#waiting.get(key);
+      if (queue === undefined) return;
+      while (queue.length > 0) {
+        const waiter = queue[0]!;
+        const before = node.current;
+        node.current = waiter.sender;
+        let result: Promise<SendResult>;
+        try {
+          result = this.#sendNow(waiter.ref, waiter.type, waiter.payload, waiter.options);
+        } catch (error) {
+          if (error instanceof MailboxFullError) {
+            this.#retry(key, attempt + 1);
+            return;
+          }
+          queue.shift();
+          if (waiter.timer !== null) node.clock.clearTimeout(waiter.timer);
+          waiter.reject(error as Error);
+          continue;
+        } finally {
+          node.current = before;
+        }
+        queue.shift();
+        if (waiter.timer !== null) node.clock.clearTimeout(waiter.timer);
+        waiter.resolve(result);
+      }
+      this.#waiting.delete(key);
+    };
+    // Poll: room appears when the host starts a message, which it does not announce. The first
+    // looks come on the next event-loop turns, later ones every millisecond.
+    if (attempt < 64) setImmediate(retry);
+    else setTimeout(retry, 1);
+  }
+}
