@@ -44,7 +44,7 @@ export class MailboxBounds {
     this.#span = span;
   }
 
-  /** Claims the entry for (`row`, `seq`); false if it belongs to a live actor. */
+  /** Claims the entry for (`row`, `seq`) and returns it; -1 if a live actor holds it. */
   claim(row: number, seq: number, capacity: number, host: number): number {
     const at = (row * this.#slots + (seq & (this.#slots - 1))) * FIELDS;
     const t = this.#table;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlBlock } from '../../src/runtime/control-block.js';
-import { RecordKind } from '../../src/runtime/layout.js';
+import { RecordKind, ThreadState } from '../../src/runtime/layout.js';
 import type { RecordHeader } from '../../src/runtime/ring-buffer.js';
 import { ThreadRuntime, type InboundSink, type OutboundHeader, type RuntimeTuning } from '../../src/runtime/thread-runtime.js';
 import { createTopology } from '../../src/runtime/topology.js';
@@ -102,3 +102,86 @@ describe('ThreadRuntime sends', () => {
   });
 });
 
+/** Resolves once `test` holds, looking after each turn of the event loop (at most `turns`). */
+async function eventually(test: () => boolean, turns = 10_000): Promise<void> {
+  for (let i = 0; i < turns && !test(); i++) await new Promise((resolve) => setImmediate(resolve));
+  expect(test()).toBe(true);
+}
+
+describe('ThreadRuntime turn loop', () => {
+  it('runs scheduled work in order', async () => {
+    const { rts } = runtimes(1);
+    const ran: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      for (const name of ['a', 'b', 'c']) rts[0]!.schedule({ run: () => ran.push(name) });
+      rts[0]!.schedule({ run: resolve });
+    });
+    await done;
+    expect(ran).toEqual(['a', 'b', 'c']);
+  });
+
+  it('puts work that reschedules itself behind the work already waiting', async () => {
+    const { rts } = runtimes(1);
+    const rt = rts[0]!;
+    const ran: string[] = [];
+    let left = 3;
+    const looping = {
+      run(): void {
+        ran.push('loop');
+        if (--left > 0) rt.schedule(looping);
+      },
+    };
+    rt.schedule(looping);
+    rt.schedule({ run: () => ran.push('b') });
+    rt.schedule({ run: () => ran.push('c') });
+    await eventually(() => ran.length === 5);
+    expect(ran).toEqual(['loop', 'b', 'c', 'loop', 'loop']);
+  });
+
+  it('publishes the key of the work running, and a heartbeat that moves', async () => {
+    const { rts, ctl } = runtimes(1);
+    const seen: number[] = [];
+    rts[0]!.schedule({ key: 77, run: () => seen.push(ctl.running(0)) });
+    rts[0]!.schedule({ run: () => seen.push(ctl.running(0)) });
+    await eventually(() => seen.length === 2);
+    expect(seen).toEqual([77, 0]);
+    expect(ctl.heartbeat(0)).toBeGreaterThan(0);
+  });
+
+  it('publishes its hosted actors and ready backlog after a turn', async () => {
+    const { rts, sinks, ctl } = runtimes(1);
+    sinks[0]!.actorCount = 12;
+    rts[0]!.schedule({ run: () => {} });
+    await eventually(() => ctl.actors(0) === 12);
+    expect(ctl.load(0)).toBe(0);
+  });
+
+  it('parks when idle, and work scheduled then wakes it', async () => {
+    const { rts, ctl } = runtimes(1);
+    await eventually(() => ctl.parked(0));
+    let ran = false;
+    rts[0]!.schedule({ run: () => (ran = true) });
+    await eventually(() => ran);
+  });
+
+  it('wakes a parked reader when records are sent to it', async () => {
+    const { rts, sinks, ctl } = runtimes(2);
+    await eventually(() => ctl.parked(1));
+    rts[0]!.send(1, RecordKind.Tell, 0, 0, 0, 0, 'wake up');
+    await sinks[1]!.until(1);
+    expect(sinks[1]!.got[0]!.payload).toBe('wake up');
+  });
+
+  it('ends its loop on close(), parked or not, and runs nothing after', async () => {
+    const { rts, ctl } = runtimes(1);
+    const rt = rts[0]!;
+    await eventually(() => ctl.parked(0));
+    await rt.close();
+    expect(rt.closed).toBe(true);
+    expect(ctl.state(0)).toBe(ThreadState.Stopped);
+    let ran = false;
+    rt.schedule({ run: () => (ran = true) });
+    await eventually(() => true, 20);
+    expect(ran).toBe(false);
+  });
+});
