@@ -18,6 +18,22 @@ import { ActorTimers } from './timers.js';
 import type { AckHandle, ActorContext, AnyDefinition, DeadLetterReason, ExitReason, MessageOptions, SpawnOptions } from './types.js';
 import { invalid, validateNumber } from '../validate.js';
 
+/** Outcomes of messages, as a cell reports them (outcomes.ts). */
+export interface MessageOutcomes {
+  handledTells(n: number): void;
+  handled(env: Envelope, result: unknown): void;
+  failed(cell: Cell, env: Envelope, error: Error): void;
+  unhandled(cell: Cell, env: Envelope): void;
+  duplicate(): void;
+  stashOverflow(cell: Cell, env: Envelope): void;
+  evicted(cell: Cell, env: Envelope): void;
+  attemptFailed(): void;
+  maxDeliveries(cell: Cell, env: Envelope, error: Error, attempts: number): void;
+  deliveryTerminated(cell: Cell, env: Envelope): void;
+  reply(env: Envelope, value: unknown): void;
+  replyFailure(cell: Cell, env: Envelope, error: Error): void;
+}
+
 /**
  * What a cell needs of the host of its thread (node.ts): the cell says what it uses, the host
  * provides it, and neither file imports the other's internals.
@@ -54,20 +70,9 @@ export interface CellHost extends PoolHost {
   unsubscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void;
   offload(url: string, input: unknown, name?: string): Promise<unknown>;
   timerFired(cell: Cell, type: string, payload: unknown): void;
-  // outcomes of messages: counted, answered, or dead letters
-  handledTells(n: number): void;
-  handled(env: Envelope, result: unknown): void;
-  failed(cell: Cell, env: Envelope, error: Error): void;
-  unhandled(cell: Cell, env: Envelope): void;
-  duplicate(): void;
+  /** What becomes of each message: counted, answered, or a dead letter. */
+  readonly outcomes: MessageOutcomes;
   seen(cell: Cell, id: string, at: number): void;
-  stashOverflow(cell: Cell, env: Envelope): void;
-  evicted(cell: Cell, env: Envelope): void;
-  attemptFailed(): void;
-  maxDeliveries(cell: Cell, env: Envelope, error: Error, attempts: number): void;
-  deliveryTerminated(cell: Cell, env: Envelope): void;
-  reply(env: Envelope, value: unknown): void;
-  replyFailure(cell: Cell, env: Envelope, error: Error): void;
   // copies of ack-mode tells (keepCopies)
   replicates(key: number): boolean;
   replicaHeld(cell: Cell, env: Envelope, seq: number): void;
@@ -294,20 +299,20 @@ export class Cell implements Runnable {
       const now = this.node.clock.now();
       if (d.isDuplicate(env.messageId, now)) {
         queue.discard(env);
-        this.node.duplicate();
+        this.node.outcomes.duplicate();
         return;
       }
       this.node.seen(this, env.messageId, now); // kept by its spawner too: the table outlives this thread (K7)
     }
     if (rare !== null && rare.backoff !== null && rare.backoff.timer !== null && queue.length >= this.policy.stashCapacity && env.kind !== EnvelopeKind.Terminated) {
       queue.discard(env);
-      this.node.stashOverflow(this, env);
+      this.node.outcomes.stashOverflow(this, env);
       return;
     }
     const evicted = queue.push(env);
     if (d !== null && d.policy.keepCopies && env.kind === EnvelopeKind.Tell) this.#replicate(d, env);
     if (evicted !== undefined) {
-      this.node.evicted(this, evicted);
+      this.node.outcomes.evicted(this, evicted);
       if (d !== null) this.#finished(d, evicted);
     }
     if (this.status === 'running' && !this.busy && !this.scheduled) {
@@ -393,7 +398,7 @@ export class Cell implements Runnable {
       node.current = null;
       if (handled > 0) {
         this.handled += handled;
-        node.handledTells(handled);
+        node.outcomes.handledTells(handled);
       }
     }
     if (queue.length > 0) this.schedule();
@@ -492,13 +497,13 @@ export class Cell implements Runnable {
     }
     if (env.type === STARTED && env.kind === EnvelopeKind.Ask) {
       this.handled++; // start() asked: it has started, since messages wait until it has
-      this.node.handled(env, null);
+      this.node.outcomes.handled(env, null);
       return;
     }
     const handler = handlerTable(this.#definition!)[env.type];
     const fallback = handler === undefined ? this.#definition!.spec.receive : undefined;
     if (handler === undefined && fallback === undefined) {
-      this.node.unhandled(this, env);
+      this.node.outcomes.unhandled(this, env);
       return;
     }
     this.#senderThread = env.senderThread;
@@ -516,7 +521,7 @@ export class Cell implements Runnable {
       return;
     }
     this.handled++;
-    node.handled(env, result);
+    node.outcomes.handled(env, result);
   }
 
   /** An async handler: the actor is busy until it settles (counted in flight, for a forced stop). */
@@ -676,14 +681,14 @@ export class Cell implements Runnable {
       // Its ack comes later, through its handle; an ask gets the handler's answer now.
       d.deferred.add(attempt);
       attempt.timer ??= this.node.clock.setTimeout(() => this.#deferredExpired(d, attempt), d.policy.ackWaitMs);
-      this.node.reply(attempt.env, value);
+      this.node.outcomes.reply(attempt.env, value);
     } else if (!attempt.settled) {
       attempt.settled = true;
       this.handled++;
-      this.node.handled(attempt.env, value);
+      this.node.outcomes.handled(attempt.env, value);
       this.#finished(d, attempt.env);
     } else if (attempt.acked) {
-      this.node.reply(attempt.env, value); // counted at the explicit ack; the answer comes now
+      this.node.outcomes.reply(attempt.env, value); // counted at the explicit ack; the answer comes now
     }
     if (this.status === 'stopping') this.#settleIdle();
     else if (this.depth > 0 || d.redeliver.length > 0) this.schedule();
@@ -732,13 +737,13 @@ export class Cell implements Runnable {
     if (!this.#release(d, attempt)) return;
     const error = asError(thrown);
     this.#more().failed++;
-    this.node.attemptFailed();
+    this.node.outcomes.attemptFailed();
     this.node.exitSignals(this, 'failed');
     if (!attempt.settled) {
       attempt.settled = true;
       this.#retry(d, attempt, error, d.delayBefore(attempt.count + 1));
     } else if (attempt.acked) {
-      this.node.replyFailure(this, attempt.env, error);
+      this.node.outcomes.replyFailure(this, attempt.env, error);
     }
     if (this.status === 'stopping') {
       this.#settleIdle();
@@ -761,7 +766,7 @@ export class Cell implements Runnable {
   /** Sends the message again after `delayMs`, or dead-letters it once maxDeliver is reached. */
   #retry(d: DeliveryState, attempt: Attempt, error: Error, delayMs: number): void {
     if (attempt.count >= d.policy.maxDeliver) {
-      this.node.maxDeliveries(this, attempt.env, error, attempt.count);
+      this.node.outcomes.maxDeliveries(this, attempt.env, error, attempt.count);
       this.#finished(d, attempt.env);
       return;
     }
@@ -798,12 +803,12 @@ export class Cell implements Runnable {
     if (verb === 'ack') {
       attempt.acked = true; // read only while its handler runs on (the answer of an acked ask)
       this.handled++;
-      this.node.handledTells(1);
+      this.node.outcomes.handledTells(1);
       this.#finished(d, attempt.env);
     } else if (verb === 'nack') {
       this.#retry(d, attempt, new Error('nacked'), delayMs);
     } else {
-      this.node.deliveryTerminated(this, attempt.env);
+      this.node.outcomes.deliveryTerminated(this, attempt.env);
       this.#finished(d, attempt.env);
     }
   }
@@ -869,7 +874,7 @@ export class Cell implements Runnable {
   #settled(env: Envelope, value: unknown): void {
     this.busy = false;
     this.handled++;
-    this.node.handled(env, value);
+    this.node.outcomes.handled(env, value);
     if (this.status === 'stopping') {
       this.#settleIdle();
       return;
@@ -882,7 +887,7 @@ export class Cell implements Runnable {
     const error = asError(thrown);
     this.handled++;
     this.#more().failed++;
-    this.node.failed(this, env, error);
+    this.node.outcomes.failed(this, env, error);
     this.node.exitSignals(this, 'failed');
     if (this.status === 'stopping') {
       this.#settleIdle();

@@ -13,7 +13,7 @@
 import type { TimerHandle } from '../runtime/clock.js';
 import { invalid, validateBoolean, validateInteger, validateNumber, validateObject } from '../validate.js';
 import type { Envelope } from './envelope.js';
-import type { AckHandle, DeliveryOptions } from './types.js';
+import type { DeliveryOptions } from './types.js';
 
 export interface DeliveryPolicy {
   readonly ack: boolean;

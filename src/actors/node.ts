@@ -5,23 +5,20 @@
 // watch, links, topics, the send queue, arrivals, and recovery from a thread's death.
 
 import {
-  ActorFailedError,
-  ActorInitializationError,
   ActorStoppedError,
   MailboxFullError,
   OffloadError,
   ShuttingDownError,
-  UnhandledMessageError,
-  toWire,
 } from '../errors.js';
 import { MailboxBounds, Admit } from '../runtime/bounds-table.js';
 import type { Clock } from '../runtime/clock.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { ActorInfo, DeathNotice, PeerRecovery } from '../runtime/control.js';
 import { ControlBlock } from '../runtime/control-block.js';
-import { RecordKind, STAT_ACCEPTED, STAT_DUPLICATES, STAT_FAILED, STAT_HANDLED, STAT_REJECTED, STAT_SPAWN_SEQ } from '../runtime/layout.js';
+import { RecordKind, STAT_ACCEPTED, STAT_REJECTED, STAT_SPAWN_SEQ } from '../runtime/layout.js';
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
+import { Placer } from '../runtime/placement.js';
 import type { ThreadRuntime } from '../runtime/thread-runtime.js';
 import { invalid, validateNumber } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
@@ -34,22 +31,22 @@ import { DeadLetters } from './dead-letters.js';
 import { DeathWatch } from './death-watch.js';
 import { isDefinition, lookupDefinition } from './define.js';
 import { Envelope, EnvelopeKind, QUIET, STARTED } from './envelope.js';
-import { Handover, type HandoverHost } from './recovery/handover.js';
+import { Handover } from './recovery/handover.js';
 import { InboundRecords, type InboundHost } from './inbound-records.js';
 import { Links } from './links.js';
+import { Outcomes, type OutcomeHost } from './outcomes.js';
 import { priorityOf } from './mailbox.js';
-import { placeActor } from './placement-options.js';
+import { placeActor, type PlacementContext } from './placement-options.js';
 import { DEFAULT_POLICY, resolvePolicy } from './policy.js';
 import type { Pool, PoolHost } from './pool.js';
 import { RemoteSpawns, type SpawnRecord, type SpawnerHost } from './recovery/remote-spawns.js';
 import { predecessorGone, threadDown, type RecoveryHost } from './recovery/thread-down.js';
 import { SendQueue } from './send-queue.js';
+import { Stopping, type StopHost } from './stopping.js';
 import { SupervisionWire, type SupervisionHost } from './supervision-wire.js';
 import { Topics } from './topics.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from './types.js';
-import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, spawnerOf, type ControlRecord, type Replica, type ReplicaBatch, type Returned } from './wire.js';
-
-const RESOLVED: Promise<void> = Promise.resolve();
+import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, spawnerOf, type ControlRecord } from './wire.js';
 
 export type { NodeRecovery };
 
@@ -68,7 +65,7 @@ export interface NodeOptions {
   readonly workers: number;
 }
 
-export class ActorNode implements InboundHost, ControlHost, RecoveryHost, SupervisionHost, CellHost, SpawnerHost, HandoverHost, PoolHost {
+export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHost, RecoveryHost, SupervisionHost, CellHost, SpawnerHost, PoolHost {
   readonly runtime: ThreadRuntime;
   readonly self: number;
   readonly threadCount: number;
@@ -90,6 +87,7 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
   onDedicated: ((limits: ResourceLimits | undefined) => number) | null = null;
 
   readonly deadLetters: DeadLetters;
+  readonly outcomes: Outcomes;
   readonly deathWatch: DeathWatch;
   readonly links: Links;
   readonly topics: Topics;
@@ -100,15 +98,13 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
   /** Copies of ack-mode tells, and what pool members hand back (handover.ts). */
   readonly handover: Handover;
   readonly #sends: SendQueue;
+  readonly #stopping: Stopping;
   readonly #systemId: string;
   readonly #ctl: ControlBlock;
   /** Threads that died: nothing is sent to them any more. */
   readonly #dead: Uint8Array;
   readonly #offload: OffloadPool;
-  /** Balanced placement: spawns placed on each thread in the last few ms (not in its load word yet). */
-  readonly #placed: number[];
-  #placedSince = 0;
-  readonly #workers: number;
+  readonly #placement: PlacementContext;
   #seq = 0;
 
   constructor(runtime: ThreadRuntime, options: NodeOptions) {
@@ -123,10 +119,18 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
     this.#ctl = new ControlBlock(options.ctl);
     this.#dead = new Uint8Array(this.threadCount);
     this.#offload = new OffloadPool(options.offloadThreads);
-    this.#workers = options.workers;
-    this.#placed = new Array<number>(this.threadCount).fill(0);
+    const placer = new Placer(this.#ctl, options.workers, (thread) => this.#dead[thread] === 1, () => this.clock.now());
+    this.#placement = {
+      self: this.self,
+      threads: options.workers + 1,
+      isDead: (thread) => this.#dead[thread] === 1,
+      balanced: () => placer.pick(),
+      canDedicate: () => this.onDedicated !== null,
+      dedicated: (limits) => this.onDedicated!(limits),
+    };
     this.arrivals = new Arrivals(this.self, this.threadCount, options.recovery);
     this.deadLetters = new DeadLetters(this.self, runtime, this.clock, this.#ctl, (key) => this.idOf(key));
+    this.outcomes = new Outcomes(this);
     this.deathWatch = new DeathWatch(this);
     this.links = new Links(this);
     this.topics = new Topics(this);
@@ -135,6 +139,7 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
     this.remote = new RemoteSpawns(this);
     this.handover = new Handover(this);
     this.#sends = new SendQueue(this);
+    this.#stopping = new Stopping(this);
     runtime.beforeFlush = () => {
       if (this.handover.hasCopiesToSend) this.handover.flush();
     };
@@ -185,10 +190,6 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
     return new ActorRefImpl(this, thread, key);
   }
 
-  cellOf(key: number): Cell | undefined {
-    return this.cells.get(key);
-  }
-
   newContext(cell: Cell): Context {
     return new Context(cell, this);
   }
@@ -233,13 +234,7 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
     if (!isDefinition(definition)) throw invalid('spawn(definition)', 'a definition made by defineActor', definition);
     let policy = resolvePolicy(options);
     if (routeeOf !== null) policy = { ...policy, routeeOf };
-    const thread = placeActor(options?.placement, parent !== null, options?.resourceLimits, {
-      self: this.self,
-      threads: this.#workers + 1,
-      isDead: (t) => this.#dead[t] === 1,
-      balanced: () => this.#balanced(),
-      dedicated: this.onDedicated,
-    });
+    const thread = placeActor(options?.placement, parent !== null, options?.resourceLimits, this.#placement);
     if (policy.supervision?.decide != null && thread !== this.self) {
       throw invalid('options.supervision.decide', "a function on the actor's own thread (for one placed elsewhere, put supervision in its definition)", policy.supervision.decide);
     }
@@ -299,37 +294,6 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
     return this.ask(ref, STARTED, undefined, undefined).then(() => ref);
   }
 
-  /** Power of two choices over the workers' loads (main hosts only what is placed there). */
-  #balanced(): number {
-    const a = this.#liveWorker();
-    const b = this.#liveWorker();
-    const pick = this.#load(a) <= this.#load(b) ? a : b;
-    this.#placed[pick]!++;
-    return pick;
-  }
-
-  /** A random worker that is alive (main if none is). */
-  #liveWorker(): number {
-    const workers = this.#workers;
-    const start = Math.floor(Math.random() * workers);
-    for (let k = 0; k < workers; k++) {
-      const t = 1 + ((start + k) % workers);
-      if (this.#dead[t] === 0) return t;
-    }
-    return 0;
-  }
-
-  #load(thread: number): number {
-    // Spawns placed here recently may not show in the target's load word yet: count them too,
-    // for a few milliseconds, so that a burst of spawns spreads instead of piling on one thread.
-    const now = this.clock.now();
-    if (now - this.#placedSince > 10) {
-      this.#placed.fill(0);
-      this.#placedSince = now;
-    }
-    return this.#ctl.actors(thread) + this.#ctl.load(thread) + this.#placed[thread]!;
-  }
-
   /** Another thread spawned an actor here (or restarts one here after its thread died). */
   spawnFromRecord(from: number, key: number, record: SpawnRecord): void {
     const [moduleUrl, name, args, parentThread, parentKey, sentPolicy, seen] = record;
@@ -355,13 +319,6 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
       },
       (error: unknown) => this.startFailed(cell, new Error(`cannot load ${moduleUrl}`, { cause: error })),
     );
-  }
-
-  /** A first start failed: the actor stops; what was sent to it is answered or dead-lettered. */
-  startFailed(cell: Cell, error: Error): void {
-    const failure = new ActorInitializationError(`actor ${this.idOf(cell.key)} failed to start: ${error.message}`, { cause: error });
-    cell.exitReason = 'failed';
-    void (cell.stopping ??= this.#finishStop(cell, failure));
   }
 
   // ---- sending --------------------------------------------------------------------------------
@@ -471,88 +428,17 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
     }
   }
 
-  // ---- replies --------------------------------------------------------------------------------
-
-  /** Answers an ask (nothing for a tell): on this thread at once, else through the ring. */
-  reply(env: Envelope, value: unknown): void {
-    if (env.kind !== EnvelopeKind.Ask) return;
-    if (env.senderThread === this.self) {
-      if (!this.asks.resolve(env.corr, value)) this.lateReply(env, value);
-      return;
-    }
-    if (this.#dead[env.senderThread] === 1) {
-      this.lateReply(env, value); // the asker's thread died: nobody waits for this any more
-      return;
-    }
-    try {
-      this.runtime.send(env.senderThread, RecordKind.Reply, 0, env.senderKey, 0, env.corr, value);
-    } catch (error) {
-      this.#replyError(env, error as Error);
-    }
-  }
-
-  #replyError(env: Envelope, error: Error): void {
-    if (env.senderThread === this.self) {
-      if (!this.asks.reject(env.corr, error)) this.lateReply(env, error);
-      return;
-    }
-    if (this.#dead[env.senderThread] === 1) {
-      this.lateReply(env, error);
-      return;
-    }
-    this.runtime.send(env.senderThread, RecordKind.ReplyError, 0, env.senderKey, 0, env.corr, toWire(error));
+  /** An accepted message that will not be handled: one dead letter, and its ask is answered. */
+  deadLetter(env: Envelope, recipientKey: number, reason: DeadLetterReason, error?: Error, deliveryCount = 1): void {
+    this.outcomes.deadLetter(env, recipientKey, reason, error, deliveryCount);
   }
 
   lateReply(env: Envelope, value: unknown): void {
-    this.deadLetters.lateReply(env.type, value, env.senderThread, env.senderKey);
+    this.outcomes.lateReply(env, value);
   }
 
-  // ---- outcomes of messages (called by cells) --------------------------------------------------
-
-  /** `n` tells handled synchronously by one cell's run. */
-  handledTells(n: number): void {
-    this.runtime.counters[STAT_HANDLED]! += n;
-  }
-
-  handled(env: Envelope, result: unknown): void {
-    this.runtime.counters[STAT_HANDLED]!++;
-    if (env.kind === EnvelopeKind.Ask) this.reply(env, result);
-  }
-
-  failed(cell: Cell, env: Envelope, error: Error): void {
-    const counters = this.runtime.counters;
-    counters[STAT_HANDLED]!++;
-    counters[STAT_FAILED]!++;
-    this.replyFailure(cell, env, error);
-  }
-
-  /** An ask whose handler failed gets the failure (a tell, nothing). */
-  replyFailure(cell: Cell, env: Envelope, error: Error): void {
-    if (env.kind !== EnvelopeKind.Ask) return;
-    this.#replyError(env, new ActorFailedError(`actor ${this.idOf(cell.key)} failed handling ${JSON.stringify(env.type)}: ${error.message}`, { cause: error }));
-  }
-
-  /** A tell dropped by dedup: accepted, and settled as a duplicate. */
-  duplicate(): void {
-    this.runtime.counters[STAT_DUPLICATES]!++;
-  }
-
-  /** An attempt that failed and will be retried (or dead-lettered): a failure, not yet an outcome. */
-  attemptFailed(): void {
-    this.runtime.counters[STAT_FAILED]!++;
-  }
-
-  unhandled(cell: Cell, env: Envelope): void {
-    this.deadLetter(env, cell.key, 'unhandled');
-    if (env.kind === EnvelopeKind.Ask) {
-      this.#replyError(env, new UnhandledMessageError(`actor ${this.idOf(cell.key)} has no handler for ${JSON.stringify(env.type)}`));
-    }
-  }
-
-  /** A pool with no members was sent a message: accepted here, and a dead letter (no-routee). */
   noRoutee(type: string, payload: unknown): void {
-    this.runtime.counters[STAT_ACCEPTED]!++;
-    this.deadLetters.noRoutee(type, payload, this.current === null ? 0 : this.current.key);
+    this.outcomes.noRoutee(type, payload);
   }
 
   /** A timer of `cell` fell due: the actor sends itself the message (counted like any tell). */
@@ -562,14 +448,6 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
     if (cell.queue !== null && cell.queue.entry >= 0) this.bounds.add(cell.queue.entry);
     cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, cell.key, 0));
     this.runtime.counters[STAT_ACCEPTED]!++;
-  }
-
-  /** An accepted message that will not be handled: one dead letter, and its ask is answered. */
-  deadLetter(env: Envelope, recipientKey: number, reason: DeadLetterReason, error?: Error, deliveryCount = 1): void {
-    if (env.kind === EnvelopeKind.Ask && reason !== 'unhandled') {
-      this.#replyError(env, error ?? new ActorStoppedError(`actor ${this.idOf(recipientKey)} is stopped`));
-    }
-    this.deadLetters.record(env, recipientKey, reason, deliveryCount);
   }
 
   /**
@@ -582,120 +460,29 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
     if (spawner !== this.self) this.control(spawner, ['seen', cell.key, id, at]);
   }
 
-  // ---- stopping -------------------------------------------------------------------------------
+  // ---- stopping (stopping.ts) ---------------------------------------------------------------
 
   /** Stops any actor by ref; `graceful`: after what it already accepted; `kill`: an abnormal exit. */
   stopRef(ref: ActorRefImpl, graceful = false, kill = false): Promise<void> {
-    if (this.remote.isOrphan(ref.key)) {
-      this.remote.gone(ref.key); // died with its thread, and now it is not to be restarted
-      return RESOLVED;
-    }
-    if (ref.thread === this.self) {
-      const cell = this.cells.get(ref.key);
-      if (cell === undefined) return Promise.resolve();
-      if (kill) return this.stopCell(cell, 'killed');
-      if (graceful) {
-        if (!cell.ending) cell.enqueue(new Envelope(EnvelopeKind.Stop, '', undefined, this.self, 0, 0));
-        return cell.whenStopped();
-      }
-      return this.stopCell(cell, 'normal');
-    }
-    if (this.#dead[ref.thread] === 1) return Promise.resolve();
-    const { corr, promise } = this.asks.open(0, () => `stop of ${ref.id}`, ref.thread);
-    // A thread that dies before it answers settles this through threadDown(): the actor is gone.
-    void promise.catch(() => undefined);
-    this.runtime.send(ref.thread, RecordKind.Stop, 0, ref.key, this.current?.key ?? 0, corr, kill ? 2 : graceful ? 1 : 0);
-    return promise as Promise<void>;
+    return this.#stopping.stopRef(ref, graceful, kill);
   }
 
   stopCell(cell: Cell, reason: 'normal' | 'failed' | 'shutdown' | 'killed'): Promise<void> {
-    if (cell.stopping !== null) return cell.stopping;
-    if (cell.status === 'stopped') return RESOLVED;
-    const exit = reason === 'normal' && this.stopReason === 'shutdown' ? 'shutdown' : reason;
-    // A normal exit is the default: setting it would allocate the cell's rare part for nothing.
-    if (exit !== 'normal' || cell.exitReason !== 'normal') cell.exitReason = exit;
-    if (!cell.busy && (cell.children === null || cell.children.size === 0) && cell.definition?.spec.onStop === undefined) {
-      // Nothing to wait for: stop now, without a chain of awaits (a parent may stop thousands).
-      // A second stop finds the cell 'stopped' and the same resolved promise.
-      cell.status = 'stopping';
-      this.#completeStop(cell, null);
-      return RESOLVED;
-    }
-    return (cell.stopping = this.#finishStop(cell, null));
+    return this.#stopping.stopCell(cell, reason);
   }
 
-  /** Stops a cell's children one at a time, newest first. */
-  async stopChildren(cell: Cell): Promise<void> {
-    if (cell.children === null) return;
-    for (const ref of cell.childRefs().reverse()) await this.stopRef(ref);
+  stopChildren(cell: Cell): Promise<void> {
+    return this.#stopping.stopChildren(cell);
   }
 
-  async #finishStop(cell: Cell, initFailure: Error | null): Promise<void> {
-    if (cell.status === 'stopped') return;
-    const wasStarted = cell.status !== 'starting';
-    cell.status = 'stopping';
-    await cell.whenIdle();
-    if (cell.children !== null) {
-      // A start that failed undoes itself in order: the children it started stop newest first
-      // (S7). Otherwise children stop in parallel.
-      if (initFailure !== null) await this.stopChildren(cell);
-      else await Promise.all(cell.childRefs().map((child) => this.stopRef(child)));
-    }
-    const onStop = cell.definition?.spec.onStop;
-    if (onStop !== undefined && initFailure === null && wasStarted) {
-      try {
-        await onStop(cell.ctx as never);
-      } catch {
-        // onStop failures do not keep an actor alive.
-      }
-    }
-    this.#completeStop(cell, initFailure);
+  /** A first start failed: the actor stops; what was sent to it is answered or dead-lettered. */
+  startFailed(cell: Cell, error: Error): void {
+    this.#stopping.startFailed(cell, error);
   }
 
-  /** The end of every stop: forget the cell, dead-letter its mailbox, tell its parent. */
-  #completeStop(cell: Cell, initFailure: Error | null): void {
-    cell.markStopped();
-    this.cells.delete(cell.key);
-    const reason = this.stopReason;
-    const leftovers = cell.queue?.drain() ?? [];
-    if (cell.queue !== null && cell.queue.entry >= 0) this.bounds.free(cell.queue.entry);
-    // A pool member in ack mode hands its unhandled tells back to its pool, for the others (G4).
-    const pooled = cell.policy.routeeOf !== null && cell.policy.delivery?.ack === true ? ([] as Returned[]) : null;
-    const settle = (env: Envelope, attempt: number): void => {
-      if (pooled !== null && env.kind === EnvelopeKind.Tell) {
-        pooled.push([env.type, env.payload, env.priority, env.messageId ?? null, Math.max(2, attempt), env.senderThread, env.senderKey]);
-      } else {
-        this.deadLetter(env, cell.key, reason, initFailure ?? undefined);
-      }
-    };
-    for (const { env, count } of cell.takeRedeliveries()) settle(env, count);
-    for (const env of leftovers) {
-      if (env.kind === EnvelopeKind.Stop) continue;
-      if (env.kind === EnvelopeKind.Terminated) continue;
-      settle(env, 1);
-    }
-    if (pooled !== null && pooled.length > 0) this.handover.returnToPool(cell, pooled);
-    if (cell.heldReplicas) this.handover.stopped(cell); // everything it held is settled above
-    this.deathWatch.ended(cell);
-    this.links.signal(cell, cell.exitReason);
-    this.topics.stopped(cell.key);
-    this.supervision.childStopped(cell);
-  }
-
-  /**
-   * The thread is closing at the end of a shutdown, and some stops were forced (a handler or
-   * onStop ran past shutdownTimeoutMs): what those actors still held becomes dead letters
-   * ('shutdown'), and so do the messages whose handlers never settled (by count: they are only
-   * known to be running). The books stay whole.
-   */
+  /** At the end of a shutdown with forced stops: what those actors held becomes dead letters. */
   abandonAll(): void {
-    for (const cell of this.cells.values()) {
-      for (const env of cell.queue?.drain() ?? []) if (env.kind === EnvelopeKind.Tell || env.kind === EnvelopeKind.Ask) this.deadLetter(env, cell.key, 'shutdown');
-      for (const { env } of cell.takeRedeliveries()) this.deadLetter(env, cell.key, 'shutdown');
-      const attempt = cell.currentAttempt;
-      if (attempt !== null) this.deadLetter(attempt, cell.key, 'shutdown');
-    }
-    for (; this.inFlight > 0; this.inFlight--) this.deadLetter(new Envelope(EnvelopeKind.Tell, '', undefined, this.self, 0, 0), 0, 'shutdown');
+    this.#stopping.abandonAll();
   }
 
   // ---- what cells, pools and the spawner's side ask of the host ----------------------------------
@@ -748,30 +535,6 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
     return this.clock.now();
   }
 
-  /** The thread that spawned the actor with this key. */
-  spawnerOf(key: number): number {
-    return spawnerOf(key);
-  }
-
-  stashOverflow(cell: Cell, env: Envelope): void {
-    this.deadLetter(env, cell.key, 'restart-stash-full', new MailboxFullError(`actor ${this.idOf(cell.key)} is restarting and its stash is full`));
-  }
-
-  maxDeliveries(cell: Cell, env: Envelope, error: Error, attempts: number): void {
-    const failure = new ActorFailedError(`actor ${this.idOf(cell.key)} gave up on ${JSON.stringify(env.type)} after ${attempts} attempts: ${error.message}`, { cause: error });
-    this.deadLetter(env, cell.key, 'max-deliveries', failure, attempts);
-  }
-
-  deliveryTerminated(cell: Cell, env: Envelope): void {
-    const attempt = cell.attempt?.count ?? 1;
-    this.deadLetter(env, cell.key, 'terminated', new ActorFailedError(`actor ${this.idOf(cell.key)} ended ${JSON.stringify(env.type)} with ctx.term()`), attempt);
-  }
-
-  /** A drop-oldest mailbox was full: the message it let go is a dead letter. */
-  evicted(cell: Cell, env: Envelope): void {
-    this.deadLetter(env, cell.key, 'mailbox-full', new MailboxFullError(`the mailbox of actor ${this.idOf(cell.key)} is full: the oldest message of the lowest priority was dropped`));
-  }
-
   replicates(key: number): boolean {
     return this.handover.replicates(key);
   }
@@ -792,29 +555,6 @@ export class ActorNode implements InboundHost, ControlHost, RecoveryHost, Superv
     this.handover.unregisterPool(id);
   }
 
-  sendSpawn(thread: number, key: number, record: SpawnRecord): void {
-    this.runtime.send(thread, RecordKind.Spawn, 0, key, record[4], 0, record);
-  }
-
-  sendGone(thread: number, key: number): void {
-    this.control(thread, ['gone', key]);
-  }
-
-  resendReplicas(thread: number, key: number, replicas: Replica[], restarted: boolean, routeeOf: readonly [number, number] | null): void {
-    this.handover.resend(thread, key, replicas, restarted, routeeOf);
-  }
-
-  sendReplicas(thread: number, batches: ReplicaBatch[]): void {
-    this.control(thread, ['replicas', batches]);
-  }
-
-  sendReturned(thread: number, pool: number, from: number, returned: Returned[]): void {
-    this.control(thread, ['returned', pool, from, returned]);
-  }
-
-  deadLetterOf(env: Envelope, recipientKey: number, reason: DeadLetterReason): void {
-    this.deadLetter(env, recipientKey, reason);
-  }
 }
 
 function shuttingDown(): ShuttingDownError {

@@ -13,8 +13,10 @@ export interface PlacementContext {
   isDead(thread: number): boolean;
   /** A worker chosen by load. */
   balanced(): number;
-  /** Main thread only: claims a dedicated thread slot and starts its worker. */
-  readonly dedicated: ((limits: ResourceLimits | undefined) => number) | null;
+  /** True on the main thread, the only one that can start a dedicated thread. */
+  canDedicate(): boolean;
+  /** Claims a dedicated thread slot and starts its worker. */
+  dedicated(limits: ResourceLimits | undefined): number;
 }
 
 const LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'];
@@ -25,7 +27,7 @@ export function placeActor(placement: Placement | undefined, hasParent: boolean,
   if (limits !== undefined && placement !== 'dedicated') throw invalid('options.resourceLimits', "placement 'dedicated' (only a dedicated thread has limits of its own)", limits);
   if (placement === 'local') return at.self;
   if (placement === 'dedicated') {
-    if (at.dedicated === null) throw invalid('options.placement', "'dedicated' only from the main thread (its children may then live there)", placement);
+    if (!at.canDedicate()) throw invalid('options.placement', "'dedicated' only from the main thread (its children may then live there)", placement);
     if (limits !== undefined) validateResourceLimits(limits);
     return at.dedicated(limits);
   }

@@ -6,7 +6,7 @@
 import { ActorStoppedError } from '../errors.js';
 import { invalid, validateFunction, validateInteger, validateObject } from '../validate.js';
 import type { ActorRefImpl } from './actor-ref.js';
-import type { ActorPool, ExitReason, AnyDefinition, AskOptions, MessageOptions, PoolOptions, Routing, SendOptions, SendResult, SpawnOptions } from './types.js';
+import type { ExitReason, AskOptions, MessageOptions, PoolOptions, Routing, SendOptions, SendResult, SpawnOptions } from './types.js';
 
 
 

@@ -5,39 +5,26 @@
 // redeliveries of messages accepted once: never counted as accepted again.
 
 import { RecordKind, STAT_RETURNED, STAT_RING_IN } from '../../runtime/layout.js';
-import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { Cell } from '../cell.js';
 import { Envelope, EnvelopeKind } from '../envelope.js';
 import type { Pool } from '../pool.js';
-import type { DeadLetterReason } from '../types.js';
-import { WIRE_REDELIVERY, type Replica, type ReplicaBatch, type Returned } from '../wire.js';
+import type { NodeCore } from '../node-core.js';
+import { WIRE_REDELIVERY, spawnerOf, type Replica, type ReplicaBatch, type Returned } from '../wire.js';
 
-/** What the node offers. */
-export interface HandoverHost {
-  readonly self: number;
-  readonly runtime: ThreadRuntime;
-  readonly stopReason: DeadLetterReason;
-  cellOf(key: number): Cell | undefined;
-  /** The thread that spawned the actor with this key. */
-  spawnerOf(key: number): number;
-  sendReplicas(thread: number, batches: ReplicaBatch[]): void;
-  sendReturned(thread: number, pool: number, from: number, returned: Returned[]): void;
-  deadLetterOf(env: Envelope, recipientKey: number, reason: DeadLetterReason): void;
-}
 
 export function returnedEnvelope([type, payload, priority, messageId, , senderThread, senderKey]: Returned): Envelope {
   return new Envelope(EnvelopeKind.Tell, type, payload, senderThread, senderKey, 0, priority, messageId ?? undefined);
 }
 
 export class Handover {
-  readonly #host: HandoverHost;
+  readonly #host: NodeCore;
   /** Copies to send at the next flush, by spawner thread, then by actor key. */
   readonly #replicaOut = new Map<number, Map<number, ReplicaBatch>>();
   /** Pools created on this thread, by id. */
   readonly #pools = new Map<number, Pool>();
   #poolSeq = 0;
 
-  constructor(host: HandoverHost) {
+  constructor(host: NodeCore) {
     this.#host = host;
   }
 
@@ -45,7 +32,7 @@ export class Handover {
 
   /** True for an actor this thread hosts that another thread spawned: its copies go there. */
   replicates(key: number): boolean {
-    return this.#host.spawnerOf(key) !== this.#host.self;
+    return spawnerOf(key) !== this.#host.self;
   }
 
   get hasCopiesToSend(): boolean {
@@ -53,7 +40,7 @@ export class Handover {
   }
 
   #batch(key: number): ReplicaBatch {
-    const spawner = this.#host.spawnerOf(key);
+    const spawner = spawnerOf(key);
     let byKey = this.#replicaOut.get(spawner);
     if (byKey === undefined) this.#replicaOut.set(spawner, (byKey = new Map()));
     let batch = byKey.get(key);
@@ -86,14 +73,14 @@ export class Handover {
     for (const [thread, byKey] of this.#replicaOut) {
       const batches = [...byKey.values()];
       try {
-        host.sendReplicas(thread, batches);
+        host.control(thread, ['replicas', batches]);
       } catch {
         // A payload that cannot travel (it came from this thread): that actor's copies stay here.
         for (const batch of batches) {
           try {
-            host.sendReplicas(thread, [batch]);
+            host.control(thread, ['replicas', [batch]]);
           } catch {
-            host.sendReplicas(thread, [[batch[0], [], batch[2], batch[3]]]);
+            host.control(thread, ['replicas', [[batch[0], [], batch[2], batch[3]]]]);
           }
         }
       }
@@ -115,7 +102,7 @@ export class Handover {
       } else if (routeeOf !== null && routeeOf[0] === host.self) {
         this.reroute(routeeOf[1], key, [[type, payload, priority, messageId, 2, senderThread, senderKey]]);
       } else {
-        host.deadLetterOf(returnedEnvelope([type, payload, priority, messageId, 2, senderThread, senderKey]), key, 'thread-crash');
+        host.deadLetter(returnedEnvelope([type, payload, priority, messageId, 2, senderThread, senderKey]), key, 'thread-crash');
       }
     }
   }
@@ -141,11 +128,11 @@ export class Handover {
       return;
     }
     try {
-      host.sendReturned(thread, pool, cell.key, returned);
+      host.control(thread, ['returned', pool, cell.key, returned]);
       host.runtime.counters[STAT_RETURNED]! += returned.length;
     } catch {
       // A payload that cannot travel (it came from this thread): they end here instead.
-      for (const r of returned) host.deadLetterOf(returnedEnvelope(r), cell.key, host.stopReason);
+      for (const r of returned) host.deadLetter(returnedEnvelope(r), cell.key, host.stopReason);
     }
   }
 
@@ -157,12 +144,12 @@ export class Handover {
       const [type, payload, priority, messageId, attempt, senderThread, senderKey] = r;
       const member = pool?.route(type, payload, from) ?? null;
       if (member === null) {
-        host.deadLetterOf(returnedEnvelope(r), from, 'no-routee');
+        host.deadLetter(returnedEnvelope(r), from, 'no-routee');
         continue;
       }
       if (member.thread === host.self) {
-        const cell = host.cellOf(member.key);
-        if (cell === undefined || cell.ending) host.deadLetterOf(returnedEnvelope(r), member.key, host.stopReason);
+        const cell = host.cells.get(member.key);
+        if (cell === undefined || cell.ending) host.deadLetter(returnedEnvelope(r), member.key, host.stopReason);
         else cell.redeliver(returnedEnvelope(r), attempt);
         continue;
       }

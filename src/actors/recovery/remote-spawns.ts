@@ -5,14 +5,13 @@
 // declared gone. The ids its dedup table took are kept here too, so a restart still knows them.
 
 import { ActorFailedError } from '../../errors.js';
-import type { ActorRefImpl } from '../actor-ref.js';
-import type { MailboxBounds } from '../../runtime/bounds-table.js';
-import type { Cell } from '../cell.js';
+import { RecordKind } from '../../runtime/layout.js';
 import { DEFAULT_POLICY, type ActorPolicy } from '../policy.js';
 import type { SupervisorHost } from '../supervision.js';
 import type { RestartType } from '../types.js';
 import type { Replica } from '../wire.js';
-import type { Clock } from '../../runtime/clock.js';
+import type { NodeCore } from '../node-core.js';
+import type { Handover } from './handover.js';
 
 export type SpawnRecord = [
   moduleUrl: string,
@@ -36,22 +35,9 @@ interface RemoteSpawn {
   seen: Map<string, number> | null;
 }
 
-/** What the spawner's node offers. */
-export interface SpawnerHost extends SupervisorHost {
-  readonly bounds: MailboxBounds;
-  readonly clock: Clock;
-  /** A cell hosted here, by key. */
-  cellOf(key: number): Cell | undefined;
-  refFor(thread: number, key: number): ActorRefImpl;
-  /** Sends a spawn record (a restart) to `thread`. */
-  sendSpawn(thread: number, key: number, record: SpawnRecord): void;
-  /**
-   * What a dead thread's actor held in ack mode: to its restarted instance (`to` its key) as
-   * redeliveries, or, when it is not restarted, to its pool's other members or dead letters.
-   */
-  resendReplicas(thread: number, key: number, replicas: Replica[], restarted: boolean, routeeOf: readonly [number, number] | null): void;
-  /** Tells `thread` (a replacement) that its predecessor's actor `key` is not restarted. */
-  sendGone(thread: number, key: number): void;
+/** What the spawner's side needs of its host beyond the shared core. */
+export interface SpawnerHost extends NodeCore, SupervisorHost {
+  readonly handover: Handover;
 }
 
 export class RemoteSpawns {
@@ -118,7 +104,7 @@ export class RemoteSpawns {
     spawned.replicas = null;
     if (table === null || table.size === 0) return;
     const ordered = [...table.values()].sort((a, b) => a[0] - b[0]).map(([, ...r]) => r as Replica);
-    this.#host.resendReplicas(spawned.thread, key, ordered, restarted, spawned.record[5]?.routeeOf ?? null);
+    this.#host.handover.resend(spawned.thread, key, ordered, restarted, spawned.record[5]?.routeeOf ?? null);
   }
 
   isOrphan(key: number): boolean {
@@ -163,14 +149,14 @@ export class RemoteSpawns {
     this.#orphans.delete(key);
     const [moduleUrl, name, args, parentThread, parentKey, policy] = spawned.record;
     const record: SpawnRecord = spawned.seen === null ? spawned.record : [moduleUrl, name, args, parentThread, parentKey, policy, [...spawned.seen]];
-    this.#host.sendSpawn(spawned.thread, key, record);
+    this.#host.runtime.send(spawned.thread, RecordKind.Spawn, 0, key, record[4], 0, record);
     this.#resend(key, spawned, true);
   }
 
   /** An orphan that is not restarted: the replacement dead-letters what it holds for it. */
   gone(key: number): void {
     const spawned = this.#spawned.get(key)!;
-    this.#host.sendGone(spawned.thread, key);
+    this.#host.control(spawned.thread, ['gone', key]);
     this.#resend(key, spawned, false);
     this.#forget(key);
   }
@@ -185,7 +171,7 @@ export class RemoteSpawns {
     const host = this.#host;
     const parentKey = spawned.record[4];
     const policy = spawned.record[5] ?? DEFAULT_POLICY;
-    const parent = parentKey === 0 ? null : (host.cellOf(parentKey) ?? null);
+    const parent = parentKey === 0 ? null : (host.cells.get(parentKey) ?? null);
     const ref = host.refFor(spawned.thread, key);
     if (parentKey !== 0 && (parent === null || parent.ending)) {
       this.gone(key);
@@ -221,7 +207,7 @@ export class RemoteSpawns {
     this.#orphans.delete(key);
     this.#spawned.delete(key);
     const parentKey = spawned.record[4];
-    if (parentKey !== 0) this.#host.cellOf(parentKey)?.children?.delete(key);
+    if (parentKey !== 0) this.#host.cells.get(parentKey)?.children?.delete(key);
     const entry = this.#host.bounds.entryOf(key);
     if (entry >= 0) this.#host.bounds.free(entry);
   }

@@ -1,0 +1,167 @@
+// Stopping an actor: its children first (in parallel, or newest first when a start failed),
+// then onStop, then the end of every stop: the cell is forgotten, what its mailbox held becomes
+// dead letters (or goes back to its pool in ack mode), its watchers and linked actors hear of it,
+// it leaves its topics, and its parent forgets it. A stop of an actor on another thread is a
+// Stop record answered once the stop there is complete.
+
+import { ActorInitializationError } from '../errors.js';
+import { RecordKind } from '../runtime/layout.js';
+import type { ActorRefImpl } from './actor-ref.js';
+import type { Cell } from './cell.js';
+import type { DeathWatch } from './death-watch.js';
+import { Envelope, EnvelopeKind } from './envelope.js';
+import type { Links } from './links.js';
+import type { NodeCore } from './node-core.js';
+import type { Handover } from './recovery/handover.js';
+import type { RemoteSpawns } from './recovery/remote-spawns.js';
+import type { SupervisionWire } from './supervision-wire.js';
+import type { Topics } from './topics.js';
+import type { Returned } from './wire.js';
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** What stopping needs of the host beyond the shared core. */
+export interface StopHost extends NodeCore {
+  readonly remote: RemoteSpawns;
+  readonly handover: Handover;
+  readonly deathWatch: DeathWatch;
+  readonly links: Links;
+  readonly topics: Topics;
+  readonly supervision: SupervisionWire;
+  /** Async handlers in flight on this thread (at-most-once). */
+  inFlight: number;
+}
+
+export class Stopping {
+  readonly #node: StopHost;
+
+  constructor(node: StopHost) {
+    this.#node = node;
+  }
+
+  /** A first start failed: the actor stops; what was sent to it is answered or dead-lettered. */
+  startFailed(cell: Cell, error: Error): void {
+    const node = this.#node;
+    const failure = new ActorInitializationError(`actor ${node.idOf(cell.key)} failed to start: ${error.message}`, { cause: error });
+    cell.exitReason = 'failed';
+    void (cell.stopping ??= this.#finishStop(cell, failure));
+  }
+
+  /** Stops any actor by ref; `graceful`: after what it already accepted; `kill`: an abnormal exit. */
+  stopRef(ref: ActorRefImpl, graceful = false, kill = false): Promise<void> {
+    const node = this.#node;
+    if (node.remote.isOrphan(ref.key)) {
+      node.remote.gone(ref.key); // died with its thread, and now it is not to be restarted
+      return RESOLVED;
+    }
+    if (ref.thread === node.self) {
+      const cell = node.cells.get(ref.key);
+      if (cell === undefined) return Promise.resolve();
+      if (kill) return this.stopCell(cell, 'killed');
+      if (graceful) {
+        if (!cell.ending) cell.enqueue(new Envelope(EnvelopeKind.Stop, '', undefined, node.self, 0, 0));
+        return cell.whenStopped();
+      }
+      return this.stopCell(cell, 'normal');
+    }
+    if (node.isDead(ref.thread)) return Promise.resolve();
+    const { corr, promise } = node.asks.open(0, () => `stop of ${ref.id}`, ref.thread);
+    // A thread that dies before it answers settles this through threadDown(): the actor is gone.
+    void promise.catch(() => undefined);
+    node.runtime.send(ref.thread, RecordKind.Stop, 0, ref.key, node.current?.key ?? 0, corr, kill ? 2 : graceful ? 1 : 0);
+    return promise as Promise<void>;
+  }
+
+  stopCell(cell: Cell, reason: 'normal' | 'failed' | 'shutdown' | 'killed'): Promise<void> {
+    const node = this.#node;
+    if (cell.stopping !== null) return cell.stopping;
+    if (cell.status === 'stopped') return RESOLVED;
+    const exit = reason === 'normal' && node.stopReason === 'shutdown' ? 'shutdown' : reason;
+    // A normal exit is the default: setting it would allocate the cell's rare part for nothing.
+    if (exit !== 'normal' || cell.exitReason !== 'normal') cell.exitReason = exit;
+    if (!cell.busy && (cell.children === null || cell.children.size === 0) && cell.definition?.spec.onStop === undefined) {
+      // Nothing to wait for: stop now, without a chain of awaits (a parent may stop thousands).
+      // A second stop finds the cell 'stopped' and the same resolved promise.
+      cell.status = 'stopping';
+      this.#completeStop(cell, null);
+      return RESOLVED;
+    }
+    return (cell.stopping = this.#finishStop(cell, null));
+  }
+
+  /** Stops a cell's children one at a time, newest first. */
+  async stopChildren(cell: Cell): Promise<void> {
+    if (cell.children === null) return;
+    for (const ref of cell.childRefs().reverse()) await this.stopRef(ref);
+  }
+
+  async #finishStop(cell: Cell, initFailure: Error | null): Promise<void> {
+    if (cell.status === 'stopped') return;
+    const wasStarted = cell.status !== 'starting';
+    cell.status = 'stopping';
+    await cell.whenIdle();
+    if (cell.children !== null) {
+      // A start that failed undoes itself in order: the children it started stop newest first
+      // (S7). Otherwise children stop in parallel.
+      if (initFailure !== null) await this.stopChildren(cell);
+      else await Promise.all(cell.childRefs().map((child) => this.stopRef(child)));
+    }
+    const onStop = cell.definition?.spec.onStop;
+    if (onStop !== undefined && initFailure === null && wasStarted) {
+      try {
+        await onStop(cell.ctx as never);
+      } catch {
+        // onStop failures do not keep an actor alive.
+      }
+    }
+    this.#completeStop(cell, initFailure);
+  }
+
+  /** The end of every stop: forget the cell, dead-letter its mailbox, tell its parent. */
+  #completeStop(cell: Cell, initFailure: Error | null): void {
+    const node = this.#node;
+    cell.markStopped();
+    node.cells.delete(cell.key);
+    const reason = node.stopReason;
+    const leftovers = cell.queue?.drain() ?? [];
+    if (cell.queue !== null && cell.queue.entry >= 0) node.bounds.free(cell.queue.entry);
+    // A pool member in ack mode hands its unhandled tells back to its pool, for the others (G4).
+    const pooled = cell.policy.routeeOf !== null && cell.policy.delivery?.ack === true ? ([] as Returned[]) : null;
+    const settle = (env: Envelope, attempt: number): void => {
+      if (pooled !== null && env.kind === EnvelopeKind.Tell) {
+        pooled.push([env.type, env.payload, env.priority, env.messageId ?? null, Math.max(2, attempt), env.senderThread, env.senderKey]);
+      } else {
+        node.deadLetter(env, cell.key, reason, initFailure ?? undefined);
+      }
+    };
+    for (const { env, count } of cell.takeRedeliveries()) settle(env, count);
+    for (const env of leftovers) {
+      if (env.kind === EnvelopeKind.Stop) continue;
+      if (env.kind === EnvelopeKind.Terminated) continue;
+      settle(env, 1);
+    }
+    if (pooled !== null && pooled.length > 0) node.handover.returnToPool(cell, pooled);
+    if (cell.heldReplicas) node.handover.stopped(cell); // everything it held is settled above
+    node.deathWatch.ended(cell);
+    node.links.signal(cell, cell.exitReason);
+    node.topics.stopped(cell.key);
+    node.supervision.childStopped(cell);
+  }
+
+  /**
+   * The thread is closing at the end of a shutdown, and some stops were forced (a handler or
+   * onStop ran past shutdownTimeoutMs): what those actors still held becomes dead letters
+   * ('shutdown'), and so do the messages whose handlers never settled (by count: they are only
+   * known to be running). The books stay whole.
+   */
+  abandonAll(): void {
+    const node = this.#node;
+    for (const cell of node.cells.values()) {
+      for (const env of cell.queue?.drain() ?? []) if (env.kind === EnvelopeKind.Tell || env.kind === EnvelopeKind.Ask) node.deadLetter(env, cell.key, 'shutdown');
+      for (const { env } of cell.takeRedeliveries()) node.deadLetter(env, cell.key, 'shutdown');
+      const attempt = cell.currentAttempt;
+      if (attempt !== null) node.deadLetter(attempt, cell.key, 'shutdown');
+    }
+    for (; node.inFlight > 0; node.inFlight--) node.deadLetter(new Envelope(EnvelopeKind.Tell, '', undefined, node.self, 0, 0), 0, 'shutdown');
+  }
+}
