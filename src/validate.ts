@@ -60,3 +60,8 @@ export function validateFunction(value: unknown, path: string): (...args: never[
   if (typeof value !== 'function') throw invalid(path, 'a function', value);
   return value as (...args: never[]) => unknown;
 }
+
+/** True for a promise or any object with a then method (what an async handler returns). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}

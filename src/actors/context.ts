@@ -4,16 +4,17 @@
 
 import { validateNumber } from '../validate.js';
 import { checkRef, type ActorRefImpl } from './actor-ref.js';
-import type { Cell, CellHost } from './cell.js';
+import type { Cell } from './cell.js';
+import type { CellHost } from './cell-host.js';
 import { Pool, resolvePoolOptions } from './pool.js';
 import type { ActorTimers } from './timers.js';
 import type { AckHandle, ActorContext, AnyDefinition, MessageOptions, PoolOptions, SpawnOptions } from './types.js';
 
 export class Context implements ActorContext<unknown> {
   readonly #cell: Cell;
-  readonly #host: CellHost;
+  readonly #host: CellHost<Cell>;
 
-  constructor(cell: Cell, host: CellHost) {
+  constructor(cell: Cell, host: CellHost<Cell>) {
     this.#cell = cell;
     this.#host = host;
   }

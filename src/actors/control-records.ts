@@ -9,7 +9,7 @@ import type { Links } from './links.js';
 import type { NodeCore } from './node-core.js';
 import type { Handover } from './recovery/handover.js';
 import type { RemoteSpawns } from './recovery/remote-spawns.js';
-import type { SupervisionWire } from './supervision-wire.js';
+import type { SupervisionWire } from './supervision/across-threads.js';
 import type { Topics } from './topics.js';
 import type { ControlRecord } from './wire.js';
 

@@ -4,7 +4,7 @@
 // thread (a built runtime and a TypeScript actor module) still share it.
 
 import { invalid, validateFunction, validateObject, validateString } from '../validate.js';
-import { resolveSupervision, type SupervisionPolicy } from './supervision.js';
+import { resolveSupervision, type SupervisionPolicy } from './supervision/supervisor.js';
 import type { ActorDefinition, ActorSpec, AnyDefinition, Handlers } from './types.js';
 
 const REGISTRY_KEY = Symbol.for('troupe.definitions');

@@ -24,7 +24,8 @@ import { invalid, validateNumber } from '../validate.js';
 import { ActorRefImpl } from './actor-ref.js';
 import { Arrivals, type NodeRecovery } from './arrivals.js';
 import { AskTable } from './ask.js';
-import { Cell, type CellHost } from './cell.js';
+import { Cell } from './cell.js';
+import type { CellHost } from './cell-host.js';
 import { Context } from './context.js';
 import { dispatchControl, type ControlHost } from './control-records.js';
 import { DeadLetters } from './dead-letters.js';
@@ -43,7 +44,7 @@ import { RemoteSpawns, type SpawnRecord, type SpawnerHost } from './recovery/rem
 import { predecessorGone, threadDown, type RecoveryHost } from './recovery/thread-down.js';
 import { SendQueue } from './send-queue.js';
 import { Stopping, type StopHost } from './stopping.js';
-import { SupervisionWire, type SupervisionHost } from './supervision-wire.js';
+import { SupervisionWire, type SupervisionHost } from './supervision/across-threads.js';
 import { Topics } from './topics.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from './types.js';
 import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, spawnerOf, type ControlRecord } from './wire.js';
@@ -65,7 +66,7 @@ export interface NodeOptions {
   readonly workers: number;
 }
 
-export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHost, RecoveryHost, SupervisionHost, CellHost, SpawnerHost, PoolHost {
+export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHost, RecoveryHost, SupervisionHost, CellHost<Cell>, SpawnerHost, PoolHost {
   readonly runtime: ThreadRuntime;
   readonly self: number;
   readonly threadCount: number;

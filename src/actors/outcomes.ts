@@ -4,7 +4,8 @@
 
 import { ActorFailedError, ActorStoppedError, MailboxFullError, UnhandledMessageError, toWire } from '../errors.js';
 import { RecordKind, STAT_ACCEPTED, STAT_DUPLICATES, STAT_FAILED, STAT_HANDLED } from '../runtime/layout.js';
-import type { Cell, MessageOutcomes } from './cell.js';
+import type { Cell } from './cell.js';
+import type { MessageOutcomes } from './cell-host.js';
 import type { DeadLetters } from './dead-letters.js';
 import { EnvelopeKind, type Envelope } from './envelope.js';
 import type { NodeCore } from './node-core.js';
@@ -15,7 +16,7 @@ export interface OutcomeHost extends NodeCore {
   readonly deadLetters: DeadLetters;
 }
 
-export class Outcomes implements MessageOutcomes {
+export class Outcomes implements MessageOutcomes<Cell> {
   readonly #node: OutcomeHost;
 
   constructor(node: OutcomeHost) {

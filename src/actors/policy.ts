@@ -4,7 +4,7 @@
 
 import { invalid, validateInteger, validateNumber, validateObject } from '../validate.js';
 import { resolveDelivery, type DeliveryPolicy } from './delivery.js';
-import { RESTART_TYPES, resolveSupervision, type SupervisionPolicy } from './supervision.js';
+import { RESTART_TYPES, resolveSupervision, type SupervisionPolicy } from './supervision/supervisor.js';
 import type { RestartType, SpawnOptions } from './types.js';
 
 export interface Backoff {

@@ -7,7 +7,7 @@
 import { ActorFailedError } from '../../errors.js';
 import { RecordKind } from '../../runtime/layout.js';
 import { DEFAULT_POLICY, type ActorPolicy } from '../policy.js';
-import type { SupervisorHost } from '../supervision.js';
+import type { SupervisorHost } from '../supervision/supervisor.js';
 import type { RestartType } from '../types.js';
 import type { Replica } from '../wire.js';
 import type { NodeCore } from '../node-core.js';

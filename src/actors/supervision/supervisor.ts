@@ -9,10 +9,10 @@
 //
 // A parent handles its children's failures one at a time, and only between its own messages.
 
-import { ActorFailedError } from '../errors.js';
-import { invalid, validateInteger, validateObject } from '../validate.js';
-import type { ActorRefImpl } from './actor-ref.js';
-import type { Directive, RestartType, Strategy, SupervisionOptions } from './types.js';
+import { ActorFailedError } from '../../errors.js';
+import { invalid, validateInteger, validateObject } from '../../validate.js';
+import type { ActorRefImpl } from '../actor-ref.js';
+import type { Directive, RestartType, Strategy, SupervisionOptions } from '../types.js';
 
 
 

@@ -3,14 +3,14 @@
 // child's thread, where the cell carries it out. A child that stops tells its parent, which
 // forgets it. Each hop is a control record or a directive record in ring order.
 
-import { RecordKind } from '../runtime/layout.js';
-import { fromWire, toWire, type WireError } from '../errors.js';
-import type { ActorRefImpl } from './actor-ref.js';
-import type { Cell } from './cell.js';
-import type { NodeCore } from './node-core.js';
-import type { RemoteSpawns } from './recovery/remote-spawns.js';
-import type { RestartType } from './types.js';
-import { spawnerOf } from './wire.js';
+import { RecordKind } from '../../runtime/layout.js';
+import { fromWire, toWire, type WireError } from '../../errors.js';
+import type { ActorRefImpl } from '../actor-ref.js';
+import type { Cell } from '../cell.js';
+import type { NodeCore } from '../node-core.js';
+import type { RemoteSpawns } from '../recovery/remote-spawns.js';
+import type { RestartType } from '../types.js';
+import { spawnerOf } from '../wire.js';
 
 /** What the wire needs of the host beyond the shared core. */
 export interface SupervisionHost extends NodeCore {

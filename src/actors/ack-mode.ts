@@ -1,0 +1,311 @@
+// Ack mode (at-least-once): a message counts as handled only once its handler completes, acks,
+// or its deferred ack settles; a throw, a nack or an overrun of ackWaitMs sends it again (after
+// its redelivery delay), up to maxDeliver attempts, then it is a dead letter ('max-deliveries').
+// At most maxAckPending attempts are outstanding at once; messages to send again go first.
+// Copies of what an actor holds go to its spawner's thread when it is hosted elsewhere
+// (keepCopies), so they survive its thread's death. A state machine over one cell's
+// DeliveryState (delivery.ts).
+
+import { asError } from '../errors.js';
+import type { Clock } from '../runtime/clock.js';
+import { invalid, isThenable, validateNumber } from '../validate.js';
+import type { CellStatus } from './cell-status.js';
+import { handlerTable } from './define.js';
+import type { Attempt, DeliveryState } from './delivery.js';
+import type { Envelope } from './envelope.js';
+import { EnvelopeKind } from './envelope.js';
+import type { Mailbox } from './mailbox.js';
+import type { AckHandle, ActorContext, AnyDefinition, ExitReason } from './types.js';
+
+/** Messages per turn before the cell yields to other ready actors (as in a plain turn). */
+const THROUGHPUT = 64;
+
+/** A cell in ack mode, as this module sees it. */
+export interface AckedCell {
+  readonly key: number;
+  status: CellStatus;
+  busy: boolean;
+  handled: number;
+  readonly depth: number;
+  readonly queue: Mailbox | null;
+  readonly definition: AnyDefinition | null;
+  readonly ctx: ActorContext<unknown>;
+  /** Its delivery state, if it was spawned with a delivery option. */
+  readonly delivery: DeliveryState | null;
+  readonly node: {
+    readonly clock: Clock;
+    current: AckedCell | null;
+    readonly outcomes: {
+      handled(env: Envelope, result: unknown): void;
+      handledTells(n: number): void;
+      reply(env: Envelope, value: unknown): void;
+      replyFailure(cell: AckedCell, env: Envelope, error: Error): void;
+      attemptFailed(): void;
+      maxDeliveries(cell: AckedCell, env: Envelope, error: Error, attempts: number): void;
+      deliveryTerminated(cell: AckedCell, env: Envelope): void;
+    };
+    exitSignals(cell: AckedCell, reason: ExitReason): void;
+    replicates(key: number): boolean;
+    replicaHeld(cell: AckedCell, env: Envelope, seq: number): void;
+    replicaSettled(cell: AckedCell, seq: number): void;
+  };
+  more(): { failed: number };
+  enqueue(env: Envelope): void;
+  schedule(): void;
+  /** Runs one message that is not a user message (a signal) or has no handler. */
+  process(env: Envelope): void;
+  /** The sender of the message being handled. */
+  setSender(thread: number, key: number): void;
+  /** Fails the actor (its supervision decides); the message goes to the new instance. */
+  restart(error: Error): void;
+  settleIdle(): void;
+}
+
+/**
+ * Messages the actor holds outside its mailbox (taken on stop): those to send again, and those
+ * whose deferred ack never came.
+ */
+export function takeRedeliveries(cell: AckedCell): { env: Envelope; count: number }[] {
+  const d = cell.delivery;
+  if (d === null) return [];
+  const taken = [...d.redeliver];
+  d.redeliver.length = 0;
+  for (const attempt of d.deferred) {
+    if (attempt.timer !== null) cell.node.clock.clearTimeout(attempt.timer);
+    attempt.timer = null;
+    attempt.settled = true;
+    taken.push({ env: attempt.env, count: attempt.count + 1 });
+  }
+  d.deferred.clear();
+  return taken;
+}
+
+/** A message another member of its pool left unhandled (G4): delivered ahead of the queue, as attempt `count`. */
+export function redeliver(cell: AckedCell, env: Envelope, count: number): void {
+  const d = cell.delivery;
+  if (d === null || !d.policy.ack) {
+    cell.enqueue(env);
+    return;
+  }
+  d.redeliver.push({ env, count });
+  if (d.policy.keepCopies) replicate(cell, d, env);
+  if (cell.status === 'running' && !cell.busy) cell.schedule();
+}
+
+/**
+ * Ack mode, hosted away from its spawner's thread: a tell it now holds is copied there, so that
+ * it goes again to the restarted actor should this thread die before it is done (at-least-once
+ * across a thread's death).
+ */
+export function replicate(cell: AckedCell, d: DeliveryState, env: Envelope): void {
+  if (!cell.node.replicates(cell.key)) return;
+  const seq = d.replicas.add(env);
+  if (seq !== 0) cell.node.replicaHeld(cell, env, seq);
+}
+
+/** The message is done with for good (handled, acked, or a dead letter): its copy can go. */
+export function finished(cell: AckedCell, d: DeliveryState, env: Envelope): void {
+  const seq = d.replicas.finish(env);
+  if (seq !== 0) cell.node.replicaSettled(cell, seq);
+}
+
+/** Ack mode: at most maxAckPending outstanding attempts; messages to send again go first. */
+export function runAcked(cell: AckedCell, d: DeliveryState): void {
+  if (d.waitTimer !== null || d.current !== null || d.deferred.size >= d.policy.maxAckPending) return;
+  const node = cell.node;
+  node.current = cell;
+  try {
+    for (let budget = THROUGHPUT; budget > 0; budget--) {
+      let env: Envelope | undefined;
+      let count = 1;
+      const again = d.redeliver.shift();
+      if (again !== undefined) {
+        ({ env, count } = again);
+      } else {
+        env = cell.queue?.shift();
+      }
+      if (env === undefined) return;
+      if (env.kind > EnvelopeKind.Ask || (handlerTable(cell.definition!)[env.type] === undefined && cell.definition!.spec.receive === undefined)) {
+        cell.process(env);
+        finished(cell, d, env);
+      } else startAttempt(cell, d, env, count);
+      if (cell.busy || cell.status !== 'running' || d.waitTimer !== null || d.current !== null || d.deferred.size >= d.policy.maxAckPending) return;
+    }
+  } finally {
+    node.current = null;
+  }
+  if (cell.depth > 0 || d.redeliver.length > 0) cell.schedule();
+}
+
+function startAttempt(cell: AckedCell, d: DeliveryState, env: Envelope, count: number): void {
+  const attempt: Attempt = { env, count, timer: null, settled: false, acked: false, deferred: false };
+  d.current = attempt;
+  cell.setSender(env.senderThread, env.senderKey);
+  const handler = handlerTable(cell.definition!)[env.type];
+  let result: unknown;
+  try {
+    result = handler !== undefined ? handler(cell.ctx as never, env.payload) : cell.definition!.spec.receive!(cell.ctx as never, env.type, env.payload);
+  } catch (error) {
+    attemptFailed(cell, d, attempt, error);
+    return;
+  }
+  if (isThenable(result)) {
+    cell.busy = true;
+    // A synchronous handler cannot overrun: only an async one gets an ack deadline.
+    if (!attempt.settled) attempt.timer = cell.node.clock.setTimeout(() => attemptExpired(cell, d, attempt), d.policy.ackWaitMs);
+    result.then(
+      (value) => attemptDone(cell, d, attempt, value),
+      (error) => attemptFailed(cell, d, attempt, error),
+    );
+    return;
+  }
+  attemptDone(cell, d, attempt, result);
+}
+
+/** Ends the attempt's hold on the actor; false if it was abandoned (its outcome is ignored). */
+function release(cell: AckedCell, d: DeliveryState, attempt: Attempt): boolean {
+  if (d.current !== attempt) return false;
+  d.current = null;
+  if (attempt.timer !== null) cell.node.clock.clearTimeout(attempt.timer);
+  attempt.timer = null;
+  cell.busy = false;
+  return true;
+}
+
+function attemptDone(cell: AckedCell, d: DeliveryState, attempt: Attempt, value: unknown): void {
+  if (!release(cell, d, attempt)) return;
+  if (!attempt.settled && attempt.deferred) {
+    // Its ack comes later, through its handle; an ask gets the handler's answer now.
+    d.deferred.add(attempt);
+    attempt.timer ??= cell.node.clock.setTimeout(() => deferredExpired(cell, d, attempt), d.policy.ackWaitMs);
+    cell.node.outcomes.reply(attempt.env, value);
+  } else if (!attempt.settled) {
+    attempt.settled = true;
+    cell.handled++;
+    cell.node.outcomes.handled(attempt.env, value);
+    finished(cell, d, attempt.env);
+  } else if (attempt.acked) {
+    cell.node.outcomes.reply(attempt.env, value); // counted at the explicit ack; the answer comes now
+  }
+  if (cell.status === 'stopping') cell.settleIdle();
+  else if (cell.depth > 0 || d.redeliver.length > 0) cell.schedule();
+}
+
+/** A deferred ack that did not come within ackWaitMs: the message goes again. */
+function deferredExpired(cell: AckedCell, d: DeliveryState, attempt: Attempt): void {
+  attempt.timer = null;
+  if (!d.deferred.delete(attempt) || attempt.settled) return;
+  attempt.settled = true;
+  retry(cell, d, attempt, new Error(`not acknowledged within ${d.policy.ackWaitMs} ms`), d.delayBefore(attempt.count + 1));
+  cell.schedule();
+}
+
+/** ctx.deferAck(): the current message stays outstanding past its handler, until its handle settles it. */
+export function deferAck(cell: AckedCell): AckHandle {
+  const d = cell.delivery;
+  if (d === null || !d.policy.ack) throw invalid('ctx.deferAck()', "an actor spawned with delivery: { mode: 'at-least-once' }", 'deferAck');
+  const attempt = d.current;
+  if (attempt === null) throw invalid('ctx.deferAck()', 'a call from the handler of a message', 'deferAck');
+  attempt.deferred = true;
+  const settle = (verb: 'ack' | 'nack' | 'in-progress' | 'term', delayMs = 0): void => {
+    if (d.current === attempt) {
+      settleAttempt(cell, verb, delayMs); // the handler is still running: as ctx.ack() and the rest
+      return;
+    }
+    if (attempt.settled || !d.deferred.has(attempt)) return; // idempotent; late calls change nothing
+    if (verb === 'in-progress') {
+      if (attempt.timer !== null) cell.node.clock.clearTimeout(attempt.timer);
+      attempt.timer = cell.node.clock.setTimeout(() => deferredExpired(cell, d, attempt), d.policy.ackWaitMs);
+      return;
+    }
+    d.deferred.delete(attempt);
+    conclude(cell, d, attempt, verb, delayMs);
+    if (cell.status === 'running') cell.schedule(); // a slot is free again
+  };
+  return {
+    ack: () => settle('ack'),
+    nack: (delayMs = 0) => settle('nack', validateNumber(delayMs, 'ackHandle.nack(delayMs)', 0, 2 ** 31)),
+    inProgress: () => settle('in-progress'),
+    term: () => settle('term'),
+  };
+}
+
+function attemptFailed(cell: AckedCell, d: DeliveryState, attempt: Attempt, thrown: unknown): void {
+  if (!release(cell, d, attempt)) return;
+  const error = asError(thrown);
+  cell.more().failed++;
+  cell.node.outcomes.attemptFailed();
+  cell.node.exitSignals(cell, 'failed');
+  if (!attempt.settled) {
+    attempt.settled = true;
+    retry(cell, d, attempt, error, d.delayBefore(attempt.count + 1));
+  } else if (attempt.acked) {
+    cell.node.outcomes.replyFailure(cell, attempt.env, error);
+  }
+  if (cell.status === 'stopping') {
+    cell.settleIdle();
+    return;
+  }
+  cell.restart(error); // a throw still fails the actor; the message goes to the new instance
+}
+
+/** ackWaitMs passed with the handler still running: abandon it and send the message again. */
+function attemptExpired(cell: AckedCell, d: DeliveryState, attempt: Attempt): void {
+  attempt.timer = null;
+  if (d.current !== attempt || attempt.settled) return;
+  release(cell, d, attempt);
+  attempt.settled = true;
+  retry(cell, d, attempt, new Error(`not acknowledged within ${d.policy.ackWaitMs} ms`), d.delayBefore(attempt.count + 1));
+  if (cell.status === 'stopping') cell.settleIdle();
+  else cell.schedule();
+}
+
+/** Sends the message again after `delayMs`, or dead-letters it once maxDeliver is reached. */
+function retry(cell: AckedCell, d: DeliveryState, attempt: Attempt, error: Error, delayMs: number): void {
+  if (attempt.count >= d.policy.maxDeliver) {
+    cell.node.outcomes.maxDeliveries(cell, attempt.env, error, attempt.count);
+    finished(cell, d, attempt.env);
+    return;
+  }
+  d.redeliver.push({ env: attempt.env, count: attempt.count + 1 });
+  if (delayMs > 0) {
+    d.waitTimer = cell.node.clock.setTimeout(() => {
+      d.waitTimer = null;
+      cell.schedule();
+    }, delayMs);
+  }
+}
+
+/** ctx.ack / nack / inProgress / term, on the attempt in progress. */
+export function settleAttempt(cell: AckedCell, verb: 'ack' | 'nack' | 'in-progress' | 'term', delayMs = 0): void {
+  const d = cell.delivery;
+  if (d === null || !d.policy.ack) throw invalid(`ctx.${verb === 'in-progress' ? 'inProgress' : verb}()`, "an actor spawned with delivery: { mode: 'at-least-once' }", verb);
+  const attempt = d.current;
+  if (attempt === null || attempt.settled) return; // acks are idempotent; late ones change nothing
+  if (verb === 'in-progress') {
+    if (attempt.timer !== null) {
+      cell.node.clock.clearTimeout(attempt.timer);
+      attempt.timer = cell.node.clock.setTimeout(() => attemptExpired(cell, d, attempt), d.policy.ackWaitMs);
+    }
+    return;
+  }
+  conclude(cell, d, attempt, verb, delayMs);
+}
+
+/** Settles an attempt for good, from its handler (ctx.ack and the rest) or its deferred handle. */
+function conclude(cell: AckedCell, d: DeliveryState, attempt: Attempt, verb: 'ack' | 'nack' | 'term', delayMs: number): void {
+  attempt.settled = true;
+  if (attempt.timer !== null) cell.node.clock.clearTimeout(attempt.timer);
+  attempt.timer = null;
+  if (verb === 'ack') {
+    attempt.acked = true; // read only while its handler runs on (the answer of an acked ask)
+    cell.handled++;
+    cell.node.outcomes.handledTells(1);
+    finished(cell, d, attempt.env);
+  } else if (verb === 'nack') {
+    retry(cell, d, attempt, new Error('nacked'), delayMs);
+  } else {
+    cell.node.outcomes.deliveryTerminated(cell, attempt.env);
+    finished(cell, d, attempt.env);
+  }
+}
