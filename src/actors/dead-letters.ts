@@ -5,7 +5,7 @@
 // die too they are counted, not handed back to the listeners (no loops, X2).
 
 import type { Clock } from '../runtime/clock.js';
-import { RecordKind, STAT_DEAD_LETTERS, STAT_DL_OUTBOUND, STAT_DL_QUIET, STAT_OTHER_DEAD } from '../runtime/layout.js';
+import { STAT_DEAD_LETTERS, STAT_DL_OUTBOUND, STAT_DL_QUIET, STAT_OTHER_DEAD } from '../runtime/layout.js';
 import type { ThreadRuntime } from '../runtime/thread-runtime.js';
 import type { ControlBlock } from '../runtime/control-block.js';
 import type { Envelope } from './envelope.js';
@@ -109,10 +109,10 @@ export class DeadLetters {
     if (!this.#ctl.deadLettersWatched()) return;
     const control: ControlRecord = ['dl', letter];
     try {
-      this.#runtime.send(0, RecordKind.Control, 0, 0, 0, 0, control);
+      this.#runtime.sendControl(0, control);
     } catch {
       // The payload cannot travel (a same-thread message held a function): report without it.
-      this.#runtime.send(0, RecordKind.Control, 0, 0, 0, 0, ['dl', { ...letter, message: { type: letter.message.type, payload: undefined } }]);
+      this.#runtime.sendControl(0, ['dl', { ...letter, message: { type: letter.message.type, payload: undefined } }]);
     }
   }
 

@@ -11,8 +11,7 @@ import type { ActorRefImpl } from './actor-ref.js';
 import { Envelope, EnvelopeKind, QUIET } from './envelope.js';
 import { MAX_PRIORITY } from './mailbox.js';
 import type { NodeCore } from './node-core.js';
-import type { SpawnRecord } from './recovery/remote-spawns.js';
-import { WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_REDELIVERY, type ControlRecord } from './wire.js';
+import { WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_REDELIVERY, type ControlRecord, type SpawnRecord } from './wire.js';
 
 /** What inbound records need of the host beyond the shared core. */
 export interface InboundHost extends NodeCore {
@@ -94,7 +93,7 @@ export class InboundRecords implements InboundSink {
         const { sender, corr } = h;
         const done = node.stopRef(node.refFor(node.self, h.target), payload === 1, payload === 2);
         void done.then(() => {
-          if (!node.isDead(from)) node.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, undefined);
+          if (!node.isDead(from)) node.records.reply(from, sender, corr, undefined);
         });
         return;
       }
@@ -106,7 +105,7 @@ export class InboundRecords implements InboundSink {
         const cell = node.cells.get(target);
         const done = cell === undefined ? Promise.resolve(null) : cell.applyDirective(payload as 'resume');
         void done.then((answer) => {
-          if (!node.isDead(from)) node.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, answer);
+          if (!node.isDead(from)) node.records.reply(from, sender, corr, answer);
         });
         return;
       }
@@ -147,6 +146,6 @@ export class InboundRecords implements InboundSink {
     this.deliver(target, new Envelope(EnvelopeKind.Tell, tag, payload, from, sender, 0, priority, messageId));
     // (Held for an actor whose spawn record is still on its way, it is checked when it arrives:
     // the receipt says only what is known now.)
-    if (!node.isDead(from)) node.runtime.send(from, RecordKind.Reply, 0, sender, 0, corr, node.runtime.counters[STAT_DUPLICATES]! > before);
+    if (!node.isDead(from)) node.records.reply(from, sender, corr, node.runtime.counters[STAT_DUPLICATES]! > before);
   }
 }

@@ -1,7 +1,7 @@
 // system.stats() as Prometheus text exposition (version 0.0.4): one sample per thread per
 // metric, labelled by thread, so a scraper sees how the work spreads over the cores.
 
-import type { SystemStats, ThreadStats } from './system.js';
+import type { SystemStats, ThreadStats } from './stats.js';
 
 interface Metric {
   readonly name: string;

@@ -11,12 +11,15 @@ import type { AskTable } from './ask.js';
 import type { Cell } from './cell.js';
 import type { Envelope } from './envelope.js';
 import type { DeadLetterReason, MessageOptions } from './types.js';
+import type { RecordWriter } from './records.js';
 import type { ControlRecord } from './wire.js';
 
 export interface NodeCore {
   readonly self: number;
   readonly threadCount: number;
   readonly runtime: ThreadRuntime;
+  /** Writes this thread's records into other threads' rings, each kind by name. */
+  readonly records: RecordWriter;
   readonly clock: Clock;
   readonly asks: AskTable;
   readonly bounds: MailboxBounds;

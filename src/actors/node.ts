@@ -15,7 +15,7 @@ import type { Clock } from '../runtime/clock.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { ActorInfo, DeathNotice, PeerRecovery } from '../runtime/control.js';
 import { ControlBlock } from '../runtime/control-block.js';
-import { RecordKind, STAT_ACCEPTED, STAT_REJECTED, STAT_SPAWN_SEQ } from '../runtime/layout.js';
+import { STAT_ACCEPTED, STAT_REJECTED, STAT_SPAWN_SEQ } from '../runtime/layout.js';
 import { loadModule } from '../runtime/module-loader.js';
 import { OffloadPool } from '../runtime/offload.js';
 import { Placer } from '../runtime/placement.js';
@@ -40,14 +40,15 @@ import { priorityOf } from './mailbox.js';
 import { placeActor, type PlacementContext } from './placement-options.js';
 import { DEFAULT_POLICY, resolvePolicy } from './policy.js';
 import type { Pool, PoolHost } from './pool.js';
-import { RemoteSpawns, type SpawnRecord, type SpawnerHost } from './recovery/remote-spawns.js';
+import { RemoteSpawns, type SpawnerHost } from './recovery/remote-spawns.js';
 import { predecessorGone, threadDown, type RecoveryHost } from './recovery/thread-down.js';
+import { RecordWriter } from './records.js';
 import { SendQueue } from './send-queue.js';
 import { Stopping, type StopHost } from './stopping.js';
 import { SupervisionWire, type SupervisionHost } from './supervision/across-threads.js';
 import { Topics } from './topics.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from './types.js';
-import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, spawnerOf, type ControlRecord } from './wire.js';
+import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
 
 export type { NodeRecovery };
 
@@ -87,6 +88,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   /** Main thread: claims a dedicated thread slot and starts its worker (set by the system). */
   onDedicated: ((limits: ResourceLimits | undefined) => number) | null = null;
 
+  /** Writes this thread's records into other threads' rings. */
+  readonly records: RecordWriter;
   readonly deadLetters: DeadLetters;
   readonly outcomes: Outcomes;
   readonly deathWatch: DeathWatch;
@@ -129,6 +132,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       canDedicate: () => this.onDedicated !== null,
       dedicated: (limits) => this.onDedicated!(limits),
     };
+    this.records = new RecordWriter(runtime);
     this.arrivals = new Arrivals(this.self, this.threadCount, options.recovery);
     this.deadLetters = new DeadLetters(this.self, runtime, this.clock, this.#ctl, (key) => this.idOf(key));
     this.outcomes = new Outcomes(this);
@@ -212,7 +216,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   /** A control notice to another thread; a dead thread gets none (nothing there can act on it). */
   control(thread: number, record: ControlRecord): void {
     if (this.#dead[thread] === 1) return;
-    this.runtime.send(thread, RecordKind.Control, 0, 0, 0, 0, record);
+    this.records.control(thread, record);
   }
 
   onControl(from: number, record: ControlRecord): void {
@@ -266,7 +270,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     } else {
       const record: SpawnRecord = [definition.moduleUrl, definition.name, args, parentThread, parentKey, policy === DEFAULT_POLICY ? null : policy];
       try {
-        this.runtime.send(thread, RecordKind.Spawn, 0, key, parentKey, 0, record);
+        this.records.spawn(thread, key, parentKey, record);
       } catch (error) {
         if (entry >= 0) this.bounds.free(entry);
         throw error;
@@ -379,12 +383,12 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     const sender = this.current;
     const entry = this.bounds.entryOf(ref.key);
     if (entry < 0) {
-      this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, receipt, payload, type);
+      this.records.tell(ref.thread, ref.key, sender === null ? 0 : sender.key, priority, receipt, payload, type);
       return;
     }
     this.#takeRoom(entry, ref);
     try {
-      this.runtime.send(ref.thread, RecordKind.Tell, priority, ref.key, sender === null ? 0 : sender.key, receipt, payload, type);
+      this.records.tell(ref.thread, ref.key, sender === null ? 0 : sender.key, priority, receipt, payload, type);
     } catch (error) {
       this.bounds.release(entry);
       throw error;
@@ -416,7 +420,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       if (entry >= 0) this.#takeRoom(entry, ref);
       const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`, ref.thread);
       try {
-        this.runtime.send(ref.thread, RecordKind.Ask, priority, ref.key, senderKey, corr, payload, type);
+        this.records.ask(ref.thread, ref.key, senderKey, priority, corr, payload, type);
       } catch (error) {
         if (entry >= 0) this.bounds.release(entry);
         this.asks.reject(corr, error as Error);

@@ -3,7 +3,7 @@
 // Every path of the conservation law accepted = handled + dead-lettered + duplicates ends here.
 
 import { ActorFailedError, ActorStoppedError, MailboxFullError, UnhandledMessageError, toWire } from '../errors.js';
-import { RecordKind, STAT_ACCEPTED, STAT_DUPLICATES, STAT_FAILED, STAT_HANDLED } from '../runtime/layout.js';
+import { STAT_ACCEPTED, STAT_DUPLICATES, STAT_FAILED, STAT_HANDLED } from '../runtime/layout.js';
 import type { Cell } from './cell.js';
 import type { MessageOutcomes } from './cell-host.js';
 import type { DeadLetters } from './dead-letters.js';
@@ -107,7 +107,7 @@ export class Outcomes implements MessageOutcomes<Cell> {
       return;
     }
     try {
-      node.runtime.send(env.senderThread, RecordKind.Reply, 0, env.senderKey, 0, env.corr, value);
+      node.records.reply(env.senderThread, env.senderKey, env.corr, value);
     } catch (error) {
       this.#replyError(env, error as Error);
     }
@@ -134,6 +134,6 @@ export class Outcomes implements MessageOutcomes<Cell> {
       this.lateReply(env, error);
       return;
     }
-    node.runtime.send(env.senderThread, RecordKind.ReplyError, 0, env.senderKey, 0, env.corr, toWire(error));
+    node.records.replyError(env.senderThread, env.senderKey, env.corr, toWire(error));
   }
 }

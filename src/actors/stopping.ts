@@ -5,7 +5,6 @@
 // Stop record answered once the stop there is complete.
 
 import { ActorInitializationError } from '../errors.js';
-import { RecordKind } from '../runtime/layout.js';
 import type { ActorRefImpl } from './actor-ref.js';
 import type { Cell } from './cell.js';
 import type { DeathWatch } from './death-watch.js';
@@ -68,7 +67,7 @@ export class Stopping {
     const { corr, promise } = node.asks.open(0, () => `stop of ${ref.id}`, ref.thread);
     // A thread that dies before it answers settles this through threadDown(): the actor is gone.
     void promise.catch(() => undefined);
-    node.runtime.send(ref.thread, RecordKind.Stop, 0, ref.key, node.current?.key ?? 0, corr, kill ? 2 : graceful ? 1 : 0);
+    node.records.stop(ref.thread, ref.key, node.current?.key ?? 0, corr, kill ? 2 : graceful ? 1 : 0);
     return promise as Promise<void>;
   }
 

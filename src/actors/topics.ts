@@ -6,7 +6,7 @@
 // the notice arrived sees it.
 
 import { ActorStoppedError, MailboxFullError } from '../errors.js';
-import { RecordKind, STAT_ACCEPTED, STAT_REJECTED } from '../runtime/layout.js';
+import { STAT_ACCEPTED, STAT_REJECTED } from '../runtime/layout.js';
 import { Admit } from '../runtime/bounds-table.js';
 import { invalid, validateString } from '../validate.js';
 import type { ActorRefImpl } from './actor-ref.js';
@@ -177,7 +177,7 @@ export class Topics {
     if (keys.length === 0) return 0;
     const sender = node.current;
     try {
-      node.runtime.send(thread, RecordKind.Fanout, priority, 0, sender === null ? 0 : sender.key, keys.length, [keys, payload], type);
+      node.records.fanout(thread, keys, sender === null ? 0 : sender.key, priority, payload, type);
     } catch (error) {
       for (const entry of entries) node.bounds.release(entry);
       throw error;

@@ -4,6 +4,7 @@
 
 import type { WireError } from '../errors.js';
 import type { DeathNotice } from '../runtime/control.js';
+import type { ActorPolicy } from './policy.js';
 import type { DeadLetter, ExitReason, RestartType } from './types.js';
 
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
@@ -34,6 +35,18 @@ export type Replica = [type: string, payload: unknown, priority: number, message
 
 /** Per actor: its key, tells it now holds (numbered copies), [from, to] ranges of numbers it finished with, and whether it stopped (all finished). */
 export type ReplicaBatch = [key: number, held: [number, ...Replica][], done: number[], stopped: boolean];
+
+/** What a spawn record carries: the definition by module and name, its args, its parent, its policy. */
+export type SpawnRecord = [
+  moduleUrl: string,
+  name: string,
+  args: unknown,
+  parentThread: number,
+  parentKey: number,
+  policy: ActorPolicy | null,
+  /** A restart after its thread died: the message ids it had seen, with when (dedup, K7). */
+  seen?: [string, number][],
+];
 
 /** Control records: notices between the hosts of two threads, in ring order. */
 export type ControlRecord =

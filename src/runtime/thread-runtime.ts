@@ -143,14 +143,10 @@ export class ThreadRuntime {
   }
 
   /**
-   * Encodes and writes one record to thread `to`. Never blocks: a full ring spills to a queue on
-   * this side. Throws SerializationError or MessageTooLargeError, and then nothing was sent.
+   * Encodes and writes one record to thread `to`, its header in an object the caller fills and
+   * reuses (read here at once, never kept). Never blocks: a full ring spills to a queue on this
+   * side. Throws SerializationError or MessageTooLargeError, and then nothing was sent.
    */
-  send(to: number, kind: RecordKind, priority: number, target: number, sender: number, corr: number, payload: unknown, tag = ''): void {
-    (this.#out[to] ?? this.#noRing(to)).send(kind, priority, target, sender, corr, payload, tag);
-  }
-
-  /** send(), with the header in an object the caller fills and reuses: read here, never kept. */
   write(to: number, h: OutboundHeader, payload: unknown, tag = ''): void {
     (this.#out[to] ?? this.#noRing(to)).send(h.kind, h.priority, h.target, h.sender, h.corr, payload, tag);
   }

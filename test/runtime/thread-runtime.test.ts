@@ -57,10 +57,11 @@ afterEach(async () => {
 });
 
 describe('ThreadRuntime sends', () => {
-  it('delivers positional sends, header-object writes and control records in order, with their fields', async () => {
+  it('delivers header-object writes and control records in order, with their fields', async () => {
     const { rts, sinks } = runtimes(2);
-    const h: OutboundHeader = { kind: RecordKind.Tell, priority: 1, target: 11, sender: 22, corr: 0 };
-    rts[0]!.send(1, RecordKind.Ask, 2, 33, 44, 7, { n: 1 }, 'q');
+    const h: OutboundHeader = { kind: RecordKind.Ask, priority: 2, target: 33, sender: 44, corr: 7 };
+    rts[0]!.write(1, h, { n: 1 }, 'q');
+    Object.assign(h, { kind: RecordKind.Tell, priority: 1, target: 11, sender: 22, corr: 0 });
     rts[0]!.write(1, h, { n: 2 }, 't');
     rts[0]!.sendControl(1, ['notice', 3]);
     await sinks[1]!.until(3);
@@ -90,7 +91,7 @@ describe('ThreadRuntime sends', () => {
   it('refuses a thread it has no ring to, in every form', () => {
     const { rts } = runtimes(2);
     const h: OutboundHeader = { kind: RecordKind.Tell, priority: 0, target: 0, sender: 0, corr: 0 };
-    expect(() => rts[0]!.send(0, RecordKind.Tell, 0, 0, 0, 0, 1)).toThrow(/no ring from thread 0 to 0/);
+    expect(() => rts[0]!.write(0, h, 1)).toThrow(/no ring from thread 0 to 0/);
     expect(() => rts[0]!.write(5, h, 1)).toThrow(RangeError);
     expect(() => rts[1]!.sendControl(1, 1)).toThrow(/no ring from thread 1 to 1/);
   });
@@ -167,7 +168,7 @@ describe('ThreadRuntime turn loop', () => {
   it('wakes a parked reader when records are sent to it', async () => {
     const { rts, sinks, ctl } = runtimes(2);
     await eventually(() => ctl.parked(1));
-    rts[0]!.send(1, RecordKind.Tell, 0, 0, 0, 0, 'wake up');
+    rts[0]!.write(1, { kind: RecordKind.Tell, priority: 0, target: 0, sender: 0, corr: 0 }, 'wake up');
     await sinks[1]!.until(1);
     expect(sinks[1]!.got[0]!.payload).toBe('wake up');
   });

@@ -4,7 +4,7 @@
 // unhandled when it stops, handed back to its pool and on to the other members (G4). Both are
 // redeliveries of messages accepted once: never counted as accepted again.
 
-import { RecordKind, STAT_RETURNED, STAT_RING_IN } from '../../runtime/layout.js';
+import { STAT_RETURNED, STAT_RING_IN } from '../../runtime/layout.js';
 import type { Cell } from '../cell.js';
 import { Envelope, EnvelopeKind } from '../envelope.js';
 import type { Pool } from '../pool.js';
@@ -98,7 +98,7 @@ export class Handover {
     for (const [type, payload, priority, messageId, senderThread, senderKey] of replicas) {
       if (restarted) {
         // The attempt number says "again".
-        host.runtime.send(thread, RecordKind.Tell, priority | WIRE_REDELIVERY, key, senderKey, 0, [2, messageId, senderThread, payload], type);
+        host.records.tell(thread, key, senderKey, priority | WIRE_REDELIVERY, 0, [2, messageId, senderThread, payload], type);
       } else if (routeeOf !== null && routeeOf[0] === host.self) {
         this.reroute(routeeOf[1], key, [[type, payload, priority, messageId, 2, senderThread, senderKey]]);
       } else {
@@ -153,7 +153,7 @@ export class Handover {
         else cell.redeliver(returnedEnvelope(r), attempt);
         continue;
       }
-      host.runtime.send(member.thread, RecordKind.Tell, priority | WIRE_REDELIVERY, member.key, senderKey, 0, [attempt, messageId, senderThread, payload], type);
+      host.records.tell(member.thread, member.key, senderKey, priority | WIRE_REDELIVERY, 0, [attempt, messageId, senderThread, payload], type);
     }
   }
 }

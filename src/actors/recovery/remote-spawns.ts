@@ -5,24 +5,12 @@
 // declared gone. The ids its dedup table took are kept here too, so a restart still knows them.
 
 import { ActorFailedError } from '../../errors.js';
-import { RecordKind } from '../../runtime/layout.js';
-import { DEFAULT_POLICY, type ActorPolicy } from '../policy.js';
+import { DEFAULT_POLICY } from '../policy.js';
 import type { SupervisorHost } from '../supervision/supervisor.js';
 import type { RestartType } from '../types.js';
-import type { Replica } from '../wire.js';
+import type { Replica, SpawnRecord } from '../wire.js';
 import type { NodeCore } from '../node-core.js';
 import type { Handover } from './handover.js';
-
-export type SpawnRecord = [
-  moduleUrl: string,
-  name: string,
-  args: unknown,
-  parentThread: number,
-  parentKey: number,
-  policy: ActorPolicy | null,
-  /** A restart after its thread died: the message ids it had seen, with when (dedup, K7). */
-  seen?: [string, number][],
-];
 
 interface RemoteSpawn {
   readonly thread: number;
@@ -149,7 +137,7 @@ export class RemoteSpawns {
     this.#orphans.delete(key);
     const [moduleUrl, name, args, parentThread, parentKey, policy] = spawned.record;
     const record: SpawnRecord = spawned.seen === null ? spawned.record : [moduleUrl, name, args, parentThread, parentKey, policy, [...spawned.seen]];
-    this.#host.runtime.send(spawned.thread, RecordKind.Spawn, 0, key, record[4], 0, record);
+    this.#host.records.spawn(spawned.thread, key, record[4], record);
     this.#resend(key, spawned, true);
   }
 

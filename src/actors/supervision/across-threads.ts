@@ -3,7 +3,6 @@
 // child's thread, where the cell carries it out. A child that stops tells its parent, which
 // forgets it. Each hop is a control record or a directive record in ring order.
 
-import { RecordKind } from '../../runtime/layout.js';
 import { fromWire, toWire, type WireError } from '../../errors.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from '../cell.js';
@@ -66,7 +65,7 @@ export class SupervisionWire {
     if (child.thread === node.self) return node.cells.get(child.key)?.applyDirective(verb) ?? Promise.resolve(null);
     if (node.isDead(child.thread)) return Promise.resolve(null);
     const { corr, promise } = node.asks.open(0, () => `${verb} of ${child.id}`, child.thread);
-    node.runtime.send(child.thread, RecordKind.Directive, 0, child.key, node.current?.key ?? 0, corr, verb);
+    node.records.directive(child.thread, child.key, node.current?.key ?? 0, corr, verb);
     return promise.catch(() => null);
   }
 

@@ -1,0 +1,141 @@
+// What stats() reports: every thread's counters, read from its control block in shared memory,
+// so a snapshot costs no messages and sees a stalled thread too. The conservation law reads
+// accepted = handled + (deadLetters - lateReplies) + duplicates, at every quiescent point.
+
+import type { ControlBlock } from '../runtime/control-block.js';
+import {
+  STAT_ACCEPTED,
+  STAT_BUSY_NS,
+  STAT_DEAD_LETTERS,
+  STAT_DL_QUIET,
+  STAT_DUPLICATES,
+  STAT_FAILED,
+  STAT_HANDLED,
+  STAT_LONGEST_TURN_MS,
+  STAT_MSGS_IN,
+  STAT_MSGS_OUT,
+  STAT_OTHER_DEAD,
+  STAT_REJECTED,
+  STAT_SINCE,
+  STAT_SPILLED,
+  STAT_SPILL_BYTES,
+  STAT_UNHANDLED_REJECTIONS,
+  ThreadState,
+} from '../runtime/layout.js';
+import type { Topology } from '../runtime/topology.js';
+
+export interface ThreadStats {
+  readonly thread: number;
+  readonly actors: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  readonly accepted: number;
+  readonly handled: number;
+  readonly failed: number;
+  readonly deadLetters: number;
+  /** Tells and asks refused because a bounded mailbox was full (never accepted: not dead letters). */
+  readonly rejected: number;
+  /**
+   * Of deadLetters, the replies that found no asker (late-reply): not accepted messages, so the
+   * conservation law reads accepted = handled + (deadLetters - lateReplies) + duplicates.
+   */
+  readonly lateReplies: number;
+  /** Tells dropped as duplicates by dedup (accepted, then settled without being handled). */
+  readonly duplicates: number;
+  readonly spilled: number;
+  /** Bytes this thread holds in its sender-side spills right now (rings were full). */
+  readonly spillBytes: number;
+  /** The longest scheduler slice so far, in ms: a long handler shows here before it is a stall. */
+  readonly longestTurnMs: number;
+  /** Worker threads: promises rejected with no handler (counted and survived, not fatal). */
+  readonly unhandledRejections: number;
+  /** Of deadLetters, those of messages that dead-letter listeners sent: counted, not reported to them (no loops). */
+  readonly listenerDeadLetters: number;
+  /** Bytes waiting in the rings into this thread. */
+  readonly ringBytesUsed: number;
+  /** Share of wall time spent in scheduler turns since the thread started, 0..1. */
+  readonly busyRatio: number;
+  readonly parked: boolean;
+  /** False while the thread is dead: after it exited unexpectedly, until its replacement runs. */
+  readonly alive: boolean;
+  /** Times this thread died and was replaced. */
+  readonly replaced: number;
+}
+
+export interface SystemStats {
+  readonly threads: readonly ThreadStats[];
+  readonly accepted: number;
+  readonly handled: number;
+  readonly failed: number;
+  readonly deadLetters: number;
+  readonly lateReplies: number;
+  readonly rejected: number;
+  readonly duplicates: number;
+  readonly listenerDeadLetters: number;
+  /** With options.spareThread: whether the spare is ready to take a dead thread's place, and how often one did. */
+  readonly spare: { readonly ready: boolean; readonly used: number } | null;
+}
+
+/** One snapshot of every thread's published counters. */
+export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thread: number) => number, spare: SystemStats['spare']): SystemStats {
+  const now = performance.now();
+  const threads: ThreadStats[] = [];
+  for (let thread = 0; thread < topology.threadCount; thread++) {
+    const s = ctl.stats(thread);
+    const elapsed = Math.max(1, now - s[STAT_SINCE]!);
+    const state = ctl.state(thread);
+    threads.push({
+      thread,
+      actors: ctl.actors(thread),
+      messagesIn: s[STAT_MSGS_IN]!,
+      messagesOut: s[STAT_MSGS_OUT]!,
+      accepted: s[STAT_ACCEPTED]!,
+      handled: s[STAT_HANDLED]!,
+      failed: s[STAT_FAILED]!,
+      deadLetters: s[STAT_DEAD_LETTERS]! + s[STAT_OTHER_DEAD]!,
+      lateReplies: s[STAT_OTHER_DEAD]!,
+      rejected: s[STAT_REJECTED]!,
+      duplicates: s[STAT_DUPLICATES]!,
+      spilled: s[STAT_SPILLED]!,
+      spillBytes: s[STAT_SPILL_BYTES]!,
+      longestTurnMs: s[STAT_LONGEST_TURN_MS]!,
+      unhandledRejections: s[STAT_UNHANDLED_REJECTIONS]!,
+      listenerDeadLetters: s[STAT_DL_QUIET]!,
+      ringBytesUsed: topology.unreadBytesInto(thread),
+      busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
+      parked: ctl.parked(thread),
+      alive: state !== ThreadState.Dead && state !== ThreadState.Unused,
+      replaced: replaced(thread),
+    });
+  }
+  const sum = (f: (t: ThreadStats) => number): number => threads.reduce((a, t) => a + f(t), 0);
+  return {
+    threads,
+    accepted: sum((t) => t.accepted),
+    handled: sum((t) => t.handled),
+    failed: sum((t) => t.failed),
+    deadLetters: sum((t) => t.deadLetters),
+    lateReplies: sum((t) => t.lateReplies),
+    rejected: sum((t) => t.rejected),
+    duplicates: sum((t) => t.duplicates),
+    listenerDeadLetters: sum((t) => t.listenerDeadLetters),
+    spare,
+  };
+}
+
+/** Accepted messages not yet handled or dead-lettered, across all threads (Infinity if counters moved while read). */
+export function unsettled(ctl: ControlBlock, threadCount: number): number {
+  let settledBefore = 0;
+  for (let t = 0; t < threadCount; t++) {
+    const s = ctl.stats(t);
+    settledBefore += s[STAT_HANDLED]! + s[STAT_DEAD_LETTERS]! + s[STAT_DUPLICATES]!;
+  }
+  let accepted = 0;
+  for (let t = 0; t < threadCount; t++) accepted += ctl.stats(t)[STAT_ACCEPTED]!;
+  let settledAfter = 0;
+  for (let t = 0; t < threadCount; t++) {
+    const s = ctl.stats(t);
+    settledAfter += s[STAT_HANDLED]! + s[STAT_DEAD_LETTERS]! + s[STAT_DUPLICATES]!;
+  }
+  return settledBefore === settledAfter ? accepted - settledAfter : Number.POSITIVE_INFINITY;
+}
