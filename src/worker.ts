@@ -3,7 +3,7 @@
 
 import { expose } from 'comlink';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ActorNode, type NodeRecovery } from './actors/node.js';
+import { ActorNode, type NodeRecovery } from './actors/node/node.js';
 import { systemClock } from './runtime/clock.js';
 import { nodeEndpoint, type ActorInfo, type WorkerControl } from './runtime/control.js';
 import { ThreadRuntime, type RuntimeTuning, type StreamJoin } from './runtime/thread-runtime.js';

@@ -3,7 +3,7 @@
 // with a spawn record to the host thread.
 
 import { invalid, validateInteger, validateNumber, validateObject } from '../validate.js';
-import { resolveDelivery, type DeliveryPolicy } from './delivery.js';
+import { resolveDelivery, type DeliveryPolicy } from './cell/delivery.js';
 import { RESTART_TYPES, resolveSupervision, type SupervisionPolicy } from './supervision/supervisor.js';
 import type { RestartType, SpawnOptions } from './types.js';
 

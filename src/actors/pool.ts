@@ -31,10 +31,9 @@ function score(keyHash: number, memberSeed: number): number {
 /** What a pool needs of the host of its thread. */
 export interface PoolHost {
   /** Registers the pool for what its members in ack mode hand back; returns [thread, id]. */
-  registerPool(pool: Pool): readonly [number, number];
-  unregisterPool(id: number): void;
+  readonly handover: { registerPool(pool: Pool): readonly [number, number]; unregisterPool(id: number): void };
   /** Calls `onEnd` once when `ref` stops for good; returns the function that cancels it. */
-  watchWith(ref: ActorRefImpl, onEnd: (reason: ExitReason) => void): () => void;
+  readonly deathWatch: { watchWith(ref: ActorRefImpl, onEnd: (reason: ExitReason) => void): () => void };
   /** A message for a pool with no members: accepted, and a dead letter. */
   noRoutee(type: string, payload: unknown): void;
   stopRef(ref: ActorRefImpl): Promise<void>;
@@ -53,7 +52,7 @@ export class Pool {
   constructor(node: PoolHost, spawnMember: (routeeOf: readonly [number, number]) => ActorRefImpl, size: number, routing: Routing) {
     this.#node = node;
     this.#spawnMember = spawnMember;
-    this.#id = node.registerPool(this);
+    this.#id = node.handover.registerPool(this);
     this.#key = routing === 'round-robin' ? null : routing.key;
     for (let i = 0; i < size; i++) this.grow();
   }
@@ -67,7 +66,7 @@ export class Pool {
     this.#members.push(member);
     this.#seeds.push(fnv1a(member.id));
     // A member that stops for good leaves the routing (a restart keeps its slot: no notice).
-    this.#node.watchWith(member, () => this.remove(member));
+    this.#node.deathWatch.watchWith(member, () => this.remove(member));
     return member;
   }
 
@@ -138,7 +137,7 @@ export class Pool {
     this.#members = [];
     this.#seeds = [];
     await Promise.all(members.map((m) => this.#node.stopRef(m)));
-    this.#node.unregisterPool(this.#id[1]);
+    this.#node.handover.unregisterPool(this.#id[1]);
   }
 }
 

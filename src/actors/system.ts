@@ -15,7 +15,7 @@ import { createTopology, type Topology } from '../runtime/topology.js';
 import { validateNumber, validateObject } from '../validate.js';
 import { checkRef, type ActorRefImpl } from './actor-ref.js';
 import { metricsText } from './metrics.js';
-import { ActorNode } from './node.js';
+import { ActorNode } from './node/node.js';
 import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
 import { Pool, resolvePoolOptions } from './pool.js';
 import { ThreadReplacement } from './recovery/replacement.js';
@@ -128,16 +128,16 @@ export class ActorSystem {
 
   /** Subscribes an actor to a topic; with a group, one member of the group gets each message. */
   subscribe(topic: string, ref: ActorRef<AnyDefinition>, options?: { group?: string }): void {
-    this.#node.subscribe(topic, ref as unknown as ActorRefImpl, options?.group);
+    this.#node.topics.subscribe(topic, ref as unknown as ActorRefImpl, options?.group);
   }
 
   unsubscribe(topic: string, ref: ActorRef<AnyDefinition>, options?: { group?: string }): void {
-    this.#node.unsubscribe(topic, ref as unknown as ActorRefImpl, options?.group);
+    this.#node.topics.unsubscribe(topic, ref as unknown as ActorRefImpl, options?.group);
   }
 
   /** A copy to each plain subscriber and to one member of each group; returns how many. */
   publish(topic: string, type: string, payload?: unknown, options?: MessageOptions): number {
-    return this.#node.publish(topic, type, payload, options);
+    return this.#node.topics.publish(topic, type, payload, options);
   }
 
   /** A pool of `options.size` members of `definition`, one handle routing each message to one. */

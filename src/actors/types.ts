@@ -1,7 +1,7 @@
 // The public types of the actor model: definitions, refs, the handler context and options.
 // Types flow end to end: ActorRef<typeof Counter> knows each message's payload and reply type.
 
-import type { Timers } from './timers.js';
+import type { Timers } from './cell/timers.js';
 
 export type { Timers };
 export type Priority = 0 | 1 | 2 | 3;

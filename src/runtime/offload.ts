@@ -6,6 +6,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
+import { OffloadError } from '../errors.js';
+import { invalid } from '../validate.js';
 
 function taskFileUrl(): string {
   const here = import.meta.url;
@@ -24,7 +26,20 @@ export class OffloadPool {
     this.#threads = threads;
   }
 
+  /**
+   * Runs export `name` of the task module at `url` on the pool. A bad URL is an
+   * InvalidArgumentError; anything that goes wrong in the task is an OffloadError.
+   */
   async run(url: string, name: string, input: unknown): Promise<unknown> {
+    if (typeof url !== 'string' || !/^(file|data):/.test(url)) throw invalid('offload(taskModuleUrl)', 'a file: URL', url);
+    try {
+      return await this.#run(url, name, input);
+    } catch (error) {
+      throw new OffloadError(`offloaded task ${name} of ${url} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async #run(url: string, name: string, input: unknown): Promise<unknown> {
     this.#pool ??= import('piscina').then(
       ({ Piscina }) =>
         new Piscina({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AskTimeoutError } from 'troupe';
-import { AskTable } from '../../src/actors/ask.js';
+import { AskTable } from '../../src/actors/node/ask.js';
 import { ManualClock } from 'troupe/testing';
 
 describe('AskTable', () => {

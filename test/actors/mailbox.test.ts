@@ -3,8 +3,8 @@
 // and wrap-around. Highest lane first, FIFO within a lane, length always exact.
 
 import { describe, expect, it } from 'vitest';
-import { Envelope, EnvelopeKind } from '../../src/actors/envelope.js';
-import { Mailbox } from '../../src/actors/mailbox.js';
+import { Envelope, EnvelopeKind } from '../../src/actors/cell/envelope.js';
+import { Mailbox } from '../../src/actors/cell/mailbox.js';
 import { seededRandom } from '../support/random.js';
 
 function envelope(seq: number, priority: number): Envelope {

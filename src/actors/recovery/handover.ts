@@ -5,11 +5,12 @@
 // redeliveries of messages accepted once: never counted as accepted again.
 
 import { STAT_RETURNED, STAT_RING_IN } from '../../runtime/layout.js';
-import type { Cell } from '../cell.js';
-import { Envelope, EnvelopeKind } from '../envelope.js';
+import { redeliver } from '../cell/ack-mode.js';
+import type { Cell } from '../cell/cell.js';
+import { Envelope, EnvelopeKind } from '../cell/envelope.js';
 import type { Pool } from '../pool.js';
-import type { NodeCore } from '../node-core.js';
-import { WIRE_REDELIVERY, spawnerOf, type Replica, type ReplicaBatch, type Returned } from '../wire.js';
+import type { NodeCore } from '../node/node-core.js';
+import { WIRE_REDELIVERY, spawnerOf, type Replica, type ReplicaBatch, type Returned } from '../node/wire.js';
 
 
 export function returnedEnvelope([type, payload, priority, messageId, , senderThread, senderKey]: Returned): Envelope {
@@ -150,7 +151,7 @@ export class Handover {
       if (member.thread === host.self) {
         const cell = host.cells.get(member.key);
         if (cell === undefined || cell.ending) host.deadLetter(returnedEnvelope(r), member.key, host.stopReason);
-        else cell.redeliver(returnedEnvelope(r), attempt);
+        else redeliver(cell, returnedEnvelope(r), attempt);
         continue;
       }
       host.records.tell(member.thread, member.key, senderKey, priority | WIRE_REDELIVERY, 0, [attempt, messageId, senderThread, payload], type);

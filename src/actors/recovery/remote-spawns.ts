@@ -8,8 +8,8 @@ import { ActorFailedError } from '../../errors.js';
 import { DEFAULT_POLICY } from '../policy.js';
 import type { SupervisorHost } from '../supervision/supervisor.js';
 import type { RestartType } from '../types.js';
-import type { Replica, SpawnRecord } from '../wire.js';
-import type { NodeCore } from '../node-core.js';
+import type { Replica, SpawnRecord } from '../node/wire.js';
+import type { NodeCore } from '../node/node-core.js';
 import type { Handover } from './handover.js';
 
 interface RemoteSpawn {

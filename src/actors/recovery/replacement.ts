@@ -26,7 +26,7 @@ import type { Topology } from '../../runtime/topology.js';
 import { Watchdog } from '../../runtime/watchdog.js';
 import { invalid } from '../../validate.js';
 import { definedModules } from '../define.js';
-import type { ActorNode } from '../node.js';
+import type { ActorNode } from '../node/node.js';
 import type { ResourceLimits } from '../types.js';
 
 /** A thread that dies more often than this within REPLACEMENT_WINDOW_MS is not replaced again. */

@@ -9,12 +9,12 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ActorFailedError } from '../../errors.js';
 import type { DeathNotice, PeerRecovery } from '../../runtime/control.js';
-import type { Cell } from '../cell.js';
-import type { DeadLetters } from '../dead-letters.js';
-import type { DeathWatch } from '../death-watch.js';
-import { Envelope, EnvelopeKind } from '../envelope.js';
-import type { Links } from '../links.js';
-import type { NodeCore } from '../node-core.js';
+import type { Cell } from '../cell/cell.js';
+import type { DeadLetters } from '../node/dead-letters.js';
+import type { DeathWatch } from '../node/death-watch.js';
+import { Envelope, EnvelopeKind } from '../cell/envelope.js';
+import type { Links } from '../node/links.js';
+import type { NodeCore } from '../node/node-core.js';
 import type { RemoteSpawns } from './remote-spawns.js';
 
 /** What recovery needs of the host beyond the shared core. */

@@ -5,11 +5,11 @@
 
 import { fromWire, toWire, type WireError } from '../../errors.js';
 import type { ActorRefImpl } from '../actor-ref.js';
-import type { Cell } from '../cell.js';
-import type { NodeCore } from '../node-core.js';
+import type { Cell } from '../cell/cell.js';
+import type { NodeCore } from '../node/node-core.js';
 import type { RemoteSpawns } from '../recovery/remote-spawns.js';
 import type { RestartType } from '../types.js';
-import { spawnerOf } from '../wire.js';
+import { spawnerOf } from '../node/wire.js';
 
 /** What the wire needs of the host beyond the shared core. */
 export interface SupervisionHost extends NodeCore {

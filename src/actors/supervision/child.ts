@@ -6,7 +6,7 @@
 
 import type { Clock } from '../../runtime/clock.js';
 import { isThenable } from '../../validate.js';
-import type { CellStatus } from '../cell-status.js';
+import type { CellStatus } from '../cell/cell-status.js';
 import { definitionSupervision } from '../define.js';
 import type { ActorPolicy } from '../policy.js';
 import type { ActorContext, AnyDefinition, ExitReason } from '../types.js';
@@ -42,7 +42,7 @@ export interface SupervisedCell {
     readonly clock: Clock;
     stopCell(cell: SupervisedCell, reason: 'failed'): Promise<void>;
     stopChildren(cell: SupervisedCell): Promise<void>;
-    reportFailure(cell: SupervisedCell, error: Error, normalExit?: boolean): void;
+    readonly supervision: { reportFailure(cell: SupervisedCell, error: Error, normalExit?: boolean): void };
   };
   /** Its restart state, if it has one yet. */
   readonly restartState: RestartState | null;
@@ -148,7 +148,7 @@ export function exitNormally(cell: SupervisedCell): void {
     cell.status = 'suspended';
     const state = cell.restartState;
     if (state !== null) state.lastError = null;
-    cell.node.reportFailure(cell, new Error('exited normally'), true);
+    cell.node.supervision.reportFailure(cell, new Error('exited normally'), true);
   });
 }
 
@@ -158,7 +158,7 @@ function suspend(cell: SupervisedCell, error: Error): void {
   cell.status = 'suspended';
   cell.more().lastError = error;
   ranAgain(cell); // a restart that failed again: whoever waited for it hears of it now
-  cell.node.reportFailure(cell, error);
+  cell.node.supervision.reportFailure(cell, error);
 }
 
 /** The cell runs again (or stopped): whoever waits on a restart directive hears of it. */

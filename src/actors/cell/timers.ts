@@ -3,8 +3,8 @@
 // stops or restarts, so a timer never reaches a later incarnation. Time comes from the node's
 // Clock (a ManualClock in tests on the main thread).
 
-import type { Clock, TimerHandle } from '../runtime/clock.js';
-import { validateNumber, validateString } from '../validate.js';
+import type { Clock, TimerHandle } from '../../runtime/clock.js';
+import { validateNumber, validateString } from '../../validate.js';
 
 export interface Timers {
   /** Sends `type`/`payload` to this actor once, after `ms`. Returns the key. */

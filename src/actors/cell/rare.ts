@@ -2,13 +2,13 @@
 // bookkeeping, timers, supervision, at-least-once state, stop promises. One pointer in the cell,
 // allocated on first use (about 100 bytes less per idle actor).
 
-import type { ActorRefImpl } from './actor-ref.js';
+import type { ActorRefImpl } from '../actor-ref.js';
 import type { DeliveryState } from './delivery.js';
-import type { RestartState } from './supervision/child.js';
-import type { BackoffState } from './supervision/restart.js';
-import type { Supervisor } from './supervision/supervisor.js';
+import type { RestartState } from '../supervision/child.js';
+import type { BackoffState } from '../supervision/restart.js';
+import type { Supervisor } from '../supervision/supervisor.js';
 import type { ActorTimers } from './timers.js';
-import type { ExitReason } from './types.js';
+import type { ExitReason } from '../types.js';
 
 export class Rare implements RestartState {
   /** Actors this one watches, by key. */

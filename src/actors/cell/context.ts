@@ -2,13 +2,14 @@
 // links, topics, offload, and the acknowledgement calls of ack mode. A thin face over the cell
 // and its host; created on an actor's first message, not at spawn.
 
-import { validateNumber } from '../validate.js';
-import { checkRef, type ActorRefImpl } from './actor-ref.js';
+import { validateNumber } from '../../validate.js';
+import { deferAck, settleAttempt } from './ack-mode.js';
+import { checkRef, type ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from './cell.js';
 import type { CellHost } from './cell-host.js';
-import { Pool, resolvePoolOptions } from './pool.js';
+import { Pool, resolvePoolOptions } from '../pool.js';
 import type { ActorTimers } from './timers.js';
-import type { AckHandle, ActorContext, AnyDefinition, MessageOptions, PoolOptions, SpawnOptions } from './types.js';
+import type { AckHandle, ActorContext, AnyDefinition, MessageOptions, PoolOptions, SpawnOptions } from '../types.js';
 
 export class Context implements ActorContext<unknown> {
   readonly #cell: Cell;
@@ -67,28 +68,28 @@ export class Context implements ActorContext<unknown> {
     return this.#cell.timers;
   }
   watch(ref: ActorRefImpl): void {
-    this.#host.watch(this.#cell, ref);
+    this.#host.deathWatch.watch(this.#cell, ref);
   }
   link(ref: ActorRefImpl): void {
-    this.#host.link(this.#cell, ref);
+    this.#host.links.link(this.#cell, ref);
   }
   unlink(ref: ActorRefImpl): void {
-    this.#host.unlink(this.#cell, ref);
+    this.#host.links.unlink(this.#cell, ref);
   }
   trapExits(on: boolean): void {
     this.#cell.trapExit = on === true;
   }
   unwatch(ref: ActorRefImpl): void {
-    this.#host.unwatch(this.#cell, ref);
+    this.#host.deathWatch.unwatch(this.#cell, ref);
   }
   publish(topic: string, type: string, payload?: unknown, options?: MessageOptions): number {
-    return this.#host.publish(topic, type, payload, options);
+    return this.#host.topics.publish(topic, type, payload, options);
   }
   subscribe(topic: string, options?: { group?: string }): void {
-    this.#host.subscribe(topic, this.#cell.self, options?.group);
+    this.#host.topics.subscribe(topic, this.#cell.self, options?.group);
   }
   unsubscribe(topic: string, options?: { group?: string }): void {
-    this.#host.unsubscribe(topic, this.#cell.self, options?.group);
+    this.#host.topics.unsubscribe(topic, this.#cell.self, options?.group);
   }
   offload<R>(taskModuleUrl: string, input?: unknown, options?: { name?: string }): Promise<R> {
     return this.#host.offload(taskModuleUrl, input, options?.name) as Promise<R>;
@@ -100,18 +101,18 @@ export class Context implements ActorContext<unknown> {
     return this.deliveryCount > 1;
   }
   ack(): void {
-    this.#cell.settleAttempt('ack');
+    settleAttempt(this.#cell, 'ack');
   }
   nack(delayMs = 0): void {
-    this.#cell.settleAttempt('nack', validateNumber(delayMs, 'ctx.nack(delayMs)', 0, 2 ** 31));
+    settleAttempt(this.#cell, 'nack', validateNumber(delayMs, 'ctx.nack(delayMs)', 0, 2 ** 31));
   }
   inProgress(): void {
-    this.#cell.settleAttempt('in-progress');
+    settleAttempt(this.#cell, 'in-progress');
   }
   term(): void {
-    this.#cell.settleAttempt('term');
+    settleAttempt(this.#cell, 'term');
   }
   deferAck(): AckHandle {
-    return this.#cell.deferAck();
+    return deferAck(this.#cell);
   }
 }

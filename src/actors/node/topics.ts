@@ -5,14 +5,14 @@
 // reaches another thread in the order of that thread's ring: a publish that thread makes after
 // the notice arrived sees it.
 
-import { ActorStoppedError, MailboxFullError } from '../errors.js';
-import { STAT_ACCEPTED, STAT_REJECTED } from '../runtime/layout.js';
-import { Admit } from '../runtime/bounds-table.js';
-import { invalid, validateString } from '../validate.js';
-import type { ActorRefImpl } from './actor-ref.js';
-import { priorityOf } from './mailbox.js';
+import { ActorStoppedError, MailboxFullError } from '../../errors.js';
+import { STAT_ACCEPTED, STAT_REJECTED } from '../../runtime/layout.js';
+import { Admit } from '../../runtime/bounds-table.js';
+import { invalid, validateString } from '../../validate.js';
+import type { ActorRefImpl } from '../actor-ref.js';
+import { priorityOf } from '../cell/mailbox.js';
 import type { NodeCore } from './node-core.js';
-import type { MessageOptions } from './types.js';
+import type { MessageOptions } from '../types.js';
 import type { ControlRecord } from './wire.js';
 
 interface Topic {

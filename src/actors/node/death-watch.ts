@@ -3,11 +3,11 @@
 // keeps its watchers (watcher key -> thread); the watcher keeps what it watches. Runtime parts
 // that are not actors (a pool's members) watch through functions, under negative watcher keys.
 
-import { checkRef, type ActorRefImpl } from './actor-ref.js';
-import type { Cell } from './cell.js';
-import { Envelope, EnvelopeKind, type TerminatedNotice } from './envelope.js';
+import { checkRef, type ActorRefImpl } from '../actor-ref.js';
+import type { Cell } from '../cell/cell.js';
+import { Envelope, EnvelopeKind, type TerminatedNotice } from '../cell/envelope.js';
 import type { NodeCore } from './node-core.js';
-import type { ExitReason } from './types.js';
+import type { ExitReason } from '../types.js';
 
 export class DeathWatch {
   readonly #node: NodeCore;

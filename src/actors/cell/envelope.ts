@@ -1,7 +1,7 @@
 // One message on its way through an actor's mailbox. Local tells build it directly; records from
 // other threads are decoded into it. senderThread + corr address the reply of an ask.
 
-import type { ExitReason } from './types.js';
+import type { ExitReason } from '../types.js';
 
 export const enum EnvelopeKind {
   Tell = 0,

@@ -2,11 +2,11 @@
 // signal in its mailbox, in order behind what the first sent it; an abnormal exit fails the
 // receiver unless it traps exits (then onExit runs). A link is used up by the exit it carries.
 
-import { checkRef, type ActorRefImpl } from './actor-ref.js';
-import type { Cell } from './cell.js';
-import { Envelope, EnvelopeKind, type TerminatedNotice } from './envelope.js';
+import { checkRef, type ActorRefImpl } from '../actor-ref.js';
+import type { Cell } from '../cell/cell.js';
+import { Envelope, EnvelopeKind, type TerminatedNotice } from '../cell/envelope.js';
 import type { NodeCore } from './node-core.js';
-import type { ExitReason } from './types.js';
+import type { ExitReason } from '../types.js';
 
 export class Links {
   readonly #node: NodeCore;

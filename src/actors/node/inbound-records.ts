@@ -3,13 +3,14 @@
 // asks, spawns, stops, directives and control notices. What comes for an actor that is not here
 // (yet) is held (arrivals.ts) or becomes a dead letter.
 
-import { SerializationError, fromWire, type WireError } from '../errors.js';
-import { RecordKind, STAT_DUPLICATES } from '../runtime/layout.js';
-import type { RecordHeader } from '../runtime/ring-buffer.js';
-import type { InboundSink } from '../runtime/thread-runtime.js';
-import type { ActorRefImpl } from './actor-ref.js';
-import { Envelope, EnvelopeKind, QUIET } from './envelope.js';
-import { MAX_PRIORITY } from './mailbox.js';
+import { SerializationError, fromWire, type WireError } from '../../errors.js';
+import { RecordKind, STAT_DUPLICATES } from '../../runtime/layout.js';
+import type { RecordHeader } from '../../runtime/ring-buffer.js';
+import type { InboundSink } from '../../runtime/thread-runtime.js';
+import { redeliver } from '../cell/ack-mode.js';
+import type { ActorRefImpl } from '../actor-ref.js';
+import { Envelope, EnvelopeKind, QUIET } from '../cell/envelope.js';
+import { MAX_PRIORITY } from '../cell/mailbox.js';
 import type { NodeCore } from './node-core.js';
 import { WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_REDELIVERY, type ControlRecord, type SpawnRecord } from './wire.js';
 
@@ -48,7 +49,7 @@ export class InboundRecords implements InboundSink {
           const [attempt, id, senderThread, inner] = payload as [number, string | null, number, unknown];
           const env = new Envelope(EnvelopeKind.Tell, tag, inner, senderThread, h.sender, 0, priority & (MAX_PRIORITY | QUIET), id ?? undefined);
           const cell = node.cells.get(h.target);
-          if (cell !== undefined && !cell.ending) cell.redeliver(env, attempt);
+          if (cell !== undefined && !cell.ending) redeliver(cell, env, attempt);
           else this.deliver(h.target, env);
           return;
         }

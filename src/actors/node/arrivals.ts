@@ -5,7 +5,7 @@
 // until the record arrives. A thread that replaces one that died also holds what comes for its
 // predecessor's actors until their supervisors decide to restart them here or declare them gone.
 
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../cell/envelope.js';
 import { seqOf, spawnerOf } from './wire.js';
 
 /** A replacement thread's start: what its predecessor hosted and who decides about it. */

@@ -2,15 +2,15 @@
 // and each room (dead letters, death watch, links, topics, sends, inbound records) holds it.
 // A room never imports another room or the node: the node wires them together.
 
-import type { MailboxBounds } from '../runtime/bounds-table.js';
-import type { Clock } from '../runtime/clock.js';
-import type { ThreadRuntime } from '../runtime/thread-runtime.js';
-import type { ActorRefImpl } from './actor-ref.js';
+import type { MailboxBounds } from '../../runtime/bounds-table.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
+import type { ActorRefImpl } from '../actor-ref.js';
 import type { Arrivals } from './arrivals.js';
 import type { AskTable } from './ask.js';
-import type { Cell } from './cell.js';
-import type { Envelope } from './envelope.js';
-import type { DeadLetterReason, MessageOptions } from './types.js';
+import type { Cell } from '../cell/cell.js';
+import type { Envelope } from '../cell/envelope.js';
+import type { DeadLetterReason, MessageOptions } from '../types.js';
 import type { RecordWriter } from './records.js';
 import type { ControlRecord } from './wire.js';
 

@@ -2,10 +2,10 @@
 // flags carried in a record's priority byte, and the control records that hosts exchange.
 // Shared by every part of a host that reads or writes records; imports nothing of the model.
 
-import type { WireError } from '../errors.js';
-import type { DeathNotice } from '../runtime/control.js';
-import type { ActorPolicy } from './policy.js';
-import type { DeadLetter, ExitReason, RestartType } from './types.js';
+import type { WireError } from '../../errors.js';
+import type { DeathNotice } from '../../runtime/control.js';
+import type { ActorPolicy } from '../policy.js';
+import type { DeadLetter, ExitReason, RestartType } from '../types.js';
 
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
 export const KEY_SPAN = 1024;

@@ -3,8 +3,8 @@
 // asks with equal timeouts never re-arm it. A reply that finds no pending entry (timed out, or a
 // second reply) is a late reply.
 
-import { AskTimeoutError } from '../errors.js';
-import type { Clock, TimerHandle } from '../runtime/clock.js';
+import { AskTimeoutError } from '../../errors.js';
+import type { Clock, TimerHandle } from '../../runtime/clock.js';
 
 interface Pending {
   readonly corr: number;

@@ -6,16 +6,16 @@
 // (keepCopies), so they survive its thread's death. A state machine over one cell's
 // DeliveryState (delivery.ts).
 
-import { asError } from '../errors.js';
-import type { Clock } from '../runtime/clock.js';
-import { invalid, isThenable, validateNumber } from '../validate.js';
+import { asError } from '../../errors.js';
+import type { Clock } from '../../runtime/clock.js';
+import { invalid, isThenable, validateNumber } from '../../validate.js';
 import type { CellStatus } from './cell-status.js';
-import { handlerTable } from './define.js';
+import { handlerTable } from '../define.js';
 import type { Attempt, DeliveryState } from './delivery.js';
 import type { Envelope } from './envelope.js';
 import { EnvelopeKind } from './envelope.js';
 import type { Mailbox } from './mailbox.js';
-import type { AckHandle, ActorContext, AnyDefinition, ExitReason } from './types.js';
+import type { AckHandle, ActorContext, AnyDefinition, ExitReason } from '../types.js';
 
 /** Messages per turn before the cell yields to other ready actors (as in a plain turn). */
 const THROUGHPUT = 64;
@@ -44,10 +44,8 @@ export interface AckedCell {
       maxDeliveries(cell: AckedCell, env: Envelope, error: Error, attempts: number): void;
       deliveryTerminated(cell: AckedCell, env: Envelope): void;
     };
-    exitSignals(cell: AckedCell, reason: ExitReason): void;
-    replicates(key: number): boolean;
-    replicaHeld(cell: AckedCell, env: Envelope, seq: number): void;
-    replicaSettled(cell: AckedCell, seq: number): void;
+    readonly links: { signal(cell: AckedCell, reason: ExitReason): void };
+    readonly handover: { replicates(key: number): boolean; held(cell: AckedCell, env: Envelope, seq: number): void; settled(cell: AckedCell, seq: number): void };
   };
   more(): { failed: number };
   enqueue(env: Envelope): void;
@@ -98,15 +96,15 @@ export function redeliver(cell: AckedCell, env: Envelope, count: number): void {
  * across a thread's death).
  */
 export function replicate(cell: AckedCell, d: DeliveryState, env: Envelope): void {
-  if (!cell.node.replicates(cell.key)) return;
+  if (!cell.node.handover.replicates(cell.key)) return;
   const seq = d.replicas.add(env);
-  if (seq !== 0) cell.node.replicaHeld(cell, env, seq);
+  if (seq !== 0) cell.node.handover.held(cell, env, seq);
 }
 
 /** The message is done with for good (handled, acked, or a dead letter): its copy can go. */
 export function finished(cell: AckedCell, d: DeliveryState, env: Envelope): void {
   const seq = d.replicas.finish(env);
-  if (seq !== 0) cell.node.replicaSettled(cell, seq);
+  if (seq !== 0) cell.node.handover.settled(cell, seq);
 }
 
 /** Ack mode: at most maxAckPending outstanding attempts; messages to send again go first. */
@@ -235,7 +233,7 @@ function attemptFailed(cell: AckedCell, d: DeliveryState, attempt: Attempt, thro
   const error = asError(thrown);
   cell.more().failed++;
   cell.node.outcomes.attemptFailed();
-  cell.node.exitSignals(cell, 'failed');
+  cell.node.links.signal(cell, 'failed');
   if (!attempt.settled) {
     attempt.settled = true;
     retry(cell, d, attempt, error, d.delayBefore(attempt.count + 1));
@@ -308,4 +306,12 @@ function conclude(cell: AckedCell, d: DeliveryState, attempt: Attempt, verb: 'ac
     cell.node.outcomes.deliveryTerminated(cell, attempt.env);
     finished(cell, d, attempt.env);
   }
+}
+
+/** The actor stopped: its attempt in progress and its redelivery wait end (their timers too). */
+export function endAttempts(cell: AckedCell, d: DeliveryState): void {
+  if (d.waitTimer !== null) cell.node.clock.clearTimeout(d.waitTimer);
+  if (d.current?.timer != null) cell.node.clock.clearTimeout(d.current.timer);
+  d.waitTimer = null;
+  d.current = null;
 }

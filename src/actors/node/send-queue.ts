@@ -3,14 +3,14 @@
 // seen its messageId already (K6). Waiters for one target are admitted first come, first served;
 // each gives up after its timeoutMs with MailboxFullError.
 
-import { MailboxFullError } from '../errors.js';
-import type { TimerHandle } from '../runtime/clock.js';
-import { STAT_DUPLICATES } from '../runtime/layout.js';
-import { validateNumber } from '../validate.js';
-import type { ActorRefImpl } from './actor-ref.js';
-import type { Cell } from './cell.js';
+import { MailboxFullError } from '../../errors.js';
+import type { TimerHandle } from '../../runtime/clock.js';
+import { STAT_DUPLICATES } from '../../runtime/layout.js';
+import { validateNumber } from '../../validate.js';
+import type { ActorRefImpl } from '../actor-ref.js';
+import type { Cell } from '../cell/cell.js';
 import type { NodeCore } from './node-core.js';
-import type { SendOptions, SendResult } from './types.js';
+import type { SendOptions, SendResult } from '../types.js';
 
 const DEFAULT_SEND_MS = 5000;
 const NOT_DUPLICATE: SendResult = Object.freeze({ duplicate: false });

@@ -2,25 +2,25 @@
 // data; the cell runs it. One message at a time: an async handler keeps the cell busy until it
 // settles. A handler that throws fails this cell only; the cell restarts within its limit.
 
-import { asError } from '../errors.js';
-import type { Runnable } from '../runtime/thread-runtime.js';
-import type { ActorRefImpl } from './actor-ref.js';
-import { handlerTable } from './define.js';
+import { asError } from '../../errors.js';
+import type { Runnable } from '../../runtime/thread-runtime.js';
+import type { ActorRefImpl } from '../actor-ref.js';
+import { handlerTable } from '../define.js';
 import { DeliveryState, type Attempt } from './delivery.js';
 import { Envelope, EnvelopeKind, STARTED, type TerminatedNotice } from './envelope.js';
 import { Mailbox } from './mailbox.js';
-import type { ActorPolicy } from './policy.js';
+import type { ActorPolicy } from '../policy.js';
 import { ActorTimers } from './timers.js';
-import { deferAck, finished, redeliver, replicate, runAcked, settleAttempt, takeRedeliveries } from './ack-mode.js';
+import { endAttempts, finished, replicate, runAcked } from './ack-mode.js';
 import type { CellHost } from './cell-host.js';
 import type { CellStatus } from './cell-status.js';
 import { begin } from './incarnation.js';
 import { Rare } from './rare.js';
 import { linkedExit, terminated } from './signals.js';
-import { applyDirective, exitNormally, failFromSupervision, ranAgain, restart, supervisorOf, type DirectiveVerb } from './supervision/child.js';
-import type { Supervisor } from './supervision/supervisor.js';
-import type { AckHandle, ActorContext, AnyDefinition, ExitReason } from './types.js';
-import { isThenable } from '../validate.js';
+import { applyDirective, exitNormally, failFromSupervision, ranAgain, restart, supervisorOf, type DirectiveVerb } from '../supervision/child.js';
+import type { Supervisor } from '../supervision/supervisor.js';
+import type { ActorContext, AnyDefinition, ExitReason } from '../types.js';
+import { isThenable } from '../../validate.js';
 
 /** Messages per turn before the cell yields to other ready actors. */
 const THROUGHPUT = 64;
@@ -35,7 +35,8 @@ export class Cell implements Runnable {
   /** The actor's state (what ctx.state reads and writes). */
   state: unknown = undefined;
   #ctx: ActorContext<unknown> | null = null;
-  #definition: AnyDefinition | null = null;
+  /** Null while its module is still loading on this thread. */
+  definition: AnyDefinition | null;
   status: CellStatus = 'starting';
   scheduled = false;
   busy = false;
@@ -153,14 +154,6 @@ export class Cell implements Runnable {
     }
   }
 
-  get definition(): AnyDefinition | null {
-    return this.#definition;
-  }
-
-  set definition(definition: AnyDefinition | null) {
-    this.#definition = definition;
-  }
-
   get self(): ActorRefImpl {
     return (this.#ref ??= this.node.refFor(this.node.self, this.key));
   }
@@ -257,7 +250,7 @@ export class Cell implements Runnable {
     if (queue === null) return;
     // The node's current actor (sender of any tell made now) is this one for the whole batch.
     const node = this.node;
-    const handlers = handlerTable(this.#definition!); // once per batch
+    const handlers = handlerTable(this.definition!); // once per batch
     const ctx = this.ctx;
     node.current = this;
     // Tells take #process's path written out here (deliberately the same steps, without the
@@ -343,8 +336,8 @@ export class Cell implements Runnable {
       this.node.outcomes.handled(env, null);
       return;
     }
-    const handler = handlerTable(this.#definition!)[env.type];
-    const fallback = handler === undefined ? this.#definition!.spec.receive : undefined;
+    const handler = handlerTable(this.definition!)[env.type];
+    const fallback = handler === undefined ? this.definition!.spec.receive : undefined;
     if (handler === undefined && fallback === undefined) {
       this.node.outcomes.unhandled(this, env);
       return;
@@ -384,6 +377,31 @@ export class Cell implements Runnable {
     );
   }
 
+  #settled(env: Envelope, value: unknown): void {
+    this.busy = false;
+    this.handled++;
+    this.node.outcomes.handled(env, value);
+    if (this.status === 'stopping') {
+      this.settleIdle();
+      return;
+    }
+    if (this.depth > 0) this.schedule();
+  }
+
+  #fail(env: Envelope, thrown: unknown): void {
+    this.busy = false;
+    const error = asError(thrown);
+    this.handled++;
+    this.more().failed++;
+    this.node.outcomes.failed(this, env, error);
+    this.node.links.signal(this, 'failed');
+    if (this.status === 'stopping') {
+      this.settleIdle();
+      return;
+    }
+    restart(this, error);
+  }
+
   // ---- at-least-once delivery (ack-mode.ts) -------------------------------------------------------
 
   /** Its delivery state, if it was spawned with a delivery option (ack mode, dedup). */
@@ -409,51 +427,6 @@ export class Cell implements Runnable {
   /** Stopped: whatever it held has been handled, dead-lettered or handed to its pool. */
   get heldReplicas(): boolean {
     return (this.#rare?.delivery?.replicas.size ?? 0) > 0;
-  }
-
-  /** Messages it holds outside its mailbox (taken on stop): to send again, or whose deferred ack never came. */
-  takeRedeliveries(): { env: Envelope; count: number }[] {
-    return takeRedeliveries(this);
-  }
-
-  /** A message another member of its pool left unhandled (G4): delivered ahead of the queue, as attempt `count`. */
-  redeliver(env: Envelope, count: number): void {
-    redeliver(this, env, count);
-  }
-
-  /** ctx.deferAck(). */
-  deferAck(): AckHandle {
-    return deferAck(this);
-  }
-
-  /** ctx.ack / nack / inProgress / term, on the attempt in progress. */
-  settleAttempt(verb: 'ack' | 'nack' | 'in-progress' | 'term', delayMs = 0): void {
-    settleAttempt(this, verb, delayMs);
-  }
-
-  #settled(env: Envelope, value: unknown): void {
-    this.busy = false;
-    this.handled++;
-    this.node.outcomes.handled(env, value);
-    if (this.status === 'stopping') {
-      this.settleIdle();
-      return;
-    }
-    if (this.depth > 0) this.schedule();
-  }
-
-  #fail(env: Envelope, thrown: unknown): void {
-    this.busy = false;
-    const error = asError(thrown);
-    this.handled++;
-    this.more().failed++;
-    this.node.outcomes.failed(this, env, error);
-    this.node.exitSignals(this, 'failed');
-    if (this.status === 'stopping') {
-      this.settleIdle();
-      return;
-    }
-    restart(this, error);
   }
 
   // ---- supervision (supervision/child.ts) ------------------------------------------------------
@@ -516,12 +489,7 @@ export class Cell implements Runnable {
     this.cancelTimers();
     ranAgain(this);
     const d = this.#rare?.delivery ?? null;
-    if (d !== null) {
-      if (d.waitTimer !== null) this.node.clock.clearTimeout(d.waitTimer);
-      if (d.current?.timer != null) this.node.clock.clearTimeout(d.current.timer);
-      d.waitTimer = null;
-      d.current = null;
-    }
+    if (d !== null) endAttempts(this, d);
     this.status = 'stopped';
     if (this.#rare !== null) {
       this.#rare.stopped?.resolve();

@@ -1,15 +1,15 @@
 // Control records from another thread, each handed to the room it is for. One switch over the
 // ControlRecord union (wire.ts), so that every notice a host can receive is listed in one place.
 
-import type { DeathNotice, PeerRecovery } from '../runtime/control.js';
-import { STAT_RING_IN } from '../runtime/layout.js';
+import type { DeathNotice, PeerRecovery } from '../../runtime/control.js';
+import { STAT_RING_IN } from '../../runtime/layout.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { DeathWatch } from './death-watch.js';
 import type { Links } from './links.js';
 import type { NodeCore } from './node-core.js';
-import type { Handover } from './recovery/handover.js';
-import type { RemoteSpawns } from './recovery/remote-spawns.js';
-import type { SupervisionWire } from './supervision/across-threads.js';
+import type { Handover } from '../recovery/handover.js';
+import type { RemoteSpawns } from '../recovery/remote-spawns.js';
+import type { SupervisionWire } from '../supervision/across-threads.js';
 import type { Topics } from './topics.js';
 import type { ControlRecord } from './wire.js';
 

@@ -4,12 +4,12 @@
 // (a flag in shared memory). Messages that listeners themselves send are marked quiet: if they
 // die too they are counted, not handed back to the listeners (no loops, X2).
 
-import type { Clock } from '../runtime/clock.js';
-import { STAT_DEAD_LETTERS, STAT_DL_OUTBOUND, STAT_DL_QUIET, STAT_OTHER_DEAD } from '../runtime/layout.js';
-import type { ThreadRuntime } from '../runtime/thread-runtime.js';
-import type { ControlBlock } from '../runtime/control-block.js';
-import type { Envelope } from './envelope.js';
-import type { DeadLetter, DeadLetterReason } from './types.js';
+import type { Clock } from '../../runtime/clock.js';
+import { STAT_DEAD_LETTERS, STAT_DL_OUTBOUND, STAT_DL_QUIET, STAT_OTHER_DEAD } from '../../runtime/layout.js';
+import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
+import type { ControlBlock } from '../../runtime/control-block.js';
+import type { Envelope } from '../cell/envelope.js';
+import type { DeadLetter, DeadLetterReason } from '../types.js';
 import type { ControlRecord } from './wire.js';
 
 export class DeadLetters {

@@ -2,8 +2,8 @@
 // header fields mean for each kind is written down here once. Every record goes through one
 // reused header object (the runtime reads it at once and keeps nothing), as records are read.
 
-import { RecordKind } from '../runtime/layout.js';
-import type { OutboundHeader, ThreadRuntime } from '../runtime/thread-runtime.js';
+import { RecordKind } from '../../runtime/layout.js';
+import type { OutboundHeader, ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { ControlRecord, SpawnRecord } from './wire.js';
 
 export class RecordWriter {

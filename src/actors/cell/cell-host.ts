@@ -2,13 +2,13 @@
 // handlers see (context.ts) use of the node (node.ts), which provides it. Neither side imports
 // the other's internals, and each can be read against this page alone.
 
-import type { MailboxBounds } from '../runtime/bounds-table.js';
-import type { Clock } from '../runtime/clock.js';
-import type { ThreadRuntime } from '../runtime/thread-runtime.js';
-import type { ActorRefImpl } from './actor-ref.js';
+import type { MailboxBounds } from '../../runtime/bounds-table.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
+import type { ActorRefImpl } from '../actor-ref.js';
 import type { Envelope } from './envelope.js';
-import type { PoolHost } from './pool.js';
-import type { ActorContext, AnyDefinition, DeadLetterReason, ExitReason, MessageOptions, SpawnOptions } from './types.js';
+import type { PoolHost } from '../pool.js';
+import type { ActorContext, AnyDefinition, DeadLetterReason, ExitReason, MessageOptions, SpawnOptions } from '../types.js';
 
 /** Outcomes of messages, as a cell reports them (outcomes.ts). */
 export interface MessageOutcomes<C = unknown> {
@@ -50,23 +50,20 @@ export interface CellHost<C> extends PoolHost {
   stopCell(cell: C, reason: 'normal' | 'failed' | 'shutdown' | 'killed'): Promise<void>;
   stopChildren(cell: C): Promise<void>;
   startFailed(cell: C, error: Error): void;
-  reportFailure(child: C, error: Error, normalExit?: boolean): void;
-  // what handlers reach through ctx
-  watch(cell: C, ref: ActorRefImpl): void;
-  unwatch(cell: C, ref: ActorRefImpl): void;
-  link(cell: C, ref: ActorRefImpl): void;
-  unlink(cell: C, ref: ActorRefImpl): void;
-  exitSignals(cell: C, reason: ExitReason): void;
-  publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): number;
-  subscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void;
-  unsubscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void;
+  // the host's rooms a cell and its ctx reach (death-watch.ts, links.ts, topics.ts, supervision/across-threads.ts)
+  readonly deathWatch: PoolHost['deathWatch'] & { watch(cell: C, ref: ActorRefImpl): void; unwatch(cell: C, ref: ActorRefImpl): void };
+  readonly links: { link(cell: C, ref: ActorRefImpl): void; unlink(cell: C, ref: ActorRefImpl): void; signal(cell: C, reason: ExitReason): void };
+  readonly topics: {
+    publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): number;
+    subscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void;
+    unsubscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void;
+  };
+  readonly supervision: { reportFailure(child: C, error: Error, normalExit?: boolean): void };
   offload(url: string, input: unknown, name?: string): Promise<unknown>;
   timerFired(cell: C, type: string, payload: unknown): void;
   /** What becomes of each message: counted, answered, or a dead letter. */
   readonly outcomes: MessageOutcomes<C>;
   seen(cell: C, id: string, at: number): void;
-  // copies of ack-mode tells (keepCopies)
-  replicates(key: number): boolean;
-  replicaHeld(cell: C, env: Envelope, seq: number): void;
-  replicaSettled(cell: C, seq: number): void;
+  /** Copies of ack-mode tells (keepCopies), and pools' hand-backs (recovery/handover.ts). */
+  readonly handover: PoolHost['handover'] & { replicates(key: number): boolean; held(cell: C, env: Envelope, seq: number): void; settled(cell: C, seq: number): void };
 }

@@ -2,14 +2,14 @@
 // ask gets the failure), a duplicate, or a dead letter with its reason (an ask gets an error).
 // Every path of the conservation law accepted = handled + dead-lettered + duplicates ends here.
 
-import { ActorFailedError, ActorStoppedError, MailboxFullError, UnhandledMessageError, toWire } from '../errors.js';
-import { STAT_ACCEPTED, STAT_DUPLICATES, STAT_FAILED, STAT_HANDLED } from '../runtime/layout.js';
-import type { Cell } from './cell.js';
-import type { MessageOutcomes } from './cell-host.js';
+import { ActorFailedError, ActorStoppedError, MailboxFullError, UnhandledMessageError, toWire } from '../../errors.js';
+import { STAT_ACCEPTED, STAT_DUPLICATES, STAT_FAILED, STAT_HANDLED } from '../../runtime/layout.js';
+import type { Cell } from '../cell/cell.js';
+import type { MessageOutcomes } from '../cell/cell-host.js';
 import type { DeadLetters } from './dead-letters.js';
-import { EnvelopeKind, type Envelope } from './envelope.js';
+import { EnvelopeKind, type Envelope } from '../cell/envelope.js';
 import type { NodeCore } from './node-core.js';
-import type { DeadLetterReason } from './types.js';
+import type { DeadLetterReason } from '../types.js';
 
 /** What outcomes need of the host beyond the shared core. */
 export interface OutcomeHost extends NodeCore {

@@ -13,9 +13,9 @@
 // evicts on the host side (overflow 'drop-oldest': the oldest message of the lowest priority goes,
 // and push returns it for the caller to dead-letter). Stop and Terminated envelopes take no room.
 
-import { Queue } from '../runtime/queue.js';
-import { invalid } from '../validate.js';
-import type { MailboxBounds } from '../runtime/bounds-table.js';
+import { Queue } from '../../runtime/queue.js';
+import { invalid } from '../../validate.js';
+import type { MailboxBounds } from '../../runtime/bounds-table.js';
 import { Envelope, EnvelopeKind } from './envelope.js';
 
 export const MAX_PRIORITY = 3;

@@ -3,11 +3,11 @@
 // order they waited. A first start that fails ends the actor (ActorInitializationError, through
 // its host); a restart that fails counts as one more failure, within the restart limits (R3).
 
-import { asError } from '../errors.js';
-import type { Clock } from '../runtime/clock.js';
-import { isThenable } from '../validate.js';
+import { asError } from '../../errors.js';
+import type { Clock } from '../../runtime/clock.js';
+import { isThenable } from '../../validate.js';
 import type { DeliveryState } from './delivery.js';
-import { ranAgain, type SupervisedCell } from './supervision/child.js';
+import { ranAgain, type SupervisedCell } from '../supervision/child.js';
 
 /** A cell, as its start sees it. */
 export interface StartingCell extends SupervisedCell {

@@ -4,16 +4,17 @@
 // it leaves its topics, and its parent forgets it. A stop of an actor on another thread is a
 // Stop record answered once the stop there is complete.
 
-import { ActorInitializationError } from '../errors.js';
-import type { ActorRefImpl } from './actor-ref.js';
-import type { Cell } from './cell.js';
+import { ActorInitializationError } from '../../errors.js';
+import { takeRedeliveries } from '../cell/ack-mode.js';
+import type { ActorRefImpl } from '../actor-ref.js';
+import type { Cell } from '../cell/cell.js';
 import type { DeathWatch } from './death-watch.js';
-import { Envelope, EnvelopeKind } from './envelope.js';
+import { Envelope, EnvelopeKind } from '../cell/envelope.js';
 import type { Links } from './links.js';
 import type { NodeCore } from './node-core.js';
-import type { Handover } from './recovery/handover.js';
-import type { RemoteSpawns } from './recovery/remote-spawns.js';
-import type { SupervisionWire } from './supervision/across-threads.js';
+import type { Handover } from '../recovery/handover.js';
+import type { RemoteSpawns } from '../recovery/remote-spawns.js';
+import type { SupervisionWire } from '../supervision/across-threads.js';
 import type { Topics } from './topics.js';
 import type { Returned } from './wire.js';
 
@@ -133,7 +134,7 @@ export class Stopping {
         node.deadLetter(env, cell.key, reason, initFailure ?? undefined);
       }
     };
-    for (const { env, count } of cell.takeRedeliveries()) settle(env, count);
+    for (const { env, count } of takeRedeliveries(cell)) settle(env, count);
     for (const env of leftovers) {
       if (env.kind === EnvelopeKind.Stop) continue;
       if (env.kind === EnvelopeKind.Terminated) continue;
@@ -157,7 +158,7 @@ export class Stopping {
     const node = this.#node;
     for (const cell of node.cells.values()) {
       for (const env of cell.queue?.drain() ?? []) if (env.kind === EnvelopeKind.Tell || env.kind === EnvelopeKind.Ask) node.deadLetter(env, cell.key, 'shutdown');
-      for (const { env } of cell.takeRedeliveries()) node.deadLetter(env, cell.key, 'shutdown');
+      for (const { env } of takeRedeliveries(cell)) node.deadLetter(env, cell.key, 'shutdown');
       const attempt = cell.currentAttempt;
       if (attempt !== null) node.deadLetter(attempt, cell.key, 'shutdown');
     }

@@ -7,47 +7,46 @@
 import {
   ActorStoppedError,
   MailboxFullError,
-  OffloadError,
   ShuttingDownError,
-} from '../errors.js';
-import { MailboxBounds, Admit } from '../runtime/bounds-table.js';
-import type { Clock } from '../runtime/clock.js';
+} from '../../errors.js';
+import { MailboxBounds, Admit } from '../../runtime/bounds-table.js';
+import type { Clock } from '../../runtime/clock.js';
 import type { MessagePort } from 'node:worker_threads';
-import type { ActorInfo, DeathNotice, PeerRecovery } from '../runtime/control.js';
-import { ControlBlock } from '../runtime/control-block.js';
-import { STAT_ACCEPTED, STAT_REJECTED, STAT_SPAWN_SEQ } from '../runtime/layout.js';
-import { loadModule } from '../runtime/module-loader.js';
-import { OffloadPool } from '../runtime/offload.js';
-import { Placer } from '../runtime/placement.js';
-import type { ThreadRuntime } from '../runtime/thread-runtime.js';
-import { invalid, validateNumber } from '../validate.js';
-import { ActorRefImpl } from './actor-ref.js';
+import type { ActorInfo, DeathNotice, PeerRecovery } from '../../runtime/control.js';
+import { ControlBlock } from '../../runtime/control-block.js';
+import { STAT_ACCEPTED, STAT_REJECTED, STAT_SPAWN_SEQ } from '../../runtime/layout.js';
+import { loadModule } from '../../runtime/module-loader.js';
+import { OffloadPool } from '../../runtime/offload.js';
+import { Placer } from '../../runtime/placement.js';
+import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
+import { invalid, validateNumber } from '../../validate.js';
+import { ActorRefImpl } from '../actor-ref.js';
 import { Arrivals, type NodeRecovery } from './arrivals.js';
 import { AskTable } from './ask.js';
-import { Cell } from './cell.js';
-import type { CellHost } from './cell-host.js';
-import { Context } from './context.js';
+import { Cell } from '../cell/cell.js';
+import type { CellHost } from '../cell/cell-host.js';
+import { Context } from '../cell/context.js';
 import { dispatchControl, type ControlHost } from './control-records.js';
 import { DeadLetters } from './dead-letters.js';
 import { DeathWatch } from './death-watch.js';
-import { isDefinition, lookupDefinition } from './define.js';
-import { Envelope, EnvelopeKind, QUIET, STARTED } from './envelope.js';
-import { Handover } from './recovery/handover.js';
+import { isDefinition, lookupDefinition } from '../define.js';
+import { Envelope, EnvelopeKind, QUIET, STARTED } from '../cell/envelope.js';
+import { Handover } from '../recovery/handover.js';
 import { InboundRecords, type InboundHost } from './inbound-records.js';
 import { Links } from './links.js';
 import { Outcomes, type OutcomeHost } from './outcomes.js';
-import { priorityOf } from './mailbox.js';
-import { placeActor, type PlacementContext } from './placement-options.js';
-import { DEFAULT_POLICY, resolvePolicy } from './policy.js';
-import type { Pool, PoolHost } from './pool.js';
-import { RemoteSpawns, type SpawnerHost } from './recovery/remote-spawns.js';
-import { predecessorGone, threadDown, type RecoveryHost } from './recovery/thread-down.js';
+import { priorityOf } from '../cell/mailbox.js';
+import { placeActor, type PlacementContext } from '../placement-options.js';
+import { DEFAULT_POLICY, resolvePolicy } from '../policy.js';
+import type { PoolHost } from '../pool.js';
+import { RemoteSpawns, type SpawnerHost } from '../recovery/remote-spawns.js';
+import { predecessorGone, threadDown, type RecoveryHost } from '../recovery/thread-down.js';
 import { RecordWriter } from './records.js';
 import { SendQueue } from './send-queue.js';
 import { Stopping, type StopHost } from './stopping.js';
-import { SupervisionWire, type SupervisionHost } from './supervision/across-threads.js';
+import { SupervisionWire, type SupervisionHost } from '../supervision/across-threads.js';
 import { Topics } from './topics.js';
-import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from './types.js';
+import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from '../types.js';
 import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
 
 export type { NodeRecovery };
@@ -159,14 +158,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     }
   }
 
-  async offload(url: string, input: unknown, name = 'default'): Promise<unknown> {
-    try {
-      if (typeof url !== 'string' || !/^(file|data):/.test(url)) throw invalid('offload(taskModuleUrl)', 'a file: URL', url);
-      return await this.#offload.run(url, name, input);
-    } catch (error) {
-      if (error instanceof Error && (error as { code?: string }).code === 'ERR_INVALID_ARGUMENT') throw error;
-      throw new OffloadError(`offloaded task ${name} of ${String(url)} failed: ${(error as Error).message}`, { cause: error });
-    }
+  offload(url: string, input: unknown, name = 'default'): Promise<unknown> {
+    return this.#offload.run(url, name, input);
   }
 
   /** Ends this thread's offload pool (at shutdown). */
@@ -490,47 +483,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     this.#stopping.abandonAll();
   }
 
-  // ---- what cells, pools and the spawner's side ask of the host ----------------------------------
-
-  watch(watcher: Cell, ref: ActorRefImpl): void {
-    this.deathWatch.watch(watcher, ref);
-  }
-
-  link(cell: Cell, ref: ActorRefImpl): void {
-    this.links.link(cell, ref);
-  }
-
-  unlink(cell: Cell, ref: ActorRefImpl): void {
-    this.links.unlink(cell, ref);
-  }
-
-  publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): number {
-    return this.topics.publish(topic, type, payload, options);
-  }
-
-  subscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void {
-    this.topics.subscribe(topic, ref, group);
-  }
-
-  unsubscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void {
-    this.topics.unsubscribe(topic, ref, group);
-  }
-
-  unwatch(watcher: Cell, ref: ActorRefImpl): void {
-    this.deathWatch.unwatch(watcher, ref);
-  }
-
-  watchWith(ref: ActorRefImpl, onEnd: Parameters<DeathWatch['watchWith']>[1]): () => void {
-    return this.deathWatch.watchWith(ref, onEnd);
-  }
-
-  exitSignals(cell: Cell, reason: Parameters<Links['signal']>[1]): void {
-    this.links.signal(cell, reason);
-  }
-
-  reportFailure(child: Cell, error: Error, normalExit = false): void {
-    this.supervision.reportFailure(child, error, normalExit);
-  }
+  // ---- what the spawner's side asks of the host (recovery/remote-spawns.ts) ---------------------
 
   directive(child: ActorRefImpl, verb: 'resume' | 'restart' | 'halt' | 'start'): Promise<unknown> {
     return this.supervision.directive(child, verb);
@@ -539,27 +492,6 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   now(): number {
     return this.clock.now();
   }
-
-  replicates(key: number): boolean {
-    return this.handover.replicates(key);
-  }
-
-  replicaHeld(cell: Cell, env: Envelope, seq: number): void {
-    this.handover.held(cell, env, seq);
-  }
-
-  replicaSettled(cell: Cell, seq: number): void {
-    this.handover.settled(cell, seq);
-  }
-
-  registerPool(pool: Pool): readonly [number, number] {
-    return this.handover.registerPool(pool);
-  }
-
-  unregisterPool(id: number): void {
-    this.handover.unregisterPool(id);
-  }
-
 }
 
 function shuttingDown(): ShuttingDownError {

@@ -10,10 +10,10 @@
 // table lives with the actor's cell, so it survives restarts; its size is bounded (oldest first
 // out), and expired ids are swept as new ones arrive.
 
-import type { TimerHandle } from '../runtime/clock.js';
-import { invalid, validateBoolean, validateInteger, validateNumber, validateObject } from '../validate.js';
+import type { TimerHandle } from '../../runtime/clock.js';
+import { invalid, validateBoolean, validateInteger, validateNumber, validateObject } from '../../validate.js';
 import type { Envelope } from './envelope.js';
-import type { DeliveryOptions } from './types.js';
+import type { DeliveryOptions } from '../types.js';
 
 export interface DeliveryPolicy {
   readonly ack: boolean;

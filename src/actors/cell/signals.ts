@@ -3,12 +3,12 @@
 // exited (onExit when trapping exits; otherwise an abnormal exit fails this actor too). A hook
 // that throws or rejects fails the actor like a handler.
 
-import { ActorFailedError, DeathPactError, asError } from '../errors.js';
-import { isThenable } from '../validate.js';
-import type { ActorRefImpl } from './actor-ref.js';
+import { ActorFailedError, DeathPactError, asError } from '../../errors.js';
+import { isThenable } from '../../validate.js';
+import type { ActorRefImpl } from '../actor-ref.js';
 import type { CellStatus } from './cell-status.js';
 import { isAbnormal, type TerminatedNotice } from './envelope.js';
-import type { ActorContext, AnyDefinition, ExitReason } from './types.js';
+import type { ActorContext, AnyDefinition, ExitReason } from '../types.js';
 
 /** A cell, as its signals see it. */
 export interface SignalledCell {
@@ -21,7 +21,7 @@ export interface SignalledCell {
   readonly ctx: ActorContext<unknown>;
   readonly node: {
     refFor(thread: number, key: number): ActorRefImpl;
-    exitSignals(cell: SignalledCell, reason: ExitReason): void;
+    readonly links: { signal(cell: SignalledCell, reason: ExitReason): void };
   };
   more(): { failed: number };
   schedule(): void;
@@ -79,7 +79,7 @@ function runSignalHook(cell: SignalledCell, hook: (ctx: never, ref: never, reaso
 
 function signalFailed(cell: SignalledCell, thrown: unknown): void {
   cell.more().failed++;
-  cell.node.exitSignals(cell, 'failed');
+  cell.node.links.signal(cell, 'failed');
   if (cell.status === 'stopping') {
     cell.settleIdle();
     return;
