@@ -34,7 +34,7 @@ export type {
   Timers,
 } from './actors/types.js';
 export type { ActorInfo } from './runtime/control.js';
-export type { Clock } from './runtime/clock.js';
+export type { Clock, TimerHandle } from './runtime/clock.js';
 export {
   ActorError,
   ActorFailedError,

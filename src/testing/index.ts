@@ -1,8 +1,7 @@
 // troupe/testing: what users need to test their own actors without sleeps. The second public
 // door of the package (package.json exports "./testing").
 
-import { createSystem, type ActorSystem } from '../actors/system.js';
-import type { SystemOptions } from '../actors/options.js';
+import { createSystem, type ActorSystem, type SystemOptions } from '../index.js';
 import { ManualClock } from './manual-clock.js';
 import { TestProbe } from './probe.js';
 

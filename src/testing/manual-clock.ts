@@ -2,7 +2,7 @@
 // to createSystem({ clock }) (or use createTestSystem) and ask timeouts and restart windows on
 // the main thread follow it, so tests never sleep.
 
-import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { Clock, TimerHandle } from '../index.js';
 
 interface Timer {
   readonly at: number;

@@ -1,10 +1,7 @@
 // TestProbe: an actor on the main thread that records every message it receives, so a test can
 // wait for what an actor under test sends, wherever that actor runs, without sleeping.
 
-import { defineActor } from '../actors/define.js';
-import type { ActorSystem } from '../actors/system.js';
-import type { ActorContext, ActorDefinition, ActorRef, AnyDefinition } from '../actors/types.js';
-import { AskTimeoutError } from '../errors.js';
+import { AskTimeoutError, defineActor, type ActorContext, type ActorDefinition, type ActorRef, type ActorSystem, type AnyDefinition } from '../index.js';
 
 export interface ProbeMessage {
   readonly type: string;
