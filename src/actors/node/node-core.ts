@@ -1,6 +1,7 @@
 // What the rooms of one thread's actor host share: the host itself (node.ts) implements this,
 // and each room (dead letters, death watch, links, topics, sends, inbound records) holds it.
-// A room never imports another room or the node: the node wires them together.
+// Rooms take each other's types at most, never each other's code; the node, which builds and
+// wires them all, is imported by none of them.
 
 import type { MailboxBounds } from '../../runtime/bounds-table.js';
 import type { Clock } from '../../runtime/clock.js';

@@ -1,14 +1,12 @@
-// The actor host of one thread: the registry of the cells it runs, spawn, tell and ask, replies,
-// and stopping. Same-thread messages are a push onto the target's queue; messages to other
-// threads become records on the ring to that thread. The rest of a host lives in rooms of its
-// own that this file wires together: inbound records, control records, dead letters, death
-// watch, links, topics, the send queue, arrivals, and recovery from a thread's death.
+// The actor host of one thread: the registry of the cells it runs, spawn, tell and ask.
+// Same-thread messages are a push onto the target's queue; messages to other threads become
+// records on the ring to that thread. The rest of a host lives in rooms of its own that this
+// file builds and wires together (each sees the host as NodeCore, node-core.ts): records in
+// (inbound-records.ts, control-records.ts) and out (records.ts), outcomes and dead letters,
+// stopping, death watch, links, topics, the send queue, arrivals, supervision across threads,
+// and recovery from a thread's death.
 
-import {
-  ActorStoppedError,
-  MailboxFullError,
-  ShuttingDownError,
-} from '../../errors.js';
+import { ActorStoppedError, MailboxFullError, ShuttingDownError } from '../../errors.js';
 import { MailboxBounds, Admit } from '../../runtime/bounds-table.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { MessagePort } from 'node:worker_threads';
