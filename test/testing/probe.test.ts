@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AskTimeoutError } from 'troupe';
+import { createTestSystem } from 'troupe/testing';
 import { CatchAll, Holder, Recorder, Reporter } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { until } from '../support/wait.js';
@@ -68,6 +69,19 @@ describe('createTestSystem', () => {
     expect(system.clock.pending).toBe(1);
     system.clock.advance(1);
     expect(await outcome).toBeInstanceOf(AskTimeoutError);
+  });
+
+  it.each([0, 1])('shuts down in well under a second with a handler that never finishes (actor on thread %i)', async (thread) => {
+    const system = await createTestSystem();
+    const holder = system.spawn(Holder, undefined, { placement: { thread } });
+    holder.tell('hold');
+    holder.tell('hold'); // waits behind the first, which never finishes
+    await until(async () => (await system.inspect()).some((a) => a.id === holder.id && a.mailboxDepth === 1), 5000, 'the first hold running');
+    const started = performance.now();
+    const report = await system.shutdown();
+    // The defaults drain 100 ms and force the stop after 100 ms: not the 10 s + 5 s of a system.
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(report.forced).toBe(1);
   });
 });
 
