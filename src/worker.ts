@@ -9,6 +9,7 @@ import { nodeEndpoint, type ActorInfo, type WorkerControl } from './runtime/cont
 import { ThreadRuntime, type RuntimeTuning, type StreamJoin } from './runtime/thread-runtime.js';
 import type { ThreadWiring } from './runtime/topology.js';
 import { loadModule } from './runtime/module-loader.js';
+import { markWorkerThread } from './runtime/thread-role.js';
 import { STAT_UNHANDLED_REJECTIONS } from './runtime/layout.js';
 
 export interface WorkerBoot {
@@ -26,6 +27,7 @@ export interface WorkerBoot {
   readonly preload?: readonly string[];
 }
 
+markWorkerThread(); // before any actor module is imported (thread-role.ts)
 const boot = workerData as WorkerBoot;
 let runtime: ThreadRuntime | null = null;
 let node: ActorNode | null = null;

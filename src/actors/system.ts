@@ -4,13 +4,14 @@
 // thread's death is handled in recovery/replacement.ts.
 
 import { nanoid } from 'nanoid';
-import { ShuttingDownError } from '../errors.js';
+import { ActorInitializationError, ShuttingDownError } from '../errors.js';
 import { createBoundsTable } from '../runtime/bounds-table.js';
 import { ControlBlock } from '../runtime/control-block.js';
 import type { ActorInfo } from '../runtime/control.js';
 import { STAT_DEAD_LETTERS, STAT_HANDLED, ThreadState } from '../runtime/layout.js';
 import { startWorkers, stopWorkers, type OnExit, type WorkerHandle } from '../runtime/thread-pool.js';
 import { ThreadRuntime, type RuntimeTuning } from '../runtime/thread-runtime.js';
+import { workerThreadImporting } from '../runtime/thread-role.js';
 import { createTopology, type Topology } from '../runtime/topology.js';
 import { validateNumber, validateObject } from '../validate.js';
 import { checkRef, type ActorRefImpl } from './actor-ref.js';
@@ -304,6 +305,16 @@ export class ActorSystem {
 
 /** Starts the worker threads; resolves when they are ready. */
 export async function createSystem(options?: SystemOptions): Promise<ActorSystem> {
+  const worker = workerThreadImporting();
+  if (worker !== undefined) {
+    // A module that defines actors was also the program that starts the system: every worker
+    // that imports it to host one of its actors would start a system of its own.
+    const which = worker.module === null ? 'a module' : worker.module;
+    throw new ActorInitializationError(
+      `createSystem() was called on a troupe worker thread, by ${which}: it defines actors and also starts the system, so every worker that imports it would start another. ` +
+        'Define actors in a module of their own (not the program that calls createSystem), or start the system only where isMainThread is true.',
+    );
+  }
   const resolved = resolveSystemOptions(options);
   const threadCount = resolved.threads + 1 + resolved.dedicatedThreads;
   const topology = createTopology(threadCount, resolved.ringBytes);

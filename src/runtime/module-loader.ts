@@ -2,6 +2,8 @@
 // directly. A TypeScript URL turns on tsx's ESM loader first (Node 20 cannot strip types, and
 // vitest does not transform what a Worker loads), once per thread.
 
+import { importing } from './thread-role.js';
+
 let typeScriptReady: Promise<void> | null = null;
 
 function enableTypeScript(): Promise<void> {
@@ -14,5 +16,5 @@ function enableTypeScript(): Promise<void> {
 
 export async function loadModule(url: string): Promise<unknown> {
   if (/\.(c|m)?tsx?($|\?)/.test(url)) await enableTypeScript();
-  return import(url);
+  return importing(url, () => import(url));
 }

@@ -313,7 +313,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
         cell.definition = definition;
         cell.schedule();
       },
-      (error: unknown) => this.startFailed(cell, new Error(`cannot load ${moduleUrl}`, { cause: error })),
+      (error: unknown) => this.startFailed(cell, new Error(`cannot load ${moduleUrl}: ${(error as Error)?.message ?? String(error)}`, { cause: error })),
     );
   }
 
