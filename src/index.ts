@@ -13,6 +13,7 @@ export type {
   ActorRef,
   ActorSpec,
   AnyDefinition,
+  BackoffOptions,
   ArgsOf,
   AskOptions,
   DeadLetter,

@@ -2,17 +2,12 @@
 // bound. Resolved and validated once per spawn, shared (frozen) when it is the default, and sent
 // with a spawn record to the host thread.
 
-import { invalid, validateInteger, validateNumber, validateObject } from '../validate.js';
+import { invalid, validateInteger, validateObject } from '../validate.js';
 import { resolveDelivery, type DeliveryPolicy } from './cell/delivery.js';
+import { resolveBackoff, type Backoff } from './supervision/restart.js';
 import { RESTART_TYPES, resolveSupervision, type SupervisionPolicy } from './supervision/supervisor.js';
 import type { RestartType, SpawnOptions } from './types.js';
 
-export interface Backoff {
-  readonly minMs: number;
-  readonly maxMs: number;
-  readonly jitter: number;
-  readonly resetAfterMs: number;
-}
 
 export type Overflow = 'reject' | 'drop-oldest' | 'backpressure';
 
@@ -54,15 +49,7 @@ export function resolvePolicy(options: SpawnOptions | undefined): ActorPolicy {
   const maxRestarts = o.maxRestarts === undefined ? DEFAULT_POLICY.maxRestarts : validateInteger(o.maxRestarts, 'options.maxRestarts', 0, 1_000_000);
   const windowMs = o.restartWindowMs === undefined ? DEFAULT_POLICY.windowMs : validateInteger(o.restartWindowMs, 'options.restartWindowMs', 1, 2 ** 31);
   const stashCapacity = o.stashCapacity === undefined ? DEFAULT_POLICY.stashCapacity : validateInteger(o.stashCapacity, 'options.stashCapacity', 0, 1 << 24);
-  let backoff: Backoff | null = null;
-  if (o.backoff !== undefined) {
-    validateObject(o.backoff, 'options.backoff');
-    const minMs = validateNumber(o.backoff.minMs, 'options.backoff.minMs', 0, 2 ** 31);
-    const maxMs = validateNumber(o.backoff.maxMs, 'options.backoff.maxMs', minMs, 2 ** 31);
-    const jitter = o.backoff.jitter === undefined ? 0.2 : validateNumber(o.backoff.jitter, 'options.backoff.jitter', 0, 10);
-    const resetAfterMs = o.backoff.resetAfterMs === undefined ? (minMs + maxMs) / 2 : validateNumber(o.backoff.resetAfterMs, 'options.backoff.resetAfterMs', 0, 2 ** 31);
-    backoff = { minMs, maxMs, jitter, resetAfterMs };
-  }
+  const backoff = resolveBackoff(o.backoff, 'options.backoff');
   let mailbox: MailboxPolicy | null = null;
   if (o.mailbox !== undefined) {
     validateObject(o.mailbox, 'options.mailbox');

@@ -64,7 +64,7 @@ export interface SpawnOptions {
    * a failure. Messages meanwhile wait, up to stashCapacity (default 1000); beyond that they
    * become dead letters (restart-stash-full).
    */
-  readonly backoff?: { readonly minMs: number; readonly maxMs: number; readonly jitter?: number; readonly resetAfterMs?: number };
+  readonly backoff?: BackoffOptions;
   readonly stashCapacity?: number;
   /**
    * A bounded mailbox: at most `capacity` messages accepted and not yet started, counted on every
@@ -279,6 +279,16 @@ export type Directive = 'restart' | 'resume' | 'stop' | 'escalate';
  */
 export type RestartType = 'permanent' | 'transient' | 'temporary';
 
+/** A restart delay that grows with failures in a row (see SpawnOptions.backoff). */
+export interface BackoffOptions {
+  readonly minMs: number;
+  readonly maxMs: number;
+  /** Up to this share of the delay is added at random. Default 0.2. */
+  readonly jitter?: number;
+  /** A run this long without a failure ends a streak. Default (minMs + maxMs) / 2. */
+  readonly resetAfterMs?: number;
+}
+
 export interface SupervisionOptions {
   /** Default 'one-for-one'. */
   readonly strategy?: Strategy;
@@ -288,6 +298,11 @@ export interface SupervisionOptions {
   readonly withinMs?: number;
   /** What to do with a failed child, by its error. Default: always 'restart'. */
   readonly decide?: (error: Error) => Directive;
+  /**
+   * Restarts this supervisor decides wait out this backoff, with messages stashed meanwhile (up
+   * to the child's stashCapacity), as a child's own backoff does; a child's own backoff wins.
+   */
+  readonly backoff?: BackoffOptions;
 }
 
 // ---- delivery ----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MailboxFullError, type DeadLetter, type SpawnOptions } from 'troupe';
-import { Flaky } from '../fixtures/actors.js';
+import { InvalidArgumentError, MailboxFullError, type ActorRef, type DeadLetter, type SpawnOptions } from 'troupe';
+import { Flaky, Recorder, Sup } from '../fixtures/actors.js';
 import { until } from '../support/wait.js';
 import { useTestSystem } from '../support/system.js';
 
@@ -94,5 +94,73 @@ describe('restart backoff', () => {
     await running();
     expect(await status()).toBe('running');
     expect(await ref.ask('log')).toEqual([]);
+  });
+});
+
+/** A Flaky child of a supervising parent on the main thread; the child on `thread`. */
+async function supervised(supervision: SpawnOptions['supervision'], child: { thread?: number; backoff?: SpawnOptions['backoff'] }) {
+  const system = await systems.start({ threads: 1 });
+  const log = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+  const sup = system.spawn(Sup, { log }, { placement: { thread: 0 }, supervision });
+  const ref = (await sup.ask('addFlaky', child)) as ActorRef<typeof Flaky>;
+  const status = async () => (await system.inspect()).find((a) => a.id === ref.id)?.status;
+  const running = () => until(async () => (await status()) === 'running', 5000, 'the child to run');
+  await running();
+  return { system, ref, status, running };
+}
+
+describe('restart backoff under a supervising parent', () => {
+  it('R4: a restart its supervisor decides waits out the child\'s own backoff', async () => {
+    const { system, ref, status, running } = await supervised({ maxRestarts: 10 }, { backoff: { minMs: 100, maxMs: 1000, jitter: 0 } });
+    for (const delay of [100, 200, 400]) {
+      ref.tell('fail');
+      await until(async () => (await status()) === 'restarting', 5000, 'the directive to restart');
+      system.clock.advance(delay - 1);
+      expect(await status()).toBe('restarting');
+      system.clock.advance(1);
+      await running();
+    }
+  });
+
+  it("R4: without a backoff of its own, the child waits out its supervisor's supervision.backoff", async () => {
+    const { system, ref, status, running } = await supervised({ maxRestarts: 10, backoff: { minMs: 50, maxMs: 1000, jitter: 0 } }, {});
+    for (const delay of [50, 100]) {
+      ref.tell('fail');
+      await until(async () => (await status()) === 'restarting', 5000, 'the directive to restart');
+      system.clock.advance(delay - 1);
+      expect(await status()).toBe('restarting');
+      system.clock.advance(1);
+      await running();
+    }
+  });
+
+  it("R4: a child on another thread waits its supervisor's backoff in real time", async () => {
+    const { ref, status, running } = await supervised({ maxRestarts: 10, backoff: { minMs: 300, maxMs: 300, jitter: 0 } }, { thread: 1 });
+    const failed = performance.now();
+    ref.tell('fail');
+    await until(async () => (await status()) === 'restarting', 5000, 'the directive to restart');
+    await running();
+    expect(performance.now() - failed).toBeGreaterThanOrEqual(290); // it waited (no upper bound: a busy machine is slow)
+  });
+
+  it('R6: messages during a supervised backoff wait up to the stash capacity; the rest are restart-stash-full dead letters', async () => {
+    const { system, ref, status, running } = await supervised({ backoff: { minMs: 100, maxMs: 100, jitter: 0 } }, {});
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    ref.tell('fail');
+    await until(async () => (await status()) === 'restarting', 5000, 'the directive to restart');
+    for (let i = 1; i <= 1200; i++) ref.tell('rec', i);
+    system.clock.advance(100);
+    await running();
+    expect(await ref.ask('log')).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(letters).toHaveLength(200);
+    expect(letters.every((l) => l.reason === 'restart-stash-full')).toBe(true);
+  });
+
+  it('refuses an unknown key in supervision, naming it', async () => {
+    const system = await systems.start();
+    expect(() => system.spawn(Sup, { log: system.spawn(Recorder, undefined) }, { supervision: { backof: { minMs: 1, maxMs: 2 } } as never })).toThrow(InvalidArgumentError);
+    expect(() => system.spawn(Sup, { log: system.spawn(Recorder, undefined) }, { supervision: { backof: { minMs: 1, maxMs: 2 } } as never })).toThrow(/options\.supervision\.backof/);
+    expect(() => system.spawn(Sup, { log: system.spawn(Recorder, undefined) }, { supervision: { backoff: { minMs: 5, maxMs: 1 } } })).toThrow(/options\.supervision\.backoff\.maxMs/);
   });
 });

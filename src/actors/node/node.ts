@@ -234,8 +234,10 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     if (policy.supervision?.decide != null && thread !== this.self) {
       throw invalid('options.supervision.decide', "a function on the actor's own thread (for one placed elsewhere, put supervision in its definition)", policy.supervision.decide);
     }
-    // Under a supervising parent, failures are reported to the parent instead of handled locally.
-    if (parent !== null && parent.supervisor !== null) policy = { ...policy, supervised: true };
+    // Under a supervising parent, failures are reported to the parent instead of handled locally,
+    // and the restarts it decides wait out the child's backoff, or else the parent's.
+    const supervisor = parent === null ? null : parent.supervisor;
+    if (supervisor !== null) policy = { ...policy, supervised: true, backoff: policy.backoff ?? supervisor.policy.backoff };
     let seq = ++this.#seq;
     let entry = -1;
     const mailbox = policy.mailbox;

@@ -144,6 +144,7 @@ export function supervisorOf(cell: SupervisedCell): Supervisor | null {
 export function exitNormally(cell: SupervisedCell): void {
   void cell.whenIdle().then(() => {
     if (cell.status !== 'running') return;
+    endsStreak(cell);
     cell.cancelTimers();
     cell.status = 'suspended';
     const state = cell.restartState;
@@ -154,11 +155,25 @@ export function exitNormally(cell: SupervisedCell): void {
 
 /** Failed under a supervising parent: nothing runs until the parent's directive. */
 function suspend(cell: SupervisedCell, error: Error): void {
+  endsStreak(cell);
   cell.cancelTimers();
   cell.status = 'suspended';
   cell.more().lastError = error;
   ranAgain(cell); // a restart that failed again: whoever waited for it hears of it now
   cell.node.supervision.reportFailure(cell, error);
+}
+
+/**
+ * A supervised child with a backoff stops running (it failed, or exited to be restarted): a run
+ * of resetAfterMs without a failure ends its streak of restarts, as for an actor that restarts
+ * itself. Its supervisor's restart then counts one more in the streak (applyDirective).
+ */
+function endsStreak(cell: SupervisedCell): void {
+  const backoff = cell.policy.backoff;
+  if (backoff === null) return;
+  const now = cell.node.clock.now();
+  const streak = (cell.more().backoff ??= { inARow: 0, runningSince: now, timer: null });
+  if (cell.status === 'running' && now - streak.runningSince >= backoff.resetAfterMs) streak.inARow = 0;
 }
 
 /** The cell runs again (or stopped): whoever waits on a restart directive hears of it. */
@@ -204,7 +219,13 @@ export async function applyDirective(cell: SupervisedCell, verb: DirectiveVerb):
     return null;
   }
   const running = new Promise<void>((resolve) => (cell.more().whenRunning ??= []).push(resolve));
-  beginRestart(cell, verb === 'restart' ? (cell.restartState?.lastError ?? new Error('restarted by its supervisor')) : null, () => cell.schedule());
+  if (verb === 'start') {
+    beginRestart(cell, null, () => cell.schedule()); // after a sibling's restart: it did not fail
+  } else {
+    // A restart its supervisor decided waits out its backoff like any other (R4, R6).
+    if (cell.policy.backoff !== null) (cell.more().backoff ??= { inARow: 0, runningSince: cell.node.clock.now(), timer: null }).inARow++;
+    beginRestart(cell, cell.restartState?.lastError ?? new Error('restarted by its supervisor'), () => startAfterBackoff(cell));
+  }
   await running;
   return null;
 }

@@ -7,7 +7,27 @@
 // plus a random share of up to jitter times that.
 
 import type { TimerHandle } from '../../runtime/clock.js';
-import type { ActorPolicy, Backoff } from '../policy.js';
+import { validateNumber, validateObject } from '../../validate.js';
+import type { BackoffOptions } from '../types.js';
+
+/** A backoff, resolved: every field set. */
+export interface Backoff {
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly jitter: number;
+  readonly resetAfterMs: number;
+}
+
+/** Checks and completes a backoff option (`name` is its path, for the error). */
+export function resolveBackoff(o: BackoffOptions | undefined, name: string): Backoff | null {
+  if (o === undefined) return null;
+  validateObject(o, name);
+  const minMs = validateNumber(o.minMs, `${name}.minMs`, 0, 2 ** 31);
+  const maxMs = validateNumber(o.maxMs, `${name}.maxMs`, minMs, 2 ** 31);
+  const jitter = o.jitter === undefined ? 0.2 : validateNumber(o.jitter, `${name}.jitter`, 0, 10);
+  const resetAfterMs = o.resetAfterMs === undefined ? (minMs + maxMs) / 2 : validateNumber(o.resetAfterMs, `${name}.resetAfterMs`, 0, 2 ** 31);
+  return { minMs, maxMs, jitter, resetAfterMs };
+}
 
 /** A backoff streak: failures in a row, since when the current incarnation runs, its pending start. */
 export interface BackoffState {
@@ -22,7 +42,7 @@ export interface BackoffState {
  * it failed while running (not while starting again), so a long enough run ends a streak.
  */
 export function allowRestart(
-  policy: Pick<ActorPolicy, 'maxRestarts' | 'windowMs' | 'backoff'>,
+  policy: { readonly maxRestarts: number; readonly windowMs: number; readonly backoff: Backoff | null },
   restarts: number[],
   streak: BackoffState | null,
   now: number,

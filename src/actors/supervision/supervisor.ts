@@ -13,23 +13,26 @@ import { ActorFailedError } from '../../errors.js';
 import { invalid, validateInteger, validateObject } from '../../validate.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { Directive, RestartType, Strategy, SupervisionOptions } from '../types.js';
-
-
+import { resolveBackoff, type Backoff } from './restart.js';
 
 export interface SupervisionPolicy {
   readonly strategy: Strategy;
   readonly maxRestarts: number;
   readonly withinMs: number;
   readonly decide: ((error: Error) => Directive) | null;
+  /** The backoff of the restarts it decides, for children without one of their own. */
+  readonly backoff: Backoff | null;
 }
 
 const STRATEGIES: readonly Strategy[] = ['one-for-one', 'one-for-all', 'rest-for-one'];
 const DIRECTIVES: readonly Directive[] = ['restart', 'resume', 'stop', 'escalate'];
 export const RESTART_TYPES: readonly RestartType[] = ['permanent', 'transient', 'temporary'];
+const KEYS: readonly string[] = ['strategy', 'maxRestarts', 'withinMs', 'decide', 'backoff'];
 
 export function resolveSupervision(o: SupervisionOptions | undefined, name: string): SupervisionPolicy | null {
   if (o === undefined) return null;
   validateObject(o, name);
+  for (const key of Object.keys(o)) if (!KEYS.includes(key)) throw invalid(`${name}.${key}`, `one of ${KEYS.join(', ')} (no such option)`, (o as Record<string, unknown>)[key]);
   const strategy = o.strategy ?? 'one-for-one';
   if (!STRATEGIES.includes(strategy)) throw invalid(`${name}.strategy`, STRATEGIES.map((s) => `'${s}'`).join(', '), strategy);
   if (o.decide !== undefined && typeof o.decide !== 'function') throw invalid(`${name}.decide`, 'a function (error) => directive', o.decide);
@@ -38,6 +41,7 @@ export function resolveSupervision(o: SupervisionOptions | undefined, name: stri
     maxRestarts: o.maxRestarts === undefined ? 5 : validateInteger(o.maxRestarts, `${name}.maxRestarts`, 0, 1_000_000),
     withinMs: o.withinMs === undefined ? 30_000 : validateInteger(o.withinMs, `${name}.withinMs`, 1, 2 ** 31),
     decide: o.decide ?? null,
+    backoff: resolveBackoff(o.backoff, `${name}.backoff`),
   };
 }
 
