@@ -76,8 +76,14 @@ function scan(value: unknown, depth: number): number {
   let flags = 0;
   const constructor = (value as { constructor?: unknown }).constructor;
   if (constructor === Object) {
-    // The common case first: a plain object (no wire-class or built-in checks needed).
-    for (const key in value) flags |= scan((value as Record<string, unknown>)[key], depth + 1);
+    // The common case first: a plain object (no wire-class or built-in checks needed), its
+    // strings, booleans and non-zero numbers checked here without a call each.
+    for (const key in value) {
+      const v = (value as Record<string, unknown>)[key];
+      const type = typeof v;
+      if (type === 'string' || type === 'boolean' || (type === 'number' && v !== 0) || v === undefined) continue;
+      flags |= scan(v, depth + 1);
+    }
     return flags;
   }
   if (wireClasses.has(constructor)) return 0;
@@ -157,10 +163,38 @@ function replaceNegativeZero(value: unknown, copies: Map<object, unknown>): unkn
 
 /** Checks that `value` can be carried, and returns what to hand to msgpackr. */
 export function prepare(value: unknown, path = 'payload'): unknown {
-  const flags = scan(value, 0);
+  const flags = scanned(value, path);
   if (flags === 0) return value;
   if (flags & REFUSED) throw new SerializationError(explain(value, path, 0) ?? `cannot serialize ${path}`);
   return replaceNegativeZero(value, new Map());
+}
+
+/**
+ * Checks that `value` could be carried to another thread, without encoding it: what a message
+ * to an actor on the same thread goes through, so that a payload is refused (or not) wherever
+ * its receiver lives. Primitives pass with no walk.
+ */
+export function checkPayload(value: unknown, path = 'payload'): void {
+  // Kept tiny so that it inlines into a same-thread tell: the walk is a call of its own.
+  if (typeof value === 'object' ? value !== null : typeof value === 'function' || typeof value === 'symbol') walkPayload(value, path);
+}
+
+function walkPayload(value: unknown, path: string): void {
+  if (scanned(value, path) & REFUSED) throw new SerializationError(explain(value, path, 0) ?? `cannot serialize ${path}`);
+}
+
+/** A reading of `value` that fails (a getter that throws, a revoked proxy) as a SerializationError. */
+export function unreadable(error: unknown, path = 'payload'): Error {
+  if (error instanceof SerializationError) return error;
+  return new SerializationError(`cannot serialize ${path}: reading it threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
+
+function scanned(value: unknown, path: string): number {
+  try {
+    return scan(value, 0);
+  } catch (error) {
+    throw unreadable(error, path);
+  }
 }
 
 /** Encoded bytes: `buffer[start, end)`, valid until the next encode() on the same Encoder. */

@@ -5,7 +5,7 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import { MessageTooLargeError } from '../errors.js';
-import { DefinitionLog, Encoder, encodeStandalone, prepare, type Definition } from './codec.js';
+import { DefinitionLog, Encoder, encodeStandalone, prepare, unreadable, type Definition, type Encoded } from './codec.js';
 import type { StreamJoin } from './inbound.js';
 import { DISCARD_NEW_WRITER, RecordKind, STAT_MSGS_OUT, STAT_RING_OUT, STAT_SPILLED, userMessages } from './layout.js';
 import { RingProducer, maxRecordPayload } from './ring-buffer.js';
@@ -85,14 +85,19 @@ export class Outbound {
   send(kind: RecordKind, priority: number, target: number, sender: number, corr: number, payload: unknown, tag: string): void {
     if (this.#abandoned) throw new RangeError(`thread ${this.to} is gone`);
     let prepared = payload;
-    let encoded = this.#encoder.encodeFlat(payload);
+    let encoded: Encoded | null;
+    try {
+      encoded = this.#encoder.encodeFlat(payload); // a known flat shape; reads values (a getter may throw)
+    } catch (error) {
+      throw unreadable(error);
+    }
     if (encoded === null) {
       prepared = prepare(payload); // throws SerializationError; nothing touched yet
       try {
         encoded = this.#encoder.encode(prepared);
       } catch (error) {
         this.#resetCodec();
-        throw error;
+        throw unreadable(error);
       }
     }
     const defined = this.#encoder.newDefinitions();

@@ -11,7 +11,7 @@ import {
   type ActorSystem,
   type DeadLetter,
 } from 'troupe';
-import { Acker, BadStart, Echo, Linked, Recorder, startAttempts } from '../fixtures/actors.js';
+import { Acker, BadReply, BadStart, Echo, Linked, Recorder, startAttempts } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { until } from '../support/wait.js';
 import { useSystem } from '../support/system.js';
@@ -69,6 +69,32 @@ describe('bad input', () => {
     expect(() => recorder.tell('record', payload)).toThrow(SerializationError);
     recorder.tell('record', 'next');
     expect(await recorder.ask('seen')).toEqual(['next']);
+  });
+
+  const unreadable = { get boom(): number {
+    throw new Error('getter says no');
+  } };
+
+  it.each([0, 1])('B1: the same payloads are refused with SerializationError wherever the receiver lives (thread %i)', async (thread) => {
+    const system = await systems.start({ threads: 1 });
+    const recorder = system.spawn(Recorder, undefined, { placement: { thread } });
+    for (const payload of [{ f: () => 1 }, { a: [1, { s: Symbol('x') }] }, unreadable]) {
+      expect(() => recorder.tell('record', payload)).toThrow(SerializationError);
+      await expect(recorder.ask('record', payload)).rejects.toBeInstanceOf(SerializationError);
+      await expect(recorder.send('record', payload)).rejects.toBeInstanceOf(SerializationError);
+    }
+    expect(() => recorder.tell('record', unreadable)).toThrow(/getter says no/);
+    recorder.tell('record', 'next');
+    expect(await recorder.ask('seen')).toEqual(['next']);
+    const s = system.stats();
+    expect(s.accepted).toBe(s.handled + (s.deadLetters - s.lateReplies) + s.duplicates); // refused: never accepted
+  });
+
+  it.each([0, 1])('B1: an answer that cannot travel rejects the ask with SerializationError wherever the actor lives (thread %i)', async (thread) => {
+    const system = await systems.start({ threads: 1 });
+    const actor = system.spawn(BadReply, undefined, { placement: { thread } });
+    await expect(actor.ask('fn')).rejects.toBeInstanceOf(SerializationError);
+    expect(await actor.ask('ok')).toBe('ok');
   });
 
   it('B2: a message the receiving thread cannot decode becomes a decode-failed dead letter; the actor goes on', async () => {

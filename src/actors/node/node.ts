@@ -11,6 +11,7 @@ import { MailboxBounds, Admit } from '../../runtime/bounds-table.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { ActorInfo, DeathNotice, PeerRecovery } from '../../runtime/control.js';
+import { checkPayload } from '../../runtime/codec.js';
 import { ControlBlock } from '../../runtime/control-block.js';
 import { STAT_ACCEPTED, STAT_REJECTED, STAT_SPAWN_SEQ } from '../../runtime/layout.js';
 import { loadModule } from '../../runtime/module-loader.js';
@@ -352,6 +353,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
     const cell = (ref.cell ??= this.cells.get(ref.key) ?? null) as Cell | null;
     if (cell === null || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+    checkPayload(payload); // refused here as it would be on its way to another thread
     if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
     if (priority === 0 && messageId === undefined) cell.tell(type, payload, this.self, sender === null ? 0 : sender.key);
     else cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId));
@@ -403,6 +405,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       if (ref.thread === this.self) {
         const cell = this.cells.get(ref.key);
         if (cell === undefined || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+        checkPayload(payload);
         if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
         const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`);
         cell.enqueue(new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr, priority));

@@ -3,6 +3,7 @@
 // Every path of the conservation law accepted = handled + dead-lettered + duplicates ends here.
 
 import { ActorFailedError, ActorStoppedError, MailboxFullError, UnhandledMessageError, toWire } from '../../errors.js';
+import { checkPayload } from '../../runtime/codec.js';
 import { STAT_ACCEPTED, STAT_DUPLICATES, STAT_FAILED, STAT_HANDLED } from '../../runtime/layout.js';
 import type { Cell } from '../cell/cell.js';
 import type { MessageOutcomes } from '../cell/cell-host.js';
@@ -99,6 +100,12 @@ export class Outcomes implements MessageOutcomes<Cell> {
     if (env.kind !== EnvelopeKind.Ask) return;
     const node = this.#node;
     if (env.senderThread === node.self) {
+      try {
+        checkPayload(value, 'reply'); // refused here as it would be on its way to another thread
+      } catch (error) {
+        this.#replyError(env, error as Error);
+        return;
+      }
       if (!node.asks.resolve(env.corr, value)) this.lateReply(env, value);
       return;
     }
