@@ -3,6 +3,8 @@
 // strings, no eval. The registry lives on globalThis so that two copies of this module in one
 // thread (a built runtime and a TypeScript actor module) still share it.
 
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { invalid, validateFunction, validateObject, validateString } from '../validate.js';
 import { resolveSupervision, type SupervisionPolicy } from './supervision/supervisor.js';
 import type { ActorDefinition, ActorSpec, AnyDefinition, Handlers } from './types.js';
@@ -18,6 +20,14 @@ const SUPERVISION = Symbol.for('troupe.supervision');
 
 type HandlerTable = Record<string, ((ctx: never, payload: unknown) => unknown) | undefined>;
 
+function moduleFileExists(url: string): boolean {
+  try {
+    return existsSync(fileURLToPath(url));
+  } catch {
+    return false; // not a valid file URL
+  }
+}
+
 export function definitionKey(moduleUrl: string, name: string): string {
   return `${moduleUrl}#${name}`;
 }
@@ -29,6 +39,11 @@ export function defineActor<Args, State, H extends Handlers<State>>(
 ): ActorDefinition<Args, State, H> {
   validateString(moduleUrl, 'defineActor(moduleUrl)');
   if (!/^(file|data|https?):/.test(moduleUrl)) throw invalid('defineActor(moduleUrl)', 'a module URL (import.meta.url)', moduleUrl);
+  // A worker finds the definition by importing this URL: one that names no file would work for
+  // an actor on this thread and fail on any other. Refused here, wherever the actor would go.
+  if (moduleUrl.startsWith('file:') && !moduleFileExists(moduleUrl)) {
+    throw invalid('defineActor(moduleUrl)', "the URL of an existing module file (pass the defining module's import.meta.url)", moduleUrl);
+  }
   validateString(name, 'defineActor(name)');
   validateObject(spec, 'defineActor(spec)');
   validateFunction(spec.init, 'defineActor(spec).init');

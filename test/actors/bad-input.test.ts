@@ -238,6 +238,9 @@ describe('invalid options', () => {
     const system = await systems.start({ threads: 1 });
     expect(() => system.spawn({ moduleUrl: 'x', name: 'y' } as never, {} as never)).toThrow(InvalidArgumentError);
     expect(() => defineActor('not a url', 'X', { init: () => ({}), handlers: {} })).toThrow(/moduleUrl/);
+    // A URL that names no module would work for an actor on this thread and fail on any other: refused for all.
+    expect(() => defineActor('file:///no/such/actors.ts', 'X', { init: () => ({}), handlers: {} })).toThrow(InvalidArgumentError);
+    expect(() => defineActor(new URL('./no-such-module.ts', import.meta.url).href, 'X', { init: () => ({}), handlers: {} })).toThrow(/existing module file/);
     expect(() => defineActor(import.meta.url, 'X', { init: () => ({}), handlers: { a: 1 as never } })).toThrow(/handlers\.a/);
   });
 });
