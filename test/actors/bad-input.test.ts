@@ -156,10 +156,11 @@ describe('bad input', () => {
     expect(s.accepted).toBe(s.handled + (s.deadLetters - s.lateReplies) + s.duplicates);
   });
 
-  it('B1: spawn arguments that cannot travel throw SerializationError', async () => {
+  it.each([0, 1])('B1: spawn arguments that cannot travel throw SerializationError wherever the actor goes (thread %i)', async (thread) => {
     const system = await systems.start({ threads: 1 });
-    expect(() => system.spawn(Counter, { start: 0, bad: () => 1 } as never, { placement: { thread: 1 } })).toThrow(SerializationError);
-    const ok = system.spawn(Counter, { start: 7 }, { placement: { thread: 1 } });
+    expect(() => system.spawn(Counter, { start: 0, bad: () => 1 } as never, { placement: { thread } })).toThrow(SerializationError);
+    expect(system.stats().threads[thread]!.actors).toBe(0); // nothing was spawned
+    const ok = system.spawn(Counter, { start: 7 }, { placement: { thread } });
     expect(await ok.ask('get')).toBe(7);
   });
 

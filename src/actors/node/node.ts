@@ -257,6 +257,12 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     const parentKey = parent === null ? 0 : parent.key;
     const ref = this.refFor(thread, key);
     if (thread === this.self) {
+      try {
+        checkPayload(args, 'args'); // refused here as on the way to another thread (B1)
+      } catch (error) {
+        if (entry >= 0) this.bounds.free(entry);
+        throw error;
+      }
       const cell = new Cell(this, key, definition, args, parentThread, parentKey, policy);
       this.cells.set(key, cell);
       cell.schedule();
