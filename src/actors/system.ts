@@ -258,6 +258,14 @@ export class ActorSystem {
     return this.#shutdown;
   }
 
+  /**
+   * `await using system = await createSystem()`: the system shuts down when the scope ends,
+   * however it ends. (A system never shut down keeps the process running.)
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
   /** Resolves with the report once the system has shut down, whatever started the shutdown. */
   whenShutdown(): Promise<ShutdownReport> {
     return this.#done;

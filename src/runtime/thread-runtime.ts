@@ -151,6 +151,15 @@ export class ThreadRuntime {
     (this.#out[to] ?? this.#noRing(to)).send(h.kind, h.priority, h.target, h.sender, h.corr, payload, tag);
   }
 
+  /**
+   * Publishes this thread's counters and rings at the end of the current synchronous run
+   * (coalesced with any flush already queued): for work that completes outside a turn, such as
+   * an async handler that settles while its thread is parked, so that others see it done.
+   */
+  publishSoon(): void {
+    this.#writers.queueFlush();
+  }
+
   /** A Control record for thread `to` (a runtime-level notice for the thread), every header field 0. */
   sendControl(to: number, record: unknown): void {
     (this.#out[to] ?? this.#noRing(to)).send(RecordKind.Control, 0, 0, 0, 0, record, '');

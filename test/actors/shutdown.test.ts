@@ -1,9 +1,39 @@
 import { describe, expect, it } from 'vitest';
 import { until } from '../support/wait.js';
 import { ShuttingDownError, createSystem } from 'troupe';
-import { Hanger, Holder, Named, Recorder, Reporter, stopLog } from '../fixtures/actors.js';
+import { Hanger, Holder, Named, Napper, Recorder, Reporter, stopLog } from '../fixtures/actors.js';
 
 describe('graceful shutdown', () => {
+  it.each([0, 1])('counts an async handler that settles while its thread is parked at once, so the drain ends (thread %i)', async (thread) => {
+    const system = await createSystem({ threads: 1 });
+    const napper = system.spawn(Napper, undefined, { placement: { thread } });
+    napper.tell('nap', 50); // its thread parks while the handler waits on a timer
+    await until(() => {
+      const s = system.stats();
+      return s.accepted === 1 && s.handled === 1;
+    }, 3000, 'the nap counted as handled');
+    const started = performance.now();
+    await system.shutdown();
+    expect(performance.now() - started).toBeLessThan(3000); // not the 10 s drain deadline
+  });
+
+  it('shuts down when an `await using` scope ends, with actors on main and on a worker', async () => {
+    let kept: Awaited<ReturnType<typeof createSystem>> | undefined;
+    {
+      await using system = await createSystem({ threads: 1 });
+      kept = system;
+      const here = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+      const there = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
+      here.tell('record', 1);
+      there.tell('record', 2);
+      expect(await there.ask('count')).toBe(1);
+    }
+    // The scope's end ran shutdown(): the report is ready, and outside tells are refused.
+    const report = await kept.whenShutdown();
+    expect(report.processed).toBe(3);
+    expect(report.deadLettered).toBe(0);
+  });
+
   it('Z1: closes admission from outside actors; actor-to-actor messages continue during the drain', async () => {
     const system = await createSystem({ threads: 2 });
     const recorder = system.spawn(Recorder, undefined, { placement: { thread: 0 } });

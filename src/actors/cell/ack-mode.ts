@@ -34,6 +34,7 @@ export interface AckedCell {
   readonly delivery: DeliveryState | null;
   readonly node: {
     readonly clock: Clock;
+    readonly runtime: { publishSoon(): void };
     current: AckedCell | null;
     readonly outcomes: {
       handled(env: Envelope, result: unknown): void;
@@ -151,9 +152,16 @@ function startAttempt(cell: AckedCell, d: DeliveryState, env: Envelope, count: n
     cell.busy = true;
     // A synchronous handler cannot overrun: only an async one gets an ack deadline.
     if (!attempt.settled) attempt.timer = cell.node.clock.setTimeout(() => attemptExpired(cell, d, attempt), d.policy.ackWaitMs);
+    // Settled outside a turn, perhaps while the thread is parked: publish what it counted.
     result.then(
-      (value) => attemptDone(cell, d, attempt, value),
-      (error) => attemptFailed(cell, d, attempt, error),
+      (value) => {
+        attemptDone(cell, d, attempt, value);
+        cell.node.runtime.publishSoon();
+      },
+      (error) => {
+        attemptFailed(cell, d, attempt, error);
+        cell.node.runtime.publishSoon();
+      },
     );
     return;
   }
@@ -218,6 +226,7 @@ export function deferAck(cell: AckedCell): AckHandle {
     }
     d.deferred.delete(attempt);
     conclude(cell, d, attempt, verb, delayMs);
+    cell.node.runtime.publishSoon(); // a deferred ack comes whenever its handle is settled
     if (cell.status === 'running') cell.schedule(); // a slot is free again
   };
   return {

@@ -369,10 +369,12 @@ export class Cell implements Runnable {
       (value) => {
         node.inFlight--;
         this.#settled(env, value);
+        node.runtime.publishSoon(); // settled outside a turn, perhaps while the thread is parked
       },
       (error) => {
         node.inFlight--;
         this.#fail(env, error);
+        node.runtime.publishSoon();
       },
     );
   }
