@@ -16,17 +16,29 @@ async function flaky(options: SpawnOptions) {
   return { system, ref, status, running };
 }
 
+
+/** What the tests below hold of one restarting actor. */
+interface Restarting {
+  readonly system: { readonly clock: { advance(ms: number): void } };
+  readonly ref: { tell(type: 'fail'): void };
+  status(): Promise<string | undefined>;
+  running(): Promise<void>;
+}
+
+/** Fails the actor and checks that it starts again exactly `delay` ms of the manual clock later. */
+async function failAndRestartAfter(t: Restarting, delay: number): Promise<void> {
+  t.ref.tell('fail');
+  await until(async () => (await t.status()) === 'restarting', 5000, 'the failure');
+  t.system.clock.advance(delay - 1);
+  expect(await t.status()).toBe('restarting');
+  t.system.clock.advance(1);
+  await t.running();
+}
+
 describe('restart backoff', () => {
   it('R4: waits min·2^n, capped at max, before each restart', async () => {
-    const { system, ref, status, running } = await flaky({ maxRestarts: 10, backoff: { minMs: 100, maxMs: 1000, jitter: 0 } });
-    for (const delay of [100, 200, 400, 800, 1000, 1000]) {
-      ref.tell('fail');
-      await until(async () => (await status()) === 'restarting', 5000, 'the failure');
-      system.clock.advance(delay - 1);
-      expect(await status()).toBe('restarting');
-      system.clock.advance(1);
-      await running();
-    }
+    const t = await flaky({ maxRestarts: 10, backoff: { minMs: 100, maxMs: 1000, jitter: 0 } });
+    for (const delay of [100, 200, 400, 800, 1000, 1000]) await failAndRestartAfter(t, delay);
   });
 
   it('R4: adds a random jitter within [d, d·(1+factor)]', async () => {
@@ -111,27 +123,13 @@ async function supervised(supervision: SpawnOptions['supervision'], child: { thr
 
 describe('restart backoff under a supervising parent', () => {
   it('R4: a restart its supervisor decides waits out the child\'s own backoff', async () => {
-    const { system, ref, status, running } = await supervised({ maxRestarts: 10 }, { backoff: { minMs: 100, maxMs: 1000, jitter: 0 } });
-    for (const delay of [100, 200, 400]) {
-      ref.tell('fail');
-      await until(async () => (await status()) === 'restarting', 5000, 'the directive to restart');
-      system.clock.advance(delay - 1);
-      expect(await status()).toBe('restarting');
-      system.clock.advance(1);
-      await running();
-    }
+    const t = await supervised({ maxRestarts: 10 }, { backoff: { minMs: 100, maxMs: 1000, jitter: 0 } });
+    for (const delay of [100, 200, 400]) await failAndRestartAfter(t, delay);
   });
 
   it("R4: without a backoff of its own, the child waits out its supervisor's supervision.backoff", async () => {
-    const { system, ref, status, running } = await supervised({ maxRestarts: 10, backoff: { minMs: 50, maxMs: 1000, jitter: 0 } }, {});
-    for (const delay of [50, 100]) {
-      ref.tell('fail');
-      await until(async () => (await status()) === 'restarting', 5000, 'the directive to restart');
-      system.clock.advance(delay - 1);
-      expect(await status()).toBe('restarting');
-      system.clock.advance(1);
-      await running();
-    }
+    const t = await supervised({ maxRestarts: 10, backoff: { minMs: 50, maxMs: 1000, jitter: 0 } }, {});
+    for (const delay of [50, 100]) await failAndRestartAfter(t, delay);
   });
 
   it("R4: a child on another thread waits its supervisor's backoff in real time", async () => {
