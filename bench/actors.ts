@@ -189,3 +189,28 @@ export const Crasher = defineActor(import.meta.url, 'Crasher', {
     ping: () => 'pong',
   },
 });
+
+/** Sits in an async handler for `ms` (a slow neighbour: its message stays in custody meanwhile). */
+export const Dawdler = defineActor(import.meta.url, 'Dawdler', {
+  init: () => ({}),
+  handlers: {
+    nap: async (_ctx, ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    },
+  },
+});
+
+/** Holds in 'hold' until its thread dies; counts 'item's (a backlog that waits behind the hold). */
+export const Keeper = defineActor(import.meta.url, 'Keeper', {
+  init: () => ({ count: 0 }),
+  handlers: {
+    hold: async (ctx) => {
+      if (ctx.redelivered) return;
+      await new Promise(() => undefined);
+    },
+    item: (ctx, _n: number) => {
+      ctx.state.count++;
+    },
+    count: (ctx) => ctx.state.count,
+  },
+});

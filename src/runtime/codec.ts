@@ -381,6 +381,17 @@ export class Decoder {
     });
   }
 
+  /** The record structures this decoder holds now (plain copies): what a snapshot of the stream keeps. */
+  structures(): Structures {
+    const structures = (this.#unpackr as unknown as { structures: (readonly string[] | undefined)[] }).structures;
+    const out: (readonly string[] | null)[] = new Array<readonly string[] | null>(OWN_RECORDS).fill(null);
+    for (let id = 0; id < OWN_RECORDS; id++) {
+      const keys = structures[id];
+      if (keys !== undefined && keys !== null) out[id] = [...keys];
+    }
+    return out;
+  }
+
   /** `words`: a word view of `source` from its byte 0 (a ring's scratch buffer), for faster copies. */
   decode(source: Uint8Array, start: number, end: number, words: Int32Array | null = null): unknown {
     const length = end - start;

@@ -1,11 +1,13 @@
 // One thread's reader of another thread's ring: the consumer side of their ring, a stateful
 // decoder, the message tags the writer defined, and the port its large payloads come on.
-// A pass copies a batch of records into the thread's private scratch buffer, releases the ring
-// space at once, then decodes each record in stream order and hands it to the InboundSink.
+// A pass copies a batch of records into the thread's private scratch buffer and, on a worker,
+// into its custody log (custody-log.ts) with a snapshot of the codec state, then releases the
+// ring space, decodes each record in stream order and hands it to the InboundSink.
 
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { Decoder, decodeContext, decodeStandalone, type Structures } from './codec.js';
-import { DISCARD_NEW_WRITER, REC_HEADER_BYTES, RING_DATA_OFFSET, RecordKind, STAT_MSGS_IN, STAT_RING_IN, userMessages } from './layout.js';
+import { Decoder, decodeContext, decodeStandalone, encodeStandalone, type Structures } from './codec.js';
+import { CustodyLog, DONE, KIND_MASK, STARTED, forEachRecord } from './custody-log.js';
+import { DISCARD_NEW_WRITER, FLAG_DEFINES, REC_HEADER_BYTES, RING_DATA_OFFSET, RecordKind, STAT_MSGS_IN, STAT_RING_IN, STAT_UNKEPT, userMessages } from './layout.js';
 import { RecordReader, RingConsumer, type RecordHeader } from './ring-buffer.js';
 
 export interface InboundSink {
@@ -14,6 +16,12 @@ export interface InboundSink {
   /** `tag` is the message tag the sender gave (a message type), '' for none. */
   onRecord(from: number, header: RecordHeader, payload: unknown, tag: string): void;
   onDecodeFailure(from: number, header: RecordHeader, error: Error, tag: string): void;
+  /**
+   * A user message its dead predecessor had taken and not finished (a replacement's start, in
+   * log order): `started`, its handler had begun; `payload` is undefined if it could not be kept
+   * (a large payload, which travelled on a port). `header.custody` is its id in the log.
+   */
+  onRecovered(from: number, header: RecordHeader, payload: unknown, tag: string, started: boolean, payloadKept: boolean): void;
 }
 
 /** What a replacement reader needs to join a ring's stream where its dead predecessor stopped. */
@@ -37,11 +45,13 @@ export class ReaderGroup {
   readonly scratch: Buffer;
   readonly reader: RecordReader;
   /** Filled in place for each record: the sink must not keep it past its call. */
-  readonly header: RecordHeader = { kind: 0, priority: 0, flags: 0, target: 0, sender: 0, corr: 0, aux: 0 };
+  readonly header: RecordHeader = { kind: 0, priority: 0, flags: 0, target: 0, sender: 0, corr: 0, aux: 0, custody: 0 };
   readonly counters: Float64Array;
   /** The counters in shared memory: what custody they record is published at once. */
   readonly shared: Float64Array;
   sink: InboundSink | null = null;
+  /** Where what is taken from the rings is kept until it is done (null on the main thread, which cannot die alone). */
+  readonly custody: CustodyLog | null;
   readonly #readers: Inbound[] = [];
   #rotate = 0;
 
@@ -55,7 +65,9 @@ export class ReaderGroup {
     rings: readonly (SharedArrayBuffer | null)[],
     ports: readonly (MessagePort | null)[],
     joins: readonly (StreamJoin | null)[] | null,
+    custody: CustodyLog | null,
   ) {
+    this.custody = custody;
     let maxCapacity = 0;
     for (const ring of rings) if (ring !== null) maxCapacity = Math.max(maxCapacity, ring.byteLength - RING_DATA_OFFSET);
     this.scratch = Buffer.from(new ArrayBuffer(Math.max(maxCapacity, 1024)));
@@ -82,6 +94,58 @@ export class ReaderGroup {
     return any;
   }
 
+  /**
+   * A replacement's start: hands the sink every user message its predecessor left in the custody
+   * log unfinished, oldest first (each batch decoded against the codec state it was taken with).
+   */
+  recoverCustody(): void {
+    const log = this.custody;
+    const sink = this.sink!;
+    if (log === null) return;
+    decodeContext.current = sink;
+    const h = this.header;
+    log.forEachBatch((from, snapshot, bytes, start, end, base) => {
+      const [structures, tags] = snapshot.length === 0 ? [undefined, ['']] : (decodeStandalone(snapshot) as [Structures, string[]]);
+      let decoder = new Decoder(structures);
+      // A private copy: decoding reads strings straight from its source, which must not be shared memory.
+      const local = Buffer.from(bytes.slice(start, end));
+      const reader = new RecordReader(local);
+      forEachRecord(local, 0, local.length, (pos) => {
+        const raw = local[pos + 4]!; // REC_KIND, with the state bits
+        reader.read(pos, h);
+        h.kind = raw & KIND_MASK;
+        h.custody = base + pos;
+        const len = reader.payloadLength(pos);
+        const at = pos + REC_HEADER_BYTES;
+        if (h.kind === RecordKind.TypeDef) {
+          tags[h.aux] = local.toString('utf8', at, at + len);
+          return;
+        }
+        if (h.kind === RecordKind.Discard) {
+          decoder = new Decoder();
+          return;
+        }
+        const user = userMessages(h.kind, h.flags, h.corr) > 0;
+        if (h.kind === RecordKind.Big) {
+          if (user && (raw & DONE) === 0) {
+            h.kind = h.flags & 0xff;
+            sink.onRecovered(from, h, undefined, tags[h.aux] ?? '', (raw & STARTED) !== 0, false);
+          }
+          return;
+        }
+        let payload: unknown;
+        try {
+          payload = len === 0 ? undefined : decoder.decode(local, at, at + len, reader.words);
+        } catch (error) {
+          if (user && (raw & DONE) === 0) sink.onDecodeFailure(from, h, error as Error, tags[h.aux] ?? '');
+          return;
+        }
+        if (user && (raw & DONE) === 0) sink.onRecovered(from, h, payload, tags[h.aux] ?? '', (raw & STARTED) !== 0, true);
+      });
+    });
+    h.custody = 0;
+  }
+
   /** True when any writer has published records not read yet. One atomic load a ring. */
   hasData(): boolean {
     const readers = this.#readers;
@@ -100,6 +164,10 @@ export class Inbound {
   #port: MessagePort;
   /** The port of the writer's replacement, taken up at its first record. */
   #nextPort: MessagePort | null = null;
+  /** The codec state (structures and tags) as of the next record, encoded for the custody log. */
+  #snapshot = new Uint8Array(0);
+  /** Set when a record changed the codec state since the snapshot was made. */
+  #stale = true;
 
   /** `join`: for a replacement of a reader that died, where the stream stands (null: from its start). */
   constructor(from: number, ring: SharedArrayBuffer, port: MessagePort, join: StreamJoin | null, group: ReaderGroup) {
@@ -125,8 +193,19 @@ export class Inbound {
   drain(): boolean {
     const group = this.#group;
     const scratch = group.scratch;
-    const bytes = this.#consumer.take(scratch, RING_BATCH_BYTES);
+    const log = group.custody;
+    const bytes = this.#consumer.take(scratch, RING_BATCH_BYTES, log !== null);
     if (bytes === 0) return false;
+    // Kept before the ring lets go of them: from here they outlive this thread (custody-log.ts).
+    let base = 0;
+    if (log !== null) {
+      if (this.#stale) {
+        this.#snapshot = encodeStandalone([this.#decoder.structures(), this.#tags]);
+        this.#stale = false;
+      }
+      base = Math.max(0, log.append(this.from, this.#snapshot, scratch, bytes));
+      this.#consumer.release();
+    }
     const reader = group.reader;
     const h = group.header;
     const sink = group.sink!;
@@ -138,15 +217,20 @@ export class Inbound {
     while (pos < bytes) {
       const start = pos + REC_HEADER_BYTES;
       const len = reader.payloadLength(pos);
+      const users = userMessages(reader.u8[pos + 4]!, reader.u8[pos + 6]!, 1);
+      h.custody = base !== 0 && users !== 0 ? base + pos : 0;
       pos = reader.read(pos, h);
       count++;
       messages += userMessages(h.kind, h.flags, h.corr);
+      if ((h.flags & FLAG_DEFINES) !== 0) this.#stale = true;
       if (h.kind === RecordKind.TypeDef) {
         this.#tags[h.aux] = scratch.toString('utf8', start, start + len);
+        this.#stale = true;
         continue;
       }
       if (h.kind === RecordKind.Discard) {
         this.#decoder = new Decoder();
+        this.#stale = true;
         if (h.flags === DISCARD_NEW_WRITER && this.#nextPort !== null) {
           this.#port.close();
           this.#port = this.#nextPort;
@@ -180,7 +264,9 @@ export class Inbound {
       }
       sink.onRecord(from, h, payload, tag);
     }
+    h.custody = 0;
     const counters = group.counters;
+    if (log !== null && base === 0) counters[STAT_UNKEPT]! += messages;
     counters[STAT_MSGS_IN]! += count;
     // Published at once, not with the other counters: these left the ring and are in this
     // thread's custody now, whatever becomes of the thread.

@@ -45,6 +45,9 @@ export const enum RecordKind {
   Lost = 13,
 }
 
+/** Record flag: the record's encoding defined new record structures (a reader's codec state changed). */
+export const FLAG_DEFINES = 0x100;
+
 /** Discard flag: the first record of a new writer on a ring (a thread's replacement). */
 export const DISCARD_NEW_WRITER = 1;
 
@@ -91,7 +94,9 @@ export const STAT_RING_OUT = 17; //   user messages this thread wrote into its o
 export const STAT_DL_OUTBOUND = 18; // of its dead letters, messages it had written into a ring whose reader died
 export const STAT_DL_QUIET = 19; // dead letters of messages that dead-letter listeners sent: counted, not reported
 export const STAT_RETURNED = 20; // user messages a stopped pool member handed back to its pool on another thread (G4)
-export const STAT_FIELDS = 21;
+export const STAT_UNKEPT = 21; //     user messages taken from a ring while the custody log was full (not kept: lost if the thread dies)
+export const STAT_CUSTODY_BYTES = 22; // gauge: bytes the custody log holds
+export const STAT_FIELDS = 23;
 /** Float64 index (same region): key of the actor whose work runs now, written straight to shared memory. */
 export const CTL_F64_CURRENT = 60;
 

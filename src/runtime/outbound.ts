@@ -7,7 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { MessageTooLargeError } from '../errors.js';
 import { DefinitionLog, Encoder, encodeStandalone, prepare, unreadable, type Definition, type Encoded } from './codec.js';
 import type { StreamJoin } from './inbound.js';
-import { DISCARD_NEW_WRITER, RecordKind, STAT_MSGS_OUT, STAT_RING_OUT, STAT_SPILLED, userMessages } from './layout.js';
+import { DISCARD_NEW_WRITER, FLAG_DEFINES, RecordKind, STAT_MSGS_OUT, STAT_RING_OUT, STAT_SPILLED, userMessages } from './layout.js';
 import { RingProducer, maxRecordPayload } from './ring-buffer.js';
 import { Spill } from './spill.js';
 import type { Bell } from './wake.js';
@@ -128,7 +128,7 @@ export class Outbound {
       return;
     }
     if (defined !== null) this.#logDefinitions(defined);
-    this.#write(kind, priority, 0, target, sender, corr, tagId, buffer, start, end, words);
+    this.#write(kind, priority, defined === null ? 0 : FLAG_DEFINES, target, sender, corr, tagId, buffer, start, end, words);
   }
 
   /**
@@ -258,6 +258,7 @@ export class Outbound {
         return;
       }
       // Full: let the consumer see what is there, then try once more before spilling.
+      this.#group.beforeEarlyPublish?.();
       if (producer.publish()) this.#bell.ring();
       if (producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end, words)) {
         if (kind <= RecordKind.Ask || kind >= RecordKind.Big) this.#counters[STAT_RING_OUT]! += userMessages(kind, flags, corr);

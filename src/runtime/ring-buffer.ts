@@ -48,6 +48,8 @@ export interface RecordHeader {
   sender: number;
   corr: number;
   aux: number;
+  /** A user message's custody id in its reader's custody log (0: none; see custody-log.ts). */
+  custody: number;
 }
 
 // tryWrite and RecordReader.read move kind, priority and flags as one 32-bit word.
@@ -213,9 +215,10 @@ export class RingConsumer {
   /**
    * Copies up to `maxBytes` of published records into `scratch` (at offset 0), releases them in
    * the ring, and returns the number of bytes copied. Records in scratch are contiguous, PAD
-   * records removed. scratch must hold at least `capacity` bytes.
+   * records removed. scratch must hold at least `capacity` bytes. With `hold`, the space stays
+   * taken until release(): the caller first keeps a copy that outlives this thread.
    */
-  take(scratch: Uint8Array, maxBytes: number): number {
+  take(scratch: Uint8Array, maxBytes: number, hold = false): number {
     // Atomics.load: acquire the records the producer published.
     const w = Atomics.load(this.#ctl, RING_W);
     let r = this.#r;
@@ -247,9 +250,14 @@ export class RingConsumer {
       r = (r + (end - pos)) | 0;
     }
     this.#r = r;
-    // Atomics.store: release the space; the producer may now overwrite it.
-    Atomics.store(this.#ctl, RING_R, r);
+    if (!hold) this.release();
     return copied;
+  }
+
+  /** Gives the producer back the space of every record taken so far. */
+  release(): void {
+    // Atomics.store: release the space; the producer may now overwrite it.
+    Atomics.store(this.#ctl, RING_R, this.#r);
   }
 }
 

@@ -5,8 +5,9 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import { ControlBlock } from './control-block.js';
+import { CustodyLog } from './custody-log.js';
 import { ReaderGroup, type InboundSink, type StreamJoin } from './inbound.js';
-import { RecordKind, STAT_BUSY_NS, STAT_FIELDS, STAT_LONGEST_TURN_MS, STAT_SINCE, STAT_SPILL_BYTES, ThreadState } from './layout.js';
+import { RecordKind, STAT_BUSY_NS, STAT_CUSTODY_BYTES, STAT_FIELDS, STAT_LONGEST_TURN_MS, STAT_SINCE, STAT_SPILL_BYTES, ThreadState } from './layout.js';
 import { Outbound, type OutboundHeader } from './outbound.js';
 import { RunQueue, type Runnable } from './run-queue.js';
 import type { ThreadWiring } from './topology.js';
@@ -48,6 +49,9 @@ export class ThreadRuntime {
   readonly #writers: WriterGroup;
   readonly #out: (Outbound | null)[];
   readonly #readers: ReaderGroup;
+  /** What this thread took from its rings and is not done with, in memory that outlives it (null on the main thread). */
+  readonly custody: CustodyLog | null;
+  readonly #recovering: boolean;
   readonly #tuning: RuntimeTuning;
   readonly #runq = new RunQueue();
   #parked = false;
@@ -79,7 +83,10 @@ export class ThreadRuntime {
     this.#out = wiring.outbound.map((ring, to) =>
       ring === null ? null : new Outbound(to, ring, ctl.bell(to), wiring.bigOut[to]!, tuning.maxMessageBytes, this.#writers),
     );
-    this.#readers = new ReaderGroup(this.counters, this.#shared, wiring.inbound, wiring.bigIn, joins);
+    this.custody = wiring.custody === null ? null : new CustodyLog(wiring.custody);
+    this.#writers.beforeEarlyPublish = () => this.#publishCounts();
+    this.#recovering = joins !== null;
+    this.#readers = new ReaderGroup(this.counters, this.#shared, wiring.inbound, wiring.bigIn, joins, this.custody);
     if (joins !== null) {
       // A replacement carries on its predecessor's counts: the system's books stay whole.
       this.counters.set(this.#shared);
@@ -95,6 +102,8 @@ export class ThreadRuntime {
   /** Installs the handler for decoded inbound records and starts the turn loop. */
   start(sink: InboundSink): void {
     this.#readers.sink = sink;
+    // A replacement first takes up what its predecessor left unfinished, before anything newer.
+    if (this.#recovering && this.#loop === null) this.#readers.recoverCustody();
     this.#loop ??= this.#run();
   }
 
@@ -180,8 +189,18 @@ export class ThreadRuntime {
     let spilled = 0;
     for (const out of this.#out) spilled += out?.spillBytes ?? 0;
     this.counters[STAT_SPILL_BYTES] = spilled;
-    this.#shared.set(this.counters); // counters first: see `counters`
+    this.#publishCounts(); // counters first: see `counters`
     for (const out of this.#out) if (out !== null && !out.abandoned) out.flush();
+  }
+
+  /** The counters, and with them the custody log's done marks (see custody-log.ts), to shared memory. */
+  #publishCounts(): void {
+    const custody = this.custody;
+    if (custody !== null) {
+      custody.publish();
+      this.counters[STAT_CUSTODY_BYTES] = custody.bytesHeld;
+    }
+    this.#shared.set(this.counters);
   }
 
   // ---- run queue ------------------------------------------------------------------------------

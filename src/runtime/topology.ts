@@ -3,6 +3,7 @@
 // Built once on the main thread; each worker receives its share through workerData.
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { createCustodyLog } from './custody-log.js';
 import { CTL_BYTES } from './layout.js';
 import { createRingBuffer, unreadBytes } from './ring-buffer.js';
 
@@ -16,6 +17,8 @@ export interface ThreadWiring {
   readonly outbound: readonly (SharedArrayBuffer | null)[];
   readonly bigIn: readonly (MessagePort | null)[];
   readonly bigOut: readonly (MessagePort | null)[];
+  /** Where this thread keeps what it took from its rings until done (null on the main thread). */
+  readonly custody: SharedArrayBuffer | null;
 }
 
 export interface Topology {
@@ -23,6 +26,8 @@ export interface Topology {
   readonly ctl: SharedArrayBuffer;
   /** rings[from][to]: the ring from thread `from` to thread `to` (null when from === to). */
   readonly rings: readonly (readonly (SharedArrayBuffer | null)[])[];
+  /** custody[thread]: the thread's custody log (null for the main thread). */
+  readonly custody: readonly (SharedArrayBuffer | null)[];
   /** Bytes published into `thread`'s inbound rings and not yet read by it, all rings together. */
   unreadBytesInto(thread: number): number;
   wiringFor(thread: number): ThreadWiring;
@@ -53,10 +58,12 @@ export function createTopology(threadCount: number, ringBytes: number): Topology
       }
     }
   }
+  const custody = Array.from({ length: threadCount }, (_, thread) => (thread === 0 ? null : createCustodyLog()));
   return {
     threadCount,
     ctl,
     rings,
+    custody,
     unreadBytesInto(thread) {
       let bytes = 0;
       for (const row of rings) {
@@ -74,6 +81,7 @@ export function createTopology(threadCount: number, ringBytes: number): Topology
         outbound: rings[self]!,
         bigIn: ports.map((row) => row[self]?.in ?? null),
         bigOut: ports[self]!.map((pair) => pair?.out ?? null),
+        custody: custody[self]!,
       };
     },
     portsOf(wiring) {

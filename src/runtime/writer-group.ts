@@ -7,6 +7,11 @@ export class WriterGroup {
   spilling = 0;
   /** Called when a record spills: the owner's turn loop must run to drain it (wake it if parked). */
   readonly onSpill: () => void;
+  /**
+   * Called before a writer publishes its ring in the middle of a turn (the ring was full): what
+   * the thread counted and finished so far is published first, as at a flush.
+   */
+  beforeEarlyPublish: (() => void) | null = null;
   readonly #flush: () => void;
   #queued = false;
   readonly #task = (): void => {

@@ -24,7 +24,7 @@ describe('Mailbox', () => {
         if (pushing) {
           const priority = random() < 0.8 ? 0 : 1 + Math.floor(random() * 3);
           // Half of lane 0 goes in as plain tells (no Envelope), interleaved with Envelopes.
-          if (priority === 0 && random() < 0.5) mailbox.pushTell('m', seq, 0, seq + 1);
+          if (priority === 0 && random() < 0.5) mailbox.pushTell('m', seq, 0, seq + 1, 0);
           else mailbox.push(envelope(seq, priority));
           model[priority]!.push(seq++);
         } else {

@@ -68,11 +68,13 @@ describe('a worker thread that dies', () => {
     await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
     expect(await logger.ask('log')).toEqual(sent);
     // The asks in the ring were answered (failed) already: dead letters. So is the message that
-    // was running when the thread died (what it was is gone with the thread; it is counted).
+    // was running when the thread died (at most once), with all it was: the custody log kept it.
     await until(() => letters.filter((l) => l.reason === 'thread-crash').length === 6, 5000, 'six thread-crash dead letters');
     const crashed = letters.filter((l) => l.reason === 'thread-crash');
     expect(crashed.filter((l) => l.message.type === 'get')).toHaveLength(5);
-    expect(crashed.filter((l) => l.message.type === '').map((l) => l.recipient)).toEqual(['thread:1']);
+    const running = crashed.filter((l) => l.message.type === 'exit');
+    expect(running.map((l) => l.recipient)).toEqual([exiter.id]);
+    expect(running[0]!.message.payload).toMatchObject({ code: 5, spinMs: 300 });
     const s = system.stats();
     expect(s.accepted).toBe(s.handled + (s.deadLetters - s.lateReplies) + s.duplicates);
     await system.shutdown({ drainMs: 2000 });

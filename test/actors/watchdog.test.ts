@@ -30,8 +30,8 @@ describe('stall watchdog', () => {
     expect(await other.ask('seen')).toEqual(['still here']);
     await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'thread 1 replaced');
     expect(await stuck.ask('ping')).toBe('pong');
-    // The message it was stuck in is a dead letter (counted: what it was died with the thread).
-    await until(() => dead.some((l) => l.reason === 'thread-crash' && l.recipient === 'thread:1'), 5000, 'the stuck message as a dead letter');
+    // The message it was stuck in is a dead letter, with all it was (its thread's custody log kept it).
+    await until(() => dead.some((l) => l.reason === 'thread-crash' && l.recipient === stuck.id && l.message.type === 'forever'), 5000, 'the stuck message as a dead letter');
   });
 
   it('a long handler below the limit is not a stall: it shows as the longest turn', async () => {

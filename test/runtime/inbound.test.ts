@@ -56,12 +56,16 @@ function setup(sources = 1, ringBytes = 4096) {
     rings,
     ports.map((p) => p?.port2 ?? null),
     null,
+    null,
   );
   const got: Got[] = [];
   readers.sink = {
     actorCount: 0,
     onRecord: (from: number, h: RecordHeader, payload: unknown, tag: string) => void got.push({ from, kind: h.kind, payload, tag }),
     onDecodeFailure: (from: number, h: RecordHeader, error: Error, tag: string) => void got.push({ from, kind: h.kind, payload: undefined, tag, failed: error.message }),
+    onRecovered: () => {
+      throw new Error('no custody log here');
+    },
   };
   const writers = rings.map((ring) => (ring === null ? null : new Writer(ring)));
   return { readers, got, counters, shared, writer: (from: number) => writers[from]!, port: (from: number) => ports[from]!.port1 };

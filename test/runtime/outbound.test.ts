@@ -33,12 +33,15 @@ function pair(options: { ringBytes?: number; maxMessageBytes?: number } = {}) {
   const out = new Outbound(1, ring, ctl.bell(1), port1, options.maxMessageBytes ?? 1 << 20, group);
   const got: Got[] = [];
   const reader = (join: StreamJoin | null, port = port2) => {
-    const readers = new ReaderGroup(new Float64Array(STAT_FIELDS), new Float64Array(STAT_FIELDS), [ring, null], [port, null], join === null ? null : [join, null]);
+    const readers = new ReaderGroup(new Float64Array(STAT_FIELDS), new Float64Array(STAT_FIELDS), [ring, null], [port, null], join === null ? null : [join, null], null);
     readers.sink = {
       actorCount: 0,
       onRecord: (_from: number, h: RecordHeader, payload: unknown, tag: string) => void got.push({ kind: h.kind, target: h.target, payload, tag }),
       onDecodeFailure: (_from: number, _h: RecordHeader, error: Error) => {
         throw error;
+      },
+      onRecovered: () => {
+        throw new Error('no custody log here');
       },
     };
     return readers;

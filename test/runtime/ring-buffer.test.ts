@@ -4,7 +4,7 @@ import { CTL_BYTES, REC_HEADER_BYTES } from '../../src/runtime/layout.js';
 import { RecordReader, RingConsumer, RingProducer, createRingBuffer, type RecordHeader } from '../../src/runtime/ring-buffer.js';
 import { Bell } from '../../src/runtime/wake.js';
 
-const header = (): RecordHeader => ({ kind: 0, priority: 0, flags: 0, target: 0, sender: 0, corr: 0, aux: 0 });
+const header = (): RecordHeader => ({ kind: 0, priority: 0, flags: 0, target: 0, sender: 0, corr: 0, aux: 0, custody: 0 });
 
 function readAll(consumer: RingConsumer, capacity: number): { h: RecordHeader; payload: number[] }[] {
   const scratch = new Uint8Array(new ArrayBuffer(capacity));

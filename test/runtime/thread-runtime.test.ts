@@ -29,6 +29,10 @@ class Collect implements InboundSink {
     throw error;
   }
 
+  onRecovered(): void {
+    throw new Error('not a replacement');
+  }
+
   until(n: number): Promise<void> {
     return this.got.length >= n ? Promise.resolve() : new Promise((resolve) => this.#waiting.push({ n, resolve }));
   }

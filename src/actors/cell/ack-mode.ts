@@ -34,11 +34,11 @@ export interface AckedCell {
   readonly delivery: DeliveryState | null;
   readonly node: {
     readonly clock: Clock;
-    readonly runtime: { publishSoon(): void };
+    readonly runtime: { publishSoon(): void; readonly custody: { started(id: number): void; done(id: number): void } | null };
     current: AckedCell | null;
     readonly outcomes: {
       handled(env: Envelope, result: unknown): void;
-      handledTells(n: number): void;
+      acked(env: Envelope): void;
       reply(env: Envelope, value: unknown): void;
       replyFailure(cell: AckedCell, env: Envelope, error: Error): void;
       attemptFailed(): void;
@@ -99,7 +99,13 @@ export function redeliver(cell: AckedCell, env: Envelope, count: number): void {
 export function replicate(cell: AckedCell, d: DeliveryState, env: Envelope): void {
   if (!cell.node.handover.replicates(cell.key)) return;
   const seq = d.replicas.add(env);
-  if (seq !== 0) cell.node.handover.held(cell, env, seq);
+  if (seq === 0) return;
+  cell.node.handover.held(cell, env, seq);
+  if (env.custody !== 0) {
+    // The copy is its custody now: the log lets go of it, so that it goes again only once.
+    cell.node.runtime.custody!.done(env.custody);
+    env.custody = 0;
+  }
 }
 
 /** The message is done with for good (handled, acked, or a dead letter): its copy can go. */
@@ -140,6 +146,7 @@ function startAttempt(cell: AckedCell, d: DeliveryState, env: Envelope, count: n
   const attempt: Attempt = { env, count, timer: null, settled: false, acked: false, deferred: false };
   d.current = attempt;
   cell.setSender(env.senderThread, env.senderKey);
+  if (env.custody !== 0) cell.node.runtime.custody!.started(env.custody);
   const handler = handlerTable(cell.definition!)[env.type];
   let result: unknown;
   try {
@@ -307,7 +314,7 @@ function conclude(cell: AckedCell, d: DeliveryState, attempt: Attempt, verb: 'ac
   if (verb === 'ack') {
     attempt.acked = true; // read only while its handler runs on (the answer of an acked ask)
     cell.handled++;
-    cell.node.outcomes.handledTells(1);
+    cell.node.outcomes.acked(attempt.env);
     finished(cell, d, attempt.env);
   } else if (verb === 'nack') {
     retry(cell, d, attempt, new Error('nacked'), delayMs);

@@ -14,9 +14,11 @@ import type { ActorContext, AnyDefinition, DeadLetterReason, ExitReason, Message
 export interface MessageOutcomes<C = unknown> {
   handledTells(n: number): void;
   handled(env: Envelope, result: unknown): void;
+  /** Ack mode: acknowledged by ctx.ack() or its handle (its answer, if an ask, comes separately). */
+  acked(env: Envelope): void;
   failed(cell: C, env: Envelope, error: Error): void;
   unhandled(cell: C, env: Envelope): void;
-  duplicate(): void;
+  duplicate(env: Envelope): void;
   stashOverflow(cell: C, env: Envelope): void;
   evicted(cell: C, env: Envelope): void;
   attemptFailed(): void;

@@ -183,14 +183,16 @@ export class Cell implements Runnable {
    * nothing else applies (no bounds, no dedup or copies, no backoff stash). The caller checked
    * that the cell is not stopping.
    */
-  tell(type: string, payload: unknown, senderThread: number, senderKey: number): void {
+  tell(type: string, payload: unknown, senderThread: number, senderKey: number, custody = 0): void {
     const queue = (this.queue ??= new Mailbox());
     const rare = this.#rare;
     if (!queue.plain || (rare !== null && (rare.delivery !== null || (rare.backoff !== null && rare.backoff.timer !== null)))) {
-      this.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, senderThread, senderKey, 0));
+      const env = new Envelope(EnvelopeKind.Tell, type, payload, senderThread, senderKey, 0);
+      env.custody = custody;
+      this.enqueue(env);
       return;
     }
-    queue.pushTell(type, payload, senderThread, senderKey);
+    queue.pushTell(type, payload, senderThread, senderKey, custody);
     if (this.status === 'running' && !this.busy && !this.scheduled) {
       this.scheduled = true;
       this.node.runtime.schedule(this);
@@ -206,7 +208,7 @@ export class Cell implements Runnable {
       const now = this.node.clock.now();
       if (d.isDuplicate(env.messageId, now)) {
         queue.discard(env);
-        this.node.outcomes.duplicate();
+        this.node.outcomes.duplicate(env);
         return;
       }
       this.node.seen(this, env.messageId, now); // kept by its spawner too: the table outlives this thread (K7)
@@ -252,6 +254,8 @@ export class Cell implements Runnable {
     const node = this.node;
     const handlers = handlerTable(this.definition!); // once per batch
     const ctx = this.ctx;
+    // Custody marks (runtime/custody-log.ts): started before a handler runs, done once it has.
+    const log = node.runtime.custody;
     node.current = this;
     // Tells take #process's path written out here (deliberately the same steps, without the
     // call and the kind checks: that was most of the gap to the bare-mailbox floor). Tells that
@@ -264,11 +268,13 @@ export class Cell implements Runnable {
         let env: Envelope | undefined;
         let type = queue.takeTell();
         let payload: unknown;
+        let custody: number;
         if (type !== undefined) {
           payload = queue.payload;
           queue.payload = undefined;
           this.#senderThread = queue.senderThread;
           this.#senderKey = queue.senderKey;
+          custody = queue.custody;
         } else {
           env = queue.shift()!;
           if (env.kind !== EnvelopeKind.Tell) {
@@ -280,24 +286,27 @@ export class Cell implements Runnable {
           payload = env.payload;
           this.#senderThread = env.senderThread;
           this.#senderKey = env.senderKey;
+          custody = env.custody;
         }
         const handler = handlers[type];
         if (handler === undefined) {
-          this.process(env ?? this.#plain(type, payload));
+          this.process(env ?? this.#plain(type, payload, custody));
           if (this.busy || this.status !== 'running') return;
           continue;
         }
+        if (custody !== 0) log!.started(custody);
         let result: unknown;
         try {
           result = handler(ctx as never, payload);
         } catch (error) {
-          this.#fail(env ?? this.#plain(type, payload), error);
+          this.#fail(env ?? this.#plain(type, payload, custody), error);
           return;
         }
         if (isThenable(result)) {
-          this.#awaitHandler(env ?? this.#plain(type, payload), result);
+          this.#awaitHandler(env ?? this.#plain(type, payload, custody), result);
           return;
         }
+        if (custody !== 0) log!.done(custody);
         handled++;
         if (this.status !== 'running') return;
       }
@@ -312,8 +321,10 @@ export class Cell implements Runnable {
   }
 
   /** The Envelope of the plain tell being handled (its sender is the current one). */
-  #plain(type: string, payload: unknown): Envelope {
-    return new Envelope(EnvelopeKind.Tell, type, payload, this.#senderThread, this.#senderKey, 0);
+  #plain(type: string, payload: unknown, custody: number): Envelope {
+    const env = new Envelope(EnvelopeKind.Tell, type, payload, this.#senderThread, this.#senderKey, 0);
+    env.custody = custody;
+    return env;
   }
 
   // ---- messages -------------------------------------------------------------------------------
@@ -345,6 +356,7 @@ export class Cell implements Runnable {
     this.#senderThread = env.senderThread;
     this.#senderKey = env.senderKey;
     const node = this.node;
+    if (env.custody !== 0) node.runtime.custody!.started(env.custody);
     let result: unknown;
     try {
       result = handler !== undefined ? handler(this.ctx as never, env.payload) : fallback!(this.ctx as never, env.type, env.payload);

@@ -43,6 +43,8 @@ export class Envelope {
   readonly senderKey: number;
   /** An ask's correlation id, or a tell's messageId (or 0). */
   readonly #corrOrId: number | string;
+  /** Its id in this thread's custody log, if it came through a ring (runtime/custody-log.ts); else 0. */
+  custody = 0;
 
   constructor(
     kind: EnvelopeKind,

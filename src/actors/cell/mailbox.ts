@@ -2,8 +2,8 @@
 // is a ring kept inline; lanes 1..3 are created on first use, so an actor that never sees a
 // priority pays nothing for them.
 //
-// Lane 0 holds a plain tell (priority 0, no message id: nearly every message) as four slots of one
-// array (type, payload, sender thread, sender key) instead of an Envelope: no allocation per
+// Lane 0 holds a plain tell (priority 0, no message id: nearly every message) as five slots of one
+// array (type, payload, sender thread, sender key, custody id) instead of an Envelope: no allocation per
 // message and nothing for the GC to copy while it waits. Everything else is an Envelope in the
 // first slot. shift() hands out Envelopes (built for plain tells as they leave); the cell's hot
 // loop takes plain tells with takeTell() and never builds one.
@@ -28,8 +28,8 @@ export function priorityOf(options: { readonly priority?: number }): number {
   return p <= 0 ? 0 : p >= MAX_PRIORITY ? MAX_PRIORITY : Math.floor(p);
 }
 
-/** Array slots per lane-0 message: type (or an Envelope), payload, sender thread, sender key. */
-const SLOT = 4;
+/** Array slots per lane-0 message: type (or an Envelope), payload, sender thread, sender key, custody id. */
+const SLOT = 5;
 
 export class Mailbox {
   /** Messages in all lanes. */
@@ -46,6 +46,7 @@ export class Mailbox {
   payload: unknown = undefined;
   senderThread = 0;
   senderKey = 0;
+  custody = 0;
   /** Lanes 1..3 at index 0..2, once a prioritised message arrived. */
   #high: Queue<Envelope>[] | null = null;
   /** Set for bounded mailboxes only: the hot path checks one boolean. */
@@ -88,7 +89,7 @@ export class Mailbox {
    * Queues a plain tell (lane 0, no message id, not quiet) without an Envelope. Only for a
    * mailbox without bounds: the caller checks `plain`.
    */
-  pushTell(type: string, payload: unknown, senderThread: number, senderKey: number): void {
+  pushTell(type: string, payload: unknown, senderThread: number, senderKey: number, custody: number): void {
     if (this.#size > this.#mask) this.#grow();
     const at = ((this.#head + this.#size) & this.#mask) * SLOT;
     const items = this.#items;
@@ -96,6 +97,7 @@ export class Mailbox {
     items[at + 1] = payload;
     items[at + 2] = senderThread;
     items[at + 3] = senderKey;
+    items[at + 4] = custody;
     this.#size++;
     this.#length++;
   }
@@ -119,7 +121,8 @@ export class Mailbox {
 
   /**
    * The hot path: when the next message is a plain tell, takes it and returns its type, with its
-   * payload and sender in this.payload, this.senderThread and this.senderKey. Otherwise takes
+   * payload, sender and custody id in this.payload, this.senderThread, this.senderKey and
+   * this.custody. Otherwise takes
    * nothing and returns undefined (then shift()).
    */
   takeTell(): string | undefined {
@@ -131,6 +134,7 @@ export class Mailbox {
     this.payload = items[at + 1];
     this.senderThread = items[at + 2] as number;
     this.senderKey = items[at + 3] as number;
+    this.custody = items[at + 4] as number;
     items[at] = undefined;
     items[at + 1] = undefined;
     this.#head = (this.#head + 1) & this.#mask;
@@ -145,7 +149,9 @@ export class Mailbox {
     const at = i * SLOT;
     const first = items[at];
     if (typeof first !== 'string') return first as Envelope;
-    return new Envelope(EnvelopeKind.Tell, first, items[at + 1], items[at + 2] as number, items[at + 3] as number, 0);
+    const env = new Envelope(EnvelopeKind.Tell, first, items[at + 1], items[at + 2] as number, items[at + 3] as number, 0);
+    env.custody = items[at + 4] as number;
+    return env;
   }
 
   /** Clears lane 0's slots at ring index `i` (nothing retained). */

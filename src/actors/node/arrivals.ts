@@ -30,6 +30,11 @@ export class Arrivals {
   readonly #gone = new Set<number>();
   /** A replacement thread: this thread's keys up to this sequence number belonged to its predecessor. */
   readonly seqBase: number = 0;
+  /**
+   * A replacement thread: messages from its predecessor's custody log whose handler had started
+   * when it died (at most once: they go again only to an actor in ack mode).
+   */
+  readonly interrupted = new Set<Envelope>();
 
   constructor(self: number, threadCount: number, recovery: NodeRecovery | undefined) {
     this.#self = self;

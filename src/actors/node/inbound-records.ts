@@ -24,6 +24,8 @@ export interface InboundHost extends NodeCore {
 
 export class InboundRecords implements InboundSink {
   readonly #node: InboundHost;
+  /** While a replacement takes up its predecessor's log: the message being delivered had been started. */
+  #interrupted = false;
 
   constructor(node: InboundHost) {
     this.#node = node;
@@ -48,6 +50,7 @@ export class InboundRecords implements InboundSink {
         if ((priority & WIRE_REDELIVERY) !== 0) {
           const [attempt, id, senderThread, inner] = payload as [number, string | null, number, unknown];
           const env = new Envelope(EnvelopeKind.Tell, tag, inner, senderThread, h.sender, 0, priority & (MAX_PRIORITY | QUIET), id ?? undefined);
+          env.custody = h.custody;
           const cell = node.cells.get(h.target);
           if (cell !== undefined && !cell.ending) redeliver(cell, env, attempt);
           else this.deliver(h.target, env);
@@ -64,18 +67,23 @@ export class InboundRecords implements InboundSink {
         if (priority === 0 && messageId === undefined && h.kind === RecordKind.Tell) {
           const cell = node.cells.get(h.target);
           if (cell !== undefined && !cell.ending) {
-            cell.tell(tag, payload, from, h.sender);
+            cell.tell(tag, payload, from, h.sender, h.custody);
             return;
           }
         }
         const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, payload, from, h.sender, h.corr, priority, messageId);
+        env.custody = h.custody;
         this.deliver(h.target, env);
         return;
       }
       case RecordKind.Fanout: {
         const [keys, shared] = payload as [number[], unknown];
         const priority = h.priority;
-        for (const key of keys) this.deliver(key, new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0, priority));
+        for (const key of keys) {
+          const env = new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0, priority);
+          env.custody = h.custody; // one record, several copies: done once each (custody-log.ts)
+          this.deliver(key, env);
+        }
         return;
       }
       case RecordKind.Reply:
@@ -117,17 +125,58 @@ export class InboundRecords implements InboundSink {
 
   onDecodeFailure(from: number, h: RecordHeader, error: Error, tag: string): void {
     const node = this.#node;
-    const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, undefined, from, h.sender, h.corr);
+    const env = (): Envelope => {
+      const e = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, undefined, from, h.sender, h.corr);
+      e.custody = h.custody;
+      return e;
+    };
     const failure = new SerializationError(`message could not be decoded: ${error.message}`, { cause: error });
-    if (h.kind === RecordKind.Tell || h.kind === RecordKind.Ask) node.deadLetter(env, h.target, 'decode-failed', failure);
+    if (h.kind === RecordKind.Tell || h.kind === RecordKind.Ask) node.deadLetter(env(), h.target, 'decode-failed', failure);
     // A fan-out whose keys could not be read: one dead letter per copy, addressed to the thread.
-    else if (h.kind === RecordKind.Fanout) for (let n = 0; n < h.corr; n++) node.deadLetter(env, 0, 'decode-failed', failure);
+    else if (h.kind === RecordKind.Fanout) for (let n = 0; n < h.corr; n++) node.deadLetter(env(), 0, 'decode-failed', failure);
+  }
+
+  /**
+   * A replacement's start: a user message its predecessor took and did not finish. A tell goes to
+   * the restarted actor ahead of anything newer (held until its restart, arrivals.ts); one whose
+   * handler had started goes again only in ack mode, else it is a dead letter. An ask's asker
+   * was answered when the thread died, and a fan-out does not say which copies were done: these,
+   * and a large payload that was not kept, are dead letters ('thread-crash') with what is known.
+   */
+  onRecovered(from: number, h: RecordHeader, payload: unknown, tag: string, started: boolean, payloadKept: boolean): void {
+    const node = this.#node;
+    if (h.kind === RecordKind.Tell && payloadKept) {
+      // A receipt was answered (as a failure) when the thread died: not again.
+      if ((h.priority & WIRE_RECEIPT) !== 0) h.priority &= ~WIRE_RECEIPT;
+      this.#interrupted = started;
+      try {
+        this.onRecord(from, h, payload, tag);
+      } finally {
+        this.#interrupted = false;
+      }
+      return;
+    }
+    let shared = payload;
+    let copies = 1;
+    if (h.kind === RecordKind.Fanout) {
+      copies = h.corr;
+      shared = payloadKept ? (payload as [number[], unknown])[1] : undefined;
+    } else if (payloadKept && (h.priority & WIRE_MESSAGE_ID) !== 0) {
+      shared = (payload as [string, unknown])[1];
+    }
+    for (let n = 0; n < copies; n++) {
+      // Recorded as a tell: the asker has had its answer (ActorFailedError) already.
+      const env = new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0);
+      env.custody = h.custody;
+      node.deadLetter(env, h.kind === RecordKind.Fanout ? 0 : h.target, 'thread-crash');
+    }
   }
 
   /** Into the actor's mailbox; held if its spawn record is still on its way; else a dead letter. */
   deliver(key: number, env: Envelope): void {
     const node = this.#node;
     const cell = node.cells.get(key);
+    if (this.#interrupted) node.arrivals.interrupted.add(env);
     if (cell !== undefined && !cell.ending) {
       cell.enqueue(env);
       return;
@@ -144,7 +193,9 @@ export class InboundRecords implements InboundSink {
     const node = this.#node;
     const { target, sender, corr } = h;
     const before = node.runtime.counters[STAT_DUPLICATES]!;
-    this.deliver(target, new Envelope(EnvelopeKind.Tell, tag, payload, from, sender, 0, priority, messageId));
+    const env = new Envelope(EnvelopeKind.Tell, tag, payload, from, sender, 0, priority, messageId);
+    env.custody = h.custody;
+    this.deliver(target, env);
     // (Held for an actor whose spawn record is still on its way, it is checked when it arrives:
     // the receipt says only what is known now.)
     if (!node.isDead(from)) node.records.reply(from, sender, corr, node.runtime.counters[STAT_DUPLICATES]! > before);

@@ -22,6 +22,7 @@ import { invalid, validateNumber } from '../../validate.js';
 import { ActorRefImpl } from '../actor-ref.js';
 import { Arrivals, type NodeRecovery } from './arrivals.js';
 import { AskTable } from './ask.js';
+import { redeliver } from '../cell/ack-mode.js';
 import { Cell } from '../cell/cell.js';
 import type { CellHost } from '../cell/cell-host.js';
 import { Context } from '../cell/context.js';
@@ -306,7 +307,18 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     const cell = new Cell(this, key, lookupDefinition(moduleUrl, name) ?? null, args, parentThread === 0 && parentKey === 0 ? 0 : from, parentKey, sentPolicy ?? DEFAULT_POLICY);
     if (seen !== undefined) cell.rememberSeen(seen);
     this.cells.set(key, cell);
-    if (messages !== undefined) for (const env of messages) cell.enqueue(env);
+    if (messages !== undefined) {
+      const interrupted = this.arrivals.interrupted;
+      for (const env of messages) {
+        if (interrupted.size > 0 && interrupted.delete(env)) {
+          // Its handler had started when its thread died: again only in ack mode (as attempt 2).
+          if (cell.policy.delivery?.ack === true) redeliver(cell, env, 2);
+          else this.deadLetter(env, key, 'thread-crash');
+          continue;
+        }
+        cell.enqueue(env);
+      }
+    }
     if (watchers !== undefined) cell.watchers = watchers;
     if (cell.definition !== null) {
       cell.schedule();

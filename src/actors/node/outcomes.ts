@@ -31,13 +31,20 @@ export class Outcomes implements MessageOutcomes<Cell> {
 
   handled(env: Envelope, result: unknown): void {
     this.#node.runtime.counters[STAT_HANDLED]!++;
+    if (env.custody !== 0) this.#node.runtime.custody!.done(env.custody);
     if (env.kind === EnvelopeKind.Ask) this.reply(env, result);
+  }
+
+  acked(env: Envelope): void {
+    this.#node.runtime.counters[STAT_HANDLED]!++;
+    if (env.custody !== 0) this.#node.runtime.custody!.done(env.custody);
   }
 
   failed(cell: Cell, env: Envelope, error: Error): void {
     const counters = this.#node.runtime.counters;
     counters[STAT_HANDLED]!++;
     counters[STAT_FAILED]!++;
+    if (env.custody !== 0) this.#node.runtime.custody!.done(env.custody);
     this.replyFailure(cell, env, error);
   }
 
@@ -47,8 +54,9 @@ export class Outcomes implements MessageOutcomes<Cell> {
   }
 
   /** A tell dropped by dedup: accepted, and settled as a duplicate. */
-  duplicate(): void {
+  duplicate(env: Envelope): void {
     this.#node.runtime.counters[STAT_DUPLICATES]!++;
+    if (env.custody !== 0) this.#node.runtime.custody!.done(env.custody);
   }
 
   unhandled(cell: Cell, env: Envelope): void {
@@ -90,6 +98,7 @@ export class Outcomes implements MessageOutcomes<Cell> {
     if (env.kind === EnvelopeKind.Ask && reason !== 'unhandled') {
       this.#replyError(env, error ?? new ActorStoppedError(`actor ${this.#node.idOf(recipientKey)} is stopped`));
     }
+    if (env.custody !== 0) this.#node.runtime.custody!.done(env.custody);
     this.#node.deadLetters.record(env, recipientKey, reason, deliveryCount);
   }
 

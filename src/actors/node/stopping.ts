@@ -129,6 +129,8 @@ export class Stopping {
     const pooled = cell.policy.routeeOf !== null && cell.policy.delivery?.ack === true ? ([] as Returned[]) : null;
     const settle = (env: Envelope, attempt: number): void => {
       if (pooled !== null && env.kind === EnvelopeKind.Tell) {
+        // It leaves this thread's custody log: handed to the pool (recovery/handover.ts).
+        if (env.custody !== 0) node.runtime.custody!.done(env.custody);
         pooled.push([env.type, env.payload, env.priority, env.messageId ?? null, Math.max(2, attempt), env.senderThread, env.senderKey]);
       } else {
         node.deadLetter(env, cell.key, reason, initFailure ?? undefined);

@@ -24,6 +24,7 @@ import { ready, startSpare, startWorker, type OnExit, type WorkerHandle } from '
 import type { StreamJoin } from '../../runtime/thread-runtime.js';
 import type { Topology } from '../../runtime/topology.js';
 import { Watchdog } from '../../runtime/watchdog.js';
+import { CustodyLog } from '../../runtime/custody-log.js';
 import { invalid } from '../../validate.js';
 import { definedModules } from '../define.js';
 import type { ActorNode } from '../node/node.js';
@@ -164,7 +165,7 @@ export class ThreadReplacement {
     this.#replaced[thread] = recent;
     const live = this.#workers.filter((w) => w.thread !== thread && this.up(w.thread));
     if (recent.length >= MAX_REPLACEMENTS) {
-      node.deadLetters.threadCrash(thread, lostMessages(this.#custody(thread, 0)));
+      node.deadLetters.threadCrash(thread, lostMessages(this.#custody(thread, 0, 0)));
       node.threadDown(thread, death);
       for (const w of live) node.runtime.sendControl(w.thread, ['thread-down', thread, death]);
       return;
@@ -192,8 +193,11 @@ export class ThreadReplacement {
       }),
     );
     live.forEach((w, i) => take(w.thread, answers[i]!));
-    // What it held, less the ack-mode messages whose copies go again from their spawners.
-    node.deadLetters.threadCrash(thread, lostMessages(this.#custody(thread, replicas)));
+    // What it held, less the ack-mode messages whose copies go again from their spawners, and
+    // less what its custody log kept: the replacement takes that up (runtime/custody-log.ts).
+    const log = this.#topology.custody[thread];
+    const logged = log === null || log === undefined ? 0 : new CustodyLog(log).pendingMessages();
+    node.deadLetters.threadCrash(thread, lostMessages(this.#custody(thread, replicas, logged)));
     if (this.#closing) return;
     const seqBase = this.#ctl.stats(thread)[STAT_SPAWN_SEQ]!;
     const recovery = { joins, pending, lastSpawnSeq, seqBase };
@@ -236,13 +240,15 @@ export class ThreadReplacement {
    * User messages in a dead thread's custody when it died, from its last published counters: it
    * took them from its rings or accepted them itself, and had not handled, dead-lettered or
    * written them into a ring. (Work done after its last publish never reached another thread:
-   * it counts as not done.) Each is counted once, over the thread's replacements.
+   * it counts as not done.) Each is counted once, over the thread's replacements. `copied`: held
+   * as copies on their spawners' threads, which send them again (counted in once more there);
+   * `logged`: kept in its custody log, which its replacement reads on (counted in once).
    */
-  #custody(thread: number, copied: number): number {
+  #custody(thread: number, copied: number, logged: number): number {
     const c = this.#ctl.stats(thread);
     const held = c[STAT_RING_IN]! + c[STAT_ACCEPTED]! - c[STAT_RING_OUT]! - c[STAT_RETURNED]! - c[STAT_HANDLED]! - (c[STAT_DEAD_LETTERS]! - c[STAT_DL_OUTBOUND]!) - c[STAT_DUPLICATES]!;
     const accounted = this.#declaredLost[thread] ?? 0;
-    const lost = Math.max(0, held - accounted - copied);
+    const lost = Math.max(0, held - accounted - copied - logged);
     this.#declaredLost[thread] = accounted + lost + copied;
     return lost;
   }

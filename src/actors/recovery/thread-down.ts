@@ -68,6 +68,11 @@ export function threadDown(
 export function predecessorGone(node: RecoveryHost, key: number): void {
   const held = node.arrivals.gone(key);
   if (held === null) return;
-  if (held.messages !== undefined) for (const env of held.messages) node.deadLetter(env, key, 'thread-crash');
+  if (held.messages !== undefined) {
+    for (const env of held.messages) {
+      node.arrivals.interrupted.delete(env);
+      node.deadLetter(env, key, 'thread-crash');
+    }
+  }
   if (held.watchers !== undefined) for (const [watcherKey, watcherThread] of held.watchers) node.control(watcherThread, ['terminated', key, watcherKey, 'thread-exit']);
 }
