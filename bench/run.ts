@@ -22,6 +22,7 @@ const benches = [
   { file: 'spawn.bench.ts', flags: ['--expose-gc'] },
   { file: 'mq.bench.ts', flags: ['--expose-gc'] },
   { file: 'supervision.bench.ts', flags: [] },
+  { file: 'custody.bench.ts', flags: [] },
   { file: 'savina.bench.ts', flags: [] },
   { file: 'scaling.bench.ts', flags: [] },
 ].filter((b) => only === undefined || b.file.startsWith(only));

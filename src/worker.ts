@@ -17,6 +17,7 @@ export interface WorkerBoot {
   readonly tuning: RuntimeTuning;
   readonly systemId: string;
   readonly bounds: SharedArrayBuffer;
+  readonly liveness: readonly SharedArrayBuffer[];
   readonly askTimeoutMs: number;
   readonly offloadThreads: number;
   readonly workers: number;
@@ -40,6 +41,7 @@ function begin(wiring: ThreadWiring, recovery: WorkerBoot['recovery']): void {
     clock: systemClock,
     ctl: wiring.ctl,
     bounds: boot.bounds,
+    liveness: boot.liveness,
     defaultAskTimeoutMs: boot.askTimeoutMs,
     offloadThreads: boot.offloadThreads,
     workers: boot.workers,

@@ -6,6 +6,7 @@ import type { ControlBlock } from '../runtime/control-block.js';
 import {
   STAT_ACCEPTED,
   STAT_BUSY_NS,
+  STAT_CUSTODY_BYTES,
   STAT_DEAD_LETTERS,
   STAT_DL_QUIET,
   STAT_DUPLICATES,
@@ -20,6 +21,7 @@ import {
   STAT_SPILLED,
   STAT_SPILL_BYTES,
   STAT_UNHANDLED_REJECTIONS,
+  STAT_UNKEPT,
   ThreadState,
 } from '../runtime/layout.js';
 import type { Topology } from '../runtime/topology.js';
@@ -53,6 +55,10 @@ export interface ThreadStats {
   readonly listenerDeadLetters: number;
   /** Bytes waiting in the rings into this thread. */
   readonly ringBytesUsed: number;
+  /** Worker threads: bytes in its custody log (what it took from its rings and has not finished). */
+  readonly custodyBytes: number;
+  /** Worker threads: messages it took while its custody log was full (they would die with it). */
+  readonly unkept: number;
   /** Share of wall time spent in scheduler turns since the thread started, 0..1. */
   readonly busyRatio: number;
   readonly parked: boolean;
@@ -102,6 +108,8 @@ export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thre
       unhandledRejections: s[STAT_UNHANDLED_REJECTIONS]!,
       listenerDeadLetters: s[STAT_DL_QUIET]!,
       ringBytesUsed: topology.unreadBytesInto(thread),
+      custodyBytes: s[STAT_CUSTODY_BYTES]!,
+      unkept: s[STAT_UNKEPT]!,
       busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
       parked: ctl.parked(thread),
       alive: state !== ThreadState.Dead && state !== ThreadState.Unused,

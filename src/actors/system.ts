@@ -6,6 +6,7 @@
 import { nanoid } from 'nanoid';
 import { ActorInitializationError, ShuttingDownError } from '../errors.js';
 import { createBoundsTable } from '../runtime/bounds-table.js';
+import { createLivenessTables } from '../runtime/liveness.js';
 import { ControlBlock } from '../runtime/control-block.js';
 import type { ActorInfo } from '../runtime/control.js';
 import { STAT_DEAD_LETTERS, STAT_HANDLED, ThreadState } from '../runtime/layout.js';
@@ -334,7 +335,8 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
   };
   const systemId = nanoid(12);
   const bounds = createBoundsTable(threadCount, resolved.boundedMailboxes);
-  const boot = { tuning, systemId, bounds, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads, workers: resolved.threads };
+  const liveness = createLivenessTables(threadCount);
+  const boot = { tuning, systemId, bounds, liveness, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads, workers: resolved.threads };
   const ctl = new ControlBlock(topology.ctl);
   for (let slot = resolved.threads + 1; slot < threadCount; slot++) ctl.setState(slot, ThreadState.Unused);
   const exits: { onExit: OnExit; boot: object } = { onExit: () => {}, boot };
@@ -344,6 +346,7 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     clock: resolved.clock,
     ctl: topology.ctl,
     bounds,
+    liveness,
     defaultAskTimeoutMs: resolved.askTimeoutMs,
     offloadThreads: resolved.offloadThreads,
     workers: resolved.threads,

@@ -104,7 +104,7 @@ export class ReaderGroup {
     if (log === null) return;
     decodeContext.current = sink;
     const h = this.header;
-    log.forEachBatch((from, snapshot, bytes, start, end, base) => {
+    log.forEachBatch((from, snapshot, bytes, start, end) => {
       const [structures, tags] = snapshot.length === 0 ? [undefined, ['']] : (decodeStandalone(snapshot) as [Structures, string[]]);
       let decoder = new Decoder(structures);
       // A private copy: decoding reads strings straight from its source, which must not be shared memory.
@@ -114,7 +114,7 @@ export class ReaderGroup {
         const raw = local[pos + 4]!; // REC_KIND, with the state bits
         reader.read(pos, h);
         h.kind = raw & KIND_MASK;
-        h.custody = base + pos;
+        h.custody = start + pos; // its offset in the log
         const len = reader.payloadLength(pos);
         const at = pos + REC_HEADER_BYTES;
         if (h.kind === RecordKind.TypeDef) {
@@ -266,7 +266,10 @@ export class Inbound {
     }
     h.custody = 0;
     const counters = group.counters;
-    if (log !== null && base === 0) counters[STAT_UNKEPT]! += messages;
+    if (log !== null) {
+      if (base !== 0) log.hold(base, messages);
+      else counters[STAT_UNKEPT]! += messages;
+    }
     counters[STAT_MSGS_IN]! += count;
     // Published at once, not with the other counters: these left the ring and are in this
     // thread's custody now, whatever becomes of the thread.

@@ -38,10 +38,11 @@ describe('dead letters', () => {
     const count = (reason: DeadLetterReason) => letters.filter((l) => l.reason === reason).length;
     const one = (reason: DeadLetterReason) => until(() => count(reason) === 1, 5000, `a ${reason} dead letter`);
 
-    // stopped: a tell to an actor that stopped (its thread did not know yet).
+    // stopped: a tell that races its actor's stop (once the stop is done, a tell throws instead).
     const gone = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
-    await system.stop(gone);
+    const stopping = system.stop(gone);
     gone.tell('add', 1);
+    await stopping;
     await one('stopped');
 
     // mailbox-full: a drop-oldest mailbox of one, two tells before it starts.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorStoppedError, type DeadLetter } from 'troupe';
 import { Counter } from '../fixtures/counter.js';
-import { Overlap, Parent, Recorder, Reporter, SupChild } from '../fixtures/actors.js';
+import { LateTeller, Overlap, Parent, Recorder, Reporter, SupChild } from '../fixtures/actors.js';
 import { until } from '../support/wait.js';
 import { useSystem } from '../support/system.js';
 import { TestProbe } from 'troupe/testing';
@@ -70,6 +70,27 @@ describe('lifecycle', () => {
     expect(letters.every((l) => l.reason === 'stopped')).toBe(true);
     expect(() => reporter.tell('n', 6)).toThrow(ActorStoppedError);
   });
+
+  for (const thread of [0, 1]) {
+    it(`L3: once stop() resolved, a tell throws ActorStoppedError and send and ask reject with it, on the actor's thread and any other (actor on thread ${thread})`, async () => {
+      const system = await systems.start({ threads: 2 });
+      const letters: DeadLetter[] = [];
+      system.deadLetters.subscribe((l) => letters.push(l));
+      const target = system.spawn(Recorder, undefined, { placement: { thread } });
+      const collector = system.spawn(Recorder, undefined, { placement: { thread: 0 } });
+      // Watchers on the main thread and on both workers: one on the actor's thread, others not.
+      const watchers = [0, 1, 2].map((t) => system.spawn(LateTeller, { to: collector }, { placement: { thread: t } }));
+      for (const w of watchers) await w.ask('watch', target);
+      await system.stop(target);
+      expect(() => target.tell('record', 1)).toThrow(ActorStoppedError);
+      await expect(target.send('record', 2)).rejects.toBeInstanceOf(ActorStoppedError);
+      await expect(target.ask('count')).rejects.toBeInstanceOf(ActorStoppedError);
+      // Each watcher, told of the end, tells once more: refused at the call, wherever it runs.
+      await until(async () => (await collector.ask('count')) === 3, 5000, 'three watchers');
+      expect(await collector.ask('seen')).toEqual(['ERR_ACTOR_STOPPED', 'ERR_ACTOR_STOPPED', 'ERR_ACTOR_STOPPED']);
+      expect(letters).toEqual([]); // refused, not accepted: no dead letters
+    });
+  }
 
   it('L4: stopping a parent stops all its children first, on every thread', async () => {
     const system = await systems.start({ threads: 2 });

@@ -5,7 +5,7 @@
 // every rejection seen is a prompt one.
 
 import { describe, expect, it } from 'vitest';
-import { ActorFailedError, type ActorRef, type DeadLetter } from 'troupe';
+import { ActorFailedError, ActorStoppedError, type ActorRef, type DeadLetter } from 'troupe';
 import { createTestSystem } from 'troupe/testing';
 import { AckWorker, Asker, Echo, ExitOnStart, Exiter, Gate, Holder, Recorder, Sup, SupChild } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
@@ -174,8 +174,9 @@ describe('a worker thread that dies', () => {
     // First start and two restarts: three deaths, then its limit; the thread itself lives on.
     await until(() => system.stats().threads[2]!.replaced === 3 && system.stats().threads.every((t) => t.alive), 10_000, 'three replacements');
     await until(async () => (await system.inspect()).filter((a) => a.thread === 2).length === 0, 5000, 'the doomed actor to be given up');
-    doomed.tell('ping');
-    await until(() => letters.some((l) => l.recipient === doomed.id), 5000, 'a dead letter to the given-up actor');
+    // Gone for good: a tell to it is refused at the call, as for any stopped actor.
+    expect(() => doomed.tell('ping')).toThrow(ActorStoppedError);
+    expect(letters.filter((l) => l.recipient === doomed.id && l.message.type === 'ping')).toEqual([]);
     const placed = system.spawn(Counter, { start: 2 }, { placement: { thread: 2 } });
     expect(await placed.ask('get')).toBe(2);
     expect(await counter.ask('get')).toBe(1);

@@ -5,6 +5,7 @@
 
 import type { MailboxBounds } from '../../runtime/bounds-table.js';
 import type { Clock } from '../../runtime/clock.js';
+import type { Liveness } from '../../runtime/liveness.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { Arrivals } from './arrivals.js';
@@ -24,6 +25,8 @@ export interface NodeCore {
   readonly clock: Clock;
   readonly asks: AskTable;
   readonly bounds: MailboxBounds;
+  /** Which actors are gone, on every thread (runtime/liveness.ts). */
+  readonly liveness: Liveness;
   /** The cells hosted on this thread, by key. */
   readonly cells: Map<number, Cell>;
   /** What arrives for actors before their spawn record, and a replacement's predecessor's actors. */

@@ -14,6 +14,7 @@ import type { ActorInfo, DeathNotice, PeerRecovery } from '../../runtime/control
 import { checkPayload } from '../../runtime/codec.js';
 import { ControlBlock } from '../../runtime/control-block.js';
 import { STAT_ACCEPTED, STAT_REJECTED, STAT_SPAWN_SEQ } from '../../runtime/layout.js';
+import { Liveness } from '../../runtime/liveness.js';
 import { loadModule } from '../../runtime/module-loader.js';
 import { OffloadPool } from '../../runtime/offload.js';
 import { Placer } from '../../runtime/placement.js';
@@ -47,7 +48,7 @@ import { Stopping, type StopHost } from './stopping.js';
 import { SupervisionWire, type SupervisionHost } from '../supervision/across-threads.js';
 import { Topics } from './topics.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from '../types.js';
-import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
+import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, seqOf, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
 
 export type { NodeRecovery };
 
@@ -57,6 +58,8 @@ export interface NodeOptions {
   readonly ctl: SharedArrayBuffer;
   /** The bounded-mailbox table (bounds-table.ts), shared by every thread. */
   readonly bounds: SharedArrayBuffer;
+  /** Which actors are gone (liveness.ts), a table per spawning thread, shared by every thread. */
+  readonly liveness: readonly SharedArrayBuffer[];
   readonly defaultAskTimeoutMs: number;
   /** Threads in this thread's offload pool (created on first ctx.offload). */
   readonly offloadThreads: number;
@@ -73,6 +76,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   readonly clock: Clock;
   readonly asks: AskTable;
   readonly bounds: MailboxBounds;
+  /** Which actors are gone, by spawner and sequence number: a call to one fails at once on any thread. */
+  readonly liveness: Liveness;
   readonly cells = new Map<number, Cell>();
   readonly arrivals: Arrivals;
   readonly askTimeoutMs: number;
@@ -117,6 +122,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     this.clock = options.clock;
     this.asks = new AskTable(options.clock);
     this.bounds = new MailboxBounds(options.bounds, runtime.threadCount, KEY_SPAN);
+    this.liveness = new Liveness(options.liveness, runtime.self);
     this.askTimeoutMs = options.defaultAskTimeoutMs;
     this.#systemId = options.systemId;
     this.#ctl = new ControlBlock(options.ctl);
@@ -253,6 +259,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       }
     }
     const key = seq * KEY_SPAN + this.self;
+    this.liveness.reserve(seq);
     this.runtime.counters[STAT_SPAWN_SEQ] = seq;
     const parentThread = parent === null ? 0 : this.self;
     const parentKey = parent === null ? 0 : parent.key;
@@ -343,6 +350,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   admit(ref: ActorRefImpl): void {
     if (this.admissionClosed && this.current === null) throw shuttingDown();
     if (this.#dead[ref.thread] === 1) throw new ActorStoppedError(`actor ${ref.id} was on thread ${ref.thread}, which died`);
+    // Its host marks an actor gone as it begins to stop: the same answer as on its own thread.
+    if (ref.thread !== this.self && this.liveness.isGone(spawnerOf(ref.key), seqOf(ref.key))) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
     if (ref.thread !== this.self && this.runtime.isCongested(ref.thread)) {
       throw new MailboxFullError(`thread ${ref.thread} is not keeping up: messages to it are past the high-water mark`);
     }

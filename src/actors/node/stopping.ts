@@ -16,7 +16,7 @@ import type { Handover } from '../recovery/handover.js';
 import type { RemoteSpawns } from '../recovery/remote-spawns.js';
 import type { SupervisionWire } from '../supervision/across-threads.js';
 import type { Topics } from './topics.js';
-import type { Returned } from './wire.js';
+import { seqOf, spawnerOf, type Returned } from './wire.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -82,11 +82,20 @@ export class Stopping {
     if (!cell.busy && (cell.children === null || cell.children.size === 0) && cell.definition?.spec.onStop === undefined) {
       // Nothing to wait for: stop now, without a chain of awaits (a parent may stop thousands).
       // A second stop finds the cell 'stopped' and the same resolved promise.
-      cell.status = 'stopping';
+      this.#ending(cell);
       this.#completeStop(cell, null);
       return RESOLVED;
     }
     return (cell.stopping = this.#finishStop(cell, null));
+  }
+
+  /**
+   * The cell accepts nothing more from here on: on its own thread it is ending, and on every
+   * other thread its entry in the liveness table says so (a tell there throws as here).
+   */
+  #ending(cell: Cell): void {
+    cell.status = 'stopping';
+    this.#node.liveness.markGone(spawnerOf(cell.key), seqOf(cell.key));
   }
 
   /** Stops a cell's children one at a time, newest first. */
@@ -98,7 +107,7 @@ export class Stopping {
   async #finishStop(cell: Cell, initFailure: Error | null): Promise<void> {
     if (cell.status === 'stopped') return;
     const wasStarted = cell.status !== 'starting';
-    cell.status = 'stopping';
+    this.#ending(cell);
     await cell.whenIdle();
     if (cell.children !== null) {
       // A start that failed undoes itself in order: the children it started stop newest first

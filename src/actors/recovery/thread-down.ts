@@ -16,6 +16,7 @@ import { Envelope, EnvelopeKind } from '../cell/envelope.js';
 import type { Links } from '../node/links.js';
 import type { NodeCore } from '../node/node-core.js';
 import type { RemoteSpawns } from './remote-spawns.js';
+import { seqOf, spawnerOf } from '../node/wire.js';
 
 /** What recovery needs of the host beyond the shared core. */
 export interface RecoveryHost extends NodeCore {
@@ -68,6 +69,7 @@ export function threadDown(
 export function predecessorGone(node: RecoveryHost, key: number): void {
   const held = node.arrivals.gone(key);
   if (held === null) return;
+  node.liveness.markGone(spawnerOf(key), seqOf(key));
   if (held.messages !== undefined) {
     for (const env of held.messages) {
       node.arrivals.interrupted.delete(env);
