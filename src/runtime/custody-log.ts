@@ -25,12 +25,17 @@ const SEG_BYTES = 1 << SEG_SHIFT;
 const SEG_USED = 0; // i32 index within the segment
 const SEG_HEADER_BYTES = 16;
 
-/** A batch: [length, from, snapshot length, sequence number], the snapshot, its records. */
+/**
+ * A batch: [length, from, snapshot length, sequence number], the snapshot, its records. A batch
+ * from PAYLOAD holds instead the bytes of one large payload (which travelled on a port, not in
+ * the ring): [record id, byte length], then the bytes; it lives as long as its record waits.
+ */
 const BATCH_LEN = 0;
 const BATCH_FROM = 1;
 const BATCH_SNAPSHOT = 2;
 const BATCH_SEQ = 3;
 const BATCH_HEADER_BYTES = 16;
+const PAYLOAD = -1;
 
 /** In a logged record's kind byte (kinds are below 64). */
 export const KIND_MASK = 0x3f;
@@ -90,6 +95,8 @@ export class CustodyLog {
   #seq = 1;
   /** Custody ids done since the last publish. */
   readonly #done: number[] = [];
+  /** Records whose large payload the log keeps: id -> the segment of the payload's batch. */
+  readonly #payloads = new Map<number, number>();
 
   constructor(sab: SharedArrayBuffer) {
     this.#sab = sab;
@@ -108,6 +115,13 @@ export class CustodyLog {
     let latest = -1;
     this.#forEachLiveBatch((at, seg) => {
       const b = at >> 2;
+      if (this.#i32[b + BATCH_FROM] === PAYLOAD) {
+        const id = this.#i32[b + (BATCH_HEADER_BYTES >> 2)]!;
+        if (held(this.#u8, id) === 0) return;
+        this.#waiting[seg]!++;
+        this.#payloads.set(id, seg);
+        return;
+      }
       const seq = this.#i32[b + BATCH_SEQ]!;
       if (latest < 0 || ((seq - this.#seq) | 0) >= 0) {
         this.#seq = seq + 1;
@@ -144,6 +158,30 @@ export class CustodyLog {
    */
   append(from: number, snapshot: Uint8Array, scratch: Uint8Array, bytes: number): number {
     const need = BATCH_HEADER_BYTES + align8(snapshot.length) + bytes;
+    // Held until hold() says how many messages it has: nothing may write over it meanwhile.
+    const at = this.#place(need);
+    if (at < 0) return -1;
+    const i32 = this.#i32;
+    const b = at >> 2;
+    i32[b + BATCH_LEN] = need;
+    i32[b + BATCH_FROM] = from;
+    i32[b + BATCH_SNAPSHOT] = snapshot.length;
+    i32[b + BATCH_SEQ] = this.#seq++ | 0;
+    const u8 = this.#u8;
+    if (snapshot.length > 0) u8.set(snapshot, at + BATCH_HEADER_BYTES);
+    const records = at + BATCH_HEADER_BYTES + align8(snapshot.length);
+    u8.set(scratch.subarray(0, bytes), records);
+    // The segment's length last: a thread that dies before this never wrote the batch.
+    this.#i32[((at >> SEG_SHIFT) << (SEG_SHIFT - 2)) + SEG_USED] = (at & (SEG_BYTES - 1)) + need;
+    return records;
+  }
+
+  /**
+   * Where `need` bytes go: after the last batch of the current segment, or at the front of it
+   * if nothing there waits, or in a free segment (growing the log for one). Counts one waiting
+   * message in that segment, which the caller turns into what the batch really holds; -1 if full.
+   */
+  #place(need: number): number {
     if (need > SEG_BYTES - SEG_HEADER_BYTES) return -1;
     let seg = this.#current;
     let used = this.#i32[(seg << (SEG_SHIFT - 2)) + SEG_USED]!;
@@ -157,22 +195,45 @@ export class CustodyLog {
         used = SEG_HEADER_BYTES;
       }
     }
-    const at = (seg << SEG_SHIFT) + used;
-    // Held until hold() says how many messages it has: nothing may write over it meanwhile.
     this.#waiting[seg]!++;
+    return (seg << SEG_SHIFT) + used;
+  }
+
+  /**
+   * Keeps the bytes of record `id`'s large payload (it came on a port) for as long as the record
+   * waits. False if they do not fit in a segment: then they live in the heap alone.
+   */
+  keepPayload(id: number, bytes: Uint8Array): boolean {
+    const need = BATCH_HEADER_BYTES + 8 + align8(bytes.length);
+    const at = this.#place(need);
+    if (at < 0) return false;
     const i32 = this.#i32;
     const b = at >> 2;
     i32[b + BATCH_LEN] = need;
-    i32[b + BATCH_FROM] = from;
-    i32[b + BATCH_SNAPSHOT] = snapshot.length;
+    i32[b + BATCH_FROM] = PAYLOAD;
+    i32[b + BATCH_SNAPSHOT] = 0;
     i32[b + BATCH_SEQ] = this.#seq++ | 0;
-    const u8 = this.#u8;
-    if (snapshot.length > 0) u8.set(snapshot, at + BATCH_HEADER_BYTES);
-    const records = at + BATCH_HEADER_BYTES + align8(snapshot.length);
-    u8.set(scratch.subarray(0, bytes), records);
-    // The segment's length last: a thread that dies before this never wrote the batch.
-    i32[(seg << (SEG_SHIFT - 2)) + SEG_USED] = used + need;
-    return records;
+    i32[b + (BATCH_HEADER_BYTES >> 2)] = id;
+    i32[b + (BATCH_HEADER_BYTES >> 2) + 1] = bytes.length;
+    this.#u8.set(bytes, at + BATCH_HEADER_BYTES + 8);
+    const seg = at >> SEG_SHIFT;
+    this.#i32[(seg << (SEG_SHIFT - 2)) + SEG_USED] = (at & (SEG_BYTES - 1)) + need;
+    this.#payloads.set(id, seg); // its one waiting message is the record's, until it is done
+    return true;
+  }
+
+  /** The large payloads kept for records that wait, by record id (a replacement's start). */
+  keptPayloads(): Map<number, Uint8Array> {
+    const out = new Map<number, Uint8Array>();
+    this.#forEachLiveBatch((at) => {
+      const b = at >> 2;
+      if (this.#i32[b + BATCH_FROM] !== PAYLOAD) return;
+      const id = this.#i32[b + (BATCH_HEADER_BYTES >> 2)]!;
+      if (held(this.#u8, id) === 0) return;
+      const from = at + BATCH_HEADER_BYTES + 8;
+      out.set(id, this.#u8.slice(from, from + this.#i32[b + (BATCH_HEADER_BYTES >> 2) + 1]!));
+    });
+    return out;
   }
 
   /** The batch at `base` holds `users` user messages (fan-out copies each). */
@@ -211,6 +272,13 @@ export class CustodyLog {
       }
       const seg = id >> SEG_SHIFT;
       if (--waitingIn[seg]! === 0) this.#emptied(seg);
+      if (this.#payloads.size > 0 && (u8[id + REC_KIND]! & DONE) !== 0) {
+        const kept = this.#payloads.get(id);
+        if (kept !== undefined) {
+          this.#payloads.delete(id);
+          if (--waitingIn[kept]! === 0) this.#emptied(kept);
+        }
+      }
     }
     done.length = 0;
   }
@@ -263,6 +331,7 @@ export class CustodyLog {
     const u8 = this.#u8;
     const live: number[] = [];
     this.#forEachLiveBatch((at) => {
+      if (i32[(at >> 2) + BATCH_FROM] === PAYLOAD) return;
       const records = at + BATCH_HEADER_BYTES + align8(i32[(at >> 2) + BATCH_SNAPSHOT]!);
       let any = false;
       forEachRecord(u8, records, at + i32[(at >> 2) + BATCH_LEN]!, (pos) => (any ||= waiting(u8, pos)));
@@ -284,6 +353,7 @@ export class CustodyLog {
     const u8 = this.#u8;
     this.#forEachLiveBatch((at) => {
       const b = at >> 2;
+      if (this.#i32[b + BATCH_FROM] === PAYLOAD) return;
       const records = at + BATCH_HEADER_BYTES + align8(this.#i32[b + BATCH_SNAPSHOT]!);
       forEachRecord(u8, records, at + this.#i32[b + BATCH_LEN]!, (pos) => (n += held(u8, pos)));
     });

@@ -104,6 +104,7 @@ export class ReaderGroup {
     if (log === null) return;
     decodeContext.current = sink;
     const h = this.header;
+    const large = log.keptPayloads();
     log.forEachBatch((from, snapshot, bytes, start, end) => {
       const [structures, tags] = snapshot.length === 0 ? [undefined, ['']] : (decodeStandalone(snapshot) as [Structures, string[]]);
       let decoder = new Decoder(structures);
@@ -127,10 +128,17 @@ export class ReaderGroup {
         }
         const user = userMessages(h.kind, h.flags, h.corr) > 0;
         if (h.kind === RecordKind.Big) {
-          if (user && (raw & DONE) === 0) {
-            h.kind = h.flags & 0xff;
-            sink.onRecovered(from, h, undefined, tags[h.aux] ?? '', (raw & STARTED) !== 0, false);
+          if (!user || (raw & DONE) !== 0) return;
+          h.kind = h.flags & 0xff;
+          const kept = large.get(h.custody);
+          let payload: unknown;
+          try {
+            payload = kept === undefined ? undefined : decodeStandalone(kept);
+          } catch (error) {
+            sink.onDecodeFailure(from, h, error as Error, tags[h.aux] ?? '');
+            return;
           }
+          sink.onRecovered(from, h, payload, tags[h.aux] ?? '', (raw & STARTED) !== 0, kept !== undefined);
           return;
         }
         let payload: unknown;
@@ -254,6 +262,8 @@ export class Inbound {
           const big = receiveMessageOnPort(this.#port);
           if (big === undefined) throw new Error('large payload missing from its port');
           h.kind = h.flags;
+          // Not in the ring's batch: its bytes are kept in the log beside it, if they fit there.
+          if (h.custody !== 0) log!.keepPayload(h.custody, big.message as Uint8Array);
           payload = decodeStandalone(big.message as Uint8Array);
         } else {
           payload = len === 0 ? undefined : this.#decoder.decode(scratch, start, start + len, reader.words);
