@@ -22,8 +22,13 @@ export interface SystemOptions {
   readonly sliceMs?: number;
   /** How long a thread that just saw traffic polls before it parks. Default 50. */
   readonly spinMicros?: number;
-  /** Sender-side spill past which tell throws MailboxFullError. Default 8 MiB. */
+  /**
+   * Sender-side spill to one thread past which send waits, and tell throws MailboxFullError
+   * once that thread has also taken nothing from its ring for spillStallMs. Default 8 MiB.
+   */
   readonly spillHighWaterBytes?: number;
+  /** How long a thread may take nothing from its ring, the spill to it past its mark, before tells to it throw. Default 1000. */
+  readonly spillStallMs?: number;
   /** Time source for ask timeouts and restart windows (main thread). Default: the system clock. */
   readonly clock?: Clock;
   /** Threads in each thread's offload pool (ctx.offload), created on first use. Default 1. */
@@ -68,6 +73,7 @@ export interface ResolvedSystemOptions {
   readonly sliceMs: number;
   readonly spinMicros: number;
   readonly spillHighWaterBytes: number;
+  readonly spillStallMs: number;
   readonly clock: Clock;
   readonly offloadThreads: number;
   readonly handleSignals: readonly NodeJS.Signals[];
@@ -87,6 +93,7 @@ const KNOWN = new Set([
   'sliceMs',
   'spinMicros',
   'spillHighWaterBytes',
+  'spillStallMs',
   'clock',
   'offloadThreads',
   'handleSignals',
@@ -117,6 +124,7 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     spinMicros: o.spinMicros === undefined ? 50 : validateNumber(o.spinMicros, 'options.spinMicros', 0, 100_000),
     spillHighWaterBytes:
       o.spillHighWaterBytes === undefined ? 8 * 1024 * 1024 : validateInteger(o.spillHighWaterBytes, 'options.spillHighWaterBytes', 1024, 2 ** 31),
+    spillStallMs: o.spillStallMs === undefined ? 1000 : validateNumber(o.spillStallMs, 'options.spillStallMs', 0, 2 ** 31),
     clock,
     offloadThreads: o.offloadThreads === undefined ? 1 : validateInteger(o.offloadThreads, 'options.offloadThreads', 1, 64),
     handleSignals: resolveSignals(o.handleSignals),

@@ -331,6 +331,7 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     sliceMs: resolved.sliceMs,
     spinMicros: resolved.spinMicros,
     spillHighWaterBytes: resolved.spillHighWaterBytes,
+    spillStallMs: resolved.spillStallMs,
     maxMessageBytes: resolved.maxMessageBytes,
   };
   const systemId = nanoid(12);

@@ -15,6 +15,11 @@ import type { WriterGroup } from './writer-group.js';
 
 /** Log entries past which a ring's definition log is pruned (then twice its size after pruning). */
 const LOG_PRUNE_AT = 256;
+/**
+ * Records written in one synchronous run before they are published (and the reader rung) without
+ * waiting for the run to end: a long loop of tells streams, its reader working meanwhile.
+ */
+const STREAM_RECORDS = 2048;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -56,6 +61,11 @@ export class Outbound {
   readonly #spill = new Spill();
   /** Set when the reader's thread died: nothing more is written. */
   #abandoned = false;
+  /** Records written since the last publish (streaming, see STREAM_RECORDS). */
+  #sinceStream = 0;
+  /** The reader's cursor as last seen while the spill was past its mark, and since when. */
+  #readAt = -1;
+  #readSince = 0;
 
   /** `bell`: the reader's; `port`: where payloads too big for the ring go. */
   constructor(to: number, ring: SharedArrayBuffer, bell: Bell, port: MessagePort, maxMessageBytes: number, group: WriterGroup) {
@@ -140,8 +150,50 @@ export class Outbound {
     this.#write(RecordKind.Discard, 0, DISCARD_NEW_WRITER, 0, 0, 0, 0, EMPTY, 0, 0);
   }
 
+  /**
+   * True when the spill is past `highWater` bytes and the reader has taken nothing from the ring
+   * for `stallMs`: it cannot keep up (a producer that merely has not yielded is not that). Moves
+   * into the ring what the reader has made room for first.
+   */
+  stalled(highWater: number, stallMs: number): boolean {
+    if (this.#spill.bytes <= highWater) {
+      this.#readSince = 0;
+      return false;
+    }
+    this.#stream();
+    if (this.#spill.bytes <= highWater) return false;
+    const read = this.#producer.readCursor();
+    const now = performance.now();
+    if (read !== this.#readAt || this.#readSince === 0) {
+      this.#readAt = read;
+      this.#readSince = now;
+      return false;
+    }
+    return now - this.#readSince >= stallMs;
+  }
+
+  /** How long the reader has taken nothing while the spill was past its mark (ms; 0 if it has). */
+  stalledFor(): number {
+    return this.#readSince === 0 ? 0 : performance.now() - this.#readSince;
+  }
+
+  /**
+   * In a long synchronous run: what the reader has made room for moves from the spill into the
+   * ring, and all of it is published (the thread's counts first) and the reader rung.
+   */
+  #stream(): void {
+    this.#sinceStream = 0;
+    this.#group.beforeEarlyPublish?.();
+    if (!this.#spill.isEmpty) {
+      this.#counters[STAT_RING_OUT]! += this.#spill.drainInto(this.#producer, this.#bell);
+      if (this.#spill.isEmpty) this.#group.spilling--;
+    }
+    if (this.#producer.publish()) this.#bell.ring();
+  }
+
   /** Moves spilled records into the ring, publishes it, and rings the reader if it is parked. */
   flush(): void {
+    this.#sinceStream = 0;
     if (!this.#spill.isEmpty) {
       this.#counters[STAT_RING_OUT]! += this.#spill.drainInto(this.#producer, this.#bell);
       if (this.#spill.isEmpty) this.#group.spilling--;
@@ -254,7 +306,8 @@ export class Outbound {
       const producer = this.#producer;
       if (producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end, words)) {
         if (kind <= RecordKind.Ask || kind >= RecordKind.Big) this.#counters[STAT_RING_OUT]! += userMessages(kind, flags, corr);
-        this.#group.queueFlush();
+        if (++this.#sinceStream >= STREAM_RECORDS) this.#stream();
+        else this.#group.queueFlush();
         return;
       }
       // Full: let the consumer see what is there, then try once more before spilling.
@@ -269,6 +322,7 @@ export class Outbound {
     }
     this.#spill.push(kind, priority, flags, target, sender, corr, aux, bytes, start, end);
     this.#counters[STAT_SPILLED]!++;
+    if (++this.#sinceStream >= STREAM_RECORDS) this.#stream();
     this.#group.queueFlush();
     this.#group.onSpill();
   }

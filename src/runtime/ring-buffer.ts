@@ -177,6 +177,12 @@ export class RingProducer {
     }
   }
 
+  /** The reader's cursor now (it moves as the reader takes records). */
+  readCursor(): number {
+    // Atomics.load: written by the consumer's thread.
+    return Atomics.load(this.#ctl, RING_R);
+  }
+
   /** Makes every record written so far visible. Returns true if anything new was published. */
   publish(): boolean {
     if (this.#w === this.#published) return false;

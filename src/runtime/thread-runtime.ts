@@ -23,8 +23,10 @@ export interface RuntimeTuning {
   readonly sliceMs: number;
   /** How long a thread that just saw traffic polls its rings before it parks. */
   readonly spinMicros: number;
-  /** Sender-side spill above which tell reports the destination full (flow control). */
+  /** Sender-side spill above which send waits, and tell refuses once the reader stalls (flow control). */
   readonly spillHighWaterBytes: number;
+  /** How long a reader may take nothing from its ring, its spill past the mark, before tells to it are refused. */
+  readonly spillStallMs: number;
   /** Largest encoded message accepted at all. */
   readonly maxMessageBytes: number;
 }
@@ -145,10 +147,25 @@ export class ThreadRuntime {
     if (inbound !== undefined) while (inbound.drain());
   }
 
-  /** True when messages to `to` are spilling past the high-water mark (flow control). */
-  isCongested(to: number): boolean {
+  /** True when messages to `to` are spilling past the high-water mark (flow control: send waits). */
+  isBacklogged(to: number): boolean {
     const out = this.#out[to];
     return out !== null && out !== undefined && out.spillBytes > this.#tuning.spillHighWaterBytes;
+  }
+
+  /**
+   * True when, besides, thread `to` has taken nothing from its ring for `spillStallMs`: it cannot
+   * keep up (a tell is refused). Returns how long it has not read, or 0.
+   */
+  stalledFor(to: number): number {
+    const out = this.#out[to];
+    if (out === null || out === undefined || !out.stalled(this.#tuning.spillHighWaterBytes, this.#tuning.spillStallMs)) return 0;
+    return out.stalledFor();
+  }
+
+  /** Bytes waiting in the spill to thread `to`. */
+  spillBytesTo(to: number): number {
+    return this.#out[to]?.spillBytes ?? 0;
   }
 
   /**

@@ -5,7 +5,7 @@ import type { RecordHeader } from '../../src/runtime/ring-buffer.js';
 import { ThreadRuntime, type InboundSink, type OutboundHeader, type RuntimeTuning } from '../../src/runtime/thread-runtime.js';
 import { createTopology } from '../../src/runtime/topology.js';
 
-const TUNING: RuntimeTuning = { sliceMs: 2, spinMicros: 0, spillHighWaterBytes: 1 << 20, maxMessageBytes: 1 << 20 };
+const TUNING: RuntimeTuning = { sliceMs: 2, spinMicros: 0, spillHighWaterBytes: 1 << 20, spillStallMs: 1000, maxMessageBytes: 1 << 20 };
 
 interface Got {
   readonly from: number;

@@ -352,8 +352,13 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     if (this.#dead[ref.thread] === 1) throw new ActorStoppedError(`actor ${ref.id} was on thread ${ref.thread}, which died`);
     // Its host marks an actor gone as it begins to stop: the same answer as on its own thread.
     if (ref.thread !== this.self && this.liveness.isGone(spawnerOf(ref.key), seqOf(ref.key))) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
-    if (ref.thread !== this.self && this.runtime.isCongested(ref.thread)) {
-      throw new MailboxFullError(`thread ${ref.thread} is not keeping up: messages to it are past the high-water mark`);
+    if (ref.thread !== this.self) {
+      const stalled = this.runtime.stalledFor(ref.thread);
+      if (stalled > 0) {
+        throw new MailboxFullError(
+          `thread ${ref.thread} is not keeping up: it has taken nothing from its ring for ${Math.round(stalled)} ms while ${this.runtime.spillBytesTo(ref.thread)} bytes wait for it`,
+        );
+      }
     }
   }
 

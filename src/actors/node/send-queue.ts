@@ -79,6 +79,8 @@ export class SendQueue {
    */
   #sendNow(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<SendResult> {
     const node = this.#node;
+    // Flow control: send waits while messages to the target's thread spill past the mark.
+    if (ref.thread !== node.self && node.runtime.isBacklogged(ref.thread)) throw new MailboxFullError(`thread ${ref.thread} is behind: messages to it are past the high-water mark`);
     if (options?.messageId === undefined) {
       node.tell(ref, type, payload, options);
       return ACCEPTED;
