@@ -143,6 +143,16 @@ export const Counting = defineActor(import.meta.url, 'Counting', {
   },
 });
 
+/** The shape a user writes first: one synchronous loop of tells, no yields. */
+export const NaiveBlaster = defineActor(import.meta.url, 'NaiveBlaster', {
+  init: () => ({}),
+  handlers: {
+    blast: (_ctx, m: { target: ActorRef<typeof Sink>; n: number }) => {
+      for (let i = 0; i < m.n; i++) m.target.tell('inc', { n: i & 1023, id: 'abc' });
+    },
+  },
+});
+
 /** A slow consumer: each message costs it about `spinUs` microseconds of CPU. */
 export const SlowSink = defineActor(import.meta.url, 'SlowSink', {
   init: () => ({ count: 0, expected: 0, spinUs: 0, done: null as ActorRef<typeof Done> | null }),

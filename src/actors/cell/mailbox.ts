@@ -2,8 +2,8 @@
 // is a ring kept inline; lanes 1..3 are created on first use, so an actor that never sees a
 // priority pays nothing for them.
 //
-// Lane 0 holds a plain tell (priority 0, no message id: nearly every message) as five slots of one
-// array (type, payload, sender thread, sender key, custody id) instead of an Envelope: no allocation per
+// Lane 0 holds a plain tell (priority 0, no message id: nearly every message) as four slots of one
+// array (type, payload, sender thread, sender key) instead of an Envelope: no allocation per
 // message and nothing for the GC to copy while it waits. Everything else is an Envelope in the
 // first slot. shift() hands out Envelopes (built for plain tells as they leave); the cell's hot
 // loop takes plain tells with takeTell() and never builds one.
@@ -28,8 +28,8 @@ export function priorityOf(options: { readonly priority?: number }): number {
   return p <= 0 ? 0 : p >= MAX_PRIORITY ? MAX_PRIORITY : Math.floor(p);
 }
 
-/** Array slots per lane-0 message: type (or an Envelope), payload, sender thread, sender key, custody id. */
-const SLOT = 5;
+/** Array slots per lane-0 message: type (or an Envelope), payload, sender thread, sender key. */
+const SLOT = 4;
 
 export class Mailbox {
   /** Messages in all lanes. */
@@ -38,6 +38,11 @@ export class Mailbox {
   #items: unknown[] = new Array(4 * SLOT);
   /** Lane 0's capacity in messages, minus one. */
   #mask = 3;
+  /**
+   * Lane 0's plain tells' custody ids (runtime/custody-log.ts), by ring index: made when the first
+   * one that came through a ring arrives, so a mailbox fed from its own thread never has it.
+   */
+  #custody: Int32Array | null = null;
   /** Index of lane 0's first message (in messages, not slots). */
   #head = 0;
   /** Messages in lane 0. */
@@ -91,13 +96,14 @@ export class Mailbox {
    */
   pushTell(type: string, payload: unknown, senderThread: number, senderKey: number, custody: number): void {
     if (this.#size > this.#mask) this.#grow();
-    const at = ((this.#head + this.#size) & this.#mask) * SLOT;
+    const i = (this.#head + this.#size) & this.#mask;
+    const at = i * SLOT;
     const items = this.#items;
     items[at] = type;
     items[at + 1] = payload;
     items[at + 2] = senderThread;
     items[at + 3] = senderKey;
-    items[at + 4] = custody;
+    if (custody !== 0 || this.#custody !== null) (this.#custody ??= new Int32Array(this.#mask + 1))[i] = custody;
     this.#size++;
     this.#length++;
   }
@@ -134,7 +140,7 @@ export class Mailbox {
     this.payload = items[at + 1];
     this.senderThread = items[at + 2] as number;
     this.senderKey = items[at + 3] as number;
-    this.custody = items[at + 4] as number;
+    this.custody = this.#custody === null ? 0 : this.#custody[this.#head]!;
     items[at] = undefined;
     items[at + 1] = undefined;
     this.#head = (this.#head + 1) & this.#mask;
@@ -150,7 +156,7 @@ export class Mailbox {
     const first = items[at];
     if (typeof first !== 'string') return first as Envelope;
     const env = new Envelope(EnvelopeKind.Tell, first, items[at + 1], items[at + 2] as number, items[at + 3] as number, 0);
-    env.custody = items[at + 4] as number;
+    if (this.#custody !== null) env.custody = this.#custody[i]!;
     return env;
   }
 
@@ -242,6 +248,12 @@ export class Mailbox {
       for (let k = 0; k < SLOT; k++) grown[i * SLOT + k] = old[from + k];
     }
     this.#items = grown;
+    const custody = this.#custody;
+    if (custody !== null) {
+      const moved = new Int32Array(capacity);
+      for (let i = 0; i < this.#size; i++) moved[i] = custody[(this.#head + i) & this.#mask]!;
+      this.#custody = moved;
+    }
     this.#mask = capacity - 1;
     this.#head = 0;
   }

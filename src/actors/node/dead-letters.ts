@@ -47,7 +47,8 @@ export class DeadLetters {
     this.emit({
       message: { type: env.type, payload: env.payload },
       sender: env.senderKey === 0 ? undefined : this.#idOf(env.senderKey),
-      recipient: this.#idOf(recipientKey),
+      // Key 0: a copy for one of this thread's subscribers that the letter cannot name (a fan-out).
+      recipient: recipientKey === 0 ? `thread:${this.#self}` : this.#idOf(recipientKey),
       reason,
       deliveryCount,
       at: this.#clock.now(),
