@@ -76,8 +76,9 @@ export const Counter = defineActor(import.meta.url, 'Counter', {
 export const Streamer = defineActor(import.meta.url, 'Streamer', {
   init: () => ({ child: null as ActorRef<typeof Counter> | null }),
   handlers: {
-    stream: async (ctx, m: { n: number; chunk: number }) => {
-      const child = (ctx.state.child ??= ctx.spawn(Counter, undefined));
+    /** With `capacity`, the child's mailbox is bounded (the first call decides). */
+    stream: async (ctx, m: { n: number; chunk: number; capacity?: number }) => {
+      const child = (ctx.state.child ??= ctx.spawn(Counter, undefined, m.capacity === undefined ? undefined : { mailbox: { capacity: m.capacity } }));
       for (let i = 0; i < m.n; ) {
         const end = Math.min(m.n, i + m.chunk);
         for (; i < end; i++) child.tell('inc');

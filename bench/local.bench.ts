@@ -61,6 +61,8 @@ async function round(): Promise<BenchReport> {
   // Both actors on the main thread, so the bench measures the tell itself, not a thread hop.
   const streamer = system.spawn(Streamer, undefined, { placement: { thread: 0 } });
   const child = await streamer.ask('stream', { n: 0, chunk: CHUNK });
+  const boundedStreamer = system.spawn(Streamer, undefined, { placement: { thread: 0 } });
+  const boundedChild = await boundedStreamer.ask('stream', { n: 0, chunk: CHUNK, capacity: 65_536 });
 
   const machine = setup({}).createMachine({
     context: { count: 0 },
@@ -87,6 +89,14 @@ async function round(): Promise<BenchReport> {
       },
     },
     {
+      name: 'troupe same-thread tell into a bounded mailbox (65,536)',
+      opsPerIteration: N,
+      fn: async () => {
+        await boundedStreamer.ask('stream', { n: N, chunk: CHUNK });
+        await boundedChild.ask('get');
+      },
+    },
+    {
       name: 'xstate v5 send (machine with assign)',
       opsPerIteration: N,
       fn: () => xsChunked(() => xsMachine.send({ type: 'inc' })),
@@ -99,7 +109,7 @@ async function round(): Promise<BenchReport> {
     { name: 'bare array-queue mailbox (floor)', opsPerIteration: N, fn: () => bare(N) },
   ]);
   await system.shutdown();
-  const [troupe, machineSend, transitionSend, floor] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0]];
+  const [troupe, bounded, machineSend, transitionSend, floor] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0]];
   return {
     bench: 'same-thread tell',
     measured,
@@ -108,6 +118,7 @@ async function round(): Promise<BenchReport> {
       { bench: 'local', subject: 'troupe tell', baseline: 'xstate send (fromTransition)', ratio: troupe.rate / transitionSend.rate },
       // "Within 2x of the floor" is troupe / floor >= 0.5.
       { bench: 'local', subject: 'troupe tell', baseline: 'bare mailbox floor', ratio: troupe.rate / floor.rate, floor: 0.5 },
+      { bench: 'local', subject: 'troupe tell, bounded mailbox (65,536)', baseline: 'troupe tell, unbounded', ratio: bounded.rate / troupe.rate, floor: 0.7 },
     ],
   };
 }

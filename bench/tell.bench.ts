@@ -12,6 +12,7 @@ import { Blaster, Done, NaiveBlaster, Sink, nextDone } from './actors.js';
 import { QUICK, measure, report, rounds, type BenchReport } from './lib.js';
 
 const N = QUICK ? 50_000 : 200_000;
+const BOUNDED_N = 60_000;
 
 function pair(script: string, data: (role: string) => object, transfer: (role: string) => never[] = () => []) {
   const workers = ['consumer', 'producer'].map(
@@ -36,6 +37,7 @@ async function round(): Promise<BenchReport> {
   const blaster = system.spawn(Blaster, undefined, { placement: { thread: 1 } });
   const naive = system.spawn(NaiveBlaster, undefined, { placement: { thread: 1 } });
   const fromMain = system.spawn(Sink, undefined, { placement: { thread: 1 } });
+  const boundedSink = system.spawn(Sink, undefined, { placement: { thread: 2 }, mailbox: { capacity: 65_536 } });
 
   const channel = new MessageChannel();
   const pm = pair('./baselines/postmessage-worker.mjs', (role) => ({ port: role === 'consumer' ? channel.port2 : channel.port1 }), (role) => [
@@ -54,6 +56,17 @@ async function round(): Promise<BenchReport> {
         await sink.ask('expect', { n: N, done });
         const finished = nextDone();
         await blaster.ask('blast', { target: sink, n: N }, { timeoutMs: 60_000 });
+        await finished;
+      },
+    },
+    {
+      // Fewer than its capacity per round: the bounded mailbox never refuses one.
+      name: 'troupe tell into a bounded mailbox (65,536) (worker -> worker)',
+      opsPerIteration: BOUNDED_N,
+      fn: async () => {
+        await boundedSink.ask('expect', { n: BOUNDED_N, done });
+        const finished = nextDone();
+        await blaster.ask('blast', { target: boundedSink, n: BOUNDED_N }, { timeoutMs: 60_000 });
         await finished;
       },
     },
@@ -91,12 +104,13 @@ async function round(): Promise<BenchReport> {
   const millionRate = million / ((performance.now() - t0) / 1000);
   measured.push({ name: `troupe tell, ${million.toLocaleString('en')} in one loop on the main thread, once`, rate: millionRate, p50Ms: (million / millionRate) * 1000, p99Ms: 0, samples: 1 });
   await Promise.all([pm.close(), raw.close(), system.shutdown()]);
-  const [troupe, handlerLoop, mainLoop, one, batched, rawRing, once] = measured as [typeof measured[0], typeof measured[0], typeof measured[0], typeof measured[0], typeof measured[0], typeof measured[0], typeof measured[0]];
+  const [troupe, bounded, handlerLoop, mainLoop, one, batched, rawRing, once] = measured as [typeof measured[0], typeof measured[0], typeof measured[0], typeof measured[0], typeof measured[0], typeof measured[0], typeof measured[0], typeof measured[0]];
   return {
     bench: 'cross-thread tell',
     measured,
     ratios: [
       { bench: 'tell', subject: 'troupe tell', baseline: 'postMessage 1 object/call', ratio: troupe.rate / one.rate, floor: 3, goal: 4 },
+      { bench: 'tell', subject: 'troupe tell, bounded mailbox (65,536)', baseline: 'troupe tell, unbounded', ratio: bounded.rate / troupe.rate, floor: 0.7 },
       { bench: 'tell', subject: 'troupe tell, handler loop, no yield', baseline: 'postMessage 1 object/call', ratio: handlerLoop.rate / one.rate, floor: 3 },
       { bench: 'tell', subject: 'troupe tell, handler loop, no yield', baseline: 'troupe tell, yielding every 2,048', ratio: handlerLoop.rate / troupe.rate, floor: 0.7 },
       { bench: 'tell', subject: 'troupe tell, plain loop on main', baseline: 'postMessage 1 object/call', ratio: mainLoop.rate / one.rate, floor: 3 },

@@ -98,6 +98,11 @@ export class MailboxBounds {
     Atomics.sub(this.#table, at + DEPTH, 1);
   }
 
+  /** `n` messages left the mailbox. */
+  releaseMany(at: number, n: number): void {
+    Atomics.sub(this.#table, at + DEPTH, n);
+  }
+
   /** The actor stopped: senders now see it gone, and the spawner may reuse the entry. */
   free(at: number): void {
     const t = this.#table;

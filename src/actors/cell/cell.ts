@@ -312,6 +312,7 @@ export class Cell implements Runnable {
       }
     } finally {
       node.current = null;
+      queue.releaseTaken();
       if (handled > 0) {
         this.handled += handled;
         node.outcomes.handledTells(handled);

@@ -59,6 +59,8 @@ export class Mailbox {
   readonly #bounds: MailboxBounds | null;
   /** This mailbox's entry in the bounds table, or -1. */
   readonly entry: number;
+  /** Plain tells taken since the last releaseTaken(): their room, not yet given back. */
+  #taken = 0;
   /** drop-oldest capacity, or 0. */
   readonly #dropAt: number;
   /** User messages (tells and asks) held, for drop-oldest. */
@@ -91,8 +93,9 @@ export class Mailbox {
   }
 
   /**
-   * Queues a plain tell (lane 0, no message id, not quiet) without an Envelope. Only for a
-   * mailbox without bounds: the caller checks `plain`.
+   * Queues a plain tell (lane 0, no message id, not quiet) without an Envelope. Not for a
+   * drop-oldest mailbox (it evicts Envelopes): the caller checks `plain`. A bounded mailbox gives
+   * the message's room back as it leaves (takeTell, shift).
    */
   pushTell(type: string, payload: unknown, senderThread: number, senderKey: number, custody: number): void {
     if (this.#size > this.#mask) this.#grow();
@@ -108,9 +111,20 @@ export class Mailbox {
     this.#length++;
   }
 
-  /** True when pushTell may be used: no bounds to keep. */
+  /**
+   * Gives the senders back the room of the plain tells taken since the last call: once per run
+   * of the actor, not once per message (one atomic operation instead of dozens). Until then the
+   * mailbox looks fuller than it is, never emptier.
+   */
+  releaseTaken(): void {
+    if (this.#taken === 0) return;
+    this.#bounds!.releaseMany(this.entry, this.#taken);
+    this.#taken = 0;
+  }
+
+  /** True when pushTell may be used: no drop-oldest bound to keep here. */
   get plain(): boolean {
-    return !this.#bounded;
+    return this.#dropAt === 0;
   }
 
   #put(env: Envelope): void {
@@ -146,6 +160,7 @@ export class Mailbox {
     this.#head = (this.#head + 1) & this.#mask;
     this.#size--;
     this.#length--;
+    if (this.#bounds !== null) this.#taken++; // its room goes back to the senders with releaseTaken()
     return type;
   }
 
