@@ -14,10 +14,13 @@
 // number, so a replacement decodes each alone and reads them in the order they were taken.
 //
 // A record's state is kept in the high bits of its kind byte: STARTED before its handler runs,
-// DONE once its user messages are done. Done marks are buffered during a turn and written when
+// DONE once its user messages are done. A fan-out record (one tell for several actors of the
+// thread) also keeps, in its unused target field, which of its first 32 copies are started and
+// which done: each copy has its own custody id (the record's, plus the copy's number above the
+// offset), so a replacement delivers again exactly the copies not done. Done marks are buffered during a turn and written when
 // the thread publishes its counters, so that the books and the log agree at every instant.
 
-import { PAD_LEN, REC_CORR, REC_FLAGS, REC_HEADER_BYTES, REC_KIND, RecordKind, align8, userMessages } from './layout.js';
+import { PAD_LEN, REC_CORR, REC_FLAGS, REC_HEADER_BYTES, REC_KIND, REC_TARGET, RecordKind, align8, userMessages } from './layout.js';
 
 /** Segments: 2^SEG_SHIFT bytes each, headed by the bytes used in it (0: free). */
 const SEG_SHIFT = 18;
@@ -43,6 +46,21 @@ export const STARTED = 0x40;
 export const DONE = 0x80;
 
 export const LOG_MAX_BYTES = 1 << 28;
+/** Custody ids: the record's offset (below LOG_MAX_BYTES), plus (copy + 1) * COPY_SPAN for a fan-out copy. */
+const COPY_SPAN = LOG_MAX_BYTES;
+const OFFSET_MASK = COPY_SPAN - 1;
+/** Fan-out copies whose state is kept one by one. */
+export const TRACKED_COPIES = 32;
+
+/** The custody id of copy `copy` of the fan-out record `id`. */
+export function copyId(id: number, copy: number): number {
+  return copy < TRACKED_COPIES ? id + (copy + 1) * COPY_SPAN : id;
+}
+
+/** Of a fan-out record in a log: which of its first 32 copies are done, and which started (bit i: copy i). */
+export function copyStates(bytes: Uint8Array, pos: number): { done: number; started: number } {
+  return { done: readI32(bytes, pos + REC_TARGET), started: readI32(bytes, pos + REC_TARGET + 4) };
+}
 export const LOG_INITIAL_BYTES = 4 * SEG_BYTES;
 
 export function createCustodyLog(initial = LOG_INITIAL_BYTES, max = LOG_MAX_BYTES): SharedArrayBuffer {
@@ -244,7 +262,12 @@ export class CustodyLog {
 
   /** A handler is about to run on the message: if the thread dies now, it was started. */
   started(id: number): void {
-    this.#u8[id + REC_KIND]! |= STARTED;
+    if (id <= OFFSET_MASK) {
+      this.#u8[id + REC_KIND]! |= STARTED;
+      return;
+    }
+    const rec = id & OFFSET_MASK;
+    this.#i32[(rec + REC_TARGET + 4) >> 2]! |= 1 << (Math.floor(id / COPY_SPAN) - 1);
   }
 
   /** Done with one user message: marked at the next publish. */
@@ -263,7 +286,13 @@ export class CustodyLog {
     const i32 = this.#i32;
     const waitingIn = this.#waiting;
     for (let k = 0; k < done.length; k++) {
-      const id = done[k]!;
+      let id = done[k]!;
+      if (id > OFFSET_MASK) {
+        // A fan-out copy: its own bit, then the record's count.
+        const rec = id & OFFSET_MASK;
+        i32[(rec + REC_TARGET) >> 2]! |= 1 << (Math.floor(id / COPY_SPAN) - 1);
+        id = rec;
+      }
       if ((u8[id + REC_KIND]! & KIND_MASK) === RecordKind.Fanout) {
         // One record, several copies: done once the last copy is.
         if (--i32[(id + REC_CORR) >> 2]! <= 0) u8[id + REC_KIND]! |= DONE;

@@ -6,7 +6,7 @@
 
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Decoder, decodeContext, decodeStandalone, encodeStandalone, type Structures } from './codec.js';
-import { CustodyLog, DONE, KIND_MASK, STARTED, forEachRecord } from './custody-log.js';
+import { CustodyLog, DONE, KIND_MASK, STARTED, copyStates, forEachRecord } from './custody-log.js';
 import { DISCARD_NEW_WRITER, FLAG_DEFINES, REC_HEADER_BYTES, RING_DATA_OFFSET, RecordKind, STAT_MSGS_IN, STAT_RING_IN, STAT_UNKEPT, userMessages } from './layout.js';
 import { RecordReader, RingConsumer, type RecordHeader } from './ring-buffer.js';
 
@@ -19,9 +19,10 @@ export interface InboundSink {
   /**
    * A user message its dead predecessor had taken and not finished (a replacement's start, in
    * log order): `started`, its handler had begun; `payload` is undefined if it could not be kept
-   * (a large payload, which travelled on a port). `header.custody` is its id in the log.
+   * (a large payload, which travelled on a port). `header.custody` is its id in the log. For a
+   * fan-out, `copies` says which of its first TRACKED_COPIES copies were done and started.
    */
-  onRecovered(from: number, header: RecordHeader, payload: unknown, tag: string, started: boolean, payloadKept: boolean): void;
+  onRecovered(from: number, header: RecordHeader, payload: unknown, tag: string, started: boolean, payloadKept: boolean, copies: { done: number; started: number } | null): void;
 }
 
 /** What a replacement reader needs to join a ring's stream where its dead predecessor stopped. */
@@ -138,7 +139,7 @@ export class ReaderGroup {
             sink.onDecodeFailure(from, h, error as Error, tags[h.aux] ?? '');
             return;
           }
-          sink.onRecovered(from, h, payload, tags[h.aux] ?? '', (raw & STARTED) !== 0, kept !== undefined);
+          sink.onRecovered(from, h, payload, tags[h.aux] ?? '', (raw & STARTED) !== 0, kept !== undefined, h.kind === RecordKind.Fanout ? copyStates(local, pos) : null);
           return;
         }
         let payload: unknown;
@@ -148,7 +149,7 @@ export class ReaderGroup {
           if (user && (raw & DONE) === 0) sink.onDecodeFailure(from, h, error as Error, tags[h.aux] ?? '');
           return;
         }
-        if (user && (raw & DONE) === 0) sink.onRecovered(from, h, payload, tags[h.aux] ?? '', (raw & STARTED) !== 0, true);
+        if (user && (raw & DONE) === 0) sink.onRecovered(from, h, payload, tags[h.aux] ?? '', (raw & STARTED) !== 0, true, h.kind === RecordKind.Fanout ? copyStates(local, pos) : null);
       });
     });
     h.custody = 0;

@@ -6,8 +6,8 @@
 // Then per message: seeded runs where every message carries its own id.
 
 import { describe, expect, it } from 'vitest';
-import type { DeadLetter } from 'troupe';
-import { Exiter } from '../fixtures/actors.js';
+import type { ActorRef, DeadLetter } from 'troupe';
+import { Exiter, Publisher } from '../fixtures/actors.js';
 import { Collector, IdSender, Keeper, Streamer, Target, type Work } from '../fixtures/custody.js';
 import { seededRandom } from '../support/random.js';
 import { useSystem } from '../support/system.js';
@@ -68,6 +68,29 @@ describe('custody: what a thread took and had not finished outlives it', () => {
     expect(seen).toHaveLength(1 + FROM_MAIN + FROM_WORKER);
     await until(() => balance(system) === 0, 5000, 'the books to balance');
     expect(letters.filter((l) => l.reason === 'thread-crash' && l.recipient === keeper.id)).toEqual([]);
+  });
+});
+
+describe('custody: topic copies', () => {
+  it('W3: of a publication to several subscribers on a thread that dies, each copy not done goes again to its own subscriber, and no other', async () => {
+    const system = await systems.start({ threads: 2 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const [busy, free1, free2] = [0, 1, 2].map(() => system.spawn(Keeper, undefined, { placement: { thread: 1 } })) as [ActorRef<typeof Keeper>, ActorRef<typeof Keeper>, ActorRef<typeof Keeper>];
+    for (const k of [busy, free1, free2]) await k.ask('join', 'news');
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
+    const publisher = system.spawn(Publisher, undefined, { placement: { thread: 2 } });
+    busy.tell('hold', 'first'); // its copies wait; the others handle theirs
+    expect(await publisher.ask('publishMany', { topic: 'news', n: 50, prefix: 'n' })).toBe(150);
+    await until(async () => (await free1.ask('seen')).length === 50 && (await free2.ask('seen')).length === 50, 5000, 'the free ones done');
+    await until(async () => (await system.inspect()).find((a) => a.id === busy.id)?.mailboxDepth === 50, 5000, 'the busy one\'s copies queued');
+    exiter.tell('exit', { code: 9, spinMs: 0 });
+    await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
+    expect(await busy.ask('seen')).toEqual(Array.from({ length: 50 }, (_, i) => `n${i}`));
+    expect(await free1.ask('seen')).toEqual([]); // restarted; what it had handled is not sent again
+    expect(await free2.ask('seen')).toEqual([]);
+    await until(() => balance(system) === 0, 5000, 'the books to balance');
+    expect(letters.filter((l) => l.reason === 'thread-crash').map((l) => l.message.type).sort()).toEqual(['exit', 'hold']);
   });
 });
 

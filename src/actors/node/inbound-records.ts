@@ -7,6 +7,7 @@ import { SerializationError, fromWire, type WireError } from '../../errors.js';
 import { RecordKind, STAT_DUPLICATES } from '../../runtime/layout.js';
 import type { RecordHeader } from '../../runtime/ring-buffer.js';
 import type { InboundSink } from '../../runtime/thread-runtime.js';
+import { TRACKED_COPIES, copyId } from '../../runtime/custody-log.js';
 import { redeliver } from '../cell/ack-mode.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import { Envelope, EnvelopeKind, QUIET } from '../cell/envelope.js';
@@ -79,10 +80,10 @@ export class InboundRecords implements InboundSink {
       case RecordKind.Fanout: {
         const [keys, shared] = payload as [number[], unknown];
         const priority = h.priority;
-        for (const key of keys) {
+        for (let i = 0; i < keys.length; i++) {
           const env = new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0, priority);
-          env.custody = h.custody; // one record, several copies: done once each (custody-log.ts)
-          this.deliver(key, env);
+          if (h.custody !== 0) env.custody = copyId(h.custody, i); // each copy kept on its own (custody-log.ts)
+          this.deliver(keys[i]!, env);
         }
         return;
       }
@@ -137,14 +138,39 @@ export class InboundRecords implements InboundSink {
   }
 
   /**
-   * A replacement's start: a user message its predecessor took and did not finish. A tell goes to
-   * the restarted actor ahead of anything newer (held until its restart, arrivals.ts); one whose
-   * handler had started goes again only in ack mode, else it is a dead letter. An ask's asker
-   * was answered when the thread died, and a fan-out does not say which copies were done: these,
-   * and a large payload that was not kept, are dead letters ('thread-crash') with what is known.
+   * A replacement's start: a user message its predecessor took and did not finish. A tell (or a
+   * fan-out copy) goes to the restarted actor ahead of anything newer (held until its restart,
+   * arrivals.ts); one whose handler had started goes again only in ack mode, else it is a dead
+   * letter. An ask's asker was answered when the thread died: it is a dead letter
+   * ('thread-crash'), as is a large payload that was not kept, with what is known.
    */
-  onRecovered(from: number, h: RecordHeader, payload: unknown, tag: string, started: boolean, payloadKept: boolean): void {
+  onRecovered(from: number, h: RecordHeader, payload: unknown, tag: string, started: boolean, payloadKept: boolean, copies: { done: number; started: number } | null): void {
     const node = this.#node;
+    if (h.kind === RecordKind.Fanout && payloadKept && copies !== null) {
+      // Each of the first copies not done goes again to its actor (at most once: one whose
+      // handler had started is a dead letter, as a tell's); the rest, whose fate the log does
+      // not know, are dead letters.
+      const [keys, shared] = payload as [number[], unknown];
+      let unknown = h.corr;
+      for (let i = 0; i < Math.min(keys.length, TRACKED_COPIES); i++) {
+        if ((copies.done & (1 << i)) !== 0) continue;
+        unknown--;
+        const env = new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0, h.priority);
+        env.custody = copyId(h.custody, i);
+        this.#interrupted = (copies.started & (1 << i)) !== 0;
+        try {
+          this.deliver(keys[i]!, env);
+        } finally {
+          this.#interrupted = false;
+        }
+      }
+      for (let n = 0; n < unknown; n++) {
+        const env = new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0);
+        env.custody = h.custody;
+        node.deadLetter(env, 0, 'thread-crash');
+      }
+      return;
+    }
     if (h.kind === RecordKind.Tell && payloadKept) {
       // A receipt was answered (as a failure) when the thread died: not again.
       if ((h.priority & WIRE_RECEIPT) !== 0) h.priority &= ~WIRE_RECEIPT;
@@ -157,14 +183,13 @@ export class InboundRecords implements InboundSink {
       return;
     }
     let shared = payload;
-    let copies = 1;
+    let count = 1;
     if (h.kind === RecordKind.Fanout) {
-      copies = h.corr;
-      shared = payloadKept ? (payload as [number[], unknown])[1] : undefined;
+      count = h.corr; // a large fan-out whose payload was not kept
     } else if (payloadKept && (h.priority & WIRE_MESSAGE_ID) !== 0) {
       shared = (payload as [string, unknown])[1];
     }
-    for (let n = 0; n < copies; n++) {
+    for (let n = 0; n < count; n++) {
       // Recorded as a tell: the asker has had its answer (ActorFailedError) already.
       const env = new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0);
       env.custody = h.custody;
