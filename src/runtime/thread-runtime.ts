@@ -153,6 +153,11 @@ export class ThreadRuntime {
     return out !== null && out !== undefined && out.spillBytes > this.#tuning.spillHighWaterBytes;
   }
 
+  /** The same, for the hot path: any spill at all to `to` (then look closer with stalledFor). */
+  backlogged(to: number): boolean {
+    return this.#writers.spilling > 0 && this.isBacklogged(to);
+  }
+
   /**
    * True when, besides, thread `to` has taken nothing from its ring for `spillStallMs`: it cannot
    * keep up (a tell is refused). Returns how long it has not read, or 0.

@@ -48,7 +48,7 @@ import { Stopping, type StopHost } from './stopping.js';
 import { SupervisionWire, type SupervisionHost } from '../supervision/across-threads.js';
 import { Topics } from './topics.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from '../types.js';
-import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, seqOf, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
+import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
 
 export type { NodeRecovery };
 
@@ -350,10 +350,12 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   admit(ref: ActorRefImpl): void {
     if (this.admissionClosed && this.current === null) throw shuttingDown();
     if (this.#dead[ref.thread] === 1) throw new ActorStoppedError(`actor ${ref.id} was on thread ${ref.thread}, which died`);
-    // Its host marks an actor gone as it begins to stop: the same answer as on its own thread.
-    if (ref.thread !== this.self && this.liveness.isGone(spawnerOf(ref.key), seqOf(ref.key))) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
     if (ref.thread !== this.self) {
-      const stalled = this.runtime.stalledFor(ref.thread);
+      // Its host marks an actor gone as it begins to stop: the same answer as on its own thread.
+      const key = ref.key;
+      const seq = Math.floor(key / KEY_SPAN);
+      if (this.liveness.isGone(key - seq * KEY_SPAN, seq)) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+      const stalled = this.runtime.backlogged(ref.thread) ? this.runtime.stalledFor(ref.thread) : 0;
       if (stalled > 0) {
         throw new MailboxFullError(
           `thread ${ref.thread} is not keeping up: it has taken nothing from its ring for ${Math.round(stalled)} ms while ${this.runtime.spillBytesTo(ref.thread)} bytes wait for it`,
