@@ -16,6 +16,8 @@ export interface MessageOptions {
 export interface SendOptions extends MessageOptions {
   /** How long send() waits for room before rejecting with MailboxFullError. Default 5000. */
   readonly timeoutMs?: number;
+  /** Gives up: already aborted, nothing is sent; aborted while send waits for room, it rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** What send() resolves with once the message is accepted. */
@@ -30,6 +32,11 @@ export interface SendResult {
 export interface AskOptions extends MessageOptions {
   /** Default 5000. */
   readonly timeoutMs?: number;
+  /**
+   * Gives up: already aborted, nothing is sent and the ask rejects with the signal's reason;
+   * aborted later, the ask rejects at once and an answer that comes after is a late reply.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -101,6 +108,12 @@ export interface ActorContext<State> {
   readonly sender: ActorRef<AnyDefinition> | undefined;
   /** The id of this actor. */
   readonly id: string;
+  /**
+   * Aborted when this actor stops or restarts, or (ack mode) when the attempt in progress is
+   * abandoned: pass it on, as in `fetch(url, { signal: ctx.signal })`, so that work a handler
+   * started ends with it. Its `reason` says why.
+   */
+  readonly signal: AbortSignal;
   spawn<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): ActorRef<D>;
   /**
    * Spawns a child and resolves with its ref once its init and onStart have completed; if they

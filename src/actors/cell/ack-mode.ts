@@ -57,6 +57,8 @@ export interface AckedCell {
   setSender(thread: number, key: number): void;
   /** Fails the actor (its supervision decides); the message goes to the new instance. */
   restart(error: Error): void;
+  /** Aborts ctx.signal (the attempt it was given to is abandoned). */
+  abortSignal(reason: Error): void;
   settleIdle(): void;
 }
 
@@ -269,7 +271,9 @@ function attemptExpired(cell: AckedCell, d: DeliveryState, attempt: Attempt): vo
   if (d.current !== attempt || attempt.settled) return;
   release(cell, d, attempt);
   attempt.settled = true;
-  retry(cell, d, attempt, new Error(`not acknowledged within ${d.policy.ackWaitMs} ms`), d.delayBefore(attempt.count + 1));
+  const overrun = new Error(`not acknowledged within ${d.policy.ackWaitMs} ms`);
+  cell.abortSignal(overrun); // the abandoned handler's work ends with it
+  retry(cell, d, attempt, overrun, d.delayBefore(attempt.count + 1));
   if (cell.status === 'stopping') cell.settleIdle();
   else cell.schedule();
 }

@@ -2,7 +2,7 @@
 // data; the cell runs it. One message at a time: an async handler keeps the cell busy until it
 // settles. A handler that throws fails this cell only; the cell restarts within its limit.
 
-import { asError } from '../../errors.js';
+import { ActorFailedError, asError } from '../../errors.js';
 import type { Runnable } from '../../runtime/thread-runtime.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import { handlerTable } from '../define.js';
@@ -142,10 +142,32 @@ export class Cell implements Runnable {
     return (this.more().timers ??= new ActorTimers(this.node.clock, (type, payload) => this.node.timerFired(this, type, payload)));
   }
 
-  /** Cancels every timer (on stop and on restart). */
+  /**
+   * ctx.signal: one AbortSignal for the work the actor's handlers start, made on first use. It is
+   * aborted, with `reason`, when the actor stops or restarts or its ack-mode attempt is abandoned;
+   * the next use makes a fresh one.
+   */
+  get signal(): AbortSignal {
+    const rare = this.more();
+    let controller = rare.abort;
+    if (controller === null || controller.signal.aborted) controller = rare.abort = new AbortController();
+    return controller.signal;
+  }
+
+  /** Aborts ctx.signal, if a handler ever read it. */
+  abortSignal(reason: Error): void {
+    const rare = this.#rare;
+    if (rare === null || rare.abort === null) return;
+    const controller = rare.abort;
+    rare.abort = null;
+    controller.abort(reason);
+  }
+
+  /** Cancels every timer, and aborts ctx.signal (on stop and on restart). */
   cancelTimers(): void {
     const rare = this.#rare;
     if (rare === null) return;
+    this.abortSignal(new ActorFailedError(`actor ${this.node.idOf(this.key)} is restarting`));
     rare.timers?.cancelAll();
     const b = rare.backoff;
     if (b !== null && b.timer !== null) {

@@ -36,6 +36,9 @@ export class Context implements ActorContext<unknown> {
   get id(): string {
     return this.#host.idOf(this.#cell.key);
   }
+  get signal(): AbortSignal {
+    return this.#cell.signal;
+  }
   spawn(definition: AnyDefinition, args: unknown, options?: SpawnOptions): never {
     return this.#host.spawn(definition, args, options, this.#cell) as never;
   }

@@ -33,6 +33,8 @@ export class Rare implements RestartState {
   delivery: DeliveryState | null = null;
   /** Messages whose handler threw (and hooks that failed). */
   failed = 0;
+  /** What ctx.signal reads: aborted when the actor stops or restarts, or its ack-mode attempt is abandoned. */
+  abort: AbortController | null = null;
   /** Linked actors, by key. */
   links: Map<number, ActorRefImpl> | null = null;
   trapExit = false;

@@ -35,6 +35,11 @@ export class AskTable {
     return this.#pending.size;
   }
 
+  /** The correlation id the next open() will give. */
+  get nextCorr(): number {
+    return (this.#next % 0x7ffffffe) + 1;
+  }
+
   /** Registers a reply slot; returns its correlation id (never 0) and the promise. 0 ms: no timeout. */
   open<T>(timeoutMs: number, describe: () => string, thread = -1): { corr: number; promise: Promise<T> } {
     this.#next = (this.#next % 0x7ffffffe) + 1;

@@ -429,6 +429,21 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   }
 
   ask(ref: ActorRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
+    const signal = options?.signal;
+    if (signal === undefined) return this.#ask(ref, type, payload, options);
+    if (!(signal instanceof AbortSignal)) return Promise.reject(invalid('options.signal', 'an AbortSignal', signal));
+    if (signal.aborted) return Promise.reject(signal.reason); // nothing is sent
+    const corr = this.asks.nextCorr;
+    const promise = this.#ask(ref, type, payload, options);
+    // Aborted later: the ask rejects at once; an answer that comes after is a late reply.
+    const abort = (): void => void this.asks.reject(corr, signal.reason as Error);
+    signal.addEventListener('abort', abort, { once: true });
+    const done = (): void => signal.removeEventListener('abort', abort);
+    promise.then(done, done);
+    return promise;
+  }
+
+  #ask(ref: ActorRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
     try {
       if (typeof type !== 'string') throw invalid('ask(type)', 'a message type string', type);
       const timeoutMs = options?.timeoutMs === undefined ? this.askTimeoutMs : validateNumber(options.timeoutMs, 'options.timeoutMs', 0, 2 ** 31);

@@ -6,7 +6,7 @@
 import { MailboxFullError } from '../../errors.js';
 import type { TimerHandle } from '../../runtime/clock.js';
 import { STAT_DUPLICATES } from '../../runtime/layout.js';
-import { validateNumber } from '../../validate.js';
+import { invalid, validateNumber } from '../../validate.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from '../cell/cell.js';
 import type { NodeCore } from './node-core.js';
@@ -41,6 +41,11 @@ export class SendQueue {
   send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<SendResult> {
     try {
       const timeoutMs = options?.timeoutMs === undefined ? DEFAULT_SEND_MS : validateNumber(options.timeoutMs, 'options.timeoutMs', 0, 2 ** 31);
+      const signal = options?.signal;
+      if (signal !== undefined) {
+        if (!(signal instanceof AbortSignal)) throw invalid('options.signal', 'an AbortSignal', signal);
+        if (signal.aborted) return Promise.reject(signal.reason); // nothing is sent
+      }
       if (!this.#waiting.has(ref.key)) {
         try {
           return this.#sendNow(ref, type, payload, options);
@@ -50,7 +55,17 @@ export class SendQueue {
       }
       return new Promise<SendResult>((resolve, reject) => {
         const clock = this.#node.clock;
-        const waiter: SendWaiter = { ref, type, payload, options, sender: this.#node.current, resolve, reject, timer: null };
+        let done = (): void => undefined; // stops listening to the signal, once settled
+        const waiter: SendWaiter = {
+          ref,
+          type,
+          payload,
+          options,
+          sender: this.#node.current,
+          resolve: (result) => (done(), resolve(result)),
+          reject: (error) => (done(), reject(error)),
+          timer: null,
+        };
         let queue = this.#waiting.get(ref.key);
         if (queue === undefined) {
           queue = [];
@@ -58,14 +73,28 @@ export class SendQueue {
           this.#retry(ref.key, 0);
         }
         queue.push(waiter);
-        waiter.timer = clock.setTimeout(() => {
+        /** Takes the waiter out of the queue (a timeout, an abort); false if it was admitted already. */
+        const leave = (): boolean => {
           const q = this.#waiting.get(ref.key);
           const at = q?.indexOf(waiter) ?? -1;
-          if (at < 0) return;
+          if (at < 0) return false;
           q!.splice(at, 1);
           if (q!.length === 0) this.#waiting.delete(ref.key);
-          reject(new MailboxFullError(`no room in the mailbox of actor ${ref.id} within ${timeoutMs} ms`));
+          return true;
+        };
+        waiter.timer = clock.setTimeout(() => {
+          if (leave()) waiter.reject(new MailboxFullError(`no room in the mailbox of actor ${ref.id} within ${timeoutMs} ms`));
         }, timeoutMs);
+        if (signal !== undefined) {
+          // Aborted while it waits for room: it gives up, and nothing is sent.
+          const abort = (): void => {
+            if (!leave()) return;
+            if (waiter.timer !== null) clock.clearTimeout(waiter.timer);
+            waiter.reject(signal.reason as Error);
+          };
+          signal.addEventListener('abort', abort, { once: true });
+          done = () => signal.removeEventListener('abort', abort);
+        }
       });
     } catch (error) {
       return Promise.reject(error);

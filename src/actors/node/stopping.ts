@@ -4,7 +4,7 @@
 // it leaves its topics, and its parent forgets it. A stop of an actor on another thread is a
 // Stop record answered once the stop there is complete.
 
-import { ActorInitializationError } from '../../errors.js';
+import { ActorStoppedError, ActorInitializationError } from '../../errors.js';
 import { takeRedeliveries } from '../cell/ack-mode.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from '../cell/cell.js';
@@ -96,6 +96,7 @@ export class Stopping {
   #ending(cell: Cell): void {
     cell.status = 'stopping';
     this.#node.liveness.markGone(spawnerOf(cell.key), seqOf(cell.key));
+    cell.abortSignal(new ActorStoppedError(`actor ${this.#node.idOf(cell.key)} is stopping`));
   }
 
   /** Stops a cell's children one at a time, newest first. */
