@@ -9,7 +9,8 @@
 // end to end in the current segment; a segment is reused as soon as nothing in it waits, so a
 // thread that keeps up writes over the same few kilobytes. A message that waits long (a slow or
 // async handler) holds only its own segment: the next batches go to another, and nothing moves,
-// so a record's custody id is simply its offset. Each batch carries the codec state its records
+// so a record's custody id is simply its offset. A payload larger than a segment (it came on a
+// port) takes several in a row, headed by the first. Each batch carries the codec state its records
 // were written against (a snapshot made by the reader when that state changed) and a sequence
 // number, so a replacement decodes each alone and reads them in the order they were taken.
 //
@@ -115,6 +116,8 @@ export class CustodyLog {
   readonly #done: number[] = [];
   /** Records whose large payload the log keeps: id -> the segment of the payload's batch. */
   readonly #payloads = new Map<number, number>();
+  /** Payloads larger than a segment: first segment -> how many in a row they take. */
+  readonly #jumbo = new Map<number, number>();
 
   constructor(sab: SharedArrayBuffer) {
     this.#sab = sab;
@@ -148,8 +151,19 @@ export class CustodyLog {
       const records = at + BATCH_HEADER_BYTES + align8(this.#i32[b + BATCH_SNAPSHOT]!);
       forEachRecord(this.#u8, records, at + this.#i32[b + BATCH_LEN]!, (pos) => (this.#waiting[seg]! += held(this.#u8, pos)));
     });
-    for (let seg = segments - 1; seg >= 0; seg--) {
-      if (this.#waiting[seg] !== 0 || seg === latest) continue;
+    const empty: number[] = [];
+    for (let seg = 0; seg < segments; seg++) {
+      const run = this.#run(seg);
+      if (run > 1 && this.#waiting[seg] !== 0) {
+        this.#jumbo.set(seg, run); // a payload larger than a segment, still wanted
+        seg += run - 1;
+        continue;
+      }
+      for (let s = seg; s < seg + run; s++) if (this.#waiting[s] === 0 && s !== latest) empty.push(s);
+      seg += run - 1;
+    }
+    for (let k = empty.length - 1; k >= 0; k--) {
+      const seg = empty[k]!;
       this.#i32[(seg << (SEG_SHIFT - 2)) + SEG_USED] = 0;
       if (seg !== 0 || latest >= 0) this.#free.push(seg);
     }
@@ -161,7 +175,7 @@ export class CustodyLog {
   get bytesHeld(): number {
     let bytes = 0;
     const i32 = this.#i32;
-    for (let seg = 0; seg < this.#waiting.length; seg++) {
+    for (let seg = 0; seg < this.#waiting.length; seg += this.#run(seg)) {
       const used = i32[(seg << (SEG_SHIFT - 2)) + SEG_USED]!;
       if (used > SEG_HEADER_BYTES) bytes += used - SEG_HEADER_BYTES;
     }
@@ -223,7 +237,7 @@ export class CustodyLog {
    */
   keepPayload(id: number, bytes: Uint8Array): boolean {
     const need = BATCH_HEADER_BYTES + 8 + align8(bytes.length);
-    const at = this.#place(need);
+    const at = need > SEG_BYTES - SEG_HEADER_BYTES ? this.#placeRun(need) : this.#place(need);
     if (at < 0) return false;
     const i32 = this.#i32;
     const b = at >> 2;
@@ -314,6 +328,15 @@ export class CustodyLog {
 
   /** Nothing waits in segment `seg` any more: the current one starts again, another is free. */
   #emptied(seg: number): void {
+    const run = this.#jumbo.get(seg);
+    if (run !== undefined) {
+      this.#jumbo.delete(seg);
+      for (let s = seg + run - 1; s >= seg; s--) {
+        this.#i32[(s << (SEG_SHIFT - 2)) + SEG_USED] = 0;
+        this.#free.push(s);
+      }
+      return;
+    }
     if (seg === this.#current) {
       this.#i32[(seg << (SEG_SHIFT - 2)) + SEG_USED] = SEG_HEADER_BYTES;
     } else {
@@ -322,11 +345,42 @@ export class CustodyLog {
     }
   }
 
-  /** More segments, up to the log's largest size: the first new one, or -1. */
-  #grow(): number {
+  /**
+   * Room for `need` bytes over several segments in a row (a payload larger than one): free ones
+   * side by side, or new ones. Counts one waiting message in the first; -1 if there is no room.
+   */
+  #placeRun(need: number): number {
+    const run = Math.ceil((SEG_HEADER_BYTES + need) / SEG_BYTES);
+    const free = [...this.#free].sort((a, b) => a - b);
+    let first = -1;
+    for (let i = 0; i + run <= free.length; i++) {
+      if (free[i + run - 1]! - free[i]! === run - 1) {
+        first = free[i]!;
+        break;
+      }
+    }
+    if (first >= 0) {
+      for (let s = first; s < first + run; s++) this.#free.splice(this.#free.indexOf(s), 1);
+    } else {
+      first = this.#grow(run);
+      if (first < 0) return -1;
+    }
+    this.#jumbo.set(first, run);
+    this.#waiting[first]!++;
+    return (first << SEG_SHIFT) + SEG_HEADER_BYTES;
+  }
+
+  /** Segments the one at `seg` heads: more than 1 for a payload larger than a segment. */
+  #run(seg: number): number {
+    const used = this.#i32[(seg << (SEG_SHIFT - 2)) + SEG_USED]!;
+    return used > SEG_BYTES ? Math.ceil(used / SEG_BYTES) : 1;
+  }
+
+  /** More segments, at least `least` new in a row, up to the log's largest size: the first new one, or -1. */
+  #grow(least = 1): number {
     const size = this.#sab.byteLength;
-    const grown = Math.min(this.#sab.maxByteLength, size * 2);
-    if (grown <= size) return -1;
+    const grown = Math.min(this.#sab.maxByteLength, Math.max(size * 2, size + least * SEG_BYTES));
+    if (grown < size + least * SEG_BYTES) return -1;
     this.#sab.grow(grown);
     this.#u8 = new Uint8Array(this.#sab, 0, grown);
     this.#i32 = new Int32Array(this.#sab, 0, grown >> 2);
@@ -334,14 +388,14 @@ export class CustodyLog {
     waitingIn.set(this.#waiting);
     this.#waiting = waitingIn;
     const first = size >> SEG_SHIFT;
-    for (let seg = waitingIn.length - 1; seg > first; seg--) this.#free.push(seg);
+    for (let seg = waitingIn.length - 1; seg >= first + least; seg--) this.#free.push(seg);
     return first;
   }
 
   /** Every batch in a segment in use, in segment order (not the order taken). */
   #forEachLiveBatch(visit: (at: number, seg: number) => void): void {
     const i32 = this.#i32;
-    for (let seg = 0; seg < this.#waiting.length; seg++) {
+    for (let seg = 0; seg < this.#waiting.length; seg += this.#run(seg)) {
       const base = seg << SEG_SHIFT;
       const used = i32[(base >> 2) + SEG_USED]!;
       for (let at = base + SEG_HEADER_BYTES; at < base + used; at += i32[(at >> 2) + BATCH_LEN]!) visit(at, seg);

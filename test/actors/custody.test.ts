@@ -95,17 +95,19 @@ describe('custody: topic copies', () => {
 });
 
 describe('custody: large payloads', () => {
-  it('W3: a payload too large for the ring (it came on a port) is kept beside its record and reaches the restarted actor', async () => {
+  it('W3: a payload too large for the ring (it came on a port), even one larger than a segment of the log, is kept beside its record and reaches the restarted actor', async () => {
     const system = await systems.start({ threads: 2 });
     const keeper = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
     const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
     keeper.tell('hold', 'first');
     keeper.tell('large', 'abc'.repeat(40_000)); // 120 kB: more than a quarter of the 256 KiB ring
     keeper.tell('item', 1);
-    await until(async () => (await system.inspect()).find((a) => a.id === keeper.id)?.mailboxDepth === 2, 5000, 'both in the mailbox');
+    keeper.tell('large', 'xyz'.repeat(200_000)); // 600 kB: more than a segment of the log
+    keeper.tell('item', 2);
+    await until(async () => (await system.inspect()).find((a) => a.id === keeper.id)?.mailboxDepth === 4, 5000, 'all four in the mailbox');
     exiter.tell('exit', { code: 9, spinMs: 0 });
     await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
-    expect(await keeper.ask('seen')).toEqual(['large: 120000 abc', 1]);
+    expect(await keeper.ask('seen')).toEqual(['large: 120000 abc', 1, 'large: 600000 xyz', 2]);
     await until(() => balance(system) === 0, 5000, 'the books to balance');
   });
 });

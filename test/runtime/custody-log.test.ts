@@ -100,6 +100,33 @@ describe('CustodyLog', () => {
     expect(sab.byteLength).toBe(4 * SEGMENT);
   });
 
+  it('keeps a payload larger than a segment over several in a row, for as long as its record waits', () => {
+    const sab = createCustodyLog(4 * SEGMENT, 64 * SEGMENT);
+    const log = new CustodyLog(sab);
+    const [id] = append(log, 7, 1);
+    const large = new Uint8Array(600_000).map((_, i) => i & 0xff);
+    expect(log.keepPayload(id!, large)).toBe(true);
+    for (const other of append(log, 8, 3)) log.done(other);
+    log.publish();
+    // The owner dies: the next one finds the record and its payload, whole.
+    const next = new CustodyLog(sab);
+    expect(found(sab).map((r) => r.target)).toEqual([7]);
+    const kept = next.keptPayloads().get(id!);
+    expect(kept?.length).toBe(600_000);
+    expect(kept!.every((b, i) => b === (i & 0xff))).toBe(true);
+    next.done(id!);
+    next.publish();
+    expect(next.keptPayloads().size).toBe(0);
+    expect(next.bytesHeld).toBe(0);
+    // Its segments are free again: batches fill them without the log growing.
+    const size = sab.byteLength;
+    for (let i = 0; i < 200; i++) {
+      for (const other of append(next, 100 + i, 50, 64)) next.done(other);
+      next.publish();
+    }
+    expect(sab.byteLength).toBe(size);
+  });
+
   it('a replacement finds what waits in the order it was taken, across segments, and carries on with the same ids', () => {
     const sab = createCustodyLog(4 * SEGMENT, 64 * SEGMENT);
     const log = new CustodyLog(sab);
