@@ -17,8 +17,9 @@
 // A record's state is kept in the high bits of its kind byte: STARTED before its handler runs,
 // DONE once its user messages are done. A fan-out record (one tell for several actors of the
 // thread) also keeps, in its unused target field, which of its first 32 copies are started and
-// which done: each copy has its own custody id (the record's, plus the copy's number above the
-// offset), so a replacement delivers again exactly the copies not done. Done marks are buffered during a turn and written when
+// which done (the others' state goes in a batch beside it): each copy has its own custody id (the
+// record's, plus the copy's number above the offset), so a replacement delivers again exactly
+// the copies not done. Done marks are buffered during a turn and written when
 // the thread publishes its counters, so that the books and the log agree at every instant.
 
 import { PAD_LEN, REC_CORR, REC_FLAGS, REC_HEADER_BYTES, REC_KIND, REC_TARGET, RecordKind, align8, userMessages } from './layout.js';
@@ -40,6 +41,8 @@ const BATCH_SNAPSHOT = 2;
 const BATCH_SEQ = 3;
 const BATCH_HEADER_BYTES = 16;
 const PAYLOAD = -1;
+/** A batch from COPIES holds, for a fan-out of more than TRACKED_COPIES, the state of the others: [record id, copies], done bits, started bits. */
+const COPIES = -2;
 
 /** In a logged record's kind byte (kinds are below 64). */
 export const KIND_MASK = 0x3f;
@@ -50,17 +53,37 @@ export const LOG_MAX_BYTES = 1 << 28;
 /** Custody ids: the record's offset (below LOG_MAX_BYTES), plus (copy + 1) * COPY_SPAN for a fan-out copy. */
 const COPY_SPAN = LOG_MAX_BYTES;
 const OFFSET_MASK = COPY_SPAN - 1;
-/** Fan-out copies whose state is kept one by one. */
+/** Fan-out copies whose state the record itself keeps (the others, in a batch beside it). */
 export const TRACKED_COPIES = 32;
 
 /** The custody id of copy `copy` of the fan-out record `id`. */
 export function copyId(id: number, copy: number): number {
-  return copy < TRACKED_COPIES ? id + (copy + 1) * COPY_SPAN : id;
+  return id + (copy + 1) * COPY_SPAN;
 }
 
-/** Of a fan-out record in a log: which of its first 32 copies are done, and which started (bit i: copy i). */
-export function copyStates(bytes: Uint8Array, pos: number): { done: number; started: number } {
-  return { done: readI32(bytes, pos + REC_TARGET), started: readI32(bytes, pos + REC_TARGET + 4) };
+/** Words per bit set for the copies of a fan-out past TRACKED_COPIES. */
+function copyWords(copies: number): number {
+  return Math.max(1, Math.ceil((copies - TRACKED_COPIES) / 32));
+}
+
+/** A fan-out copy's state after a death: done, started (and not done), or not known. */
+export const COPY_DONE = 1;
+export const COPY_STARTED = 2;
+export const COPY_UNKNOWN = 4;
+
+/**
+ * The state of each copy of the fan-out record at `pos` of `bytes`: the first TRACKED_COPIES from
+ * the record, the others from `more` (kept beside it; without, not known).
+ */
+export function copyStates(bytes: Uint8Array, pos: number, more: readonly [Int32Array, Int32Array] | undefined): (copy: number) => number {
+  const done = readI32(bytes, pos + REC_TARGET);
+  const started = readI32(bytes, pos + REC_TARGET + 4);
+  return (copy) => {
+    if (copy < TRACKED_COPIES) return ((done >>> copy) & 1 ? COPY_DONE : 0) | ((started >>> copy) & 1 ? COPY_STARTED : 0);
+    if (more === undefined) return COPY_UNKNOWN;
+    const k = copy - TRACKED_COPIES;
+    return ((more[0][k >> 5]! >>> (k & 31)) & 1 ? COPY_DONE : 0) | ((more[1][k >> 5]! >>> (k & 31)) & 1 ? COPY_STARTED : 0);
+  };
 }
 export const LOG_INITIAL_BYTES = 4 * SEG_BYTES;
 
@@ -114,8 +137,10 @@ export class CustodyLog {
   #seq = 1;
   /** Custody ids done since the last publish. */
   readonly #done: number[] = [];
-  /** Records whose large payload the log keeps: id -> the segment of the payload's batch. */
-  readonly #payloads = new Map<number, number>();
+  /** Records with a batch of their own beside them (a large payload, copy states): id -> those batches' segments. */
+  readonly #payloads = new Map<number, number[]>();
+  /** Fan-outs of more than TRACKED_COPIES: id -> where the state of the others is kept, and how many words each bit set takes. */
+  readonly #copyBits = new Map<number, { at: number; words: number }>();
   /** Payloads larger than a segment: first segment -> how many in a row they take. */
   readonly #jumbo = new Map<number, number>();
 
@@ -136,11 +161,12 @@ export class CustodyLog {
     let latest = -1;
     this.#forEachLiveBatch((at, seg) => {
       const b = at >> 2;
-      if (this.#i32[b + BATCH_FROM] === PAYLOAD) {
+      const from = this.#i32[b + BATCH_FROM]!;
+      if (from === PAYLOAD || from === COPIES) {
         const id = this.#i32[b + (BATCH_HEADER_BYTES >> 2)]!;
         if (held(this.#u8, id) === 0) return;
-        this.#waiting[seg]!++;
-        this.#payloads.set(id, seg);
+        this.#companion(id, seg);
+        if (from === COPIES) this.#copyBits.set(id, { at: at + BATCH_HEADER_BYTES + 8, words: copyWords(this.#i32[b + (BATCH_HEADER_BYTES >> 2) + 1]!) });
         return;
       }
       const seq = this.#i32[b + BATCH_SEQ]!;
@@ -250,8 +276,71 @@ export class CustodyLog {
     this.#u8.set(bytes, at + BATCH_HEADER_BYTES + 8);
     const seg = at >> SEG_SHIFT;
     this.#i32[(seg << (SEG_SHIFT - 2)) + SEG_USED] = (at & (SEG_BYTES - 1)) + need;
-    this.#payloads.set(id, seg); // its one waiting message is the record's, until it is done
+    this.#payloads.set(id, [...(this.#payloads.get(id) ?? []), seg]); // its one waiting message is the record's, until it is done
     return true;
+  }
+
+  /** A batch of its own at segment `seg` for record `id`, alive while the record waits. */
+  #companion(id: number, seg: number): void {
+    this.#waiting[seg]!++;
+    const segs = this.#payloads.get(id);
+    if (segs === undefined) this.#payloads.set(id, [seg]);
+    else segs.push(seg);
+  }
+
+  /**
+   * A fan-out record `id` of `copies` copies, more than the record itself has room for: the state
+   * of the copies past TRACKED_COPIES is kept beside it. False if the log is full (then the fate
+   * of those copies is not known after a death).
+   */
+  trackCopies(id: number, copies: number): boolean {
+    const words = copyWords(copies);
+    const need = BATCH_HEADER_BYTES + 8 + 8 * words;
+    const at = this.#place(need);
+    if (at < 0) return false;
+    const i32 = this.#i32;
+    const b = at >> 2;
+    i32[b + BATCH_LEN] = need;
+    i32[b + BATCH_FROM] = COPIES;
+    i32[b + BATCH_SNAPSHOT] = 0;
+    i32[b + BATCH_SEQ] = this.#seq++ | 0;
+    i32[b + (BATCH_HEADER_BYTES >> 2)] = id;
+    i32[b + (BATCH_HEADER_BYTES >> 2) + 1] = copies;
+    i32.fill(0, b + (BATCH_HEADER_BYTES >> 2) + 2, b + (need >> 2));
+    const seg = at >> SEG_SHIFT;
+    i32[(seg << (SEG_SHIFT - 2)) + SEG_USED] = (at & (SEG_BYTES - 1)) + need;
+    const segs = this.#payloads.get(id);
+    if (segs === undefined) this.#payloads.set(id, [seg]);
+    else segs.push(seg);
+    this.#copyBits.set(id, { at: at + BATCH_HEADER_BYTES + 8, words });
+    return true;
+  }
+
+  /** Of fan-outs that wait, the state of their copies past TRACKED_COPIES: id -> [done bits, started bits]. */
+  keptCopyStates(): Map<number, [Int32Array, Int32Array]> {
+    const out = new Map<number, [Int32Array, Int32Array]>();
+    this.#forEachLiveBatch((at) => {
+      const b = at >> 2;
+      if (this.#i32[b + BATCH_FROM] !== COPIES) return;
+      const id = this.#i32[b + (BATCH_HEADER_BYTES >> 2)]!;
+      if (held(this.#u8, id) === 0) return;
+      const words = copyWords(this.#i32[b + (BATCH_HEADER_BYTES >> 2) + 1]!);
+      const first = b + (BATCH_HEADER_BYTES >> 2) + 2;
+      out.set(id, [this.#i32.slice(first, first + words), this.#i32.slice(first + words, first + 2 * words)]);
+    });
+    return out;
+  }
+
+  /** Sets copy `copy`'s bit (done, or started) of fan-out `rec`. */
+  #copyBit(rec: number, copy: number, started: boolean): void {
+    if (copy < TRACKED_COPIES) {
+      this.#i32[(rec + REC_TARGET + (started ? 4 : 0)) >> 2]! |= 1 << copy;
+      return;
+    }
+    const kept = this.#copyBits.get(rec);
+    if (kept === undefined) return;
+    const k = copy - TRACKED_COPIES;
+    this.#i32[(kept.at >> 2) + (started ? kept.words : 0) + (k >> 5)]! |= 1 << (k & 31);
   }
 
   /** The large payloads kept for records that wait, by record id (a replacement's start). */
@@ -280,8 +369,7 @@ export class CustodyLog {
       this.#u8[id + REC_KIND]! |= STARTED;
       return;
     }
-    const rec = id & OFFSET_MASK;
-    this.#i32[(rec + REC_TARGET + 4) >> 2]! |= 1 << (Math.floor(id / COPY_SPAN) - 1);
+    this.#copyBit(id & OFFSET_MASK, Math.floor(id / COPY_SPAN) - 1, true);
   }
 
   /** Done with one user message: marked at the next publish. */
@@ -304,7 +392,7 @@ export class CustodyLog {
       if (id > OFFSET_MASK) {
         // A fan-out copy: its own bit, then the record's count.
         const rec = id & OFFSET_MASK;
-        i32[(rec + REC_TARGET) >> 2]! |= 1 << (Math.floor(id / COPY_SPAN) - 1);
+        this.#copyBit(rec, Math.floor(id / COPY_SPAN) - 1, false);
         id = rec;
       }
       if ((u8[id + REC_KIND]! & KIND_MASK) === RecordKind.Fanout) {
@@ -319,7 +407,8 @@ export class CustodyLog {
         const kept = this.#payloads.get(id);
         if (kept !== undefined) {
           this.#payloads.delete(id);
-          if (--waitingIn[kept]! === 0) this.#emptied(kept);
+          this.#copyBits.delete(id);
+          for (const s of kept) if (--waitingIn[s]! === 0) this.#emptied(s);
         }
       }
     }
@@ -414,7 +503,7 @@ export class CustodyLog {
     const u8 = this.#u8;
     const live: number[] = [];
     this.#forEachLiveBatch((at) => {
-      if (i32[(at >> 2) + BATCH_FROM] === PAYLOAD) return;
+      if (i32[(at >> 2) + BATCH_FROM]! < 0) return; // a payload or copy states: no records
       const records = at + BATCH_HEADER_BYTES + align8(i32[(at >> 2) + BATCH_SNAPSHOT]!);
       let any = false;
       forEachRecord(u8, records, at + i32[(at >> 2) + BATCH_LEN]!, (pos) => (any ||= waiting(u8, pos)));
@@ -436,7 +525,7 @@ export class CustodyLog {
     const u8 = this.#u8;
     this.#forEachLiveBatch((at) => {
       const b = at >> 2;
-      if (this.#i32[b + BATCH_FROM] === PAYLOAD) return;
+      if (this.#i32[b + BATCH_FROM]! < 0) return;
       const records = at + BATCH_HEADER_BYTES + align8(this.#i32[b + BATCH_SNAPSHOT]!);
       forEachRecord(u8, records, at + this.#i32[b + BATCH_LEN]!, (pos) => (n += held(u8, pos)));
     });

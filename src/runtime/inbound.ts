@@ -20,9 +20,9 @@ export interface InboundSink {
    * A user message its dead predecessor had taken and not finished (a replacement's start, in
    * log order): `started`, its handler had begun; `payload` is undefined if it could not be kept
    * (a large payload, which travelled on a port). `header.custody` is its id in the log. For a
-   * fan-out, `copies` says which of its first TRACKED_COPIES copies were done and started.
+   * fan-out, `copies(i)` says whether copy i was done or started (COPY_* bits), or is not known.
    */
-  onRecovered(from: number, header: RecordHeader, payload: unknown, tag: string, started: boolean, payloadKept: boolean, copies: { done: number; started: number } | null): void;
+  onRecovered(from: number, header: RecordHeader, payload: unknown, tag: string, started: boolean, payloadKept: boolean, copies: ((copy: number) => number) | null): void;
 }
 
 /** What a replacement reader needs to join a ring's stream where its dead predecessor stopped. */
@@ -106,6 +106,7 @@ export class ReaderGroup {
     decodeContext.current = sink;
     const h = this.header;
     const large = log.keptPayloads();
+    const moreCopies = log.keptCopyStates();
     log.forEachBatch((from, snapshot, bytes, start, end) => {
       const [structures, tags] = snapshot.length === 0 ? [undefined, ['']] : (decodeStandalone(snapshot) as [Structures, string[]]);
       let decoder = new Decoder(structures);
@@ -139,7 +140,7 @@ export class ReaderGroup {
             sink.onDecodeFailure(from, h, error as Error, tags[h.aux] ?? '');
             return;
           }
-          sink.onRecovered(from, h, payload, tags[h.aux] ?? '', (raw & STARTED) !== 0, kept !== undefined, h.kind === RecordKind.Fanout ? copyStates(local, pos) : null);
+          sink.onRecovered(from, h, payload, tags[h.aux] ?? '', (raw & STARTED) !== 0, kept !== undefined, h.kind === RecordKind.Fanout ? copyStates(local, pos, moreCopies.get(h.custody)) : null);
           return;
         }
         let payload: unknown;
@@ -149,7 +150,7 @@ export class ReaderGroup {
           if (user && (raw & DONE) === 0) sink.onDecodeFailure(from, h, error as Error, tags[h.aux] ?? '');
           return;
         }
-        if (user && (raw & DONE) === 0) sink.onRecovered(from, h, payload, tags[h.aux] ?? '', (raw & STARTED) !== 0, true, h.kind === RecordKind.Fanout ? copyStates(local, pos) : null);
+        if (user && (raw & DONE) === 0) sink.onRecovered(from, h, payload, tags[h.aux] ?? '', (raw & STARTED) !== 0, true, h.kind === RecordKind.Fanout ? copyStates(local, pos, moreCopies.get(h.custody)) : null);
       });
     });
     h.custody = 0;

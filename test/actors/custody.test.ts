@@ -6,7 +6,7 @@
 // Then per message: seeded runs where every message carries its own id.
 
 import { describe, expect, it } from 'vitest';
-import type { ActorRef, DeadLetter } from 'troupe';
+import type { DeadLetter } from 'troupe';
 import { Exiter, Publisher } from '../fixtures/actors.js';
 import { Collector, IdSender, Keeper, Streamer, Target, type Work } from '../fixtures/custody.js';
 import { seededRandom } from '../support/random.js';
@@ -72,26 +72,34 @@ describe('custody: what a thread took and had not finished outlives it', () => {
 });
 
 describe('custody: topic copies', () => {
-  it('W3: of a publication to several subscribers on a thread that dies, each copy not done goes again to its own subscriber, and no other', async () => {
-    const system = await systems.start({ threads: 2 });
-    const letters: DeadLetter[] = [];
-    system.deadLetters.subscribe((l) => letters.push(l));
-    const [busy, free1, free2] = [0, 1, 2].map(() => system.spawn(Keeper, undefined, { placement: { thread: 1 } })) as [ActorRef<typeof Keeper>, ActorRef<typeof Keeper>, ActorRef<typeof Keeper>];
-    for (const k of [busy, free1, free2]) await k.ask('join', 'news');
-    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
-    const publisher = system.spawn(Publisher, undefined, { placement: { thread: 2 } });
-    busy.tell('hold', 'first'); // its copies wait; the others handle theirs
-    expect(await publisher.ask('publishMany', { topic: 'news', n: 50, prefix: 'n' })).toBe(150);
-    await until(async () => (await free1.ask('seen')).length === 50 && (await free2.ask('seen')).length === 50, 5000, 'the free ones done');
-    await until(async () => (await system.inspect()).find((a) => a.id === busy.id)?.mailboxDepth === 50, 5000, 'the busy one\'s copies queued');
-    exiter.tell('exit', { code: 9, spinMs: 0 });
-    await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
-    expect(await busy.ask('seen')).toEqual(Array.from({ length: 50 }, (_, i) => `n${i}`));
-    expect(await free1.ask('seen')).toEqual([]); // restarted; what it had handled is not sent again
-    expect(await free2.ask('seen')).toEqual([]);
-    await until(() => balance(system) === 0, 5000, 'the books to balance');
-    expect(letters.filter((l) => l.reason === 'thread-crash').map((l) => l.message.type).sort()).toEqual(['exit', 'hold']);
-  });
+  // 3 subscribers: the record keeps each copy's state; 40: those past the 32nd are kept beside it.
+  for (const [subscribers, stuck] of [
+    [3, 0],
+    [40, 35],
+  ] as const) {
+    it(`W3: of a publication to ${subscribers} subscribers on a thread that dies, each copy not done goes again to its own subscriber, and no other`, async () => {
+      const system = await systems.start({ threads: 2 });
+      const letters: DeadLetter[] = [];
+      system.deadLetters.subscribe((l) => letters.push(l));
+      const keepers = Array.from({ length: subscribers }, () => system.spawn(Keeper, undefined, { placement: { thread: 1 } }));
+      for (const k of keepers) await k.ask('join', 'news');
+      const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
+      const publisher = system.spawn(Publisher, undefined, { placement: { thread: 2 } });
+      const busy = keepers[stuck]!;
+      const free = keepers.filter((k) => k !== busy);
+      busy.tell('hold', 'first'); // its copies wait; the others handle theirs
+      expect(await publisher.ask('publishMany', { topic: 'news', n: 20, prefix: 'n' })).toBe(20 * subscribers);
+      await until(async () => (await Promise.all(free.map((k) => k.ask('seen')))).every((seen) => seen.length === 20), 5000, 'the free ones done');
+      await until(async () => (await system.inspect()).find((a) => a.id === busy.id)?.mailboxDepth === 20, 5000, 'the busy one\'s copies queued');
+      exiter.tell('exit', { code: 9, spinMs: 0 });
+      await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
+      expect(await busy.ask('seen')).toEqual(Array.from({ length: 20 }, (_, i) => `n${i}`));
+      // Restarted, the others are not sent again what they had handled.
+      for (const k of free) expect(await k.ask('seen')).toEqual([]);
+      await until(() => balance(system) === 0, 5000, 'the books to balance');
+      expect(letters.filter((l) => l.reason === 'thread-crash').map((l) => l.message.type).sort()).toEqual(['exit', 'hold']);
+    });
+  }
 });
 
 describe('custody: large payloads', () => {

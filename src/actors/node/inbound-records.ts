@@ -7,7 +7,7 @@ import { SerializationError, fromWire, type WireError } from '../../errors.js';
 import { RecordKind, STAT_DUPLICATES } from '../../runtime/layout.js';
 import type { RecordHeader } from '../../runtime/ring-buffer.js';
 import type { InboundSink } from '../../runtime/thread-runtime.js';
-import { TRACKED_COPIES, copyId } from '../../runtime/custody-log.js';
+import { COPY_DONE, COPY_STARTED, COPY_UNKNOWN, TRACKED_COPIES, copyId } from '../../runtime/custody-log.js';
 import { redeliver } from '../cell/ack-mode.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import { Envelope, EnvelopeKind, QUIET } from '../cell/envelope.js';
@@ -80,6 +80,8 @@ export class InboundRecords implements InboundSink {
       case RecordKind.Fanout: {
         const [keys, shared] = payload as [number[], unknown];
         const priority = h.priority;
+        // More copies than the record keeps the state of: the log keeps the others beside it.
+        if (h.custody !== 0 && keys.length > TRACKED_COPIES) node.runtime.custody!.trackCopies(h.custody, keys.length);
         for (let i = 0; i < keys.length; i++) {
           const env = new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0, priority);
           if (h.custody !== 0) env.custody = copyId(h.custody, i); // each copy kept on its own (custody-log.ts)
@@ -144,20 +146,21 @@ export class InboundRecords implements InboundSink {
    * letter. An ask's asker was answered when the thread died: it is a dead letter
    * ('thread-crash'), as is a large payload that was not kept, with what is known.
    */
-  onRecovered(from: number, h: RecordHeader, payload: unknown, tag: string, started: boolean, payloadKept: boolean, copies: { done: number; started: number } | null): void {
+  onRecovered(from: number, h: RecordHeader, payload: unknown, tag: string, started: boolean, payloadKept: boolean, copies: ((copy: number) => number) | null): void {
     const node = this.#node;
     if (h.kind === RecordKind.Fanout && payloadKept && copies !== null) {
-      // Each of the first copies not done goes again to its actor (at most once: one whose
-      // handler had started is a dead letter, as a tell's); the rest, whose fate the log does
-      // not know, are dead letters.
+      // Each copy not done goes again to its actor (at most once: one whose handler had
+      // started is a dead letter, as a tell's); any whose fate the log does not know (it was
+      // full) is a dead letter.
       const [keys, shared] = payload as [number[], unknown];
       let unknown = h.corr;
-      for (let i = 0; i < Math.min(keys.length, TRACKED_COPIES); i++) {
-        if ((copies.done & (1 << i)) !== 0) continue;
+      for (let i = 0; i < keys.length; i++) {
+        const state = copies(i);
+        if ((state & (COPY_DONE | COPY_UNKNOWN)) !== 0) continue;
         unknown--;
         const env = new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0, h.priority);
         env.custody = copyId(h.custody, i);
-        this.#interrupted = (copies.started & (1 << i)) !== 0;
+        this.#interrupted = (state & COPY_STARTED) !== 0;
         try {
           this.deliver(keys[i]!, env);
         } finally {
