@@ -265,19 +265,30 @@ export class CustodyLog {
     const need = BATCH_HEADER_BYTES + 8 + align8(bytes.length);
     const at = need > SEG_BYTES - SEG_HEADER_BYTES ? this.#placeRun(need) : this.#place(need);
     if (at < 0) return false;
+    this.#u8.set(bytes, at + BATCH_HEADER_BYTES + 8);
+    this.#sideBatch(at, need, PAYLOAD, id, bytes.length);
+    return true;
+  }
+
+  /**
+   * Writes the header of a batch of record `id`'s own at `at` (its body is written), makes it
+   * part of its segment, and keeps it for as long as the record waits: the one waiting message
+   * #place counted there is the record's.
+   */
+  #sideBatch(at: number, need: number, kind: number, id: number, n: number): void {
     const i32 = this.#i32;
     const b = at >> 2;
     i32[b + BATCH_LEN] = need;
-    i32[b + BATCH_FROM] = PAYLOAD;
+    i32[b + BATCH_FROM] = kind;
     i32[b + BATCH_SNAPSHOT] = 0;
     i32[b + BATCH_SEQ] = this.#seq++ | 0;
     i32[b + (BATCH_HEADER_BYTES >> 2)] = id;
-    i32[b + (BATCH_HEADER_BYTES >> 2) + 1] = bytes.length;
-    this.#u8.set(bytes, at + BATCH_HEADER_BYTES + 8);
+    i32[b + (BATCH_HEADER_BYTES >> 2) + 1] = n;
     const seg = at >> SEG_SHIFT;
-    this.#i32[(seg << (SEG_SHIFT - 2)) + SEG_USED] = (at & (SEG_BYTES - 1)) + need;
-    this.#payloads.set(id, [...(this.#payloads.get(id) ?? []), seg]); // its one waiting message is the record's, until it is done
-    return true;
+    i32[(seg << (SEG_SHIFT - 2)) + SEG_USED] = (at & (SEG_BYTES - 1)) + need;
+    const segs = this.#payloads.get(id);
+    if (segs === undefined) this.#payloads.set(id, [seg]);
+    else segs.push(seg);
   }
 
   /** A batch of its own at segment `seg` for record `id`, alive while the record waits. */
@@ -298,20 +309,8 @@ export class CustodyLog {
     const need = BATCH_HEADER_BYTES + 8 + 8 * words;
     const at = this.#place(need);
     if (at < 0) return false;
-    const i32 = this.#i32;
-    const b = at >> 2;
-    i32[b + BATCH_LEN] = need;
-    i32[b + BATCH_FROM] = COPIES;
-    i32[b + BATCH_SNAPSHOT] = 0;
-    i32[b + BATCH_SEQ] = this.#seq++ | 0;
-    i32[b + (BATCH_HEADER_BYTES >> 2)] = id;
-    i32[b + (BATCH_HEADER_BYTES >> 2) + 1] = copies;
-    i32.fill(0, b + (BATCH_HEADER_BYTES >> 2) + 2, b + (need >> 2));
-    const seg = at >> SEG_SHIFT;
-    i32[(seg << (SEG_SHIFT - 2)) + SEG_USED] = (at & (SEG_BYTES - 1)) + need;
-    const segs = this.#payloads.get(id);
-    if (segs === undefined) this.#payloads.set(id, [seg]);
-    else segs.push(seg);
+    this.#i32.fill(0, (at + BATCH_HEADER_BYTES + 8) >> 2, (at + need) >> 2);
+    this.#sideBatch(at, need, COPIES, id, copies);
     this.#copyBits.set(id, { at: at + BATCH_HEADER_BYTES + 8, words });
     return true;
   }
