@@ -48,7 +48,7 @@ console.log(`  crashes: ${restarts} actor restarts (poisoned orders), every ref 
 const replaced = stats.threads.reduce((n, t) => n + t.replaced, 0);
 console.log(`  thread kills: ${c.threadKills} (${replaced} worker thread(s) replaced; ${c.retried} orders in flight there retried, none charged twice)`);
 console.log(`  ledger: ${ledger.charges} charges, revenue ${(ledger.revenue / 100).toFixed(2)}`);
-console.log(`  messages: ${stats.accepted} accepted = ${report.processed} handled + ${report.deadLettered} dead-lettered (those lost with the dead thread's memory included)`);
+console.log(`  messages: ${stats.accepted} accepted = ${report.processed} handled + ${report.deadLettered} dead-lettered (among them what the killed thread was running or had been asked, each with its content)`);
 const balanced = stats.accepted === report.processed + report.deadLettered;
 const killed = serve || (c.threadKills === 1 && replaced === 1);
 const ok = balanced && ledger.charges === c.placed && c.failed === 0 && killed && stats.threads.every((t) => t.alive);
