@@ -65,3 +65,37 @@ export function validateFunction(value: unknown, path: string): (...args: never[
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
 }
+
+/**
+ * Refuses a key of `value` that is not in `allowed` (a misspelt option is an error, not a silent
+ * default), naming it and the nearest allowed one. Call only when options were given.
+ */
+export function validateKeys(value: object, path: string, allowed: readonly string[]): void {
+  for (const key in value) {
+    if (allowed.includes(key)) continue;
+    const near = nearest(key, allowed);
+    throw invalid(`${path}.${key}`, near === null ? `one of ${allowed.join(', ')} (no such option)` : `one of ${allowed.join(', ')} (no such option: did you mean ${near}?)`, (value as Record<string, unknown>)[key]);
+  }
+}
+
+/** The allowed word closest to `word` (case aside, at most two edits away), or null. */
+function nearest(word: string, allowed: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = 3;
+  const a = word.toLowerCase();
+  for (const candidate of allowed) {
+    const b = candidate.toLowerCase();
+    // Levenshtein distance, one row at a time.
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    if (row[b.length]! < bestDistance) {
+      bestDistance = row[b.length]!;
+      best = candidate;
+    }
+  }
+  return best;
+}

@@ -2,7 +2,7 @@
 // messages by value (thread, key) and binds to the node of the thread that decodes it.
 
 import { registerWireClass } from '../runtime/codec.js';
-import { invalid } from '../validate.js';
+import { invalid, validateKeys, validateObject } from '../validate.js';
 import type { AskOptions, MessageOptions, SendOptions, SendResult } from './types.js';
 
 /** The host that sends for a ref: the node of the thread that made or decoded it. */
@@ -35,14 +35,29 @@ export class ActorRefImpl {
   }
 
   tell(type: string, payload?: unknown, options?: MessageOptions): void {
+    if (options !== undefined) checkOptions(options, TELL_KEYS);
     this.#node.tell(this, type, payload, options);
   }
 
   send(type: string, payload?: unknown, options?: SendOptions): Promise<SendResult> {
+    if (options !== undefined) {
+      try {
+        checkOptions(options, SEND_KEYS);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     return this.#node.send(this, type, payload, options);
   }
 
   ask(type: string, payload?: unknown, options?: AskOptions): Promise<unknown> {
+    if (options !== undefined) {
+      try {
+        checkOptions(options, ASK_KEYS);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     return this.#node.ask(this, type, payload, options);
   }
 
@@ -53,6 +68,16 @@ export class ActorRefImpl {
   toJSON(): { id: string; thread: number } {
     return { id: this.id, thread: this.thread };
   }
+}
+
+/** The options each call takes: anything else is refused, named (validate.ts). */
+export const TELL_KEYS = ['priority', 'messageId'] as const;
+export const SEND_KEYS = ['priority', 'messageId', 'timeoutMs', 'signal'] as const;
+export const ASK_KEYS = ['priority', 'messageId', 'timeoutMs', 'signal'] as const;
+
+/** Options given to a call: an object, with no key it does not take. */
+export function checkOptions(options: unknown, allowed: readonly string[]): void {
+  validateKeys(validateObject(options, 'options'), 'options', allowed);
 }
 
 /** The one check that a value passed as a ref is one (a typed error, not a crash further in). */

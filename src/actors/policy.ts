@@ -2,7 +2,7 @@
 // bound. Resolved and validated once per spawn, shared (frozen) when it is the default, and sent
 // with a spawn record to the host thread.
 
-import { invalid, validateInteger, validateObject } from '../validate.js';
+import { invalid, validateInteger, validateKeys, validateObject } from '../validate.js';
 import { resolveDelivery, type DeliveryPolicy } from './cell/delivery.js';
 import { resolveBackoff, type Backoff } from './supervision/restart.js';
 import { RESTART_TYPES, resolveSupervision, type SupervisionPolicy } from './supervision/supervisor.js';
@@ -39,9 +39,13 @@ export const DEFAULT_POLICY: ActorPolicy = Object.freeze({ maxRestarts: 5, windo
 
 const OVERFLOWS: readonly Overflow[] = ['reject', 'drop-oldest', 'backpressure'];
 
+/** What spawn takes (a pool: these, with size and routing). */
+export const SPAWN_KEYS = ['name', 'placement', 'resourceLimits', 'maxRestarts', 'restartWindowMs', 'backoff', 'stashCapacity', 'mailbox', 'delivery', 'restart', 'supervision'];
+
 export function resolvePolicy(options: SpawnOptions | undefined): ActorPolicy {
   if (options === undefined) return DEFAULT_POLICY;
   validateObject(options, 'options');
+  validateKeys(options, 'options', SPAWN_KEYS);
   const o = options;
   if (o.maxRestarts === undefined && o.restartWindowMs === undefined && o.backoff === undefined && o.stashCapacity === undefined && o.mailbox === undefined && o.delivery === undefined && o.restart === undefined && o.supervision === undefined) {
     return DEFAULT_POLICY;
@@ -53,6 +57,7 @@ export function resolvePolicy(options: SpawnOptions | undefined): ActorPolicy {
   let mailbox: MailboxPolicy | null = null;
   if (o.mailbox !== undefined) {
     validateObject(o.mailbox, 'options.mailbox');
+    validateKeys(o.mailbox, 'options.mailbox', ['capacity', 'overflow']);
     const capacity = validateInteger(o.mailbox.capacity, 'options.mailbox.capacity', 1, 1 << 30);
     const overflow = o.mailbox.overflow ?? 'reject';
     if (!OVERFLOWS.includes(overflow)) throw invalid('options.mailbox.overflow', `one of ${OVERFLOWS.map((x) => `'${x}'`).join(', ')}`, overflow);

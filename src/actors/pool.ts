@@ -4,7 +4,8 @@
 // order) and moves only about 1/n of the keys when a member is added.
 
 import { ActorStoppedError } from '../errors.js';
-import { invalid, validateFunction, validateInteger, validateObject } from '../validate.js';
+import { invalid, validateFunction, validateInteger, validateKeys, validateObject } from '../validate.js';
+import { SPAWN_KEYS } from './policy.js';
 import type { ActorRefImpl } from './actor-ref.js';
 import type { ExitReason, AskOptions, MessageOptions, PoolOptions, Routing, SendOptions, SendResult, SpawnOptions } from './types.js';
 
@@ -143,6 +144,7 @@ export class Pool {
 
 export function resolvePoolOptions(options: PoolOptions): { size: number; routing: Routing; spawn: SpawnOptions } {
   validateObject(options, 'options');
+  validateKeys(options, 'options', [...SPAWN_KEYS, 'size', 'routing']);
   const size = validateInteger(options.size, 'options.size', 0, 100_000);
   const routing = options.routing ?? 'round-robin';
   if (routing !== 'round-robin') {

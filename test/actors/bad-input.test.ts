@@ -245,3 +245,20 @@ describe('invalid options', () => {
     expect(() => defineActor(import.meta.url, 'X', { init: () => ({}), handlers: { a: 1 as never } })).toThrow(/handlers\.a/);
   });
 });
+
+describe('options are strict', () => {
+  it.each([0, 1])('a misspelt option of tell, send, ask, spawn or a pool throws InvalidArgumentError naming it and the option meant (actor on thread %i)', async (thread) => {
+    const system = await systems.start({ threads: 1 });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread } });
+    const loose = counter as unknown as { tell(t: string, p: unknown, o: object): void; send(t: string, p: unknown, o: object): Promise<unknown>; ask(t: string, p: unknown, o: object): Promise<unknown> };
+    expect(() => loose.tell('add', 1, { priorty: 2 })).toThrow(/options\.priorty.*did you mean priority\?/);
+    await expect(loose.send('add', 1, { timeoutMS: 10 })).rejects.toThrow(/options\.timeoutMS.*did you mean timeoutMs\?/);
+    await expect(loose.ask('get', undefined, { timeoutMS: 10 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(() => system.spawn(Counter, { start: 0 }, { placement: { thread }, maxRestart: 3 } as never)).toThrow(/options\.maxRestart.*did you mean maxRestarts\?/);
+    expect(() => system.spawn(Counter, { start: 0 }, { mailbox: { capacity: 4, overflo: 'reject' } } as never)).toThrow(/options\.mailbox\.overflo/);
+    expect(() => system.spawnPool(Counter, { start: 0 }, { size: 2, routng: 'round-robin' } as never)).toThrow(/options\.routng.*did you mean routing\?/);
+    // Nothing was sent, and the system runs on.
+    counter.tell('add', 1, { priority: 1 });
+    expect(await counter.ask('get', undefined, { timeoutMs: 5000 })).toBe(1);
+  });
+});

@@ -11,7 +11,7 @@
 // out), and expired ids are swept as new ones arrive.
 
 import type { TimerHandle } from '../../runtime/clock.js';
-import { invalid, validateBoolean, validateInteger, validateNumber, validateObject } from '../../validate.js';
+import { invalid, validateBoolean, validateInteger, validateKeys, validateNumber, validateObject } from '../../validate.js';
 import type { Envelope } from './envelope.js';
 import type { DeliveryOptions } from '../types.js';
 
@@ -31,6 +31,7 @@ export interface DeliveryPolicy {
 export function resolveDelivery(o: DeliveryOptions | undefined): DeliveryPolicy | null {
   if (o === undefined) return null;
   validateObject(o, 'options.delivery');
+  validateKeys(o, 'options.delivery', ['mode', 'ackWaitMs', 'maxDeliver', 'backoffMs', 'dedupWindowMs', 'dedupMax', 'maxAckPending', 'keepCopies']);
   if (o.mode !== undefined && o.mode !== 'at-most-once' && o.mode !== 'at-least-once') {
     throw invalid('options.delivery.mode', "'at-most-once' or 'at-least-once'", o.mode);
   }

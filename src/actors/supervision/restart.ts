@@ -7,7 +7,7 @@
 // plus a random share of up to jitter times that.
 
 import type { TimerHandle } from '../../runtime/clock.js';
-import { validateNumber, validateObject } from '../../validate.js';
+import { validateKeys, validateNumber, validateObject } from '../../validate.js';
 import type { BackoffOptions } from '../types.js';
 
 /** A backoff, resolved: every field set. */
@@ -22,6 +22,7 @@ export interface Backoff {
 export function resolveBackoff(o: BackoffOptions | undefined, name: string): Backoff | null {
   if (o === undefined) return null;
   validateObject(o, name);
+  validateKeys(o, name, ['minMs', 'maxMs', 'jitter', 'resetAfterMs']);
   const minMs = validateNumber(o.minMs, `${name}.minMs`, 0, 2 ** 31);
   const maxMs = validateNumber(o.maxMs, `${name}.maxMs`, minMs, 2 ** 31);
   const jitter = o.jitter === undefined ? 0.2 : validateNumber(o.jitter, `${name}.jitter`, 0, 10);
