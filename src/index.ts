@@ -15,6 +15,7 @@ export type {
   AnyDefinition,
   BackoffOptions,
   ArgsOf,
+  SpawnArgs,
   AskOptions,
   DeadLetter,
   DeadLetterReason,

@@ -46,7 +46,7 @@ export function defineActor<Args, State, H extends Handlers<State>>(
   }
   validateString(name, 'defineActor(name)');
   validateObject(spec, 'defineActor(spec)');
-  validateFunction(spec.init, 'defineActor(spec).init');
+  if (spec.init !== undefined) validateFunction(spec.init, 'defineActor(spec).init');
   validateObject(spec.handlers, 'defineActor(spec).handlers');
   for (const [type, handler] of Object.entries(spec.handlers)) validateFunction(handler, `defineActor(spec).handlers.${type}`);
   for (const hook of ['onStart', 'onStop', 'onRestart', 'onTerminated', 'receive'] as const) {

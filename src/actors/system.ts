@@ -22,7 +22,7 @@ import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } 
 import { Pool, resolvePoolOptions } from './pool.js';
 import { ThreadReplacement } from './recovery/replacement.js';
 import { readStats, unsettled, type SystemStats } from './stats.js';
-import type { ActorPool, ActorRef, AnyDefinition, ArgsOf, DeadLetter, MessageOptions, PoolOptions, SpawnOptions } from './types.js';
+import type { ActorPool, ActorRef, AnyDefinition, ArgsOf, DeadLetter, MessageOptions, PoolOptions, SpawnArgs } from './types.js';
 
 export type { SystemStats, ThreadStats } from './stats.js';
 
@@ -111,7 +111,7 @@ export class ActorSystem {
     return this.#workers.length;
   }
 
-  spawn<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): ActorRef<D> {
+  spawn<D extends AnyDefinition>(definition: D, ...[args, options]: SpawnArgs<D>): ActorRef<D> {
     if (this.#shutdown !== null) throw new ShuttingDownError('the system is shutting down: no new actors');
     const ref = this.#node.spawn(definition, args, options, null);
     this.#topLevel.push(ref);
@@ -122,8 +122,8 @@ export class ActorSystem {
    * spawn(), resolving with the ref once the actor's init and onStart have completed; rejects
    * with ActorInitializationError if they fail (the actor is then stopped).
    */
-  async start<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): Promise<ActorRef<D>> {
-    const ref = this.spawn(definition, args, options); // a top-level actor: stopped at shutdown
+  async start<D extends AnyDefinition>(definition: D, ...[args, options]: SpawnArgs<D>): Promise<ActorRef<D>> {
+    const ref = this.spawn(definition, ...([args, options] as SpawnArgs<D>)); // a top-level actor: stopped at shutdown
     await this.#node.whenStarted(ref as unknown as ActorRefImpl);
     return ref;
   }

@@ -114,14 +114,14 @@ export interface ActorContext<State> {
    * started ends with it. Its `reason` says why.
    */
   readonly signal: AbortSignal;
-  spawn<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): ActorRef<D>;
+  spawn<D extends AnyDefinition>(definition: D, ...rest: SpawnArgs<D>): ActorRef<D>;
   /**
    * Spawns a child and resolves with its ref once its init and onStart have completed; if they
    * fail, rejects with ActorInitializationError (the child is stopped). Awaited one after the
    * other in onStart, this starts static children in order, OTP style: a child that fails to
    * start fails this actor's start, and the children already started stop newest first (S7).
    */
-  startChild<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options?: SpawnOptions): Promise<ActorRef<D>>;
+  startChild<D extends AnyDefinition>(definition: D, ...rest: SpawnArgs<D>): Promise<ActorRef<D>>;
   /** A pool of children behind one routing handle (see ActorSystem.spawnPool). */
   spawnPool<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options: PoolOptions): ActorPool<D>;
   /**
@@ -191,8 +191,11 @@ export type Handler<State> = (ctx: ActorContext<State>, payload: any) => unknown
 export type Handlers<State> = Record<string, Handler<State>>;
 
 export interface ActorSpec<Args, State, H extends Handlers<State>> {
-  /** Builds the state from the spawn arguments. May be async. Runs again on every restart. */
-  readonly init: (args: Args) => State | Promise<State>;
+  /**
+   * Builds the state from the spawn arguments. May be async. Runs again on every restart. Left
+   * out, the actor takes no arguments (`spawn(Def)`) and its state starts undefined.
+   */
+  readonly init?: (args: Args) => State | Promise<State>;
   readonly handlers: H;
   /**
    * Optional catch-all for message types without a handler (what it returns answers an ask).
@@ -231,6 +234,8 @@ export interface ActorDefinition<Args, State, H extends Handlers<State>> {
 export type AnyDefinition = ActorDefinition<any, any, any>;
 
 export type ArgsOf<D> = D extends ActorDefinition<infer A, infer _S, infer _H> ? A : never;
+/** What spawn takes after the definition: its arguments (which may be left out when it takes none) and options. */
+export type SpawnArgs<D, Options = SpawnOptions> = undefined extends ArgsOf<D> ? [args?: ArgsOf<D>, options?: Options] : [args: ArgsOf<D>, options?: Options];
 export type HandlersOf<D> = D extends ActorDefinition<infer _A, infer _S, infer H> ? H : never;
 export type MessageType<D> = keyof HandlersOf<D> & string;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorStoppedError, type DeadLetter } from 'troupe';
 import { Counter } from '../fixtures/counter.js';
-import { LateTeller, Overlap, Parent, Recorder, Reporter, SupChild } from '../fixtures/actors.js';
+import { LateTeller, Overlap, Parent, Recorder, Reporter, Stateless, SupChild } from '../fixtures/actors.js';
 import { until } from '../support/wait.js';
 import { useSystem } from '../support/system.js';
 import { TestProbe } from 'troupe/testing';
@@ -89,6 +89,16 @@ describe('lifecycle', () => {
       await until(async () => (await collector.ask('count')) === 3, 5000, 'three watchers');
       expect(await collector.ask('seen')).toEqual(['ERR_ACTOR_STOPPED', 'ERR_ACTOR_STOPPED', 'ERR_ACTOR_STOPPED']);
       expect(letters).toEqual([]); // refused, not accepted: no dead letters
+    });
+  }
+
+  for (const thread of [0, 1]) {
+    it(`an actor without init is spawned with no arguments, and spawns one itself (thread ${thread})`, async () => {
+      const system = await systems.start({ threads: 1 });
+      const actor = system.spawn(Stateless, undefined, { placement: { thread } });
+      expect(await actor.ask('ping')).toBe('pong');
+      expect(await system.spawn(Stateless).ask('child')).toBe('pong');
+      expect(await actor.ask('child')).toBe('pong');
     });
   }
 

@@ -35,6 +35,14 @@ describe('types', () => {
     void ref.send('missing');
   });
 
+  it('spawns an actor without init with no arguments, and still wants them where init takes some', () => {
+    const Ticker = defineActor(import.meta.url, 'TypesNoInit', { handlers: { tick: () => 1 } });
+    expectTypeOf(system.spawn(Ticker)).toEqualTypeOf<ActorRef<typeof Ticker>>();
+    system.spawn(Ticker, undefined, { placement: 'balanced' });
+    // @ts-expect-error: Counter's init takes { start }
+    system.spawn(Counter);
+  });
+
   it('refuses wrong spawn arguments', () => {
     // @ts-expect-error: start must be a number
     system.spawn(Counter, { start: 'zero' });

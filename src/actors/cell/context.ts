@@ -39,10 +39,10 @@ export class Context implements ActorContext<unknown> {
   get signal(): AbortSignal {
     return this.#cell.signal;
   }
-  spawn(definition: AnyDefinition, args: unknown, options?: SpawnOptions): never {
+  spawn(definition: AnyDefinition, args?: unknown, options?: SpawnOptions): never {
     return this.#host.spawn(definition, args, options, this.#cell) as never;
   }
-  startChild(definition: AnyDefinition, args: unknown, options?: SpawnOptions): Promise<never> {
+  startChild(definition: AnyDefinition, args?: unknown, options?: SpawnOptions): Promise<never> {
     return this.#host.start(definition, args, options, this.#cell) as Promise<never>;
   }
   spawnPool(definition: AnyDefinition, args: unknown, options: PoolOptions): never {

@@ -27,7 +27,8 @@ export function begin(cell: StartingCell): void {
   if (definition === null) return; // still loading its module; the node schedules it later
   let state: unknown;
   try {
-    state = definition.spec.init(cell.args);
+    const init = definition.spec.init;
+    state = init === undefined ? undefined : init(cell.args);
   } catch (error) {
     startFailed(cell, error);
     return;
