@@ -237,7 +237,7 @@ export type ArgsOf<D> = D extends ActorDefinition<infer A, infer _S, infer _H> ?
 /** What spawn takes after the definition: its arguments (which may be left out when it takes none) and options. */
 export type SpawnArgs<D, Options = SpawnOptions> = undefined extends ArgsOf<D> ? [args?: ArgsOf<D>, options?: Options] : [args: ArgsOf<D>, options?: Options];
 export type HandlersOf<D> = D extends ActorDefinition<infer _A, infer _S, infer H> ? H : never;
-export type MessageType<D> = keyof HandlersOf<D> & string;
+export type MessageType<D> = D extends ActorDefinition<infer _A, infer _S, infer H> ? `${Extract<keyof H, string>}` : never;
 
 type Rest<F, Options> = F extends (...args: infer P) => unknown
   ? P extends [unknown, infer Payload, ...unknown[]]

@@ -43,6 +43,12 @@ describe('types', () => {
     system.spawn(Counter);
   });
 
+  it('names the valid message types when one is wrong, not the whole definition', () => {
+    const ref = system.spawn(Counter, { start: 0 });
+    type Names = Parameters<typeof ref.tell>[0];
+    expectTypeOf<Names>().toEqualTypeOf<'add' | 'echo' | 'fail' | 'get' | 'log' | 'record' | 'sleep' | 'slowAdd' | 'thread'>();
+  });
+
   it('refuses wrong spawn arguments', () => {
     // @ts-expect-error: start must be a number
     system.spawn(Counter, { start: 'zero' });
