@@ -23,6 +23,8 @@ export class ActorRefImpl {
    * found; undefined: not yet): keys are never reused, so a tell needs no lookup after the first.
    */
   cell: object | null | undefined = undefined;
+  /** Its definition's name, where known (the ref came from spawn, or travelled with it). */
+  name: string | undefined = undefined;
 
   constructor(node: RefHost, thread: number, key: number) {
     this.#node = node;
@@ -61,8 +63,18 @@ export class ActorRefImpl {
     return this.#node.ask(this, type, payload, options);
   }
 
+  /** Its definition's name, if known, and id: how errors name the actor. */
+  describe(): string {
+    return this.name === undefined ? this.id : `${this.name} ${this.id}`;
+  }
+
   toString(): string {
-    return `ActorRef(${this.id}@${this.thread})`;
+    return `ActorRef(${this.describe()}@${this.thread})`;
+  }
+
+  /** util.inspect(ref), console.log(ref): the same as toString(). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 
   toJSON(): { id: string; thread: number } {
@@ -88,9 +100,11 @@ export function checkRef(ref: unknown, name: string): asserts ref is ActorRefImp
 registerWireClass(
   ActorRefImpl,
   0x41,
-  (ref) => [ref.thread, ref.key],
+  (ref) => (ref.name === undefined ? [ref.thread, ref.key] : [ref.thread, ref.key, ref.name]),
   (data, context) => {
-    const [thread, key] = data as [number, number];
-    return (context as Pick<RefHost, 'refFor'>).refFor(thread, key);
+    const [thread, key, name] = data as [number, number, string?];
+    const ref = (context as Pick<RefHost, 'refFor'>).refFor(thread, key);
+    if (name !== undefined) ref.name = name;
+    return ref;
   },
 );

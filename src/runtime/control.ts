@@ -8,6 +8,8 @@ import type { ThreadWiring } from './topology.js';
 
 export interface ActorInfo {
   readonly id: string;
+  /** Its definition's name ('' while its module loads). */
+  readonly name: string;
   readonly thread: number;
   readonly status: string;
   readonly mailboxDepth: number;

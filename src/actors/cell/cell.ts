@@ -177,7 +177,12 @@ export class Cell implements Runnable {
   }
 
   get self(): ActorRefImpl {
-    return (this.#ref ??= this.node.refFor(this.node.self, this.key));
+    let ref = this.#ref;
+    if (ref === null) {
+      ref = this.#ref = this.node.refFor(this.node.self, this.key);
+      ref.name = this.definition?.name;
+    }
+    return ref;
   }
 
   /** Sets the sender of the message about to be handled. */

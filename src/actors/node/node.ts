@@ -202,6 +202,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   describe(): ActorInfo[] {
     return [...this.cells.values()].map((cell) => ({
       id: this.idOf(cell.key),
+      name: cell.definition?.name ?? '',
       thread: this.self,
       status: cell.status,
       mailboxDepth: cell.depth,
@@ -264,6 +265,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     const parentThread = parent === null ? 0 : this.self;
     const parentKey = parent === null ? 0 : parent.key;
     const ref = this.refFor(thread, key);
+    ref.name = definition.name;
     if (thread === this.self) {
       try {
         checkPayload(args, 'args'); // refused here as on the way to another thread (B1)
@@ -456,14 +458,14 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
         if (cell === undefined || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
         checkPayload(payload);
         if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
-        const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`);
+        const { corr, promise } = this.asks.open(timeoutMs, () => `${JSON.stringify(type)} to ${ref.describe()}`);
         cell.enqueue(new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr, priority));
         this.runtime.counters[STAT_ACCEPTED]!++;
         return promise;
       }
       const entry = this.bounds.entryOf(ref.key);
       if (entry >= 0) this.#takeRoom(entry, ref);
-      const { corr, promise } = this.asks.open(timeoutMs, () => `${type} to ${ref.id}`, ref.thread);
+      const { corr, promise } = this.asks.open(timeoutMs, () => `${JSON.stringify(type)} to ${ref.describe()}`, ref.thread);
       try {
         this.records.ask(ref.thread, ref.key, senderKey, priority, corr, payload, type);
       } catch (error) {
