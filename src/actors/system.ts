@@ -128,6 +128,20 @@ export class ActorSystem {
     return ref;
   }
 
+  /**
+   * Gives a live actor a name, system-wide (Erlang's register): `lookup(name)` finds it from any
+   * thread until it stops, when the name is free again. A name held by a live actor is refused
+   * with InvalidArgumentError.
+   */
+  register(name: string, ref: ActorRef<AnyDefinition>): void {
+    this.#node.names.register(name, ref as unknown as ActorRefImpl);
+  }
+
+  /** The live actor registered under `name`, if any (Erlang's whereis). */
+  lookup<D extends AnyDefinition = AnyDefinition>(name: string): Promise<ActorRef<D> | undefined> {
+    return this.#node.names.lookup(name) as unknown as Promise<ActorRef<D> | undefined>;
+  }
+
   /** Subscribes an actor to a topic; with a group, one member of the group gets each message. */
   subscribe(topic: string, ref: ActorRef<AnyDefinition>, options?: { group?: string }): void {
     this.#node.topics.subscribe(topic, ref as unknown as ActorRefImpl, options?.group);

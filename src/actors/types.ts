@@ -160,6 +160,8 @@ export interface ActorContext<State> {
   publish(topic: string, type: string, payload?: unknown, options?: MessageOptions): number;
   /** Subscribes this actor to a topic (within a group: one member of the group gets each message). */
   subscribe(topic: string, options?: { group?: string }): void;
+  /** The live actor registered under `name` (system.register), if any, from any thread. */
+  lookup<D extends AnyDefinition = AnyDefinition>(name: string): Promise<ActorRef<D> | undefined>;
   unsubscribe(topic: string, options?: { group?: string }): void;
   /** Which attempt at the current message this is: 1, or more when it is delivered again. */
   readonly deliveryCount: number;

@@ -3,8 +3,8 @@
 
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { AskTimeoutError } from 'troupe';
-import { Echo } from '../fixtures/actors.js';
+import { AskTimeoutError, InvalidArgumentError } from 'troupe';
+import { Echo, Finder } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { useSystem } from '../support/system.js';
 
@@ -30,5 +30,24 @@ describe('names', () => {
     const back = (await echo.ask('echo', { ref: counter })) as { ref: typeof counter };
     expect(String(back.ref)).toBe(`ActorRef(Counter ${counter.id}@1)`);
     expect(await back.ref.ask('get')).toBe(0);
+  });
+});
+
+describe('registered names', () => {
+  it('a name found from main and from any worker while its actor lives; taken, it is refused; freed when the actor stops', async () => {
+    const system = await systems.start({ threads: 2 });
+    const counter = system.spawn(Counter, { start: 7 }, { placement: { thread: 1 } });
+    const finders = [0, 1, 2].map((thread) => system.spawn(Finder, undefined, { placement: { thread } }));
+    system.register('orders', counter);
+    expect((await system.lookup('orders'))?.id).toBe(counter.id);
+    for (const f of finders) expect(await f.ask('find', 'orders')).toBe(7);
+    expect(await finders[2]!.ask('find', 'nobody')).toBe('none');
+    const other = system.spawn(Counter, { start: 1 }, { placement: { thread: 2 } });
+    expect(() => system.register('orders', other)).toThrow(InvalidArgumentError);
+    await system.stop(counter);
+    expect(await system.lookup('orders')).toBeUndefined();
+    for (const f of finders) expect(await f.ask('find', 'orders')).toBe('none');
+    system.register('orders', other); // free again
+    expect(await finders[1]!.ask('find', 'orders')).toBe(1);
   });
 });

@@ -62,6 +62,8 @@ export interface CellHost<C> extends PoolHost {
   };
   readonly supervision: { reportFailure(child: C, error: Error, normalExit?: boolean): void };
   offload(url: string, input: unknown, name?: string): Promise<unknown>;
+  /** Registered names (node/names.ts). */
+  readonly names: { lookup(name: string): Promise<ActorRefImpl | undefined> };
   timerFired(cell: C, type: string, payload: unknown): void;
   /** What becomes of each message: counted, answered, or a dead letter. */
   readonly outcomes: MessageOutcomes<C>;

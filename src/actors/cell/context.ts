@@ -45,6 +45,9 @@ export class Context implements ActorContext<unknown> {
   startChild(definition: AnyDefinition, args?: unknown, options?: SpawnOptions): Promise<never> {
     return this.#host.start(definition, args, options, this.#cell) as Promise<never>;
   }
+  lookup(name: string): Promise<never> {
+    return this.#host.names.lookup(name) as Promise<never>;
+  }
   spawnPool(definition: AnyDefinition, args: unknown, options: PoolOptions): never {
     const { size, routing, spawn } = resolvePoolOptions(options);
     return new Pool(this.#host, (routeeOf) => this.#host.spawn(definition, args, spawn, this.#cell, routeeOf), size, routing) as never;

@@ -6,6 +6,7 @@ import { STAT_RING_IN } from '../../runtime/layout.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { DeathWatch } from './death-watch.js';
 import type { Links } from './links.js';
+import type { Names } from './names.js';
 import type { NodeCore } from './node-core.js';
 import type { Handover } from '../recovery/handover.js';
 import type { RemoteSpawns } from '../recovery/remote-spawns.js';
@@ -22,6 +23,7 @@ export interface ControlHost extends NodeCore {
   readonly supervision: SupervisionWire;
   readonly remote: RemoteSpawns;
   readonly handover: Handover;
+  readonly names: Names;
   threadDown(thread: number, death: DeathNotice): PeerRecovery | null;
   predecessorGone(key: number): void;
 }
@@ -82,6 +84,9 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
       return;
     case 'seen':
       node.remote.seen(record[1], record[2], record[3]);
+      return;
+    case 'lookup':
+      node.names.answer(from, record[1], record[2]);
       return;
   }
 }

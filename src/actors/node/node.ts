@@ -35,6 +35,7 @@ import { Envelope, EnvelopeKind, QUIET, STARTED } from '../cell/envelope.js';
 import { Handover } from '../recovery/handover.js';
 import { InboundRecords, type InboundHost } from './inbound-records.js';
 import { Links } from './links.js';
+import { Names } from './names.js';
 import { Outcomes, type OutcomeHost } from './outcomes.js';
 import { priorityOf } from '../cell/mailbox.js';
 import { placeActor, type PlacementContext } from '../placement-options.js';
@@ -105,6 +106,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   readonly remote: RemoteSpawns;
   /** Copies of ack-mode tells, and what pool members hand back (handover.ts). */
   readonly handover: Handover;
+  /** Registered names (the table lives on the main thread). */
+  readonly names: Names;
   readonly #sends: SendQueue;
   readonly #stopping: Stopping;
   readonly #systemId: string;
@@ -148,6 +151,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     this.supervision = new SupervisionWire(this);
     this.remote = new RemoteSpawns(this);
     this.handover = new Handover(this);
+    this.names = new Names(this);
     this.#sends = new SendQueue(this);
     this.#stopping = new Stopping(this);
     runtime.beforeFlush = () => {

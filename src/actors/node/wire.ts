@@ -65,5 +65,6 @@ export type ControlRecord =
   | ['child-failed', number, number, WireError, RestartType, boolean] // parent key, child key, error, type, normal exit (the child's thread sent it)
   | ['gone', number] // an actor of a thread that died, not restarted (its spawner's thread sent it)
   | ['seen', number, string, number] // key, a message id it took, when (its host's thread sent it, to its spawner)
+  | ['lookup', string, number] // a registered name, the asker's correlation id (to the main thread)
   | ['returned', number, number, Returned[]] // pool id, the stopped member's key, what it left (its thread sent it, to the pool's)
   | ['replicas', ReplicaBatch[]]; // copies of ack-mode tells, per actor (its host's thread sent it, to its spawner)
