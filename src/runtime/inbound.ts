@@ -6,7 +6,8 @@
 
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Decoder, decodeContext, decodeStandalone, encodeStandalone, type Structures } from './codec.js';
-import { CustodyLog, DONE, KIND_MASK, STARTED, copyStates, forEachRecord } from './custody-log.js';
+import { DONE, KIND_MASK, STARTED, copyStates, forEachRecord } from './custody-layout.js';
+import { CustodyLog } from './custody-log.js';
 import { DISCARD_NEW_WRITER, FLAG_DEFINES, REC_HEADER_BYTES, RING_DATA_OFFSET, RecordKind, STAT_MSGS_IN, STAT_RING_IN, STAT_UNKEPT, userMessages } from './layout.js';
 import { RecordReader, RingConsumer, type RecordHeader } from './ring-buffer.js';
 

@@ -149,13 +149,9 @@ export class ThreadRuntime {
 
   /** True when messages to `to` are spilling past the high-water mark (flow control: send waits). */
   isBacklogged(to: number): boolean {
+    if (this.#writers.spilling === 0) return false; // the common case: nothing spills at all
     const out = this.#out[to];
     return out !== null && out !== undefined && out.spillBytes > this.#tuning.spillHighWaterBytes;
-  }
-
-  /** The same, for the hot path: any spill at all to `to` (then look closer with stalledFor). */
-  backlogged(to: number): boolean {
-    return this.#writers.spilling > 0 && this.isBacklogged(to);
   }
 
   /**

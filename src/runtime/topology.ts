@@ -3,7 +3,7 @@
 // Built once on the main thread; each worker receives its share through workerData.
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { createCustodyLog } from './custody-log.js';
+import { createCustodyLog } from './custody-layout.js';
 import { CTL_BYTES } from './layout.js';
 import { createRingBuffer, unreadBytes } from './ring-buffer.js';
 

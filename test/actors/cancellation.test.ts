@@ -21,6 +21,9 @@ for (const thread of [0, 1]) {
       const reason = new Error('changed my mind');
       await expect(counter.ask('add', 1, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
       await expect(counter.send('add', 1, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+      // Something that is not an AbortSignal: a typed error, and nothing sent either.
+      await expect(counter.ask('add', 1, { signal: 'stop' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      await expect(counter.send('add', 1, { signal: {} as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
       expect(system.stats().accepted).toBe(accepted);
       expect(await counter.ask('get')).toBe(0);
     });

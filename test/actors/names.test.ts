@@ -44,9 +44,15 @@ describe('registered names', () => {
     expect(await finders[2]!.ask('find', 'nobody')).toBe('none');
     const other = system.spawn(Counter, { start: 1 }, { placement: { thread: 2 } });
     expect(() => system.register('orders', other)).toThrow(InvalidArgumentError);
+    // Bad input: typed errors, and the table is unchanged.
+    expect(() => system.register('', other)).toThrow(InvalidArgumentError);
+    expect(() => system.register('x', { id: 'not a ref' } as never)).toThrow(InvalidArgumentError);
+    await expect(system.lookup(5 as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect((await system.lookup('orders'))?.id).toBe(counter.id);
     await system.stop(counter);
     expect(await system.lookup('orders')).toBeUndefined();
     for (const f of finders) expect(await f.ask('find', 'orders')).toBe('none');
+    expect(() => system.register('gone', counter)).toThrow(InvalidArgumentError); // a stopped actor takes no name
     system.register('orders', other); // free again
     expect(await finders[1]!.ask('find', 'orders')).toBe(1);
   });

@@ -3,7 +3,8 @@
 // the largest size and refusal beyond it, and what a replacement finds after the owner died.
 
 import { describe, expect, it } from 'vitest';
-import { CustodyLog, DONE, KIND_MASK, STARTED, createCustodyLog, forEachRecord } from '../../src/runtime/custody-log.js';
+import { DONE, KIND_MASK, STARTED, createCustodyLog, forEachRecord } from '../../src/runtime/custody-layout.js';
+import { CustodyLog } from '../../src/runtime/custody-log.js';
 import { RecordKind, REC_TARGET } from '../../src/runtime/layout.js';
 import { RingConsumer, RingProducer, createRingBuffer } from '../../src/runtime/ring-buffer.js';
 

@@ -7,7 +7,7 @@ import { SerializationError, fromWire, type WireError } from '../../errors.js';
 import { RecordKind, STAT_DUPLICATES } from '../../runtime/layout.js';
 import type { RecordHeader } from '../../runtime/ring-buffer.js';
 import type { InboundSink } from '../../runtime/thread-runtime.js';
-import { COPY_DONE, COPY_STARTED, COPY_UNKNOWN, TRACKED_COPIES, copyId } from '../../runtime/custody-log.js';
+import { COPY_DONE, COPY_STARTED, COPY_UNKNOWN, TRACKED_COPIES, copyId } from '../../runtime/custody-layout.js';
 import { redeliver } from '../cell/ack-mode.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import { Envelope, EnvelopeKind, QUIET } from '../cell/envelope.js';

@@ -28,11 +28,6 @@ export class Names {
     this.#table.set(name, ref);
   }
 
-  /** Main thread: the live actor of that name, if any. */
-  lookupHere(name: string): ActorRefImpl | undefined {
-    return this.#find(name);
-  }
-
   /** Any thread: the live actor of that name, if any (from a worker, the main thread answers). */
   lookup(name: string): Promise<ActorRefImpl | undefined> {
     const node = this.#node;

@@ -361,7 +361,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       const key = ref.key;
       const seq = Math.floor(key / KEY_SPAN);
       if (this.liveness.isGone(key - seq * KEY_SPAN, seq)) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
-      const stalled = this.runtime.backlogged(ref.thread) ? this.runtime.stalledFor(ref.thread) : 0;
+      const stalled = this.runtime.isBacklogged(ref.thread) ? this.runtime.stalledFor(ref.thread) : 0;
       if (stalled > 0) {
         throw new MailboxFullError(
           `thread ${ref.thread} is not keeping up: it has taken nothing from its ring for ${Math.round(stalled)} ms while ${this.runtime.spillBytesTo(ref.thread)} bytes wait for it`,
