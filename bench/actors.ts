@@ -225,3 +225,15 @@ export const Keeper = defineActor(import.meta.url, 'Keeper', {
     count: (ctx) => ctx.state.count,
   },
 });
+
+/** The V8 heap in use on the thread it runs on, after a full GC (run with --expose-gc). */
+export const HeapProbe = defineActor(import.meta.url, 'HeapProbe', {
+  handlers: {
+    heap: () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      gc?.();
+      return process.memoryUsage().heapUsed;
+    },
+  },
+});

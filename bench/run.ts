@@ -20,6 +20,7 @@ const benches = [
   { file: 'ask.bench.ts', flags: [] },
   { file: 'local.bench.ts', flags: [] },
   { file: 'spawn.bench.ts', flags: ['--expose-gc'] },
+  { file: 'control.bench.ts', flags: ['--expose-gc'] },
   { file: 'mq.bench.ts', flags: ['--expose-gc'] },
   { file: 'supervision.bench.ts', flags: [] },
   { file: 'custody.bench.ts', flags: [] },

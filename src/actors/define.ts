@@ -28,6 +28,9 @@ function moduleFileExists(url: string): boolean {
   }
 }
 
+/** The last definition lookupDefinition found: a burst of spawns of one kind looks it up once. */
+let lastFound: AnyDefinition | undefined;
+
 export function definitionKey(moduleUrl: string, name: string): string {
   return `${moduleUrl}#${name}`;
 }
@@ -63,6 +66,7 @@ export function defineActor<Args, State, H extends Handlers<State>>(
     H
   >;
   registry.set(definitionKey(moduleUrl, name), definition);
+  lastFound = undefined;
   return definition;
 }
 
@@ -76,7 +80,11 @@ export function isDefinition(value: unknown): value is AnyDefinition {
 }
 
 export function lookupDefinition(moduleUrl: string, name: string): AnyDefinition | undefined {
-  return registry.get(definitionKey(moduleUrl, name));
+  const last = lastFound;
+  if (last !== undefined && last.name === name && last.moduleUrl === moduleUrl) return last;
+  const found = registry.get(definitionKey(moduleUrl, name));
+  if (found !== undefined) lastFound = found;
+  return found;
 }
 
 /** The definition's own supervision policy (validated at defineActor), or null. */

@@ -53,7 +53,6 @@ export class ActorSystem {
   readonly #node: ActorNode;
   readonly #workers: WorkerHandle[];
   readonly #replacement: ThreadReplacement;
-  readonly #topLevel: ActorRefImpl[] = [];
   readonly #listeners = new Set<(letter: DeadLetter) => void>();
   #shutdown: Promise<ShutdownReport> | null = null;
   #finished!: (report: ShutdownReport) => void;
@@ -113,9 +112,7 @@ export class ActorSystem {
 
   spawn<D extends AnyDefinition>(definition: D, ...[args, options]: SpawnArgs<D>): ActorRef<D> {
     if (this.#shutdown !== null) throw new ShuttingDownError('the system is shutting down: no new actors');
-    const ref = this.#node.spawn(definition, args, options, null);
-    this.#topLevel.push(ref);
-    return ref as unknown as ActorRef<D>;
+    return this.#node.spawn(definition, args, options, null) as unknown as ActorRef<D>;
   }
 
   /**
@@ -161,9 +158,7 @@ export class ActorSystem {
     const { size, routing, spawn } = resolvePoolOptions(options);
     const member = (routeeOf: readonly [number, number]): ActorRefImpl => {
       if (this.#shutdown !== null) throw new ShuttingDownError('the system is shutting down: no new actors');
-      const ref = this.#node.spawn(definition, args, spawn, null, routeeOf);
-      this.#topLevel.push(ref);
-      return ref;
+      return this.#node.spawn(definition, args, spawn, null, routeeOf);
     };
     return new Pool(this.#node, member, size, routing) as unknown as ActorPool<D>;
   }
@@ -292,22 +287,13 @@ export class ActorSystem {
     // Publish what this thread sent in the current synchronous run (and its counters) before
     // judging whether anything is in flight.
     this.#runtime.flush();
-    await this.#drain(drainMs);
+    const drained = await this.#drain(drainMs);
     node.stopReason = 'shutdown';
     await this.#replacement.settled; // a replacement under way finishes first
     const live = this.#workers.filter((w) => this.#replacement.up(w.thread));
     await Promise.all(live.map((w) => w.control.beginShutdown()));
-    let forced = 0;
-    for (const ref of this.#topLevel.reverse()) {
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        node.stopRef(ref).then(() => false),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.options.shutdownTimeoutMs))),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) forced++;
-    }
-    this.#topLevel.length = 0;
+    // Newest first on each thread, the threads in parallel; children before their parents.
+    const forced = await node.stopTopLevel(this.options.shutdownTimeoutMs, drained);
     // Let the last dead letters and stop replies land before the threads go.
     await this.#drain(Math.min(drainMs, 1000));
     await this.#replacement.close(); // from here on, workers exiting is the plan

@@ -14,7 +14,20 @@ function enableTypeScript(): Promise<void> {
   return typeScriptReady;
 }
 
-export async function loadModule(url: string): Promise<unknown> {
-  if (/\.(c|m)?tsx?($|\?)/.test(url)) await enableTypeScript();
-  return importing(url, () => import(url));
+/**
+ * Modules loading or loaded, by URL: a burst of spawn records for actors of a module this thread
+ * has not loaded yet waits on one import, not one each (each goes through the loader's hooks).
+ */
+const loads = new Map<string, Promise<unknown>>();
+
+export function loadModule(url: string): Promise<unknown> {
+  let load = loads.get(url);
+  if (load === undefined) {
+    load = (async () => {
+      if (/\.(c|m)?tsx?($|\?)/.test(url)) await enableTypeScript();
+      return importing(url, () => import(url));
+    })();
+    loads.set(url, load);
+  }
+  return load;
 }

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Envelope, EnvelopeKind } from '../../src/actors/cell/envelope.js';
-import { Mailbox } from '../../src/actors/cell/mailbox.js';
+import { Mailbox, takeMailbox } from '../../src/actors/cell/mailbox.js';
 import { seededRandom } from '../support/random.js';
 
 function envelope(seq: number, priority: number): Envelope {
@@ -49,4 +49,27 @@ describe('Mailbox', () => {
       expect(mailbox.shift()).toBeUndefined();
     });
   }
+});
+
+describe('an idle actor holds no mailbox', () => {
+  it('an emptied unbounded mailbox is let go, and the next cell that gets a message reuses it, in working order', () => {
+    const mailbox = takeMailbox();
+    for (let i = 0; i < 5; i++) mailbox.pushTell('m', i, 0, 0, 0);
+    expect(mailbox.recycle()).toBe(false); // not empty: kept
+    while (mailbox.takeTell() !== undefined);
+    expect(mailbox.recycle()).toBe(true);
+    const next = takeMailbox();
+    expect(next).toBe(mailbox);
+    next.pushTell('a', 1, 0, 0, 0);
+    next.push(envelope(2, 2));
+    expect(next.length).toBe(2);
+    expect(next.shift()!.payload).toBe(2); // the higher lane first, as in any mailbox
+    expect(next.takeTell()).toBe('a');
+    expect(next.length).toBe(0);
+  });
+
+  it('a bounded mailbox is kept (it holds its entry in the bounds table)', () => {
+    const bounded = new Mailbox(null, -1, 4); // drop-oldest, capacity 4
+    expect(bounded.recycle()).toBe(false);
+  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { until } from '../support/wait.js';
 import { ShuttingDownError, createSystem } from 'troupe';
-import { Hanger, Holder, Named, Napper, Recorder, Reporter, stopLog } from '../fixtures/actors.js';
+import { Hanger, Holder, Named, Napper, Noter, Recorder, Reporter, StopNoter, notes, stopLog } from '../fixtures/actors.js';
 
 describe('graceful shutdown', () => {
   it.each([0, 1])('counts an async handler that settles while its thread is parked at once, so the drain ends (thread %i)', async (thread) => {
@@ -74,6 +74,33 @@ describe('graceful shutdown', () => {
     expect(stopLog.slice(0, 1)).toEqual(['b']);
     expect(stopLog.slice(1, 3).sort()).toEqual(['a.1', 'a.2']); // children first (in parallel)
     expect(stopLog.slice(3)).toEqual(['a']);
+  });
+
+  it('Z3: across threads, each actor stops after every newer one, while the older ones are alive; those with nothing to do stop in batches', async () => {
+    const system = await createSystem({ threads: 2 });
+    notes.length = 0;
+    const noter = system.spawn(Noter, undefined, { placement: { thread: 0 } }); // the oldest: stops last
+    const names: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      names.push(`n${i}`);
+      system.spawn(StopNoter, { to: noter, name: `n${i}` }, { placement: { thread: i % 3 } });
+      for (let j = 0; j < 300; j++) system.spawn(Recorder, undefined, { placement: { thread: j % 3 } }); // nothing to do at stop
+    }
+    const report = await system.shutdown();
+    expect(notes).toEqual(names.reverse()); // newest first, each onStop heard before the next began
+    expect(report).toEqual({ processed: 9, deadLettered: 0, forced: 0 });
+  });
+
+  it('Z3: a stop that overruns on a worker is forced there; the others on every thread still stop', async () => {
+    const system = await createSystem({ threads: 2, shutdownTimeoutMs: 100 });
+    notes.length = 0;
+    const noter = system.spawn(Noter, undefined, { placement: { thread: 0 } });
+    system.spawn(StopNoter, { to: noter, name: 'older' }, { placement: { thread: 2 } });
+    system.spawn(Hanger, undefined, { placement: { thread: 1 } });
+    system.spawn(StopNoter, { to: noter, name: 'newer' }, { placement: { thread: 2 } });
+    const report = await system.shutdown();
+    expect(report.forced).toBe(1);
+    expect(notes).toEqual(['newer', 'older']);
   });
 
   it('Z3: a stop that is forced leaves nothing uncounted: what the actor held, and the message it was stuck in, are dead letters', async () => {

@@ -58,7 +58,7 @@ export interface AckedCell {
   /** Fails the actor (its supervision decides); the message goes to the new instance. */
   restart(error: Error): void;
   /** Aborts ctx.signal (the attempt it was given to is abandoned). */
-  abortSignal(reason: Error): void;
+  abortSignal(reason: () => Error): void;
   settleIdle(): void;
 }
 
@@ -272,7 +272,7 @@ function attemptExpired(cell: AckedCell, d: DeliveryState, attempt: Attempt): vo
   release(cell, d, attempt);
   attempt.settled = true;
   const overrun = new Error(`not acknowledged within ${d.policy.ackWaitMs} ms`);
-  cell.abortSignal(overrun); // the abandoned handler's work ends with it
+  cell.abortSignal(() => overrun); // the abandoned handler's work ends with it
   retry(cell, d, attempt, overrun, d.delayBefore(attempt.count + 1));
   if (cell.status === 'stopping') cell.settleIdle();
   else cell.schedule();

@@ -8,7 +8,7 @@ import type { ActorRefImpl } from '../actor-ref.js';
 import { handlerTable } from '../define.js';
 import { DeliveryState, type Attempt } from './delivery.js';
 import { Envelope, EnvelopeKind, STARTED, type TerminatedNotice } from './envelope.js';
-import { Mailbox } from './mailbox.js';
+import { Mailbox, takeMailbox } from './mailbox.js';
 import type { ActorPolicy } from '../policy.js';
 import { ActorTimers } from './timers.js';
 import { endAttempts, finished, replicate, runAcked } from './ack-mode.js';
@@ -154,20 +154,20 @@ export class Cell implements Runnable {
     return controller.signal;
   }
 
-  /** Aborts ctx.signal, if a handler ever read it. */
-  abortSignal(reason: Error): void {
+  /** Aborts ctx.signal, if a handler ever read it; `reason` is made only then (an error's stack costs microseconds). */
+  abortSignal(reason: () => Error): void {
     const rare = this.#rare;
     if (rare === null || rare.abort === null) return;
     const controller = rare.abort;
     rare.abort = null;
-    controller.abort(reason);
+    controller.abort(reason());
   }
 
   /** Cancels every timer, and aborts ctx.signal (on stop and on restart). */
   cancelTimers(): void {
     const rare = this.#rare;
     if (rare === null) return;
-    this.abortSignal(new ActorFailedError(`actor ${this.node.idOf(this.key)} is restarting`));
+    this.abortSignal(() => new ActorFailedError(`actor ${this.node.idOf(this.key)} is restarting`));
     rare.timers?.cancelAll();
     const b = rare.backoff;
     if (b !== null && b.timer !== null) {
@@ -211,7 +211,7 @@ export class Cell implements Runnable {
    * that the cell is not stopping.
    */
   tell(type: string, payload: unknown, senderThread: number, senderKey: number, custody = 0): void {
-    const queue = (this.queue ??= new Mailbox());
+    const queue = (this.queue ??= takeMailbox());
     const rare = this.#rare;
     if (!queue.plain || (rare !== null && (rare.delivery !== null || (rare.backoff !== null && rare.backoff.timer !== null)))) {
       const env = new Envelope(EnvelopeKind.Tell, type, payload, senderThread, senderKey, 0);
@@ -228,7 +228,7 @@ export class Cell implements Runnable {
 
   /** Puts a message in the mailbox; the caller checked that the cell is not stopping. */
   enqueue(env: Envelope): void {
-    const queue = (this.queue ??= new Mailbox());
+    const queue = (this.queue ??= takeMailbox());
     const rare = this.#rare;
     const d = rare === null ? null : rare.delivery;
     if (d !== null && env.messageId !== undefined && env.kind === EnvelopeKind.Tell) {
@@ -346,6 +346,7 @@ export class Cell implements Runnable {
       }
     }
     if (queue.length > 0) this.schedule();
+    else if (queue.recycle()) this.queue = null; // an idle actor holds no mailbox
   }
 
   /** The Envelope of the plain tell being handled (its sender is the current one). */

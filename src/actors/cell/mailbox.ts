@@ -31,6 +31,22 @@ export function priorityOf(options: { readonly priority?: number }): number {
 /** Array slots per lane-0 message: type (or an Envelope), payload, sender thread, sender key. */
 const SLOT = 4;
 
+/**
+ * Emptied plain mailboxes, kept for the next cell that gets a message (one pool per thread: each
+ * thread has its own copy of this module). An idle actor holds no mailbox, so a million idle
+ * actors cost no million mailboxes, and actors that take turns (ping-pong) pass a few around
+ * instead of allocating one per message.
+ */
+const spare: Mailbox[] = [];
+const SPARE_MAX = 256;
+/** Lane 0 capacities (in messages) above this are not kept: a burst's big array goes to the GC. */
+const SPARE_CAPACITY = 64;
+
+/** An empty unbounded mailbox: a spare one if there is one. */
+export function takeMailbox(): Mailbox {
+  return spare.pop() ?? new Mailbox();
+}
+
 export class Mailbox {
   /** Messages in all lanes. */
   #length = 0;
@@ -120,6 +136,19 @@ export class Mailbox {
     if (this.#taken === 0) return;
     this.#bounds!.releaseMany(this.entry, this.#taken);
     this.#taken = 0;
+  }
+
+  /**
+   * An empty unbounded mailbox is let go (returns true: the caller forgets it), into the thread's
+   * spares while there is room. A bounded one holds its entry in the bounds table: kept.
+   */
+  recycle(): boolean {
+    if (this.#length !== 0 || this.#bounded) return false;
+    if (this.#mask < SPARE_CAPACITY && spare.length < SPARE_MAX) {
+      this.#head = 0;
+      spare.push(this);
+    }
+    return true;
   }
 
   /** True when pushTell may be used: no drop-oldest bound to keep here. */

@@ -18,6 +18,9 @@ export interface NodeRecovery {
   readonly seqBase: number;
 }
 
+/** What most spawns find held for them: nothing. */
+const NOTHING_EARLY: { messages: undefined; watchers: undefined } = Object.freeze({ messages: undefined, watchers: undefined });
+
 export class Arrivals {
   readonly #self: number;
   /** The last spawn sequence number seen from each thread. */
@@ -70,6 +73,7 @@ export class Arrivals {
     const seq = seqOf(key);
     if (seq > this.#lastSpawnSeq[from]!) this.#lastSpawnSeq[from] = seq;
     this.#pending?.delete(key);
+    if (this.#early.size === 0 && this.#earlyWatchers.size === 0) return NOTHING_EARLY;
     const messages = this.#early.get(key);
     if (messages !== undefined) this.#early.delete(key);
     const watchers = this.#earlyWatchers.get(key);

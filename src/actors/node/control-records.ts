@@ -11,6 +11,7 @@ import type { NodeCore } from './node-core.js';
 import type { Handover } from '../recovery/handover.js';
 import type { RemoteSpawns } from '../recovery/remote-spawns.js';
 import type { SupervisionWire } from '../supervision/across-threads.js';
+import { withWork } from './stop-all.js';
 import type { Topics } from './topics.js';
 import type { ControlRecord } from './wire.js';
 
@@ -26,6 +27,8 @@ export interface ControlHost extends NodeCore {
   readonly names: Names;
   threadDown(thread: number, death: DeathNotice): PeerRecovery | null;
   predecessorGone(key: number): void;
+  stopInOrder(keys: readonly number[], timeoutMs: number, handleHeld: boolean): Promise<number>;
+  isDead(thread: number): boolean;
 }
 
 export function dispatchControl(node: ControlHost, from: number, record: ControlRecord): void {
@@ -74,8 +77,8 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
       return;
     case 'replicas':
       for (const [key, held, done, stopped] of record[1]) {
-        node.remote.replicas(key, held, done);
-        if (stopped) node.remote.replicasDone(key);
+        node.remote.replicas(from, key, held, done);
+        if (stopped) node.remote.replicasDone(from, key);
       }
       return;
     case 'returned':
@@ -83,10 +86,20 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
       node.handover.reroute(record[1], record[2], record[3]);
       return;
     case 'seen':
-      node.remote.seen(record[1], record[2], record[3]);
+      node.remote.seen(from, record[1], record[2], record[3]);
       return;
     case 'lookup':
       node.names.answer(from, record[1], record[2]);
       return;
+    case 'stop-work':
+      node.records.reply(from, 0, record[2], withWork(node, record[1]));
+      return;
+    case 'stop-all': {
+      const corr = record[4];
+      void node.stopInOrder(record[1], record[2], record[3]).then((forced) => {
+        if (!node.isDead(from)) node.records.reply(from, 0, corr, forced);
+      });
+      return;
+    }
   }
 }

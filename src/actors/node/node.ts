@@ -45,6 +45,7 @@ import { RemoteSpawns, type SpawnerHost } from '../recovery/remote-spawns.js';
 import { predecessorGone, threadDown, type RecoveryHost } from '../recovery/thread-down.js';
 import { RecordWriter } from './records.js';
 import { SendQueue } from './send-queue.js';
+import { stopTopLevel } from './stop-all.js';
 import { Stopping, type StopHost } from './stopping.js';
 import { SupervisionWire, type SupervisionHost } from '../supervision/across-threads.js';
 import { Topics } from './topics.js';
@@ -117,6 +118,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   readonly #offload: OffloadPool;
   readonly #placement: PlacementContext;
   #seq = 0;
+  /** Modules being loaded for spawned actors, by URL (their cells start once it is there). */
+  readonly #loading = new Map<string, Promise<void>>();
 
   constructor(runtime: ThreadRuntime, options: NodeOptions) {
     this.runtime = runtime;
@@ -282,7 +285,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       cell.schedule();
       ref.cell = cell;
     } else {
-      const record: SpawnRecord = [definition.moduleUrl, definition.name, args, parentThread, parentKey, policy === DEFAULT_POLICY ? null : policy];
+      const record = this.remote.record(definition.moduleUrl, definition.name, args, parentThread, parentKey, policy === DEFAULT_POLICY ? null : policy);
       try {
         this.records.spawn(thread, key, parentKey, record);
       } catch (error) {
@@ -337,7 +340,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       cell.schedule();
       return;
     }
-    loadModule(moduleUrl).then(
+    const loaded = loadModule(moduleUrl).then(
       () => {
         const definition = lookupDefinition(moduleUrl, name);
         if (definition === undefined) {
@@ -349,6 +352,15 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       },
       (error: unknown) => this.startFailed(cell, new Error(`cannot load ${moduleUrl}: ${(error as Error)?.message ?? String(error)}`, { cause: error })),
     );
+    if (!this.#loading.has(moduleUrl)) {
+      this.#loading.set(moduleUrl, loaded);
+      void loaded.then(() => this.#loading.delete(moduleUrl));
+    }
+  }
+
+  /** Resolves once the modules this thread is loading for spawned actors have loaded (or failed). */
+  async modulesLoaded(): Promise<void> {
+    while (this.#loading.size > 0) await Promise.all(this.#loading.values());
   }
 
   // ---- sending --------------------------------------------------------------------------------
@@ -529,6 +541,16 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
 
   stopChildren(cell: Cell): Promise<void> {
     return this.#stopping.stopChildren(cell);
+  }
+
+  /** Stops these actors of this thread one at a time, in this order (stopping.ts); resolves with how many overran `timeoutMs`. */
+  stopInOrder(keys: readonly number[], timeoutMs: number, handleHeld: boolean): Promise<number> {
+    return this.#stopping.stopInOrder(keys, timeoutMs, handleHeld);
+  }
+
+  /** Stops every top-level actor, in order (stop-all.ts); resolves with how many overran `timeoutMs`. */
+  stopTopLevel(timeoutMs: number, handleHeld: boolean): Promise<number> {
+    return stopTopLevel(this, timeoutMs, handleHeld);
   }
 
   /** A first start failed: the actor stops; what was sent to it is answered or dead-lettered. */

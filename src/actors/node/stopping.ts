@@ -20,6 +20,23 @@ import { seqOf, spawnerOf, type Returned } from './wire.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** Calls `fn`, then `after` before anything else runs; returns what `fn` returned (or a rejection). */
+function runNow(fn: () => unknown, after: () => void): Promise<unknown> | unknown {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  } finally {
+    after();
+  }
+}
+
+/** Resolves true if `done` has not settled within `ms`. */
+function overran(done: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([done.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), ms)))]).finally(() => clearTimeout(timer));
+}
+
 /** What stopping needs of the host beyond the shared core. */
 export interface StopHost extends NodeCore {
   readonly remote: RemoteSpawns;
@@ -30,6 +47,8 @@ export interface StopHost extends NodeCore {
   readonly supervision: SupervisionWire;
   /** Async handlers in flight on this thread (at-most-once). */
   inFlight: number;
+  /** Resolves once the modules this thread is loading for spawned actors have loaded (or failed). */
+  modulesLoaded(): Promise<void>;
 }
 
 export class Stopping {
@@ -96,7 +115,38 @@ export class Stopping {
   #ending(cell: Cell): void {
     cell.status = 'stopping';
     this.#node.liveness.markGone(spawnerOf(cell.key), seqOf(cell.key));
-    cell.abortSignal(new ActorStoppedError(`actor ${this.#node.idOf(cell.key)} is stopping`));
+    cell.abortSignal(() => new ActorStoppedError(`actor ${this.#node.idOf(cell.key)} is stopping`));
+  }
+
+  /**
+   * Shutdown's stops on this thread: one actor at a time, in the order given, each allowed
+   * `timeoutMs` before the next one begins (a stop that overruns goes on, forced: the books
+   * settle it at the thread's end). With `handleHeld` (the drain finished in time), what an actor
+   * holds when its turn comes (what newer actors sent it as they stopped) is handled first, as
+   * any accepted message is (Z2); one that has not had its first turn yet starts first. An idle actor
+   * with no children and no onStop stops at once, with no timer and no await. Resolves with how
+   * many overran.
+   */
+  async stopInOrder(keys: readonly number[], timeoutMs: number, handleHeld: boolean): Promise<number> {
+    const node = this.#node;
+    await node.modulesLoaded(); // actors whose code is still loading here start before they stop
+    let forced = 0;
+    for (const key of keys) {
+      const cell = node.cells.get(key);
+      if (cell === undefined) continue;
+      // Spawned but not started yet (its first turn had not come): it starts first, so that its
+      // stop is a whole one (onStop runs, once).
+      if (cell.status === 'starting' && !cell.busy && cell.definition !== null) cell.run();
+      let done: Promise<void>;
+      if (handleHeld && cell.depth > 0 && !cell.ending) {
+        cell.enqueue(new Envelope(EnvelopeKind.Stop, '', undefined, node.self, 0, 0));
+        done = cell.whenStopped();
+      } else {
+        done = this.stopCell(cell, 'normal');
+      }
+      if (done !== RESOLVED && (await overran(done, timeoutMs))) forced++;
+    }
+    return forced;
   }
 
   /** Stops a cell's children one at a time, newest first. */
@@ -118,8 +168,13 @@ export class Stopping {
     }
     const onStop = cell.definition?.spec.onStop;
     if (onStop !== undefined && initFailure === null && wasStarted) {
+      // Its synchronous part runs as the actor (what it sends has it as sender, and is not
+      // refused at shutdown as a message from outside would be).
+      const node = this.#node;
+      const before = node.current;
+      node.current = cell;
       try {
-        await onStop(cell.ctx as never);
+        await runNow(() => onStop(cell.ctx as never), () => (node.current = before));
       } catch {
         // onStop failures do not keep an actor alive.
       }

@@ -66,5 +66,7 @@ export type ControlRecord =
   | ['gone', number] // an actor of a thread that died, not restarted (its spawner's thread sent it)
   | ['seen', number, string, number] // key, a message id it took, when (its host's thread sent it, to its spawner)
   | ['lookup', string, number] // a registered name, the asker's correlation id (to the main thread)
+  | ['stop-all', number[], number, boolean, number] // keys to stop one at a time in this order, each allowed ms, whether each handles what it holds first, correlation id (answered: how many overran)
+  | ['stop-work', number[], number] // keys, correlation id (answered: those whose stop has work to do, stop-all.ts)
   | ['returned', number, number, Returned[]] // pool id, the stopped member's key, what it left (its thread sent it, to the pool's)
   | ['replicas', ReplicaBatch[]]; // copies of ack-mode tells, per actor (its host's thread sent it, to its spawner)

@@ -11,9 +11,10 @@ import type { RestartType } from '../types.js';
 import type { Replica, SpawnRecord } from '../node/wire.js';
 import type { NodeCore } from '../node/node-core.js';
 import type { Handover } from './handover.js';
+import { SpawnTable } from './spawn-table.js';
 
+/** An actor that needed more than its spawn record kept here. */
 interface RemoteSpawn {
-  readonly thread: number;
   readonly record: SpawnRecord;
   /** Copies of the ack-mode tells its host holds and has not finished with, by number: [number, ...Replica]. */
   replicas: Map<number, readonly [number, ...Replica]> | null;
@@ -23,6 +24,11 @@ interface RemoteSpawn {
   seen: Map<string, number> | null;
 }
 
+/** Nearly every actor is its spawn record alone (often one shared with its siblings). */
+type Entry = SpawnRecord | RemoteSpawn;
+
+const recordOf = (entry: Entry): SpawnRecord => (Array.isArray(entry) ? entry : entry.record);
+
 /** What the spawner's side needs of its host beyond the shared core. */
 export interface SpawnerHost extends NodeCore, SupervisorHost {
   readonly handover: Handover;
@@ -30,28 +36,63 @@ export interface SpawnerHost extends NodeCore, SupervisorHost {
 
 export class RemoteSpawns {
   readonly #host: SpawnerHost;
-  readonly #spawned = new Map<number, RemoteSpawn>();
-  /** Actors on a thread that died whose restart is not decided yet. */
-  readonly #orphans = new Set<number>();
+  /** By host thread, by key, in spawn order. */
+  readonly #spawned: SpawnTable<Entry>[] = [];
+  /** Actors on a thread that died whose restart is not decided yet: key -> thread. */
+  readonly #orphans = new Map<number, number>();
+  /** The last record made: the next spawn of the same kind shares it (a loop of spawns keeps one). */
+  #last: SpawnRecord | null = null;
 
   constructor(host: SpawnerHost) {
     this.#host = host;
+    for (let t = 0; t < host.threadCount; t++) this.#spawned.push(new SpawnTable());
+  }
+
+  /** The spawn record for these fields: the previous one if it is the same. */
+  record(moduleUrl: string, name: string, args: unknown, parentThread: number, parentKey: number, policy: SpawnRecord[5]): SpawnRecord {
+    const last = this.#last;
+    if (last !== null && last[2] === args && last[4] === parentKey && last[5] === policy && last[1] === name && last[0] === moduleUrl && last[3] === parentThread) return last;
+    return (this.#last = [moduleUrl, name, args, parentThread, parentKey, policy]);
   }
 
   add(key: number, thread: number, record: SpawnRecord): void {
-    this.#spawned.set(key, { thread, record, restarts: null, seen: null, replicas: null });
+    this.#spawned[thread]!.add(key, record);
+  }
+
+  /** The keys of the top-level actors (no parent) placed on `thread`, oldest first. */
+  topLevel(thread: number): number[] {
+    const keys: number[] = [];
+    for (const [key, entry] of this.#spawned[thread]!) if (recordOf(entry)[4] === 0) keys.push(key);
+    return keys;
   }
 
   /** The actor stopped for good: nothing more to keep. */
   stopped(key: number, thread: number): void {
-    if (this.#spawned.get(key)?.thread !== thread) return;
-    this.#spawned.delete(key);
+    if (!this.#spawned[thread]!.delete(key)) return;
     this.#orphans.delete(key);
   }
 
-  /** Its host took a message id into its dedup table; bounded and expired as that table is. */
-  seen(key: number, id: string, at: number): void {
-    const spawned = this.#spawned.get(key);
+  /** Its full entry, made from its record on first need. */
+  #more(thread: number, key: number): RemoteSpawn | undefined {
+    const map = this.#spawned[thread]!;
+    const entry = map.get(key);
+    if (entry === undefined || !Array.isArray(entry)) return entry;
+    const full: RemoteSpawn = { record: entry, replicas: null, restarts: null, seen: null };
+    map.set(key, full);
+    return full;
+  }
+
+  #entry(key: number): { thread: number; record: SpawnRecord; full: RemoteSpawn | null } | undefined {
+    for (let thread = 0; thread < this.#spawned.length; thread++) {
+      const entry = this.#spawned[thread]!.get(key);
+      if (entry !== undefined) return { thread, record: recordOf(entry), full: Array.isArray(entry) ? null : entry };
+    }
+    return undefined;
+  }
+
+  /** Its host (`thread`) took a message id into its dedup table; bounded and expired as that table is. */
+  seen(thread: number, key: number, id: string, at: number): void {
+    const spawned = this.#more(thread, key);
     if (spawned === undefined) return;
     const table = (spawned.seen ??= new Map());
     table.delete(id);
@@ -64,9 +105,9 @@ export class RemoteSpawns {
     }
   }
 
-  /** Its host copied tells it now holds, and finished with others (`done`: [from, to] ranges of numbers). */
-  replicas(key: number, held: readonly (readonly [number, ...Replica])[], done: readonly number[]): void {
-    const spawned = this.#spawned.get(key);
+  /** Its host (`thread`) copied tells it now holds, and finished with others (`done`: [from, to] ranges of numbers). */
+  replicas(thread: number, key: number, held: readonly (readonly [number, ...Replica])[], done: readonly number[]): void {
+    const spawned = this.#more(thread, key);
     if (spawned === undefined) return;
     const table = (spawned.replicas ??= new Map());
     for (const entry of held) table.set(entry[0], entry);
@@ -74,25 +115,27 @@ export class RemoteSpawns {
   }
 
   /** Its host stopped it and settled everything it held. */
-  replicasDone(key: number): void {
-    const spawned = this.#spawned.get(key);
-    if (spawned !== undefined) spawned.replicas = null;
+  replicasDone(thread: number, key: number): void {
+    const entry = this.#spawned[thread]!.get(key);
+    if (entry !== undefined && !Array.isArray(entry)) entry.replicas = null;
   }
 
   /** Copies held here of what actors on `thread` held. */
   replicaCount(thread: number): number {
     let n = 0;
-    for (const spawned of this.#spawned.values()) if (spawned.thread === thread) n += spawned.replicas?.size ?? 0;
+    for (const [, entry] of this.#spawned[thread]!) if (!Array.isArray(entry)) n += entry.replicas?.size ?? 0;
     return n;
   }
 
   /** Hands an actor's copies on (to itself restarted, or elsewhere) and forgets them. */
-  #resend(key: number, spawned: RemoteSpawn, restarted: boolean): void {
-    const table = spawned.replicas;
-    spawned.replicas = null;
+  #resend(thread: number, key: number, restarted: boolean): void {
+    const entry = this.#spawned[thread]!.get(key);
+    if (entry === undefined || Array.isArray(entry)) return;
+    const table = entry.replicas;
+    entry.replicas = null;
     if (table === null || table.size === 0) return;
     const ordered = [...table.values()].sort((a, b) => a[0] - b[0]).map(([, ...r]) => r as Replica);
-    this.#host.handover.resend(spawned.thread, key, ordered, restarted, spawned.record[5]?.routeeOf ?? null);
+    this.#host.handover.resend(thread, key, ordered, restarted, entry.record[5]?.routeeOf ?? null);
   }
 
   isOrphan(key: number): boolean {
@@ -101,7 +144,7 @@ export class RemoteSpawns {
 
   /** An orphan's restart type (what a sibling's 'halt' directive answers for it). */
   restartTypeOf(key: number): RestartType {
-    return (this.#spawned.get(key)!.record[5] ?? DEFAULT_POLICY).restart;
+    return (this.#entry(key)!.record[5] ?? DEFAULT_POLICY).restart;
   }
 
   /**
@@ -110,12 +153,8 @@ export class RemoteSpawns {
    * replacement holds their messages meanwhile).
    */
   orphan(thread: number, cause: Error): number[] {
-    const keys: number[] = [];
-    for (const [key, spawned] of this.#spawned) {
-      if (spawned.thread !== thread) continue;
-      keys.push(key);
-      this.#orphans.add(key);
-    }
+    const keys = this.#spawned[thread]!.keys();
+    for (const key of keys) this.#orphans.set(key, thread);
     queueMicrotask(() => {
       for (const key of keys) this.#failed(key, cause);
     });
@@ -124,29 +163,29 @@ export class RemoteSpawns {
 
   /** `thread` died for good: its actors are gone. */
   forgetThread(thread: number): void {
-    for (const [key, spawned] of [...this.#spawned]) {
-      if (spawned.thread !== thread) continue;
-      this.#resend(key, spawned, false);
-      this.#forget(key);
+    for (const key of this.#spawned[thread]!.keys()) {
+      this.#resend(thread, key, false);
+      this.#forget(thread, key);
     }
   }
 
   /** Starts an orphan again on its thread's replacement: same key, same ref, same spawn record. */
   respawn(key: number): void {
-    const spawned = this.#spawned.get(key)!;
+    const { thread, record: spawnRecord, full } = this.#entry(key)!;
     this.#orphans.delete(key);
-    const [moduleUrl, name, args, parentThread, parentKey, policy] = spawned.record;
-    const record: SpawnRecord = spawned.seen === null ? spawned.record : [moduleUrl, name, args, parentThread, parentKey, policy, [...spawned.seen]];
-    this.#host.records.spawn(spawned.thread, key, record[4], record);
-    this.#resend(key, spawned, true);
+    const [moduleUrl, name, args, parentThread, parentKey, policy] = spawnRecord;
+    const seen = full?.seen ?? null;
+    const record: SpawnRecord = seen === null ? spawnRecord : [moduleUrl, name, args, parentThread, parentKey, policy, [...seen]];
+    this.#host.records.spawn(thread, key, record[4], record);
+    this.#resend(thread, key, true);
   }
 
   /** An orphan that is not restarted: the replacement dead-letters what it holds for it. */
   gone(key: number): void {
-    const spawned = this.#spawned.get(key)!;
-    this.#host.control(spawned.thread, ['gone', key]);
-    this.#resend(key, spawned, false);
-    this.#forget(key);
+    const thread = this.#entry(key)!.thread;
+    this.#host.control(thread, ['gone', key]);
+    this.#resend(thread, key, false);
+    this.#forget(thread, key);
   }
 
   /**
@@ -154,13 +193,15 @@ export class RemoteSpawns {
    * resulting directive or stop here); without one, its own restart limits do.
    */
   #failed(key: number, cause: Error): void {
-    const spawned = this.#spawned.get(key);
-    if (spawned === undefined || !this.#orphans.has(key)) return;
+    const thread = this.#orphans.get(key);
+    if (thread === undefined) return;
+    const spawned = this.#more(thread, key);
+    if (spawned === undefined) return;
     const host = this.#host;
     const parentKey = spawned.record[4];
     const policy = spawned.record[5] ?? DEFAULT_POLICY;
     const parent = parentKey === 0 ? null : (host.cells.get(parentKey) ?? null);
-    const ref = host.refFor(spawned.thread, key);
+    const ref = host.refFor(thread, key);
     if (parentKey !== 0 && (parent === null || parent.ending)) {
       this.gone(key);
       return;
@@ -190,11 +231,11 @@ export class RemoteSpawns {
     }, base + Math.random() * backoff.jitter * base);
   }
 
-  #forget(key: number): void {
-    const spawned = this.#spawned.get(key)!;
+  #forget(thread: number, key: number): void {
+    const map = this.#spawned[thread]!;
+    const parentKey = recordOf(map.get(key)!)[4];
     this.#orphans.delete(key);
-    this.#spawned.delete(key);
-    const parentKey = spawned.record[4];
+    map.delete(key);
     if (parentKey !== 0) this.#host.cells.get(parentKey)?.children?.delete(key);
     const entry = this.#host.bounds.entryOf(key);
     if (entry >= 0) this.#host.bounds.free(entry);
