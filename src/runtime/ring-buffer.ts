@@ -289,8 +289,8 @@ export class RecordReader {
     out.kind = word & 0xff;
     out.priority = (word >> 8) & 0xff;
     out.flags = word >>> 16;
-    out.target = this.#f64[(pos + REC_TARGET) >> 3]!;
-    out.sender = this.#f64[(pos + REC_SENDER) >> 3]!;
+    out.target = small(this.#f64[(pos + REC_TARGET) >> 3]!);
+    out.sender = small(this.#f64[(pos + REC_SENDER) >> 3]!);
     out.corr = this.#i32[(pos + REC_CORR) >> 2]!;
     out.aux = this.#i32[(pos + REC_AUX) >> 2]!;
     return pos + align8(REC_HEADER_BYTES + len);
@@ -299,4 +299,13 @@ export class RecordReader {
   payloadLength(pos: number): number {
     return this.#i32[pos >> 2]!;
   }
+}
+
+/**
+ * A key read from a Float64 slot, as a small integer where it is one: a double kept as is would
+ * be a heap number wherever it is stored (an actor's key, a Map key), 16 bytes and a hash each.
+ */
+function small(value: number): number {
+  const int = value | 0;
+  return int === value ? int : value;
 }

@@ -5,6 +5,10 @@
 
 import { AskTimeoutError } from '../../errors.js';
 import type { Clock, TimerHandle } from '../../runtime/clock.js';
+import { CorrTable } from './corr-table.js';
+
+/** What an ask is about, for its timeout's message: made only if it times out. */
+export type AskSubject = (() => string) | { describe(): string };
 
 interface Pending {
   readonly corr: number;
@@ -12,14 +16,21 @@ interface Pending {
   readonly thread: number;
   readonly deadline: number;
   readonly timeoutMs: number;
-  readonly describe: () => string;
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
+  /** With `type`, the ref asked (`"type" to Name id`); else a function that says what it is. */
+  readonly about: AskSubject;
+  readonly type: string;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
   settled: boolean;
 }
 
+function describe(entry: Pending): string {
+  const about = entry.about;
+  return typeof about === 'function' ? about() : `${JSON.stringify(entry.type)} to ${about.describe()}`;
+}
+
 export class AskTable {
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new CorrTable<Pending>();
   readonly #clock: Clock;
   /** Min-heap by deadline; settled entries are dropped lazily when they reach the top. */
   readonly #heap: Pending[] = [];
@@ -40,25 +51,32 @@ export class AskTable {
     return (this.#next % 0x7ffffffe) + 1;
   }
 
-  /** Registers a reply slot; returns its correlation id (never 0) and the promise. 0 ms: no timeout. */
-  open<T>(timeoutMs: number, describe: () => string, thread = -1): { corr: number; promise: Promise<T> } {
+  /**
+   * Registers a reply slot; returns its correlation id (never 0) and the promise. 0 ms: no
+   * timeout. `about` (with `type`, an ask of that type to the ref `about`) names it in a timeout.
+   */
+  open<T>(timeoutMs: number, about: AskSubject, thread = -1, type = ''): { corr: number; promise: Promise<T> } {
     this.#next = (this.#next % 0x7ffffffe) + 1;
     const corr = this.#next;
     const timed = timeoutMs > 0 && Number.isFinite(timeoutMs);
-    let entry!: Pending;
-    const promise = new Promise<T>((resolve, reject) => {
-      entry = {
-        corr,
-        thread,
-        deadline: timed ? this.#clock.now() + timeoutMs : Number.POSITIVE_INFINITY,
-        timeoutMs,
-        describe,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        settled: false,
-      };
+    let resolve!: (value: unknown) => void;
+    let reject!: (error: Error) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res as (value: unknown) => void;
+      reject = rej;
     });
-    this.#pending.set(corr, entry);
+    const entry: Pending = {
+      corr,
+      thread,
+      deadline: timed ? this.#clock.now() + timeoutMs : Number.POSITIVE_INFINITY,
+      timeoutMs,
+      about,
+      type,
+      resolve,
+      reject,
+      settled: false,
+    };
+    this.#pending.add(entry);
     if (timed) {
       this.#push(entry);
       if (entry.deadline < this.#armedFor) this.#arm(entry.deadline);
@@ -83,11 +101,11 @@ export class AskTable {
 
   /** Rejects every ask waiting on an actor of `thread` (it died). */
   rejectThread(thread: number, error: (describe: string) => Error): void {
-    for (const [corr, entry] of [...this.#pending]) if (entry.thread === thread) this.reject(corr, error(entry.describe()));
+    for (const entry of this.#pending.entries()) if (entry.thread === thread) this.reject(entry.corr, error(describe(entry)));
   }
 
   rejectAll(error: () => Error): void {
-    for (const corr of [...this.#pending.keys()]) this.reject(corr, error());
+    for (const entry of this.#pending.entries()) this.reject(entry.corr, error());
     this.#heap.length = 0;
     if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
     this.#timer = null;
@@ -95,9 +113,8 @@ export class AskTable {
   }
 
   #take(corr: number): Pending | undefined {
-    const entry = this.#pending.get(corr);
+    const entry = this.#pending.delete(corr);
     if (entry === undefined) return undefined;
-    this.#pending.delete(corr);
     entry.settled = true;
     if (this.#pending.size === 0 && this.#heap.length > 0) {
       // Nothing waits any more: drop the settled deadlines and the armed timer with them.
@@ -130,7 +147,7 @@ export class AskTable {
       if (top.settled) continue;
       this.#pending.delete(top.corr);
       top.settled = true;
-      top.reject(new AskTimeoutError(`ask ${top.describe()} timed out after ${top.timeoutMs} ms`));
+      top.reject(new AskTimeoutError(`ask ${describe(top)} timed out after ${top.timeoutMs} ms`));
     }
   };
 

@@ -98,7 +98,12 @@ export class InboundRecords implements InboundSink {
         return;
       }
       case RecordKind.Spawn:
-        node.spawnFromRecord(from, h.target, payload as SpawnRecord);
+        if (h.corr === 0) {
+          node.spawnFromRecord(from, h.target, payload as SpawnRecord);
+          return;
+        }
+        // A batch: one record for several actors (records.ts).
+        for (const key of (payload as [SpawnRecord, number[]])[1]) node.spawnFromRecord(from, key, (payload as [SpawnRecord, number[]])[0]);
         return;
       case RecordKind.Stop: {
         // The header object is reused for the next record: capture what the reply needs now.

@@ -158,6 +158,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     this.#sends = new SendQueue(this);
     this.#stopping = new Stopping(this);
     runtime.beforeFlush = () => {
+      this.records.flushSpawns();
       if (this.handover.hasCopiesToSend) this.handover.flush();
     };
     // Copies of what a pass took from the rings are published before any handler runs: a handler
@@ -474,14 +475,14 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
         if (cell === undefined || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
         checkPayload(payload);
         if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
-        const { corr, promise } = this.asks.open(timeoutMs, () => `${JSON.stringify(type)} to ${ref.describe()}`);
+        const { corr, promise } = this.asks.open(timeoutMs, ref, -1, type);
         cell.enqueue(new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr, priority));
         this.runtime.counters[STAT_ACCEPTED]!++;
         return promise;
       }
       const entry = this.bounds.entryOf(ref.key);
       if (entry >= 0) this.#takeRoom(entry, ref);
-      const { corr, promise } = this.asks.open(timeoutMs, () => `${JSON.stringify(type)} to ${ref.describe()}`, ref.thread);
+      const { corr, promise } = this.asks.open(timeoutMs, ref, ref.thread, type);
       try {
         this.records.ask(ref.thread, ref.key, senderKey, priority, corr, payload, type);
       } catch (error) {

@@ -6,17 +6,34 @@ import { RecordKind } from '../../runtime/layout.js';
 import type { OutboundHeader, ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { ControlRecord, SpawnRecord } from './wire.js';
 
+/** Keys per batched spawn record. */
+const SPAWN_BATCH = 4096;
+
+/** Spawns of one kind waiting to go to a thread as one record. */
+interface SpawnBatch {
+  readonly record: SpawnRecord;
+  readonly keys: number[];
+}
+
 export class RecordWriter {
   readonly #runtime: ThreadRuntime;
   readonly #h: OutboundHeader = { kind: RecordKind.Tell, priority: 0, target: 0, sender: 0, corr: 0 };
+  /**
+   * By thread: a run of spawns that share one spawn record, written as one record (its keys and
+   * the record once) before anything else goes to that thread, or at the end of the turn.
+   */
+  readonly #spawns: (SpawnBatch | null)[];
+  #batched = 0;
 
   constructor(runtime: ThreadRuntime) {
     this.#runtime = runtime;
+    this.#spawns = new Array<SpawnBatch | null>(runtime.threadCount).fill(null);
   }
 
   /** A message to actor `target` from actor `sender` (0: from outside); `receipt`: a correlation id for a K6 receipt, else 0. */
   tell(to: number, target: number, sender: number, priority: number, receipt: number, payload: unknown, type: string): void {
     // The hot path of every cross-thread tell: the header filled here, not through #write.
+    if (this.#batched !== 0) this.#flushSpawnsTo(to);
     const h = this.#h;
     h.kind = RecordKind.Tell;
     h.priority = priority;
@@ -46,9 +63,43 @@ export class RecordWriter {
     this.#write(to, RecordKind.ReplyError, 0, asker, 0, corr, error, '');
   }
 
-  /** Spawns (or restarts) actor `key` on thread `to`. */
+  /**
+   * Spawns (or restarts) actor `key` on thread `to`. A loop of spawns that share one record (the
+   * spawner interns it) and whose args are a primitive (shared objects would be one object for
+   * all of them there) goes as one record per batch: [record, keys], `corr` the count.
+   */
   spawn(to: number, key: number, parentKey: number, record: SpawnRecord): void {
-    this.#write(to, RecordKind.Spawn, 0, key, parentKey, 0, record, '');
+    const args = record[2];
+    if (record.length > 6 || (typeof args === 'object' && args !== null) || typeof args === 'function') {
+      this.#write(to, RecordKind.Spawn, 0, key, parentKey, 0, record, '');
+      return;
+    }
+    let batch: SpawnBatch | null = this.#spawns[to] ?? null;
+    if (batch !== null && batch.record !== record) {
+      this.#flushSpawnsTo(to);
+      batch = null;
+    }
+    if (batch === null) {
+      batch = this.#spawns[to] = { record, keys: [] };
+      if (this.#batched++ === 0) this.#runtime.publishSoon(); // written by the end of this turn at the latest
+    }
+    batch.keys.push(key);
+    if (batch.keys.length >= SPAWN_BATCH) this.#flushSpawnsTo(to);
+  }
+
+  /** Writes every batch of spawns waiting (at the end of a turn, before the rings are published). */
+  flushSpawns(): void {
+    if (this.#batched === 0) return;
+    for (let to = 0; to < this.#spawns.length; to++) this.#flushSpawnsTo(to);
+  }
+
+  #flushSpawnsTo(to: number): void {
+    const batch = this.#spawns[to];
+    if (batch === null || batch === undefined) return;
+    this.#spawns[to] = null;
+    this.#batched--;
+    if (batch.keys.length === 1) this.#write(to, RecordKind.Spawn, 0, batch.keys[0]!, batch.record[4], 0, batch.record, '');
+    else this.#write(to, RecordKind.Spawn, 0, batch.keys[0]!, batch.record[4], batch.keys.length, [batch.record, batch.keys], '');
   }
 
   /** Stops actor `key`; `how` 0: now, 1: after what it accepted, 2: killed. Answered by a Reply to `corr`. */
@@ -62,10 +113,12 @@ export class RecordWriter {
   }
 
   control(to: number, record: ControlRecord): void {
+    if (this.#batched !== 0) this.#flushSpawnsTo(to);
     this.#runtime.sendControl(to, record);
   }
 
   #write(to: number, kind: RecordKind, priority: number, target: number, sender: number, corr: number, payload: unknown, tag: string): void {
+    if (this.#batched !== 0 && this.#spawns[to] !== null) this.#flushSpawnsTo(to);
     const h = this.#h;
     h.kind = kind;
     h.priority = priority;
