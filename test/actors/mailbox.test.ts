@@ -68,6 +68,13 @@ describe('an idle actor holds no mailbox', () => {
     expect(next.length).toBe(0);
   });
 
+  it('a mailbox that grew for a burst stays with its actor (the next burst does not grow one again)', () => {
+    const mailbox = takeMailbox();
+    for (let i = 0; i < 100; i++) mailbox.pushTell('m', i, 0, 0, 0);
+    while (mailbox.takeTell() !== undefined);
+    expect(mailbox.recycle()).toBe(false);
+  });
+
   it('a bounded mailbox is kept (it holds its entry in the bounds table)', () => {
     const bounded = new Mailbox(null, -1, 4); // drop-oldest, capacity 4
     expect(bounded.recycle()).toBe(false);

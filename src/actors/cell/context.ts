@@ -6,18 +6,16 @@ import { validateNumber } from '../../validate.js';
 import { deferAck, settleAttempt } from './ack-mode.js';
 import { checkRef, type ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from './cell.js';
-import type { CellHost } from './cell-host.js';
 import { Pool, resolvePoolOptions } from '../pool.js';
 import type { ActorTimers } from './timers.js';
 import type { AckHandle, ActorContext, AnyDefinition, MessageOptions, PoolOptions, SpawnOptions } from '../types.js';
 
 export class Context implements ActorContext<unknown> {
   readonly #cell: Cell;
-  readonly #host: CellHost<Cell>;
 
-  constructor(cell: Cell, host: CellHost<Cell>) {
+  /** Its host is the cell's (cell.node): one field less per actor. */
+  constructor(cell: Cell) {
     this.#cell = cell;
-    this.#host = host;
   }
 
   /** Kept in the cell, so that an actor that never handles a message needs no Context. */
@@ -34,23 +32,23 @@ export class Context implements ActorContext<unknown> {
     return this.#cell.sender as never;
   }
   get id(): string {
-    return this.#host.idOf(this.#cell.key);
+    return this.#cell.node.idOf(this.#cell.key);
   }
   get signal(): AbortSignal {
     return this.#cell.signal;
   }
   spawn(definition: AnyDefinition, args?: unknown, options?: SpawnOptions): never {
-    return this.#host.spawn(definition, args, options, this.#cell) as never;
+    return this.#cell.node.spawn(definition, args, options, this.#cell) as never;
   }
   startChild(definition: AnyDefinition, args?: unknown, options?: SpawnOptions): Promise<never> {
-    return this.#host.start(definition, args, options, this.#cell) as Promise<never>;
+    return this.#cell.node.start(definition, args, options, this.#cell) as Promise<never>;
   }
   lookup(name: string): Promise<never> {
-    return this.#host.names.lookup(name) as Promise<never>;
+    return this.#cell.node.names.lookup(name) as Promise<never>;
   }
   spawnPool(definition: AnyDefinition, args: unknown, options: PoolOptions): never {
     const { size, routing, spawn } = resolvePoolOptions(options);
-    return new Pool(this.#host, (routeeOf) => this.#host.spawn(definition, args, spawn, this.#cell, routeeOf), size, routing) as never;
+    return new Pool(this.#cell.node, (routeeOf) => this.#cell.node.spawn(definition, args, spawn, this.#cell, routeeOf), size, routing) as never;
   }
   stop(ref?: ActorRefImpl): Promise<void> {
     if (ref !== undefined) {
@@ -59,46 +57,46 @@ export class Context implements ActorContext<unknown> {
       } catch (error) {
         return Promise.reject(error);
       }
-      return this.#host.stopRef(ref);
+      return this.#cell.node.stopRef(ref);
     }
     const cell = this.#cell;
     // A permanent child of a supervisor is restarted even after a normal exit (OTP): its parent
     // decides, as after a failure. Make such a child 'transient' for a stop that ends it.
-    if (cell.policy.supervised && cell.policy.restart === 'permanent' && this.#host.stopReason !== 'shutdown') {
+    if (cell.policy.supervised && cell.policy.restart === 'permanent' && this.#cell.node.stopReason !== 'shutdown') {
       cell.exitNormally();
       return Promise.resolve();
     }
-    return this.#host.stopCell(cell, 'normal');
+    return this.#cell.node.stopCell(cell, 'normal');
   }
   get timers(): ActorTimers {
     return this.#cell.timers;
   }
   watch(ref: ActorRefImpl): void {
-    this.#host.deathWatch.watch(this.#cell, ref);
+    this.#cell.node.deathWatch.watch(this.#cell, ref);
   }
   link(ref: ActorRefImpl): void {
-    this.#host.links.link(this.#cell, ref);
+    this.#cell.node.links.link(this.#cell, ref);
   }
   unlink(ref: ActorRefImpl): void {
-    this.#host.links.unlink(this.#cell, ref);
+    this.#cell.node.links.unlink(this.#cell, ref);
   }
   trapExits(on: boolean): void {
     this.#cell.trapExit = on === true;
   }
   unwatch(ref: ActorRefImpl): void {
-    this.#host.deathWatch.unwatch(this.#cell, ref);
+    this.#cell.node.deathWatch.unwatch(this.#cell, ref);
   }
   publish(topic: string, type: string, payload?: unknown, options?: MessageOptions): number {
-    return this.#host.topics.publish(topic, type, payload, options);
+    return this.#cell.node.topics.publish(topic, type, payload, options);
   }
   subscribe(topic: string, options?: { group?: string }): void {
-    this.#host.topics.subscribe(topic, this.#cell.self, options?.group);
+    this.#cell.node.topics.subscribe(topic, this.#cell.self, options?.group);
   }
   unsubscribe(topic: string, options?: { group?: string }): void {
-    this.#host.topics.unsubscribe(topic, this.#cell.self, options?.group);
+    this.#cell.node.topics.unsubscribe(topic, this.#cell.self, options?.group);
   }
   offload<R>(taskModuleUrl: string, input?: unknown, options?: { name?: string }): Promise<R> {
-    return this.#host.offload(taskModuleUrl, input, options?.name) as Promise<R>;
+    return this.#cell.node.offload(taskModuleUrl, input, options?.name) as Promise<R>;
   }
   get deliveryCount(): number {
     return this.#cell.attempt?.count ?? 1;

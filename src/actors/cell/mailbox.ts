@@ -39,7 +39,7 @@ const SLOT = 4;
  */
 const spare: Mailbox[] = [];
 const SPARE_MAX = 256;
-/** Lane 0 capacities (in messages) above this are not kept: a burst's big array goes to the GC. */
+/** A mailbox whose lane 0 grew to this many messages stays with its actor (a busy one). */
 const SPARE_CAPACITY = 64;
 
 /** An empty unbounded mailbox: a spare one if there is one. */
@@ -139,12 +139,14 @@ export class Mailbox {
   }
 
   /**
-   * An empty unbounded mailbox is let go (returns true: the caller forgets it), into the thread's
-   * spares while there is room. A bounded one holds its entry in the bounds table: kept.
+   * An empty unbounded mailbox that never grew past SPARE_CAPACITY is let go (returns true: the
+   * caller forgets it), into the thread's spares while there is room. One that grew keeps its
+   * actor's bursts from growing a new one each time; a bounded one holds its entry in the bounds
+   * table: both are kept.
    */
   recycle(): boolean {
-    if (this.#length !== 0 || this.#bounded) return false;
-    if (this.#mask < SPARE_CAPACITY && spare.length < SPARE_MAX) {
+    if (this.#length !== 0 || this.#bounded || this.#mask >= SPARE_CAPACITY) return false;
+    if (spare.length < SPARE_MAX) {
       this.#head = 0;
       spare.push(this);
     }

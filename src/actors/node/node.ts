@@ -203,7 +203,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   }
 
   newContext(cell: Cell): Context {
-    return new Context(cell, this);
+    return new Context(cell);
   }
 
   /** What inspect() reports for each actor hosted here. */
