@@ -143,6 +143,40 @@ describe('ThreadRuntime turn loop', () => {
     expect(ran).toEqual(['loop', 'b', 'c', 'loop', 'loop']);
   });
 
+  it('runs what a run created soon next, depth first and each run\'s in its own order, before older work', async () => {
+    const { rts } = runtimes(1);
+    const rt = rts[0]!;
+    const ran: string[] = [];
+    // A tree: each node creates its children soon (as a spawn schedules a child's start).
+    const node = (name: string, depth: number): { run(): void } => ({
+      run(): void {
+        ran.push(name);
+        if (depth < 2) for (const c of ['1', '2']) rt.scheduleSoon(node(name + c, depth + 1));
+      },
+    });
+    rt.scheduleSoon(node('r', 0)); // outside a run: an ordinary schedule
+    rt.schedule({ run: () => ran.push('older') });
+    await eventually(() => ran.length === 8);
+    expect(ran).toEqual(['r', 'r1', 'r11', 'r12', 'r2', 'r21', 'r22', 'older']);
+  });
+
+  it('never lets work created soon starve the queue: the oldest waiting gets a turn every 64 runs', async () => {
+    const { rts } = runtimes(1);
+    const rt = rts[0]!;
+    const ran: string[] = [];
+    let chain = 0;
+    const link = { run(): void {
+      ran.push('link');
+      if (++chain < 200) rt.scheduleSoon(link); // an endless-looking chain of starts
+    } };
+    rt.schedule(link);
+    rt.schedule({ run: () => ran.push('waiting') });
+    await eventually(() => ran.length === 201);
+    const at = ran.indexOf('waiting');
+    expect(at).toBeGreaterThan(1);
+    expect(at).toBeLessThanOrEqual(66);
+  });
+
   it('publishes the key of the work running, and a heartbeat that moves', async () => {
     const { rts, ctl } = runtimes(1);
     const seen: number[] = [];

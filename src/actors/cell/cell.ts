@@ -278,7 +278,8 @@ export class Cell implements Runnable {
   schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    this.node.runtime.schedule(this);
+    if (this.status === 'starting') this.node.runtime.scheduleSoon(this);
+    else this.node.runtime.schedule(this);
   }
 
   run(): void {

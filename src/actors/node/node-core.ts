@@ -11,6 +11,7 @@ import type { ActorRefImpl } from '../actor-ref.js';
 import type { Arrivals } from './arrivals.js';
 import type { AskTable } from './ask.js';
 import type { Cell } from '../cell/cell.js';
+import type { IntMap } from '../../runtime/int-map.js';
 import type { Envelope } from '../cell/envelope.js';
 import type { DeadLetterReason, MessageOptions } from '../types.js';
 import type { RecordWriter } from './records.js';
@@ -28,7 +29,7 @@ export interface NodeCore {
   /** Which actors are gone, on every thread (runtime/liveness.ts). */
   readonly liveness: Liveness;
   /** The cells hosted on this thread, by key. */
-  readonly cells: Map<number, Cell>;
+  readonly cells: IntMap<Cell>;
   /** What arrives for actors before their spawn record, and a replacement's predecessor's actors. */
   readonly arrivals: Arrivals;
   /** The cell whose handler is running right now (the sender of what it sends). */

@@ -14,6 +14,7 @@ import type { ActorInfo, DeathNotice, PeerRecovery } from '../../runtime/control
 import { checkPayload } from '../../runtime/codec.js';
 import { ControlBlock } from '../../runtime/control-block.js';
 import { STAT_ACCEPTED, STAT_REJECTED, STAT_SPAWN_SEQ } from '../../runtime/layout.js';
+import { IntMap } from '../../runtime/int-map.js';
 import { Liveness } from '../../runtime/liveness.js';
 import { loadModule } from '../../runtime/module-loader.js';
 import { OffloadPool } from '../../runtime/offload.js';
@@ -80,7 +81,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   readonly bounds: MailboxBounds;
   /** Which actors are gone, by spawner and sequence number: a call to one fails at once on any thread. */
   readonly liveness: Liveness;
-  readonly cells = new Map<number, Cell>();
+  readonly cells = new IntMap<Cell>();
   readonly arrivals: Arrivals;
   readonly askTimeoutMs: number;
   /** The cell whose handler is running right now (for sender attribution). */
