@@ -208,7 +208,17 @@ export const BigNode = defineActor(import.meta.url, 'BigNode', {
 
 /** Skynet: each node spawns ten children down to `levels`; leaves answer their number, parents the sum. */
 export const Skynet = defineActor(import.meta.url, 'Skynet', {
-  init: (m: { num: number; size: number; parent: Peer | null; done: ActorRef<typeof ResultSink> | null; spread: boolean }) => ({ ...m, sum: 0, left: 10 }),
+  // Fields named one by one: V8 (Node 20) takes ~2.3 us for `{ ...m, sum: 0, left: 10 }`, which
+  // would be most of what this bench measures per actor.
+  init: (m: { num: number; size: number; parent: Peer | null; done: ActorRef<typeof ResultSink> | null; spread: boolean }) => ({
+    num: m.num,
+    size: m.size,
+    parent: m.parent,
+    done: m.done,
+    spread: m.spread,
+    sum: 0,
+    left: 10,
+  }),
   onStart: (ctx) => {
     const s = ctx.state;
     if (s.size === 1) {
