@@ -2,9 +2,9 @@
 // Same-thread messages are a push onto the target's queue; messages to other threads become
 // records on the ring to that thread. The rest of a host lives in rooms of its own that this
 // file builds and wires together (each sees the host as NodeCore, node-core.ts): records in
-// (inbound-records.ts, control-records.ts) and out (records.ts), outcomes and dead letters,
-// stopping, death watch, links, topics, the send queue, arrivals, supervision across threads,
-// and recovery from a thread's death.
+// (inbound-records.ts, control-records.ts, spawn-arrivals.ts) and out (records.ts), outcomes
+// and dead letters, stopping, death watch, links, topics, the send queue, arrivals, supervision
+// across threads, and recovery from a thread's death.
 
 import { ActorStoppedError, MailboxFullError, ShuttingDownError } from '../../errors.js';
 import { MailboxBounds, Admit } from '../../runtime/bounds-table.js';
@@ -16,7 +16,6 @@ import { ControlBlock } from '../../runtime/control-block.js';
 import { STAT_ACCEPTED, STAT_REJECTED, STAT_SPAWN_SEQ } from '../../runtime/layout.js';
 import { IntMap } from '../../runtime/int-map.js';
 import { Liveness } from '../../runtime/liveness.js';
-import { loadModule } from '../../runtime/module-loader.js';
 import { OffloadPool } from '../../runtime/offload.js';
 import { Placer } from '../../runtime/placement.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
@@ -24,14 +23,13 @@ import { invalid, validateNumber } from '../../validate.js';
 import { ActorRefImpl } from '../actor-ref.js';
 import { Arrivals, type NodeRecovery } from './arrivals.js';
 import { AskTable } from './ask.js';
-import { redeliver } from '../cell/ack-mode.js';
 import { Cell } from '../cell/cell.js';
 import type { CellHost } from '../cell/cell-host.js';
 import { Context } from '../cell/context.js';
 import { dispatchControl, type ControlHost } from './control-records.js';
 import { DeadLetters } from './dead-letters.js';
 import { DeathWatch } from './death-watch.js';
-import { isDefinition, lookupDefinition } from '../define.js';
+import { isDefinition } from '../define.js';
 import { Envelope, EnvelopeKind, QUIET, STARTED } from '../cell/envelope.js';
 import { Handover } from '../recovery/handover.js';
 import { InboundRecords, type InboundHost } from './inbound-records.js';
@@ -46,6 +44,7 @@ import { RemoteSpawns, type SpawnerHost } from '../recovery/remote-spawns.js';
 import { predecessorGone, threadDown, type RecoveryHost } from '../recovery/thread-down.js';
 import { RecordWriter } from './records.js';
 import { SendQueue } from './send-queue.js';
+import { SpawnArrivals } from './spawn-arrivals.js';
 import { stopTopLevel } from './stop-all.js';
 import { Stopping, type StopHost } from './stopping.js';
 import { SupervisionWire, type SupervisionHost } from '../supervision/across-threads.js';
@@ -119,8 +118,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   readonly #offload: OffloadPool;
   readonly #placement: PlacementContext;
   #seq = 0;
-  /** Modules being loaded for spawned actors, by URL (their cells start once it is there). */
-  readonly #loading = new Map<string, Promise<void>>();
+  /** Actors spawned here by other threads: their cells made, their modules loaded. */
+  readonly #arriving: SpawnArrivals;
 
   constructor(runtime: ThreadRuntime, options: NodeOptions) {
     this.runtime = runtime;
@@ -157,6 +156,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     this.handover = new Handover(this);
     this.names = new Names(this);
     this.#sends = new SendQueue(this);
+    this.#arriving = new SpawnArrivals(this);
     this.#stopping = new Stopping(this);
     runtime.beforeFlush = () => {
       this.records.flushSpawns();
@@ -320,49 +320,12 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
 
   /** Another thread spawned an actor here (or restarts one here after its thread died). */
   spawnFromRecord(from: number, key: number, record: SpawnRecord): void {
-    const [moduleUrl, name, args, parentThread, parentKey, sentPolicy, seen] = record;
-    const { messages, watchers } = this.arrivals.spawned(from, key);
-    const cell = new Cell(this, key, lookupDefinition(moduleUrl, name) ?? null, args, parentThread === 0 && parentKey === 0 ? 0 : from, parentKey, sentPolicy ?? DEFAULT_POLICY);
-    if (seen !== undefined) cell.rememberSeen(seen);
-    this.cells.set(key, cell);
-    if (messages !== undefined) {
-      const interrupted = this.arrivals.interrupted;
-      for (const env of messages) {
-        if (interrupted.size > 0 && interrupted.delete(env)) {
-          // Its handler had started when its thread died: again only in ack mode (as attempt 2).
-          if (cell.policy.delivery?.ack === true) redeliver(cell, env, 2);
-          else this.deadLetter(env, key, 'thread-crash');
-          continue;
-        }
-        cell.enqueue(env);
-      }
-    }
-    if (watchers !== undefined) cell.watchers = watchers;
-    if (cell.definition !== null) {
-      cell.schedule();
-      return;
-    }
-    const loaded = loadModule(moduleUrl).then(
-      () => {
-        const definition = lookupDefinition(moduleUrl, name);
-        if (definition === undefined) {
-          this.startFailed(cell, new Error(`no actor named ${JSON.stringify(name)} is defined in ${moduleUrl}`));
-          return;
-        }
-        cell.definition = definition;
-        cell.schedule();
-      },
-      (error: unknown) => this.startFailed(cell, new Error(`cannot load ${moduleUrl}: ${(error as Error)?.message ?? String(error)}`, { cause: error })),
-    );
-    if (!this.#loading.has(moduleUrl)) {
-      this.#loading.set(moduleUrl, loaded);
-      void loaded.then(() => this.#loading.delete(moduleUrl));
-    }
+    this.#arriving.spawn(from, key, record);
   }
 
   /** Resolves once the modules this thread is loading for spawned actors have loaded (or failed). */
-  async modulesLoaded(): Promise<void> {
-    while (this.#loading.size > 0) await Promise.all(this.#loading.values());
+  modulesLoaded(): Promise<void> {
+    return this.#arriving.loaded();
   }
 
   // ---- sending --------------------------------------------------------------------------------
