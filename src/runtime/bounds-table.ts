@@ -57,6 +57,11 @@ export class MailboxBounds {
     return at;
   }
 
+  /** The capacity of a claimed entry. */
+  capacityOf(at: number): number {
+    return this.#table[at + CAPACITY]!;
+  }
+
   get slotsPerThread(): number {
     return this.#slots;
   }
@@ -86,6 +91,24 @@ export class MailboxBounds {
       return Admit.Gone;
     }
     return Admit.Ok;
+  }
+
+  /**
+   * Takes room for up to `want` messages (at least one, or none if it is full) for senders on
+   * the host's own thread, which have just seen the actor alive there: its entry cannot be
+   * freed or change hands meanwhile (only the host frees it, on this thread), so the owner
+   * check of tryAcquire is not needed. Returns how many it took.
+   */
+  tryAcquireHere(at: number, want: number): number {
+    const t = this.#table;
+    const capacity = t[at + CAPACITY]!;
+    for (;;) {
+      // Atomics.load/compareExchange: senders on other threads take room from DEPTH too.
+      const depth = Atomics.load(t, at + DEPTH);
+      if (depth >= capacity) return 0;
+      const n = Math.min(want, capacity - depth);
+      if (Atomics.compareExchange(t, at + DEPTH, depth, depth + n) === depth) return n;
+    }
   }
 
   /** Counts a message that takes no room check (a timer the actor set itself). */

@@ -71,6 +71,23 @@ describe('bounded mailboxes', () => {
     for (let i = 0; i < 64; i++) actor.tell('rec', i);
   });
 
+  it('M1: senders on the actor\'s own thread take room a block at a time, yet the capacity stays exact and the room comes back', async () => {
+    const system = await systems.start({ threads: 2 });
+    const { actor, gate, resume } = await pausedOn(system, { capacity: 250 }); // blocks of 3
+    const here = system.spawn(Flooder, undefined, { placement: { thread: 1 } });
+    const there = system.spawn(Flooder, undefined, { placement: { thread: 2 } });
+    expect(await here.ask('flood', { target: actor, n: 300, tag: 'a' })).toEqual({ accepted: 250, full: 50 });
+    expect(await there.ask('flood', { target: actor, n: 10, tag: 'b' })).toEqual({ accepted: 0, full: 10 });
+    await resume();
+    expect(await logOf(actor)).toEqual(Array.from({ length: 250 }, (_, i) => `a${i}`));
+    // One tell from its own thread took a block; the rest of it went back at the actor's run.
+    expect(await here.ask('flood', { target: actor, n: 1, tag: 'c' })).toEqual({ accepted: 1, full: 0 });
+    actor.tell('pause');
+    await until(() => gate.ask('paused'), 5000, 'the actor to pause again');
+    expect(await there.ask('flood', { target: actor, n: 300, tag: 'd' })).toEqual({ accepted: 250, full: 50 });
+    await resume();
+  });
+
   it('M1: exact across threads: three senders on three threads never overfill it', async () => {
     const system = await systems.start({ threads: 3 });
     const { actor, resume } = await pausedOn(system, { capacity: 500 });

@@ -291,6 +291,7 @@ export class Cell implements Runnable {
     }
     if (this.status !== 'running') return;
     if (this.policy.delivery !== null && this.policy.delivery.ack) {
+      this.queue?.releaseTaken(); // room its own thread's senders took ahead (mailbox.ts)
       runAcked(this, this.#rare!.delivery!);
       return;
     }

@@ -371,17 +371,20 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     const cell = (ref.cell ??= this.cells.get(ref.key) ?? null) as Cell | null;
     if (cell === null || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
     checkPayload(payload); // refused here as it would be on its way to another thread
-    if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
+    const queue = cell.queue;
+    if (queue !== null && queue.entry >= 0 && !queue.takeRoomHere()) this.#full(ref);
     if (priority === 0 && messageId === undefined) cell.tell(type, payload, this.self, sender === null ? 0 : sender.key);
     else cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId));
   }
 
   /** Takes room in a bounded mailbox for one message, or throws MailboxFullError. */
   #takeRoom(entry: number, ref: ActorRefImpl): void {
-    if (this.bounds.tryAcquire(entry, ref.key) === Admit.Full) {
-      this.runtime.counters[STAT_REJECTED]!++;
-      throw new MailboxFullError(`the mailbox of actor ${ref.id} is full`);
-    }
+    if (this.bounds.tryAcquire(entry, ref.key) === Admit.Full) this.#full(ref);
+  }
+
+  #full(ref: ActorRefImpl): never {
+    this.runtime.counters[STAT_REJECTED]!++;
+    throw new MailboxFullError(`the mailbox of actor ${ref.id} is full`);
   }
 
   #tellRemote(ref: ActorRefImpl, type: string, payload: unknown, priority: number, messageId: string | undefined, receipt: number): void {
