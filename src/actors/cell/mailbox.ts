@@ -50,10 +50,13 @@ export function takeMailbox(): Mailbox {
 export class Mailbox {
   /** Messages in all lanes. */
   #length = 0;
-  /** Lane 0: SLOT entries per message (see the top of this file); capacity a power of two. */
-  #items: unknown[] = new Array(4 * SLOT);
+  /**
+   * Lane 0: SLOT entries per message (see the top of this file); capacity a power of two, one
+   * message at first (most mailboxes hold one at a time: an ask, a reply, a turn).
+   */
+  #items: unknown[] = new Array(SLOT);
   /** Lane 0's capacity in messages, minus one. */
-  #mask = 3;
+  #mask = 0;
   /**
    * Lane 0's plain tells' custody ids (runtime/custody-log.ts), by ring index: made when the first
    * one that came through a ring arrives, so a mailbox fed from its own thread never has it.
