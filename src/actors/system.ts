@@ -59,7 +59,7 @@ export class ActorSystem {
   readonly #done = new Promise<ShutdownReport>((resolve) => (this.#finished = resolve));
   readonly #onSignal = (): void => void this.shutdown();
 
-  /** Use createSystem(). */
+  /** Use createSystem(). @internal (kept out of the published types: they would name the machinery) */
   constructor(
     options: ResolvedSystemOptions,
     topology: Topology,

@@ -60,7 +60,10 @@ export interface WorkerControl {
   close(): Promise<void>;
 }
 
-/** comlink's Endpoint over a Node MessagePort or Worker (which speak EventEmitter, not DOM events). */
+/**
+ * comlink's Endpoint over a Node MessagePort or Worker (which speak EventEmitter, not DOM events).
+ * @internal (kept out of the published types: comlink's need the DOM library)
+ */
 export function nodeEndpoint(port: MessagePort | Worker): Endpoint {
   const listeners = new WeakMap<object, (data: unknown) => void>();
   return {

@@ -1,0 +1,135 @@
+// troupe as a user gets it: `npm pack`, the tarball unpacked into a fresh app's node_modules (its
+// dependencies linked from this checkout: no network), then a plain-JavaScript consumer run with
+// node, and a TypeScript consumer compiled under a strict Node-only tsconfig and run. A consumer
+// that sends a message its actor has no handler for does not compile, and the error names it.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+let app = '';
+
+const ACTORS_JS = `import { defineActor } from 'troupe';
+export const Counter = defineActor(import.meta.url, 'Counter', {
+  init: (start) => ({ n: start }),
+  handlers: {
+    add: (ctx, k) => void (ctx.state.n += k),
+    get: (ctx) => ctx.state.n,
+  },
+});
+`;
+
+const MAIN_JS = `import { createSystem } from 'troupe';
+import { Counter } from './actors.mjs';
+const system = await createSystem({ threads: 1 });
+const counter = system.spawn(Counter, 40, { placement: { thread: 1 } });
+counter.tell('add', 2);
+console.log('js', await counter.ask('get'));
+await system.shutdown();
+`;
+
+const ACTORS_TS = `import { defineActor } from 'troupe';
+export const Counter = defineActor(import.meta.url, 'Counter', {
+  init: (start: number) => ({ n: start }),
+  handlers: {
+    add: (ctx, k: number) => void (ctx.state.n += k),
+    get: (ctx) => ctx.state.n,
+  },
+});
+`;
+
+const MAIN_TS = `import { createSystem } from 'troupe';
+import { Counter } from './actors.js';
+{
+  await using system = await createSystem({ threads: 1 });
+  const counter = system.spawn(Counter, 40, { placement: { thread: 1 } });
+  counter.tell('add', 2);
+  const n: unknown = await counter.ask('get');
+  console.log('ts', n);
+}
+console.log('disposed');
+`;
+
+const WRONG_TS = `import { createSystem } from 'troupe';
+import { Counter } from './actors.js';
+const system = await createSystem({ threads: 1 });
+system.spawn(Counter, 1).tell('ad', 2);
+`;
+
+const TSCONFIG = JSON.stringify({
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    lib: ['ES2023', 'ESNext.Disposable'],
+    types: ['node'],
+    strict: true,
+    skipLibCheck: false,
+    rootDir: 'src',
+    outDir: 'out',
+  },
+  include: ['src'],
+});
+
+function run(file: string): string {
+  return execFileSync(process.execPath, [file], { cwd: app, encoding: 'utf8', timeout: 30_000 });
+}
+
+describe('the published package, installed from its tarball into a fresh app', () => {
+  beforeAll(() => {
+    app = mkdtempSync(join(tmpdir(), 'troupe-app-'));
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', app], { cwd: root, encoding: 'utf8' })) as { filename: string; files: { path: string }[] }[];
+    const files = packed[0]!.files.map((f) => f.path);
+    expect(files).toContain('dist/index.js');
+    expect(files).toContain('dist/index.d.ts');
+    expect(files).toContain('dist/worker.js');
+    expect(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f))).toEqual([]);
+    const modules = join(app, 'node_modules');
+    mkdirSync(join(modules, 'troupe'), { recursive: true });
+    execFileSync('tar', ['-xzf', join(app, packed[0]!.filename), '-C', join(modules, 'troupe'), '--strip-components=1']);
+    const manifest = JSON.parse(readFileSync(join(modules, 'troupe', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    for (const dep of Object.keys(manifest.dependencies)) symlinkSync(join(root, 'node_modules', dep), join(modules, dep), 'dir');
+    mkdirSync(join(modules, '@types'));
+    symlinkSync(join(root, 'node_modules', '@types', 'node'), join(modules, '@types', 'node'), 'dir');
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    writeFileSync(join(app, 'actors.mjs'), ACTORS_JS);
+    writeFileSync(join(app, 'main.mjs'), MAIN_JS);
+    mkdirSync(join(app, 'src'));
+    writeFileSync(join(app, 'src', 'actors.ts'), ACTORS_TS);
+    writeFileSync(join(app, 'src', 'main.ts'), MAIN_TS);
+    writeFileSync(join(app, 'tsconfig.json'), TSCONFIG);
+  }, 120_000);
+
+  afterAll(() => {
+    if (app !== '') rmSync(app, { recursive: true, force: true });
+  });
+
+  it('runs a plain-JavaScript consumer with an actor on a worker thread', () => {
+    expect(run('main.mjs')).toBe('js 42\n');
+  });
+
+  it('compiles a TypeScript consumer under a strict Node-only tsconfig, and it runs, disposing the system with await using', () => {
+    const compiled = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app, encoding: 'utf8' });
+    expect(compiled.stdout + compiled.stderr).toBe('');
+    expect(compiled.status).toBe(0);
+    expect(run('out/main.js')).toBe('ts 42\ndisposed\n');
+  });
+
+  it('refuses to compile a message the actor has no handler for, naming the ones it has', () => {
+    writeFileSync(join(app, 'src', 'wrong.ts'), WRONG_TS);
+    try {
+      const compiled = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit'], { cwd: app, encoding: 'utf8' });
+      expect(compiled.status).not.toBe(0);
+      expect(compiled.stdout).toContain('src/wrong.ts(4,');
+      expect(compiled.stdout).toMatch(/"ad"/);
+      expect(compiled.stdout).toMatch(/"add"/);
+    } finally {
+      rmSync(join(app, 'src', 'wrong.ts'));
+    }
+  });
+});
