@@ -28,8 +28,8 @@ export class IntMap<V> {
     const mask = this.#mask;
     for (let i = this.#home(key); ; i = (i + 1) & mask) {
       const k = slots[2 * i];
-      if (k === key) return slots[2 * i + 1] as V;
       if (k === EMPTY) return undefined;
+      if (k === key) return slots[2 * i + 1] as V;
     }
   }
 
@@ -63,8 +63,8 @@ export class IntMap<V> {
     let i = this.#home(key);
     for (; ; i = (i + 1) & mask) {
       const k = slots[2 * i];
-      if (k === key) break;
       if (k === EMPTY) return false;
+      if (k === key) break;
     }
     // Shift back every entry after it in the run that may move into the gap.
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {

@@ -137,6 +137,11 @@ export class Spill {
     if (done.u8.length === CHUNK_BYTES) this.#spare = done;
     this.#first++;
     this.#at = 0;
+    if (this.#first >= 64) {
+      // A backlog that never drains all the way: drop the emptied slots now and then.
+      this.#chunks.splice(0, this.#first);
+      this.#first = 0;
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorStoppedError, type DeadLetter } from 'troupe';
 import { Counter } from '../fixtures/counter.js';
-import { LateTeller, Overlap, Parent, Recorder, Reporter, Stateless, SupChild } from '../fixtures/actors.js';
+import { LateTeller, Numbered, Overlap, Parent, Recorder, Reporter, Stateless, SupChild } from '../fixtures/actors.js';
 import { until } from '../support/wait.js';
 import { useSystem } from '../support/system.js';
 import { TestProbe } from 'troupe/testing';
@@ -9,6 +9,14 @@ import { TestProbe } from 'troupe/testing';
 const systems = useSystem();
 
 describe('lifecycle', () => {
+  it('a loop of spawns from the main thread starts every actor, its batches split to fit a small maxMessageBytes', async () => {
+    const system = await systems.start({ threads: 2, maxMessageBytes: 256 });
+    const refs = Array.from({ length: 600 }, (_, i) => system.spawn(Numbered, 7, { placement: { thread: 1 + (i % 2) } }));
+    expect(await Promise.all(refs.map((r) => r.ask('n')))).toEqual(refs.map(() => 7));
+    // A spawn whose arguments alone do not fit is refused at the call, as ever.
+    expect(() => system.spawn(Numbered, 'x'.repeat(400) as unknown as number, { placement: { thread: 1 } })).toThrow(/maxMessageBytes/);
+  });
+
   it('L1: keeps messages told before the actor started, in order', async () => {
     const system = await systems.start({ threads: 2 });
     const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });

@@ -82,8 +82,9 @@ export class Mailbox {
   #taken = 0;
   /**
    * Room taken ahead by senders on this thread (one compare-and-swap for a block of tells, not
-   * one each), given back with releaseTaken() at the actor's next run, which their first tell
-   * scheduled. Meanwhile the mailbox looks fuller than it is by at most a block, never emptier.
+   * one each), given back with releaseTaken() at the actor's next run (which their first tell
+   * scheduled, unless it was refused as a duplicate or a stash overflow: then at a later run).
+   * Meanwhile the mailbox looks fuller than it is by at most a block, never emptier.
    */
   #credit = 0;
   /** Tells per block of room taken ahead: 1/64 of the capacity, at most 64. */

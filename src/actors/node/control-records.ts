@@ -96,9 +96,12 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
       return;
     case 'stop-all': {
       const corr = record[4];
-      void node.stopInOrder(record[1], record[2], record[3]).then((forced) => {
-        if (!node.isDead(from)) node.records.reply(from, 0, corr, forced);
-      });
+      void node
+        .stopInOrder(record[1], record[2], record[3])
+        .catch(() => 0) // a stop that threw still ends: the spawner is answered either way
+        .then((forced) => {
+          if (!node.isDead(from)) node.records.reply(from, 0, corr, forced);
+        });
       return;
     }
   }

@@ -2,6 +2,7 @@
 // header fields mean for each kind is written down here once. Every record goes through one
 // reused header object (the runtime reads it at once and keeps nothing), as records are read.
 
+import { MessageTooLargeError } from '../../errors.js';
 import { RecordKind } from '../../runtime/layout.js';
 import type { OutboundHeader, ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { ControlRecord, SpawnRecord } from './wire.js';
@@ -24,6 +25,8 @@ export class RecordWriter {
    */
   readonly #spawns: (SpawnBatch | null)[];
   #batched = 0;
+  /** The last spawn record written alone (it fits): later spawns of it may be batched. */
+  #sent: SpawnRecord | null = null;
 
   constructor(runtime: ThreadRuntime) {
     this.#runtime = runtime;
@@ -66,12 +69,15 @@ export class RecordWriter {
   /**
    * Spawns (or restarts) actor `key` on thread `to`. A loop of spawns that share one record (the
    * spawner interns it) and whose args are a primitive (shared objects would be one object for
-   * all of them there) goes as one record per batch: [record, keys], `corr` the count.
+   * all of them there) goes as one record per batch: [record, keys], `corr` the count. The first
+   * spawn of a record goes alone, at once: what would refuse it (too large, say) is thrown here,
+   * to the caller, as for any spawn; the batches of that record are the same record again.
    */
   spawn(to: number, key: number, parentKey: number, record: SpawnRecord): void {
     const args = record[2];
-    if (record.length > 6 || (typeof args === 'object' && args !== null) || typeof args === 'function') {
+    if (record !== this.#sent || record.length > 6 || (typeof args === 'object' && args !== null) || typeof args === 'function') {
       this.#write(to, RecordKind.Spawn, 0, key, parentKey, 0, record, '');
+      this.#sent = record;
       return;
     }
     let batch: SpawnBatch | null = this.#spawns[to] ?? null;
@@ -98,8 +104,23 @@ export class RecordWriter {
     if (batch === null || batch === undefined) return;
     this.#spawns[to] = null;
     this.#batched--;
-    if (batch.keys.length === 1) this.#write(to, RecordKind.Spawn, 0, batch.keys[0]!, batch.record[4], 0, batch.record, '');
-    else this.#write(to, RecordKind.Spawn, 0, batch.keys[0]!, batch.record[4], batch.keys.length, [batch.record, batch.keys], '');
+    this.#writeBatch(to, batch.record, batch.keys);
+  }
+
+  /** One record for `keys`; halves until it fits a small maxMessageBytes (one key always does: it went alone before). */
+  #writeBatch(to: number, record: SpawnRecord, keys: number[]): void {
+    if (keys.length === 1) {
+      this.#write(to, RecordKind.Spawn, 0, keys[0]!, record[4], 0, record, '');
+      return;
+    }
+    try {
+      this.#write(to, RecordKind.Spawn, 0, keys[0]!, record[4], keys.length, [record, keys], '');
+    } catch (error) {
+      if (!(error instanceof MessageTooLargeError)) throw error;
+      const half = keys.length >> 1;
+      this.#writeBatch(to, record, keys.slice(0, half));
+      this.#writeBatch(to, record, keys.slice(half));
+    }
   }
 
   /** Stops actor `key`; `how` 0: now, 1: after what it accepted, 2: killed. Answered by a Reply to `corr`. */

@@ -5,8 +5,12 @@
 // An actor with nothing to do stops at once and runs no code, so a run of such actors between
 // two that have work stops as one batch per thread, the threads in parallel. Each thread says
 // which of its actors have work (one record each way); then the runs and the actors with work
-// alternate, each run a few records, each actor with work one.
+// alternate, each run a few records, each actor with work one. What counts is the state when
+// shutdown asks: an actor idle then that a newer sibling's onStop sends a message stops in its
+// batch, after handling it; what it sends then to an older idle sibling on another thread may
+// find that one stopped (a dead letter, counted like any other).
 
+import { MessageTooLargeError } from '../../errors.js';
 import type { Cell } from '../cell/cell.js';
 import type { NodeCore } from './node-core.js';
 import type { RemoteSpawns } from '../recovery/remote-spawns.js';
@@ -55,10 +59,22 @@ export async function stopTopLevel(host: StopAllHost, timeoutMs: number, handleH
   const byThread: number[][] = [];
   const local: number[] = [];
   for (const cell of host.cells.values()) if (cell.parentKey === 0 && cell.parentThread === 0) local.push(cell.key);
-  for (let thread = 0; thread < host.threadCount; thread++) byThread.push(thread === host.self ? local : host.isDead(thread) ? [] : host.remote.topLevel(thread));
+  for (let thread = 0; thread < host.threadCount; thread++) {
+    if (thread === host.self || host.isDead(thread)) {
+      byThread.push(thread === host.self ? local : []);
+      continue;
+    }
+    const keys: number[] = [];
+    for (const key of host.remote.topLevel(thread)) {
+      // Died with its thread and waiting for its restart (a backoff): it is not restarted now.
+      if (host.remote.isOrphan(key)) host.remote.gone(key);
+      else keys.push(key);
+    }
+    byThread.push(keys);
+  }
   // Which have work, asked of every thread at once.
   const working = new Set<number>();
-  const answers = byThread.map((keys, thread) => (keys.length === 0 ? [] : thread === host.self ? withWork(host, keys) : ask(host, thread, ['stop-work', keys, 0], [])));
+  const answers = byThread.map((keys, thread) => (keys.length === 0 ? [] : thread === host.self ? withWork(host, keys) : workOn(host, thread, keys)));
   for (const keys of await Promise.all(answers)) for (const key of keys) working.add(key);
   // Newest first: a key grows with its spawn order on the spawning thread (all of them here).
   const order: [key: number, thread: number][] = [];
@@ -90,17 +106,44 @@ async function stopOn(host: StopAllHost, thread: number, keys: number[], timeout
   if (keys.length === 0) return 0;
   if (thread === host.self) return host.stopInOrder(keys, timeoutMs, handleHeld);
   let forced = 0;
-  for (let at = 0; at < keys.length && !host.isDead(thread); at += STOP_BATCH) {
-    forced += await ask(host, thread, ['stop-all', keys.slice(at, at + STOP_BATCH), timeoutMs, handleHeld, 0], 0);
-  }
+  for (let at = 0; at < keys.length && !host.isDead(thread); at += STOP_BATCH) forced += await stopBatch(host, thread, keys.slice(at, at + STOP_BATCH), timeoutMs, handleHeld);
   return forced;
+}
+
+/** One stop-all record, or two halves in order where one does not fit maxMessageBytes. */
+async function stopBatch(host: StopAllHost, thread: number, keys: number[], timeoutMs: number, handleHeld: boolean): Promise<number> {
+  try {
+    return await ask(host, thread, ['stop-all', keys, timeoutMs, handleHeld, 0], 0);
+  } catch (error) {
+    if (!(error instanceof MessageTooLargeError) || keys.length === 1) throw error;
+    const half = keys.length >> 1;
+    return (await stopBatch(host, thread, keys.slice(0, half), timeoutMs, handleHeld)) + (await stopBatch(host, thread, keys.slice(half), timeoutMs, handleHeld));
+  }
+}
+
+/** The keys among `keys` whose actor on `thread` has work to stop; in halves where a record does not fit. */
+async function workOn(host: StopAllHost, thread: number, keys: number[]): Promise<number[]> {
+  try {
+    return await ask<number[]>(host, thread, ['stop-work', keys, 0], []);
+  } catch (error) {
+    if (!(error instanceof MessageTooLargeError) || keys.length === 1) throw error;
+    const half = keys.length >> 1;
+    const [a, b] = await Promise.all([workOn(host, thread, keys.slice(0, half)), workOn(host, thread, keys.slice(half))]);
+    return [...a, ...b];
+  }
 }
 
 /** A control request answered by a Reply; a thread that dies meanwhile answers `orElse`. */
 async function ask<T>(host: NodeCore, thread: number, record: ['stop-all', number[], number, boolean, number] | ['stop-work', number[], number], orElse: T): Promise<T> {
   const { corr, promise } = host.asks.open(0, () => `${record[0]} on thread ${thread}`, thread);
   record[record.length - 1] = corr;
-  host.control(thread, record);
+  try {
+    host.control(thread, record);
+  } catch (error) {
+    host.asks.reject(corr, error as Error); // nothing was sent: nothing waits for an answer
+    void promise.catch(() => undefined);
+    throw error;
+  }
   // A thread that dies meanwhile settles this through threadDown(): its actors are gone.
   return ((await promise.catch(() => orElse)) as T | undefined) ?? orElse;
 }

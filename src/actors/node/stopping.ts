@@ -19,6 +19,8 @@ import type { Topics } from './topics.js';
 import { seqOf, spawnerOf, type Returned } from './wire.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** How long shutdown waits for actor modules still loading on a thread. */
+const MODULE_WAIT_MS = 10_000;
 
 /** Calls `fn`, then `after` before anything else runs; returns what `fn` returned (or a rejection). */
 function runNow(fn: () => unknown, after: () => void): Promise<unknown> | unknown {
@@ -129,7 +131,9 @@ export class Stopping {
    */
   async stopInOrder(keys: readonly number[], timeoutMs: number, handleHeld: boolean): Promise<number> {
     const node = this.#node;
-    await node.modulesLoaded(); // actors whose code is still loading here start before they stop
+    // Actors whose code is still loading here start before they stop; a module that never
+    // finishes loading holds shutdown up for MODULE_WAIT_MS at most.
+    await overran(node.modulesLoaded(), Math.max(timeoutMs, MODULE_WAIT_MS));
     let forced = 0;
     for (const key of keys) {
       const cell = node.cells.get(key);
