@@ -255,6 +255,26 @@ describe('a worker thread that dies', () => {
     await system.shutdown({ drainMs: 2000 });
   });
 
+  it('Z4: an actor still backing off after its thread died is given up at shutdown: what waits for it is a dead letter, the books balance', async () => {
+    const system = await createTestSystem({ threads: 2 });
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    const counter = system.spawn(Counter, { start: 1 }, { placement: { thread: 1 }, backoff: { minMs: 200, maxMs: 200, jitter: 0 } });
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
+    expect(await counter.ask('get')).toBe(1);
+    exiter.tell('exit', { code: 3, spinMs: 0 });
+    await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
+    counter.tell('add', 5); // held by the replacement while the actor backs off (the clock never moves)
+    const asked = counter.ask('get', undefined, { timeoutMs: 60_000 }).then(
+      () => 'answered',
+      (error: unknown) => error,
+    );
+    const report = await system.shutdown({ drainMs: 300 });
+    expect(await asked).toBeInstanceOf(ActorStoppedError);
+    expect(report.processed + report.deadLettered).toBe(system.stats().accepted);
+    expect(letters.filter((l) => l.message.type === 'add').length).toBe(1);
+  });
+
   it('rejects asks from actors on other workers too (60 s timeout, answered at once)', async () => {
     const system = await createTestSystem({ threads: 2 });
     const probe = system.createProbe();
