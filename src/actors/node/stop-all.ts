@@ -110,26 +110,25 @@ async function stopOn(host: StopAllHost, thread: number, keys: number[], timeout
   return forced;
 }
 
-/** One stop-all record, or two halves in order where one does not fit maxMessageBytes. */
-async function stopBatch(host: StopAllHost, thread: number, keys: number[], timeoutMs: number, handleHeld: boolean): Promise<number> {
-  try {
-    return await ask(host, thread, ['stop-all', keys, timeoutMs, handleHeld, 0], 0);
-  } catch (error) {
-    if (!(error instanceof MessageTooLargeError) || keys.length === 1) throw error;
-    const half = keys.length >> 1;
-    return (await stopBatch(host, thread, keys.slice(0, half), timeoutMs, handleHeld)) + (await stopBatch(host, thread, keys.slice(half), timeoutMs, handleHeld));
-  }
+/** One stop-all record, or halves in order where one does not fit maxMessageBytes. */
+function stopBatch(host: StopAllHost, thread: number, keys: number[], timeoutMs: number, handleHeld: boolean): Promise<number> {
+  return inHalves(keys, (part) => ask(host, thread, ['stop-all', part, timeoutMs, handleHeld, 0], 0), (x, y) => x + y);
 }
 
-/** The keys among `keys` whose actor on `thread` has work to stop; in halves where a record does not fit. */
-async function workOn(host: StopAllHost, thread: number, keys: number[]): Promise<number[]> {
+/** The keys among `keys` whose actor on `thread` has work to stop. */
+function workOn(host: StopAllHost, thread: number, keys: number[]): Promise<number[]> {
+  return inHalves(keys, (part) => ask<number[]>(host, thread, ['stop-work', part, 0], []), (x, y) => [...x, ...y]);
+}
+
+/** `send(keys)`, or where its record does not fit maxMessageBytes, each half in order, joined. */
+async function inHalves<T>(keys: number[], send: (keys: number[]) => Promise<T>, join: (a: T, b: T) => T): Promise<T> {
   try {
-    return await ask<number[]>(host, thread, ['stop-work', keys, 0], []);
+    return await send(keys);
   } catch (error) {
     if (!(error instanceof MessageTooLargeError) || keys.length === 1) throw error;
     const half = keys.length >> 1;
-    const [a, b] = await Promise.all([workOn(host, thread, keys.slice(0, half)), workOn(host, thread, keys.slice(half))]);
-    return [...a, ...b];
+    const first = await inHalves(keys.slice(0, half), send, join);
+    return join(first, await inHalves(keys.slice(half), send, join));
   }
 }
 
