@@ -3,6 +3,7 @@
 
 export { defineActor } from './actors/define.js';
 export { createSystem, ActorSystem } from './actors/system.js';
+export { withTrace } from './actors/trace.js';
 export type { SystemOptions } from './actors/options.js';
 export type { DeadLetterStream, ShutdownOptions, ShutdownReport, SystemStats, ThreadStats } from './actors/system.js';
 export type {

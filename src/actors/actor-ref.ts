@@ -83,9 +83,9 @@ export class ActorRefImpl {
 }
 
 /** The options each call takes: anything else is refused, named (validate.ts). */
-export const TELL_KEYS = ['priority', 'messageId'] as const;
-export const SEND_KEYS = ['priority', 'messageId', 'timeoutMs', 'signal'] as const;
-export const ASK_KEYS = ['priority', 'messageId', 'timeoutMs', 'signal'] as const;
+export const TELL_KEYS = ['priority', 'messageId', 'trace'] as const;
+export const SEND_KEYS = ['priority', 'messageId', 'trace', 'timeoutMs', 'signal'] as const;
+export const ASK_KEYS = ['priority', 'messageId', 'trace', 'timeoutMs', 'signal'] as const;
 
 /** Options given to a call: an object, with no key it does not take. */
 export function checkOptions(options: unknown, allowed: readonly string[]): void {

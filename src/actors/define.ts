@@ -95,3 +95,8 @@ export function definitionSupervision(definition: AnyDefinition): SupervisionPol
 export function handlerTable(definition: AnyDefinition): HandlerTable {
   return (definition as unknown as Record<symbol, HandlerTable>)[HANDLERS]!;
 }
+
+/** Calls a message's handler, or else the definition's receive (the caller checked one exists). */
+export function callHandler(ctx: unknown, type: string, payload: unknown, handler: HandlerTable[string], receive: AnyDefinition['spec']['receive']): unknown {
+  return handler !== undefined ? handler(ctx as never, payload) : receive!(ctx as never, type, payload);
+}

@@ -11,6 +11,12 @@ export interface MessageOptions {
   readonly priority?: number;
   /** For dedup by an actor spawned with a delivery option (tells only). */
   readonly messageId?: string;
+  /**
+   * Trace context (a W3C traceparent, or any string of up to 1,024 characters) that travels with
+   * the message: the handler's ctx.trace, carried on to what it sends. Default: the active one
+   * (withTrace, or the trace of the message being handled).
+   */
+  readonly trace?: string;
 }
 
 export interface SendOptions extends MessageOptions {
@@ -163,6 +169,11 @@ export interface ActorContext<State> {
   /** The live actor registered under `name` (system.register), if any, from any thread. */
   lookup<D extends AnyDefinition = AnyDefinition>(name: string): Promise<ActorRef<D> | undefined>;
   unsubscribe(topic: string, options?: { group?: string }): void;
+  /**
+   * The trace context of the message being handled (MessageOptions.trace), if it carries one:
+   * active for the whole handler, awaits included, so what the handler sends carries it on.
+   */
+  readonly trace: string | undefined;
   /** Which attempt at the current message this is: 1, or more when it is delivered again. */
   readonly deliveryCount: number;
   /** deliveryCount > 1. */

@@ -10,12 +10,13 @@ import { asError } from '../../errors.js';
 import type { Clock } from '../../runtime/clock.js';
 import { invalid, isThenable, validateNumber } from '../../validate.js';
 import type { CellStatus } from './cell-status.js';
-import { handlerTable } from '../define.js';
+import { callHandler, handlerTable } from '../define.js';
 import type { Attempt, DeliveryState } from './delivery.js';
 import type { Envelope } from './envelope.js';
 import { EnvelopeKind } from './envelope.js';
 import type { Mailbox } from './mailbox.js';
 import type { AckHandle, ActorContext, AnyDefinition, ExitReason } from '../types.js';
+import { runTraced, tracing } from '../trace.js';
 
 /** Messages per turn before the cell yields to other ready actors (as in a plain turn). */
 const THROUGHPUT = 64;
@@ -152,7 +153,9 @@ function startAttempt(cell: AckedCell, d: DeliveryState, env: Envelope, count: n
   const handler = handlerTable(cell.definition!)[env.type];
   let result: unknown;
   try {
-    result = handler !== undefined ? handler(cell.ctx as never, env.payload) : cell.definition!.spec.receive!(cell.ctx as never, env.type, env.payload);
+    const receive = cell.definition!.spec.receive;
+    if (env.trace === undefined && !tracing()) result = callHandler(cell.ctx, env.type, env.payload, handler, receive);
+    else result = runTraced(env.trace, () => callHandler(cell.ctx, env.type, env.payload, handler, receive));
   } catch (error) {
     attemptFailed(cell, d, attempt, error);
     return;

@@ -5,7 +5,7 @@
 import { ActorFailedError, asError } from '../../errors.js';
 import type { Runnable } from '../../runtime/thread-runtime.js';
 import type { ActorRefImpl } from '../actor-ref.js';
-import { handlerTable } from '../define.js';
+import { callHandler, handlerTable } from '../define.js';
 import { DeliveryState, type Attempt } from './delivery.js';
 import { Envelope, EnvelopeKind, STARTED, type TerminatedNotice } from './envelope.js';
 import { Mailbox, takeMailbox } from './mailbox.js';
@@ -21,6 +21,7 @@ import { applyDirective, exitNormally, failFromSupervision, ranAgain, restart, s
 import type { Supervisor } from '../supervision/supervisor.js';
 import type { ActorContext, AnyDefinition, ExitReason } from '../types.js';
 import { isThenable } from '../../validate.js';
+import { runTraced, tracing } from '../trace.js';
 
 /** Messages per turn before the cell yields to other ready actors. */
 const THROUGHPUT = 64;
@@ -297,6 +298,13 @@ export class Cell implements Runnable {
     }
     const queue = this.queue;
     if (queue === null) return;
+    // Once anything on this thread is traced, a batch runs with no trace active but its own
+    // messages' (a turn started from a traced handler must not lend its trace to this one).
+    if (tracing()) runTraced(undefined, () => this.#runBatch(queue));
+    else this.#runBatch(queue);
+  }
+
+  #runBatch(queue: Mailbox): void {
     // The node's current actor (sender of any tell made now) is this one for the whole batch.
     const node = this.node;
     const handlers = handlerTable(this.definition!); // once per batch
@@ -344,7 +352,8 @@ export class Cell implements Runnable {
         if (custody !== 0) log!.started(custody);
         let result: unknown;
         try {
-          result = handler(ctx as never, payload);
+          if (env === undefined || env.trace === undefined) result = handler(ctx as never, payload);
+          else result = runTraced(env.trace, () => handler(ctx as never, payload));
         } catch (error) {
           this.#fail(env ?? this.#plain(type, payload, custody), error);
           return;
@@ -408,7 +417,8 @@ export class Cell implements Runnable {
     if (env.custody !== 0) node.runtime.custody!.started(env.custody);
     let result: unknown;
     try {
-      result = handler !== undefined ? handler(this.ctx as never, env.payload) : fallback!(this.ctx as never, env.type, env.payload);
+      if (env.trace === undefined && !tracing()) result = callHandler(this.ctx, env.type, env.payload, handler, fallback);
+      else result = runTraced(env.trace, () => callHandler(this.ctx, env.type, env.payload, handler, fallback));
     } catch (error) {
       this.#fail(env, error);
       return;
@@ -564,3 +574,4 @@ export class Cell implements Runnable {
     return this.#rare?.restarts?.length ?? 0;
   }
 }
+

@@ -8,6 +8,7 @@ import { checkRef, type ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from './cell.js';
 import { Pool, resolvePoolOptions } from '../pool.js';
 import type { ActorTimers } from './timers.js';
+import { activeTrace } from '../trace.js';
 import type { AckHandle, ActorContext, AnyDefinition, MessageOptions, PoolOptions, SpawnOptions } from '../types.js';
 
 export class Context implements ActorContext<unknown> {
@@ -98,6 +99,10 @@ export class Context implements ActorContext<unknown> {
   offload<R>(taskModuleUrl: string, input?: unknown, options?: { name?: string }): Promise<R> {
     return this.#cell.node.offload(taskModuleUrl, input, options?.name) as Promise<R>;
   }
+  get trace(): string | undefined {
+    return activeTrace();
+  }
+
   get deliveryCount(): number {
     return this.#cell.attempt?.count ?? 1;
   }

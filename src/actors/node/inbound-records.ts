@@ -13,7 +13,7 @@ import type { ActorRefImpl } from '../actor-ref.js';
 import { Envelope, EnvelopeKind, QUIET } from '../cell/envelope.js';
 import { MAX_PRIORITY } from '../cell/mailbox.js';
 import type { NodeCore } from './node-core.js';
-import { WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_REDELIVERY, type ControlRecord, type SpawnRecord } from './wire.js';
+import { WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_REDELIVERY, WIRE_TRACE, type ControlRecord, type SpawnRecord } from './wire.js';
 
 /** What inbound records need of the host beyond the shared core. */
 export interface InboundHost extends NodeCore {
@@ -48,10 +48,16 @@ export class InboundRecords implements InboundSink {
       case RecordKind.Ask: {
         let priority = h.priority;
         let messageId: string | undefined;
+        let trace: string | undefined;
+        if ((priority & WIRE_TRACE) !== 0) {
+          [trace, payload] = payload as [string, unknown];
+          priority &= ~WIRE_TRACE;
+        }
         if ((priority & WIRE_REDELIVERY) !== 0) {
-          const [attempt, id, senderThread, inner] = payload as [number, string | null, number, unknown];
+          const [attempt, id, senderThread, inner, carried] = payload as [number, string | null, number, unknown, string?];
           const env = new Envelope(EnvelopeKind.Tell, tag, inner, senderThread, h.sender, 0, priority & (MAX_PRIORITY | QUIET), id ?? undefined);
           env.custody = h.custody;
+          env.trace = carried;
           const cell = node.cells.get(h.target);
           if (cell !== undefined && !cell.ending) redeliver(cell, env, attempt);
           else this.deliver(h.target, env);
@@ -60,12 +66,12 @@ export class InboundRecords implements InboundSink {
         if ((priority & WIRE_MESSAGE_ID) !== 0) {
           [messageId, payload] = payload as [string, unknown];
           if ((priority & WIRE_RECEIPT) !== 0) {
-            this.#deliverWithReceipt(from, h, tag, payload, messageId, priority & (MAX_PRIORITY | QUIET));
+            this.#deliverWithReceipt(from, h, tag, payload, messageId, priority & (MAX_PRIORITY | QUIET), trace);
             return;
           }
           priority &= MAX_PRIORITY | QUIET;
         }
-        if (priority === 0 && messageId === undefined && h.kind === RecordKind.Tell) {
+        if (priority === 0 && messageId === undefined && trace === undefined && h.kind === RecordKind.Tell) {
           const cell = node.cells.get(h.target);
           if (cell !== undefined && !cell.ending) {
             cell.tell(tag, payload, from, h.sender, h.custody);
@@ -74,17 +80,19 @@ export class InboundRecords implements InboundSink {
         }
         const env = new Envelope(h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell, tag, payload, from, h.sender, h.corr, priority, messageId);
         env.custody = h.custody;
+        env.trace = trace;
         this.deliver(h.target, env);
         return;
       }
       case RecordKind.Fanout: {
-        const [keys, shared] = payload as [number[], unknown];
+        const [keys, shared, trace] = payload as [number[], unknown, string?];
         const priority = h.priority;
         // More copies than the record keeps the state of: the log keeps the others beside it.
         if (h.custody !== 0 && keys.length > TRACKED_COPIES) node.runtime.custody!.trackCopies(h.custody, keys.length);
         for (let i = 0; i < keys.length; i++) {
           const env = new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0, priority);
           if (h.custody !== 0) env.custody = copyId(h.custody, i); // each copy kept on its own (custody-log.ts)
+          env.trace = trace;
           this.deliver(keys[i]!, env);
         }
         return;
@@ -157,7 +165,7 @@ export class InboundRecords implements InboundSink {
       // Each copy not done goes again to its actor (at most once: one whose handler had
       // started is a dead letter, as a tell's); any whose fate the log does not know (it was
       // full) is a dead letter.
-      const [keys, shared] = payload as [number[], unknown];
+      const [keys, shared, trace] = payload as [number[], unknown, string?];
       let unknown = h.corr;
       for (let i = 0; i < keys.length; i++) {
         const state = copies(i);
@@ -165,6 +173,7 @@ export class InboundRecords implements InboundSink {
         unknown--;
         const env = new Envelope(EnvelopeKind.Tell, tag, shared, from, h.sender, 0, h.priority);
         env.custody = copyId(h.custody, i);
+        env.trace = trace;
         this.#interrupted = (state & COPY_STARTED) !== 0;
         try {
           this.deliver(keys[i]!, env);
@@ -194,8 +203,9 @@ export class InboundRecords implements InboundSink {
     let count = 1;
     if (h.kind === RecordKind.Fanout) {
       count = h.corr; // a large fan-out whose payload was not kept
-    } else if (payloadKept && (h.priority & WIRE_MESSAGE_ID) !== 0) {
-      shared = (payload as [string, unknown])[1];
+    } else if (payloadKept) {
+      if ((h.priority & WIRE_TRACE) !== 0) shared = (shared as [string, unknown])[1];
+      if ((h.priority & WIRE_MESSAGE_ID) !== 0) shared = (shared as [string, unknown])[1];
     }
     for (let n = 0; n < count; n++) {
       // Recorded as a tell: the asker has had its answer (ActorFailedError) already.
@@ -222,12 +232,13 @@ export class InboundRecords implements InboundSink {
   }
 
   /** A send with a messageId from another thread: deliver, then tell the sender whether it was a duplicate. */
-  #deliverWithReceipt(from: number, h: RecordHeader, tag: string, payload: unknown, messageId: string, priority: number): void {
+  #deliverWithReceipt(from: number, h: RecordHeader, tag: string, payload: unknown, messageId: string, priority: number, trace: string | undefined): void {
     const node = this.#node;
     const { target, sender, corr } = h;
     const before = node.runtime.counters[STAT_DUPLICATES]!;
     const env = new Envelope(EnvelopeKind.Tell, tag, payload, from, sender, 0, priority, messageId);
     env.custody = h.custody;
+    env.trace = trace;
     this.deliver(target, env);
     // (Held for an actor whose spawn record is still on its way, it is checked when it arrives:
     // the receipt says only what is known now.)

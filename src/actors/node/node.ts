@@ -49,8 +49,9 @@ import { stopTopLevel } from './stop-all.js';
 import { Stopping, type StopHost } from './stopping.js';
 import { SupervisionWire, type SupervisionHost } from '../supervision/across-threads.js';
 import { Topics } from './topics.js';
+import { traceFor } from '../trace.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from '../types.js';
-import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
+import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_TRACE, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
 
 export type { NodeRecovery };
 
@@ -357,14 +358,15 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       messageId = options.messageId;
       if (messageId !== undefined && typeof messageId !== 'string') throw invalid('options.messageId', 'a string', messageId);
     }
+    const trace = traceFor(options?.trace);
     if (this.deadLetters.inListener) priority |= QUIET;
-    if (ref.thread === this.self) this.#tellLocal(ref, type, payload, priority, messageId);
-    else this.#tellRemote(ref, type, payload, priority, messageId, receipt);
+    if (ref.thread === this.self) this.#tellLocal(ref, type, payload, priority, messageId, trace);
+    else this.#tellRemote(ref, type, payload, priority, messageId, receipt, trace);
     this.runtime.counters[STAT_ACCEPTED]!++;
   }
 
   /** Same thread: no ring, no dead thread, no congestion; only admission can refuse. */
-  #tellLocal(ref: ActorRefImpl, type: string, payload: unknown, priority: number, messageId: string | undefined): void {
+  #tellLocal(ref: ActorRefImpl, type: string, payload: unknown, priority: number, messageId: string | undefined, trace: string | undefined): void {
     const sender = this.current;
     if (sender === null && this.admissionClosed) throw shuttingDown();
     // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
@@ -373,8 +375,13 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     checkPayload(payload); // refused here as it would be on its way to another thread
     const queue = cell.queue;
     if (queue !== null && queue.entry >= 0 && !queue.takeRoomHere()) this.#full(ref);
-    if (priority === 0 && messageId === undefined) cell.tell(type, payload, this.self, sender === null ? 0 : sender.key);
-    else cell.enqueue(new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId));
+    if (priority === 0 && messageId === undefined && trace === undefined) {
+      cell.tell(type, payload, this.self, sender === null ? 0 : sender.key);
+      return;
+    }
+    const env = new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId);
+    env.trace = trace;
+    cell.enqueue(env);
   }
 
   /** Takes room in a bounded mailbox for one message, or throws MailboxFullError. */
@@ -387,13 +394,17 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     throw new MailboxFullError(`the mailbox of actor ${ref.id} is full`);
   }
 
-  #tellRemote(ref: ActorRefImpl, type: string, payload: unknown, priority: number, messageId: string | undefined, receipt: number): void {
+  #tellRemote(ref: ActorRefImpl, type: string, payload: unknown, priority: number, messageId: string | undefined, receipt: number, trace: string | undefined): void {
     this.admit(ref);
     if (messageId !== undefined) {
       // The id rides with the payload; a priority bit tells the host to unwrap it.
       payload = [messageId, payload];
       priority |= WIRE_MESSAGE_ID;
       if (receipt !== 0) priority |= WIRE_RECEIPT;
+    }
+    if (trace !== undefined) {
+      payload = [trace, payload]; // outermost: unwrapped first (inbound-records.ts)
+      priority |= WIRE_TRACE;
     }
     const sender = this.current;
     const entry = this.bounds.entryOf(ref.key);
@@ -433,7 +444,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     try {
       if (typeof type !== 'string') throw invalid('ask(type)', 'a message type string', type);
       const timeoutMs = options?.timeoutMs === undefined ? this.askTimeoutMs : validateNumber(options.timeoutMs, 'options.timeoutMs', 0, 2 ** 31);
-      const priority = (options === undefined ? 0 : priorityOf(options)) | (this.deadLetters.inListener ? QUIET : 0);
+      let priority = (options === undefined ? 0 : priorityOf(options)) | (this.deadLetters.inListener ? QUIET : 0);
+      const trace = traceFor(options?.trace);
       this.admit(ref);
       const sender = this.current;
       const senderKey = sender === null ? 0 : sender.key;
@@ -443,13 +455,19 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
         checkPayload(payload);
         if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
         const { corr, promise } = this.asks.open(timeoutMs, ref, -1, type);
-        cell.enqueue(new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr, priority));
+        const env = new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr, priority);
+        env.trace = trace;
+        cell.enqueue(env);
         this.runtime.counters[STAT_ACCEPTED]!++;
         return promise;
       }
       const entry = this.bounds.entryOf(ref.key);
       if (entry >= 0) this.#takeRoom(entry, ref);
       const { corr, promise } = this.asks.open(timeoutMs, ref, ref.thread, type);
+      if (trace !== undefined) {
+        payload = [trace, payload];
+        priority |= WIRE_TRACE;
+      }
       try {
         this.records.ask(ref.thread, ref.key, senderKey, priority, corr, payload, type);
       } catch (error) {

@@ -51,9 +51,9 @@ export class RecordWriter {
     this.#write(to, RecordKind.Ask, priority, target, sender, corr, payload, type);
   }
 
-  /** One message for several actors of thread `to` (`keys`), encoded once. */
-  fanout(to: number, keys: number[], sender: number, priority: number, payload: unknown, type: string): void {
-    this.#write(to, RecordKind.Fanout, priority, 0, sender, keys.length, [keys, payload], type);
+  /** One message for several actors of thread `to` (`keys`), encoded once (with the trace it carries, if any). */
+  fanout(to: number, keys: number[], sender: number, priority: number, payload: unknown, type: string, trace: string | undefined): void {
+    this.#write(to, RecordKind.Fanout, priority, 0, sender, keys.length, trace === undefined ? [keys, payload] : [keys, payload, trace], type);
   }
 
   /** The answer to ask `corr` of actor `asker` (0: from outside). */

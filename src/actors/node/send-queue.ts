@@ -11,6 +11,7 @@ import type { ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from '../cell/cell.js';
 import type { NodeCore } from './node-core.js';
 import type { SendOptions, SendResult } from '../types.js';
+import { activeTrace } from '../trace.js';
 
 const DEFAULT_SEND_MS = 5000;
 const NOT_DUPLICATE: SendResult = Object.freeze({ duplicate: false });
@@ -60,7 +61,8 @@ export class SendQueue {
           ref,
           type,
           payload,
-          options,
+          // The trace active now goes with it, whenever room comes (trace.ts).
+          options: options?.trace === undefined && activeTrace() !== undefined ? { ...options, trace: activeTrace() } : options,
           sender: this.#node.current,
           resolve: (result) => (done(), resolve(result)),
           reject: (error) => (done(), reject(error)),

@@ -200,7 +200,9 @@ export class Stopping {
       if (pooled !== null && env.kind === EnvelopeKind.Tell) {
         // It leaves this thread's custody log: handed to the pool (recovery/handover.ts).
         if (env.custody !== 0) node.runtime.custody!.done(env.custody);
-        pooled.push([env.type, env.payload, env.priority, env.messageId ?? null, Math.max(2, attempt), env.senderThread, env.senderKey]);
+        const returned: Returned = [env.type, env.payload, env.priority, env.messageId ?? null, Math.max(2, attempt), env.senderThread, env.senderKey];
+        if (env.trace !== undefined) returned.push(env.trace);
+        pooled.push(returned);
       } else {
         node.deadLetter(env, cell.key, reason, initFailure ?? undefined);
       }

@@ -13,6 +13,7 @@ import type { ActorRefImpl } from '../actor-ref.js';
 import { priorityOf } from '../cell/mailbox.js';
 import type { NodeCore } from './node-core.js';
 import type { MessageOptions } from '../types.js';
+import { traceFor } from '../trace.js';
 import type { ControlRecord } from './wire.js';
 
 interface Topic {
@@ -147,13 +148,13 @@ export class Topics {
         }
         continue;
       }
-      accepted += this.#fanout(thread, refs, type, payload, options === undefined ? 0 : priorityOf(options));
+      accepted += this.#fanout(thread, refs, type, payload, options === undefined ? 0 : priorityOf(options), traceFor(options?.trace));
     }
     return accepted;
   }
 
   /** One Fanout record for `refs`, all on `thread`; returns how many copies were accepted. */
-  #fanout(thread: number, refs: ActorRefImpl[], type: string, payload: unknown, priority: number): number {
+  #fanout(thread: number, refs: ActorRefImpl[], type: string, payload: unknown, priority: number, trace: string | undefined): number {
     const node = this.#node;
     try {
       node.admit(refs[0]!);
@@ -177,7 +178,7 @@ export class Topics {
     if (keys.length === 0) return 0;
     const sender = node.current;
     try {
-      node.records.fanout(thread, keys, sender === null ? 0 : sender.key, priority, payload, type);
+      node.records.fanout(thread, keys, sender === null ? 0 : sender.key, priority, payload, type, trace);
     } catch (error) {
       for (const entry of entries) node.bounds.release(entry);
       throw error;

@@ -24,14 +24,16 @@ export function seqOf(key: number): number {
 export const WIRE_MESSAGE_ID = 0x80;
 /** In a record's priority byte (with WIRE_MESSAGE_ID): answer with a receipt, corr = its id (K6). */
 export const WIRE_RECEIPT = 0x40;
+/** In a record's priority byte: the payload is [trace, payload] (outermost of these wrappings; trace.ts). */
+export const WIRE_TRACE = 0x10;
 /** In a record's priority byte: a redelivery; the payload is [attempt, messageId | null, senderThread, payload]. */
 export const WIRE_REDELIVERY = 0x20;
 
-/** A message a stopped pool member left unhandled: type, payload, priority, messageId, next attempt, sender thread and key. */
-export type Returned = [type: string, payload: unknown, priority: number, messageId: string | null, attempt: number, senderThread: number, senderKey: number];
+/** A message a stopped pool member left unhandled: type, payload, priority, messageId, next attempt, sender thread and key, trace. */
+export type Returned = [type: string, payload: unknown, priority: number, messageId: string | null, attempt: number, senderThread: number, senderKey: number, trace?: string];
 
-/** A copy of an ack-mode tell its host holds: type, payload, priority, messageId, sender thread and key. */
-export type Replica = [type: string, payload: unknown, priority: number, messageId: string | null, senderThread: number, senderKey: number];
+/** A copy of an ack-mode tell its host holds: type, payload, priority, messageId, sender thread and key, trace. */
+export type Replica = [type: string, payload: unknown, priority: number, messageId: string | null, senderThread: number, senderKey: number, trace?: string];
 
 /** Per actor: its key, tells it now holds (numbered copies), [from, to] ranges of numbers it finished with, and whether it stopped (all finished). */
 export type ReplicaBatch = [key: number, held: [number, ...Replica][], done: number[], stopped: boolean];

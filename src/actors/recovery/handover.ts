@@ -13,8 +13,15 @@ import type { NodeCore } from '../node/node-core.js';
 import { WIRE_REDELIVERY, spawnerOf, type Replica, type ReplicaBatch, type Returned } from '../node/wire.js';
 
 
-export function returnedEnvelope([type, payload, priority, messageId, , senderThread, senderKey]: Returned): Envelope {
-  return new Envelope(EnvelopeKind.Tell, type, payload, senderThread, senderKey, 0, priority, messageId ?? undefined);
+export function returnedEnvelope([type, payload, priority, messageId, , senderThread, senderKey, trace]: Returned): Envelope {
+  const env = new Envelope(EnvelopeKind.Tell, type, payload, senderThread, senderKey, 0, priority, messageId ?? undefined);
+  env.trace = trace;
+  return env;
+}
+
+/** What a redelivery record carries (inbound-records.ts reads it back). */
+function redelivery(attempt: number, messageId: string | null, senderThread: number, payload: unknown, trace: string | undefined): unknown[] {
+  return trace === undefined ? [attempt, messageId, senderThread, payload] : [attempt, messageId, senderThread, payload, trace];
 }
 
 export class Handover {
@@ -50,7 +57,9 @@ export class Handover {
   }
 
   held(cell: Cell, env: Envelope, seq: number): void {
-    this.#batch(cell.key)[1].push([seq, env.type, env.payload, env.priority, env.messageId ?? null, env.senderThread, env.senderKey]);
+    const replica: [number, ...Replica] = [seq, env.type, env.payload, env.priority, env.messageId ?? null, env.senderThread, env.senderKey];
+    if (env.trace !== undefined) replica.push(env.trace);
+    this.#batch(cell.key)[1].push(replica);
   }
 
   settled(cell: Cell, seq: number): void {
@@ -96,14 +105,14 @@ export class Handover {
   resend(thread: number, key: number, replicas: Replica[], restarted: boolean, routeeOf: readonly [number, number] | null): void {
     const host = this.#host;
     host.runtime.counters[STAT_RING_IN]! += replicas.length; // in this thread's custody now
-    for (const [type, payload, priority, messageId, senderThread, senderKey] of replicas) {
+    for (const [type, payload, priority, messageId, senderThread, senderKey, trace] of replicas) {
       if (restarted) {
         // The attempt number says "again".
-        host.records.tell(thread, key, senderKey, priority | WIRE_REDELIVERY, 0, [2, messageId, senderThread, payload], type);
+        host.records.tell(thread, key, senderKey, priority | WIRE_REDELIVERY, 0, redelivery(2, messageId, senderThread, payload, trace), type);
       } else if (routeeOf !== null && routeeOf[0] === host.self) {
-        this.reroute(routeeOf[1], key, [[type, payload, priority, messageId, 2, senderThread, senderKey]]);
+        this.reroute(routeeOf[1], key, [[type, payload, priority, messageId, 2, senderThread, senderKey, trace]]);
       } else {
-        host.deadLetter(returnedEnvelope([type, payload, priority, messageId, 2, senderThread, senderKey]), key, 'thread-crash');
+        host.deadLetter(returnedEnvelope([type, payload, priority, messageId, 2, senderThread, senderKey, trace]), key, 'thread-crash');
       }
     }
   }
@@ -142,7 +151,7 @@ export class Handover {
     const host = this.#host;
     const pool = this.#pools.get(poolId);
     for (const r of returned) {
-      const [type, payload, priority, messageId, attempt, senderThread, senderKey] = r;
+      const [type, payload, priority, messageId, attempt, senderThread, senderKey, trace] = r;
       const member = pool?.route(type, payload, from) ?? null;
       if (member === null) {
         host.deadLetter(returnedEnvelope(r), from, 'no-routee');
@@ -154,7 +163,7 @@ export class Handover {
         else redeliver(cell, returnedEnvelope(r), attempt);
         continue;
       }
-      host.records.tell(member.thread, member.key, senderKey, priority | WIRE_REDELIVERY, 0, [attempt, messageId, senderThread, payload], type);
+      host.records.tell(member.thread, member.key, senderKey, priority | WIRE_REDELIVERY, 0, redelivery(attempt, messageId, senderThread, payload, trace), type);
     }
   }
 }

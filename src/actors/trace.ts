@@ -1,0 +1,54 @@
+// Trace context: a small string (a W3C traceparent, say) that travels with a message. Given to
+// tell/send/ask ({ trace }) or active when they are called (withTrace, or inside a handler of a
+// traced message, awaits included), it rides with the message to any thread, is the handler's
+// ctx.trace, and is carried on to what that handler sends. Until anything is traced on a thread,
+// finding the active trace costs one boolean read.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { invalid } from '../validate.js';
+
+/** The longest trace a message carries (a traceparent is 55 characters; tracestate up to 512). */
+export const MAX_TRACE_LENGTH = 1024;
+
+const storage = new AsyncLocalStorage<string | undefined>();
+/** Whether anything on this thread has been traced: until then nothing asks the storage. */
+let inUse = false;
+
+/**
+ * Runs `fn` with `trace` active: every tell, send and ask made in it (awaits included) carries
+ * the trace, unless the call names its own.
+ */
+export function withTrace<T>(trace: string, fn: () => T): T {
+  checkTrace(trace, 'withTrace(trace)');
+  inUse = true;
+  return storage.run(trace, fn);
+}
+
+/** The trace a message sent now carries: the call's own, else the active one. */
+export function traceFor(given: string | undefined): string | undefined {
+  if (given !== undefined) return checkTrace(given, 'options.trace');
+  return inUse ? storage.getStore() : undefined;
+}
+
+/** The active trace (a handler's: that of the message it handles). */
+export function activeTrace(): string | undefined {
+  return inUse ? storage.getStore() : undefined;
+}
+
+/** Runs a handler with its message's trace active, or none (so a turn never leaks another's). */
+export function runTraced<T>(trace: string | undefined, fn: () => T): T {
+  if (trace !== undefined) inUse = true;
+  return storage.run(trace, fn);
+}
+
+/** Whether handlers must be run through runTraced (something on this thread was traced). */
+export function tracing(): boolean {
+  return inUse;
+}
+
+function checkTrace(trace: unknown, name: string): string {
+  if (typeof trace !== 'string' || trace.length === 0 || trace.length > MAX_TRACE_LENGTH) {
+    throw invalid(name, `a string of 1 to ${MAX_TRACE_LENGTH} characters`, trace);
+  }
+  return trace;
+}
