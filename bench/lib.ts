@@ -2,6 +2,7 @@
 // ratios against the baseline measured in the same run, and report one JSON line per bench.
 
 import { Bench } from 'tinybench';
+import { fmtRate } from './format.js';
 
 export const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 
@@ -56,12 +57,6 @@ export async function measure(
       samples: result.latency.samplesCount ?? 0,
     };
   });
-}
-
-export function fmtRate(rate: number): string {
-  if (rate >= 1e6) return `${(rate / 1e6).toFixed(2)} M/s`;
-  if (rate >= 1e3) return `${(rate / 1e3).toFixed(1)} k/s`;
-  return `${rate.toFixed(0)} /s`;
 }
 
 export interface RatioLine {

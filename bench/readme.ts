@@ -5,8 +5,8 @@
 
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { fmtRate } from './format.js';
 import type { BenchReport } from './lib.js';
-import { fmtRate } from './lib.js';
 
 interface Results {
   readonly machine: { node: string; cpu: string; cores: number; platform: string; date: string; mode: string };
