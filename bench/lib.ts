@@ -1,10 +1,15 @@
 // Shared helpers for the benchmarks: run tinybench tasks, turn latencies into rates, compute
 // ratios against the baseline measured in the same run, and report one JSON line per bench.
+// Importing it reads the command line as a bench's: bench/run.ts and bench/readme.ts, programs
+// with flags of their own, import only its types.
 
+import { basename } from 'node:path';
 import { Bench } from 'tinybench';
+import { parseFlags } from '../examples/flags.js';
 import { fmtRate } from './format.js';
 
-export const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+/** --quick (or BENCH_QUICK=1): a short run. bench/run.ts passes it on to every bench it starts. */
+export const QUICK = parseFlags(basename(process.argv[1] ?? 'bench'), { quick: { type: 'boolean' } }).values.quick || process.env.BENCH_QUICK === '1';
 
 export interface Measured {
   readonly name: string;

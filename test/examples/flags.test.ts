@@ -81,4 +81,23 @@ describe('the command lines of the examples and benchmarks', () => {
     expect(stderr).toBe("service: --duration must be a number >= 0, got 'x'\n");
     expect(stdout).toBe('');
   });
+
+  it('ends the bench runner before any bench on a mistyped flag or an --only that matches none', () => {
+    const typo = program('bench/run.ts', '--quik');
+    expect([typo.status, typo.stderr]).toEqual([2, "bench: unknown option '--quik' (try --quick, --only, --compare, --readme)\n"]);
+    const only = program('bench/run.ts', '--only=nothing');
+    expect(only.status).toBe(2);
+    expect(only.stderr).toMatch(/^bench: --only matches no bench, got 'nothing' \(try tell, ask, [^\n]*\)\n$/);
+    expect(only.stdout).toBe('');
+  });
+
+  it('lets a bench take the --quick that the runner passes it, and nothing else', () => {
+    expect(program('bench/lib.ts', '--quick')).toMatchObject({ status: 0, stderr: '' });
+    expect(program('bench/lib.ts', '--quick=1')).toMatchObject({ status: 2, stderr: "lib.ts: --quick takes no value, got '1'\n" });
+  });
+
+  it('ends bench/readme.ts on a flag or a results file that is not there, before it writes anything', () => {
+    expect(program('bench/readme.ts', '--x')).toMatchObject({ status: 2, stderr: "readme: unknown option '--x' (it takes none)\n" });
+    expect(program('bench/readme.ts', 'no-such-results.json')).toMatchObject({ status: 2, stderr: "readme: no results file at 'no-such-results.json'\n" });
+  });
 });
