@@ -1,9 +1,15 @@
 // Shared helpers for the benchmarks: run tinybench tasks, turn latencies into rates, compute
 // ratios against the baseline measured in the same run, and report one JSON line per bench.
+// Importing it reads the command line as a bench's: bench/run.ts and bench/readme.ts, programs
+// with flags of their own, import only its types.
 
+import { basename } from 'node:path';
 import { Bench } from 'tinybench';
+import { parseFlags } from '../examples/flags.js';
+import { fmtRate } from './format.js';
 
-export const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+/** --quick (or BENCH_QUICK=1): a short run. bench/run.ts passes it on to every bench it starts. */
+export const QUICK = parseFlags(basename(process.argv[1] ?? 'bench'), { quick: { type: 'boolean' } }).values.quick || process.env.BENCH_QUICK === '1';
 
 export interface Measured {
   readonly name: string;
@@ -56,12 +62,6 @@ export async function measure(
       samples: result.latency.samplesCount ?? 0,
     };
   });
-}
-
-export function fmtRate(rate: number): string {
-  if (rate >= 1e6) return `${(rate / 1e6).toFixed(2)} M/s`;
-  if (rate >= 1e3) return `${(rate / 1e3).toFixed(1)} k/s`;
-  return `${rate.toFixed(0)} /s`;
 }
 
 export interface RatioLine {

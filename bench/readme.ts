@@ -5,8 +5,9 @@
 
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseFlags, usageExit } from '../examples/flags.js';
+import { fmtRate } from './format.js';
 import type { BenchReport } from './lib.js';
-import { fmtRate } from './lib.js';
 
 interface Results {
   readonly machine: { node: string; cpu: string; cores: number; platform: string; date: string; mode: string };
@@ -58,6 +59,8 @@ export function writePerformancePage(resultsFile: string): void {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writePerformancePage(process.argv[2] ?? fileURLToPath(new URL('./results/latest.json', import.meta.url)));
+  const file = parseFlags('readme', {}, { positionals: 1 }).positionals[0] ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
+  if (!existsSync(file)) usageExit('readme', `no results file at '${file}'`);
+  writePerformancePage(file);
   console.log(`${PERFORMANCE_PAGE} benchmark tables and docs/ charts updated`);
 }

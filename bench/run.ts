@@ -1,21 +1,28 @@
 // `npm run bench`: runs every bench in a fresh Node process (no JIT or GC state carried over),
 // prints each bench's table and a summary of the ratios against the baselines measured in the
-// same run, and writes bench/results/latest.json. `--quick` for a short run.
+// same run, and writes bench/results/latest.json. `--quick` for a short run, `--only=tell` for the
+// benches whose file name starts so, `--compare[=file]` to set each ratio beside a stored run
+// (bench/results/baseline.json unless named), `--readme` to write the tables into the docs.
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { parseFlags, usageExit } from '../examples/flags.js';
 import { ratioChart } from './chart.js';
 import type { BenchReport } from './lib.js';
 import { PERFORMANCE_PAGE, writePerformancePage } from './readme.js';
 
-const quick = process.argv.includes('--quick');
-/** --compare[=file]: compare each ratio with a stored run (default bench/results/baseline.json). */
-const compareArg = process.argv.find((a) => a === '--compare' || a.startsWith('--compare='));
-const baselineFile = compareArg?.includes('=') ? compareArg.slice('--compare='.length) : fileURLToPath(new URL('./results/baseline.json', import.meta.url));
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const benches = [
+const { quick, only, compare, readme } = parseFlags('bench', {
+  quick: { type: 'boolean' },
+  only: { type: 'string' },
+  compare: { type: 'string', valueOptional: true },
+  readme: { type: 'boolean' },
+}).values;
+const baselineFile = typeof compare === 'string' ? compare : fileURLToPath(new URL('./results/baseline.json', import.meta.url));
+// A file named on the command line must be there before a run of minutes, not after it.
+if (typeof compare === 'string' && !existsSync(compare)) usageExit('bench', `--compare names no file, got '${compare}'`);
+const allBenches = [
   { file: 'tell.bench.ts', flags: [] as string[] },
   { file: 'ask.bench.ts', flags: [] },
   { file: 'local.bench.ts', flags: [] },
@@ -26,7 +33,9 @@ const benches = [
   { file: 'custody.bench.ts', flags: [] },
   { file: 'savina.bench.ts', flags: [] },
   { file: 'scaling.bench.ts', flags: [] },
-].filter((b) => only === undefined || b.file.startsWith(only));
+];
+const benches = allBenches.filter((b) => only === undefined || b.file.startsWith(only));
+if (benches.length === 0) usageExit('bench', `--only matches no bench, got '${only}' (try ${allBenches.map((b) => b.file.replace('.bench.ts', '')).join(', ')})`);
 
 function runOne(file: string, flags: string[]): Promise<BenchReport | null> {
   return new Promise((resolve, reject) => {
@@ -82,7 +91,7 @@ console.table(
     })),
   ),
 );
-if (compareArg !== undefined) {
+if (compare !== undefined) {
   if (!existsSync(baselineFile)) {
     console.log(`\nno baseline at ${baselineFile}: copy bench/results/latest.json there to make one`);
   } else {
@@ -114,7 +123,7 @@ mkdirSync(out, { recursive: true });
 writeFileSync(`${out}latest.json`, `${JSON.stringify({ machine, reports }, null, 2)}\n`);
 writeFileSync(`${out}ratios.svg`, ratioChart(reports, `troupe vs. baselines, same run: Node ${machine.node}, ${machine.cores} cores, ${machine.mode} run`));
 console.log(`results written to bench/results/latest.json and bench/results/ratios.svg`);
-if (process.argv.includes('--readme')) {
+if (readme) {
   writePerformancePage(`${out}latest.json`);
   console.log(`${PERFORMANCE_PAGE} benchmark tables and docs/ charts updated from this run`);
 }

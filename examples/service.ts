@@ -10,22 +10,26 @@
 //   npm start -- --duration=10 --concurrency=128
 //   npm start -- --serve               keep serving (no load) until Ctrl-C; try:
 //       curl -XPOST localhost:8080/orders -d '{"sku":"sku-a","qty":1,"customer":"me"}'
+//   --port=N                           listen on N (default 8080 with --serve, else any free port)
+//
+// A mistyped flag or a bad value ends it at once: one line on stderr, exit code 2.
 
 import { Agent, request } from 'node:http';
+import { parseFlags } from './flags.js';
 import { startOrderService } from './order-service.js';
 
-const arg = (name: string, fallback: number): number => {
-  const raw = process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a number >= 0, got ${raw}`);
-  return value;
-};
-const serve = process.argv.includes('--serve');
-const durationMs = arg('duration', 4) * 1000;
-const concurrency = arg('concurrency', 64);
+const { values: flags } = parseFlags('service', {
+  duration: { type: 'number', default: 4, min: 0 },
+  concurrency: { type: 'number', default: 64, min: 1, integer: true },
+  port: { type: 'number', min: 0, max: 65_535, integer: true },
+  serve: { type: 'boolean' },
+});
+const serve = flags.serve;
+const durationMs = flags.duration * 1000;
+const concurrency = flags.concurrency;
 
 // A spare thread stands by: a worker that dies is replaced in tens of milliseconds.
-const service = await startOrderService({ port: arg('port', serve ? 8080 : 0), spareThread: true });
+const service = await startOrderService({ port: flags.port ?? (serve ? 8080 : 0), spareThread: true });
 const { system } = service;
 console.log(`order service on ${service.url}: ${system.threads} worker thread(s) + main`);
 

@@ -2,6 +2,7 @@
 // dependencies linked from this checkout: no network), then a plain-JavaScript consumer run with
 // node, and a TypeScript consumer compiled under a strict Node-only tsconfig and run. A consumer
 // that sends a message its actor has no handler for does not compile, and the error names it.
+// The tarball carries the LICENSE, and source maps that hold their sources, since src/ stays out.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 let app = '';
+/** The paths in the tarball. */
+let files: string[] = [];
 
 const ACTORS_JS = `import { defineActor } from 'troupe';
 export const Counter = defineActor(import.meta.url, 'Counter', {
@@ -84,7 +87,7 @@ describe('the published package, installed from its tarball into a fresh app', (
   beforeAll(() => {
     app = mkdtempSync(join(tmpdir(), 'troupe-app-'));
     const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', app], { cwd: root, encoding: 'utf8' })) as { filename: string; files: { path: string }[] }[];
-    const files = packed[0]!.files.map((f) => f.path);
+    files = packed[0]!.files.map((f) => f.path);
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.d.ts');
     expect(files).toContain('dist/worker.js');
@@ -107,6 +110,18 @@ describe('the published package, installed from its tarball into a fresh app', (
 
   afterAll(() => {
     if (app !== '') rmSync(app, { recursive: true, force: true });
+  });
+
+  it('ships the LICENSE, and source maps that carry their sources (src/ is not shipped)', () => {
+    expect(files).toContain('LICENSE');
+    const maps = files.filter((f) => f.endsWith('.map'));
+    expect(maps).toContain('dist/index.js.map');
+    expect(maps.filter((f) => !f.endsWith('.js.map'))).toEqual([]);
+    for (const map of maps) {
+      const { sources, sourcesContent } = JSON.parse(readFileSync(join(app, 'node_modules', 'troupe', map), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+      expect(sourcesContent?.length, map).toBe(sources.length);
+      for (const content of sourcesContent!) expect(content, map).toMatch(/\S/);
+    }
   });
 
   it('runs a plain-JavaScript consumer with an actor on a worker thread', () => {
