@@ -4,6 +4,7 @@
 export { defineActor } from './actors/define.js';
 export { createSystem, ActorSystem } from './actors/system.js';
 export { withTrace } from './actors/trace.js';
+export { defineEntity } from './actors/entity/define-entity.js';
 export type { SystemOptions } from './actors/options.js';
 export type { DeadLetterStream, ShutdownOptions, ShutdownReport, SystemStats, ThreadStats } from './actors/system.js';
 export type {
@@ -14,6 +15,9 @@ export type {
   ActorRef,
   ActorSpec,
   AnyDefinition,
+  AnyEntityDefinition,
+  EntityDefinition,
+  EntitySpec,
   BackoffOptions,
   ArgsOf,
   SpawnArgs,

@@ -36,6 +36,11 @@ export class ActorRefImpl {
     return this.#node.idOf(this.key);
   }
 
+  /** An entity's address (module, name, key) for a ref to an entity (entity/entity-ref.ts); else undefined. */
+  get entity(): readonly [moduleUrl: string, name: string, key: string] | undefined {
+    return undefined;
+  }
+
   tell(type: string, payload?: unknown, options?: MessageOptions): void {
     if (options !== undefined) checkOptions(options, TELL_KEYS);
     this.#node.tell(this, type, payload, options);

@@ -40,6 +40,19 @@ export function defineActor<Args, State, H extends Handlers<State>>(
   name: string,
   spec: ActorSpec<Args, State, H>,
 ): ActorDefinition<Args, State, H> {
+  return defineKind(moduleUrl, name, spec, {});
+}
+
+/**
+ * defineActor with fields of another kind of actor on the definition (an entity's), so that a
+ * thread that imports the module finds that kind too. `spec` is what the cell runs.
+ */
+export function defineKind<Args, State, H extends Handlers<State>>(
+  moduleUrl: string,
+  name: string,
+  spec: ActorSpec<Args, State, H>,
+  kind: Record<symbol, unknown>,
+): ActorDefinition<Args, State, H> {
   validateString(moduleUrl, 'defineActor(moduleUrl)');
   if (!/^(file|data|https?):/.test(moduleUrl)) throw invalid('defineActor(moduleUrl)', 'a module URL (import.meta.url)', moduleUrl);
   // A worker finds the definition by importing this URL: one that names no file would work for
@@ -60,7 +73,7 @@ export function defineActor<Args, State, H extends Handlers<State>>(
   // costs ~2 ns); Object.create(null) would make a dictionary (~9 ns per message).
   const table = Object.setPrototypeOf({ ...spec.handlers }, null) as HandlerTable;
   const supervision = resolveSupervision(spec.supervision, 'defineActor(spec).supervision');
-  const definition = Object.freeze({ moduleUrl, name, spec, [DEFINITION]: true, [HANDLERS]: table, [SUPERVISION]: supervision }) as ActorDefinition<
+  const definition = Object.freeze({ ...kind, moduleUrl, name, spec, [DEFINITION]: true, [HANDLERS]: table, [SUPERVISION]: supervision }) as ActorDefinition<
     Args,
     State,
     H

@@ -22,7 +22,7 @@ import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } 
 import { Pool, resolvePoolOptions } from './pool.js';
 import { ThreadReplacement } from './recovery/replacement.js';
 import { readStats, unsettled, type SystemStats } from './stats.js';
-import type { ActorPool, ActorRef, AnyDefinition, ArgsOf, DeadLetter, MessageOptions, PoolOptions, SpawnArgs } from './types.js';
+import type { ActorPool, ActorRef, AnyDefinition, AnyEntityDefinition, ArgsOf, DeadLetter, MessageOptions, PoolOptions, SpawnArgs } from './types.js';
 
 export type { SystemStats, ThreadStats } from './stats.js';
 
@@ -137,6 +137,14 @@ export class ActorSystem {
   /** The live actor registered under `name`, if any (Erlang's whereis). */
   lookup<D extends AnyDefinition = AnyDefinition>(name: string): Promise<ActorRef<D> | undefined> {
     return this.#node.names.lookup(name) as unknown as Promise<ActorRef<D> | undefined>;
+  }
+
+  /**
+   * A ref to the one activation of `key` of an entity (defineEntity), from any thread: started on
+   * its first message on the thread its key picks, out of memory when idle, its state kept.
+   */
+  entity<D extends AnyEntityDefinition>(definition: D, key: string): ActorRef<D> {
+    return this.#node.entities.ref(definition, key) as unknown as ActorRef<D>;
   }
 
   /** Subscribes an actor to a topic; with a group, one member of the group gets each message. */

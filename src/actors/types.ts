@@ -168,6 +168,8 @@ export interface ActorContext<State> {
   subscribe(topic: string, options?: { group?: string }): void;
   /** The live actor registered under `name` (system.register), if any, from any thread. */
   lookup<D extends AnyDefinition = AnyDefinition>(name: string): Promise<ActorRef<D> | undefined>;
+  /** A ref to the one activation of an entity's key (defineEntity), from any thread. */
+  entity<D extends AnyEntityDefinition>(definition: D, key: string): ActorRef<D>;
   unsubscribe(topic: string, options?: { group?: string }): void;
   /**
    * The trace context of the message being handled (MessageOptions.trace), if it carries one:
@@ -245,6 +247,35 @@ export interface ActorDefinition<Args, State, H extends Handlers<State>> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDefinition = ActorDefinition<any, any, any>;
+
+export interface EntitySpec<State, H extends Handlers<State>> {
+  /** The state of a key never seen before: runs once in the key's whole life. Left out, undefined. */
+  readonly init?: (key: string) => State | Promise<State>;
+  readonly handlers: H;
+  /** Optional catch-all for message types without a handler. */
+  readonly receive?: (ctx: ActorContext<State>, type: string, payload: unknown) => unknown;
+  /** Leaves memory after this many ms without a message, its state kept. Default 60000. */
+  readonly idleMs?: number;
+}
+
+/** Type-only marker of an entity's definition. */
+export declare const entityBrand: unique symbol;
+
+/**
+ * An entity's definition (defineEntity): `system.entity(def, key)` and `ctx.entity(def, key)`
+ * give refs to it. Its handlers are an actor's; it is never spawned.
+ */
+export interface EntityDefinition<State, H extends Handlers<State>> extends ActorDefinition<EntityArgs, State, H> {
+  readonly [entityBrand]: true;
+}
+
+/** What an entity's activation starts from: made by the runtime, never by a caller (spawn(def) does not compile). */
+export interface EntityArgs {
+  readonly [entityBrand]: true;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyEntityDefinition = EntityDefinition<any, any>;
 
 export type ArgsOf<D> = D extends ActorDefinition<infer A, infer _S, infer _H> ? A : never;
 /** What spawn takes after the definition: its arguments (which may be left out when it takes none) and options. */

@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { defineActor, type ActorRef, type ActorSystem } from 'troupe';
 import { Counter } from '../fixtures/counter.js';
+import { Account } from '../fixtures/entities.js';
 
 declare const system: ActorSystem;
 
@@ -71,5 +72,18 @@ describe('types', () => {
     });
     const parent = system.spawn(Parent, { label: 'p' });
     expectTypeOf(parent.ask('spawnOne')).toEqualTypeOf<Promise<ActorRef<typeof Counter>>>();
+  });
+
+  it('types an entity ref by its definition, and refuses to spawn an entity', () => {
+    const alice = system.entity(Account, 'alice');
+    expectTypeOf(alice).toEqualTypeOf<ActorRef<typeof Account>>();
+    expectTypeOf(alice.ask('balance')).toEqualTypeOf<Promise<number>>();
+    alice.tell('deposit', 5);
+    // @ts-expect-error: deposit takes a number
+    alice.tell('deposit', 'five');
+    // @ts-expect-error: no such message
+    alice.tell('withdraw', 5);
+    // @ts-expect-error: an entity is not spawned
+    system.spawn(Account);
   });
 });

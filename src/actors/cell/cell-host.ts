@@ -9,6 +9,7 @@ import type { ActorRefImpl } from '../actor-ref.js';
 import type { Envelope } from './envelope.js';
 import type { PoolHost } from '../pool.js';
 import type { ActorContext, AnyDefinition, DeadLetterReason, ExitReason, MessageOptions, SpawnOptions } from '../types.js';
+import type { AnyEntityDefinition } from '../types.js';
 
 /** Outcomes of messages, as a cell reports them (outcomes.ts). */
 export interface MessageOutcomes<C = unknown> {
@@ -64,6 +65,8 @@ export interface CellHost<C> extends PoolHost {
   offload(url: string, input: unknown, name?: string): Promise<unknown>;
   /** Registered names (node/names.ts). */
   readonly names: { lookup(name: string): Promise<ActorRefImpl | undefined> };
+  /** Refs to entities by key (entity/entities.ts). */
+  readonly entities: { ref(definition: AnyEntityDefinition, key: string, name?: string): ActorRefImpl };
   timerFired(cell: C, type: string, payload: unknown): void;
   /** What becomes of each message: counted, answered, or a dead letter. */
   readonly outcomes: MessageOutcomes<C>;

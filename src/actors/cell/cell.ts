@@ -204,6 +204,11 @@ export class Cell implements Runnable {
     return ref;
   }
 
+  /** Makes `ref` what ctx.self is (an entity's activation: the ref by key, entity/entities.ts). */
+  setSelf(ref: ActorRefImpl): void {
+    this.#ref = ref;
+  }
+
   /** Sets the sender of the message about to be handled. */
   setSender(thread: number, key: number): void {
     this.#senderThread = thread;

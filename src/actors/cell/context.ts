@@ -9,6 +9,7 @@ import type { Cell } from './cell.js';
 import { Pool, resolvePoolOptions } from '../pool.js';
 import type { ActorTimers } from './timers.js';
 import { activeTrace } from '../trace.js';
+import type { AnyEntityDefinition } from '../types.js';
 import type { AckHandle, ActorContext, AnyDefinition, MessageOptions, PoolOptions, SpawnOptions } from '../types.js';
 
 export class Context implements ActorContext<unknown> {
@@ -34,6 +35,13 @@ export class Context implements ActorContext<unknown> {
   }
   get id(): string {
     return this.#cell.node.idOf(this.#cell.key);
+  }
+  /** The actor's spawn arguments (not in ActorContext: an entity's handlers commit through them). */
+  get args(): unknown {
+    return this.#cell.args;
+  }
+  entity(definition: AnyEntityDefinition, key: string): never {
+    return this.#cell.node.entities.ref(definition, key, 'ctx.entity') as never;
   }
   get signal(): AbortSignal {
     return this.#cell.signal;

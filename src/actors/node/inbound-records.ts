@@ -13,7 +13,8 @@ import type { ActorRefImpl } from '../actor-ref.js';
 import { Envelope, EnvelopeKind, QUIET } from '../cell/envelope.js';
 import { MAX_PRIORITY } from '../cell/mailbox.js';
 import type { NodeCore } from './node-core.js';
-import { WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_REDELIVERY, WIRE_TRACE, type ControlRecord, type SpawnRecord } from './wire.js';
+import type { EntityAddress, EntityRefImpl } from '../entity/entity-ref.js';
+import { WIRE_ENTITY, WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_REDELIVERY, WIRE_TRACE, type ControlRecord, type SpawnRecord } from './wire.js';
 
 /** What inbound records need of the host beyond the shared core. */
 export interface InboundHost extends NodeCore {
@@ -21,6 +22,7 @@ export interface InboundHost extends NodeCore {
   stopRef(ref: ActorRefImpl, graceful: boolean, kill: boolean): Promise<void>;
   onControl(from: number, record: ControlRecord): void;
   lateReply(env: Envelope, value: unknown): void;
+  readonly entities: { activate(address: EntityAddress): number; entityRef(address: EntityAddress): EntityRefImpl };
 }
 
 export class InboundRecords implements InboundSink {
@@ -41,6 +43,11 @@ export class InboundRecords implements InboundSink {
     return this.#node.refFor(thread, key);
   }
 
+  /** And refs to entities by their address (entity/entity-ref.ts). */
+  entityRef(address: EntityAddress): EntityRefImpl {
+    return this.#node.entities.entityRef(address);
+  }
+
   onRecord(from: number, h: RecordHeader, payload: unknown, tag: string): void {
     const node = this.#node;
     switch (h.kind) {
@@ -52,6 +59,13 @@ export class InboundRecords implements InboundSink {
         if ((priority & WIRE_TRACE) !== 0) {
           [trace, payload] = payload as [string, unknown];
           priority &= ~WIRE_TRACE;
+        }
+        if ((priority & WIRE_ENTITY) !== 0) {
+          // For an entity whose key lives here: to its activation, started now if it has none.
+          let address: EntityAddress;
+          [address, payload] = payload as [EntityAddress, unknown];
+          priority &= ~WIRE_ENTITY;
+          h.target = node.entities.activate(address);
         }
         if ((priority & WIRE_REDELIVERY) !== 0) {
           const [attempt, id, senderThread, inner, carried] = payload as [number, string | null, number, unknown, string?];

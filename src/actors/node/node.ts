@@ -50,8 +50,11 @@ import { Stopping, type StopHost } from './stopping.js';
 import { SupervisionWire, type SupervisionHost } from '../supervision/across-threads.js';
 import { Topics } from './topics.js';
 import { traceFor } from '../trace.js';
+import { isEntity } from '../entity/define-entity.js';
+import { Entities } from '../entity/entities.js';
+import type { EntityAddress, EntityRefImpl } from '../entity/entity-ref.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from '../types.js';
-import { KEY_SPAN, WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_TRACE, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
+import { KEY_SPAN, WIRE_ENTITY, WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_TRACE, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
 
 export type { NodeRecovery };
 
@@ -110,6 +113,10 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   readonly handover: Handover;
   /** Registered names (the table lives on the main thread). */
   readonly names: Names;
+  /** Refs to entities, and the activations of the keys that live on this thread. */
+  readonly entities: Entities;
+  /** Worker threads (1..workers) that balanced placement and entity keys spread over. */
+  readonly workers: number;
   readonly #sends: SendQueue;
   readonly #stopping: Stopping;
   readonly #systemId: string;
@@ -156,6 +163,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     this.remote = new RemoteSpawns(this);
     this.handover = new Handover(this);
     this.names = new Names(this);
+    this.workers = options.workers;
+    this.entities = new Entities(this);
     this.#sends = new SendQueue(this);
     this.#arriving = new SpawnArrivals(this);
     this.#stopping = new Stopping(this);
@@ -204,6 +213,19 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     return new ActorRefImpl(this, thread, key);
   }
 
+  /** A decoded ref to an entity (entity/entity-ref.ts). */
+  entityRef(address: EntityAddress): EntityRefImpl {
+    return this.entities.entityRef(address);
+  }
+
+  /** A fresh actor key of this thread (an entity's activation takes one). */
+  newKey(): number {
+    const seq = ++this.#seq;
+    this.liveness.reserve(seq);
+    this.runtime.counters[STAT_SPAWN_SEQ] = seq;
+    return seq * KEY_SPAN + this.self;
+  }
+
   newContext(cell: Cell): Context {
     return new Context(cell);
   }
@@ -247,6 +269,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   /** `routeeOf`: a pool member's pool ([thread, id]). */
   spawn(definition: AnyDefinition, args: unknown, options: SpawnOptions | undefined, parent: Cell | null, routeeOf: readonly [number, number] | null = null): ActorRefImpl {
     if (!isDefinition(definition)) throw invalid('spawn(definition)', 'a definition made by defineActor', definition);
+    if (isEntity(definition)) throw invalid('spawn(definition)', `an actor definition (${definition.name} is an entity: it is not spawned, its refs come from entity(definition, key))`, definition.name);
     let policy = resolvePolicy(options);
     if (routeeOf !== null) policy = { ...policy, routeeOf };
     const thread = placeActor(options?.placement, parent !== null, options?.resourceLimits, this.#placement);
@@ -370,8 +393,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     const sender = this.current;
     if (sender === null && this.admissionClosed) throw shuttingDown();
     // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
-    const cell = (ref.cell ??= this.cells.get(ref.key) ?? null) as Cell | null;
-    if (cell === null || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+    let cell = (ref.cell ??= this.cells.get(ref.key) ?? null) as Cell | null;
+    if (cell === null || cell.ending) cell = this.#entityCell(ref);
     checkPayload(payload); // refused here as it would be on its way to another thread
     const queue = cell.queue;
     if (queue !== null && queue.entry >= 0 && !queue.takeRoomHere()) this.#full(ref);
@@ -382,6 +405,13 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     const env = new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId);
     env.trace = trace;
     cell.enqueue(env);
+  }
+
+  /** The activation of the entity `ref` names (started now if it has none); for any other ref, ActorStoppedError. */
+  #entityCell(ref: ActorRefImpl): Cell {
+    const address = ref.entity;
+    if (address === undefined) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+    return this.cells.get(this.entities.activate(address))!;
   }
 
   /** Takes room in a bounded mailbox for one message, or throws MailboxFullError. */
@@ -401,6 +431,11 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       payload = [messageId, payload];
       priority |= WIRE_MESSAGE_ID;
       if (receipt !== 0) priority |= WIRE_RECEIPT;
+    }
+    const address = ref.entity;
+    if (address !== undefined) {
+      payload = [address, payload]; // the key's thread finds or starts its activation
+      priority |= WIRE_ENTITY;
     }
     if (trace !== undefined) {
       payload = [trace, payload]; // outermost: unwrapped first (inbound-records.ts)
@@ -450,8 +485,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       const sender = this.current;
       const senderKey = sender === null ? 0 : sender.key;
       if (ref.thread === this.self) {
-        const cell = this.cells.get(ref.key);
-        if (cell === undefined || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+        let cell = this.cells.get(ref.key);
+        if (cell === undefined || cell.ending) cell = this.#entityCell(ref);
         checkPayload(payload);
         if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
         const { corr, promise } = this.asks.open(timeoutMs, ref, -1, type);
@@ -464,6 +499,11 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       const entry = this.bounds.entryOf(ref.key);
       if (entry >= 0) this.#takeRoom(entry, ref);
       const { corr, promise } = this.asks.open(timeoutMs, ref, ref.thread, type);
+      const address = ref.entity;
+      if (address !== undefined) {
+        payload = [address, payload];
+        priority |= WIRE_ENTITY;
+      }
       if (trace !== undefined) {
         payload = [trace, payload];
         priority |= WIRE_TRACE;
@@ -518,6 +558,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
 
   /** Stops any actor by ref; `graceful`: after what it already accepted; `kill`: an abnormal exit. */
   stopRef(ref: ActorRefImpl, graceful = false, kill = false): Promise<void> {
+    if (ref.entity !== undefined) return Promise.reject(invalid('stop(ref)', `a ref to an actor (${ref.id} is an entity: it leaves memory by itself when idle)`, ref.id));
     return this.#stopping.stopRef(ref, graceful, kill);
   }
 

@@ -26,6 +26,8 @@ export const WIRE_MESSAGE_ID = 0x80;
 export const WIRE_RECEIPT = 0x40;
 /** In a record's priority byte: the payload is [trace, payload] (outermost of these wrappings; trace.ts). */
 export const WIRE_TRACE = 0x10;
+/** In a record's priority byte: the payload is [entity address, payload]; the target is found by the address (entity/entities.ts). */
+export const WIRE_ENTITY = 0x08;
 /** In a record's priority byte: a redelivery; the payload is [attempt, messageId | null, senderThread, payload]. */
 export const WIRE_REDELIVERY = 0x20;
 

@@ -1,0 +1,101 @@
+// defineEntity: an actor addressed by a key rather than spawned (a virtual actor). The one
+// activation of a key lives on a thread its key picks; it starts on its first message, leaves
+// memory after idleMs without one, and comes back with the state it last committed. init(key)
+// runs once in the key's whole life. A handler's new state is committed when it completes; one
+// that throws (or leaves a state that cannot be encoded) fails, and the restarted activation
+// resumes from the state committed before that message.
+
+import { invalid, isThenable, validateFunction, validateNumber, validateObject, validateString } from '../../validate.js';
+import { defineKind } from '../define.js';
+import type { ActorContext, ActorSpec, AnyEntityDefinition, EntityDefinition, EntitySpec, Handler, Handlers } from '../types.js';
+
+export const ENTITY = Symbol.for('troupe.entity');
+
+/** Passivated after this long without a message, unless the definition says otherwise. */
+export const DEFAULT_IDLE_MS = 60_000;
+
+/** What the definition carries besides an actor's: how the entity lives. */
+export interface EntityKind {
+  readonly idleMs: number;
+}
+
+/**
+ * What an activation's cell starts from (its spawn arguments, made on the key's thread): the key,
+ * and how it reads and commits its state (entities.ts keeps what is committed).
+ */
+export interface EntityActivation {
+  readonly key: string;
+  /** The committed state, or undefined for a key never seen before. */
+  restore(): { found: boolean; state: unknown };
+  /** Commits `state` (throws SerializationError if it cannot be encoded: the handler fails). */
+  commit(state: unknown): void;
+}
+
+export function defineEntity<State, H extends Handlers<State>>(moduleUrl: string, name: string, spec: EntitySpec<State, H>): EntityDefinition<State, H> {
+  validateString(name, 'defineEntity(name)');
+  validateObject(spec, 'defineEntity(spec)');
+  if (spec.init !== undefined) validateFunction(spec.init, 'defineEntity(spec).init');
+  validateObject(spec.handlers, 'defineEntity(spec).handlers');
+  for (const [type, handler] of Object.entries(spec.handlers)) validateFunction(handler, `defineEntity(spec).handlers.${type}`);
+  if (spec.receive !== undefined) validateFunction(spec.receive, 'defineEntity(spec).receive');
+  for (const key of Object.keys(spec)) {
+    if (!['init', 'handlers', 'receive', 'idleMs'].includes(key)) throw invalid(`defineEntity(spec).${key}`, 'one of init, handlers, receive, idleMs', key);
+  }
+  const idleMs = spec.idleMs === undefined ? DEFAULT_IDLE_MS : validateNumber(spec.idleMs, 'defineEntity(spec).idleMs', 1, 2 ** 31 - 1);
+  const handlers: Record<string, Handler<unknown>> = {};
+  for (const [type, handler] of Object.entries(spec.handlers)) handlers[type] = committing(handler as Handler<unknown>);
+  const kind: EntityKind = Object.freeze({ idleMs });
+  const actorSpec: ActorSpec<EntityActivation, unknown, Handlers<unknown>> = {
+    init: (activation: EntityActivation) => start(activation, spec.init),
+    handlers,
+    ...(spec.receive === undefined ? {} : { receive: committingReceive(spec.receive as (ctx: ActorContext<unknown>, type: string, payload: unknown) => unknown) }),
+  };
+  return defineKind(moduleUrl, name, actorSpec, { [ENTITY]: kind }) as unknown as EntityDefinition<State, H>;
+}
+
+export function isEntity(value: unknown): value is AnyEntityDefinition {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ENTITY] !== undefined;
+}
+
+export function entityKind(definition: AnyEntityDefinition): EntityKind {
+  return (definition as unknown as Record<symbol, EntityKind>)[ENTITY]!;
+}
+
+/** An activation's first state: the committed one, or else init(key), committed at once (init runs once). */
+function start(activation: EntityActivation, init: ((key: string) => unknown) | undefined): unknown {
+  const { found, state } = activation.restore();
+  if (found) return state;
+  const made = init === undefined ? undefined : init(activation.key);
+  if (!isThenable(made)) {
+    activation.commit(made);
+    return made;
+  }
+  return Promise.resolve(made).then((value) => {
+    activation.commit(value);
+    return value;
+  });
+}
+
+/** The handler, then a commit of the state it left (a commit that fails fails the handler). */
+function committing(handler: Handler<unknown>): Handler<unknown> {
+  return (ctx, payload) => {
+    const result = handler(ctx, payload);
+    if (!isThenable(result)) {
+      commitOf(ctx);
+      return result;
+    }
+    return Promise.resolve(result).then((value) => {
+      commitOf(ctx);
+      return value;
+    });
+  };
+}
+
+function committingReceive(receive: (ctx: ActorContext<unknown>, type: string, payload: unknown) => unknown) {
+  return (ctx: ActorContext<unknown>, type: string, payload: unknown): unknown => committing((c, p) => receive(c, type, p))(ctx, payload);
+}
+
+function commitOf(ctx: ActorContext<unknown>): void {
+  // The activation is the cell's spawn argument, which its context reads (context.ts).
+  (ctx as unknown as { readonly args: EntityActivation }).args.commit(ctx.state);
+}
