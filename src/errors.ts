@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'ERR_ACTOR_INIT'
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_DEATH_PACT'
-  | 'ERR_OFFLOAD';
+  | 'ERR_OFFLOAD'
+  | 'ERR_STORAGE';
 
 export class ActorError extends Error {
   readonly code: ErrorCode;
@@ -102,6 +103,14 @@ export class OffloadError extends ActorError {
   }
 }
 
+/** The entity store could not be opened, read or written (a full disk, an unwritable or foreign directory); the store's own error is the cause. */
+export class StorageError extends ActorError {
+  constructor(message = 'entity storage failed', options?: { cause?: unknown }) {
+    super('ERR_STORAGE', message, options);
+    this.name = 'StorageError';
+  }
+}
+
 type ErrorClass = new (message?: string, options?: { cause?: unknown }) => ActorError;
 
 const classByCode: Record<ErrorCode, ErrorClass> = {
@@ -117,6 +126,7 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   ERR_INVALID_ARGUMENT: InvalidArgumentError,
   ERR_DEATH_PACT: DeathPactError,
   ERR_OFFLOAD: OffloadError,
+  ERR_STORAGE: StorageError,
 };
 
 /** An error as plain data: survives msgpack, structured clone and JSON. */

@@ -55,6 +55,7 @@ export {
   OffloadError,
   SerializationError,
   ShuttingDownError,
+  StorageError,
   UnhandledMessageError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';

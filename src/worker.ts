@@ -4,6 +4,7 @@
 import { expose } from 'comlink';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ActorNode, type NodeRecovery } from './actors/node/node.js';
+import type { ResolvedStorage } from './actors/options.js';
 import { systemClock } from './runtime/clock.js';
 import { nodeEndpoint, type ActorInfo, type WorkerControl } from './runtime/control.js';
 import { ThreadRuntime, type RuntimeTuning, type StreamJoin } from './runtime/thread-runtime.js';
@@ -21,6 +22,8 @@ export interface WorkerBoot {
   readonly askTimeoutMs: number;
   readonly offloadThreads: number;
   readonly workers: number;
+  /** Where entities keep what outlives the process (every thread opens the same store). */
+  readonly storage: ResolvedStorage | null;
   /** Set when this thread replaces one that died: how to read on in each ring, and what is pending. */
   readonly recovery?: NodeRecovery & { readonly joins: readonly (StreamJoin | null)[] };
   /** A spare: no wiring yet; it imports `preload` and waits to become a replacement. */
@@ -48,6 +51,7 @@ function begin(wiring: ThreadWiring, recovery: WorkerBoot['recovery']): void {
     ...(recovery === undefined ? {} : { recovery }),
   });
   runtime.start(node.inbound);
+  if (boot.storage !== null) void node.entities.useStorage(boot.storage).catch(() => undefined); // its error is whenReady's
 }
 
 function running(): { runtime: ThreadRuntime; node: ActorNode } {
@@ -64,12 +68,14 @@ const control: WorkerControl = {
   },
   threadDown: (thread, death, ports) => running().node.threadDown(thread, death, ports),
   inspect: (): ActorInfo[] => running().node.describe(),
+  whenReady: () => running().node.entities.ready(),
   beginShutdown: () => {
     running().node.stopReason = 'shutdown';
   },
   close: async () => {
     node?.abandonAll();
     if (node !== null) await node.closeOffload();
+    if (node !== null) await node.entities.close();
     if (runtime !== null) await runtime.close();
     // Exit with 0 once this reply is on its way.
     setImmediate(() => process.exit(0));

@@ -7,6 +7,7 @@ import {
   AskTimeoutError,
   DeathPactError,
   OffloadError,
+  StorageError,
   InvalidArgumentError,
   MailboxFullError,
   MessageTooLargeError,
@@ -32,6 +33,7 @@ const table = [
   [InvalidArgumentError, 'InvalidArgumentError', 'ERR_INVALID_ARGUMENT'],
   [DeathPactError, 'DeathPactError', 'ERR_DEATH_PACT'],
   [OffloadError, 'OffloadError', 'ERR_OFFLOAD'],
+  [StorageError, 'StorageError', 'ERR_STORAGE'],
 ] as const;
 
 let system: ActorSystem;

@@ -1,9 +1,10 @@
 // System options: declared, defaulted, validated and frozen once.
 
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { isPowerOfTwo } from '../runtime/layout.js';
-import { invalid, validateBoolean, validateInteger, validateNumber, validateObject } from '../validate.js';
+import { invalid, validateBoolean, validateInteger, validateKeys, validateNumber, validateObject, validateString } from '../validate.js';
 
 export interface SystemOptions {
   /** Worker threads. Default: availableParallelism() - 1, at least 1. */
@@ -61,6 +62,23 @@ export interface SystemOptions {
    * tens of milliseconds instead of hundreds). Costs one idle thread. Default false.
    */
   readonly spareThread?: boolean;
+  /**
+   * Where entities (defineEntity) keep their messages and state so that they survive the process:
+   * an lmdb environment in directory `path` (created if missing). `durability` 'machine' (the
+   * default) resolves a send once the message is flushed to disk, 'process' once committed
+   * (safe from a crash of the process, not of the machine). Without it, entities live in memory.
+   */
+  readonly storage?: StorageOptions;
+}
+
+export interface StorageOptions {
+  readonly path: string;
+  readonly durability?: 'machine' | 'process';
+}
+
+export interface ResolvedStorage {
+  readonly path: string;
+  readonly durability: 'machine' | 'process';
 }
 
 export interface ResolvedSystemOptions {
@@ -81,6 +99,7 @@ export interface ResolvedSystemOptions {
   readonly stallTimeoutMs: number;
   readonly dedicatedThreads: number;
   readonly spareThread: boolean;
+  readonly storage: ResolvedStorage | null;
 }
 
 const KNOWN = new Set([
@@ -101,6 +120,7 @@ const KNOWN = new Set([
   'stallTimeoutMs',
   'dedicatedThreads',
   'spareThread',
+  'storage',
 ]);
 
 export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSystemOptions {
@@ -132,7 +152,19 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     stallTimeoutMs: o.stallTimeoutMs === undefined ? 0 : validateNumber(o.stallTimeoutMs, 'options.stallTimeoutMs', 0, 2 ** 31),
     dedicatedThreads: o.dedicatedThreads === undefined ? 0 : validateInteger(o.dedicatedThreads, 'options.dedicatedThreads', 0, 64),
     spareThread: validateBoolean(o.spareThread, 'options.spareThread'),
+    storage: resolveStorage(o.storage),
   });
+}
+
+function resolveStorage(value: StorageOptions | undefined): ResolvedStorage | null {
+  if (value === undefined) return null;
+  validateObject(value, 'options.storage');
+  validateKeys(value, 'options.storage', ['path', 'durability']);
+  validateString(value.path, 'options.storage.path');
+  if (value.path === '') throw invalid('options.storage.path', 'a directory path', value.path);
+  const durability = value.durability ?? 'machine';
+  if (durability !== 'machine' && durability !== 'process') throw invalid('options.storage.durability', "'machine' or 'process'", durability);
+  return Object.freeze({ path: resolve(value.path), durability });
 }
 
 function resolveSignals(value: unknown): readonly NodeJS.Signals[] {

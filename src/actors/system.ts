@@ -18,6 +18,7 @@ import { validateNumber, validateObject } from '../validate.js';
 import { checkRef, type ActorRefImpl } from './actor-ref.js';
 import { metricsText } from './metrics.js';
 import { ActorNode } from './node/node.js';
+import { openLmdbStore } from './entity/lmdb-store.js';
 import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
 import { Pool, resolvePoolOptions } from './pool.js';
 import { ThreadReplacement } from './recovery/replacement.js';
@@ -308,6 +309,7 @@ export class ActorSystem {
     await stopWorkers(this.#workers, this.options.shutdownTimeoutMs);
     node.abandonAll();
     await node.closeOffload();
+    await node.entities.close();
     await this.#runtime.close();
     node.asks.rejectAll(() => new ShuttingDownError('the system shut down before the reply came'));
     let processed = 0;
@@ -345,7 +347,9 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
   const systemId = nanoid(12);
   const bounds = createBoundsTable(threadCount, resolved.boundedMailboxes);
   const liveness = createLivenessTables(threadCount);
-  const boot = { tuning, systemId, bounds, liveness, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads, workers: resolved.threads };
+  // The store is opened here first: a directory that cannot hold it is refused before any thread starts.
+  const store = resolved.storage === null ? null : await openLmdbStore(resolved.storage.path, resolved.storage.durability);
+  const boot = { tuning, systemId, bounds, liveness, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads, workers: resolved.threads, storage: resolved.storage };
   const ctl = new ControlBlock(topology.ctl);
   for (let slot = resolved.threads + 1; slot < threadCount; slot++) ctl.setState(slot, ThreadState.Unused);
   const exits: { onExit: OnExit; boot: object } = { onExit: () => {}, boot };
@@ -360,7 +364,18 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     offloadThreads: resolved.offloadThreads,
     workers: resolved.threads,
   });
+  if (store !== null) void node.entities.useStore(Promise.resolve(store));
   runtime.start(node.inbound);
   const workers = await startWorkers(topology, resolved.threads, () => boot, (thread, code, error) => exits.onExit(thread, code, error));
-  return new ActorSystem(resolved, topology, ctl, runtime, node, workers, exits);
+  const system = new ActorSystem(resolved, topology, ctl, runtime, node, workers, exits);
+  if (store !== null) {
+    // Each worker opens the same store and takes up the stored messages of the keys that live there.
+    try {
+      await Promise.all(workers.map((w) => w.control.whenReady()));
+    } catch (error) {
+      await system.shutdown({ drainMs: 0 });
+      throw error;
+    }
+  }
+  return system;
 }

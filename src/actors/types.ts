@@ -317,7 +317,8 @@ export type DeadLetterReason =
   | 'no-routee'
   | 'shutdown'
   | 'decode-failed'
-  | 'unhandled';
+  | 'unhandled'
+  | 'storage-failed';
 
 export interface DeadLetter {
   readonly message: { readonly type: string; readonly payload: unknown };

@@ -54,6 +54,8 @@ export interface WorkerControl {
    */
   threadDown(thread: number, death: DeathNotice, ports: { bigOut: MessagePort; bigIn: MessagePort } | null): PeerRecovery | null;
   inspect(): ActorInfo[];
+  /** Resolves once what the thread opens at its start (the layer above's store) is open; rejects if it could not be. */
+  whenReady(): Promise<void>;
   /** Messages that die from now on die for reason 'shutdown'. */
   beginShutdown(): void;
   /** Ends the turn loop and lets the thread exit. */

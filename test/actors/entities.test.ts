@@ -3,7 +3,7 @@
 // handler's state not kept, refs by key that travel in messages, and bad input refused.
 
 import { describe, expect, it } from 'vitest';
-import type { ActorRef, AnyDefinition } from 'troupe';
+import type { ActorRef, AnyDefinition, DeadLetter } from 'troupe';
 import { Account, Depositor, Visitor } from '../fixtures/entities.js';
 import { Recorder } from '../fixtures/actors.js';
 import { useSystem } from '../support/system.js';
@@ -47,7 +47,12 @@ describe('entities', () => {
       const depositor = system.spawn(Depositor, undefined, { placement: { thread: where === 'main' ? 0 : 1 } });
       await depositor.ask('deposit', { key: 'carol', n: 5 });
       const carol = system.entity(Account, 'carol');
+      const letters: DeadLetter[] = [];
+      system.deadLetters.subscribe((letter) => letters.push(letter));
       await expect(carol.ask('depositThenThrow', 100)).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
+      // Delivered again up to the usual limit (at-least-once), each time against the state from before it.
+      await until(() => letters.length === 1, 5000, 'the dead letter');
+      expect(letters[0]).toMatchObject({ reason: 'max-deliveries', deliveryCount: 5, message: { type: 'depositThenThrow', payload: 100 } });
       expect(await carol.ask('balance')).toBe(5);
       await expect(carol.ask('depositAFunction')).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
       expect(await carol.ask('balance')).toBe(5);

@@ -7,6 +7,7 @@
 
 import { invalid, isThenable, validateFunction, validateNumber, validateObject, validateString } from '../../validate.js';
 import { defineKind } from '../define.js';
+import { Delivery } from './delivery.js';
 import type { ActorContext, ActorSpec, AnyEntityDefinition, EntityDefinition, EntitySpec, Handler, Handlers } from '../types.js';
 
 export const ENTITY = Symbol.for('troupe.entity');
@@ -25,10 +26,13 @@ export interface EntityKind {
  */
 export interface EntityActivation {
   readonly key: string;
-  /** The committed state, or undefined for a key never seen before. */
+  /** The committed state, if this key has one. */
   restore(): { found: boolean; state: unknown };
-  /** Commits `state` (throws SerializationError if it cannot be encoded: the handler fails). */
-  commit(state: unknown): void;
+  /**
+   * Commits `state`, with the end of the delivery it was handling if any; throws
+   * SerializationError if it cannot be encoded. Null: nothing to await.
+   */
+  commit(state: unknown, delivery: Delivery | null): Promise<void> | null;
 }
 
 export function defineEntity<State, H extends Handlers<State>>(moduleUrl: string, name: string, spec: EntitySpec<State, H>): EntityDefinition<State, H> {
@@ -66,28 +70,17 @@ function start(activation: EntityActivation, init: ((key: string) => unknown) | 
   const { found, state } = activation.restore();
   if (found) return state;
   const made = init === undefined ? undefined : init(activation.key);
-  if (!isThenable(made)) {
-    activation.commit(made);
-    return made;
-  }
-  return Promise.resolve(made).then((value) => {
-    activation.commit(value);
-    return value;
-  });
+  if (!isThenable(made)) return after(activation.commit(made, null), made);
+  return Promise.resolve(made).then((value) => after(activation.commit(value, null), value));
 }
 
-/** The handler, then a commit of the state it left (a commit that fails fails the handler). */
+/** The handler, given the payload unwrapped, then a commit of the state it left (a commit that fails fails the handler). */
 function committing(handler: Handler<unknown>): Handler<unknown> {
   return (ctx, payload) => {
-    const result = handler(ctx, payload);
-    if (!isThenable(result)) {
-      commitOf(ctx);
-      return result;
-    }
-    return Promise.resolve(result).then((value) => {
-      commitOf(ctx);
-      return value;
-    });
+    const delivery = payload instanceof Delivery ? payload : null;
+    const result = handler(ctx, delivery === null ? payload : delivery.payload);
+    if (!isThenable(result)) return after(commitOf(ctx, delivery), result);
+    return Promise.resolve(result).then((value) => after(commitOf(ctx, delivery), value));
   };
 }
 
@@ -95,7 +88,12 @@ function committingReceive(receive: (ctx: ActorContext<unknown>, type: string, p
   return (ctx: ActorContext<unknown>, type: string, payload: unknown): unknown => committing((c, p) => receive(c, type, p))(ctx, payload);
 }
 
-function commitOf(ctx: ActorContext<unknown>): void {
+function commitOf(ctx: ActorContext<unknown>, delivery: Delivery | null): Promise<void> | null {
   // The activation is the cell's spawn argument, which its context reads (context.ts).
-  (ctx as unknown as { readonly args: EntityActivation }).args.commit(ctx.state);
+  return (ctx as unknown as { readonly args: EntityActivation }).args.commit(ctx.state, delivery);
+}
+
+/** `value`, once `commit` (if any) has resolved. */
+function after<T>(commit: Promise<void> | null, value: T): T | Promise<T> {
+  return commit === null ? value : commit.then(() => value);
 }

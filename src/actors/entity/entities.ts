@@ -1,51 +1,82 @@
 // One thread's entities: refs to any entity, and the activations of the keys that live here. A
-// key lives on the worker thread its hash picks (the main thread when there are no workers), so
-// messages for it from anywhere meet in one place and there is one activation per key without
-// any coordination. What an activation commits is kept here, encoded, and an activation idle for
-// its definition's idleMs is stopped; its next message starts another from that state.
+// key lives on the worker thread its hash picks, so messages for it from anywhere meet in one
+// place and there is one activation per key without any coordination. Each message is numbered
+// per key, deduplicated by messageId, stored (with storage: before it is handled, and in order)
+// and handed to the key's activation, started if need be; an activation idle for its
+// definition's idleMs is stopped, and its next message starts another from the committed state.
 
+import { StorageError } from '../../errors.js';
 import { decodeContext, decodeStandalone, encodeStandalone, prepare } from '../../runtime/codec.js';
 import type { TimerHandle } from '../../runtime/clock.js';
+import { STAT_ACCEPTED, STAT_DUPLICATES } from '../../runtime/layout.js';
 import { invalid, validateString } from '../../validate.js';
+import { redeliver } from '../cell/ack-mode.js';
 import type { Cell } from '../cell/cell.js';
-import type { NodeCore } from '../node/node-core.js';
-import type { SpawnRecord } from '../node/wire.js';
-import type { AnyEntityDefinition } from '../types.js';
-import { DEFAULT_IDLE_MS, entityKind, isEntity, type EntityActivation } from './define-entity.js';
+import { Envelope, EnvelopeKind } from '../cell/envelope.js';
+import { resolvePolicy } from '../policy.js';
+import type { AnyEntityDefinition, DeadLetterReason } from '../types.js';
+import { entityKind, isEntity, DEFAULT_IDLE_MS, type EntityActivation } from './define-entity.js';
+import { Delivery, type DeliverySlot } from './delivery.js';
 import { EntityRefImpl, type EntityAddress } from './entity-ref.js';
+import { MemoryStore, type EntityStore, type StoredRecord } from './entity-store.js';
+import type { EntityHost } from './entity-host.js';
+import { openLmdbStore } from './lmdb-store.js';
+import type { ResolvedStorage } from '../options.js';
 
 /** The longest key an entity may have. */
 export const MAX_KEY_LENGTH = 1024;
+/** How long a messageId is remembered by the entity that finished it. */
+export const DEDUP_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Entities run in at-least-once mode: a failed handler's message comes again, up to maxDeliver. */
+const POLICY = resolvePolicy({ delivery: { mode: 'at-least-once' }, maxRestarts: 1_000_000 }); // a key is never given up on
 
-/** What the entities need of their thread's host. */
-export interface EntityHost extends NodeCore {
-  /** Worker threads (1..workers) over which keys are spread. */
-  readonly workers: number;
-  /** A fresh actor key of this thread. */
-  newKey(): number;
-  spawnFromRecord(from: number, key: number, record: SpawnRecord): void;
-  stopCell(cell: Cell, reason: 'normal'): Promise<void>;
+/** A message for an entity, as it reaches the key's thread. */
+export interface Arrival {
+  readonly kind: EnvelopeKind.Tell | EnvelopeKind.Ask;
+  readonly type: string;
+  readonly payload: unknown;
+  readonly senderThread: number;
+  readonly senderKey: number;
+  readonly corr: number;
+  readonly priority: number;
+  readonly custody: number;
+  readonly trace: string | undefined;
+  readonly messageId: string | undefined;
 }
+
+/** Told once the message is stored (error: it could not be; duplicate: it was seen before and dropped). */
+export type Receipt = (error: Error | null, duplicate: boolean) => void;
 
 interface Active {
   readonly cell: Cell;
   lastUsed: number;
 }
 
-export class Entities {
+/** A message being stored: handed on in order, once it and those before it are. */
+interface Storing {
+  readonly address: EntityAddress;
+  readonly env: Envelope;
+  failed: Error | null;
+  stored: boolean;
+}
+
+export class Entities implements DeliverySlot {
   readonly #host: EntityHost;
-  /** What each key of this thread last committed, encoded (by entity id). */
-  readonly #committed = new Map<string, Uint8Array>();
+  #store: EntityStore = new MemoryStore();
+  /** While the store opens: arrivals wait here, in order. */
+  #held: (() => void)[] | null = null;
+  #opened: Promise<void> = Promise.resolve();
   readonly #active = new Map<string, Active>();
+  /** The last sequence number given to a message for each key (by entity id). */
+  readonly #seqs = new Map<string, number>();
+  /** Message ids accepted and not yet finished (by `${id}\0${messageId}`), with when. */
+  readonly #accepted = new Map<string, number>();
+  /** Per key, the messages being stored, oldest first. */
+  readonly #storing = new Map<string, Storing[]>();
   #sweep: TimerHandle | null = null;
 
   constructor(host: EntityHost) {
     this.#host = host;
-  }
-
-  /** Activations in memory on this thread now. */
-  get activeCount(): number {
-    return this.#active.size;
   }
 
   /** A ref to the one activation of `key`, from any thread. */
@@ -58,39 +89,167 @@ export class Entities {
 
   /** A ref from its address (a decoded one, or one made here). */
   entityRef(address: EntityAddress): EntityRefImpl {
-    return new EntityRefImpl(this.#host as never, homeOf(address, this.#host.workers), address);
+    return new EntityRefImpl(this.#host as never, homeOf(address[1], address[2], this.#host.workers), address);
   }
 
-  /**
-   * On the key's thread: the key of its activation's cell, started now if it has none (its
-   * messages wait in the cell while its module loads).
-   */
-  activate(address: EntityAddress): number {
+  // ---- the store ------------------------------------------------------------------------------
+
+  /** Uses `opening` (a store on disk) from now on; what arrives meanwhile waits. Resolves once it is open and recovered. */
+  useStore(opening: Promise<EntityStore>): Promise<void> {
+    this.#held = [];
+    this.#opened = opening.then(
+      (store) => {
+        this.#store = store;
+        this.#recover();
+        this.#release();
+      },
+      (error: unknown) => {
+        this.#release(); // in memory after all: the error is createSystem's
+        throw error;
+      },
+    );
+    return this.#opened;
+  }
+
+  /** Opens the store on disk at `storage.path` (lmdb-store.ts) and uses it (useStore). */
+  useStorage(storage: ResolvedStorage): Promise<void> {
+    return this.useStore(openLmdbStore(storage.path, storage.durability));
+  }
+
+  /** Resolves once the store is open (rejects if it could not be). */
+  ready(): Promise<void> {
+    return this.#opened;
+  }
+
+  close(): Promise<void> {
+    if (this.#sweep !== null) this.#host.clock.clearTimeout(this.#sweep);
+    this.#sweep = null;
+    return this.#store.close();
+  }
+
+  #release(): void {
+    const held = this.#held ?? [];
+    this.#held = null;
+    for (const arrive of held) arrive();
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  /** A message for an entity whose key lives here: deduplicated, numbered, stored, then to its activation. */
+  arrive(address: EntityAddress, a: Arrival, receipt: Receipt | null): void {
+    if (this.#held !== null) {
+      this.#held.push(() => this.arrive(address, a, receipt));
+      return;
+    }
+    const host = this.#host;
+    const id = idOf(address);
+    const messageId = a.messageId ?? null;
+    if (messageId !== null && a.kind === EnvelopeKind.Tell && this.#duplicate(id, messageId)) {
+      host.runtime.counters[STAT_DUPLICATES]!++;
+      receipt?.(null, true);
+      return;
+    }
+    const seq = (this.#seqs.get(id) ?? this.#store.lastSeq(id)) + 1;
+    this.#seqs.set(id, seq);
+    const env = new Envelope(a.kind, a.type, new Delivery(a.payload, seq, messageId, id, this), a.senderThread, a.senderKey, a.corr, a.priority);
+    env.custody = a.custody;
+    env.trace = a.trace;
+    const store = this.#store;
+    if (!store.durable) {
+      this.#activation(address).enqueue(env);
+      receipt?.(null, false);
+      return;
+    }
+    store.rememberModule(address[1], address[0]);
+    const record: StoredRecord = [a.type, a.payload, messageId, a.trace ?? null];
+    const storing: Storing = { address, env, failed: null, stored: false };
+    let queue = this.#storing.get(id);
+    if (queue === undefined) this.#storing.set(id, (queue = []));
+    queue.push(storing);
+    let put: Promise<void>;
+    try {
+      put = store.put(id, seq, encodeStandalone(prepare(record)));
+    } catch (error) {
+      put = Promise.reject(error);
+    }
+    put.then(
+      () => {
+        storing.stored = true;
+        receipt?.(null, false);
+        this.#handOn(id);
+      },
+      (error: unknown) => {
+        storing.failed = error instanceof StorageError ? error : new StorageError(`cannot store the message: ${(error as Error).message}`, { cause: error });
+        receipt?.(storing.failed, false);
+        this.#handOn(id);
+      },
+    );
+  }
+
+  /** Hands the stored messages of `id` to its activation, in order, up to the first still being stored. */
+  #handOn(id: string): void {
+    const queue = this.#storing.get(id)!;
+    while (queue.length > 0 && (queue[0]!.stored || queue[0]!.failed !== null)) {
+      const { address, env, failed } = queue.shift()!;
+      if (failed !== null) this.#host.deadLetter(env, 0, 'storage-failed', failed);
+      else this.#activation(address).enqueue(env);
+    }
+    if (queue.length === 0) this.#storing.delete(id);
+    this.#host.runtime.publishSoon();
+  }
+
+  #duplicate(id: string, messageId: string): boolean {
+    const key = `${id}\u0000${messageId}`;
+    const now = this.#host.clock.now();
+    if (this.#accepted.has(key) || this.#store.seen(id, messageId, now - DEDUP_WINDOW_MS)) return true;
+    this.#accepted.set(key, now);
+    return false;
+  }
+
+  // ---- DeliverySlot: how a delivery ends ------------------------------------------------------------------
+
+  commit(id: string, state: unknown, seq: number, messageId: string | null): Promise<void> | null {
+    const bytes = state === NO_STATE ? null : encodeStandalone(prepare(state, 'state'));
+    if (messageId !== null) this.#accepted.delete(`${id}\u0000${messageId}`);
+    const done = this.#store.commit(id, bytes, seq, messageId, this.#host.clock.now());
+    return this.#store.durable ? done : null;
+  }
+
+  dead(id: string, seq: number, messageId: string | null, reason: DeadLetterReason): void {
+    // One that dies with the process or its thread stays stored: it is handled after the restart.
+    if (reason === 'shutdown' || reason === 'thread-crash') return;
+    void this.commit(id, NO_STATE, seq, messageId)?.catch(() => undefined);
+  }
+
+  // ---- activations ----------------------------------------------------------------------------
+
+  /** The cell of `address`'s activation, started now if it has none (its messages wait in it while its module loads). */
+  #activation(address: EntityAddress): Cell {
     const host = this.#host;
     const id = idOf(address);
     const now = host.clock.now();
     const found = this.#active.get(id);
     if (found !== undefined && !found.cell.ending) {
       found.lastUsed = now;
-      return found.cell.key;
+      return found.cell;
     }
     const key = host.newKey();
-    host.spawnFromRecord(host.self, key, [address[0], address[1], this.#activation(id, address[2]), 0, 0, null]);
+    host.spawnFromRecord(host.self, key, [address[0], address[1], this.#activationOf(id, address[2]), 0, 0, POLICY]);
     const cell = host.cells.get(key)!;
     cell.setSelf(this.entityRef(address));
     this.#active.set(id, { cell, lastUsed: now });
     this.#sweepSoon();
-    return key;
+    return cell;
   }
 
   /** What a new activation reads its state from and commits to. */
-  #activation(id: string, key: string): EntityActivation {
-    const committed = this.#committed;
+  #activationOf(id: string, key: string): EntityActivation {
+    const store = (): EntityStore => this.#store;
     const host = this.#host;
     return {
       key,
       restore() {
-        const bytes = committed.get(id);
+        const bytes = store().state(id);
         if (bytes === undefined) return { found: false, state: undefined };
         const before = decodeContext.current;
         decodeContext.current = host; // refs in the state bind to this thread
@@ -100,10 +259,43 @@ export class Entities {
           decodeContext.current = before;
         }
       },
-      commit(state) {
-        committed.set(id, encodeStandalone(prepare(state, 'state')));
-      },
+      commit: (state, delivery) => (delivery === null ? this.commit(id, state, 0, null) : delivery.commit(state)),
     };
+  }
+
+  /** At start with a store on disk: the keys living here with stored messages get them again, in order. */
+  #recover(): void {
+    const host = this.#host;
+    const store = this.#store;
+    for (const id of [...store.withMessages()]) {
+      const [name, key] = splitId(id);
+      if (homeOf(name, key, host.workers) !== host.self) continue;
+      const moduleUrl = store.moduleOf(name);
+      if (moduleUrl === undefined) continue;
+      const address: EntityAddress = [moduleUrl, name, key];
+      const cell = this.#activation(address);
+      let last = 0;
+      for (const { seq, record } of store.pending(id)) {
+        const [type, payload, messageId, trace] = this.#decode(record);
+        const env = new Envelope(EnvelopeKind.Tell, type, new Delivery(payload, seq, messageId, id, this), host.self, 0, 0, 0);
+        env.trace = trace ?? undefined;
+        if (messageId !== null) this.#accepted.set(`${id}\u0000${messageId}`, host.clock.now());
+        host.runtime.counters[STAT_ACCEPTED]!++; // accepted again in this process: the books balance
+        redeliver(cell, env, 2); // ctx.redelivered
+        last = seq;
+      }
+      this.#seqs.set(id, last);
+    }
+  }
+
+  #decode(record: Uint8Array): StoredRecord {
+    const before = decodeContext.current;
+    decodeContext.current = this.#host;
+    try {
+      return decodeStandalone(record) as StoredRecord;
+    } finally {
+      decodeContext.current = before;
+    }
   }
 
   /** Stops the activations idle past their definition's idleMs; looks again while any remain. */
@@ -123,26 +315,36 @@ export class Entities {
           this.#active.delete(id);
           continue;
         }
-        if (cell.status !== 'running' || cell.busy || cell.depth > 0 || now - active.lastUsed < idleOf(cell)) continue;
+        if (cell.status !== 'running' || cell.busy || cell.depth > 0 || this.#storing.has(id) || now - active.lastUsed < idleOf(cell)) continue;
         this.#active.delete(id);
         void host.stopCell(cell, 'normal');
       }
+      for (const [key, at] of this.#accepted) if (at < now - DEDUP_WINDOW_MS) this.#accepted.delete(key);
       if (this.#active.size > 0) this.#sweepSoon();
     }, Math.min(10_000, Math.max(1, Math.floor(every))));
   }
 }
 
-/** The thread a key lives on: a worker picked by its hash, or main when there is none. */
-function homeOf([, name, key]: EntityAddress, workers: number): number {
+/** Passed as the state to commit: nothing but the end of the message. */
+const NO_STATE = Symbol('no state');
+
+/** The thread a key lives on: a worker picked by the hash of its name and key, or main when there is none. */
+export function homeOf(name: string, key: string, workers: number): number {
   if (workers === 0) return 0;
-  let h = 0x811c9dc5; // FNV-1a over the name and the key
+  let h = 0x811c9dc5; // FNV-1a
   const text = `${name}\u0000${key}`;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return 1 + ((h >>> 0) % workers);
 }
 
-function idOf([moduleUrl, name, key]: EntityAddress): string {
-  return `${moduleUrl}#${name}\u0000${key}`;
+/** A key's id in the store: its definition's name and the key (names are unique in a system). */
+function idOf([, name, key]: EntityAddress): string {
+  return `${name}\u0000${key}`;
+}
+
+function splitId(id: string): [name: string, key: string] {
+  const at = id.indexOf('\u0000');
+  return [id.slice(0, at), id.slice(at + 1)];
 }
 
 /** An activation's idleMs (while its module still loads, the default). */

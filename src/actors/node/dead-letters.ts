@@ -9,6 +9,7 @@ import { STAT_DEAD_LETTERS, STAT_DL_OUTBOUND, STAT_DL_QUIET, STAT_OTHER_DEAD } f
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { ControlBlock } from '../../runtime/control-block.js';
 import type { Envelope } from '../cell/envelope.js';
+import { Delivery } from '../entity/delivery.js';
 import type { DeadLetter, DeadLetterReason } from '../types.js';
 import type { ControlRecord } from './wire.js';
 
@@ -39,13 +40,18 @@ export class DeadLetters {
   /** An accepted message that will not be handled (its ask, if any, is answered by the caller). */
   record(env: Envelope, recipientKey: number, reason: DeadLetterReason, deliveryCount = 1): void {
     this.#runtime.counters[STAT_DEAD_LETTERS]!++;
+    let payload = env.payload;
+    if (payload instanceof Delivery) {
+      payload.dead(reason); // an entity's message: ended in its store too (entity/delivery.ts)
+      payload = payload.payload;
+    }
     if (env.quiet) {
       this.#runtime.counters[STAT_DL_QUIET]!++; // a dead-letter listener sent it: no loop (X2)
       return;
     }
     if (this.#self !== 0 && !this.#ctl.deadLettersWatched()) return;
     this.emit({
-      message: { type: env.type, payload: env.payload },
+      message: { type: env.type, payload },
       sender: env.senderKey === 0 ? undefined : this.#idOf(env.senderKey),
       // Key 0: a copy for one of this thread's subscribers that the letter cannot name (a fan-out).
       recipient: recipientKey === 0 ? `thread:${this.#self}` : this.#idOf(recipientKey),

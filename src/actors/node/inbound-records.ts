@@ -3,7 +3,7 @@
 // asks, spawns, stops, directives and control notices. What comes for an actor that is not here
 // (yet) is held (arrivals.ts) or becomes a dead letter.
 
-import { SerializationError, fromWire, type WireError } from '../../errors.js';
+import { SerializationError, fromWire, toWire, type WireError } from '../../errors.js';
 import { RecordKind, STAT_DUPLICATES } from '../../runtime/layout.js';
 import type { RecordHeader } from '../../runtime/ring-buffer.js';
 import type { InboundSink } from '../../runtime/thread-runtime.js';
@@ -14,6 +14,7 @@ import { Envelope, EnvelopeKind, QUIET } from '../cell/envelope.js';
 import { MAX_PRIORITY } from '../cell/mailbox.js';
 import type { NodeCore } from './node-core.js';
 import type { EntityAddress, EntityRefImpl } from '../entity/entity-ref.js';
+import type { Arrival, Receipt } from '../entity/entities.js';
 import { WIRE_ENTITY, WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_REDELIVERY, WIRE_TRACE, type ControlRecord, type SpawnRecord } from './wire.js';
 
 /** What inbound records need of the host beyond the shared core. */
@@ -22,7 +23,7 @@ export interface InboundHost extends NodeCore {
   stopRef(ref: ActorRefImpl, graceful: boolean, kill: boolean): Promise<void>;
   onControl(from: number, record: ControlRecord): void;
   lateReply(env: Envelope, value: unknown): void;
-  readonly entities: { activate(address: EntityAddress): number; entityRef(address: EntityAddress): EntityRefImpl };
+  readonly entities: { arrive(address: EntityAddress, arrival: Arrival, receipt: Receipt | null): void; entityRef(address: EntityAddress): EntityRefImpl };
 }
 
 export class InboundRecords implements InboundSink {
@@ -61,11 +62,8 @@ export class InboundRecords implements InboundSink {
           priority &= ~WIRE_TRACE;
         }
         if ((priority & WIRE_ENTITY) !== 0) {
-          // For an entity whose key lives here: to its activation, started now if it has none.
-          let address: EntityAddress;
-          [address, payload] = payload as [EntityAddress, unknown];
-          priority &= ~WIRE_ENTITY;
-          h.target = node.entities.activate(address);
+          this.#toEntity(from, h, payload, tag, priority, trace);
+          return;
         }
         if ((priority & WIRE_REDELIVERY) !== 0) {
           const [attempt, id, senderThread, inner, carried] = payload as [number, string | null, number, unknown, string?];
@@ -243,6 +241,26 @@ export class InboundRecords implements InboundSink {
       return;
     }
     node.deadLetter(env, key, cell === undefined && node.arrivals.ofPredecessor(key) ? 'thread-crash' : node.stopReason);
+  }
+
+  /** For an entity whose key lives here (entity/entities.ts): stored, then to its activation; a send's receipt once stored. */
+  #toEntity(from: number, h: RecordHeader, wrapped: unknown, tag: string, priority: number, trace: string | undefined): void {
+    const node = this.#node;
+    let [address, payload] = wrapped as [EntityAddress, unknown];
+    let messageId: string | undefined;
+    if ((priority & WIRE_MESSAGE_ID) !== 0) [messageId, payload] = payload as [string, unknown];
+    const { sender, corr } = h; // the header object is reused for the next record
+    const receipt = (priority & WIRE_RECEIPT) === 0 ? null : (error: Error | null, duplicate: boolean): void => {
+      if (node.isDead(from)) return;
+      if (error !== null) node.records.replyError(from, sender, corr, toWire(error));
+      else node.records.reply(from, sender, corr, duplicate);
+    };
+    const kind = h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell;
+    node.entities.arrive(
+      address,
+      { kind, type: tag, payload, senderThread: from, senderKey: sender, corr: receipt === null ? corr : 0, priority: priority & (MAX_PRIORITY | QUIET), custody: h.custody, trace, messageId },
+      receipt,
+    );
   }
 
   /** A send with a messageId from another thread: deliver, then tell the sender whether it was a duplicate. */

@@ -51,7 +51,7 @@ import { SupervisionWire, type SupervisionHost } from '../supervision/across-thr
 import { Topics } from './topics.js';
 import { traceFor } from '../trace.js';
 import { isEntity } from '../entity/define-entity.js';
-import { Entities } from '../entity/entities.js';
+import { Entities, type Receipt } from '../entity/entities.js';
 import type { EntityAddress, EntityRefImpl } from '../entity/entity-ref.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from '../types.js';
 import { KEY_SPAN, WIRE_ENTITY, WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_TRACE, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
@@ -383,9 +383,27 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     }
     const trace = traceFor(options?.trace);
     if (this.deadLetters.inListener) priority |= QUIET;
-    if (ref.thread === this.self) this.#tellLocal(ref, type, payload, priority, messageId, trace);
-    else this.#tellRemote(ref, type, payload, priority, messageId, receipt, trace);
+    if (ref.thread !== this.self) this.#tellRemote(ref, type, payload, priority, messageId, receipt, trace);
+    else if (ref.entity === undefined) this.#tellLocal(ref, type, payload, priority, messageId, trace);
+    else this.#entityHere(ref, EnvelopeKind.Tell, type, payload, priority, messageId, trace, 0, receipt === 0 ? null : this.#receiptHere(receipt));
     this.runtime.counters[STAT_ACCEPTED]!++;
+  }
+
+  /** To an entity whose key lives on this thread (entity/entities.ts). */
+  #entityHere(ref: ActorRefImpl, kind: EnvelopeKind.Tell | EnvelopeKind.Ask, type: string, payload: unknown, priority: number, messageId: string | undefined, trace: string | undefined, corr: number, receipt: Receipt | null): void {
+    const sender = this.current;
+    if (sender === null && this.admissionClosed) throw shuttingDown();
+    checkPayload(payload);
+    const senderKey = sender === null ? 0 : sender.key;
+    this.entities.arrive(ref.entity!, { kind, type, payload, senderThread: this.self, senderKey, corr, priority, custody: 0, trace, messageId }, receipt);
+  }
+
+  /** A receipt for a send on this thread (send-queue.ts opened `corr`): settles it as one from another thread would. */
+  #receiptHere(corr: number): Receipt {
+    return (error, duplicate) => {
+      if (error !== null) this.asks.reject(corr, error);
+      else this.asks.resolve(corr, duplicate);
+    };
   }
 
   /** Same thread: no ring, no dead thread, no congestion; only admission can refuse. */
@@ -393,8 +411,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     const sender = this.current;
     if (sender === null && this.admissionClosed) throw shuttingDown();
     // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
-    let cell = (ref.cell ??= this.cells.get(ref.key) ?? null) as Cell | null;
-    if (cell === null || cell.ending) cell = this.#entityCell(ref);
+    const cell = (ref.cell ??= this.cells.get(ref.key) ?? null) as Cell | null;
+    if (cell === null || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
     checkPayload(payload); // refused here as it would be on its way to another thread
     const queue = cell.queue;
     if (queue !== null && queue.entry >= 0 && !queue.takeRoomHere()) this.#full(ref);
@@ -405,13 +423,6 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     const env = new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId);
     env.trace = trace;
     cell.enqueue(env);
-  }
-
-  /** The activation of the entity `ref` names (started now if it has none); for any other ref, ActorStoppedError. */
-  #entityCell(ref: ActorRefImpl): Cell {
-    const address = ref.entity;
-    if (address === undefined) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
-    return this.cells.get(this.entities.activate(address))!;
   }
 
   /** Takes room in a bounded mailbox for one message, or throws MailboxFullError. */
@@ -434,8 +445,9 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     }
     const address = ref.entity;
     if (address !== undefined) {
-      payload = [address, payload]; // the key's thread finds or starts its activation
+      payload = [address, payload]; // the key's thread stores it and hands it to its activation
       priority |= WIRE_ENTITY;
+      if (receipt !== 0) priority |= WIRE_RECEIPT; // answered once stored (a send resolves then)
     }
     if (trace !== undefined) {
       payload = [trace, payload]; // outermost: unwrapped first (inbound-records.ts)
@@ -484,9 +496,20 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       this.admit(ref);
       const sender = this.current;
       const senderKey = sender === null ? 0 : sender.key;
+      if (ref.thread === this.self && ref.entity !== undefined) {
+        const { corr, promise } = this.asks.open(timeoutMs, ref, -1, type);
+        try {
+          this.#entityHere(ref, EnvelopeKind.Ask, type, payload, priority, undefined, trace, corr, null);
+        } catch (error) {
+          this.asks.reject(corr, error as Error);
+          return promise;
+        }
+        this.runtime.counters[STAT_ACCEPTED]!++;
+        return promise;
+      }
       if (ref.thread === this.self) {
-        let cell = this.cells.get(ref.key);
-        if (cell === undefined || cell.ending) cell = this.#entityCell(ref);
+        const cell = this.cells.get(ref.key);
+        if (cell === undefined || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
         checkPayload(payload);
         if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
         const { corr, promise } = this.asks.open(timeoutMs, ref, -1, type);

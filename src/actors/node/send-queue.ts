@@ -112,18 +112,19 @@ export class SendQueue {
     const node = this.#node;
     // Flow control: send waits while messages to the target's thread spill past the mark.
     if (ref.thread !== node.self && node.runtime.isBacklogged(ref.thread)) throw new MailboxFullError(`thread ${ref.thread} is behind: messages to it are past the high-water mark`);
-    if (options?.messageId === undefined) {
+    // To an entity: accepted once stored, which its key's thread says in a receipt (entities.ts).
+    if (options?.messageId === undefined && ref.entity === undefined) {
       node.tell(ref, type, payload, options);
       return ACCEPTED;
     }
     const counters = node.runtime.counters;
-    if (ref.thread === node.self) {
+    if (ref.thread === node.self && ref.entity === undefined) {
       // The mailbox decides synchronously: the duplicates counter moves if and only if it was one.
       const before = counters[STAT_DUPLICATES]!;
       node.tell(ref, type, payload, options);
       return Promise.resolve(counters[STAT_DUPLICATES]! > before ? DUPLICATE : NOT_DUPLICATE);
     }
-    const { corr, promise } = node.asks.open(node.askTimeoutMs, () => `receipt for ${type} to ${ref.id}`, ref.thread);
+    const { corr, promise } = node.asks.open(node.askTimeoutMs, () => `receipt for ${type} to ${ref.id}`, ref.thread === node.self ? -1 : ref.thread);
     try {
       node.tell(ref, type, payload, options, corr);
     } catch (error) {

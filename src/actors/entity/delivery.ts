@@ -1,0 +1,38 @@
+// What an entity's handler is given, wrapped, as the payload of a message that came to it through
+// its key's thread (entities.ts): the payload itself, its sequence number and messageId, and how
+// to end it. The committing handler (define-entity.ts) unwraps it and commits the state it left
+// together with the end of this message; a message that dies instead is ended by its dead letter.
+
+import type { DeadLetterReason } from '../types.js';
+
+/** Where a delivery is ended: its key's thread's entities. */
+export interface DeliverySlot {
+  /** Commits `state` with the end of message `seq` (and its dedup record); null when nothing is to be awaited. */
+  commit(id: string, state: unknown, seq: number, messageId: string | null): Promise<void> | null;
+  /** The message became a dead letter: ended for good, except when it dies with the process or thread (it is handled after restart). */
+  dead(id: string, seq: number, messageId: string | null, reason: DeadLetterReason): void;
+}
+
+export class Delivery {
+  readonly payload: unknown;
+  readonly seq: number;
+  readonly messageId: string | null;
+  readonly #id: string;
+  readonly #slot: DeliverySlot;
+
+  constructor(payload: unknown, seq: number, messageId: string | null, id: string, slot: DeliverySlot) {
+    this.payload = payload;
+    this.seq = seq;
+    this.messageId = messageId;
+    this.#id = id;
+    this.#slot = slot;
+  }
+
+  commit(state: unknown): Promise<void> | null {
+    return this.#slot.commit(this.#id, state, this.seq, this.messageId);
+  }
+
+  dead(reason: DeadLetterReason): void {
+    this.#slot.dead(this.#id, this.seq, this.messageId, reason);
+  }
+}

@@ -1,0 +1,15 @@
+// What a thread's entities need of its actor host (node/node.ts): the core, a fresh actor key,
+// a cell made from a spawn record, and a stop.
+
+import type { Cell } from '../cell/cell.js';
+import type { NodeCore } from '../node/node-core.js';
+import type { SpawnRecord } from '../node/wire.js';
+
+export interface EntityHost extends NodeCore {
+  /** Worker threads (1..workers) over which keys are spread. */
+  readonly workers: number;
+  /** A fresh actor key of this thread. */
+  newKey(): number;
+  spawnFromRecord(from: number, key: number, record: SpawnRecord): void;
+  stopCell(cell: Cell, reason: 'normal'): Promise<void>;
+}

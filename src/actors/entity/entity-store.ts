@@ -1,0 +1,89 @@
+// Where entities keep what must outlive an activation: each key's committed state, the messages
+// accepted for it and not yet finished (in order, by sequence number), and the message ids it has
+// finished (for dedup). One per thread; the keys a thread writes are only those that live there.
+// In memory by default (gone with the process); lmdb-store.ts keeps it on disk.
+
+/** A message to an entity as stored: type, payload, messageId, trace. */
+export type StoredRecord = [type: string, payload: unknown, messageId: string | null, trace: string | null];
+
+export interface EntityStore {
+  /** Whether what is stored outlives the process (messages are stored before they are handled). */
+  readonly durable: boolean;
+  /** The state `id` last committed, encoded; undefined for a key never seen. */
+  state(id: string): Uint8Array | undefined;
+  /** The highest sequence number of a message stored for `id`, or 0. */
+  lastSeq(id: string): number;
+  /** Stores a message; resolves once it is as durable as configured. */
+  put(id: string, seq: number, record: Uint8Array): Promise<void>;
+  /**
+   * In one transaction: the new state (null: unchanged), the end of message `seq` (0: none) and,
+   * with a messageId, its dedup record. Resolves once as durable as configured.
+   */
+  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number): Promise<void>;
+  /** Whether `id` finished a message with this id at or after `since`. */
+  seen(id: string, messageId: string, since: number): boolean;
+  /** The messages stored for `id`, oldest first. */
+  pending(id: string): Iterable<{ seq: number; record: Uint8Array }>;
+  /** Every id with stored messages. */
+  withMessages(): Iterable<string>;
+  /** The module that defines entity `name` (recorded at its first message). */
+  moduleOf(name: string): string | undefined;
+  rememberModule(name: string, moduleUrl: string): void;
+  /** Forgets dedup records older than `before`. */
+  prune(before: number): void;
+  close(): Promise<void>;
+}
+
+/** The store of a system without `storage`: states and dedup records in memory, no messages. */
+export class MemoryStore implements EntityStore {
+  readonly durable = false;
+  readonly #states = new Map<string, Uint8Array>();
+  readonly #seen = new Map<string, number>();
+
+  state(id: string): Uint8Array | undefined {
+    return this.#states.get(id);
+  }
+
+  lastSeq(): number {
+    return 0;
+  }
+
+  put(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  commit(id: string, state: Uint8Array | null, _seq: number, messageId: string | null, at: number): Promise<void> {
+    if (state !== null) this.#states.set(id, state);
+    if (messageId !== null) this.#seen.set(`${id}\u0000${messageId}`, at);
+    return DONE;
+  }
+
+  seen(id: string, messageId: string, since: number): boolean {
+    const at = this.#seen.get(`${id}\u0000${messageId}`);
+    return at !== undefined && at >= since;
+  }
+
+  pending(): Iterable<{ seq: number; record: Uint8Array }> {
+    return [];
+  }
+
+  withMessages(): Iterable<string> {
+    return [];
+  }
+
+  moduleOf(): string | undefined {
+    return undefined;
+  }
+
+  rememberModule(): void {}
+
+  prune(before: number): void {
+    for (const [key, at] of this.#seen) if (at < before) this.#seen.delete(key);
+  }
+
+  close(): Promise<void> {
+    return DONE;
+  }
+}
+
+const DONE = Promise.resolve();

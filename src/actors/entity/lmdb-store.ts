@@ -1,0 +1,156 @@
+// The entity store on disk: an lmdb environment at storage.path, opened by every thread of the
+// system (lmdb lets threads of one process share an environment). lmdb batches the writes of an
+// event turn into one transaction on a thread of its own (group commit without a timer), reads
+// are synchronous, and a process killed at any instant leaves the last committed transaction.
+// Loaded only when storage is used (an optional dependency, imported here and nowhere else).
+
+import { mkdirSync } from 'node:fs';
+import { StorageError } from '../../errors.js';
+import type { EntityStore } from './entity-store.js';
+
+/** How durable a stored message or commit is when its promise resolves. */
+export type Durability = 'machine' | 'process';
+
+/** What this directory holds, written once: a directory without it, or with another, is refused. */
+const FORMAT = 'troupe-entities/1';
+const NAMES = ['state', 'mbox', 'dedup', 'meta'];
+
+interface Db {
+  get(key: unknown): unknown;
+  put(key: unknown, value: unknown): Promise<boolean> & { flushed?: Promise<void> };
+  remove(key: unknown): Promise<boolean>;
+  putSync(key: unknown, value: unknown): boolean;
+  getRange(options: { start?: unknown; end?: unknown; reverse?: boolean; limit?: number }): Iterable<{ key: unknown; value: unknown }>;
+  getKeys(options: { start?: unknown; end?: unknown; limit?: number }): Iterable<unknown>;
+}
+interface Root extends Db {
+  openDB(options: { name: string; encoding?: string }): Db;
+  transaction<T>(callback: () => T): Promise<T>;
+  readonly flushed: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens (creating if need be) the store at `path`; refuses a directory that holds something else. */
+export async function openLmdbStore(path: string, durability: Durability): Promise<EntityStore> {
+  let lmdb: { open(options: object): Root };
+  try {
+    lmdb = (await import('lmdb')) as unknown as typeof lmdb;
+  } catch (error) {
+    throw new StorageError(`storage needs the optional dependency lmdb, which could not be loaded: ${(error as Error).message}`, { cause: error });
+  }
+  let root: Root;
+  try {
+    mkdirSync(path, { recursive: true });
+    root = lmdb.open({ path, maxDbs: NAMES.length + 2, separateFlushed: true });
+  } catch (error) {
+    throw new StorageError(`cannot open the entity store at ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const meta = root.openDB({ name: 'meta' });
+    const format = meta.get('format');
+    if (format === undefined) {
+      const foreign = [...root.getKeys({ limit: 64 })].filter((name) => !NAMES.includes(String(name)));
+      if (foreign.length > 0) throw new Error(`it holds databases that are not troupe's (${foreign.slice(0, 3).join(', ')})`);
+      meta.putSync('format', FORMAT);
+    } else if (format !== FORMAT) {
+      throw new Error(`it holds ${JSON.stringify(format)}, not ${FORMAT}`);
+    }
+    return new LmdbStore(root, meta, durability);
+  } catch (error) {
+    await root.close().catch(() => undefined);
+    throw new StorageError(`${path} is not a troupe entity store: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+class LmdbStore implements EntityStore {
+  readonly durable = true;
+  readonly #root: Root;
+  readonly #states: Db;
+  readonly #mbox: Db;
+  readonly #dedup: Db;
+  readonly #meta: Db;
+  readonly #durability: Durability;
+  readonly #modules = new Map<string, string>();
+
+  constructor(root: Root, meta: Db, durability: Durability) {
+    this.#root = root;
+    this.#meta = meta;
+    this.#states = root.openDB({ name: 'state', encoding: 'binary' });
+    this.#mbox = root.openDB({ name: 'mbox', encoding: 'binary' });
+    this.#dedup = root.openDB({ name: 'dedup' });
+    this.#durability = durability;
+  }
+
+  state(id: string): Uint8Array | undefined {
+    return this.#states.get(id) as Uint8Array | undefined;
+  }
+
+  lastSeq(id: string): number {
+    for (const key of this.#mbox.getKeys({ start: [id, Number.MAX_SAFE_INTEGER], end: [id, 0], limit: 1, reverse: true } as never)) return (key as [string, number])[1];
+    return 0;
+  }
+
+  put(id: string, seq: number, record: Uint8Array): Promise<void> {
+    return this.#durable(this.#mbox.put([id, seq], record));
+  }
+
+  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number): Promise<void> {
+    return this.#durable(
+      this.#root.transaction(() => {
+        if (state !== null) void this.#states.put(id, state);
+        if (seq !== 0) void this.#mbox.remove([id, seq]);
+        if (messageId !== null) void this.#dedup.put([id, messageId], at);
+      }),
+    );
+  }
+
+  seen(id: string, messageId: string, since: number): boolean {
+    const at = this.#dedup.get([id, messageId]) as number | undefined;
+    return at !== undefined && at >= since;
+  }
+
+  *pending(id: string): Iterable<{ seq: number; record: Uint8Array }> {
+    for (const { key, value } of this.#mbox.getRange({ start: [id, 0], end: [id, Number.MAX_SAFE_INTEGER] })) {
+      yield { seq: (key as [string, number])[1], record: value as Uint8Array };
+    }
+  }
+
+  *withMessages(): Iterable<string> {
+    let last: string | null = null;
+    for (const key of this.#mbox.getKeys({})) {
+      const id = (key as [string, number])[0];
+      if (id !== last) yield (last = id);
+    }
+  }
+
+  moduleOf(name: string): string | undefined {
+    return this.#modules.get(name) ?? (this.#meta.get(['module', name]) as string | undefined);
+  }
+
+  rememberModule(name: string, moduleUrl: string): void {
+    if (this.#modules.get(name) === moduleUrl) return;
+    this.#modules.set(name, moduleUrl);
+    if (this.#meta.get(['module', name]) !== moduleUrl) void this.#meta.put(['module', name], moduleUrl);
+  }
+
+  prune(before: number): void {
+    const old: unknown[] = [];
+    for (const { key, value } of this.#dedup.getRange({})) if ((value as number) < before) old.push(key);
+    if (old.length > 0) void this.#root.transaction(() => old.forEach((key) => void this.#dedup.remove(key)));
+  }
+
+  close(): Promise<void> {
+    return this.#root.close();
+  }
+
+  /** A write's promise, resolved once it is as durable as configured; a failure is a StorageError. */
+  #durable(written: Promise<unknown> & { flushed?: Promise<void> }): Promise<void> {
+    const done = this.#durability === 'machine' ? written.then(() => written.flushed ?? this.#root.flushed) : written;
+    return done.then(
+      () => undefined,
+      (error: unknown) => {
+        throw new StorageError(`the entity store could not write: ${(error as Error).message}`, { cause: error });
+      },
+    );
+  }
+}

@@ -1,0 +1,108 @@
+// Entities with storage (an lmdb file): a send resolves once the message is stored (E2), state
+// and acknowledgement commit together and survive a restart of the system (E3), dedup by
+// messageId survives it too (E6), messages left at shutdown are handled after the restart, and a
+// directory that cannot hold the store is refused (E8). Both durabilities.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSystem, type ActorSystem, type DeadLetter } from 'troupe';
+import { Ledger } from '../fixtures/ledger.js';
+import { until } from '../support/wait.js';
+
+const dirs: string[] = [];
+const systems: ActorSystem[] = [];
+afterEach(async () => {
+  for (const system of systems.splice(0)) await system.shutdown({ drainMs: 0 });
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function dataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'troupe-store-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function start(path: string, durability: 'machine' | 'process' = 'machine', threads = 2): Promise<ActorSystem> {
+  const system = await createSystem({ threads, storage: { path, durability } });
+  systems.push(system);
+  return system;
+}
+
+async function restart(system: ActorSystem, path: string, durability: 'machine' | 'process' = 'machine', drainMs = 10_000): Promise<ActorSystem> {
+  await system.shutdown({ drainMs });
+  systems.splice(systems.indexOf(system), 1);
+  return start(path, durability);
+}
+
+describe('entities with storage', () => {
+  for (const durability of ['machine', 'process'] as const) {
+    it(`E2, E3: what a resolved send did survives a restart; init does not run again (durability '${durability}')`, async () => {
+      const path = dataDir();
+      let system = await start(path, durability);
+      const alice = system.entity(Ledger, 'alice');
+      for (let i = 0; i < 20; i++) await alice.send('deposit', { id: `d${i}`, amount: 1 });
+      expect((await alice.ask('read')).balance).toBe(20);
+      system = await restart(system, path, durability);
+      const after = await system.entity(Ledger, 'alice').ask('read');
+      expect(after).toMatchObject({ balance: 20, inits: 0 });
+      expect(after.applied).toEqual(Array.from({ length: 20 }, (_, i) => `d${i}`));
+    });
+  }
+
+  it('E6: a messageId seen before a restart is a duplicate after it', async () => {
+    const path = dataDir();
+    let system = await start(path);
+    expect(await system.entity(Ledger, 'bob').send('deposit', { id: 'tx-1', amount: 5 }, { messageId: 'tx-1' })).toEqual({ duplicate: false });
+    expect(await system.entity(Ledger, 'bob').send('deposit', { id: 'tx-1', amount: 5 }, { messageId: 'tx-1' })).toEqual({ duplicate: true });
+    system = await restart(system, path);
+    const bob = system.entity(Ledger, 'bob');
+    expect(await bob.send('deposit', { id: 'tx-1', amount: 5 }, { messageId: 'tx-1' })).toEqual({ duplicate: true });
+    expect(await bob.send('deposit', { id: 'tx-2', amount: 1 }, { messageId: 'tx-2' })).toEqual({ duplicate: false });
+    expect((await bob.ask('read')).applied).toEqual(['tx-1', 'tx-2']);
+  });
+
+  it('messages still stored at shutdown are handled, in order, after the restart (redelivered)', async () => {
+    const path = dataDir();
+    let system = await start(path);
+    const carol = system.entity(Ledger, 'carol');
+    const sends = Array.from({ length: 30 }, (_, i) => carol.send('slowDeposit', { id: `s${i}`, amount: 1 }));
+    await Promise.all(sends); // all stored; few handled yet (20 ms each)
+    system = await restart(system, path, 'machine', 0);
+    const again = system.entity(Ledger, 'carol');
+    await until(async () => (await again.ask('read')).balance === 30, 10_000, 'every stored message');
+    const state = await again.ask('read');
+    expect(state.applied).toEqual(Array.from({ length: 30 }, (_, i) => `s${i}`));
+    expect(state.redelivered).toBeGreaterThan(0);
+  });
+
+  it('E8: a state that cannot be stored fails the handler until max-deliveries, and the message is not kept', async () => {
+    const path = dataDir();
+    let system = await start(path);
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((letter) => letters.push(letter));
+    const dave = system.entity(Ledger, 'dave');
+    await dave.send('deposit', { id: 'a', amount: 1 });
+    dave.tell('poison');
+    await until(() => letters.length === 1, 10_000, 'the dead letter');
+    expect(letters[0]).toMatchObject({ reason: 'max-deliveries', message: { type: 'poison' } });
+    system = await restart(system, path);
+    expect(await system.entity(Ledger, 'dave').ask('read')).toMatchObject({ balance: 1, redelivered: 0 });
+  });
+
+  it('E8: refuses a path that cannot hold the store, or holds something else, with StorageError; bad options with InvalidArgumentError', async () => {
+    const file = join(dataDir(), 'a-file');
+    writeFileSync(file, 'not a directory');
+    await expect(createSystem({ threads: 1, storage: { path: file } })).rejects.toMatchObject({ code: 'ERR_STORAGE', name: 'StorageError' });
+    const foreign = dataDir();
+    const { open } = await import('lmdb');
+    const other = open({ path: foreign, maxDbs: 4 });
+    await other.openDB({ name: 'users' }).put('x', 1);
+    await other.close();
+    await expect(createSystem({ threads: 1, storage: { path: foreign } })).rejects.toMatchObject({ code: 'ERR_STORAGE', message: expect.stringContaining('not a troupe entity store') });
+    await expect(createSystem({ threads: 1, storage: { path: dataDir(), durability: 'disk' as never } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(createSystem({ threads: 1, storage: { path: '' } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(createSystem({ threads: 1, storage: { path: dataDir(), sync: true } as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+  });
+});
