@@ -42,7 +42,7 @@ describe('entities', () => {
   });
 
   for (const where of ['main', 'worker'] as const) {
-    it(`a handler that throws, or leaves a state that cannot be stored, keeps the state from before it (sent from ${where})`, async () => {
+    it(`E8: a handler that throws, or leaves a state that cannot be stored, keeps the state from before it (sent from ${where})`, async () => {
       const system = await systems.start({ threads: 1 });
       const depositor = system.spawn(Depositor, undefined, { placement: { thread: where === 'main' ? 0 : 1 } });
       await depositor.ask('deposit', { key: 'carol', n: 5 });
