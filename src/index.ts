@@ -4,6 +4,19 @@
 export { defineActor } from './actors/define.js';
 export { createSystem, ActorSystem } from './actors/system.js';
 export type { SystemOptions } from './actors/options.js';
+export { channels } from './actors/diagnostics.js';
+export type {
+  ActorEvent,
+  ActorRestartEvent,
+  ActorSpawnEvent,
+  ActorStartEvent,
+  ActorStopEvent,
+  AskEndEvent,
+  AskStartEvent,
+  DeadLetterEvent,
+  ThreadExitEvent,
+  ThreadReplaceEvent,
+} from './actors/diagnostics.js';
 export type { DeadLetterStream, ShutdownOptions, ShutdownReport, SystemStats, ThreadStats } from './actors/system.js';
 export type {
   AckHandle,

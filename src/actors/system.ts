@@ -301,6 +301,7 @@ export class ActorSystem {
     node.abandonAll();
     await node.closeOffload();
     await this.#runtime.close();
+    node.diagnostics.close();
     node.asks.rejectAll(() => new ShuttingDownError('the system shut down before the reply came'));
     let processed = 0;
     let deadLettered = 0;

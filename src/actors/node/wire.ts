@@ -51,6 +51,7 @@ export type SpawnRecord = [
 /** Control records: notices between the hosts of two threads, in ring order. */
 export type ControlRecord =
   | ['dl', DeadLetter]
+  | ['diag', number, unknown] // a diagnostics event: its channel's bit, its payload (errors as WireError), to the main thread
   | ['child-stopped', number, number, number]
   | ['thread-down', number, DeathNotice]
   | ['watch', number, number] // target key, watcher key (the watcher's thread sent it)
