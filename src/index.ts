@@ -4,6 +4,7 @@
 export { defineActor } from './actors/define.js';
 export { createSystem, ActorSystem } from './actors/system.js';
 export type { SystemOptions } from './actors/options.js';
+export type { Logger } from './actors/logger.js';
 export { channels } from './actors/diagnostics.js';
 export type {
   ActorEvent,

@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { isPowerOfTwo } from '../runtime/layout.js';
+import { validateLogger, type Logger } from './logger.js';
 import { invalid, validateBoolean, validateInteger, validateNumber, validateObject } from '../validate.js';
 
 export interface SystemOptions {
@@ -61,6 +62,12 @@ export interface SystemOptions {
    * tens of milliseconds instead of hundreds). Costs one idle thread. Default false.
    */
   readonly spareThread?: boolean;
+  /**
+   * Where troupe reports what it cannot throw to a caller (a worker's unhandled rejection, a
+   * thread that could not be replaced), workers' reports included: `{ warn, error }`, each
+   * taking a message. Default: process.emitWarning.
+   */
+  readonly logger?: Logger;
 }
 
 export interface ResolvedSystemOptions {
@@ -81,6 +88,7 @@ export interface ResolvedSystemOptions {
   readonly stallTimeoutMs: number;
   readonly dedicatedThreads: number;
   readonly spareThread: boolean;
+  readonly logger: Logger;
 }
 
 const KNOWN = new Set([
@@ -101,6 +109,7 @@ const KNOWN = new Set([
   'stallTimeoutMs',
   'dedicatedThreads',
   'spareThread',
+  'logger',
 ]);
 
 export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSystemOptions {
@@ -132,6 +141,7 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     stallTimeoutMs: o.stallTimeoutMs === undefined ? 0 : validateNumber(o.stallTimeoutMs, 'options.stallTimeoutMs', 0, 2 ** 31),
     dedicatedThreads: o.dedicatedThreads === undefined ? 0 : validateInteger(o.dedicatedThreads, 'options.dedicatedThreads', 0, 64),
     spareThread: validateBoolean(o.spareThread, 'options.spareThread'),
+    logger: validateLogger(o.logger),
   });
 }
 

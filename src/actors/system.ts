@@ -352,6 +352,7 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     defaultAskTimeoutMs: resolved.askTimeoutMs,
     offloadThreads: resolved.offloadThreads,
     workers: resolved.threads,
+    logger: resolved.logger,
   });
   runtime.start(node.inbound);
   const workers = await startWorkers(topology, resolved.threads, () => boot, (thread, code, error) => exits.onExit(thread, code, error));

@@ -41,6 +41,9 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
     case 'diag':
       node.diagnostics.received(record[1], record[2]);
       return;
+    case 'log':
+      node.diagnostics.report(record[1], record[2]);
+      return;
     case 'thread-down':
       node.threadDown(record[1], record[2]);
       return;

@@ -1,4 +1,4 @@
-// A worker's diagnostics events reach the main thread here.
+// What a worker reports reaches the main thread here: its diagnostics events and its log lines.
 // Main mirrors which troupe channels have subscribers into watch bits in its control block before
 // each flush of what it sends, and every 50 ms (Node says nothing when someone subscribes); a
 // worker follows the bits at its next pass (main wakes it), before it reads anything main sent
@@ -11,6 +11,7 @@ import { fromWire, toWire, type WireError } from '../../errors.js';
 import type { ControlBlock } from '../../runtime/control-block.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import { CHANNELS } from '../diagnostics.js';
+import { defaultLogger, log, type Logger, type LogLevel } from '../logger.js';
 
 /** How often main looks for subscribers coming and going when nothing else makes it look. */
 const REFRESH_MS = 50;
@@ -25,15 +26,18 @@ export function forwardedEvents(): number {
 export class DiagnosticsRelay {
   readonly #runtime: ThreadRuntime;
   readonly #ctl: ControlBlock;
+  /** Main: where log lines go (a worker sends its own to main). */
+  readonly #logger: Logger;
   /** Main: the bits last mirrored into the control block. Worker: the channels it forwards. */
   #bits = 0;
   /** Worker: one forwarder per channel, kept so that it can be unsubscribed. */
   readonly #forwarders: ((message: unknown) => void)[];
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(runtime: ThreadRuntime, ctl: ControlBlock) {
+  constructor(runtime: ThreadRuntime, ctl: ControlBlock, logger: Logger = defaultLogger) {
     this.#runtime = runtime;
     this.#ctl = ctl;
+    this.#logger = logger;
     this.#forwarders = CHANNELS.map((_, bit) => (message: unknown) => this.#forward(bit, message));
     if (runtime.self === 0) {
       this.#timer = setInterval(() => this.refresh(), REFRESH_MS);
@@ -94,5 +98,19 @@ export class DiagnosticsRelay {
     if (channel === undefined || !channel.hasSubscribers) return;
     const event = wire as { readonly error?: unknown };
     channel.publish(typeof event.error === 'object' && event.error !== null ? { ...event, error: fromWire(event.error as WireError) } : event);
+  }
+
+  /** A log line: to the logger on main, from a worker to main's. */
+  report(level: LogLevel, message: string): void {
+    if (this.#runtime.self === 0) {
+      log(this.#logger, level, message);
+      return;
+    }
+    try {
+      this.#runtime.sendControl(0, ['log', level, message]);
+      this.#runtime.publishSoon();
+    } catch {
+      process.emitWarning(message); // it cannot travel: said here rather than lost
+    }
   }
 }

@@ -36,6 +36,7 @@ import { Envelope, EnvelopeKind, QUIET, STARTED } from '../cell/envelope.js';
 import { Handover } from '../recovery/handover.js';
 import { InboundRecords, type InboundHost } from './inbound-records.js';
 import { Links } from './links.js';
+import type { Logger } from '../logger.js';
 import { Names } from './names.js';
 import { Outcomes, type OutcomeHost } from './outcomes.js';
 import { priorityOf } from '../cell/mailbox.js';
@@ -71,6 +72,8 @@ export interface NodeOptions {
   readonly recovery?: NodeRecovery;
   /** Worker threads that balanced placement may use (1..workers); slots above are dedicated. */
   readonly workers: number;
+  /** Main thread: where log lines go, a worker's included (default: process.emitWarning). */
+  readonly logger?: Logger;
 }
 
 export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHost, RecoveryHost, SupervisionHost, CellHost<Cell>, SpawnerHost, PoolHost {
@@ -99,7 +102,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   /** Writes this thread's records into other threads' rings. */
   readonly records: RecordWriter;
   readonly deadLetters: DeadLetters;
-  /** Diagnostics events from workers to main (diagnostics-relay.ts). */
+  /** Diagnostics events and log lines from workers to main (diagnostics-relay.ts). */
   readonly diagnostics: DiagnosticsRelay;
   readonly outcomes: Outcomes;
   readonly deathWatch: DeathWatch;
@@ -150,7 +153,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     this.records = new RecordWriter(runtime);
     this.arrivals = new Arrivals(this.self, this.threadCount, options.recovery);
     this.deadLetters = new DeadLetters(this.self, runtime, this.clock, this.#ctl, (key) => this.idOf(key));
-    this.diagnostics = new DiagnosticsRelay(runtime, this.#ctl);
+    this.diagnostics = new DiagnosticsRelay(runtime, this.#ctl, options.logger);
     this.outcomes = new Outcomes(this);
     this.deathWatch = new DeathWatch(this);
     this.links = new Links(this);

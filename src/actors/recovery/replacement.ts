@@ -149,7 +149,7 @@ export class ThreadReplacement {
     };
     threadExited(thread, code, error, death.kind);
     this.#recovering = this.#recovering.then(() => this.#replace(thread, death)).catch((failure: unknown) => {
-      process.emitWarning(`troupe: thread ${thread} could not be replaced: ${String((failure as Error)?.stack ?? failure)}`);
+      this.#node.diagnostics.report('error', `troupe: thread ${thread} could not be replaced: ${String((failure as Error)?.stack ?? failure)}`);
     });
   }
 
