@@ -6,6 +6,20 @@ export { createSystem, ActorSystem } from './actors/system.js';
 export { withTrace } from './actors/trace.js';
 export { defineEntity } from './actors/entity/define-entity.js';
 export type { SystemOptions } from './actors/options.js';
+export type { Logger } from './actors/logger.js';
+export { channels } from './actors/diagnostics.js';
+export type {
+  ActorEvent,
+  ActorRestartEvent,
+  ActorSpawnEvent,
+  ActorStartEvent,
+  ActorStopEvent,
+  AskEndEvent,
+  AskStartEvent,
+  DeadLetterEvent,
+  ThreadExitEvent,
+  ThreadReplaceEvent,
+} from './actors/diagnostics.js';
 export type { DeadLetterStream, ShutdownOptions, ShutdownReport, SystemStats, ThreadStats } from './actors/system.js';
 export type {
   AckHandle,

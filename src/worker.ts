@@ -84,12 +84,14 @@ const control: WorkerControl = {
 
 // A promise rejected with nobody listening (a fire-and-forget ask to a stopped actor, say) ends
 // a thread by Node's default, and with it every actor it hosts. Here it is counted in stats,
-// the first one is printed as a warning, and the thread goes on.
+// the first one goes to the system's logger (on the main thread), and the thread goes on.
 let unhandled = 0;
 process.on('unhandledRejection', (reason) => {
   if (runtime !== null) runtime.counters[STAT_UNHANDLED_REJECTIONS]!++;
   if (unhandled++ === 0) {
-    process.emitWarning(`troupe thread ${runtime?.self ?? '(spare)'}: a promise was rejected and nothing handled it (later ones are only counted): ${String((reason as Error)?.stack ?? reason)}`);
+    const message = `troupe thread ${runtime?.self ?? '(spare)'}: a promise was rejected and nothing handled it (later ones are only counted): ${String((reason as Error)?.stack ?? reason)}`;
+    if (node !== null) node.diagnostics.report('warn', message);
+    else process.emitWarning(message); // a spare has no way to main yet
   }
 });
 

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { isPowerOfTwo } from '../runtime/layout.js';
+import { validateLogger, type Logger } from './logger.js';
 import { invalid, validateBoolean, validateInteger, validateKeys, validateNumber, validateObject, validateString } from '../validate.js';
 
 export interface SystemOptions {
@@ -63,6 +64,12 @@ export interface SystemOptions {
    */
   readonly spareThread?: boolean;
   /**
+   * Where troupe reports what it cannot throw to a caller (a worker's unhandled rejection, a
+   * thread that could not be replaced), workers' reports included: `{ warn, error }`, each
+   * taking a message. Default: process.emitWarning.
+   */
+  readonly logger?: Logger;
+  /**
    * Where entities (defineEntity) keep their messages and state so that they survive the process:
    * an lmdb environment in directory `path` (created if missing). `durability` 'machine' (the
    * default) resolves a send once the message is flushed to disk, 'process' once committed
@@ -100,6 +107,7 @@ export interface ResolvedSystemOptions {
   readonly dedicatedThreads: number;
   readonly spareThread: boolean;
   readonly storage: ResolvedStorage | null;
+  readonly logger: Logger;
 }
 
 const KNOWN = new Set([
@@ -121,6 +129,7 @@ const KNOWN = new Set([
   'dedicatedThreads',
   'spareThread',
   'storage',
+  'logger',
 ]);
 
 export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSystemOptions {
@@ -153,6 +162,7 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     dedicatedThreads: o.dedicatedThreads === undefined ? 0 : validateInteger(o.dedicatedThreads, 'options.dedicatedThreads', 0, 64),
     spareThread: validateBoolean(o.spareThread, 'options.spareThread'),
     storage: resolveStorage(o.storage),
+    logger: validateLogger(o.logger),
   });
 }
 

@@ -311,6 +311,7 @@ export class ActorSystem {
     await node.closeOffload();
     await node.entities.close();
     await this.#runtime.close();
+    node.diagnostics.close();
     node.asks.rejectAll(() => new ShuttingDownError('the system shut down before the reply came'));
     let processed = 0;
     let deadLettered = 0;
@@ -363,6 +364,7 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     defaultAskTimeoutMs: resolved.askTimeoutMs,
     offloadThreads: resolved.offloadThreads,
     workers: resolved.threads,
+    logger: resolved.logger,
   });
   if (store !== null) void node.entities.useStore(Promise.resolve(store));
   runtime.start(node.inbound);

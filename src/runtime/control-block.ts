@@ -13,6 +13,7 @@ import {
   CTL_LOAD,
   CTL_PARKED,
   CTL_STATE,
+  CTL_WATCH_BITS,
   STAT_FIELDS,
   type ThreadState,
 } from './layout.js';
@@ -97,6 +98,22 @@ export class ControlBlock {
   watchDeadLetters(on: boolean): void {
     // Atomics.store: workers see the change at their next dead letter.
     Atomics.store(this.#i32, CTL_DL_WATCHED, on ? 1 : 0);
+  }
+
+  /** Main's watch bits: what main wants its workers to forward to it (the layer above names each bit). */
+  watchBits(): number {
+    // Atomics.load: main sets them; a worker reads them once a pass.
+    return Atomics.load(this.#i32, CTL_WATCH_BITS);
+  }
+
+  /**
+   * Main only. Rings every other thread's bell: a parked worker runs a pass and sees the change
+   * now, not at its next message.
+   */
+  setWatchBits(bits: number): void {
+    // Atomics.store: a worker that sees the new bits sees everything main wrote before them.
+    Atomics.store(this.#i32, CTL_WATCH_BITS, bits);
+    for (let thread = 1; thread < this.threadCount; thread++) this.bell(thread).ring();
   }
 
   /**

@@ -69,6 +69,7 @@ export const CTL_LOAD = 33; //      ready actors + queued messages, for placemen
 export const CTL_ACTORS = 34; //    live actors hosted
 export const CTL_STATE = 35; //     ThreadState
 export const CTL_DL_WATCHED = 36; // main only: 1 while someone subscribes to dead letters
+export const CTL_WATCH_BITS = 37; // main only: watch bits, what main wants its workers to forward (the layer above names each bit)
 // Float64 fields (index in a Float64Array over the same region): counters, owner-written.
 export const CTL_F64_BASE = 24; // f64 index 24 = byte 192
 export const STAT_MSGS_IN = 0;

@@ -66,6 +66,8 @@ export class ThreadRuntime {
   #loop: Promise<void> | null = null;
   #sawTraffic = false;
   #idleYields = 0;
+  /** Main's watch bits as this worker last saw them. */
+  #watchBits = 0;
 
   /**
    * `joins`: for a replacement of a thread that died, how to read on in each inbound ring (by the
@@ -205,6 +207,11 @@ export class ThreadRuntime {
   beforeFlush: (() => void) | null = null;
   /** Called after a pass took records from the rings, before any work runs. */
   afterDrain: (() => void) | null = null;
+  /**
+   * Worker: called before a pass, ahead of anything it takes from the rings, when main's watch
+   * bits (ControlBlock.watchBits) changed since the last pass. One load a pass.
+   */
+  onWatchBits: ((bits: number) => void) | null = null;
 
   /** Moves spilled records into rings, publishes every ring written, rings parked consumers. */
   flush(): void {
@@ -297,6 +304,7 @@ export class ThreadRuntime {
     const ctl = this.#ctl;
     const self = this.self;
     const slice = this.#tuning.sliceMs;
+    const follows = self !== 0;
     while (!this.#closed) {
       const start = performance.now();
       const deadline = start + slice;
@@ -304,6 +312,7 @@ export class ThreadRuntime {
       let traffic = false;
       let ran = 0;
       do {
+        if (follows) this.#followWatchBits();
         if (this.#readers.drainAll()) {
           traffic = true;
           this.afterDrain?.();
@@ -344,6 +353,13 @@ export class ThreadRuntime {
       await this.#park();
     }
     this.flush();
+  }
+
+  #followWatchBits(): void {
+    const bits = this.#ctl.watchBits();
+    if (bits === this.#watchBits) return;
+    this.#watchBits = bits;
+    this.onWatchBits?.(bits);
   }
 
   /** Polls the inbound rings for a few microseconds; true if something arrived. */

@@ -84,8 +84,9 @@ describe('fault injection', () => {
 });
 
 describe('a promise rejected with no handler', () => {
-  it('is counted and survived: the thread and its other actors go on', async () => {
-    const system = await systems.start({ threads: 1 });
+  it('is counted and survived: the thread and its other actors go on; the first is reported', async () => {
+    const warnings: string[] = [];
+    const system = await systems.start({ threads: 1, logger: { warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) } });
     const careless = system.spawn(Careless, undefined, { placement: { thread: 1 } });
     const neighbour = system.spawn(Chaos, undefined, { placement: { thread: 1 } });
     careless.tell('forget');
@@ -94,5 +95,6 @@ describe('a promise rejected with no handler', () => {
     expect(await careless.ask('ping')).toBe('pong');
     expect(await neighbour.ask('slow', { fail: false })).toBe(1);
     expect(system.stats().threads[1]!.alive).toBe(true);
+    expect(warnings).toEqual([expect.stringContaining('troupe thread 1: a promise was rejected and nothing handled it')]);
   });
 });

@@ -62,6 +62,18 @@ describe('ControlBlock', () => {
     main.watchDeadLetters(false);
     expect(worker.deadLettersWatched()).toBe(false);
   });
+
+  it("sets main's watch bits, apart from the dead-letters flag, and wakes every parked worker to see them", async () => {
+    const sab = new SharedArrayBuffer(CTL_BYTES * 3);
+    const main = new ControlBlock(sab);
+    const worker = new ControlBlock(sab);
+    const parked = [1, 2].map((t) => worker.bell(t).park(worker.bell(t).prepareToPark()));
+    main.setWatchBits(0b101);
+    await Promise.all(parked);
+    expect([worker.watchBits(), worker.deadLettersWatched(), worker.parked(1), worker.parked(2)]).toEqual([0b101, false, false, false]);
+    main.setWatchBits(0);
+    expect(worker.watchBits()).toBe(0);
+  });
 });
 
 describe('Topology.unreadBytesInto', () => {

@@ -211,6 +211,21 @@ describe('ThreadRuntime turn loop', () => {
     expect(sinks[1]!.got[0]!.payload).toBe('wake up');
   });
 
+  it("follows main's watch bits on a worker: a parked one wakes, and sees each change before it takes what was sent after it", async () => {
+    const { rts, sinks, ctl } = runtimes(2);
+    const seen: number[] = [];
+    rts[1]!.onWatchBits = (bits) => seen.push(bits, sinks[1]!.got.length);
+    await eventually(() => ctl.parked(1));
+    ctl.setWatchBits(0b11);
+    await eventually(() => seen.length === 2);
+    ctl.setWatchBits(0b01);
+    rts[0]!.write(1, { kind: RecordKind.Tell, priority: 0, target: 0, sender: 0, corr: 0 }, 'after');
+    rts[0]!.flush();
+    await sinks[1]!.until(1);
+    // Each change once, with how many records had arrived when it was seen.
+    expect(seen).toEqual([0b11, 0, 0b01, 0]);
+  });
+
   it('ends its loop on close(), parked or not, and runs nothing after', async () => {
     const { rts, ctl } = runtimes(1);
     const rt = rts[0]!;

@@ -6,6 +6,7 @@
 import { asError } from '../../errors.js';
 import type { Clock } from '../../runtime/clock.js';
 import { isThenable } from '../../validate.js';
+import { actorStarted } from '../diagnostics.js';
 import type { DeliveryState } from './delivery.js';
 import { ranAgain, type SupervisedCell } from '../supervision/child.js';
 
@@ -76,6 +77,7 @@ function running(cell: StartingCell): void {
     return;
   }
   cell.status = 'running';
+  actorStarted(cell.node, cell.key, cell.definition!.name);
   if (cell.policy.backoff !== null) (cell.more().backoff ??= { inARow: 0, runningSince: 0, timer: null }).runningSince = cell.node.clock.now();
   if (cell.depth > 0 || (cell.delivery?.redeliver.length ?? 0) > 0) cell.schedule();
 }

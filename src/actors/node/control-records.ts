@@ -5,6 +5,7 @@ import type { DeathNotice, PeerRecovery } from '../../runtime/control.js';
 import { STAT_RING_IN } from '../../runtime/layout.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { DeathWatch } from './death-watch.js';
+import type { DiagnosticsRelay } from './diagnostics-relay.js';
 import type { Links } from './links.js';
 import type { Names } from './names.js';
 import type { NodeCore } from './node-core.js';
@@ -18,6 +19,7 @@ import type { ControlRecord } from './wire.js';
 /** The rooms a control record can be for. */
 export interface ControlHost extends NodeCore {
   readonly deadLetters: DeadLetters;
+  readonly diagnostics: DiagnosticsRelay;
   readonly deathWatch: DeathWatch;
   readonly links: Links;
   readonly topics: Topics;
@@ -35,6 +37,12 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
   switch (record[0]) {
     case 'dl':
       node.deadLetters.toListeners(record[1]);
+      return;
+    case 'diag':
+      node.diagnostics.received(record[1], record[2]);
+      return;
+    case 'log':
+      node.diagnostics.report(record[1], record[2]);
       return;
     case 'thread-down':
       node.threadDown(record[1], record[2]);

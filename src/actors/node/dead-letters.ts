@@ -1,13 +1,15 @@
 // Dead letters: every accepted message that will not be handled is counted here and, while
 // someone listens, reported with its recipient, sender, type, payload and reason. Workers forward
 // their letters to the main thread, where the listeners run, and only while one is subscribed
-// (a flag in shared memory). Messages that listeners themselves send are marked quiet: if they
-// die too they are counted, not handed back to the listeners (no loops, X2).
+// (a flag in shared memory). Every letter is also published on the troupe:dead-letter channel of
+// its thread while that has a subscriber (diagnostics.ts). Messages that listeners themselves send
+// are marked quiet: if they die too they are counted, not handed back to the listeners (no loops, X2).
 
 import type { Clock } from '../../runtime/clock.js';
 import { STAT_DEAD_LETTERS, STAT_DL_OUTBOUND, STAT_DL_QUIET, STAT_OTHER_DEAD } from '../../runtime/layout.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { ControlBlock } from '../../runtime/control-block.js';
+import { deadLettered, deadLettersObserved } from '../diagnostics.js';
 import type { Envelope } from '../cell/envelope.js';
 import { Delivery } from '../entity/delivery.js';
 import type { DeadLetter, DeadLetterReason } from '../types.js';
@@ -49,7 +51,7 @@ export class DeadLetters {
       this.#runtime.counters[STAT_DL_QUIET]!++; // a dead-letter listener sent it: no loop (X2)
       return;
     }
-    if (this.#self !== 0 && !this.#ctl.deadLettersWatched()) return;
+    if (this.#self !== 0 && !this.#ctl.deadLettersWatched() && !deadLettersObserved()) return;
     this.emit({
       message: { type: env.type, payload },
       sender: env.senderKey === 0 ? undefined : this.#idOf(env.senderKey),
@@ -107,8 +109,12 @@ export class DeadLetters {
     }
   }
 
-  /** Hands a letter to the listeners (main thread) or forwards it there (while they listen). */
+  /**
+   * Publishes a letter on this thread's channel, and hands it to the listeners (main thread) or
+   * forwards it there (while they listen).
+   */
   emit(letter: DeadLetter): void {
+    deadLettered(this.#self, letter);
     if (this.#self === 0) {
       this.toListeners(letter);
       return;

@@ -29,11 +29,14 @@ import { Context } from '../cell/context.js';
 import { dispatchControl, type ControlHost } from './control-records.js';
 import { DeadLetters } from './dead-letters.js';
 import { DeathWatch } from './death-watch.js';
+import { ASK_END, ASK_START, actorSpawned, tracedAsk } from '../diagnostics.js';
+import { DiagnosticsRelay } from './diagnostics-relay.js';
 import { isDefinition } from '../define.js';
 import { Envelope, EnvelopeKind, QUIET, STARTED } from '../cell/envelope.js';
 import { Handover } from '../recovery/handover.js';
 import { InboundRecords, type InboundHost } from './inbound-records.js';
 import { Links } from './links.js';
+import type { Logger } from '../logger.js';
 import { Names } from './names.js';
 import { Outcomes, type OutcomeHost } from './outcomes.js';
 import { priorityOf } from '../cell/mailbox.js';
@@ -73,6 +76,8 @@ export interface NodeOptions {
   readonly recovery?: NodeRecovery;
   /** Worker threads that balanced placement may use (1..workers); slots above are dedicated. */
   readonly workers: number;
+  /** Main thread: where log lines go, a worker's included (default: process.emitWarning). */
+  readonly logger?: Logger;
 }
 
 export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHost, RecoveryHost, SupervisionHost, CellHost<Cell>, SpawnerHost, PoolHost {
@@ -101,6 +106,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   /** Writes this thread's records into other threads' rings. */
   readonly records: RecordWriter;
   readonly deadLetters: DeadLetters;
+  /** Diagnostics events and log lines from workers to main (diagnostics-relay.ts). */
+  readonly diagnostics: DiagnosticsRelay;
   readonly outcomes: Outcomes;
   readonly deathWatch: DeathWatch;
   readonly links: Links;
@@ -154,6 +161,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     this.records = new RecordWriter(runtime);
     this.arrivals = new Arrivals(this.self, this.threadCount, options.recovery);
     this.deadLetters = new DeadLetters(this.self, runtime, this.clock, this.#ctl, (key) => this.idOf(key));
+    this.diagnostics = new DiagnosticsRelay(runtime, this.#ctl, options.logger);
     this.outcomes = new Outcomes(this);
     this.deathWatch = new DeathWatch(this);
     this.links = new Links(this);
@@ -169,6 +177,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     this.#arriving = new SpawnArrivals(this);
     this.#stopping = new Stopping(this);
     runtime.beforeFlush = () => {
+      // Main: which channels have subscribers, before any record leaves (a worker sees the bits first).
+      if (this.self === 0) this.diagnostics.refresh();
       this.records.flushSpawns();
       if (this.handover.hasCopiesToSend) this.handover.flush();
     };
@@ -308,6 +318,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       }
       const cell = new Cell(this, key, definition, args, parentThread, parentKey, policy);
       this.cells.set(key, cell);
+      actorSpawned(this, key, definition.name, parentKey);
       cell.schedule();
       ref.cell = cell;
     } else {
@@ -339,7 +350,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
 
   /** Resolves with `ref` once its actor has started (messages wait until it has). */
   whenStarted(ref: ActorRefImpl): Promise<ActorRefImpl> {
-    return this.ask(ref, STARTED, undefined, undefined).then(() => ref);
+    return this.#ask(ref, STARTED, undefined, undefined).then(() => ref); // not an ask of the user's: untraced
   }
 
   /** Another thread spawned an actor here (or restarts one here after its thread died). */
@@ -473,6 +484,12 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   }
 
   ask(ref: ActorRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
+    // Untraced, this costs the two reads (diagnostics.ts).
+    if (ASK_START.hasSubscribers || ASK_END.hasSubscribers) return tracedAsk(this, ref, type, () => this.#askWith(ref, type, payload, options));
+    return this.#askWith(ref, type, payload, options);
+  }
+
+  #askWith(ref: ActorRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
     const signal = options?.signal;
     if (signal === undefined) return this.#ask(ref, type, payload, options);
     if (!(signal instanceof AbortSignal)) return Promise.reject(invalid('options.signal', 'an AbortSignal', signal));

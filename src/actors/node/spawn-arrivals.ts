@@ -8,6 +8,7 @@ import { redeliver } from '../cell/ack-mode.js';
 import { Cell } from '../cell/cell.js';
 import type { CellHost } from '../cell/cell-host.js';
 import { lookupDefinition } from '../define.js';
+import { actorSpawned } from '../diagnostics.js';
 import { DEFAULT_POLICY } from '../policy.js';
 import type { NodeCore } from './node-core.js';
 import type { SpawnRecord } from './wire.js';
@@ -31,6 +32,7 @@ export class SpawnArrivals {
     const cell = new Cell(host, key, lookupDefinition(moduleUrl, name) ?? null, args, parentThread === 0 && parentKey === 0 ? 0 : from, parentKey, sentPolicy ?? DEFAULT_POLICY);
     if (seen !== undefined) cell.rememberSeen(seen);
     host.cells.set(key, cell);
+    actorSpawned(host, key, name, parentKey);
     if (messages !== undefined) {
       const interrupted = host.arrivals.interrupted;
       for (const env of messages) {

@@ -9,6 +9,7 @@ import { takeRedeliveries } from '../cell/ack-mode.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from '../cell/cell.js';
 import type { DeathWatch } from './death-watch.js';
+import { actorStopped } from '../diagnostics.js';
 import { Envelope, EnvelopeKind } from '../cell/envelope.js';
 import type { Links } from './links.js';
 import type { NodeCore } from './node-core.js';
@@ -219,6 +220,7 @@ export class Stopping {
     node.links.signal(cell, cell.exitReason);
     node.topics.stopped(cell.key);
     node.supervision.childStopped(cell);
+    actorStopped(node, cell.key, cell.definition?.name ?? '', cell.exitReason);
   }
 
   /**

@@ -4,6 +4,7 @@
 
 import type { WireError } from '../../errors.js';
 import type { DeathNotice } from '../../runtime/control.js';
+import type { LogLevel } from '../logger.js';
 import type { ActorPolicy } from '../policy.js';
 import type { DeadLetter, ExitReason, RestartType } from '../types.js';
 
@@ -55,6 +56,8 @@ export type SpawnRecord = [
 /** Control records: notices between the hosts of two threads, in ring order. */
 export type ControlRecord =
   | ['dl', DeadLetter]
+  | ['diag', number, unknown] // a diagnostics event: its channel's bit, its payload (errors as WireError), to the main thread
+  | ['log', LogLevel, string] // a line for the logger, to the main thread
   | ['child-stopped', number, number, number]
   | ['thread-down', number, DeathNotice]
   | ['watch', number, number] // target key, watcher key (the watcher's thread sent it)

@@ -27,6 +27,7 @@ import { Watchdog } from '../../runtime/watchdog.js';
 import { CustodyLog } from '../../runtime/custody-log.js';
 import { invalid } from '../../validate.js';
 import { definedModules } from '../define.js';
+import { threadExited, threadReplaced } from '../diagnostics.js';
 import type { ActorNode } from '../node/node.js';
 import type { ResourceLimits } from '../types.js';
 
@@ -146,8 +147,9 @@ export class ThreadReplacement {
       code,
       message: `thread ${thread} ${stalled ?? (oom ? `ran out of memory (exit code ${code})` : `exited with code ${code}`)}`,
     };
+    threadExited(thread, code, error, death.kind);
     this.#recovering = this.#recovering.then(() => this.#replace(thread, death)).catch((failure: unknown) => {
-      process.emitWarning(`troupe: thread ${thread} could not be replaced: ${String((failure as Error)?.stack ?? failure)}`);
+      this.#node.diagnostics.report('error', `troupe: thread ${thread} could not be replaced: ${String((failure as Error)?.stack ?? failure)}`);
     });
   }
 
@@ -213,11 +215,13 @@ export class ThreadReplacement {
       this.#workers[this.#workers.findIndex((w) => w.thread === thread)] = handle;
       await Promise.race([spare.handle.control.become(transfer(wiring, this.#topology.portsOf(wiring)), recovery), spare.handle.exited]);
       this.#startSpare();
+      if (this.up(thread)) threadReplaced(thread, true);
       return;
     }
     handle = startWorker(this.#topology, wiring, { ...this.#boot, recovery }, this.#onExit, limits);
     this.#workers[this.#workers.findIndex((w) => w.thread === thread)] = handle;
     await ready(handle);
+    threadReplaced(thread, false);
   }
 
   /** Starts a spare worker (options.spareThread) that imports the actor modules known here and waits. */

@@ -8,6 +8,7 @@ import type { Clock } from '../../runtime/clock.js';
 import { isThenable } from '../../validate.js';
 import type { CellStatus } from '../cell/cell-status.js';
 import { definitionSupervision } from '../define.js';
+import { actorRestarted } from '../diagnostics.js';
 import type { ActorPolicy } from '../policy.js';
 import type { ActorContext, AnyDefinition, ExitReason } from '../types.js';
 import { allowRestart, backoffDelay, type BackoffState } from './restart.js';
@@ -29,6 +30,7 @@ export interface RestartState {
 
 /** A cell, as supervision sees it. */
 export interface SupervisedCell {
+  readonly key: number;
   status: CellStatus;
   busy: boolean;
   exitReason: ExitReason;
@@ -39,7 +41,9 @@ export interface SupervisedCell {
   readonly definition: AnyDefinition | null;
   readonly ctx: ActorContext<unknown>;
   readonly node: {
+    readonly self: number;
     readonly clock: Clock;
+    idOf(key: number): string;
     stopCell(cell: SupervisedCell, reason: 'failed'): Promise<void>;
     stopChildren(cell: SupervisedCell): Promise<void>;
     readonly supervision: { reportFailure(cell: SupervisedCell, error: Error, normalExit?: boolean): void };
@@ -79,6 +83,7 @@ export function restart(cell: SupervisedCell, error: Error): void {
  * does not keep the old incarnation's children), onRestart (if `error`), then `next`.
  */
 function beginRestart(cell: SupervisedCell, error: Error | null, next: () => void): void {
+  actorRestarted(cell.node, cell.key, cell.definition?.name ?? '', error);
   cell.cancelTimers();
   cell.status = 'restarting';
   const state = cell.restartState;
