@@ -1,6 +1,6 @@
 // Actors used by the benchmarks. Worker threads import this module again by URL.
 
-import { defineActor, type ActorRef } from 'troupe';
+import { defineActor, defineEntity, type ActorRef } from 'troupe';
 
 let notify: (() => void) | null = null;
 /** Main thread: a promise that the Done actor resolves. */
@@ -235,5 +235,27 @@ export const HeapProbe = defineActor(import.meta.url, 'HeapProbe', {
       gc?.();
       return process.memoryUsage().heapUsed;
     },
+  },
+});
+
+/** An account by key (entities.bench.ts): deposits, and its balance. */
+export const BenchAccount = defineEntity(import.meta.url, 'BenchAccount', {
+  init: () => ({ balance: 0 }),
+  handlers: {
+    deposit: (ctx, n: number) => {
+      ctx.state.balance += n;
+    },
+    balance: (ctx) => ctx.state.balance,
+  },
+});
+
+/** The same account as a plain actor: the in-memory baseline of entities.bench.ts. */
+export const PlainAccount = defineActor(import.meta.url, 'PlainAccount', {
+  init: () => ({ balance: 0 }),
+  handlers: {
+    deposit: (ctx, n: number) => {
+      ctx.state.balance += n;
+    },
+    balance: (ctx) => ctx.state.balance,
   },
 });

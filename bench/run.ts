@@ -31,6 +31,7 @@ const allBenches = [
   { file: 'mq.bench.ts', flags: ['--expose-gc'] },
   { file: 'supervision.bench.ts', flags: [] },
   { file: 'custody.bench.ts', flags: [] },
+  { file: 'entities.bench.ts', flags: [] },
   { file: 'savina.bench.ts', flags: [] },
   { file: 'scaling.bench.ts', flags: [] },
 ];

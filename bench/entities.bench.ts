@@ -1,0 +1,157 @@
+// Durable entities against their baselines in the same run. A durable send (resolved once the
+// message is stored and flushed) against raw lmdb puts of the same bytes, batched by lmdb the
+// same way, into an lmdb environment on the same disk; end to end (stored, handled, committed)
+// against the same deposits told to plain actors in memory (the price of durability); the
+// activation of keys never seen. The naive shape (await each send in turn) beside the tuned one
+// (many sends in flight).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSystem, type ActorSystem } from 'troupe';
+import { encodeStandalone, prepare } from '../src/runtime/codec.js';
+import { BenchAccount, PlainAccount } from './actors.js';
+import { QUICK, median, report, type Measured } from './lib.js';
+
+const N = QUICK ? 5_000 : 40_000;
+const KEYS = 64;
+const SEQUENTIAL = QUICK ? 200 : 1_000;
+const ACTIVATIONS = QUICK ? 2_000 : 10_000;
+const ROUNDS = QUICK ? 1 : 3;
+
+interface Timed {
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+/** Runs `count` operations all at once; each one's latency from the start of the burst. */
+async function burst(count: number, op: (i: number) => Promise<unknown>): Promise<Timed> {
+  const latencies = new Array<number>(count);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: count }, (_, i) => op(i).then(() => (latencies[i] = performance.now() - t0))));
+  const ms = performance.now() - t0;
+  latencies.sort((a, b) => a - b);
+  return { rate: count / (ms / 1000), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+}
+
+async function rawLmdb(dir: string): Promise<Timed> {
+  const { open } = (await import('lmdb')) as unknown as { open(o: object): { openDB(o: object): { put(k: unknown, v: unknown): Promise<unknown> & { flushed: Promise<void> } }; close(): Promise<void> } };
+  const root = open({ path: dir, maxDbs: 4, separateFlushed: true });
+  const db = root.openDB({ name: 'raw', encoding: 'binary' });
+  const bytes = encodeStandalone(prepare(['deposit', 1, null, null]));
+  const put = async (i: number): Promise<void> => {
+    const written = db.put([`BenchAccount\u0000k${i % KEYS}`, i + 1], bytes);
+    await written;
+    await written.flushed;
+  };
+  await burst(N / 4, (i) => put(N + i)); // warm, as the others are
+  const result = await burst(N, put);
+  await root.close();
+  return result;
+}
+
+/** Sends N / 4 first (untimed): the paths warm, as a running service's are. */
+async function warm(refs: { send(type: 'deposit', n: number): Promise<unknown>; ask(type: 'balance'): Promise<unknown> }[]): Promise<void> {
+  await burst(N / 4, (i) => refs[i % KEYS]!.send('deposit', 0));
+  await Promise.all(refs.map((r) => r.ask('balance'))); // and handled: the timed burst runs alone
+}
+
+interface Round {
+  raw: Timed;
+  send: Timed;
+  sendProcess: Timed;
+  sequential: number;
+  durableEndToEnd: number;
+  memoryEndToEnd: number;
+  activationsDurable: number;
+  activationsMemory: number;
+}
+
+async function endToEnd(system: ActorSystem, durable: boolean): Promise<number> {
+  const t0 = performance.now();
+  if (durable) {
+    const refs = Array.from({ length: KEYS }, (_, k) => system.entity(BenchAccount, `e2e-${k}`));
+    for (let i = 0; i < N; i++) refs[i % KEYS]!.tell('deposit', 1);
+    await Promise.all(refs.map((r) => r.ask('balance')));
+  } else {
+    const refs = Array.from({ length: KEYS }, () => system.spawn(PlainAccount));
+    for (let i = 0; i < N; i++) refs[i % KEYS]!.tell('deposit', 1);
+    await Promise.all(refs.map((r) => r.ask('balance')));
+  }
+  return N / ((performance.now() - t0) / 1000);
+}
+
+async function activations(system: ActorSystem, prefix: string): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: ACTIVATIONS }, (_, i) => system.entity(BenchAccount, `${prefix}-${i}`).ask('balance')));
+  return ACTIVATIONS / ((performance.now() - t0) / 1000);
+}
+
+async function round(): Promise<Round> {
+  const dirs = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), 'troupe-bench-')));
+  try {
+    const raw = await rawLmdb(dirs[0]!);
+    const durable = await createSystem({ storage: { path: dirs[1]! } });
+    const refs = Array.from({ length: KEYS }, (_, k) => durable.entity(BenchAccount, `k${k}`));
+    await warm(refs);
+    const send = await burst(N, (i) => refs[i % KEYS]!.send('deposit', 1));
+    const t0 = performance.now();
+    for (let i = 0; i < SEQUENTIAL; i++) await refs[0]!.send('deposit', 1); // the shape written first
+    const sequential = SEQUENTIAL / ((performance.now() - t0) / 1000);
+    await endToEnd(durable, true); // warm
+    const durableEndToEnd = await endToEnd(durable, true);
+    const activationsDurable = await activations(durable, 'new');
+    await durable.shutdown();
+
+    const quick = await createSystem({ storage: { path: dirs[2]!, durability: 'process' } });
+    const quickRefs = Array.from({ length: KEYS }, (_, k) => quick.entity(BenchAccount, `k${k}`));
+    await warm(quickRefs);
+    const sendProcess = await burst(N, (i) => quickRefs[i % KEYS]!.send('deposit', 1));
+    await quick.shutdown();
+
+    const memory = await createSystem();
+    await endToEnd(memory, false); // warm
+    const memoryEndToEnd = await endToEnd(memory, false);
+    const activationsMemory = await activations(memory, 'mem');
+    await memory.shutdown();
+    return { raw, send, sendProcess, sequential, durableEndToEnd, memoryEndToEnd, activationsDurable, activationsMemory };
+  } finally {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const all: Round[] = [];
+for (let i = 0; i < ROUNDS; i++) all.push(await round());
+const med = (f: (r: Round) => number): number => median(all.map(f));
+const timedRow = (name: string, f: (r: Round) => Timed): Measured => ({ name, rate: med((r) => f(r).rate), p50Ms: med((r) => f(r).p50), p99Ms: med((r) => f(r).p99), samples: all.length });
+const row = (name: string, rate: number): Measured => ({ name, rate, p50Ms: 1000 / rate, p99Ms: 1000 / rate, samples: all.length });
+const raw = med((r) => r.raw.rate);
+const send = med((r) => r.send.rate);
+const durableE2E = med((r) => r.durableEndToEnd);
+const memoryE2E = med((r) => r.memoryEndToEnd);
+report({
+  bench: 'entities',
+  measured: [
+    timedRow(`durable send to ${KEYS} keys, ${N} in flight, until stored (flushed)`, (r) => r.send),
+    timedRow(`raw lmdb put of the same bytes, ${N} in flight, until flushed`, (r) => r.raw),
+    timedRow(`durable send, durability 'process' (committed)`, (r) => r.sendProcess),
+    row(`durable send awaited one at a time (the shape written first)`, med((r) => r.sequential)),
+    row(`end to end: ${N} tells to ${KEYS} entities, stored, handled, committed`, durableE2E),
+    row(`end to end in memory: the same to ${KEYS} plain actors`, memoryE2E),
+    row(`activation of ${ACTIVATIONS} keys never seen (storage), answered`, med((r) => r.activationsDurable)),
+    row(`activation of ${ACTIVATIONS} keys never seen (in memory), answered`, med((r) => r.activationsMemory)),
+  ],
+  ratios: [
+    { bench: 'entities', subject: 'durable send (until stored)', baseline: 'raw lmdb puts', ratio: send / raw, goal: 0.6 },
+    { bench: 'entities', subject: 'durable, end to end', baseline: 'in memory, end to end', ratio: durableE2E / memoryE2E },
+  ],
+  extra: {
+    'durable send / raw lmdb puts (goal >= 0.6)': (send / raw).toFixed(2),
+    'price of durability (in memory / durable, end to end)': `${(memoryE2E / durableE2E).toFixed(1)}x`,
+  },
+});
