@@ -5,10 +5,11 @@
 // die too they are counted, not handed back to the listeners (no loops, X2).
 
 import type { Clock } from '../../runtime/clock.js';
-import { STAT_DEAD_LETTERS, STAT_DL_OUTBOUND, STAT_DL_QUIET, STAT_OTHER_DEAD } from '../../runtime/layout.js';
+import { STAT_DEAD_LETTERS, STAT_DL_OUTBOUND, STAT_DL_QUIET, STAT_DL_REASONS, STAT_OTHER_DEAD } from '../../runtime/layout.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { ControlBlock } from '../../runtime/control-block.js';
 import type { Envelope } from '../cell/envelope.js';
+import { DEAD_LETTER_SLOT } from '../dead-letter-reasons.js';
 import type { DeadLetter, DeadLetterReason } from '../types.js';
 import type { ControlRecord } from './wire.js';
 
@@ -39,6 +40,7 @@ export class DeadLetters {
   /** An accepted message that will not be handled (its ask, if any, is answered by the caller). */
   record(env: Envelope, recipientKey: number, reason: DeadLetterReason, deliveryCount = 1): void {
     this.#runtime.counters[STAT_DEAD_LETTERS]!++;
+    this.#byReason(reason);
     if (env.quiet) {
       this.#runtime.counters[STAT_DL_QUIET]!++; // a dead-letter listener sent it: no loop (X2)
       return;
@@ -58,6 +60,7 @@ export class DeadLetters {
   /** A reply that found no asker (timed out, a second reply, or its thread died). */
   lateReply(type: string, value: unknown, senderThread: number, senderKey: number): void {
     this.#runtime.counters[STAT_OTHER_DEAD]!++;
+    this.#byReason('late-reply');
     this.emit({
       message: { type: `reply:${type}`, payload: value },
       sender: undefined,
@@ -71,6 +74,7 @@ export class DeadLetters {
   /** A pool with no members was sent a message: a dead letter (no-routee). */
   noRoutee(type: string, payload: unknown, senderKey: number): void {
     this.#runtime.counters[STAT_DEAD_LETTERS]!++;
+    this.#byReason('no-routee');
     this.emit({
       message: { type, payload },
       sender: senderKey === 0 ? undefined : this.#idOf(senderKey),
@@ -90,6 +94,7 @@ export class DeadLetters {
     this.#runtime.counters[STAT_DL_OUTBOUND]! += inRing;
     for (const type of types) {
       this.#runtime.counters[STAT_DEAD_LETTERS]!++;
+      this.#byReason('thread-crash');
       this.emit({
         message: { type, payload: undefined },
         sender: undefined,
@@ -99,6 +104,11 @@ export class DeadLetters {
         at: this.#clock.now(),
       });
     }
+  }
+
+  /** Every dead letter counted above is counted by its reason too: they sum to the thread's dead letters. */
+  #byReason(reason: DeadLetterReason): void {
+    this.#runtime.counters[STAT_DL_REASONS + DEAD_LETTER_SLOT[reason]]!++;
   }
 
   /** Hands a letter to the listeners (main thread) or forwards it there (while they listen). */
