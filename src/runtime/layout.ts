@@ -123,7 +123,7 @@ export const HISTOGRAM_SLOTS = HIST_BUCKETS + 2;
 export const HIST_ASK_OK = 0;
 export const HIST_ASK_ERROR = 1;
 export const HIST_ASK_TIMEOUT = 2;
-/** User messages sampled on arrival (one in 64): from arrival in an actor's mailbox to its handler starting. */
+/** User messages sampled on arrival (one in 1024): from arrival in an actor's mailbox to its handler starting. */
 export const HIST_MAILBOX_WAIT = 3;
 export const HISTOGRAMS = 4; // 4 x 27 Float64 = 864 bytes: bytes 512..1376 of the region
 
