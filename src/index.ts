@@ -5,6 +5,7 @@ export { defineActor } from './actors/define.js';
 export { createSystem, ActorSystem } from './actors/system.js';
 export type { SystemOptions } from './actors/options.js';
 export type { DeadLetterStream, ShutdownOptions, ShutdownReport, SystemStats, ThreadStats } from './actors/system.js';
+export type { AskDurations, DeadLettersByReason, DurationHistogram } from './actors/stats.js';
 export type {
   AckHandle,
   ActorContext,
