@@ -7,6 +7,7 @@ export default defineConfig({
     alias: [
       { find: /^troupe$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
       { find: /^troupe\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
+      { find: /^troupe\/prometheus$/, replacement: fileURLToPath(new URL('./src/prometheus/index.ts', import.meta.url)) },
     ],
   },
   test: {

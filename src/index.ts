@@ -21,6 +21,7 @@ export type {
   ThreadReplaceEvent,
 } from './actors/diagnostics.js';
 export type { DeadLetterStream, ShutdownOptions, ShutdownReport, SystemStats, ThreadStats } from './actors/system.js';
+export type { AskDurations, DeadLettersByReason, DurationHistogram } from './actors/stats.js';
 export type {
   AckHandle,
   ActorContext,

@@ -1,14 +1,20 @@
-// What stats() reports: every thread's counters, read from its control block in shared memory,
-// so a snapshot costs no messages and sees a stalled thread too. The conservation law reads
-// accepted = handled + (deadLetters - lateReplies) + duplicates, at every quiescent point.
+// What stats() reports: every thread's counters and histograms, read from its control block in
+// shared memory, so a snapshot costs no messages and sees a stalled thread too. The conservation
+// law reads accepted = handled + (deadLetters - lateReplies) + duplicates, at every quiescent point.
 
 import type { ControlBlock } from '../runtime/control-block.js';
+import { mergeHistograms, readHistogram, type DurationHistogram } from '../runtime/histogram.js';
 import {
+  HIST_ASK_ERROR,
+  HIST_ASK_OK,
+  HIST_ASK_TIMEOUT,
+  HIST_MAILBOX_WAIT,
   STAT_ACCEPTED,
   STAT_BUSY_NS,
   STAT_CUSTODY_BYTES,
   STAT_DEAD_LETTERS,
   STAT_DL_QUIET,
+  STAT_DL_REASONS,
   STAT_DUPLICATES,
   STAT_FAILED,
   STAT_HANDLED,
@@ -17,6 +23,7 @@ import {
   STAT_MSGS_OUT,
   STAT_OTHER_DEAD,
   STAT_REJECTED,
+  STAT_RESTARTS,
   STAT_SINCE,
   STAT_SPILLED,
   STAT_SPILL_BYTES,
@@ -25,6 +32,24 @@ import {
   ThreadState,
 } from '../runtime/layout.js';
 import type { Topology } from '../runtime/topology.js';
+import { DEAD_LETTER_REASONS, DEAD_LETTER_SLOT } from './dead-letter-reasons.js';
+import type { DeadLetterReason } from './types.js';
+
+export type { DurationHistogram } from '../runtime/histogram.js';
+
+/** Dead letters by reason: every reason, 0 for those that never happened. */
+export type DeadLettersByReason = Readonly<Record<DeadLetterReason, number>>;
+
+/**
+ * Asks from the ask to its settling, by outcome: `ok` (answered), `error` (rejected: the handler
+ * failed, the actor stopped, its thread died, the ask was aborted or shutdown came first),
+ * `timeout` (AskTimeoutError). Counted on the asking thread.
+ */
+export interface AskDurations {
+  readonly ok: DurationHistogram;
+  readonly error: DurationHistogram;
+  readonly timeout: DurationHistogram;
+}
 
 export interface ThreadStats {
   readonly thread: number;
@@ -66,6 +91,17 @@ export interface ThreadStats {
   readonly alive: boolean;
   /** Times this thread died and was replaced. */
   readonly replaced: number;
+  /** Of deadLetters, how many for each reason (they add up to deadLetters). */
+  readonly deadLettersByReason: DeadLettersByReason;
+  /** Restarts of actors hosted on the thread: each incarnation after the first, whoever decided it. */
+  readonly restarts: number;
+  /** Asks made on this thread (start()'s included), from the ask to its settling. */
+  readonly askDuration: AskDurations;
+  /**
+   * Sampled, one user message in 1024 arriving on the thread: the time from its arrival in an
+   * actor's mailbox to its handler starting (what never reaches a handler is not counted).
+   */
+  readonly mailboxWait: DurationHistogram;
 }
 
 export interface SystemStats {
@@ -78,6 +114,12 @@ export interface SystemStats {
   readonly rejected: number;
   readonly duplicates: number;
   readonly listenerDeadLetters: number;
+  readonly deadLettersByReason: DeadLettersByReason;
+  readonly restarts: number;
+  /** Every thread's, added up. */
+  readonly askDuration: AskDurations;
+  /** Every thread's, added up. */
+  readonly mailboxWait: DurationHistogram;
   /** With options.spareThread: whether the spare is ready to take a dead thread's place, and how often one did. */
   readonly spare: { readonly ready: boolean; readonly used: number } | null;
 }
@@ -88,6 +130,7 @@ export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thre
   const threads: ThreadStats[] = [];
   for (let thread = 0; thread < topology.threadCount; thread++) {
     const s = ctl.stats(thread);
+    const h = ctl.histograms(thread);
     const elapsed = Math.max(1, now - s[STAT_SINCE]!);
     const state = ctl.state(thread);
     threads.push({
@@ -114,6 +157,10 @@ export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thre
       parked: ctl.parked(thread),
       alive: state !== ThreadState.Dead && state !== ThreadState.Unused,
       replaced: replaced(thread),
+      deadLettersByReason: byReason((reason) => s[STAT_DL_REASONS + DEAD_LETTER_SLOT[reason]]!),
+      restarts: s[STAT_RESTARTS]!,
+      askDuration: { ok: readHistogram(h, HIST_ASK_OK), error: readHistogram(h, HIST_ASK_ERROR), timeout: readHistogram(h, HIST_ASK_TIMEOUT) },
+      mailboxWait: readHistogram(h, HIST_MAILBOX_WAIT),
     });
   }
   const sum = (f: (t: ThreadStats) => number): number => threads.reduce((a, t) => a + f(t), 0);
@@ -127,8 +174,22 @@ export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thre
     rejected: sum((t) => t.rejected),
     duplicates: sum((t) => t.duplicates),
     listenerDeadLetters: sum((t) => t.listenerDeadLetters),
+    deadLettersByReason: byReason((reason) => sum((t) => t.deadLettersByReason[reason])),
+    restarts: sum((t) => t.restarts),
+    askDuration: {
+      ok: mergeHistograms(threads.map((t) => t.askDuration.ok)),
+      error: mergeHistograms(threads.map((t) => t.askDuration.error)),
+      timeout: mergeHistograms(threads.map((t) => t.askDuration.timeout)),
+    },
+    mailboxWait: mergeHistograms(threads.map((t) => t.mailboxWait)),
     spare,
   };
+}
+
+function byReason(count: (reason: DeadLetterReason) => number): DeadLettersByReason {
+  const out = {} as Record<DeadLetterReason, number>;
+  for (const reason of DEAD_LETTER_REASONS) out[reason] = count(reason);
+  return out;
 }
 
 /** Accepted messages not yet handled or dead-lettered, across all threads (Infinity if counters moved while read). */

@@ -16,6 +16,7 @@ import { workerThreadImporting } from '../runtime/thread-role.js';
 import { createTopology, type Topology } from '../runtime/topology.js';
 import { validateNumber, validateObject } from '../validate.js';
 import { checkRef, type ActorRefImpl } from './actor-ref.js';
+import { DeadLetterFeed, type DeadLetterStream } from './dead-letter-stream.js';
 import { metricsText } from './metrics.js';
 import { ActorNode } from './node/node.js';
 import { openLmdbStore } from './entity/lmdb-store.js';
@@ -23,9 +24,10 @@ import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } 
 import { Pool, resolvePoolOptions } from './pool.js';
 import { ThreadReplacement } from './recovery/replacement.js';
 import { readStats, unsettled, type SystemStats } from './stats.js';
-import type { ActorPool, ActorRef, AnyDefinition, AnyEntityDefinition, ArgsOf, DeadLetter, MessageOptions, PoolOptions, SpawnArgs } from './types.js';
+import type { ActorPool, ActorRef, AnyDefinition, AnyEntityDefinition, ArgsOf, MessageOptions, PoolOptions, SpawnArgs } from './types.js';
 
 export type { SystemStats, ThreadStats } from './stats.js';
+export type { DeadLetterStream } from './dead-letter-stream.js';
 
 export interface ShutdownReport {
   /** Messages handled (completed or failed) over the system's life. */
@@ -40,10 +42,6 @@ export interface ShutdownOptions {
   readonly drainMs?: number;
 }
 
-export interface DeadLetterStream {
-  /** Calls `listener` for every dead letter from now on; returns the unsubscribe function. */
-  subscribe(listener: (letter: DeadLetter) => void): () => void;
-}
 
 export class ActorSystem {
   readonly options: ResolvedSystemOptions;
@@ -54,7 +52,6 @@ export class ActorSystem {
   readonly #node: ActorNode;
   readonly #workers: WorkerHandle[];
   readonly #replacement: ThreadReplacement;
-  readonly #listeners = new Set<(letter: DeadLetter) => void>();
   #shutdown: Promise<ShutdownReport> | null = null;
   #finished!: (report: ShutdownReport) => void;
   readonly #done = new Promise<ShutdownReport>((resolve) => (this.#finished = resolve));
@@ -85,25 +82,9 @@ export class ActorSystem {
       exits,
     );
     for (const signal of options.handleSignals) process.on(signal, this.#onSignal);
-    node.deadLetters.onDeadLetter = (letter) => {
-      for (const listener of this.#listeners) {
-        try {
-          listener(letter);
-        } catch {
-          // A failing subscriber must not break delivery to the others.
-        }
-      }
-    };
-    this.deadLetters = {
-      subscribe: (listener) => {
-        this.#listeners.add(listener);
-        node.deadLetters.watch(true);
-        return () => {
-          this.#listeners.delete(listener);
-          if (this.#listeners.size === 0) node.deadLetters.watch(false);
-        };
-      },
-    };
+    const feed = new DeadLetterFeed((on) => node.deadLetters.watch(on), this.#done);
+    node.deadLetters.onDeadLetter = (letter) => feed.deliver(letter);
+    this.deadLetters = feed;
   }
 
   /** Worker threads (main not counted). */

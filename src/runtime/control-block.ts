@@ -8,12 +8,15 @@ import {
   CTL_DL_WATCHED,
   CTL_F64_BASE,
   CTL_F64_CURRENT,
+  CTL_F64_HISTOGRAMS,
   CTL_HEARTBEAT,
   CTL_I32,
   CTL_LOAD,
   CTL_PARKED,
   CTL_STATE,
   CTL_WATCH_BITS,
+  HISTOGRAM_SLOTS,
+  HISTOGRAMS,
   STAT_FIELDS,
   type ThreadState,
 } from './layout.js';
@@ -28,6 +31,7 @@ export class ControlBlock {
   readonly #i32: Int32Array;
   readonly #f64: Float64Array;
   readonly #stats: Float64Array[];
+  readonly #histograms: Float64Array[];
 
   constructor(ctl: SharedArrayBuffer) {
     this.threadCount = ctl.byteLength / CTL_BYTES;
@@ -35,7 +39,11 @@ export class ControlBlock {
     this.#i32 = new Int32Array(ctl);
     this.#f64 = new Float64Array(ctl);
     this.#stats = [];
-    for (let t = 0; t < this.threadCount; t++) this.#stats.push(new Float64Array(ctl, t * CTL_BYTES + CTL_F64_BASE * 8, STAT_FIELDS));
+    this.#histograms = [];
+    for (let t = 0; t < this.threadCount; t++) {
+      this.#stats.push(new Float64Array(ctl, t * CTL_BYTES + CTL_F64_BASE * 8, STAT_FIELDS));
+      this.#histograms.push(new Float64Array(ctl, t * CTL_BYTES + CTL_F64_HISTOGRAMS * 8, HISTOGRAMS * HISTOGRAM_SLOTS));
+    }
   }
 
   /** The shared memory this views, for a thread's wiring. */
@@ -122,6 +130,14 @@ export class ControlBlock {
    */
   stats(thread: number): Float64Array {
     return this.#stats[thread]!;
+  }
+
+  /**
+   * The thread's histograms (layout.ts HIST_*, read and written through histogram.ts), a view into
+   * shared memory: the same view at every call. The owner writes it in place; others read it.
+   */
+  histograms(thread: number): Float64Array {
+    return this.#histograms[thread]!;
   }
 
   /**

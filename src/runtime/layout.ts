@@ -57,8 +57,11 @@ export function userMessages(kind: number, flags: number, corr: number): number 
   return kind === RecordKind.Tell || kind === RecordKind.Ask ? 1 : kind === RecordKind.Fanout ? corr : 0;
 }
 
-/** Per-thread control block: one region of CTL_BYTES per thread in one SharedArrayBuffer. */
-export const CTL_BYTES = 512;
+/**
+ * Per-thread control block: one region of CTL_BYTES per thread in one SharedArrayBuffer. Its
+ * first 512 bytes hold the fields and counters below, the rest the thread's histograms.
+ */
+export const CTL_BYTES = 1536;
 export const CTL_I32 = CTL_BYTES / 4;
 // Int32 fields (index within the thread's region). Line 0: written by producers.
 export const CTL_PARKED = 0; // 1 while the thread sleeps on BELL
@@ -97,9 +100,33 @@ export const STAT_DL_QUIET = 19; // dead letters of messages that dead-letter li
 export const STAT_RETURNED = 20; // user messages a stopped pool member handed back to its pool on another thread (G4)
 export const STAT_UNKEPT = 21; //     user messages taken from a ring while the custody log was full (not kept: lost if the thread dies)
 export const STAT_CUSTODY_BYTES = 22; // gauge: bytes the custody log holds
-export const STAT_FIELDS = 23;
+export const STAT_RESTARTS = 23; //   restarts of actors hosted on the thread (each incarnation after the first)
+/** Dead letters raised on the thread by reason: DL_REASONS slots, in the actor layer's order of reasons. */
+export const STAT_DL_REASONS = 24;
+export const DL_REASONS = 12;
+export const STAT_FIELDS = STAT_DL_REASONS + DL_REASONS; // 36: the counters take f64 indexes 24..59, up to CTL_F64_CURRENT
 /** Float64 index (same region): key of the actor whose work runs now, written straight to shared memory. */
 export const CTL_F64_CURRENT = 60;
+
+/**
+ * Float64 index (same region, byte 512): the thread's histograms, HISTOGRAM_SLOTS each. The owner
+ * writes them straight to shared memory (histogram.ts): too many slots to copy at every publish,
+ * and no part of the books, so they need not move in step with the counters.
+ */
+export const CTL_F64_HISTOGRAMS = 64;
+/** Finite buckets: upper bounds of 2^i microseconds, i = 0..HIST_BUCKETS-1 (1 us to 16.8 s). */
+export const HIST_BUCKETS = 25;
+/** A histogram: its finite buckets (counts per bucket, not cumulative), one above the last bound, the sum in seconds. */
+export const HIST_OVERFLOW = HIST_BUCKETS;
+export const HIST_SUM = HIST_BUCKETS + 1;
+export const HISTOGRAM_SLOTS = HIST_BUCKETS + 2;
+/** Asks this thread made, from the ask to its settling, by outcome: answered, failed, timed out. */
+export const HIST_ASK_OK = 0;
+export const HIST_ASK_ERROR = 1;
+export const HIST_ASK_TIMEOUT = 2;
+/** User messages sampled on arrival (one in 1024): from arrival in an actor's mailbox to its handler starting. */
+export const HIST_MAILBOX_WAIT = 3;
+export const HISTOGRAMS = 4; // 4 x 27 Float64 = 864 bytes: bytes 512..1376 of the region
 
 export const enum ThreadState {
   Starting = 0,

@@ -43,6 +43,11 @@ export class ThreadRuntime {
    * so a reader never sees a message handled before it was counted as sent.
    */
   readonly counters = new Float64Array(STAT_FIELDS);
+  /**
+   * This thread's histograms (layout.ts HIST_*, histogram.ts), in shared memory: written in place,
+   * never copied (a replacement thread carries on in the same slots).
+   */
+  readonly histograms: Float64Array;
   readonly #shared: Float64Array;
   /** One Float64 in this thread's control block: the key of the actor running now. */
   readonly #current: Float64Array;
@@ -80,6 +85,7 @@ export class ThreadRuntime {
     const ctl = new ControlBlock(wiring.ctl);
     this.#ctl = ctl;
     this.#shared = ctl.stats(this.self);
+    this.histograms = ctl.histograms(this.self);
     this.#current = ctl.runningSlot(this.self);
     this.#bell = ctl.bell(this.self);
     this.#writers = new WriterGroup(

@@ -108,5 +108,84 @@ describe('dead letters', () => {
     expect(new Set(letters.map((l) => l.reason))).toEqual(new Set(REASONS));
     const s = system.stats();
     expect(s.accepted).toBe(s.handled + (s.deadLetters - s.lateReplies) + s.duplicates);
+    // Counted by reason too, on whichever thread raised each (one that died included).
+    expect(s.deadLettersByReason).toEqual(Object.fromEntries(REASONS.map((reason) => [reason, 1])));
+  });
+});
+
+describe('dead letters as an async iterable', () => {
+  /** The counter's tell, for a type it has no handler for (an `unhandled` dead letter each). */
+  const unhandled = (ref: unknown) => (payload: unknown) => (ref as { tell(type: string, payload: unknown): void }).tell('nothing-handles-this', payload);
+
+  it('delivers the letters of a worker through for await, to each iterator, and break unsubscribes', async () => {
+    const system = await systems.start({ threads: 1 });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    await counter.ask('get');
+    const read = async (n: number): Promise<DeadLetter[]> => {
+      const seen: DeadLetter[] = [];
+      for await (const letter of system.deadLetters) {
+        seen.push(letter);
+        if (seen.length === n) break;
+      }
+      return seen;
+    };
+    const three = read(3);
+    const one = read(1);
+    for (let i = 0; i < 3; i++) unhandled(counter)(i);
+    expect((await one).map((l) => l.message.payload)).toEqual([0]);
+    expect((await three).map((l) => [l.reason, l.message.type, l.message.payload, l.recipient])).toEqual(
+      [0, 1, 2].map((i) => ['unhandled', 'nothing-handles-this', i, counter.id]),
+    );
+    // Both loops broke: nobody listens, so the worker forwards nothing any more (it only counts).
+    const out = system.stats().threads[1]!.messagesOut;
+    unhandled(counter)(3);
+    await until(() => system.stats().threads[1]!.deadLetters === 4, 5000, 'the fourth dead letter');
+    expect(system.stats().threads[1]!.messagesOut).toBe(out);
+  });
+
+  it('keeps the letters that arrive between two reads', async () => {
+    const system = await systems.start({ threads: 1 });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    await counter.ask('get');
+    const iterator = system.deadLetters[Symbol.asyncIterator]();
+    const first = iterator.next();
+    const witness: DeadLetter[] = [];
+    const stop = system.deadLetters.subscribe((letter) => witness.push(letter));
+    for (let i = 0; i < 3; i++) unhandled(counter)(i);
+    expect((await first).value?.message.payload).toBe(0);
+    await until(() => witness.length === 3, 5000, 'three letters on main');
+    stop();
+    expect([(await iterator.next()).value?.message.payload, (await iterator.next()).value?.message.payload]).toEqual([1, 2]);
+    expect(await iterator.return!()).toEqual({ done: true, value: undefined });
+    expect(await iterator.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('subscribes from the first next(): a letter raised before it is not seen', async () => {
+    const system = await systems.start({ threads: 1 });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    await counter.ask('get');
+    const iterator = system.deadLetters[Symbol.asyncIterator]();
+    unhandled(counter)('before');
+    await until(() => system.stats().threads[1]!.deadLetters === 1, 5000, 'the first dead letter');
+    const next = iterator.next();
+    unhandled(counter)('after');
+    expect((await next).value?.message.payload).toBe('after');
+    await iterator.return!();
+  });
+
+  it('ends once the system has shut down, after the letters of the shutdown itself', async () => {
+    const system = await systems.start({ threads: 1, shutdownTimeoutMs: 2000 });
+    const busy = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    busy.tell('sleep', 100);
+    busy.tell('sleep', 100);
+    await until(async () => (await system.inspect()).find((a) => a.id === busy.id)?.mailboxDepth === 1, 5000, 'one held, one queued');
+    const reading = (async () => {
+      const reasons: DeadLetterReason[] = [];
+      for await (const letter of system.deadLetters) reasons.push(letter.reason);
+      return reasons;
+    })();
+    await system.shutdown({ drainMs: 0 });
+    expect(await reading).toEqual(['shutdown']);
+    expect(await system.deadLetters[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
   });
 });

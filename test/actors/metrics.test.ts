@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { Recorder } from '../fixtures/actors.js';
-import { useSystem } from '../support/system.js';
+import type { DeadLetterReason } from 'troupe';
+import { AskLoop, Flaky, Recorder } from '../fixtures/actors.js';
+import { Counter } from '../fixtures/counter.js';
+import { useSystem, useTestSystem } from '../support/system.js';
+import { until } from '../support/wait.js';
 
 const systems = useSystem();
+const testSystems = useTestSystem();
+
+/** Index of the bucket whose bound is 2^i us: 1 ms falls in i = 10 (1.024 ms), 3 ms in 12, 5 ms in 13, 10 ms in 14. */
+const BUCKET_OF_MS: Record<number, number> = { 0: 0, 1: 10, 3: 12, 5: 13, 10: 14 };
 
 describe('metrics', () => {
   it('exposes the per-thread counters in Prometheus text format', async () => {
@@ -17,15 +24,153 @@ describe('metrics', () => {
     expect(text).toContain('troupe_actors{thread="2"} 1');
     expect(text).toContain('troupe_thread_alive{thread="1"} 1');
     expect(text).toContain('troupe_thread_replacements_total{thread="1"} 0');
-    // Every sample line is `name{thread="n"} number`, every metric has HELP and TYPE.
+    expect(text).toContain('troupe_dead_letters_total{thread="2",reason="unhandled"} 0');
+    expect(text).toContain('# TYPE troupe_ask_duration_seconds histogram');
+    expect(text).toContain('troupe_ask_duration_seconds_count{thread="0",outcome="ok"} 1');
+    // Every sample line is `name{thread="n",label="value"…} number`; every metric has HELP and TYPE.
     for (const line of text.trim().split('\n')) {
-      expect(line).toMatch(/^(# (HELP|TYPE) troupe_\w+ .+|troupe_\w+\{thread="\d+"\} -?[\d.e+-]+)$/);
+      expect(line).toMatch(/^(# (HELP|TYPE) troupe_\w+ .+|troupe_\w+\{thread="\d+"(,\w+="[\w.+-]+")*\} -?[\d.e+-]+)$/);
     }
-    const names = new Set(text.split('\n').filter((l) => l.startsWith('troupe_')).map((l) => l.split('{')[0]));
+    const names = new Set(text.split('\n').filter((l) => l.startsWith('troupe_')).map((l) => l.split('{')[0]!));
     for (const name of names) {
-      expect(text).toContain(`# HELP ${name} `);
-      expect(text).toContain(`# TYPE ${name} `);
+      const family = /_(bucket|sum|count)$/.test(name) && text.includes(`# TYPE ${name.replace(/_(bucket|sum|count)$/, '')} histogram`) ? name.replace(/_(bucket|sum|count)$/, '') : name;
+      expect(text).toContain(`# HELP ${family} `);
+      expect(text).toContain(`# TYPE ${family} `);
     }
+  });
+
+  it('writes each histogram as cumulative buckets up to +Inf, with its sum and count', async () => {
+    const system = await testSystems.start({ threads: 1 });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    const asked = counter.ask('get');
+    system.clock.advance(3);
+    await asked;
+    const lines = system.metricsText().split('\n').filter((l) => l.startsWith('troupe_ask_duration_seconds') && l.includes('thread="0",outcome="ok"'));
+    const buckets = lines.filter((l) => l.includes('_bucket'));
+    expect(buckets.map((l) => /le="([^"]+)"/.exec(l)![1])).toEqual([...Array.from({ length: 25 }, (_, i) => `${2 ** i / 1e6}`), '+Inf']);
+    expect(buckets[0]).toBe('troupe_ask_duration_seconds_bucket{thread="0",outcome="ok",le="0.000001"} 0');
+    expect(buckets.map((l) => Number(l.split(' ')[1]))).toEqual([...Array(12).fill(0), ...Array(14).fill(1)]); // 3 ms <= 4.096 ms
+    expect(lines).toContain('troupe_ask_duration_seconds_sum{thread="0",outcome="ok"} 0.003');
+    expect(lines).toContain('troupe_ask_duration_seconds_count{thread="0",outcome="ok"} 1');
+    expect(system.metricsText()).toContain('# HELP troupe_mailbox_wait_seconds Time from a message\'s arrival in an actor\'s mailbox to its handler starting, sampled: one user message in 1024');
+  });
+
+  it.each([0, 1])('counts dead letters by reason and restarts on the thread that hosts the actor (thread %i)', async (thread) => {
+    const system = await testSystems.start({ threads: 1 });
+    const other = 1 - thread;
+    // Two restarts: each 'fail' restarts the actor behind the same ref.
+    const flaky = system.spawn(Flaky, undefined, { placement: { thread } });
+    flaky.tell('fail');
+    flaky.tell('fail');
+    expect(await flaky.ask('log')).toEqual([]);
+    // unhandled: a type the actor has no handler for.
+    (flaky as unknown as { tell(type: string): void }).tell('nothing-handles-this');
+    // mailbox-full: a drop-oldest mailbox of one, two tells before it starts.
+    const small = system.spawn(Recorder, undefined, { placement: { thread }, mailbox: { capacity: 1, overflow: 'drop-oldest' } });
+    small.tell('record', 'evicted');
+    small.tell('record', 'kept');
+    await until(() => system.stats().threads[thread]!.deadLetters === 2, 5000, 'two dead letters');
+
+    const s = system.stats();
+    const t = s.threads[thread]!;
+    const expected: Partial<Record<DeadLetterReason, number>> = { unhandled: 1, 'mailbox-full': 1 };
+    for (const [reason, n] of Object.entries(t.deadLettersByReason)) expect([reason, n]).toEqual([reason, expected[reason as DeadLetterReason] ?? 0]);
+    expect(Object.values(s.threads[other]!.deadLettersByReason).every((n) => n === 0)).toBe(true);
+    expect(s.deadLettersByReason).toEqual(t.deadLettersByReason);
+    expect([t.restarts, s.threads[other]!.restarts, s.restarts]).toEqual([2, 0, 2]);
+    const text = system.metricsText();
+    expect(text).toContain(`troupe_dead_letters_total{thread="${thread}",reason="unhandled"} 1`);
+    expect(text).toContain(`troupe_dead_letters_total{thread="${thread}",reason="mailbox-full"} 1`);
+    expect(text).toContain(`troupe_dead_letters_total{thread="${thread}",reason="stopped"} 0`);
+    expect(text).toContain(`troupe_restarts_total{thread="${thread}"} 2`);
+    expect(text).toContain(`troupe_restarts_total{thread="${other}"} 0`);
+  });
+
+  it.each([0, 1])('times asks from the main thread by outcome, in buckets of the injected clock (actor on thread %i)', async (thread) => {
+    const system = await testSystems.start({ threads: 1 });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread } });
+    await counter.ask('get'); // started, and one ask of 0 ms
+    const asked = async (ms: number, ask: () => Promise<unknown>): Promise<unknown> => {
+      const settled = ask().then(
+        () => 'ok',
+        (error: Error) => error.name,
+      );
+      system.clock.advance(ms);
+      return settled;
+    };
+    expect(await asked(3, () => counter.ask('get'))).toBe('ok');
+    expect(await asked(5, () => counter.ask('get'))).toBe('ok');
+    expect(await asked(1, () => counter.ask('fail', 'on purpose'))).toBe('ActorFailedError');
+    expect(await asked(10, () => counter.ask('sleep', 50, { timeoutMs: 10 }))).toBe('AskTimeoutError');
+
+    const main = system.stats().threads[0]!.askDuration;
+    const bucketed = (ms: number[]) => {
+      const counts = new Array<number>(25).fill(0);
+      for (const m of ms) for (let i = BUCKET_OF_MS[m]!; i < 25; i++) counts[i]!++;
+      return counts;
+    };
+    expect(main.ok.counts).toEqual(bucketed([0, 3, 5]));
+    expect([main.ok.count, main.ok.sum]).toEqual([3, 0.008]);
+    expect(main.error.counts).toEqual(bucketed([1]));
+    expect([main.error.count, main.error.sum]).toEqual([1, 0.001]);
+    expect(main.timeout.counts).toEqual(bucketed([10]));
+    expect([main.timeout.count, main.timeout.sum]).toEqual([1, 0.01]);
+    // The asking thread counts them; the actor's thread (when it is another) asked nothing.
+    if (thread === 1) expect(system.stats().threads[1]!.askDuration.ok.count).toBe(0);
+    expect(system.stats().askDuration.ok.count).toBe(3);
+  });
+
+  it('times asks on the worker thread that makes them', async () => {
+    const system = await systems.start({ threads: 2 });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 2 } });
+    const loop = system.spawn(AskLoop, undefined, { placement: { thread: 1 } });
+    expect(await loop.ask('run', { to: counter, n: 20, failing: 2 })).toBe(20);
+    const s = system.stats();
+    const asker = s.threads[1]!.askDuration;
+    expect([asker.ok.count, asker.error.count, asker.timeout.count]).toEqual([20, 2, 0]);
+    expect(asker.ok.sum).toBeGreaterThan(0);
+    // Cumulative: never falling, and every ask within the last bound (16.8 s).
+    expect(asker.ok.counts.every((c, i) => i === 0 || c >= asker.ok.counts[i - 1]!)).toBe(true);
+    expect(asker.ok.counts.at(-1)).toBe(20);
+    expect(s.threads[2]!.askDuration.ok.count).toBe(0); // the asked thread asked nothing
+    expect(s.threads[0]!.askDuration.ok.count).toBe(1); // main asked once: 'run'
+    expect(s.restarts).toBe(2);
+  });
+
+  it('samples one message in 1024 for its mailbox wait, timed by the injected clock on the main thread', async () => {
+    const system = await testSystems.start({ threads: 1 });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 0 } });
+    await counter.ask('get');
+    const before = system.stats().threads[0]!;
+    // Told in one synchronous run, handled in a later turn: each waits exactly the 5 ms advanced between.
+    for (let i = 0; i < 2048; i++) counter.tell('record', i);
+    system.clock.advance(5);
+    await until(() => system.stats().threads[0]!.handled === before.handled + 2048, 5000, 'the tells handled');
+    const wait = system.stats().threads[0]!.mailboxWait;
+    expect(wait.count - before.mailboxWait.count).toBe(2); // any 2048 arrivals in a row hold two 1024ths
+    expect(wait.counts[BUCKET_OF_MS[5]! - 1]! - before.mailboxWait.counts[BUCKET_OF_MS[5]! - 1]!).toBe(0);
+    expect(wait.counts[BUCKET_OF_MS[5]!]! - before.mailboxWait.counts[BUCKET_OF_MS[5]!]!).toBe(2);
+    expect(wait.sum - before.mailboxWait.sum).toBeCloseTo(0.01, 12);
+    // A sampled tell travels as an envelope: it keeps its place in the mailbox.
+    expect(await counter.ask('log')).toEqual(Array.from({ length: 2048 }, (_, i) => i));
+  });
+
+  it('samples one message in 1024 for its mailbox wait on the worker thread that handles it', async () => {
+    const system = await systems.start({ threads: 1 });
+    const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
+    await counter.ask('get');
+    const before = system.stats();
+    for (let i = 0; i < 10_240; i++) counter.tell('record', i);
+    expect(await counter.ask('log')).toEqual(Array.from({ length: 10_240 }, (_, i) => i)); // in order, sampled or not
+    const after = system.stats();
+    const wait = after.threads[1]!.mailboxWait;
+    // 10,241 arrivals (the tells and the ask): ten or eleven 1024ths.
+    expect(wait.count - before.threads[1]!.mailboxWait.count).toBeGreaterThanOrEqual(10);
+    expect(wait.count - before.threads[1]!.mailboxWait.count).toBeLessThanOrEqual(11);
+    expect(wait.counts.every((c, i) => i === 0 || c >= wait.counts[i - 1]!)).toBe(true);
+    expect(wait.counts.at(-1)).toBe(wait.count);
+    expect(after.threads[0]!.mailboxWait.count).toBe(before.threads[0]!.mailboxWait.count); // main handled none
+    expect(after.mailboxWait.count).toBe(wait.count + after.threads[0]!.mailboxWait.count);
   });
 
   it('delivers periodic snapshots until unsubscribed', async () => {

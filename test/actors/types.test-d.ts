@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { defineActor, type ActorRef, type ActorSystem } from 'troupe';
+import { defineActor, type ActorRef, type ActorSystem, type DeadLetter, type DeadLetterReason, type DurationHistogram } from 'troupe';
 import { Counter } from '../fixtures/counter.js';
 import { Account } from '../fixtures/entities.js';
 
@@ -85,5 +85,14 @@ describe('types', () => {
     alice.tell('withdraw', 5);
     // @ts-expect-error: an entity is not spawned
     system.spawn(Account);
+  });
+
+  it('types the dead letters as async-iterable and the histograms of stats()', () => {
+    expectTypeOf(system.deadLetters).toMatchTypeOf<AsyncIterable<DeadLetter>>();
+    expectTypeOf(system.deadLetters[Symbol.asyncIterator]().next()).resolves.toEqualTypeOf<IteratorResult<DeadLetter, undefined>>();
+    const stats = system.stats();
+    expectTypeOf(stats.mailboxWait).toEqualTypeOf<DurationHistogram>();
+    expectTypeOf(stats.threads[0]!.askDuration.timeout.counts).toEqualTypeOf<readonly number[]>();
+    expectTypeOf(stats.deadLettersByReason).toEqualTypeOf<Readonly<Record<DeadLetterReason, number>>>();
   });
 });

@@ -3,6 +3,8 @@
 // node, and a TypeScript consumer compiled under a strict Node-only tsconfig and run. A consumer
 // that sends a message its actor has no handler for does not compile, and the error names it.
 // The tarball carries the LICENSE, and source maps that hold their sources, since src/ stays out.
+// prom-client, an optional peer, is linked into the app only for the troupe/prometheus consumer:
+// the others run without it.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -34,6 +36,20 @@ const counter = system.spawn(Counter, 40, { placement: { thread: 1 } });
 counter.tell('add', 2);
 console.log('js', await counter.ask('get'));
 await system.shutdown();
+`;
+
+const PROMETHEUS_JS = `import { createSystem } from 'troupe';
+import { registerMetrics } from 'troupe/prometheus';
+import { Registry } from 'prom-client';
+import { Counter } from './actors.mjs';
+const system = await createSystem({ threads: 1 });
+const registry = new Registry();
+const unregister = registerMetrics(system, { registry });
+await system.spawn(Counter, 40, { placement: { thread: 1 } }).ask('get');
+const line = (await registry.metrics()).split('\\n').find((l) => l.startsWith('troupe_actors{thread="1"}'));
+unregister();
+await system.shutdown();
+console.log('prometheus', line);
 `;
 
 const ACTORS_TS = `import { defineActor } from 'troupe';
@@ -91,6 +107,8 @@ describe('the published package, installed from its tarball into a fresh app', (
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.d.ts');
     expect(files).toContain('dist/worker.js');
+    expect(files).toContain('dist/prometheus/index.js');
+    expect(files).toContain('dist/prometheus/index.d.ts');
     expect(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f))).toEqual([]);
     const modules = join(app, 'node_modules');
     mkdirSync(join(modules, 'troupe'), { recursive: true });
@@ -102,6 +120,7 @@ describe('the published package, installed from its tarball into a fresh app', (
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
     writeFileSync(join(app, 'actors.mjs'), ACTORS_JS);
     writeFileSync(join(app, 'main.mjs'), MAIN_JS);
+    writeFileSync(join(app, 'prometheus.mjs'), PROMETHEUS_JS);
     mkdirSync(join(app, 'src'));
     writeFileSync(join(app, 'src', 'actors.ts'), ACTORS_TS);
     writeFileSync(join(app, 'src', 'main.ts'), MAIN_TS);
@@ -145,6 +164,16 @@ describe('the published package, installed from its tarball into a fresh app', (
       expect(compiled.stdout).toMatch(/"add"/);
     } finally {
       rmSync(join(app, 'src', 'wrong.ts'));
+    }
+  });
+
+  it("registers its metrics in the app's prom-client through troupe/prometheus", () => {
+    const linked = join(app, 'node_modules', 'prom-client');
+    symlinkSync(join(root, 'node_modules', 'prom-client'), linked, 'dir');
+    try {
+      expect(run('prometheus.mjs')).toBe('prometheus troupe_actors{thread="1"} 1\n');
+    } finally {
+      rmSync(linked);
     }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ControlBlock } from '../../src/runtime/control-block.js';
-import { CTL_BYTES, STAT_FIELDS, STAT_HANDLED, ThreadState } from '../../src/runtime/layout.js';
+import { CTL_BYTES, HISTOGRAM_SLOTS, HISTOGRAMS, STAT_FIELDS, STAT_HANDLED, ThreadState } from '../../src/runtime/layout.js';
 import { RingConsumer, RingProducer } from '../../src/runtime/ring-buffer.js';
 import { createTopology } from '../../src/runtime/topology.js';
 
@@ -25,11 +25,24 @@ describe('ControlBlock', () => {
     expect([0, 1, 2].map((t) => ctl.running(t))).toEqual([0, 12345, 0]);
   });
 
-  it('keeps the counters, the running key and the int fields apart within a thread', () => {
-    const ctl = new ControlBlock(new SharedArrayBuffer(CTL_BYTES));
+  it('keeps the counters, the histograms, the running key and the int fields apart within a thread', () => {
+    const ctl = new ControlBlock(new SharedArrayBuffer(CTL_BYTES * 2));
     ctl.stats(0).fill(-1);
+    ctl.histograms(0).fill(-2);
     expect(ctl.stats(0)).toHaveLength(STAT_FIELDS);
+    expect(ctl.histograms(0)).toHaveLength(HISTOGRAMS * HISTOGRAM_SLOTS);
     expect([ctl.state(0), ctl.heartbeat(0), ctl.actors(0), ctl.load(0), ctl.parked(0), ctl.running(0), ctl.deadLettersWatched()]).toEqual([0, 0, 0, 0, false, 0, false]);
+    expect(ctl.stats(0).every((v) => v === -1)).toBe(true);
+    expect([...ctl.stats(1), ...ctl.histograms(1)].every((v) => v === 0)).toBe(true);
+  });
+
+  it('hands out one histogram view per thread, over the shared memory', () => {
+    const sab = new SharedArrayBuffer(CTL_BYTES * 2);
+    const a = new ControlBlock(sab);
+    expect(a.histograms(1)).toBe(a.histograms(1));
+    a.histograms(1)[3] = 7;
+    expect(new ControlBlock(sab).histograms(1)[3]).toBe(7);
+    expect(a.histograms(0)[3]).toBe(0);
   });
 
   it('hands out one stats view per thread, over the shared memory', () => {

@@ -47,6 +47,7 @@ export interface AckedCell {
       deliveryTerminated(cell: AckedCell, env: Envelope): void;
     };
     readonly links: { signal(cell: AckedCell, reason: ExitReason): void };
+    readonly mailboxWait: { started(env: Envelope): void };
     readonly handover: { replicates(key: number): boolean; held(cell: AckedCell, env: Envelope, seq: number): void; settled(cell: AckedCell, seq: number): void };
   };
   more(): { failed: number };
@@ -149,6 +150,7 @@ function startAttempt(cell: AckedCell, d: DeliveryState, env: Envelope, count: n
   const attempt: Attempt = { env, count, timer: null, settled: false, acked: false, deferred: false };
   d.current = attempt;
   cell.setSender(env.senderThread, env.senderKey);
+  if (env.sampled) cell.node.mailboxWait.started(env);
   if (env.custody !== 0) cell.node.runtime.custody!.started(env.custody);
   const handler = handlerTable(cell.definition!)[env.type];
   let result: unknown;

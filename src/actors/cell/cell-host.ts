@@ -7,6 +7,7 @@ import type { Clock } from '../../runtime/clock.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { Envelope } from './envelope.js';
+import type { MailboxWait } from './mailbox-wait.js';
 import type { PoolHost } from '../pool.js';
 import type { ActorContext, AnyDefinition, DeadLetterReason, ExitReason, MessageOptions, SpawnOptions } from '../types.js';
 import type { AnyEntityDefinition } from '../types.js';
@@ -70,6 +71,8 @@ export interface CellHost<C> extends PoolHost {
   timerFired(cell: C, type: string, payload: unknown): void;
   /** What becomes of each message: counted, answered, or a dead letter. */
   readonly outcomes: MessageOutcomes<C>;
+  /** Times the wait of one message in 1024, from its arrival in a mailbox to its handler starting. */
+  readonly mailboxWait: MailboxWait;
   seen(cell: C, id: string, at: number): void;
   /** Copies of ack-mode tells (keepCopies), and pools' hand-backs (recovery/handover.ts). */
   readonly handover: PoolHost['handover'] & { replicates(key: number): boolean; held(cell: C, env: Envelope, seq: number): void; settled(cell: C, seq: number): void };

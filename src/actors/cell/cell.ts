@@ -243,7 +243,9 @@ export class Cell implements Runnable {
       this.enqueue(env);
       return;
     }
-    queue.pushTell(type, payload, senderThread, senderKey, custody);
+    const waits = this.node.mailboxWait;
+    if (waits.due()) queue.push(waits.stampedTell(type, payload, senderThread, senderKey, custody)); // one in 1024 is timed (mailbox-wait.ts)
+    else queue.pushTell(type, payload, senderThread, senderKey, custody);
     if (this.status === 'running' && (this.#flags & (BUSY | SCHEDULED)) === 0) {
       this.scheduled = true;
       this.node.runtime.schedule(this);
@@ -269,6 +271,7 @@ export class Cell implements Runnable {
       this.node.outcomes.stashOverflow(this, env);
       return;
     }
+    if (env.kind <= EnvelopeKind.Ask && this.node.mailboxWait.due()) this.node.mailboxWait.stamp(env);
     const evicted = queue.push(env);
     if (d !== null && d.policy.keepCopies && env.kind === EnvelopeKind.Tell) replicate(this, d, env);
     if (evicted !== undefined) {
@@ -354,6 +357,7 @@ export class Cell implements Runnable {
           if (this.busy || this.status !== 'running') return;
           continue;
         }
+        if (env !== undefined && env.sampled) node.mailboxWait.started(env);
         if (custody !== 0) log!.started(custody);
         let result: unknown;
         try {
@@ -419,6 +423,7 @@ export class Cell implements Runnable {
     this.#senderThread = env.senderThread;
     this.#senderKey = env.senderKey;
     const node = this.node;
+    if (env.sampled) node.mailboxWait.started(env);
     if (env.custody !== 0) node.runtime.custody!.started(env.custody);
     let result: unknown;
     try {

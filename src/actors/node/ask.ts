@@ -1,10 +1,13 @@
 // Pending replies of one thread: correlation id -> promise callbacks. Timeouts live in one
 // min-heap of deadlines with a single armed timer (a timer per ask costs more than the ask), so
 // asks with equal timeouts never re-arm it. A reply that finds no pending entry (timed out, or a
-// second reply) is a late reply.
+// second reply) is a late reply. Asks of a ref are timed, from open to settling, into the
+// thread's ask histograms; a timed ask's start is the clock reading its deadline needs anyway.
 
 import { AskTimeoutError } from '../../errors.js';
 import type { Clock, TimerHandle } from '../../runtime/clock.js';
+import { observe } from '../../runtime/histogram.js';
+import { HIST_ASK_ERROR, HIST_ASK_OK, HIST_ASK_TIMEOUT } from '../../runtime/layout.js';
 import { CorrTable } from './corr-table.js';
 
 /** What an ask is about, for its timeout's message: made only if it times out. */
@@ -15,6 +18,8 @@ interface Pending {
   /** The thread whose actor is to answer (-1: not known). */
   readonly thread: number;
   readonly deadline: number;
+  /** When it was opened, by the clock, if it is timed into the histograms (an ask of a ref); else -1. */
+  readonly start: number;
   readonly timeoutMs: number;
   /** With `type`, the ref asked (`"type" to Name id`); else a function that says what it is. */
   readonly about: AskSubject;
@@ -32,14 +37,17 @@ function describe(entry: Pending): string {
 export class AskTable {
   readonly #pending = new CorrTable<Pending>();
   readonly #clock: Clock;
+  /** The thread's histograms (runtime/histogram.ts), or null: nothing is timed. */
+  readonly #histograms: Float64Array | null;
   /** Min-heap by deadline; settled entries are dropped lazily when they reach the top. */
   readonly #heap: Pending[] = [];
   #timer: TimerHandle | null = null;
   #armedFor = Number.POSITIVE_INFINITY;
   #next = 0;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, histograms: Float64Array | null = null) {
     this.#clock = clock;
+    this.#histograms = histograms;
   }
 
   get size(): number {
@@ -53,12 +61,15 @@ export class AskTable {
 
   /**
    * Registers a reply slot; returns its correlation id (never 0) and the promise. 0 ms: no
-   * timeout. `about` (with `type`, an ask of that type to the ref `about`) names it in a timeout.
+   * timeout. `about` (with `type`, an ask of that type to the ref `about`) names it in a timeout;
+   * an ask of a ref is timed into the histograms, the runtime's own (`about` a function) are not.
    */
   open<T>(timeoutMs: number, about: AskSubject, thread = -1, type = ''): { corr: number; promise: Promise<T> } {
     this.#next = (this.#next % 0x7ffffffe) + 1;
     const corr = this.#next;
     const timed = timeoutMs > 0 && Number.isFinite(timeoutMs);
+    const measured = this.#histograms !== null && typeof about !== 'function';
+    const now = timed || measured ? this.#clock.now() : 0;
     let resolve!: (value: unknown) => void;
     let reject!: (error: Error) => void;
     const promise = new Promise<T>((res, rej) => {
@@ -68,7 +79,8 @@ export class AskTable {
     const entry: Pending = {
       corr,
       thread,
-      deadline: timed ? this.#clock.now() + timeoutMs : Number.POSITIVE_INFINITY,
+      deadline: timed ? now + timeoutMs : Number.POSITIVE_INFINITY,
+      start: measured ? now : -1,
       timeoutMs,
       about,
       type,
@@ -88,6 +100,7 @@ export class AskTable {
   resolve(corr: number, value: unknown): boolean {
     const entry = this.#take(corr);
     if (entry === undefined) return false;
+    if (entry.start >= 0) this.#measure(entry, HIST_ASK_OK, this.#clock.now());
     entry.resolve(value);
     return true;
   }
@@ -95,6 +108,7 @@ export class AskTable {
   reject(corr: number, error: Error): boolean {
     const entry = this.#take(corr);
     if (entry === undefined) return false;
+    if (entry.start >= 0) this.#measure(entry, HIST_ASK_ERROR, this.#clock.now());
     entry.reject(error);
     return true;
   }
@@ -126,6 +140,11 @@ export class AskTable {
     return entry;
   }
 
+  /** Counts how long `entry` took, in histogram `n`. */
+  #measure(entry: Pending, n: number, now: number): void {
+    observe(this.#histograms!, n, now - entry.start);
+  }
+
   #arm(deadline: number): void {
     if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
     this.#armedFor = deadline;
@@ -147,6 +166,7 @@ export class AskTable {
       if (top.settled) continue;
       this.#pending.delete(top.corr);
       top.settled = true;
+      if (top.start >= 0) this.#measure(top, HIST_ASK_TIMEOUT, now);
       top.reject(new AskTimeoutError(`ask ${describe(top)} timed out after ${top.timeoutMs} ms`));
     }
   };

@@ -6,12 +6,13 @@
 // are marked quiet: if they die too they are counted, not handed back to the listeners (no loops, X2).
 
 import type { Clock } from '../../runtime/clock.js';
-import { STAT_DEAD_LETTERS, STAT_DL_OUTBOUND, STAT_DL_QUIET, STAT_OTHER_DEAD } from '../../runtime/layout.js';
+import { STAT_DEAD_LETTERS, STAT_DL_OUTBOUND, STAT_DL_QUIET, STAT_DL_REASONS, STAT_OTHER_DEAD } from '../../runtime/layout.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { ControlBlock } from '../../runtime/control-block.js';
 import { deadLettered, deadLettersObserved } from '../diagnostics.js';
 import type { Envelope } from '../cell/envelope.js';
 import { Delivery } from '../entity/delivery.js';
+import { DEAD_LETTER_SLOT } from '../dead-letter-reasons.js';
 import type { DeadLetter, DeadLetterReason } from '../types.js';
 import type { ControlRecord } from './wire.js';
 
@@ -42,6 +43,7 @@ export class DeadLetters {
   /** An accepted message that will not be handled (its ask, if any, is answered by the caller). */
   record(env: Envelope, recipientKey: number, reason: DeadLetterReason, deliveryCount = 1): void {
     this.#runtime.counters[STAT_DEAD_LETTERS]!++;
+    this.#byReason(reason);
     let payload = env.payload;
     if (payload instanceof Delivery) {
       payload.dead(reason); // an entity's message: ended in its store too (entity/delivery.ts)
@@ -66,6 +68,7 @@ export class DeadLetters {
   /** A reply that found no asker (timed out, a second reply, or its thread died). */
   lateReply(type: string, value: unknown, senderThread: number, senderKey: number): void {
     this.#runtime.counters[STAT_OTHER_DEAD]!++;
+    this.#byReason('late-reply');
     this.emit({
       message: { type: `reply:${type}`, payload: value },
       sender: undefined,
@@ -79,6 +82,7 @@ export class DeadLetters {
   /** A pool with no members was sent a message: a dead letter (no-routee). */
   noRoutee(type: string, payload: unknown, senderKey: number): void {
     this.#runtime.counters[STAT_DEAD_LETTERS]!++;
+    this.#byReason('no-routee');
     this.emit({
       message: { type, payload },
       sender: senderKey === 0 ? undefined : this.#idOf(senderKey),
@@ -98,6 +102,7 @@ export class DeadLetters {
     this.#runtime.counters[STAT_DL_OUTBOUND]! += inRing;
     for (const type of types) {
       this.#runtime.counters[STAT_DEAD_LETTERS]!++;
+      this.#byReason('thread-crash');
       this.emit({
         message: { type, payload: undefined },
         sender: undefined,
@@ -107,6 +112,11 @@ export class DeadLetters {
         at: this.#clock.now(),
       });
     }
+  }
+
+  /** Every dead letter counted above is counted by its reason too: they sum to the thread's dead letters. */
+  #byReason(reason: DeadLetterReason): void {
+    this.#runtime.counters[STAT_DL_REASONS + DEAD_LETTER_SLOT[reason]]!++;
   }
 
   /**

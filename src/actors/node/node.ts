@@ -40,6 +40,7 @@ import type { Logger } from '../logger.js';
 import { Names } from './names.js';
 import { Outcomes, type OutcomeHost } from './outcomes.js';
 import { priorityOf } from '../cell/mailbox.js';
+import { MailboxWait } from '../cell/mailbox-wait.js';
 import { placeActor, type PlacementContext } from '../placement-options.js';
 import { DEFAULT_POLICY, resolvePolicy } from '../policy.js';
 import type { PoolHost } from '../pool.js';
@@ -86,6 +87,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   readonly threadCount: number;
   readonly clock: Clock;
   readonly asks: AskTable;
+  /** Times the wait of one message in 1024 arriving here (cell/mailbox-wait.ts). */
+  readonly mailboxWait: MailboxWait;
   readonly bounds: MailboxBounds;
   /** Which actors are gone, by spawner and sequence number: a call to one fails at once on any thread. */
   readonly liveness: Liveness;
@@ -141,7 +144,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     this.self = runtime.self;
     this.threadCount = runtime.threadCount;
     this.clock = options.clock;
-    this.asks = new AskTable(options.clock);
+    this.asks = new AskTable(options.clock, runtime.histograms);
+    this.mailboxWait = new MailboxWait(options.clock, runtime.histograms);
     this.bounds = new MailboxBounds(options.bounds, runtime.threadCount, KEY_SPAN);
     this.liveness = new Liveness(options.liveness, runtime.self);
     this.askTimeoutMs = options.defaultAskTimeoutMs;

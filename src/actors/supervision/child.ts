@@ -5,6 +5,7 @@
 // cancels the old incarnation's timers, stops its children newest first and runs onRestart.
 
 import type { Clock } from '../../runtime/clock.js';
+import { STAT_RESTARTS } from '../../runtime/layout.js';
 import { isThenable } from '../../validate.js';
 import type { CellStatus } from '../cell/cell-status.js';
 import { definitionSupervision } from '../define.js';
@@ -44,6 +45,8 @@ export interface SupervisedCell {
     readonly self: number;
     readonly clock: Clock;
     idOf(key: number): string;
+    /** Its thread's counters (layout.ts STAT_*): every restart is counted there. */
+    readonly runtime: { readonly counters: Float64Array };
     stopCell(cell: SupervisedCell, reason: 'failed'): Promise<void>;
     stopChildren(cell: SupervisedCell): Promise<void>;
     readonly supervision: { reportFailure(cell: SupervisedCell, error: Error, normalExit?: boolean): void };
@@ -86,6 +89,7 @@ function beginRestart(cell: SupervisedCell, error: Error | null, next: () => voi
   actorRestarted(cell.node, cell.key, cell.definition?.name ?? '', error);
   cell.cancelTimers();
   cell.status = 'restarting';
+  cell.node.runtime.counters[STAT_RESTARTS]!++;
   const state = cell.restartState;
   if (state !== null) state.supervisor = undefined; // a new incarnation supervises afresh (its restart window too)
   const onRestart = error === null ? undefined : cell.definition!.spec.onRestart;
