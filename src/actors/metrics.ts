@@ -76,7 +76,7 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   },
   {
     name: 'troupe_mailbox_wait_seconds',
-    help: `Time from a message's arrival in an actor's mailbox to its handler starting, sampled: one user message in ${SAMPLE_EVERY} arriving on the thread.`,
+    help: `Time from a message waking an idle actor (arriving in its empty mailbox) to its handler starting: how far behind the thread is. Sampled: one wake-up in ${SAMPLE_EVERY} on the thread.`,
     type: 'histogram',
     labelNames: ['thread'],
     samples: (stats) => stats.threads.flatMap((t) => histogram({ thread: `${t.thread}` }, t.mailboxWait)),

@@ -35,13 +35,29 @@ export function activeTrace(): string | undefined {
   return inUse ? storage.getStore() : undefined;
 }
 
-/** Runs a handler with its message's trace active, or none (so a turn never leaks another's). */
-export function runTraced<T>(trace: string | undefined, fn: () => T): T {
-  if (trace !== undefined) inUse = true;
-  return storage.run(trace, fn);
+/** Runs `fn(a, b)` with no trace active (a turn never lends one message's trace to another). */
+export function runUntraced<A, B>(fn: (a: A, b: B) => void, a: A, b: B): void {
+  storage.run(undefined, fn, a, b);
 }
 
-/** Whether handlers must be run through runTraced (something on this thread was traced). */
+/**
+ * callHandler (define.ts) with `trace` active, or none. Its own function so that the closure it
+ * makes never captures a caller's variables: V8 would give the caller a heap context on every
+ * call (in the cell's loop, on every message) whether or not the closure is made.
+ */
+export function callTraced(
+  trace: string | undefined,
+  ctx: unknown,
+  type: string,
+  payload: unknown,
+  handler: ((ctx: never, payload: unknown) => unknown) | undefined,
+  receive: ((ctx: never, type: string, payload: unknown) => unknown) | undefined,
+): unknown {
+  if (trace !== undefined) inUse = true;
+  return storage.run(trace, () => (handler !== undefined ? handler(ctx as never, payload) : receive!(ctx as never, type, payload)));
+}
+
+/** Whether handlers must be run through callTraced and batches through runUntraced (something on this thread was traced). */
 export function tracing(): boolean {
   return inUse;
 }

@@ -16,7 +16,7 @@ import type { Envelope } from './envelope.js';
 import { EnvelopeKind } from './envelope.js';
 import type { Mailbox } from './mailbox.js';
 import type { AckHandle, ActorContext, AnyDefinition, ExitReason } from '../types.js';
-import { runTraced, tracing } from '../trace.js';
+import { callTraced, tracing } from '../trace.js';
 
 /** Messages per turn before the cell yields to other ready actors (as in a plain turn). */
 const THROUGHPUT = 64;
@@ -47,7 +47,6 @@ export interface AckedCell {
       deliveryTerminated(cell: AckedCell, env: Envelope): void;
     };
     readonly links: { signal(cell: AckedCell, reason: ExitReason): void };
-    readonly mailboxWait: { started(env: Envelope): void };
     readonly handover: { replicates(key: number): boolean; held(cell: AckedCell, env: Envelope, seq: number): void; settled(cell: AckedCell, seq: number): void };
   };
   more(): { failed: number };
@@ -150,14 +149,13 @@ function startAttempt(cell: AckedCell, d: DeliveryState, env: Envelope, count: n
   const attempt: Attempt = { env, count, timer: null, settled: false, acked: false, deferred: false };
   d.current = attempt;
   cell.setSender(env.senderThread, env.senderKey);
-  if (env.sampled) cell.node.mailboxWait.started(env);
   if (env.custody !== 0) cell.node.runtime.custody!.started(env.custody);
   const handler = handlerTable(cell.definition!)[env.type];
   let result: unknown;
   try {
     const receive = cell.definition!.spec.receive;
     if (env.trace === undefined && !tracing()) result = callHandler(cell.ctx, env.type, env.payload, handler, receive);
-    else result = runTraced(env.trace, () => callHandler(cell.ctx, env.type, env.payload, handler, receive));
+    else result = callTraced(env.trace, cell.ctx, env.type, env.payload, handler, receive);
   } catch (error) {
     attemptFailed(cell, d, attempt, error);
     return;

@@ -21,7 +21,7 @@ import { applyDirective, exitNormally, failFromSupervision, ranAgain, restart, s
 import type { Supervisor } from '../supervision/supervisor.js';
 import type { ActorContext, AnyDefinition, ExitReason } from '../types.js';
 import { isThenable } from '../../validate.js';
-import { runTraced, tracing } from '../trace.js';
+import { callTraced, runUntraced, tracing } from '../trace.js';
 
 /** Messages per turn before the cell yields to other ready actors. */
 const THROUGHPUT = 64;
@@ -243,13 +243,15 @@ export class Cell implements Runnable {
       this.enqueue(env);
       return;
     }
-    const waits = this.node.mailboxWait;
-    if (waits.due()) queue.push(waits.stampedTell(type, payload, senderThread, senderKey, custody)); // one in 1024 is timed (mailbox-wait.ts)
-    else queue.pushTell(type, payload, senderThread, senderKey, custody);
-    if (this.status === 'running' && (this.#flags & (BUSY | SCHEDULED)) === 0) {
-      this.scheduled = true;
-      this.node.runtime.schedule(this);
-    }
+    queue.pushTell(type, payload, senderThread, senderKey, custody);
+    if (this.status === 'running' && (this.#flags & (BUSY | SCHEDULED)) === 0) this.#wake();
+  }
+
+  /** Into the thread's run queue: a message woke it (counted for the mailbox-wait histogram, mailbox-wait.ts). */
+  #wake(): void {
+    this.scheduled = true;
+    this.node.runtime.schedule(this);
+    this.node.mailboxWait.woke(this);
   }
 
   /** Puts a message in the mailbox; the caller checked that the cell is not stopping. */
@@ -271,17 +273,13 @@ export class Cell implements Runnable {
       this.node.outcomes.stashOverflow(this, env);
       return;
     }
-    if (env.kind <= EnvelopeKind.Ask && this.node.mailboxWait.due()) this.node.mailboxWait.stamp(env);
     const evicted = queue.push(env);
     if (d !== null && d.policy.keepCopies && env.kind === EnvelopeKind.Tell) replicate(this, d, env);
     if (evicted !== undefined) {
       this.node.outcomes.evicted(this, evicted);
       if (d !== null) finished(this, d, evicted);
     }
-    if (this.status === 'running' && (this.#flags & (BUSY | SCHEDULED)) === 0) {
-      this.scheduled = true;
-      this.node.runtime.schedule(this);
-    }
+    if (this.status === 'running' && (this.#flags & (BUSY | SCHEDULED)) === 0) this.#wake();
   }
 
   schedule(): void {
@@ -299,6 +297,7 @@ export class Cell implements Runnable {
       return;
     }
     if (this.status !== 'running') return;
+    this.node.mailboxWait.running(this);
     if (this.policy.delivery !== null && this.policy.delivery.ack) {
       this.queue?.releaseTaken(); // room its own thread's senders took ahead (mailbox.ts)
       runAcked(this, this.#rare!.delivery!);
@@ -308,11 +307,12 @@ export class Cell implements Runnable {
     if (queue === null) return;
     // Once anything on this thread is traced, a batch runs with no trace active but its own
     // messages' (a turn started from a traced handler must not lend its trace to this one).
-    if (tracing()) runTraced(undefined, () => this.#runBatch(queue));
-    else this.#runBatch(queue);
+    if (tracing()) runUntraced(runBatchOf, this, queue);
+    else this.runBatch(queue);
   }
 
-  #runBatch(queue: Mailbox): void {
+  /** run()'s loop over a batch of messages. @internal */
+  runBatch(queue: Mailbox): void {
     // The node's current actor (sender of any tell made now) is this one for the whole batch.
     const node = this.node;
     const handlers = handlerTable(this.definition!); // once per batch
@@ -357,12 +357,10 @@ export class Cell implements Runnable {
           if (this.busy || this.status !== 'running') return;
           continue;
         }
-        if (env !== undefined && env.sampled) node.mailboxWait.started(env);
         if (custody !== 0) log!.started(custody);
         let result: unknown;
         try {
-          if (env === undefined || env.trace === undefined) result = handler(ctx as never, payload);
-          else result = runTraced(env.trace, () => handler(ctx as never, payload));
+          result = env === undefined || env.trace === undefined ? handler(ctx as never, payload) : callTraced(env.trace, ctx, type, payload, handler, undefined);
         } catch (error) {
           this.#fail(env ?? this.#plain(type, payload, custody), error);
           return;
@@ -423,12 +421,11 @@ export class Cell implements Runnable {
     this.#senderThread = env.senderThread;
     this.#senderKey = env.senderKey;
     const node = this.node;
-    if (env.sampled) node.mailboxWait.started(env);
     if (env.custody !== 0) node.runtime.custody!.started(env.custody);
     let result: unknown;
     try {
       if (env.trace === undefined && !tracing()) result = callHandler(this.ctx, env.type, env.payload, handler, fallback);
-      else result = runTraced(env.trace, () => callHandler(this.ctx, env.type, env.payload, handler, fallback));
+      else result = callTraced(env.trace, this.ctx, env.type, env.payload, handler, fallback);
     } catch (error) {
       this.#fail(env, error);
       return;
@@ -570,6 +567,7 @@ export class Cell implements Runnable {
   /** Called by the node when the stop is complete. */
   markStopped(): void {
     this.cancelTimers();
+    this.node.mailboxWait.forget(this);
     ranAgain(this);
     const d = this.#rare?.delivery ?? null;
     if (d !== null) endAttempts(this, d);
@@ -585,3 +583,7 @@ export class Cell implements Runnable {
   }
 }
 
+/** For runUntraced: a function of its arguments alone (a closure in run() would cost every run a heap context). */
+function runBatchOf(cell: Cell, queue: Mailbox): void {
+  cell.runBatch(queue);
+}

@@ -29,9 +29,6 @@ export interface TerminatedNotice {
 /** A priority flag: the message was sent by a dead-letter listener. */
 export const QUIET = 4;
 
-/** The meta bit of a message whose arrival was stamped (mailbox-wait.ts). */
-const SAMPLED = 1 << 6;
-
 /**
  * Seven fields, not ten: kind, priority and the sender's thread share one small integer, and a
  * tell's messageId shares the slot of an ask's correlation id (a tell has none). An envelope
@@ -39,8 +36,8 @@ const SAMPLED = 1 << 6;
  * hottest path (72 bytes instead of 96 on a 64-bit heap).
  */
 export class Envelope {
-  /** kind (3 bits) | priority << 3 (2 bits) | quiet << 5 (1 bit) | sampled << 6 (1 bit) | senderThread << 7. */
-  #meta: number;
+  /** kind (3 bits) | priority << 3 (2 bits) | quiet << 5 (1 bit) | senderThread << 6. */
+  readonly #meta: number;
   readonly type: string;
   readonly payload: unknown;
   readonly senderKey: number;
@@ -63,7 +60,7 @@ export class Envelope {
     /** Set by the sender for dedup (MessageOptions.messageId); tells only. */
     messageId: string | undefined = undefined,
   ) {
-    this.#meta = kind | (priority << 3) | (senderThread << 7);
+    this.#meta = kind | (priority << 3) | (senderThread << 6);
     this.type = type;
     this.payload = payload;
     this.senderKey = senderKey;
@@ -79,25 +76,12 @@ export class Envelope {
   }
 
   get senderThread(): number {
-    return this.#meta >>> 7;
+    return this.#meta >>> 6;
   }
 
   /** Sent by a dead-letter listener: should it die too, it is counted, not reported again (X2). */
   get quiet(): boolean {
     return (this.#meta & (QUIET << 3)) !== 0;
-  }
-
-  /** Its arrival was stamped for the mailbox-wait histogram (mailbox-wait.ts): its handler's start is timed. */
-  get sampled(): boolean {
-    return (this.#meta & SAMPLED) !== 0;
-  }
-
-  markSampled(): void {
-    this.#meta |= SAMPLED;
-  }
-
-  clearSampled(): void {
-    this.#meta &= ~SAMPLED;
   }
 
   get corr(): number {

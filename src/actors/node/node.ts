@@ -53,7 +53,7 @@ import { stopTopLevel } from './stop-all.js';
 import { Stopping, type StopHost } from './stopping.js';
 import { SupervisionWire, type SupervisionHost } from '../supervision/across-threads.js';
 import { Topics } from './topics.js';
-import { traceFor } from '../trace.js';
+import { traceFor, tracing } from '../trace.js';
 import { isEntity } from '../entity/define-entity.js';
 import { Entities, type Receipt } from '../entity/entities.js';
 import type { EntityAddress, EntityRefImpl } from '../entity/entity-ref.js';
@@ -388,6 +388,18 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
 
   /** `receipt`: a correlation id for the receiving thread to confirm the message with (send with a messageId). */
   tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined, receipt = 0): void {
+    // The plain tell, kept small enough to inline into its callers: no options, no receipt, no
+    // trace on this thread, not from a dead-letter listener, not to an entity.
+    if (options !== undefined || receipt !== 0 || typeof type !== 'string' || tracing() || this.deadLetters.inListener || ref.entity !== undefined) {
+      this.#tellWith(ref, type, payload, options, receipt);
+      return;
+    }
+    if (ref.thread === this.self) this.#tellLocal(ref, type, payload, 0, undefined, undefined);
+    else this.#tellRemote(ref, type, payload, 0, undefined, 0, undefined);
+    this.runtime.counters[STAT_ACCEPTED]!++;
+  }
+
+  #tellWith(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined, receipt: number): void {
     if (typeof type !== 'string') throw invalid('tell(type)', 'a message type string', type);
     let priority = 0;
     let messageId: string | undefined;
@@ -403,6 +415,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     else this.#entityHere(ref, EnvelopeKind.Tell, type, payload, priority, messageId, trace, 0, receipt === 0 ? null : this.#receiptHere(receipt));
     this.runtime.counters[STAT_ACCEPTED]!++;
   }
+
 
   /** To an entity whose key lives on this thread (entity/entities.ts). */
   #entityHere(ref: ActorRefImpl, kind: EnvelopeKind.Tell | EnvelopeKind.Ask, type: string, payload: unknown, priority: number, messageId: string | undefined, trace: string | undefined, corr: number, receipt: Receipt | null): void {
