@@ -33,6 +33,8 @@ export type {
   AnyEntityDefinition,
   EntityDefinition,
   EntitySpec,
+  Reminder,
+  ReminderOptions,
   BackoffOptions,
   ArgsOf,
   SpawnArgs,

@@ -170,6 +170,17 @@ export interface ActorContext<State> {
   lookup<D extends AnyDefinition = AnyDefinition>(name: string): Promise<ActorRef<D> | undefined>;
   /** A ref to the one activation of an entity's key (defineEntity), from any thread. */
   entity<D extends AnyEntityDefinition>(definition: D, key: string): ActorRef<D>;
+  /**
+   * Entities only (elsewhere InvalidArgumentError): a reminder that outlives the activation and,
+   * with storage, the process. When due, the entity gets a message of type `name` (payload
+   * `{ reminder: name, due }`, due in epoch ms), at least once, also after a restart if it fell
+   * due while the process was down; with `everyMs`, again every so often until cancelled. Set
+   * with the handler's commit: a handler that fails sets none. A reminder set under a name in
+   * use replaces it.
+   */
+  remind(name: string, when: ReminderOptions): void;
+  /** Entities only: cancels the reminder `name`, if any (with the handler's commit). */
+  cancelReminder(name: string): void;
   unsubscribe(topic: string, options?: { group?: string }): void;
   /**
    * The trace context of the message being handled (MessageOptions.trace), if it carries one:
@@ -247,6 +258,20 @@ export interface ActorDefinition<Args, State, H extends Handlers<State>> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDefinition = ActorDefinition<any, any, any>;
+
+/** When a reminder is due: `at` (epoch ms) or `afterMs` from now, then (optional) every `everyMs`. */
+export interface ReminderOptions {
+  readonly at?: number;
+  readonly afterMs?: number;
+  readonly everyMs?: number;
+}
+
+/** What a reminder's message carries. */
+export interface Reminder {
+  readonly reminder: string;
+  /** When it was due (epoch ms); a late one (the process was down) is delivered at once. */
+  readonly due: number;
+}
 
 export interface EntitySpec<State, H extends Handlers<State>> {
   /** The state of a key never seen before: runs once in the key's whole life. Left out, undefined. */

@@ -2,14 +2,15 @@
 // links, topics, offload, and the acknowledgement calls of ack mode. A thin face over the cell
 // and its host; created on an actor's first message, not at spawn.
 
-import { validateNumber } from '../../validate.js';
+import { invalid, validateNumber } from '../../validate.js';
 import { deferAck, settleAttempt } from './ack-mode.js';
 import { checkRef, type ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from './cell.js';
 import { Pool, resolvePoolOptions } from '../pool.js';
 import type { ActorTimers } from './timers.js';
 import { activeTrace } from '../trace.js';
-import type { AnyEntityDefinition } from '../types.js';
+import type { AnyEntityDefinition, ReminderOptions } from '../types.js';
+import { isEntity, type EntityActivation } from '../entity/define-entity.js';
 import type { AckHandle, ActorContext, AnyDefinition, MessageOptions, PoolOptions, SpawnOptions } from '../types.js';
 
 export class Context implements ActorContext<unknown> {
@@ -42,6 +43,18 @@ export class Context implements ActorContext<unknown> {
   }
   entity(definition: AnyEntityDefinition, key: string): never {
     return this.#cell.node.entities.ref(definition, key, 'ctx.entity') as never;
+  }
+  remind(name: string, when: ReminderOptions): void {
+    this.#activation('ctx.remind').remind(name, when);
+  }
+  cancelReminder(name: string): void {
+    this.#activation('ctx.cancelReminder').cancelReminder(name);
+  }
+  /** The entity activation this context's actor is (its spawn arguments); for any other actor, InvalidArgumentError. */
+  #activation(call: string): EntityActivation {
+    const args = this.#cell.args as Partial<EntityActivation> | undefined;
+    if (typeof args?.remind !== 'function' || !isEntity(this.#cell.definition)) throw invalid(call, "a call from an entity's handler (defineEntity)", this.#cell.definition?.name);
+    return args as EntityActivation;
   }
   get signal(): AbortSignal {
     return this.#cell.signal;

@@ -8,7 +8,7 @@
 import { invalid, isThenable, validateFunction, validateNumber, validateObject, validateString } from '../../validate.js';
 import { defineKind } from '../define.js';
 import { Delivery } from './delivery.js';
-import type { ActorContext, ActorSpec, AnyEntityDefinition, EntityDefinition, EntitySpec, Handler, Handlers } from '../types.js';
+import type { ActorContext, ActorSpec, AnyEntityDefinition, EntityDefinition, EntitySpec, Handler, Handlers, ReminderOptions } from '../types.js';
 
 export const ENTITY = Symbol.for('troupe.entity');
 
@@ -33,6 +33,11 @@ export interface EntityActivation {
    * SerializationError if it cannot be encoded. Null: nothing to await.
    */
   commit(state: unknown, delivery: Delivery | null): Promise<void> | null;
+  /** A handler starts: changes an earlier one made and did not commit (it failed) are dropped. */
+  begin(): void;
+  /** ctx.remind and ctx.cancelReminder: kept until the handler's commit. */
+  remind(name: string, when: ReminderOptions): void;
+  cancelReminder(name: string): void;
 }
 
 export function defineEntity<State, H extends Handlers<State>>(moduleUrl: string, name: string, spec: EntitySpec<State, H>): EntityDefinition<State, H> {
@@ -77,6 +82,7 @@ function start(activation: EntityActivation, init: ((key: string) => unknown) | 
 /** The handler, given the payload unwrapped, then a commit of the state it left (a commit that fails fails the handler). */
 function committing(handler: Handler<unknown>): Handler<unknown> {
   return (ctx, payload) => {
+    (ctx as unknown as { readonly args: EntityActivation }).args.begin();
     const delivery = payload instanceof Delivery ? payload : null;
     const result = handler(ctx, delivery === null ? payload : delivery.payload);
     if (!isThenable(result)) return after(commitOf(ctx, delivery), result);

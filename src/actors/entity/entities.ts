@@ -14,11 +14,12 @@ import { redeliver } from '../cell/ack-mode.js';
 import type { Cell } from '../cell/cell.js';
 import { Envelope, EnvelopeKind } from '../cell/envelope.js';
 import { resolvePolicy } from '../policy.js';
-import type { AnyEntityDefinition, DeadLetterReason } from '../types.js';
+import type { AnyEntityDefinition, DeadLetterReason, Reminder } from '../types.js';
 import { entityKind, isEntity, DEFAULT_IDLE_MS, type EntityActivation } from './define-entity.js';
 import { Delivery, type DeliverySlot } from './delivery.js';
 import { EntityRefImpl, type EntityAddress } from './entity-ref.js';
-import { MemoryStore, type EntityStore, type StoredRecord } from './entity-store.js';
+import { MemoryStore, type EntityStore, type ReminderChange, type StoredRecord } from './entity-store.js';
+import { Reminders, reminderChange } from './reminders.js';
 import type { EntityHost } from './entity-host.js';
 import { openLmdbStore } from './lmdb-store.js';
 import type { ResolvedStorage } from '../options.js';
@@ -74,9 +75,13 @@ export class Entities implements DeliverySlot {
   /** Per key, the messages being stored, oldest first. */
   readonly #storing = new Map<string, Storing[]>();
   #sweep: TimerHandle | null = null;
+  /** The address of each key seen here (a reminder firing for it may find no activation). */
+  readonly #addresses = new Map<string, EntityAddress>();
+  readonly #reminders: Reminders;
 
   constructor(host: EntityHost) {
     this.#host = host;
+    this.#reminders = new Reminders(host, (id, name, due, everyMs) => this.#remindNow(id, name, due, everyMs));
   }
 
   /** A ref to the one activation of `key`, from any thread. */
@@ -124,6 +129,7 @@ export class Entities implements DeliverySlot {
   close(): Promise<void> {
     if (this.#sweep !== null) this.#host.clock.clearTimeout(this.#sweep);
     this.#sweep = null;
+    this.#reminders.close();
     return this.#store.close();
   }
 
@@ -209,10 +215,43 @@ export class Entities implements DeliverySlot {
   // ---- DeliverySlot: how a delivery ends ------------------------------------------------------------------
 
   commit(id: string, state: unknown, seq: number, messageId: string | null): Promise<void> | null {
+    return this.#commit(id, state, seq, messageId, null);
+  }
+
+  /** State, the end of message `seq`, its dedup record and the handler's reminder changes, in one transaction. */
+  #commit(id: string, state: unknown, seq: number, messageId: string | null, reminders: ReminderChange[] | null): Promise<void> | null {
     const bytes = state === NO_STATE ? null : encodeStandalone(prepare(state, 'state'));
     if (messageId !== null) this.#accepted.delete(`${id}\u0000${messageId}`);
-    const done = this.#store.commit(id, bytes, seq, messageId, this.#host.clock.now());
-    return this.#store.durable ? done : null;
+    const done = this.#store.commit(id, bytes, seq, messageId, this.#host.clock.now(), reminders);
+    if (!this.#store.durable) {
+      if (reminders !== null) this.#reminders.apply(id, reminders);
+      return null;
+    }
+    return reminders === null ? done : done.then(() => this.#reminders.apply(id, reminders));
+  }
+
+  /** A reminder is due: a message to its entity, stored, then the reminder moves on (or is gone). */
+  #remindNow(id: string, name: string, due: number, everyMs: number): void {
+    const host = this.#host;
+    const address = this.#addresses.get(id) ?? this.#addressFromStore(id);
+    if (address === undefined) return; // its module was never recorded: nothing can handle it
+    host.runtime.counters[STAT_ACCEPTED]!++;
+    const next = everyMs === 0 ? null : Math.max(due + everyMs, host.clock.now());
+    const payload: Reminder = { reminder: name, due };
+    this.arrive(address, { kind: EnvelopeKind.Tell, type: name, payload, senderThread: host.self, senderKey: 0, corr: 0, priority: 0, custody: 0, trace: undefined, messageId: undefined }, (error) => {
+      if (error !== null) {
+        this.#reminders.schedule(id, name, due, everyMs); // not stored: again in a while
+        return;
+      }
+      void this.#store.reminded(id, name, next, everyMs).catch(() => undefined);
+      if (next !== null) this.#reminders.schedule(id, name, next, everyMs);
+    });
+  }
+
+  #addressFromStore(id: string): EntityAddress | undefined {
+    const [name, key] = splitId(id);
+    const moduleUrl = this.#store.moduleOf(name);
+    return moduleUrl === undefined ? undefined : [moduleUrl, name, key];
   }
 
   dead(id: string, seq: number, messageId: string | null, reason: DeadLetterReason): void {
@@ -234,6 +273,7 @@ export class Entities implements DeliverySlot {
       return found.cell;
     }
     const key = host.newKey();
+    this.#addresses.set(id, address);
     host.spawnFromRecord(host.self, key, [address[0], address[1], this.#activationOf(id, address[2]), 0, 0, POLICY]);
     const cell = host.cells.get(key)!;
     cell.setSelf(this.entityRef(address));
@@ -246,6 +286,8 @@ export class Entities implements DeliverySlot {
   #activationOf(id: string, key: string): EntityActivation {
     const store = (): EntityStore => this.#store;
     const host = this.#host;
+    /** What the running handler set or cancelled, for its commit. */
+    const pending: ReminderChange[] = [];
     return {
       key,
       restore() {
@@ -259,7 +301,16 @@ export class Entities implements DeliverySlot {
           decodeContext.current = before;
         }
       },
-      commit: (state, delivery) => (delivery === null ? this.commit(id, state, 0, null) : delivery.commit(state)),
+      commit: (state, delivery) => {
+        const changes = pending.length === 0 ? null : pending.splice(0);
+        return this.#commit(id, state, delivery === null ? 0 : delivery.seq, delivery === null ? null : delivery.messageId, changes);
+      },
+      begin: () => void (pending.length = 0),
+      remind: (name, when) => void pending.push(reminderChange(name, when, host.clock.now())),
+      cancelReminder: (name) => {
+        validateString(name, 'ctx.cancelReminder(name)');
+        pending.push([name, null]);
+      },
     };
   }
 
@@ -267,6 +318,10 @@ export class Entities implements DeliverySlot {
   #recover(): void {
     const host = this.#host;
     const store = this.#store;
+    for (const r of store.reminders()) {
+      const [name, key] = splitId(r.id);
+      if (homeOf(name, key, host.workers) === host.self) this.#reminders.schedule(r.id, r.name, r.due, r.everyMs);
+    }
     for (const id of [...store.withMessages()]) {
       const [name, key] = splitId(id);
       if (homeOf(name, key, host.workers) !== host.self) continue;

@@ -6,6 +6,17 @@
 /** A message to an entity as stored: type, payload, messageId, trace. */
 export type StoredRecord = [type: string, payload: unknown, messageId: string | null, trace: string | null];
 
+/** A reminder as stored: when it is next due (epoch ms), and its period (0: once). */
+export interface StoredReminder {
+  readonly id: string;
+  readonly name: string;
+  readonly due: number;
+  readonly everyMs: number;
+}
+
+/** A change to a key's reminders, made with a handler's commit: set (due, everyMs), or cancel (null). */
+export type ReminderChange = readonly [name: string, set: { due: number; everyMs: number } | null];
+
 export interface EntityStore {
   /** Whether what is stored outlives the process (messages are stored before they are handled). */
   readonly durable: boolean;
@@ -19,7 +30,11 @@ export interface EntityStore {
    * In one transaction: the new state (null: unchanged), the end of message `seq` (0: none) and,
    * with a messageId, its dedup record. Resolves once as durable as configured.
    */
-  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number): Promise<void>;
+  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number, reminders: readonly ReminderChange[] | null): Promise<void>;
+  /** Every reminder stored (at start: they are scheduled again). */
+  reminders(): Iterable<StoredReminder>;
+  /** A reminder fired (its message stored): due again at `next`, or gone (null). */
+  reminded(id: string, name: string, next: number | null, everyMs: number): Promise<void>;
   /** Whether `id` finished a message with this id at or after `since`. */
   seen(id: string, messageId: string, since: number): boolean;
   /** The messages stored for `id`, oldest first. */
@@ -39,6 +54,7 @@ export class MemoryStore implements EntityStore {
   readonly durable = false;
   readonly #states = new Map<string, Uint8Array>();
   readonly #seen = new Map<string, number>();
+  readonly #reminders = new Map<string, StoredReminder>();
 
   state(id: string): Uint8Array | undefined {
     return this.#states.get(id);
@@ -52,9 +68,25 @@ export class MemoryStore implements EntityStore {
     return Promise.resolve();
   }
 
-  commit(id: string, state: Uint8Array | null, _seq: number, messageId: string | null, at: number): Promise<void> {
+  commit(id: string, state: Uint8Array | null, _seq: number, messageId: string | null, at: number, reminders: readonly ReminderChange[] | null): Promise<void> {
     if (state !== null) this.#states.set(id, state);
     if (messageId !== null) this.#seen.set(`${id}\u0000${messageId}`, at);
+    if (reminders !== null) {
+      for (const [name, set] of reminders) {
+        if (set === null) this.#reminders.delete(`${id}\u0000${name}`);
+        else this.#reminders.set(`${id}\u0000${name}`, { id, name, due: set.due, everyMs: set.everyMs });
+      }
+    }
+    return DONE;
+  }
+
+  reminders(): Iterable<StoredReminder> {
+    return this.#reminders.values();
+  }
+
+  reminded(id: string, name: string, next: number | null, everyMs: number): Promise<void> {
+    if (next === null) this.#reminders.delete(`${id}\u0000${name}`);
+    else this.#reminders.set(`${id}\u0000${name}`, { id, name, due: next, everyMs });
     return DONE;
   }
 

@@ -6,14 +6,14 @@
 
 import { mkdirSync } from 'node:fs';
 import { StorageError } from '../../errors.js';
-import type { EntityStore } from './entity-store.js';
+import type { EntityStore, ReminderChange, StoredReminder } from './entity-store.js';
 
 /** How durable a stored message or commit is when its promise resolves. */
 export type Durability = 'machine' | 'process';
 
 /** What this directory holds, written once: a directory without it, or with another, is refused. */
 const FORMAT = 'troupe-entities/1';
-const NAMES = ['state', 'mbox', 'dedup', 'meta'];
+const NAMES = ['state', 'mbox', 'dedup', 'meta', 'remind'];
 
 interface Db {
   get(key: unknown): unknown;
@@ -69,6 +69,7 @@ class LmdbStore implements EntityStore {
   readonly #mbox: Db;
   readonly #dedup: Db;
   readonly #meta: Db;
+  readonly #remind: Db;
   readonly #durability: Durability;
   readonly #modules = new Map<string, string>();
 
@@ -78,6 +79,7 @@ class LmdbStore implements EntityStore {
     this.#states = root.openDB({ name: 'state', encoding: 'binary' });
     this.#mbox = root.openDB({ name: 'mbox', encoding: 'binary' });
     this.#dedup = root.openDB({ name: 'dedup' });
+    this.#remind = root.openDB({ name: 'remind' });
     this.#durability = durability;
   }
 
@@ -94,14 +96,32 @@ class LmdbStore implements EntityStore {
     return this.#durable(this.#mbox.put([id, seq], record));
   }
 
-  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number): Promise<void> {
+  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number, reminders: readonly ReminderChange[] | null): Promise<void> {
     return this.#durable(
       this.#root.transaction(() => {
         if (state !== null) void this.#states.put(id, state);
         if (seq !== 0) void this.#mbox.remove([id, seq]);
         if (messageId !== null) void this.#dedup.put([id, messageId], at);
+        if (reminders !== null) {
+          for (const [name, set] of reminders) {
+            if (set === null) void this.#remind.remove([id, name]);
+            else void this.#remind.put([id, name], [set.due, set.everyMs]);
+          }
+        }
       }),
     );
+  }
+
+  *reminders(): Iterable<StoredReminder> {
+    for (const { key, value } of this.#remind.getRange({})) {
+      const [id, name] = key as [string, string];
+      const [due, everyMs] = value as [number, number];
+      yield { id, name, due, everyMs };
+    }
+  }
+
+  reminded(id: string, name: string, next: number | null, everyMs: number): Promise<void> {
+    return this.#durable(next === null ? this.#remind.remove([id, name]) : this.#remind.put([id, name], [next, everyMs]));
   }
 
   seen(id: string, messageId: string, since: number): boolean {

@@ -1,0 +1,71 @@
+// One thread's entity reminders: a timer for each reminder of the keys that live here, set again
+// at start for those stored (one that fell due while the process was down fires at once). What a
+// handler sets or cancels waits for its commit (entities.ts); a reminder that fires is a message
+// to its entity, stored before the reminder moves on to its next due time or is gone, so it comes
+// at least once.
+
+import type { TimerHandle } from '../../runtime/clock.js';
+import { invalid, validateNumber, validateObject, validateKeys, validateString } from '../../validate.js';
+import type { ReminderOptions } from '../types.js';
+import type { EntityHost } from './entity-host.js';
+import type { ReminderChange } from './entity-store.js';
+
+/** Timers reach this far at most; a reminder due later is looked at again then. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/** A change from ctx.remind(name, when), checked; `now` in epoch ms. */
+export function reminderChange(name: string, when: ReminderOptions, now: number): ReminderChange {
+  validateString(name, 'ctx.remind(name)');
+  if (name === '') throw invalid('ctx.remind(name)', 'a non-empty name', name);
+  validateObject(when, 'ctx.remind(when)');
+  validateKeys(when, 'ctx.remind(when)', ['at', 'afterMs', 'everyMs']);
+  if ((when.at === undefined) === (when.afterMs === undefined)) throw invalid('ctx.remind(when)', 'one of at or afterMs', when);
+  const due = when.at !== undefined ? validateNumber(when.at, 'ctx.remind(when).at', 0, Number.MAX_SAFE_INTEGER) : now + validateNumber(when.afterMs, 'ctx.remind(when).afterMs', 0, Number.MAX_SAFE_INTEGER);
+  const everyMs = when.everyMs === undefined ? 0 : validateNumber(when.everyMs, 'ctx.remind(when).everyMs', 1, Number.MAX_SAFE_INTEGER);
+  return [name, { due, everyMs }];
+}
+
+export class Reminders {
+  readonly #host: EntityHost;
+  readonly #fire: (id: string, name: string, due: number, everyMs: number) => void;
+  readonly #timers = new Map<string, TimerHandle>();
+
+  constructor(host: EntityHost, fire: (id: string, name: string, due: number, everyMs: number) => void) {
+    this.#host = host;
+    this.#fire = fire;
+  }
+
+  /** What a commit set or cancelled for `id`, now in effect. */
+  apply(id: string, changes: readonly ReminderChange[]): void {
+    for (const [name, set] of changes) {
+      if (set === null) this.cancel(id, name);
+      else this.schedule(id, name, set.due, set.everyMs);
+    }
+  }
+
+  schedule(id: string, name: string, due: number, everyMs: number): void {
+    this.cancel(id, name);
+    const clock = this.#host.clock;
+    const key = `${id}\u0000${name}`;
+    const wait = Math.max(0, due - clock.now());
+    const timer = clock.setTimeout(() => {
+      this.#timers.delete(key);
+      if (wait > LONGEST_TIMER_MS) this.schedule(id, name, due, everyMs);
+      else this.#fire(id, name, due, everyMs);
+    }, Math.min(wait, LONGEST_TIMER_MS));
+    this.#timers.set(key, timer);
+  }
+
+  cancel(id: string, name: string): void {
+    const key = `${id}\u0000${name}`;
+    const timer = this.#timers.get(key);
+    if (timer === undefined) return;
+    this.#host.clock.clearTimeout(timer);
+    this.#timers.delete(key);
+  }
+
+  close(): void {
+    for (const timer of this.#timers.values()) this.#host.clock.clearTimeout(timer);
+    this.#timers.clear();
+  }
+}
