@@ -7,15 +7,15 @@
 
 import { StorageError } from '../../errors.js';
 import { decodeContext, decodeStandalone, encodeStandalone, prepare } from '../../runtime/codec.js';
-import type { TimerHandle } from '../../runtime/clock.js';
 import { STAT_ACCEPTED, STAT_DUPLICATES } from '../../runtime/layout.js';
 import { invalid, validateString } from '../../validate.js';
 import { redeliver } from '../cell/ack-mode.js';
 import type { Cell } from '../cell/cell.js';
 import { Envelope, EnvelopeKind } from '../cell/envelope.js';
-import { resolvePolicy } from '../policy.js';
 import type { AnyEntityDefinition, DeadLetterReason, Reminder } from '../types.js';
-import { entityKind, isEntity, DEFAULT_IDLE_MS, type EntityActivation } from './define-entity.js';
+import { isEntity, type EntityActivation } from './define-entity.js';
+import { Activations } from './activations.js';
+import { MAX_KEY_LENGTH, homeOf, idOf, splitId } from './entity-ids.js';
 import { Delivery, type DeliverySlot } from './delivery.js';
 import { EntityRefImpl, type EntityAddress } from './entity-ref.js';
 import { MemoryStore, type EntityStore, type ReminderChange, type StoredRecord } from './entity-store.js';
@@ -24,12 +24,8 @@ import type { EntityHost } from './entity-host.js';
 import { openLmdbStore } from './lmdb-store.js';
 import type { ResolvedStorage } from '../options.js';
 
-/** The longest key an entity may have. */
-export const MAX_KEY_LENGTH = 1024;
 /** How long a messageId is remembered by the entity that finished it. */
 export const DEDUP_WINDOW_MS = 24 * 60 * 60 * 1000;
-/** Entities run in at-least-once mode: a failed handler's message comes again, up to maxDeliver. */
-const POLICY = resolvePolicy({ delivery: { mode: 'at-least-once' }, maxRestarts: 1_000_000 }); // a key is never given up on
 
 /** A message for an entity, as it reaches the key's thread. */
 export interface Arrival {
@@ -48,11 +44,6 @@ export interface Arrival {
 /** Told once the message is stored (error: it could not be; duplicate: it was seen before and dropped). */
 export type Receipt = (error: Error | null, duplicate: boolean) => void;
 
-interface Active {
-  readonly cell: Cell;
-  lastUsed: number;
-}
-
 /** A message being stored: handed on in order, once it and those before it are. */
 interface Storing {
   readonly address: EntityAddress;
@@ -67,14 +58,13 @@ export class Entities implements DeliverySlot {
   /** While the store opens: arrivals wait here, in order. */
   #held: (() => void)[] | null = null;
   #opened: Promise<void> = Promise.resolve();
-  readonly #active = new Map<string, Active>();
   /** The last sequence number given to a message for each key (by entity id). */
   readonly #seqs = new Map<string, number>();
   /** Message ids accepted and not yet finished (by `${id}\0${messageId}`), with when. */
   readonly #accepted = new Map<string, number>();
   /** Per key, the messages being stored, oldest first. */
   readonly #storing = new Map<string, Storing[]>();
-  #sweep: TimerHandle | null = null;
+  readonly #activations: Activations;
   /** The address of each key seen here (a reminder firing for it may find no activation). */
   readonly #addresses = new Map<string, EntityAddress>();
   readonly #reminders: Reminders;
@@ -82,6 +72,13 @@ export class Entities implements DeliverySlot {
   constructor(host: EntityHost) {
     this.#host = host;
     this.#reminders = new Reminders(host, (id, name, due, everyMs) => this.#remindNow(id, name, due, everyMs));
+    this.#activations = new Activations(
+      host,
+      (id) => this.#storing.has(id),
+      (now) => {
+        for (const [key, at] of this.#accepted) if (at < now - DEDUP_WINDOW_MS) this.#accepted.delete(key);
+      },
+    );
   }
 
   /** A ref to the one activation of `key`, from any thread. */
@@ -127,8 +124,7 @@ export class Entities implements DeliverySlot {
   }
 
   close(): Promise<void> {
-    if (this.#sweep !== null) this.#host.clock.clearTimeout(this.#sweep);
-    this.#sweep = null;
+    this.#activations.close();
     this.#reminders.close();
     return this.#store.close();
   }
@@ -262,24 +258,16 @@ export class Entities implements DeliverySlot {
 
   // ---- activations ----------------------------------------------------------------------------
 
-  /** The cell of `address`'s activation, started now if it has none (its messages wait in it while its module loads). */
+  /** The cell of `address`'s activation, started now if it has none. */
   #activation(address: EntityAddress): Cell {
-    const host = this.#host;
-    const id = idOf(address);
-    const now = host.clock.now();
-    const found = this.#active.get(id);
-    if (found !== undefined && !found.cell.ending) {
-      found.lastUsed = now;
-      return found.cell;
-    }
-    const key = host.newKey();
-    this.#addresses.set(id, address);
-    host.spawnFromRecord(host.self, key, [address[0], address[1], this.#activationOf(id, address[2]), 0, 0, POLICY]);
-    const cell = host.cells.get(key)!;
-    cell.setSelf(this.entityRef(address));
-    this.#active.set(id, { cell, lastUsed: now });
-    this.#sweepSoon();
-    return cell;
+    return this.#activations.of(
+      address,
+      (id) => {
+        this.#addresses.set(id, address);
+        return this.#activationOf(id, address[2]);
+      },
+      () => this.entityRef(address),
+    );
   }
 
   /** What a new activation reads its state from and commits to. */
@@ -352,58 +340,7 @@ export class Entities implements DeliverySlot {
       decodeContext.current = before;
     }
   }
-
-  /** Stops the activations idle past their definition's idleMs; looks again while any remain. */
-  #sweepSoon(): void {
-    if (this.#sweep !== null) return;
-    let every = Number.POSITIVE_INFINITY;
-    // A module still loading: look again soon, when its idleMs is known.
-    for (const { cell } of this.#active.values()) every = Math.min(every, cell.definition === null ? 50 : idleOf(cell) / 4);
-    const host = this.#host;
-    this.#sweep = host.clock.setTimeout(() => {
-      this.#sweep = null;
-      if (host.stopReason === 'shutdown') return;
-      const now = host.clock.now();
-      for (const [id, active] of this.#active) {
-        const cell = active.cell;
-        if (cell.ending) {
-          this.#active.delete(id);
-          continue;
-        }
-        if (cell.status !== 'running' || cell.busy || cell.depth > 0 || this.#storing.has(id) || now - active.lastUsed < idleOf(cell)) continue;
-        this.#active.delete(id);
-        void host.stopCell(cell, 'normal');
-      }
-      for (const [key, at] of this.#accepted) if (at < now - DEDUP_WINDOW_MS) this.#accepted.delete(key);
-      if (this.#active.size > 0) this.#sweepSoon();
-    }, Math.min(10_000, Math.max(1, Math.floor(every))));
-  }
 }
 
 /** Passed as the state to commit: nothing but the end of the message. */
 const NO_STATE = Symbol('no state');
-
-/** The thread a key lives on: a worker picked by the hash of its name and key, or main when there is none. */
-export function homeOf(name: string, key: string, workers: number): number {
-  if (workers === 0) return 0;
-  let h = 0x811c9dc5; // FNV-1a
-  const text = `${name}\u0000${key}`;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return 1 + ((h >>> 0) % workers);
-}
-
-/** A key's id in the store: its definition's name and the key (names are unique in a system). */
-function idOf([, name, key]: EntityAddress): string {
-  return `${name}\u0000${key}`;
-}
-
-function splitId(id: string): [name: string, key: string] {
-  const at = id.indexOf('\u0000');
-  return [id.slice(0, at), id.slice(at + 1)];
-}
-
-/** An activation's idleMs (while its module still loads, the default). */
-function idleOf(cell: Cell): number {
-  const definition = cell.definition;
-  return definition !== null && isEntity(definition) ? entityKind(definition).idleMs : DEFAULT_IDLE_MS;
-}

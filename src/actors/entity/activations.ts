@@ -1,0 +1,92 @@
+// The activations of the keys that live on one thread: at most one per key, started on demand
+// (from a spawn record on this thread, so its module loads as a spawned actor's does), stopped
+// once idle past its definition's idleMs. A stopped one leaves nothing behind but what it
+// committed: the next message starts another from that.
+
+import type { TimerHandle } from '../../runtime/clock.js';
+import type { Cell } from '../cell/cell.js';
+import { resolvePolicy } from '../policy.js';
+import { DEFAULT_IDLE_MS, entityKind, isEntity, type EntityActivation } from './define-entity.js';
+import type { EntityHost } from './entity-host.js';
+import { idOf } from './entity-ids.js';
+import type { EntityAddress, EntityRefImpl } from './entity-ref.js';
+
+/** Entities run in at-least-once mode: a failed handler's message comes again, up to maxDeliver. */
+const POLICY = resolvePolicy({ delivery: { mode: 'at-least-once' }, maxRestarts: 1_000_000 }); // a key is never given up on
+
+interface Active {
+  readonly cell: Cell;
+  lastUsed: number;
+}
+
+export class Activations {
+  readonly #host: EntityHost;
+  readonly #active = new Map<string, Active>();
+  #sweep: TimerHandle | null = null;
+  /** Whether a key has messages on their way to its activation (then it is not idle). */
+  readonly #pending: (id: string) => boolean;
+  /** Once a sweep: forget what is older than the entities keep. */
+  readonly #swept: (now: number) => void;
+
+  constructor(host: EntityHost, pending: (id: string) => boolean, swept: (now: number) => void) {
+    this.#host = host;
+    this.#pending = pending;
+    this.#swept = swept;
+  }
+
+  /** The cell of `address`'s activation, started now if it has none (its messages wait in it while its module loads). */
+  of(address: EntityAddress, start: (id: string) => EntityActivation, self: () => EntityRefImpl): Cell {
+    const host = this.#host;
+    const id = idOf(address);
+    const now = host.clock.now();
+    const found = this.#active.get(id);
+    if (found !== undefined && !found.cell.ending) {
+      found.lastUsed = now;
+      return found.cell;
+    }
+    const key = host.newKey();
+    host.spawnFromRecord(host.self, key, [address[0], address[1], start(id), 0, 0, POLICY]);
+    const cell = host.cells.get(key)!;
+    cell.setSelf(self());
+    this.#active.set(id, { cell, lastUsed: now });
+    this.#sweepSoon();
+    return cell;
+  }
+
+  close(): void {
+    if (this.#sweep !== null) this.#host.clock.clearTimeout(this.#sweep);
+    this.#sweep = null;
+  }
+
+  /** Stops the activations idle past their definition's idleMs; looks again while any remain. */
+  #sweepSoon(): void {
+    if (this.#sweep !== null) return;
+    let every = Number.POSITIVE_INFINITY;
+    // A module still loading: look again soon, when its idleMs is known.
+    for (const { cell } of this.#active.values()) every = Math.min(every, cell.definition === null ? 50 : idleOf(cell) / 4);
+    const host = this.#host;
+    this.#sweep = host.clock.setTimeout(() => {
+      this.#sweep = null;
+      if (host.stopReason === 'shutdown') return;
+      const now = host.clock.now();
+      for (const [id, active] of this.#active) {
+        const cell = active.cell;
+        if (cell.ending) {
+          this.#active.delete(id);
+          continue;
+        }
+        if (cell.status !== 'running' || cell.busy || cell.depth > 0 || this.#pending(id) || now - active.lastUsed < idleOf(cell)) continue;
+        this.#active.delete(id);
+        void host.stopCell(cell, 'normal');
+      }
+      this.#swept(now);
+      if (this.#active.size > 0) this.#sweepSoon();
+    }, Math.min(10_000, Math.max(1, Math.floor(every))));
+  }
+}
+
+/** An activation's idleMs (while its module still loads, the default). */
+function idleOf(cell: Cell): number {
+  const definition = cell.definition;
+  return definition !== null && isEntity(definition) ? entityKind(definition).idleMs : DEFAULT_IDLE_MS;
+}

@@ -1,0 +1,26 @@
+// How entities are named: the thread a key lives on (the hash of its definition's name and key
+// over the worker threads), and a key's id in the store. Pure functions, the same on every thread.
+
+import type { EntityAddress } from './entity-ref.js';
+
+/** The longest key an entity may have. */
+export const MAX_KEY_LENGTH = 1024;
+
+/** The thread a key lives on: a worker picked by the hash of its name and key, or main when there is none. */
+export function homeOf(name: string, key: string, workers: number): number {
+  if (workers === 0) return 0;
+  let h = 0x811c9dc5; // FNV-1a
+  const text = `${name}\u0000${key}`;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return 1 + ((h >>> 0) % workers);
+}
+
+/** A key's id in the store: its definition's name and the key (names are unique in a system). */
+export function idOf([, name, key]: EntityAddress): string {
+  return `${name}\u0000${key}`;
+}
+
+export function splitId(id: string): [name: string, key: string] {
+  const at = id.indexOf('\u0000');
+  return [id.slice(0, at), id.slice(at + 1)];
+}
