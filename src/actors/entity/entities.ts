@@ -232,7 +232,7 @@ export class Entities implements DeliverySlot {
     const address = this.#addresses.get(id) ?? this.#addressFromStore(id);
     if (address === undefined) return; // its module was never recorded: nothing can handle it
     host.runtime.counters[STAT_ACCEPTED]!++;
-    const next = everyMs === 0 ? null : Math.max(due + everyMs, host.clock.now());
+    const next = everyMs === 0 ? null : Math.max(due + everyMs, Math.ceil(host.clock.now()));
     const payload: Reminder = { reminder: name, due };
     this.arrive(address, { kind: EnvelopeKind.Tell, type: name, payload, senderThread: host.self, senderKey: 0, corr: 0, priority: 0, custody: 0, trace: undefined, messageId: undefined }, (error) => {
       if (error !== null) {

@@ -20,7 +20,8 @@ export function reminderChange(name: string, when: ReminderOptions, now: number)
   validateObject(when, 'ctx.remind(when)');
   validateKeys(when, 'ctx.remind(when)', ['at', 'afterMs', 'everyMs']);
   if ((when.at === undefined) === (when.afterMs === undefined)) throw invalid('ctx.remind(when)', 'one of at or afterMs', when);
-  const due = when.at !== undefined ? validateNumber(when.at, 'ctx.remind(when).at', 0, Number.MAX_SAFE_INTEGER) : now + validateNumber(when.afterMs, 'ctx.remind(when).afterMs', 0, Number.MAX_SAFE_INTEGER);
+  // Whole epoch milliseconds, rounded up: a reminder is never delivered before its due time by Date.now().
+  const due = Math.ceil(when.at !== undefined ? validateNumber(when.at, 'ctx.remind(when).at', 0, Number.MAX_SAFE_INTEGER) : now + validateNumber(when.afterMs, 'ctx.remind(when).afterMs', 0, Number.MAX_SAFE_INTEGER));
   const everyMs = when.everyMs === undefined ? 0 : validateNumber(when.everyMs, 'ctx.remind(when).everyMs', 1, Number.MAX_SAFE_INTEGER);
   return [name, { due, everyMs }];
 }
@@ -47,7 +48,7 @@ export class Reminders {
     this.cancel(id, name);
     const clock = this.#host.clock;
     const key = `${id}\u0000${name}`;
-    const wait = Math.max(0, due - clock.now());
+    const wait = Math.max(0, Math.ceil(due - clock.now()) + 1); // timers may fire a little early: never before due
     const timer = clock.setTimeout(() => {
       this.#timers.delete(key);
       if (wait > LONGEST_TIMER_MS) this.schedule(id, name, due, everyMs);
