@@ -8,6 +8,7 @@
 import { invalid, isThenable, validateFunction, validateNumber, validateObject, validateString } from '../../validate.js';
 import { defineKind } from '../define.js';
 import { Delivery } from './delivery.js';
+import type { HeldMessage } from './outbox.js';
 import type { ActorContext, ActorSpec, AnyEntityDefinition, EntityDefinition, EntitySpec, Handler, Handlers, ReminderOptions } from '../types.js';
 
 export const ENTITY = Symbol.for('troupe.entity');
@@ -35,6 +36,8 @@ export interface EntityActivation {
   commit(state: unknown, delivery: Delivery | null): Promise<void> | null;
   /** A handler starts: changes an earlier one made and did not commit (it failed) are dropped. */
   begin(): void;
+  /** A tell or send of the handler to an entity: held until its commit (outbox.ts). */
+  hold(message: HeldMessage): void;
   /** ctx.remind and ctx.cancelReminder: kept until the handler's commit. */
   remind(name: string, when: ReminderOptions): void;
   cancelReminder(name: string): void;

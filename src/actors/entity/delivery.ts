@@ -4,35 +4,39 @@
 // together with the end of this message; a message that dies instead is ended by its dead letter.
 
 import type { DeadLetterReason } from '../types.js';
+import type { SourceMark } from './entity-store.js';
 
 /** Where a delivery is ended: its key's thread's entities. */
 export interface DeliverySlot {
   /** Commits `state` with the end of message `seq` (and its dedup record); null when nothing is to be awaited. */
-  commit(id: string, state: unknown, seq: number, messageId: string | null): Promise<void> | null;
+  commit(id: string, state: unknown, seq: number, messageId: string | null, source: SourceMark | null): Promise<void> | null;
   /** The message became a dead letter: ended for good, except when it dies with the process or thread (it is handled after restart). */
-  dead(id: string, seq: number, messageId: string | null, reason: DeadLetterReason): void;
+  dead(id: string, seq: number, messageId: string | null, reason: DeadLetterReason, source: SourceMark | null): void;
 }
 
 export class Delivery {
   readonly payload: unknown;
   readonly seq: number;
   readonly messageId: string | null;
+  /** It came from another entity's outbox: its source and number there (outbox.ts). */
+  readonly source: SourceMark | null;
   readonly #id: string;
   readonly #slot: DeliverySlot;
 
-  constructor(payload: unknown, seq: number, messageId: string | null, id: string, slot: DeliverySlot) {
+  constructor(payload: unknown, seq: number, messageId: string | null, source: SourceMark | null, id: string, slot: DeliverySlot) {
     this.payload = payload;
     this.seq = seq;
     this.messageId = messageId;
+    this.source = source;
     this.#id = id;
     this.#slot = slot;
   }
 
   commit(state: unknown): Promise<void> | null {
-    return this.#slot.commit(this.#id, state, this.seq, this.messageId);
+    return this.#slot.commit(this.#id, state, this.seq, this.messageId, this.source);
   }
 
   dead(reason: DeadLetterReason): void {
-    this.#slot.dead(this.#id, this.seq, this.messageId, reason);
+    this.#slot.dead(this.#id, this.seq, this.messageId, reason, this.source);
   }
 }

@@ -6,7 +6,7 @@
 // definition's idleMs is stopped, and its next message starts another from the committed state.
 
 import { StorageError } from '../../errors.js';
-import { decodeContext, decodeStandalone, encodeStandalone, prepare } from '../../runtime/codec.js';
+import { checkPayload, decodeContext, decodeStandalone, encodeStandalone, prepare } from '../../runtime/codec.js';
 import { STAT_ACCEPTED, STAT_DUPLICATES } from '../../runtime/layout.js';
 import { invalid, validateString } from '../../validate.js';
 import { redeliver } from '../cell/ack-mode.js';
@@ -18,7 +18,8 @@ import { Activations } from './activations.js';
 import { MAX_KEY_LENGTH, homeOf, idOf, splitId } from './entity-ids.js';
 import { Delivery, type DeliverySlot } from './delivery.js';
 import { EntityRefImpl, type EntityAddress } from './entity-ref.js';
-import { MemoryStore, type EntityStore, type ReminderChange, type StoredRecord } from './entity-store.js';
+import { MemoryStore, type EntityStore, type ReminderChange, type SourceMark, type StoredRecord } from './entity-store.js';
+import { Outbox, type HeldMessage } from './outbox.js';
 import { Reminders, reminderChange } from './reminders.js';
 import type { EntityHost } from './entity-host.js';
 import { openLmdbStore } from './lmdb-store.js';
@@ -39,6 +40,8 @@ export interface Arrival {
   readonly custody: number;
   readonly trace: string | undefined;
   readonly messageId: string | undefined;
+  /** From another entity's outbox: its source and number there (outbox.ts). */
+  readonly source?: SourceMark | undefined;
 }
 
 /** Told once the message is stored (error: it could not be; duplicate: it was seen before and dropped). */
@@ -68,10 +71,12 @@ export class Entities implements DeliverySlot {
   /** The address of each key seen here (a reminder firing for it may find no activation). */
   readonly #addresses = new Map<string, EntityAddress>();
   readonly #reminders: Reminders;
+  readonly #outbox: Outbox;
 
   constructor(host: EntityHost) {
     this.#host = host;
     this.#reminders = new Reminders(host, (id, name, due, everyMs) => this.#remindNow(id, name, due, everyMs));
+    this.#outbox = new Outbox(host, () => this.#store, host.sendToEntity);
     this.#activations = new Activations(
       host,
       (id) => this.#storing.has(id),
@@ -146,14 +151,15 @@ export class Entities implements DeliverySlot {
     const host = this.#host;
     const id = idOf(address);
     const messageId = a.messageId ?? null;
-    if (messageId !== null && a.kind === EnvelopeKind.Tell && this.#duplicate(id, messageId)) {
+    const source = a.source ?? null;
+    if ((messageId !== null && a.kind === EnvelopeKind.Tell && this.#duplicate(id, messageId)) || (source !== null && this.#outbox.taken(id, source))) {
       host.runtime.counters[STAT_DUPLICATES]!++;
       receipt?.(null, true);
       return;
     }
     const seq = (this.#seqs.get(id) ?? this.#store.lastSeq(id)) + 1;
     this.#seqs.set(id, seq);
-    const env = new Envelope(a.kind, a.type, new Delivery(a.payload, seq, messageId, id, this), a.senderThread, a.senderKey, a.corr, a.priority);
+    const env = new Envelope(a.kind, a.type, new Delivery(a.payload, seq, messageId, source, id, this), a.senderThread, a.senderKey, a.corr, a.priority);
     env.custody = a.custody;
     env.trace = a.trace;
     const store = this.#store;
@@ -163,7 +169,7 @@ export class Entities implements DeliverySlot {
       return;
     }
     store.rememberModule(address[1], address[0]);
-    const record: StoredRecord = [a.type, a.payload, messageId, a.trace ?? null];
+    const record: StoredRecord = source === null ? [a.type, a.payload, messageId, a.trace ?? null] : [a.type, a.payload, messageId, a.trace ?? null, source];
     const storing: Storing = { address, env, failed: null, stored: false };
     let queue = this.#storing.get(id);
     if (queue === undefined) this.#storing.set(id, (queue = []));
@@ -210,20 +216,42 @@ export class Entities implements DeliverySlot {
 
   // ---- DeliverySlot: how a delivery ends ------------------------------------------------------------------
 
-  commit(id: string, state: unknown, seq: number, messageId: string | null): Promise<void> | null {
-    return this.#commit(id, state, seq, messageId, null);
+  commit(id: string, state: unknown, seq: number, messageId: string | null, source: SourceMark | null): Promise<void> | null {
+    return this.#commit(id, state, seq, messageId, source, null, null);
   }
 
-  /** State, the end of message `seq`, its dedup record and the handler's reminder changes, in one transaction. */
-  #commit(id: string, state: unknown, seq: number, messageId: string | null, reminders: ReminderChange[] | null): Promise<void> | null {
+  /**
+   * State, the end of message `seq` (its dedup record, its source's mark), the handler's reminder
+   * changes and what it sent to other entities (the outbox), in one transaction; what it sent goes
+   * once that is done.
+   */
+  #commit(id: string, state: unknown, seq: number, messageId: string | null, source: SourceMark | null, reminders: ReminderChange[] | null, held: HeldMessage[] | null): Promise<void> | null {
     const bytes = state === NO_STATE ? null : encodeStandalone(prepare(state, 'state'));
+    const outbox = held === null ? null : this.#outbox.number(id, held);
     if (messageId !== null) this.#accepted.delete(`${id}\u0000${messageId}`);
-    const done = this.#store.commit(id, bytes, seq, messageId, this.#host.clock.now(), reminders);
-    if (!this.#store.durable) {
+    const extras = reminders === null && outbox === null && source === null ? null : { reminders, outbox, mark: source };
+    const done = this.#store.commit(id, bytes, seq, messageId, this.#host.clock.now(), extras);
+    const after = (): void => {
       if (reminders !== null) this.#reminders.apply(id, reminders);
+      if (outbox !== null) this.#outbox.release(outbox, held);
+    };
+    if (!this.#store.durable) {
+      after();
       return null;
     }
-    return reminders === null ? done : done.then(() => this.#reminders.apply(id, reminders));
+    return extras === null ? done : done.then(after);
+  }
+
+  /**
+   * A tell or send by `sender`'s handler to the entity at `address`: if `sender` is an entity's
+   * activation, held for its commit (outbox.ts) and true; else false (it goes now).
+   */
+  hold(sender: Cell, address: EntityAddress, type: string, payload: unknown, trace: string | undefined, settle: HeldMessage['settle']): boolean {
+    const activation = sender.args as Partial<EntityActivation> | undefined;
+    if (typeof activation?.hold !== 'function' || sender.definition === null || !isEntity(sender.definition)) return false;
+    checkPayload(payload);
+    activation.hold({ address, type, payload, trace, settle });
+    return true;
   }
 
   /** A reminder is due: a message to its entity, stored, then the reminder moves on (or is gone). */
@@ -250,10 +278,10 @@ export class Entities implements DeliverySlot {
     return moduleUrl === undefined ? undefined : [moduleUrl, name, key];
   }
 
-  dead(id: string, seq: number, messageId: string | null, reason: DeadLetterReason): void {
+  dead(id: string, seq: number, messageId: string | null, reason: DeadLetterReason, source: SourceMark | null): void {
     // One that dies with the process or its thread stays stored: it is handled after the restart.
     if (reason === 'shutdown' || reason === 'thread-crash') return;
-    void this.commit(id, NO_STATE, seq, messageId)?.catch(() => undefined);
+    void this.commit(id, NO_STATE, seq, messageId, source)?.catch(() => undefined);
   }
 
   // ---- activations ----------------------------------------------------------------------------
@@ -274,8 +302,9 @@ export class Entities implements DeliverySlot {
   #activationOf(id: string, key: string): EntityActivation {
     const store = (): EntityStore => this.#store;
     const host = this.#host;
-    /** What the running handler set or cancelled, for its commit. */
+    /** What the running handler set or cancelled, and sent to entities, for its commit. */
     const pending: ReminderChange[] = [];
+    const held: HeldMessage[] = [];
     return {
       key,
       restore() {
@@ -291,9 +320,14 @@ export class Entities implements DeliverySlot {
       },
       commit: (state, delivery) => {
         const changes = pending.length === 0 ? null : pending.splice(0);
-        return this.#commit(id, state, delivery === null ? 0 : delivery.seq, delivery === null ? null : delivery.messageId, changes);
+        const sent = held.length === 0 ? null : held.splice(0);
+        return this.#commit(id, state, delivery?.seq ?? 0, delivery?.messageId ?? null, delivery?.source ?? null, changes, sent);
       },
-      begin: () => void (pending.length = 0),
+      begin: () => {
+        pending.length = 0;
+        held.length = 0;
+      },
+      hold: (message) => void held.push(message),
       remind: (name, when) => void pending.push(reminderChange(name, when, host.clock.now())),
       cancelReminder: (name) => {
         validateString(name, 'ctx.cancelReminder(name)');
@@ -319,8 +353,9 @@ export class Entities implements DeliverySlot {
       const cell = this.#activation(address);
       let last = 0;
       for (const { seq, record } of store.pending(id)) {
-        const [type, payload, messageId, trace] = this.#decode(record);
-        const env = new Envelope(EnvelopeKind.Tell, type, new Delivery(payload, seq, messageId, id, this), host.self, 0, 0, 0);
+        const [type, payload, messageId, trace, source] = this.#decode(record);
+        if (source !== undefined) this.#outbox.taken(id, source); // its mark, for resends that come again
+        const env = new Envelope(EnvelopeKind.Tell, type, new Delivery(payload, seq, messageId, source ?? null, id, this), host.self, 0, 0, 0);
         env.trace = trace ?? undefined;
         if (messageId !== null) this.#accepted.set(`${id}\u0000${messageId}`, host.clock.now());
         host.runtime.counters[STAT_ACCEPTED]!++; // accepted again in this process: the books balance
@@ -329,6 +364,7 @@ export class Entities implements DeliverySlot {
       }
       this.#seqs.set(id, last);
     }
+    this.#outbox.recover();
   }
 
   #decode(record: Uint8Array): StoredRecord {

@@ -4,6 +4,8 @@
 import type { Cell } from '../cell/cell.js';
 import type { NodeCore } from '../node/node-core.js';
 import type { SpawnRecord } from '../node/wire.js';
+import type { EntityAddress } from './entity-ref.js';
+import type { SourceMark } from './entity-store.js';
 
 export interface EntityHost extends NodeCore {
   /** Worker threads (1..workers) over which keys are spread. */
@@ -12,4 +14,9 @@ export interface EntityHost extends NodeCore {
   newKey(): number;
   spawnFromRecord(from: number, key: number, record: SpawnRecord): void;
   stopCell(cell: Cell, reason: 'normal'): Promise<void>;
+  /** Sends a message from an entity's outbox to its target's thread (outbox.ts). */
+  readonly sendToEntity: SendToEntity;
 }
+
+/** How an outbox message goes (outbox.ts): to its target's thread, settled once the target has stored it (or dropped it as taken). */
+export type SendToEntity = (address: EntityAddress, type: string, payload: unknown, trace: string | undefined, source: SourceMark, settle: (error: Error | null, duplicate: boolean) => void) => void;

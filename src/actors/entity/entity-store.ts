@@ -3,8 +3,29 @@
 // finished (for dedup). One per thread; the keys a thread writes are only those that live there.
 // In memory by default (gone with the process); lmdb-store.ts keeps it on disk.
 
-/** A message to an entity as stored: type, payload, messageId, trace. */
-export type StoredRecord = [type: string, payload: unknown, messageId: string | null, trace: string | null];
+/** A message to an entity as stored: type, payload, messageId, trace, and the entity's outbox it came from (if one did). */
+export type StoredRecord = [type: string, payload: unknown, messageId: string | null, trace: string | null, source?: SourceMark];
+
+/** Where a message from an entity's outbox came from: the sending key's id and the message's number among all it sent. */
+export type SourceMark = readonly [sourceId: string, outSeq: number];
+
+/** A message an entity's handler sent to another entity, kept until that one has stored it (entity/outbox.ts). */
+export interface OutboxEntry {
+  readonly sourceId: string;
+  readonly outSeq: number;
+  /** The target's address, type, payload and trace, encoded. */
+  readonly record: Uint8Array;
+}
+
+/** What a handler's commit writes besides the state and the end of its message. */
+export interface CommitExtras {
+  /** Reminders set or cancelled. */
+  readonly reminders: readonly ReminderChange[] | null;
+  /** Messages sent to other entities, released once this commit is done. */
+  readonly outbox: readonly OutboxEntry[] | null;
+  /** The message being ended came from an outbox: the highest number taken from that source. */
+  readonly mark: SourceMark | null;
+}
 
 /** A reminder as stored: when it is next due (epoch ms), and its period (0: once). */
 export interface StoredReminder {
@@ -30,7 +51,15 @@ export interface EntityStore {
    * In one transaction: the new state (null: unchanged), the end of message `seq` (0: none) and,
    * with a messageId, its dedup record. Resolves once as durable as configured.
    */
-  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number, reminders: readonly ReminderChange[] | null): Promise<void>;
+  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number, extras: CommitExtras | null): Promise<void>;
+  /** The highest outbox number `targetId` has taken from `sourceId` (0: none). */
+  mark(targetId: string, sourceId: string): number;
+  /** The highest outbox number `sourceId` has given (0: none). */
+  lastOut(sourceId: string): number;
+  /** Every message still in an outbox, by source, in order. */
+  outbox(): Iterable<OutboxEntry>;
+  /** An outbox message its target has stored: out of the outbox. */
+  sent(sourceId: string, outSeq: number): Promise<void>;
   /** Every reminder stored (at start: they are scheduled again). */
   reminders(): Iterable<StoredReminder>;
   /** A reminder fired (its message stored): due again at `next`, or gone (null). */
@@ -55,6 +84,8 @@ export class MemoryStore implements EntityStore {
   readonly #states = new Map<string, Uint8Array>();
   readonly #seen = new Map<string, number>();
   readonly #reminders = new Map<string, StoredReminder>();
+  readonly #marks = new Map<string, number>();
+  readonly #lastOut = new Map<string, number>();
 
   state(id: string): Uint8Array | undefined {
     return this.#states.get(id);
@@ -68,10 +99,14 @@ export class MemoryStore implements EntityStore {
     return Promise.resolve();
   }
 
-  commit(id: string, state: Uint8Array | null, _seq: number, messageId: string | null, at: number, reminders: readonly ReminderChange[] | null): Promise<void> {
+  commit(id: string, state: Uint8Array | null, _seq: number, messageId: string | null, at: number, extras: CommitExtras | null): Promise<void> {
     if (state !== null) this.#states.set(id, state);
     if (messageId !== null) this.#seen.set(`${id}\u0000${messageId}`, at);
-    if (reminders !== null) {
+    if (extras?.mark != null) this.#marks.set(`${id}\u0000${extras.mark[0]}`, extras.mark[1]);
+    const out = extras?.outbox;
+    if (out != null && out.length > 0) this.#lastOut.set(id, out[out.length - 1]!.outSeq);
+    const reminders = extras?.reminders;
+    if (reminders != null) {
       for (const [name, set] of reminders) {
         if (set === null) this.#reminders.delete(`${id}\u0000${name}`);
         else this.#reminders.set(`${id}\u0000${name}`, { id, name, due: set.due, everyMs: set.everyMs });
@@ -82,6 +117,22 @@ export class MemoryStore implements EntityStore {
 
   reminders(): Iterable<StoredReminder> {
     return this.#reminders.values();
+  }
+
+  mark(targetId: string, sourceId: string): number {
+    return this.#marks.get(`${targetId}\u0000${sourceId}`) ?? 0;
+  }
+
+  lastOut(sourceId: string): number {
+    return this.#lastOut.get(sourceId) ?? 0;
+  }
+
+  outbox(): Iterable<OutboxEntry> {
+    return []; // nothing outlives the process here
+  }
+
+  sent(): Promise<void> {
+    return DONE;
   }
 
   reminded(id: string, name: string, next: number | null, everyMs: number): Promise<void> {

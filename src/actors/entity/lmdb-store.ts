@@ -6,14 +6,14 @@
 
 import { mkdirSync } from 'node:fs';
 import { StorageError } from '../../errors.js';
-import type { EntityStore, ReminderChange, StoredReminder } from './entity-store.js';
+import type { CommitExtras, EntityStore, OutboxEntry, StoredReminder } from './entity-store.js';
 
 /** How durable a stored message or commit is when its promise resolves. */
 export type Durability = 'machine' | 'process';
 
 /** What this directory holds, written once: a directory without it, or with another, is refused. */
 const FORMAT = 'troupe-entities/1';
-const NAMES = ['state', 'mbox', 'dedup', 'meta', 'remind'];
+const NAMES = ['state', 'mbox', 'dedup', 'meta', 'remind', 'outbox', 'marks'];
 
 interface Db {
   get(key: unknown): unknown;
@@ -70,6 +70,8 @@ class LmdbStore implements EntityStore {
   readonly #dedup: Db;
   readonly #meta: Db;
   readonly #remind: Db;
+  readonly #outbox: Db;
+  readonly #marks: Db;
   readonly #durability: Durability;
   readonly #modules = new Map<string, string>();
 
@@ -80,6 +82,8 @@ class LmdbStore implements EntityStore {
     this.#mbox = root.openDB({ name: 'mbox', encoding: 'binary' });
     this.#dedup = root.openDB({ name: 'dedup' });
     this.#remind = root.openDB({ name: 'remind' });
+    this.#outbox = root.openDB({ name: 'outbox', encoding: 'binary' });
+    this.#marks = root.openDB({ name: 'marks' });
     this.#durability = durability;
   }
 
@@ -96,20 +100,42 @@ class LmdbStore implements EntityStore {
     return this.#durable(this.#mbox.put([id, seq], record));
   }
 
-  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number, reminders: readonly ReminderChange[] | null): Promise<void> {
+  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number, extras: CommitExtras | null): Promise<void> {
     return this.#durable(
       this.#root.transaction(() => {
         if (state !== null) void this.#states.put(id, state);
         if (seq !== 0) void this.#mbox.remove([id, seq]);
         if (messageId !== null) void this.#dedup.put([id, messageId], at);
-        if (reminders !== null) {
-          for (const [name, set] of reminders) {
-            if (set === null) void this.#remind.remove([id, name]);
-            else void this.#remind.put([id, name], [set.due, set.everyMs]);
-          }
+        if (extras === null) return;
+        for (const [name, set] of extras.reminders ?? []) {
+          if (set === null) void this.#remind.remove([id, name]);
+          else void this.#remind.put([id, name], [set.due, set.everyMs]);
         }
+        for (const entry of extras.outbox ?? []) void this.#outbox.put([entry.sourceId, entry.outSeq], entry.record);
+        const out = extras.outbox;
+        if (out !== null && out.length > 0) void this.#meta.put(['out', id], out[out.length - 1]!.outSeq);
+        if (extras.mark !== null) void this.#marks.put([id, extras.mark[0]], extras.mark[1]);
       }),
     );
+  }
+
+  mark(targetId: string, sourceId: string): number {
+    return (this.#marks.get([targetId, sourceId]) as number | undefined) ?? 0;
+  }
+
+  lastOut(sourceId: string): number {
+    return (this.#meta.get(['out', sourceId]) as number | undefined) ?? 0;
+  }
+
+  *outbox(): Iterable<OutboxEntry> {
+    for (const { key, value } of this.#outbox.getRange({})) {
+      const [sourceId, outSeq] = key as [string, number];
+      yield { sourceId, outSeq, record: value as Uint8Array };
+    }
+  }
+
+  sent(sourceId: string, outSeq: number): Promise<void> {
+    return this.#durable(this.#outbox.remove([sourceId, outSeq]));
   }
 
   *reminders(): Iterable<StoredReminder> {

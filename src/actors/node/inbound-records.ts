@@ -15,6 +15,7 @@ import { MAX_PRIORITY } from '../cell/mailbox.js';
 import type { NodeCore } from './node-core.js';
 import type { EntityAddress, EntityRefImpl } from '../entity/entity-ref.js';
 import type { Arrival, Receipt } from '../entity/entities.js';
+import type { SourceMark } from '../entity/entity-store.js';
 import { WIRE_ENTITY, WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_REDELIVERY, WIRE_TRACE, type ControlRecord, type SpawnRecord } from './wire.js';
 
 /** What inbound records need of the host beyond the shared core. */
@@ -23,7 +24,7 @@ export interface InboundHost extends NodeCore {
   stopRef(ref: ActorRefImpl, graceful: boolean, kill: boolean): Promise<void>;
   onControl(from: number, record: ControlRecord): void;
   lateReply(env: Envelope, value: unknown): void;
-  readonly entities: { arrive(address: EntityAddress, arrival: Arrival, receipt: Receipt | null): void; entityRef(address: EntityAddress): EntityRefImpl };
+  readonly entities: NodeCore['entities'] & { arrive(address: EntityAddress, arrival: Arrival, receipt: Receipt | null): void; entityRef(address: EntityAddress): EntityRefImpl };
 }
 
 export class InboundRecords implements InboundSink {
@@ -246,7 +247,7 @@ export class InboundRecords implements InboundSink {
   /** For an entity whose key lives here (entity/entities.ts): stored, then to its activation; a send's receipt once stored. */
   #toEntity(from: number, h: RecordHeader, wrapped: unknown, tag: string, priority: number, trace: string | undefined): void {
     const node = this.#node;
-    let [address, payload] = wrapped as [EntityAddress, unknown];
+    let [address, payload, source] = wrapped as [EntityAddress, unknown, SourceMark?];
     let messageId: string | undefined;
     if ((priority & WIRE_MESSAGE_ID) !== 0) [messageId, payload] = payload as [string, unknown];
     const { sender, corr } = h; // the header object is reused for the next record
@@ -258,7 +259,7 @@ export class InboundRecords implements InboundSink {
     const kind = h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell;
     node.entities.arrive(
       address,
-      { kind, type: tag, payload, senderThread: from, senderKey: sender, corr: receipt === null ? corr : 0, priority: priority & (MAX_PRIORITY | QUIET), custody: h.custody, trace, messageId },
+      { kind, type: tag, payload, senderThread: from, senderKey: sender, corr: receipt === null ? corr : 0, priority: priority & (MAX_PRIORITY | QUIET), custody: h.custody, trace, messageId, source },
       receipt,
     );
   }

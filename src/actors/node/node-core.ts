@@ -16,6 +16,7 @@ import type { Envelope } from '../cell/envelope.js';
 import type { DeadLetterReason, MessageOptions } from '../types.js';
 import type { RecordWriter } from './records.js';
 import type { ControlRecord } from './wire.js';
+import type { EntityAddress } from '../entity/entity-ref.js';
 
 export interface NodeCore {
   readonly self: number;
@@ -46,6 +47,8 @@ export interface NodeCore {
   /** Refuses a message from here to `ref` (shutdown, a dead thread, a congested ring) by throwing. */
   admit(ref: ActorRefImpl): void;
   tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined, receipt?: number): void;
+  /** Entities: what an entity's handler sends to entities is held for its commit (entity/outbox.ts). */
+  readonly entities: { hold(sender: Cell, address: EntityAddress, type: string, payload: unknown, trace: string | undefined, settle: ((error: Error | null, duplicate: boolean) => void) | null): boolean };
   /** An accepted message that will not be handled: one dead letter, and its ask is answered. */
   deadLetter(env: Envelope, recipientKey: number, reason: DeadLetterReason, error?: Error, deliveryCount?: number): void;
 }

@@ -57,6 +57,7 @@ import { traceFor, tracing } from '../trace.js';
 import { isEntity } from '../entity/define-entity.js';
 import { Entities, type Receipt } from '../entity/entities.js';
 import type { EntityAddress, EntityRefImpl } from '../entity/entity-ref.js';
+import type { SendToEntity } from '../entity/entity-host.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from '../types.js';
 import { KEY_SPAN, WIRE_ENTITY, WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_TRACE, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
 
@@ -231,6 +232,37 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   entityRef(address: EntityAddress): EntityRefImpl {
     return this.entities.entityRef(address);
   }
+
+  /** A message from an entity's outbox to its target's thread: settled once the target has stored it, or dropped it as taken (outbox.ts). */
+  readonly sendToEntity: SendToEntity = (address, type, payload, trace, source, settle) => {
+    const thread = this.entities.entityRef(address).thread;
+    if (thread === this.self) {
+      this.runtime.counters[STAT_ACCEPTED]!++;
+      this.entities.arrive(address, { kind: EnvelopeKind.Tell, type, payload, senderThread: this.self, senderKey: 0, corr: 0, priority: 0, custody: 0, trace, messageId: undefined, source }, settle);
+      return;
+    }
+    if (this.#dead[thread] === 1) {
+      settle(new ActorStoppedError(`thread ${thread} died: the message stays in the outbox for the next start`), false);
+      return;
+    }
+    const { corr, promise } = this.asks.open(this.askTimeoutMs, () => `outbox ${type} to ${address[1]}/${address[2]}`, thread);
+    promise.then(
+      (duplicate) => settle(null, duplicate === true),
+      (error: Error) => settle(error, false),
+    );
+    let wrapped: unknown = [address, payload, source];
+    let priority = WIRE_ENTITY | WIRE_RECEIPT;
+    if (trace !== undefined) {
+      wrapped = [trace, wrapped];
+      priority |= WIRE_TRACE;
+    }
+    try {
+      this.records.tell(thread, 0, 0, priority, corr, wrapped, type);
+      this.runtime.counters[STAT_ACCEPTED]!++;
+    } catch (error) {
+      this.asks.reject(corr, error as Error);
+    }
+  };
 
   /** A fresh actor key of this thread (an entity's activation takes one). */
   newKey(): number {
@@ -409,6 +441,9 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       if (messageId !== undefined && typeof messageId !== 'string') throw invalid('options.messageId', 'a string', messageId);
     }
     const trace = traceFor(options?.trace);
+    // An entity's handler telling an entity: held for the handler's commit (entity/outbox.ts).
+    const current = this.current;
+    if (receipt === 0 && current !== null && ref.entity !== undefined && this.entities.hold(current, ref.entity, type, payload, trace, null)) return;
     if (this.deadLetters.inListener) priority |= QUIET;
     if (ref.thread !== this.self) this.#tellRemote(ref, type, payload, priority, messageId, receipt, trace);
     else if (ref.entity === undefined) this.#tellLocal(ref, type, payload, priority, messageId, trace);

@@ -1,0 +1,94 @@
+// The output gate of entities. What an entity's handler tells or sends to other entities is held
+// until the handler's commit, written in that same transaction (the outbox), and released once
+// the commit is done; a message leaves the outbox once its target has stored it, and one still
+// there at start is sent again. Each carries its source: the sending key and its number among
+// everything that key sent. A target takes each number from a source once, keeping the highest
+// with its state (a mark per source, committed with the message's end): messages from one source
+// reach one target in order, so a resend after a crash is dropped however late it comes, with no
+// time window. A chain of entities so has effectively-once effects across any crash.
+
+import { decodeContext, decodeStandalone, encodeStandalone, prepare } from '../../runtime/codec.js';
+import type { EntityHost, SendToEntity } from './entity-host.js';
+import { homeOf, splitId } from './entity-ids.js';
+import type { EntityAddress } from './entity-ref.js';
+import type { EntityStore, OutboxEntry, SourceMark } from './entity-store.js';
+
+/** A message a handler sent to an entity, held for its commit; `settle` tells a send how it ended. */
+export interface HeldMessage {
+  readonly address: EntityAddress;
+  readonly type: string;
+  readonly payload: unknown;
+  readonly trace: string | undefined;
+  readonly settle: ((error: Error | null, duplicate: boolean) => void) | null;
+}
+
+type Record_ = [address: EntityAddress, type: string, payload: unknown, trace: string | null];
+
+export class Outbox {
+  readonly #host: EntityHost;
+  readonly #store: () => EntityStore;
+  readonly #send: SendToEntity;
+  /** The last number each source of this thread gave. */
+  readonly #lastOut = new Map<string, number>();
+  /** The highest number each target of this thread has taken from each source (`${target}\0${source}`). */
+  readonly #marks = new Map<string, number>();
+
+  constructor(host: EntityHost, store: () => EntityStore, send: SendToEntity) {
+    this.#host = host;
+    this.#store = store;
+    this.#send = send;
+  }
+
+  /** Numbers what `sourceId`'s handler sent, for its commit. */
+  number(sourceId: string, held: readonly HeldMessage[]): OutboxEntry[] {
+    let last = this.#lastOut.get(sourceId) ?? this.#store().lastOut(sourceId);
+    const entries = held.map((m) => {
+      const record: Record_ = [m.address, m.type, m.payload, m.trace ?? null];
+      return { sourceId, outSeq: ++last, record: encodeStandalone(prepare(record)) };
+    });
+    this.#lastOut.set(sourceId, last);
+    return entries;
+  }
+
+  /** After the commit: each goes, in order; it leaves the outbox once its target has it. */
+  release(entries: readonly OutboxEntry[], held: readonly HeldMessage[] | null): void {
+    entries.forEach((entry, i) => {
+      const [address, type, payload, trace] = this.#decode(entry.record);
+      const settle = held?.[i]?.settle ?? null;
+      this.#send(address, type, payload, trace ?? undefined, [entry.sourceId, entry.outSeq], (error, duplicate) => {
+        if (error === null) void this.#store().sent(entry.sourceId, entry.outSeq).catch(() => undefined);
+        settle?.(error, duplicate);
+      });
+    });
+  }
+
+  /** Whether `targetId` took this number from its source already (then the message is dropped); if not, it is taken now. */
+  taken(targetId: string, [sourceId, outSeq]: SourceMark): boolean {
+    const key = `${targetId}\u0000${sourceId}`;
+    const mark = this.#marks.get(key) ?? this.#store().mark(targetId, sourceId);
+    if (outSeq <= mark) return true;
+    this.#marks.set(key, outSeq);
+    return false;
+  }
+
+  /** At start: what the outboxes of this thread's keys still hold goes again, in order. */
+  recover(): void {
+    const host = this.#host;
+    const byHere: OutboxEntry[] = [];
+    for (const entry of this.#store().outbox()) {
+      const [name, key] = splitId(entry.sourceId);
+      if (homeOf(name, key, host.workers) === host.self) byHere.push(entry);
+    }
+    this.release(byHere, null);
+  }
+
+  #decode(bytes: Uint8Array): Record_ {
+    const before = decodeContext.current;
+    decodeContext.current = this.#host;
+    try {
+      return decodeStandalone(bytes) as Record_;
+    } finally {
+      decodeContext.current = before;
+    }
+  }
+}
