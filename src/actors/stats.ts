@@ -122,10 +122,12 @@ export interface SystemStats {
   readonly mailboxWait: DurationHistogram;
   /** With options.spareThread: whether the spare is ready to take a dead thread's place, and how often one did. */
   readonly spare: { readonly ready: boolean; readonly used: number } | null;
+  /** With options.storage: the bytes the entity store takes on disk (lmdb grows its map as needed). */
+  readonly storage: { readonly bytes: number } | null;
 }
 
 /** One snapshot of every thread's published counters. */
-export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thread: number) => number, spare: SystemStats['spare']): SystemStats {
+export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thread: number) => number, spare: SystemStats['spare'], storage: SystemStats['storage'] = null): SystemStats {
   const now = performance.now();
   const threads: ThreadStats[] = [];
   for (let thread = 0; thread < topology.threadCount; thread++) {
@@ -183,6 +185,7 @@ export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thre
     },
     mailboxWait: mergeHistograms(threads.map((t) => t.mailboxWait)),
     spare,
+    storage,
   };
 }
 

@@ -182,7 +182,8 @@ export class ActorSystem {
   /** Per-thread counters read from shared memory: costs no messages. */
   stats(): SystemStats {
     this.#runtime.flush(); // this thread's own counters and sends, published now
-    return readStats(this.#ctl, this.#topology, (thread) => this.#replacement.replacedCount(thread), this.#replacement.spare);
+    const storage = this.options.storage === null ? null : { bytes: this.#node.entities.storeBytes() };
+    return readStats(this.#ctl, this.#topology, (thread) => this.#replacement.replacedCount(thread), this.#replacement.spare, storage);
   }
 
   /** stats() in Prometheus text exposition format, one sample per thread per metric. */

@@ -181,6 +181,11 @@ export interface ActorContext<State> {
   remind(name: string, when: ReminderOptions): void;
   /** Entities only: cancels the reminder `name`, if any (with the handler's commit). */
   cancelReminder(name: string): void;
+  /**
+   * Entities only: with the handler's commit, the entity's state, reminders and remembered
+   * message ids are deleted, and it starts afresh (init runs again) before its next message.
+   */
+  deleteEntity(): void;
   unsubscribe(topic: string, options?: { group?: string }): void;
   /**
    * The trace context of the message being handled (MessageOptions.trace), if it carries one:
@@ -281,6 +286,13 @@ export interface EntitySpec<State, H extends Handlers<State>> {
   readonly receive?: (ctx: ActorContext<State>, type: string, payload: unknown) => unknown;
   /** Leaves memory after this many ms without a message, its state kept. Default 60000. */
   readonly idleMs?: number;
+  /**
+   * The version of the state's shape (an integer from 1, the default). The state is stored with
+   * it; a state stored by an older version goes through `migrate` before its first message.
+   */
+  readonly version?: number;
+  /** Turns a state stored by version `fromVersion` into this version's. */
+  readonly migrate?: (state: unknown, fromVersion: number) => State;
 }
 
 /** Type-only marker of an entity's definition. */

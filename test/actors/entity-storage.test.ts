@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSystem, type ActorSystem, type DeadLetter } from 'troupe';
 import { Ledger } from '../fixtures/ledger.js';
+import { ProfileV1 } from '../fixtures/profile-v1.js';
+import { ProfileV2 } from '../fixtures/profile-v2.js';
 import { until } from '../support/wait.js';
 
 const dirs: string[] = [];
@@ -89,6 +91,34 @@ describe('entities with storage', () => {
     expect(letters[0]).toMatchObject({ reason: 'max-deliveries', message: { type: 'poison' } });
     system = await restart(system, path);
     expect(await system.entity(Ledger, 'dave').ask('read')).toMatchObject({ balance: 1, redelivered: 0 });
+  });
+
+  it('a state stored by an older version is migrated before its first message; a newer one is refused', async () => {
+    const path = dataDir();
+    let system = await start(path);
+    await system.entity(ProfileV1, 'ann').send('rename', 'Ann');
+    expect(system.stats().storage?.bytes).toBeGreaterThan(0);
+    system = await restart(system, path);
+    expect(await system.entity(ProfileV2, 'ann').ask('read')).toEqual({ name: 'Ann', email: 'Ann@example.org', migratedFrom: 1 });
+    system = await restart(system, path);
+    // Version 2 stored it now: an older definition cannot read it.
+    const refused = await system.entity(ProfileV1, 'ann').ask('read', undefined, { timeoutMs: 3000 }).catch((error: Error) => error);
+    expect(refused).toMatchObject({ message: expect.stringContaining('stored by version 2, newer than this definition') });
+    expect(await system.entity(ProfileV2, 'ann').ask('read')).toMatchObject({ name: 'Ann', migratedFrom: 1 });
+  });
+
+  it('ctx.deleteEntity deletes the state with the handler\'s commit: the next message starts afresh, after a restart too', async () => {
+    const path = dataDir();
+    let system = await start(path);
+    const bob = system.entity(ProfileV2, 'bob');
+    await bob.send('setEmail', 'bob@example.org');
+    expect(await bob.ask('read')).toEqual({ name: 'bob', email: 'bob@example.org', migratedFrom: 0 });
+    await bob.send('close');
+    expect(await bob.ask('read')).toEqual({ name: 'bob', email: '', migratedFrom: 0 }); // a new activation, init again
+    await bob.send('setEmail', 'again@example.org');
+    await bob.send('close');
+    system = await restart(system, path);
+    expect(await system.entity(ProfileV2, 'bob').ask('read')).toEqual({ name: 'bob', email: '', migratedFrom: 0 });
   });
 
   it('E8: refuses a path that cannot hold the store, or holds something else, with StorageError; bad options with InvalidArgumentError', async () => {

@@ -50,6 +50,9 @@ export class Context implements ActorContext<unknown> {
   cancelReminder(name: string): void {
     this.#activation('ctx.cancelReminder').cancelReminder(name);
   }
+  deleteEntity(): void {
+    this.#activation('ctx.deleteEntity').delete();
+  }
   /** The entity activation this context's actor is (its spawn arguments); for any other actor, InvalidArgumentError. */
   #activation(call: string): EntityActivation {
     const args = this.#cell.args as Partial<EntityActivation> | undefined;

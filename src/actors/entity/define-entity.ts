@@ -5,7 +5,7 @@
 // that throws (or leaves a state that cannot be encoded) fails, and the restarted activation
 // resumes from the state committed before that message.
 
-import { invalid, isThenable, validateFunction, validateNumber, validateObject, validateString } from '../../validate.js';
+import { invalid, isThenable, validateFunction, validateInteger, validateNumber, validateObject, validateString } from '../../validate.js';
 import { defineKind } from '../define.js';
 import { Delivery } from './delivery.js';
 import type { HeldMessage } from './outbox.js';
@@ -19,6 +19,7 @@ export const DEFAULT_IDLE_MS = 60_000;
 /** What the definition carries besides an actor's: how the entity lives. */
 export interface EntityKind {
   readonly idleMs: number;
+  readonly version: number;
 }
 
 /**
@@ -27,17 +28,21 @@ export interface EntityKind {
  */
 export interface EntityActivation {
   readonly key: string;
-  /** The committed state, if this key has one. */
-  restore(): { found: boolean; state: unknown };
+  /** The committed state, if this key has one, and the version of the definition that stored it. */
+  restore(): { found: boolean; state: unknown; version: number };
   /**
    * Commits `state`, with the end of the delivery it was handling if any; throws
    * SerializationError if it cannot be encoded. Null: nothing to await.
    */
-  commit(state: unknown, delivery: Delivery | null): Promise<void> | null;
+  commit(state: unknown, delivery: Delivery | null, version: number): Promise<void> | null;
   /** A handler starts: changes an earlier one made and did not commit (it failed) are dropped. */
   begin(): void;
   /** A tell or send of the handler to an entity: held until its commit (outbox.ts). */
   hold(message: HeldMessage): void;
+  /** ctx.deleteEntity: with the handler's commit, everything of this key goes, and the activation starts afresh. */
+  delete(): void;
+  /** Whether the last commit deleted the key (asked once: the answer resets). */
+  takeDeleted(): boolean;
   /** ctx.remind and ctx.cancelReminder: kept until the handler's commit. */
   remind(name: string, when: ReminderOptions): void;
   cancelReminder(name: string): void;
@@ -51,16 +56,19 @@ export function defineEntity<State, H extends Handlers<State>>(moduleUrl: string
   for (const [type, handler] of Object.entries(spec.handlers)) validateFunction(handler, `defineEntity(spec).handlers.${type}`);
   if (spec.receive !== undefined) validateFunction(spec.receive, 'defineEntity(spec).receive');
   for (const key of Object.keys(spec)) {
-    if (!['init', 'handlers', 'receive', 'idleMs'].includes(key)) throw invalid(`defineEntity(spec).${key}`, 'one of init, handlers, receive, idleMs', key);
+    if (!['init', 'handlers', 'receive', 'idleMs', 'version', 'migrate'].includes(key)) throw invalid(`defineEntity(spec).${key}`, 'one of init, handlers, receive, idleMs, version, migrate', key);
   }
   const idleMs = spec.idleMs === undefined ? DEFAULT_IDLE_MS : validateNumber(spec.idleMs, 'defineEntity(spec).idleMs', 1, 2 ** 31 - 1);
+  const version = spec.version === undefined ? 1 : validateInteger(spec.version, 'defineEntity(spec).version', 1, 2 ** 31 - 1);
+  if (spec.migrate !== undefined) validateFunction(spec.migrate, 'defineEntity(spec).migrate');
   const handlers: Record<string, Handler<unknown>> = {};
-  for (const [type, handler] of Object.entries(spec.handlers)) handlers[type] = committing(handler as Handler<unknown>);
-  const kind: EntityKind = Object.freeze({ idleMs });
+  const life: Life = { init: spec.init as ((key: string) => unknown) | undefined, version, migrate: spec.migrate as Migrate | undefined, name };
+  for (const [type, handler] of Object.entries(spec.handlers)) handlers[type] = committing(handler as Handler<unknown>, life);
+  const kind: EntityKind = Object.freeze({ idleMs, version });
   const actorSpec: ActorSpec<EntityActivation, unknown, Handlers<unknown>> = {
-    init: (activation: EntityActivation) => start(activation, spec.init),
+    init: (activation: EntityActivation) => start(activation, life),
     handlers,
-    ...(spec.receive === undefined ? {} : { receive: committingReceive(spec.receive as (ctx: ActorContext<unknown>, type: string, payload: unknown) => unknown) }),
+    ...(spec.receive === undefined ? {} : { receive: committingReceive(spec.receive as (ctx: ActorContext<unknown>, type: string, payload: unknown) => unknown, life) }),
   };
   return defineKind(moduleUrl, name, actorSpec, { [ENTITY]: kind }) as unknown as EntityDefinition<State, H>;
 }
@@ -73,33 +81,69 @@ export function entityKind(definition: AnyEntityDefinition): EntityKind {
   return (definition as unknown as Record<symbol, EntityKind>)[ENTITY]!;
 }
 
-/** An activation's first state: the committed one, or else init(key), committed at once (init runs once). */
-function start(activation: EntityActivation, init: ((key: string) => unknown) | undefined): unknown {
-  const { found, state } = activation.restore();
-  if (found) return state;
-  const made = init === undefined ? undefined : init(activation.key);
-  if (!isThenable(made)) return after(activation.commit(made, null), made);
-  return Promise.resolve(made).then((value) => after(activation.commit(value, null), value));
+type Migrate = (state: unknown, fromVersion: number) => unknown;
+
+/** How an entity's state begins and changes shape: what start() needs. */
+interface Life {
+  readonly init: ((key: string) => unknown) | undefined;
+  readonly version: number;
+  readonly migrate: Migrate | undefined;
+  readonly name: string;
 }
 
-/** The handler, given the payload unwrapped, then a commit of the state it left (a commit that fails fails the handler). */
-function committing(handler: Handler<unknown>): Handler<unknown> {
+/**
+ * An activation's first state: the committed one (migrated first if an older version stored it),
+ * or else init(key), committed at once (init runs once in the key's life).
+ */
+function start(activation: EntityActivation, { init, version, migrate, name }: Life): unknown {
+  const stored = activation.restore();
+  if (stored.found) {
+    if (stored.version === version) return stored.state;
+    if (stored.version > version) throw new Error(`the state of ${name} ${JSON.stringify(activation.key)} was stored by version ${stored.version}, newer than this definition's ${version}`);
+    if (migrate === undefined) throw new Error(`the state of ${name} ${JSON.stringify(activation.key)} was stored by version ${stored.version}: this definition (version ${version}) has no migrate`);
+    const migrated = migrate(stored.state, stored.version);
+    return after(activation.commit(migrated, null, version), migrated);
+  }
+  const made = init === undefined ? undefined : init(activation.key);
+  if (!isThenable(made)) return after(activation.commit(made, null, version), made);
+  return Promise.resolve(made).then((value) => after(activation.commit(value, null, version), value));
+}
+
+/**
+ * The handler, given the payload unwrapped, then a commit of the state it left (a commit that
+ * fails fails the handler); after a commit that deleted the key, the state starts afresh before
+ * the next message.
+ */
+function committing(handler: Handler<unknown>, life: Life): Handler<unknown> {
   return (ctx, payload) => {
-    (ctx as unknown as { readonly args: EntityActivation }).args.begin();
+    const activation = (ctx as unknown as { readonly args: EntityActivation }).args;
+    activation.begin();
     const delivery = payload instanceof Delivery ? payload : null;
     const result = handler(ctx, delivery === null ? payload : delivery.payload);
-    if (!isThenable(result)) return after(commitOf(ctx, delivery), result);
-    return Promise.resolve(result).then((value) => after(commitOf(ctx, delivery), value));
+    const finish = (value: unknown): unknown => {
+      const commit = activation.commit(ctx.state, delivery, life.version);
+      const then = (): unknown => (activation.takeDeleted() ? afresh(ctx, activation, life, value) : value);
+      return commit === null ? then() : commit.then(then);
+    };
+    return isThenable(result) ? Promise.resolve(result).then(finish) : finish(result);
   };
 }
 
-function committingReceive(receive: (ctx: ActorContext<unknown>, type: string, payload: unknown) => unknown) {
-  return (ctx: ActorContext<unknown>, type: string, payload: unknown): unknown => committing((c, p) => receive(c, type, p))(ctx, payload);
+/** After ctx.deleteEntity: the state the key starts with (init runs again), then `value`. */
+function afresh(ctx: ActorContext<unknown>, activation: EntityActivation, life: Life, value: unknown): unknown {
+  const state = start(activation, life);
+  if (!isThenable(state)) {
+    ctx.state = state;
+    return value;
+  }
+  return Promise.resolve(state).then((s) => {
+    ctx.state = s;
+    return value;
+  });
 }
 
-function commitOf(ctx: ActorContext<unknown>, delivery: Delivery | null): Promise<void> | null {
-  // The activation is the cell's spawn argument, which its context reads (context.ts).
-  return (ctx as unknown as { readonly args: EntityActivation }).args.commit(ctx.state, delivery);
+function committingReceive(receive: (ctx: ActorContext<unknown>, type: string, payload: unknown) => unknown, life: Life) {
+  return (ctx: ActorContext<unknown>, type: string, payload: unknown): unknown => committing((c, p) => receive(c, type, p), life)(ctx, payload);
 }
 
 /** `value`, once `commit` (if any) has resolved. */

@@ -8,8 +8,6 @@ import type { SourceMark } from './entity-store.js';
 
 /** Where a delivery is ended: its key's thread's entities. */
 export interface DeliverySlot {
-  /** Commits `state` with the end of message `seq` (and its dedup record); null when nothing is to be awaited. */
-  commit(id: string, state: unknown, seq: number, messageId: string | null, source: SourceMark | null): Promise<void> | null;
   /** The message became a dead letter: ended for good, except when it dies with the process or thread (it is handled after restart). */
   dead(id: string, seq: number, messageId: string | null, reason: DeadLetterReason, source: SourceMark | null): void;
 }
@@ -30,10 +28,6 @@ export class Delivery {
     this.source = source;
     this.#id = id;
     this.#slot = slot;
-  }
-
-  commit(state: unknown): Promise<void> | null {
-    return this.#slot.commit(this.#id, state, this.seq, this.messageId, this.source);
   }
 
   dead(reason: DeadLetterReason): void {

@@ -128,6 +128,11 @@ export class Entities implements DeliverySlot {
     return this.#opened;
   }
 
+  /** Bytes the store takes on disk (0 in memory). */
+  storeBytes(): number {
+    return this.#store.bytes();
+  }
+
   close(): Promise<void> {
     this.#activations.close();
     this.#reminders.close();
@@ -216,22 +221,20 @@ export class Entities implements DeliverySlot {
 
   // ---- DeliverySlot: how a delivery ends ------------------------------------------------------------------
 
-  commit(id: string, state: unknown, seq: number, messageId: string | null, source: SourceMark | null): Promise<void> | null {
-    return this.#commit(id, state, seq, messageId, source, null, null);
-  }
-
   /**
    * State, the end of message `seq` (its dedup record, its source's mark), the handler's reminder
    * changes and what it sent to other entities (the outbox), in one transaction; what it sent goes
    * once that is done.
    */
-  #commit(id: string, state: unknown, seq: number, messageId: string | null, source: SourceMark | null, reminders: ReminderChange[] | null, held: HeldMessage[] | null): Promise<void> | null {
-    const bytes = state === NO_STATE ? null : encodeStandalone(prepare(state, 'state'));
+  #commit(id: string, state: unknown, version: number, seq: number, messageId: string | null, source: SourceMark | null, by: HandlerChanges): Promise<void> | null {
+    const { reminders, held, deleting } = by;
+    const bytes = state === NO_STATE || deleting ? null : encodeStandalone(prepare([version, state], 'state'));
     const outbox = held === null ? null : this.#outbox.number(id, held);
     if (messageId !== null) this.#accepted.delete(`${id}\u0000${messageId}`);
-    const extras = reminders === null && outbox === null && source === null ? null : { reminders, outbox, mark: source };
+    const extras = reminders === null && outbox === null && source === null && !deleting ? null : { reminders, outbox, mark: source, deleteAll: deleting };
     const done = this.#store.commit(id, bytes, seq, messageId, this.#host.clock.now(), extras);
     const after = (): void => {
+      if (deleting) this.#reminders.cancelAll(id);
       if (reminders !== null) this.#reminders.apply(id, reminders);
       if (outbox !== null) this.#outbox.release(outbox, held);
     };
@@ -281,7 +284,7 @@ export class Entities implements DeliverySlot {
   dead(id: string, seq: number, messageId: string | null, reason: DeadLetterReason, source: SourceMark | null): void {
     // One that dies with the process or its thread stays stored: it is handled after the restart.
     if (reason === 'shutdown' || reason === 'thread-crash') return;
-    void this.commit(id, NO_STATE, seq, messageId, source)?.catch(() => undefined);
+    void this.#commit(id, NO_STATE, 0, seq, messageId, source, NO_CHANGES)?.catch(() => undefined);
   }
 
   // ---- activations ----------------------------------------------------------------------------
@@ -305,28 +308,42 @@ export class Entities implements DeliverySlot {
     /** What the running handler set or cancelled, and sent to entities, for its commit. */
     const pending: ReminderChange[] = [];
     const held: HeldMessage[] = [];
+    let deleting = false;
+    /** The last commit deleted the key: the activation starts afresh. */
+    let deleted = false;
     return {
       key,
       restore() {
         const bytes = store().state(id);
-        if (bytes === undefined) return { found: false, state: undefined };
+        if (bytes === undefined) return { found: false, state: undefined, version: 0 };
         const before = decodeContext.current;
         decodeContext.current = host; // refs in the state bind to this thread
         try {
-          return { found: true, state: decodeStandalone(bytes) };
+          const [version, state] = decodeStandalone(bytes) as [number, unknown];
+          return { found: true, state, version };
         } finally {
           decodeContext.current = before;
         }
       },
-      commit: (state, delivery) => {
-        const changes = pending.length === 0 ? null : pending.splice(0);
+      commit: (state, delivery, version) => {
+        const reminders = pending.length === 0 ? null : pending.splice(0);
         const sent = held.length === 0 ? null : held.splice(0);
-        return this.#commit(id, state, delivery?.seq ?? 0, delivery?.messageId ?? null, delivery?.source ?? null, changes, sent);
+        const changes: HandlerChanges = { reminders, held: sent, deleting };
+        deleted = deleting;
+        deleting = false;
+        return this.#commit(id, state, version, delivery?.seq ?? 0, delivery?.messageId ?? null, delivery?.source ?? null, changes);
+      },
+      takeDeleted: () => {
+        const was = deleted;
+        deleted = false;
+        return was;
       },
       begin: () => {
         pending.length = 0;
         held.length = 0;
+        deleting = false;
       },
+      delete: () => void (deleting = true),
       hold: (message) => void held.push(message),
       remind: (name, when) => void pending.push(reminderChange(name, when, host.clock.now())),
       cancelReminder: (name) => {
@@ -377,6 +394,15 @@ export class Entities implements DeliverySlot {
     }
   }
 }
+
+/** What a handler changed besides its state, for its commit. */
+interface HandlerChanges {
+  readonly reminders: ReminderChange[] | null;
+  readonly held: HeldMessage[] | null;
+  readonly deleting: boolean;
+}
+
+const NO_CHANGES: HandlerChanges = { reminders: null, held: null, deleting: false };
 
 /** Passed as the state to commit: nothing but the end of the message. */
 const NO_STATE = Symbol('no state');

@@ -25,6 +25,11 @@ export interface CommitExtras {
   readonly outbox: readonly OutboxEntry[] | null;
   /** The message being ended came from an outbox: the highest number taken from that source. */
   readonly mark: SourceMark | null;
+  /**
+   * ctx.deleteEntity: the key's state, reminders and dedup records go (its outbox numbering and
+   * the marks of what it took stay: what it was sent before is not taken again).
+   */
+  readonly deleteAll: boolean;
 }
 
 /** A reminder as stored: when it is next due (epoch ms), and its period (0: once). */
@@ -75,6 +80,8 @@ export interface EntityStore {
   rememberModule(name: string, moduleUrl: string): void;
   /** Forgets dedup records older than `before`. */
   prune(before: number): void;
+  /** Bytes the store takes on disk (0 in memory). */
+  bytes(): number;
   close(): Promise<void>;
 }
 
@@ -100,6 +107,11 @@ export class MemoryStore implements EntityStore {
   }
 
   commit(id: string, state: Uint8Array | null, _seq: number, messageId: string | null, at: number, extras: CommitExtras | null): Promise<void> {
+    if (extras?.deleteAll === true) {
+      this.#states.delete(id);
+      for (const key of [...this.#seen.keys()]) if (key.startsWith(`${id}\u0000`)) this.#seen.delete(key);
+      for (const key of [...this.#reminders.keys()]) if (key.startsWith(`${id}\u0000`)) this.#reminders.delete(key);
+    }
     if (state !== null) this.#states.set(id, state);
     if (messageId !== null) this.#seen.set(`${id}\u0000${messageId}`, at);
     if (extras?.mark != null) this.#marks.set(`${id}\u0000${extras.mark[0]}`, extras.mark[1]);
@@ -162,6 +174,10 @@ export class MemoryStore implements EntityStore {
 
   prune(before: number): void {
     for (const [key, at] of this.#seen) if (at < before) this.#seen.delete(key);
+  }
+
+  bytes(): number {
+    return 0;
   }
 
   close(): Promise<void> {

@@ -26,6 +26,7 @@ interface Db {
 interface Root extends Db {
   openDB(options: { name: string; encoding?: string }): Db;
   transaction<T>(callback: () => T): Promise<T>;
+  getStats(): { lastPageNumber: number; pageSize: number };
   readonly flushed: Promise<void>;
   close(): Promise<void>;
 }
@@ -103,6 +104,11 @@ class LmdbStore implements EntityStore {
   commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number, extras: CommitExtras | null): Promise<void> {
     return this.#durable(
       this.#root.transaction(() => {
+        if (extras?.deleteAll === true) {
+          void this.#states.remove(id);
+          for (const key of this.#dedup.getKeys({ start: [id], end: [`${id}\u0000`] })) void this.#dedup.remove(key);
+          for (const key of this.#remind.getKeys({ start: [id], end: [`${id}\u0000`] })) void this.#remind.remove(key);
+        }
         if (state !== null) void this.#states.put(id, state);
         if (seq !== 0) void this.#mbox.remove([id, seq]);
         if (messageId !== null) void this.#dedup.put([id, messageId], at);
@@ -183,6 +189,11 @@ class LmdbStore implements EntityStore {
     const old: unknown[] = [];
     for (const { key, value } of this.#dedup.getRange({})) if ((value as number) < before) old.push(key);
     if (old.length > 0) void this.#root.transaction(() => old.forEach((key) => void this.#dedup.remove(key)));
+  }
+
+  bytes(): number {
+    const stats = this.#root.getStats();
+    return (stats.lastPageNumber + 1) * stats.pageSize;
   }
 
   close(): Promise<void> {

@@ -65,6 +65,15 @@ export class Reminders {
     this.#timers.delete(key);
   }
 
+  /** Every reminder of `id` (its entity was deleted). */
+  cancelAll(id: string): void {
+    for (const [key, timer] of this.#timers) {
+      if (!key.startsWith(`${id}\u0000`)) continue;
+      this.#host.clock.clearTimeout(timer);
+      this.#timers.delete(key);
+    }
+  }
+
   close(): void {
     for (const timer of this.#timers.values()) this.#host.clock.clearTimeout(timer);
     this.#timers.clear();
