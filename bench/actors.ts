@@ -259,3 +259,17 @@ export const PlainAccount = defineActor(import.meta.url, 'PlainAccount', {
     balance: (ctx) => ctx.state.balance,
   },
 });
+
+/** One link of a chain of three entities (entities.bench.ts): keys `<chain>-0`, `-1`, `-2`; each hop counts and tells the next. */
+export const BenchHop = defineEntity(import.meta.url, 'BenchHop', {
+  init: () => ({ count: 0 }),
+  handlers: {
+    hop: (ctx, n: number) => {
+      ctx.state.count++;
+      const key = ctx.self.id.slice('BenchHop/'.length);
+      const link = Number(key.slice(-1));
+      if (link < 2) ctx.entity(BenchHop, `${key.slice(0, -1)}${link + 1}`).tell('hop', n);
+    },
+    count: (ctx) => ctx.state.count,
+  },
+});

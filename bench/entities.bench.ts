@@ -3,14 +3,15 @@
 // same way, into an lmdb environment on the same disk; end to end (stored, handled, committed)
 // against the same deposits told to plain actors in memory (the price of durability); the
 // activation of keys never seen. The naive shape (await each send in turn) beside the tuned one
-// (many sends in flight).
+// (many sends in flight). A chain of three entities, through the outbox, against the same chain
+// in memory.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSystem, type ActorSystem } from 'troupe';
 import { encodeStandalone, prepare } from '../src/runtime/codec.js';
-import { BenchAccount, PlainAccount } from './actors.js';
+import { BenchAccount, BenchHop, PlainAccount } from './actors.js';
 import { QUICK, median, report, type Measured } from './lib.js';
 
 const N = QUICK ? 5_000 : 40_000;
@@ -18,6 +19,8 @@ const KEYS = 64;
 const SEQUENTIAL = QUICK ? 200 : 1_000;
 const ACTIVATIONS = QUICK ? 2_000 : 10_000;
 const ROUNDS = QUICK ? 1 : 3;
+const CHAINS = 16;
+const CHAIN_MESSAGES = QUICK ? 1_000 : 4_000;
 
 interface Timed {
   rate: number;
@@ -70,6 +73,8 @@ interface Round {
   memoryEndToEnd: number;
   activationsDurable: number;
   activationsMemory: number;
+  chainDurable: number;
+  chainMemory: number;
 }
 
 async function endToEnd(system: ActorSystem, durable: boolean): Promise<number> {
@@ -84,6 +89,21 @@ async function endToEnd(system: ActorSystem, durable: boolean): Promise<number> 
     await Promise.all(refs.map((r) => r.ask('balance')));
   }
   return N / ((performance.now() - t0) / 1000);
+}
+
+/** CHAIN_MESSAGES told to the first of CHAINS chains of three entities, until the last links have counted them all. */
+async function chain(system: ActorSystem, prefix: string): Promise<number> {
+  const first = Array.from({ length: CHAINS }, (_, c) => system.entity(BenchHop, `${prefix}${c}-0`));
+  const last = Array.from({ length: CHAINS }, (_, c) => system.entity(BenchHop, `${prefix}${c}-2`));
+  const before = (await Promise.all(last.map((r) => r.ask('count')))).reduce((a, b) => a + b, 0);
+  const t0 = performance.now();
+  for (let i = 0; i < CHAIN_MESSAGES; i++) first[i % CHAINS]!.tell('hop', i);
+  for (;;) {
+    const done = (await Promise.all(last.map((r) => r.ask('count')))).reduce((a, b) => a + b, 0) - before;
+    if (done >= CHAIN_MESSAGES) break;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  return CHAIN_MESSAGES / ((performance.now() - t0) / 1000);
 }
 
 async function activations(system: ActorSystem, prefix: string): Promise<number> {
@@ -106,6 +126,8 @@ async function round(): Promise<Round> {
     await endToEnd(durable, true); // warm
     const durableEndToEnd = await endToEnd(durable, true);
     const activationsDurable = await activations(durable, 'new');
+    await chain(durable, 'warm'); // warm
+    const chainDurable = await chain(durable, 'c');
     await durable.shutdown();
 
     const quick = await createSystem({ storage: { path: dirs[2]!, durability: 'process' } });
@@ -118,8 +140,10 @@ async function round(): Promise<Round> {
     await endToEnd(memory, false); // warm
     const memoryEndToEnd = await endToEnd(memory, false);
     const activationsMemory = await activations(memory, 'mem');
+    await chain(memory, 'warm');
+    const chainMemory = await chain(memory, 'c');
     await memory.shutdown();
-    return { raw, send, sendProcess, sequential, durableEndToEnd, memoryEndToEnd, activationsDurable, activationsMemory };
+    return { raw, send, sendProcess, sequential, durableEndToEnd, memoryEndToEnd, activationsDurable, activationsMemory, chainDurable, chainMemory };
   } finally {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
@@ -145,10 +169,13 @@ report({
     row(`end to end in memory: the same to ${KEYS} plain actors`, memoryE2E),
     row(`activation of ${ACTIVATIONS} keys never seen (storage), answered`, med((r) => r.activationsDurable)),
     row(`activation of ${ACTIVATIONS} keys never seen (in memory), answered`, med((r) => r.activationsMemory)),
+    row(`chain of 3 entities (outbox, storage), ${CHAINS} chains: messages through all three`, med((r) => r.chainDurable)),
+    row(`the same chain of 3 entities in memory`, med((r) => r.chainMemory)),
   ],
   ratios: [
     { bench: 'entities', subject: 'durable send (until stored)', baseline: 'raw lmdb puts', ratio: send / raw, goal: 0.6 },
     { bench: 'entities', subject: 'durable, end to end', baseline: 'in memory, end to end', ratio: durableE2E / memoryE2E },
+    { bench: 'entities', subject: 'chain of 3 entities, storage and outbox', baseline: 'the same in memory', ratio: med((r) => r.chainDurable) / med((r) => r.chainMemory) },
   ],
   extra: {
     'durable send / raw lmdb puts (goal >= 0.6)': (send / raw).toFixed(2),
