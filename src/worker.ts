@@ -50,8 +50,10 @@ function begin(wiring: ThreadWiring, recovery: WorkerBoot['recovery']): void {
     workers: boot.workers,
     ...(recovery === undefined ? {} : { recovery }),
   });
-  runtime.start(node.inbound);
+  // The store first: what the custody log replays at start (a replacement's) waits for it, and
+  // goes after what the store holds.
   if (boot.storage !== null) void node.entities.useStorage(boot.storage).catch(() => undefined); // its error is whenReady's
+  runtime.start(node.inbound);
 }
 
 function running(): { runtime: ThreadRuntime; node: ActorNode } {

@@ -57,6 +57,11 @@ export function callTraced(
   return storage.run(trace, () => (handler !== undefined ? handler(ctx as never, payload) : receive!(ctx as never, type, payload)));
 }
 
+/** Runs `fn` with no trace active (what it sends carries only a trace it names itself). */
+export function untraced<T>(fn: () => T): T {
+  return inUse ? storage.run(undefined, fn) : fn();
+}
+
 /** Whether handlers must be run through callTraced and batches through runUntraced (something on this thread was traced). */
 export function tracing(): boolean {
   return inUse;

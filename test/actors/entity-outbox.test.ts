@@ -32,12 +32,13 @@ describe('entity outbox', () => {
     });
   }
 
-  it('E4: a handler that fails sends nothing to other entities, on any attempt', async () => {
+  it('E4: a handler that fails sends nothing to other entities, on any attempt, before an await or after one', async () => {
     const system = await systems.start({ threads: 2 });
     const from = system.entity(Ledger, 'x');
     await expect(from.ask('transferThenFail', { id: 'f1', to: 'y', amount: 5 })).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
+    await expect(from.ask('transferLaterThenFail', { id: 'f2', to: 'y', amount: 5 })).rejects.toMatchObject({ code: 'ERR_ACTOR_FAILED' });
     await from.ask('transfer', { id: 'ok1', to: 'y', amount: 1 });
     await until(async () => (await system.entity(Ledger, 'y').ask('read')).applied.length === 1, 5000, 'the good transfer');
-    expect((await system.entity(Ledger, 'y').ask('read')).applied).toEqual(['ok1>']); // none of the five failed attempts' deposits
+    expect((await system.entity(Ledger, 'y').ask('read')).applied).toEqual(['ok1>']); // none of the failed attempts' deposits, before an await or after
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSystem, type ActorSystem, type DeadLetter } from 'troupe';
 import { Ledger } from '../fixtures/ledger.js';
+import { Exiter } from '../fixtures/actors.js';
 import { ProfileV1 } from '../fixtures/profile-v1.js';
 import { ProfileV2 } from '../fixtures/profile-v2.js';
 import { until } from '../support/wait.js';
@@ -119,6 +120,25 @@ describe('entities with storage', () => {
     await bob.send('close');
     system = await restart(system, path);
     expect(await system.entity(ProfileV2, 'bob').ask('read')).toEqual({ name: 'bob', email: '', migratedFrom: 0 });
+  });
+
+  it('a worker thread that dies while its entities hold stored messages: its replacement handles each once', async () => {
+    const path = dataDir();
+    const system = await start(path, 'process', 1);
+    const carol = system.entity(Ledger, 'carol');
+    const sends = Array.from({ length: 40 }, (_, i) => carol.send('slowDeposit', { id: `s${i}`, amount: 1 }));
+    await Promise.all(sends); // stored; most not handled yet (20 ms each)
+    system.spawn(Exiter, undefined, { placement: { thread: 1 } }).tell('exit', { code: 3, spinMs: 0 });
+    await until(async () => {
+      try {
+        return (await carol.ask('read', undefined, { timeoutMs: 1000 })).balance === 40;
+      } catch {
+        return false; // its thread is being replaced
+      }
+    }, 20_000, 'all forty');
+    const state = await carol.ask('read');
+    expect(state.applied).toEqual(Array.from({ length: 40 }, (_, i) => `s${i}`)); // in order, none twice
+    expect(system.stats().threads[1]!.replaced).toBe(1);
   });
 
   it('E8: refuses a path that cannot hold the store, or holds something else, with StorageError; bad options with InvalidArgumentError', async () => {

@@ -53,6 +53,12 @@ export class Activations {
     return cell;
   }
 
+  /** `id`'s activation finished a message now: idle from here. */
+  touch(id: string): void {
+    const active = this.#active.get(id);
+    if (active !== undefined) active.lastUsed = this.#host.clock.now();
+  }
+
   close(): void {
     if (this.#sweep !== null) this.#host.clock.clearTimeout(this.#sweep);
     this.#sweep = null;
@@ -75,7 +81,9 @@ export class Activations {
           this.#active.delete(id);
           continue;
         }
-        if (cell.status !== 'running' || cell.busy || cell.depth > 0 || this.#pending(id) || now - active.lastUsed < idleOf(cell)) continue;
+        const d = cell.delivery; // at-least-once: a failed message waiting to go again is work too
+        const retrying = d !== null && (d.current !== null || d.redeliver.length > 0 || d.deferred.size > 0 || d.waitTimer !== null);
+        if (cell.status !== 'running' || cell.busy || cell.depth > 0 || retrying || this.#pending(id) || now - active.lastUsed < idleOf(cell)) continue;
         this.#active.delete(id);
         void host.stopCell(cell, 'normal');
       }

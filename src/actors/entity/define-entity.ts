@@ -5,6 +5,7 @@
 // that throws (or leaves a state that cannot be encoded) fails, and the restarted activation
 // resumes from the state committed before that message.
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { invalid, isThenable, validateFunction, validateInteger, validateNumber, validateObject, validateString } from '../../validate.js';
 import { defineKind } from '../define.js';
 import { Delivery } from './delivery.js';
@@ -43,6 +44,8 @@ export interface EntityActivation {
   delete(): void;
   /** Whether the last commit deleted the key (asked once: the answer resets). */
   takeDeleted(): boolean;
+  /** True from a handler's start to its commit: what it sends to entities now is held. */
+  readonly open: boolean;
   /** ctx.remind and ctx.cancelReminder: kept until the handler's commit. */
   remind(name: string, when: ReminderOptions): void;
   cancelReminder(name: string): void;
@@ -83,6 +86,14 @@ export function entityKind(definition: AnyEntityDefinition): EntityKind {
 
 type Migrate = (state: unknown, fromVersion: number) => unknown;
 
+/** The activation whose handler runs in this async context, if any. */
+const running = new AsyncLocalStorage<EntityActivation>();
+
+/** The entity activation whose handler is running here (awaits included), if any. */
+export function runningActivation(): EntityActivation | undefined {
+  return running.getStore();
+}
+
 /** How an entity's state begins and changes shape: what start() needs. */
 interface Life {
   readonly init: ((key: string) => unknown) | undefined;
@@ -119,7 +130,9 @@ function committing(handler: Handler<unknown>, life: Life): Handler<unknown> {
     const activation = (ctx as unknown as { readonly args: EntityActivation }).args;
     activation.begin();
     const delivery = payload instanceof Delivery ? payload : null;
-    const result = handler(ctx, delivery === null ? payload : delivery.payload);
+    // The activation is found again from the handler's async context (awaits included): what it
+    // sends to entities after an await is held too (entities.ts hold).
+    const result = running.run(activation, handler, ctx, delivery === null ? payload : delivery.payload);
     const finish = (value: unknown): unknown => {
       const commit = activation.commit(ctx.state, delivery, life.version);
       const then = (): unknown => (activation.takeDeleted() ? afresh(ctx, activation, life, value) : value);

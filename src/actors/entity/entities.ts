@@ -13,7 +13,7 @@ import { redeliver } from '../cell/ack-mode.js';
 import type { Cell } from '../cell/cell.js';
 import { Envelope, EnvelopeKind } from '../cell/envelope.js';
 import type { AnyEntityDefinition, DeadLetterReason, Reminder } from '../types.js';
-import { isEntity, type EntityActivation } from './define-entity.js';
+import { isEntity, runningActivation, type EntityActivation } from './define-entity.js';
 import { Activations } from './activations.js';
 import { MAX_KEY_LENGTH, homeOf, idOf, splitId } from './entity-ids.js';
 import { Delivery, type DeliverySlot } from './delivery.js';
@@ -27,6 +27,8 @@ import type { ResolvedStorage } from '../options.js';
 
 /** How long a messageId is remembered by the entity that finished it. */
 export const DEDUP_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** How often the store's dedup records past the window are pruned (a scan of them). */
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
 /** A message for an entity, as it reaches the key's thread. */
 export interface Arrival {
@@ -72,6 +74,7 @@ export class Entities implements DeliverySlot {
   readonly #addresses = new Map<string, EntityAddress>();
   readonly #reminders: Reminders;
   readonly #outbox: Outbox;
+  #prunedAt = 0;
 
   constructor(host: EntityHost) {
     this.#host = host;
@@ -82,6 +85,10 @@ export class Entities implements DeliverySlot {
       (id) => this.#storing.has(id),
       (now) => {
         for (const [key, at] of this.#accepted) if (at < now - DEDUP_WINDOW_MS) this.#accepted.delete(key);
+        if (now - this.#prunedAt >= PRUNE_EVERY_MS) {
+          this.#prunedAt = now;
+          this.#store.prune(now - DEDUP_WINDOW_MS); // dedup records past the window
+        }
       },
     );
   }
@@ -188,6 +195,12 @@ export class Entities implements DeliverySlot {
     put.then(
       () => {
         storing.stored = true;
+        // Stored: the store has it now, not the custody log (a replacement of this thread takes
+        // it up from the store, once; from both it would be handled twice).
+        if (env.custody !== 0) {
+          host.runtime.custody?.done(env.custody);
+          env.custody = 0;
+        }
         receipt?.(null, false);
         this.#handOn(id);
       },
@@ -230,10 +243,12 @@ export class Entities implements DeliverySlot {
     const { reminders, held, deleting } = by;
     const bytes = state === NO_STATE || deleting ? null : encodeStandalone(prepare([version, state], 'state'));
     const outbox = held === null ? null : this.#outbox.number(id, held);
-    if (messageId !== null) this.#accepted.delete(`${id}\u0000${messageId}`);
     const extras = reminders === null && outbox === null && source === null && !deleting ? null : { reminders, outbox, mark: source, deleteAll: deleting };
     const done = this.#store.commit(id, bytes, seq, messageId, this.#host.clock.now(), extras);
+    this.#activations.touch(id);
     const after = (): void => {
+      // Its dedup record is readable in the store only now: until then the id stays remembered here.
+      if (messageId !== null) this.#accepted.delete(`${id}\u0000${messageId}`);
       if (deleting) this.#reminders.cancelAll(id);
       if (reminders !== null) this.#reminders.apply(id, reminders);
       if (outbox !== null) this.#outbox.release(outbox, held);
@@ -242,18 +257,21 @@ export class Entities implements DeliverySlot {
       after();
       return null;
     }
-    return extras === null ? done : done.then(after);
+    return done.then(after);
   }
 
   /**
    * A tell or send by `sender`'s handler to the entity at `address`: if `sender` is an entity's
    * activation, held for its commit (outbox.ts) and true; else false (it goes now).
    */
-  hold(sender: Cell, address: EntityAddress, type: string, payload: unknown, trace: string | undefined, settle: HeldMessage['settle']): boolean {
-    const activation = sender.args as Partial<EntityActivation> | undefined;
-    if (typeof activation?.hold !== 'function' || sender.definition === null || !isEntity(sender.definition)) return false;
+  hold(sender: Cell | null, address: EntityAddress, type: string, payload: unknown, trace: string | undefined, settle: HeldMessage['settle']): boolean {
+    const activation = runningActivation() ?? (sender !== null && sender.definition !== null && isEntity(sender.definition) ? (sender.args as EntityActivation) : undefined);
+    if (activation === undefined || !activation.open) return false;
     checkPayload(payload);
-    activation.hold({ address, type, payload, trace, settle });
+    activation.hold({ address, type, payload, trace, settle: null });
+    // A send resolves at once: the message is in the outbox, and goes once the handler commits
+    // (awaited there, it would wait for the very commit that waits for the handler).
+    settle?.(null, false);
     return true;
   }
 
@@ -282,8 +300,10 @@ export class Entities implements DeliverySlot {
   }
 
   dead(id: string, seq: number, messageId: string | null, reason: DeadLetterReason, source: SourceMark | null): void {
-    // One that dies with the process or its thread stays stored: it is handled after the restart.
-    if (reason === 'shutdown' || reason === 'thread-crash') return;
+    // Only a verdict on the message itself ends it in the store (and remembers its id and mark):
+    // one that died with the process, its thread or its activation stays stored and is handled
+    // after the next start; one that could not be stored was never there (its sender may retry).
+    if (reason !== 'max-deliveries' && reason !== 'terminated' && reason !== 'unhandled') return;
     void this.#commit(id, NO_STATE, 0, seq, messageId, source, NO_CHANGES)?.catch(() => undefined);
   }
 
@@ -309,6 +329,8 @@ export class Entities implements DeliverySlot {
     const pending: ReminderChange[] = [];
     const held: HeldMessage[] = [];
     let deleting = false;
+    /** Between a handler's start and its commit. */
+    let open = false;
     /** The last commit deleted the key: the activation starts afresh. */
     let deleted = false;
     return {
@@ -326,6 +348,7 @@ export class Entities implements DeliverySlot {
         }
       },
       commit: (state, delivery, version) => {
+        open = false;
         const reminders = pending.length === 0 ? null : pending.splice(0);
         const sent = held.length === 0 ? null : held.splice(0);
         const changes: HandlerChanges = { reminders, held: sent, deleting };
@@ -342,6 +365,10 @@ export class Entities implements DeliverySlot {
         pending.length = 0;
         held.length = 0;
         deleting = false;
+        open = true;
+      },
+      get open() {
+        return open;
       },
       delete: () => void (deleting = true),
       hold: (message) => void held.push(message),

@@ -11,7 +11,7 @@ import type { ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from '../cell/cell.js';
 import type { NodeCore } from './node-core.js';
 import type { SendOptions, SendResult } from '../types.js';
-import { activeTrace, traceFor } from '../trace.js';
+import { activeTrace, traceFor, untraced } from '../trace.js';
 
 const DEFAULT_SEND_MS = 5000;
 const NOT_DUPLICATE: SendResult = Object.freeze({ duplicate: false });
@@ -48,11 +48,10 @@ export class SendQueue {
         if (signal.aborted) return Promise.reject(signal.reason); // nothing is sent
       }
       // An entity's handler sending to an entity: held for the handler's commit, settled once the target has it (entity/outbox.ts).
-      const current = this.#node.current;
-      if (current !== null && ref.entity !== undefined) {
+      if (ref.entity !== undefined) {
         let settle!: (error: Error | null, duplicate: boolean) => void;
         const held = new Promise<SendResult>((resolve, reject) => (settle = (error, duplicate) => (error === null ? resolve(duplicate ? DUPLICATE : NOT_DUPLICATE) : reject(error))));
-        if (this.#node.entities.hold(current, ref.entity, type, payload, traceFor(options?.trace), settle)) return held;
+        if (this.#node.entities.hold(this.#node.current, ref.entity, type, payload, traceFor(options?.trace), settle)) return held;
       }
       if (!this.#waiting.has(ref.key)) {
         try {
@@ -154,7 +153,8 @@ export class SendQueue {
         node.current = waiter.sender;
         let result: Promise<SendResult>;
         try {
-          result = this.#sendNow(waiter.ref, waiter.type, waiter.payload, waiter.options);
+          // Under no trace but its own (kept in its options): this retry runs in another waiter's context.
+          result = untraced(() => this.#sendNow(waiter.ref, waiter.type, waiter.payload, waiter.options));
         } catch (error) {
           if (error instanceof MailboxFullError) {
             this.#retry(key, attempt + 1);

@@ -95,6 +95,7 @@ export class Topics {
   /** Subscribes `ref` here and tells every other live thread. */
   subscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void {
     validateString(topic, 'subscribe(topic)');
+    if (ref.entity !== undefined) throw invalid('subscribe(ref)', `a ref to an actor (${ref.id} is an entity: publish to actors, which tell entities)`, ref.id);
     if (group !== undefined) validateString(group, 'options.group');
     this.#table.add(topic, ref, group);
     this.#broadcast(['sub', topic, ref.thread, ref.key, group ?? null]);
