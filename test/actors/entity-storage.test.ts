@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSystem, type ActorSystem, type DeadLetter } from 'troupe';
 import { Ledger } from '../fixtures/ledger.js';
 import { Exiter } from '../fixtures/actors.js';
+import { Counter } from '../fixtures/counter.js';
 import { ProfileV1 } from '../fixtures/profile-v1.js';
 import { ProfileV2 } from '../fixtures/profile-v2.js';
 import { until } from '../support/wait.js';
@@ -139,6 +140,31 @@ describe('entities with storage', () => {
     const state = await carol.ask('read');
     expect(state.applied).toEqual(Array.from({ length: 40 }, (_, i) => `s${i}`)); // in order, none twice
     expect(system.stats().threads[1]!.replaced).toBe(1);
+  });
+
+  it('E4: transfers to an entity whose thread dies meanwhile reach it once each, in order, after its replacement', async () => {
+    const path = dataDir();
+    const system = await start(path, 'process', 2);
+    // Which worker each troupe thread is, and a source and target whose keys live on different ones.
+    const workers = await Promise.all([1, 2].map((thread) => system.spawn(Counter, { start: 0 }, { placement: { thread } }).ask('thread')));
+    const threadOf = async (key: string): Promise<number> => 1 + workers.indexOf(await system.entity(Ledger, key).ask('thread'));
+    const sourceThread = await threadOf('src');
+    let target = '';
+    for (let i = 0; target === ''; i++) if ((await threadOf(`dst${i}`)) !== sourceThread) target = `dst${i}`;
+    const source = system.entity(Ledger, 'src');
+    await source.send('deposit', { id: 'init', amount: 100 });
+    // The target's thread ends; meanwhile the source's transfers are released to it.
+    system.spawn(Exiter, undefined, { placement: { thread: 3 - sourceThread } }).tell('exit', { code: 3, spinMs: 0 });
+    for (let i = 0; i < 30; i++) source.tell('transfer', { id: `t${i}`, to: target, amount: 1 });
+    await until(async () => {
+      try {
+        return (await system.entity(Ledger, target).ask('read', undefined, { timeoutMs: 1000 })).applied.length === 30;
+      } catch {
+        return false; // its thread is being replaced
+      }
+    }, 20_000, 'every deposit at the target');
+    expect((await system.entity(Ledger, target).ask('read')).applied).toEqual(Array.from({ length: 30 }, (_, i) => `t${i}>`));
+    expect((await source.ask('read')).balance).toBe(70);
   });
 
   it('E8: refuses a path that cannot hold the store, or holds something else, with StorageError; bad options with InvalidArgumentError', async () => {

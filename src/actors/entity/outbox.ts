@@ -9,7 +9,7 @@
 
 import { decodeContext, decodeStandalone, encodeStandalone, prepare } from '../../runtime/codec.js';
 import type { EntityHost, SendToEntity } from './entity-host.js';
-import { homeOf, splitId } from './entity-ids.js';
+import { homeOf, idOf, splitId } from './entity-ids.js';
 import type { EntityAddress } from './entity-ref.js';
 import type { EntityStore, OutboxEntry, SourceMark } from './entity-store.js';
 
@@ -24,6 +24,19 @@ export interface HeldMessage {
 
 type Record_ = [address: EntityAddress, type: string, payload: unknown, trace: string | null];
 
+/** An outbox message on its way. */
+interface Outgoing {
+  readonly entry: OutboxEntry;
+  readonly address: EntityAddress;
+  readonly type: string;
+  readonly payload: unknown;
+  readonly trace: string | undefined;
+  readonly settle: HeldMessage['settle'];
+}
+
+/** How soon a message that could not go (its target's thread was dead, or replacing) is tried again. */
+const RETRY_MS = 100;
+
 export class Outbox {
   readonly #host: EntityHost;
   readonly #store: () => EntityStore;
@@ -32,6 +45,8 @@ export class Outbox {
   readonly #lastOut = new Map<string, number>();
   /** The highest number each target of this thread has taken from each source (`${target}\0${source}`). */
   readonly #marks = new Map<string, number>();
+  /** Per target, what waits behind a message that could not go, in order. */
+  readonly #blocked = new Map<string, Outgoing[]>();
 
   constructor(host: EntityHost, store: () => EntityStore, send: SendToEntity) {
     this.#host = host;
@@ -54,12 +69,42 @@ export class Outbox {
   release(entries: readonly OutboxEntry[], held: readonly HeldMessage[] | null): void {
     entries.forEach((entry, i) => {
       const [address, type, payload, trace] = this.#decode(entry.record);
-      const settle = held?.[i]?.settle ?? null;
-      this.#send(address, type, payload, trace ?? undefined, [entry.sourceId, entry.outSeq], (error, duplicate) => {
-        if (error === null) void this.#store().sent(entry.sourceId, entry.outSeq).catch(() => undefined);
-        settle?.(error, duplicate);
-      });
+      this.#go({ entry, address, type, payload, trace: trace ?? undefined, settle: held?.[i]?.settle ?? null });
     });
+  }
+
+  /**
+   * Sends one, unless an earlier one to the same target could not go (its thread was dead): then
+   * it waits behind that one, so that the target takes them in order (a later number taken first
+   * would make it drop the earlier as taken).
+   */
+  #go(out: Outgoing): void {
+    const target = idOf(out.address);
+    const waiting = this.#blocked.get(target);
+    if (waiting !== undefined) {
+      waiting.push(out);
+      return;
+    }
+    this.#send(out.address, out.type, out.payload, out.trace, [out.entry.sourceId, out.entry.outSeq], (error, duplicate) => {
+      if (error !== null) {
+        this.#block(target, out);
+        return;
+      }
+      void this.#store().sent(out.entry.sourceId, out.entry.outSeq).catch(() => undefined);
+      out.settle?.(null, duplicate);
+    });
+  }
+
+  /** `out` could not go to `target`: it, and what follows it there, go again in a while, in order. */
+  #block(target: string, out: Outgoing): void {
+    const waiting = this.#blocked.get(target);
+    if (waiting !== undefined) waiting.unshift(out);
+    else this.#blocked.set(target, [out]);
+    this.#host.clock.setTimeout(() => {
+      const queue = this.#blocked.get(target) ?? [];
+      this.#blocked.delete(target);
+      for (const next of queue) this.#go(next);
+    }, RETRY_MS);
   }
 
   /** Whether `targetId` took this number from its source already (then the message is dropped); if not, it is taken now. */
