@@ -6,7 +6,7 @@
 // definition's idleMs is stopped, and its next message starts another from the committed state.
 
 import { StorageError } from '../../errors.js';
-import { checkPayload, decodeContext, decodeStandalone, encodeStandalone, prepare } from '../../runtime/codec.js';
+import { checkPayload, encodeStandalone, prepare } from '../../runtime/codec.js';
 import { STAT_ACCEPTED, STAT_DUPLICATES } from '../../runtime/layout.js';
 import { invalid, validateString } from '../../validate.js';
 import { redeliver } from '../cell/ack-mode.js';
@@ -21,7 +21,7 @@ import { EntityRefImpl, type EntityAddress } from './entity-ref.js';
 import { MemoryStore, type EntityStore, type ReminderChange, type SourceMark, type StoredRecord } from './entity-store.js';
 import { Outbox, type HeldMessage } from './outbox.js';
 import { Reminders, reminderChange } from './reminders.js';
-import type { EntityHost } from './entity-host.js';
+import { decodeOn, type EntityHost } from './entity-host.js';
 import { openLmdbStore } from './lmdb-store.js';
 import type { ResolvedStorage } from '../options.js';
 
@@ -338,14 +338,8 @@ export class Entities implements DeliverySlot {
       restore() {
         const bytes = store().state(id);
         if (bytes === undefined) return { found: false, state: undefined, version: 0 };
-        const before = decodeContext.current;
-        decodeContext.current = host; // refs in the state bind to this thread
-        try {
-          const [version, state] = decodeStandalone(bytes) as [number, unknown];
-          return { found: true, state, version };
-        } finally {
-          decodeContext.current = before;
-        }
+        const [version, state] = decodeOn(host, bytes) as [number, unknown];
+        return { found: true, state, version };
       },
       commit: (state, delivery, version) => {
         open = false;
@@ -397,7 +391,7 @@ export class Entities implements DeliverySlot {
       const cell = this.#activation(address);
       let last = 0;
       for (const { seq, record } of store.pending(id)) {
-        const [type, payload, messageId, trace, source] = this.#decode(record);
+        const [type, payload, messageId, trace, source] = decodeOn(host, record) as StoredRecord;
         if (source !== undefined) this.#outbox.taken(id, source); // its mark, for resends that come again
         const env = new Envelope(EnvelopeKind.Tell, type, new Delivery(payload, seq, messageId, source ?? null, id, this), host.self, 0, 0, 0);
         env.trace = trace ?? undefined;
@@ -409,16 +403,6 @@ export class Entities implements DeliverySlot {
       this.#seqs.set(id, last);
     }
     this.#outbox.recover();
-  }
-
-  #decode(record: Uint8Array): StoredRecord {
-    const before = decodeContext.current;
-    decodeContext.current = this.#host;
-    try {
-      return decodeStandalone(record) as StoredRecord;
-    } finally {
-      decodeContext.current = before;
-    }
   }
 }
 

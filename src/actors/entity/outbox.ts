@@ -7,8 +7,8 @@
 // reach one target in order, so a resend after a crash is dropped however late it comes, with no
 // time window. A chain of entities so has effectively-once effects across any crash.
 
-import { decodeContext, decodeStandalone, encodeStandalone, prepare } from '../../runtime/codec.js';
-import type { EntityHost, SendToEntity } from './entity-host.js';
+import { encodeStandalone, prepare } from '../../runtime/codec.js';
+import { decodeOn, type EntityHost, type SendToEntity } from './entity-host.js';
 import { homeOf, idOf, splitId } from './entity-ids.js';
 import type { EntityAddress } from './entity-ref.js';
 import type { EntityStore, OutboxEntry, SourceMark } from './entity-store.js';
@@ -68,7 +68,7 @@ export class Outbox {
   /** After the commit: each goes, in order; it leaves the outbox once its target has it. */
   release(entries: readonly OutboxEntry[], held: readonly HeldMessage[] | null): void {
     entries.forEach((entry, i) => {
-      const [address, type, payload, trace] = this.#decode(entry.record);
+      const [address, type, payload, trace] = decodeOn(this.#host, entry.record) as Record_;
       this.#go({ entry, address, type, payload, trace: trace ?? undefined, settle: held?.[i]?.settle ?? null });
     });
   }
@@ -125,15 +125,5 @@ export class Outbox {
       if (homeOf(name, key, host.workers) === host.self) byHere.push(entry);
     }
     this.release(byHere, null);
-  }
-
-  #decode(bytes: Uint8Array): Record_ {
-    const before = decodeContext.current;
-    decodeContext.current = this.#host;
-    try {
-      return decodeStandalone(bytes) as Record_;
-    } finally {
-      decodeContext.current = before;
-    }
   }
 }
