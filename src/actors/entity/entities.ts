@@ -15,12 +15,13 @@ import { Envelope, EnvelopeKind } from '../cell/envelope.js';
 import type { AnyEntityDefinition, DeadLetterReason, Reminder } from '../types.js';
 import { isEntity, runningActivation, type EntityActivation } from './define-entity.js';
 import { Activations } from './activations.js';
+import { activationOf, type HandlerChanges } from './activation.js';
 import { MAX_KEY_LENGTH, homeOf, idOf, splitId } from './entity-ids.js';
 import { Delivery, type DeliverySlot } from './delivery.js';
 import { EntityRefImpl, type EntityAddress } from './entity-ref.js';
-import { MemoryStore, type EntityStore, type ReminderChange, type SourceMark, type StoredRecord } from './entity-store.js';
+import { MemoryStore, type EntityStore, type SourceMark, type StoredRecord } from './entity-store.js';
 import { Outbox, type HeldMessage } from './outbox.js';
-import { Reminders, reminderChange } from './reminders.js';
+import { Reminders } from './reminders.js';
 import { decodeOn, type EntityHost } from './entity-host.js';
 import { openLmdbStore } from './lmdb-store.js';
 import type { ResolvedStorage } from '../options.js';
@@ -315,63 +316,12 @@ export class Entities implements DeliverySlot {
       address,
       (id) => {
         this.#addresses.set(id, address);
-        return this.#activationOf(id, address[2]);
+        return activationOf(this.#host, () => this.#store, address[2], id, (state, version, delivery, changes) =>
+          this.#commit(id, state, version, delivery?.seq ?? 0, delivery?.messageId ?? null, delivery?.source ?? null, changes),
+        );
       },
       () => this.entityRef(address),
     );
-  }
-
-  /** What a new activation reads its state from and commits to. */
-  #activationOf(id: string, key: string): EntityActivation {
-    const store = (): EntityStore => this.#store;
-    const host = this.#host;
-    /** What the running handler set or cancelled, and sent to entities, for its commit. */
-    const pending: ReminderChange[] = [];
-    const held: HeldMessage[] = [];
-    let deleting = false;
-    /** Between a handler's start and its commit. */
-    let open = false;
-    /** The last commit deleted the key: the activation starts afresh. */
-    let deleted = false;
-    return {
-      key,
-      restore() {
-        const bytes = store().state(id);
-        if (bytes === undefined) return { found: false, state: undefined, version: 0 };
-        const [version, state] = decodeOn(host, bytes) as [number, unknown];
-        return { found: true, state, version };
-      },
-      commit: (state, delivery, version) => {
-        open = false;
-        const reminders = pending.length === 0 ? null : pending.splice(0);
-        const sent = held.length === 0 ? null : held.splice(0);
-        const changes: HandlerChanges = { reminders, held: sent, deleting };
-        deleted = deleting;
-        deleting = false;
-        return this.#commit(id, state, version, delivery?.seq ?? 0, delivery?.messageId ?? null, delivery?.source ?? null, changes);
-      },
-      takeDeleted: () => {
-        const was = deleted;
-        deleted = false;
-        return was;
-      },
-      begin: () => {
-        pending.length = 0;
-        held.length = 0;
-        deleting = false;
-        open = true;
-      },
-      get open() {
-        return open;
-      },
-      delete: () => void (deleting = true),
-      hold: (message) => void held.push(message),
-      remind: (name, when) => void pending.push(reminderChange(name, when, host.clock.now())),
-      cancelReminder: (name) => {
-        validateString(name, 'ctx.cancelReminder(name)');
-        pending.push([name, null]);
-      },
-    };
   }
 
   /** At start with a store on disk: the keys living here with stored messages get them again, in order. */
@@ -404,13 +354,6 @@ export class Entities implements DeliverySlot {
     }
     this.#outbox.recover();
   }
-}
-
-/** What a handler changed besides its state, for its commit. */
-interface HandlerChanges {
-  readonly reminders: ReminderChange[] | null;
-  readonly held: HeldMessage[] | null;
-  readonly deleting: boolean;
 }
 
 const NO_CHANGES: HandlerChanges = { reminders: null, held: null, deleting: false };
