@@ -28,6 +28,8 @@ import type { ResolvedStorage } from '../options.js';
 
 /** How long a messageId is remembered by the entity that finished it. */
 export const DEDUP_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** How soon a reminder whose message could not be stored is tried again. */
+const REMIND_RETRY_MS = 1000;
 /** How often the store's dedup records past the window are pruned (a scan of them). */
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
@@ -284,9 +286,12 @@ export class Entities implements DeliverySlot {
     host.runtime.counters[STAT_ACCEPTED]!++;
     const next = everyMs === 0 ? null : Math.max(due + everyMs, Math.ceil(host.clock.now()));
     const payload: Reminder = { reminder: name, due };
+    // A handler that set, replaced or cancelled it meanwhile (or deleted its entity) has the last word.
+    const version = this.#reminders.version(id, name);
     this.arrive(address, { kind: EnvelopeKind.Tell, type: name, payload, senderThread: host.self, senderKey: 0, corr: 0, priority: 0, custody: 0, trace: undefined, messageId: undefined }, (error) => {
+      if (this.#reminders.version(id, name) !== version) return;
       if (error !== null) {
-        this.#reminders.schedule(id, name, due, everyMs); // not stored: again in a while
+        this.#reminders.schedule(id, name, Math.ceil(host.clock.now()) + REMIND_RETRY_MS, everyMs); // not stored: again in a while
         return;
       }
       void this.#store.reminded(id, name, next, everyMs).catch(() => undefined);

@@ -36,9 +36,25 @@ export class Reminders {
     this.#fire = fire;
   }
 
+  /**
+   * How often each reminder (and each key, for a deletion) was set or cancelled by a commit: a
+   * reminder that fires compares it before and after its message is stored, and steps aside if a
+   * handler changed it meanwhile.
+   */
+  readonly #versions = new Map<string, number>();
+
+  version(id: string, name: string): string {
+    return `${this.#versions.get(id) ?? 0}.${this.#versions.get(`${id}\u0000${name}`) ?? 0}`;
+  }
+
+  #bump(key: string): void {
+    this.#versions.set(key, (this.#versions.get(key) ?? 0) + 1);
+  }
+
   /** What a commit set or cancelled for `id`, now in effect. */
   apply(id: string, changes: readonly ReminderChange[]): void {
     for (const [name, set] of changes) {
+      this.#bump(`${id}\u0000${name}`);
       if (set === null) this.cancel(id, name);
       else this.schedule(id, name, set.due, set.everyMs);
     }
@@ -67,6 +83,7 @@ export class Reminders {
 
   /** Every reminder of `id` (its entity was deleted). */
   cancelAll(id: string): void {
+    this.#bump(id);
     for (const [key, timer] of this.#timers) {
       if (!key.startsWith(`${id}\u0000`)) continue;
       this.#host.clock.clearTimeout(timer);
