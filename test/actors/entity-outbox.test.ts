@@ -32,6 +32,13 @@ describe('entity outbox', () => {
     });
   }
 
+  it('E4: a send awaited inside a handler resolves at once, and the message goes after the commit', async () => {
+    const system = await systems.start({ threads: 2 });
+    expect(await system.entity(Ledger, 'p').ask('transferAwaitingSend', { id: 'w1', to: 'q', amount: 2 }, { timeoutMs: 2000 })).toEqual({ duplicate: false });
+    await until(async () => (await system.entity(Ledger, 'q').ask('read')).applied.includes('w1>'), 5000, 'the deposit');
+    expect((await system.entity(Ledger, 'p').ask('read')).balance).toBe(-2);
+  });
+
   it('E4: a handler that fails sends nothing to other entities, on any attempt, before an await or after one', async () => {
     const system = await systems.start({ threads: 2 });
     const from = system.entity(Ledger, 'x');

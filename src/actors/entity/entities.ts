@@ -20,7 +20,7 @@ import { MAX_KEY_LENGTH, homeOf, idOf, splitId } from './entity-ids.js';
 import { Delivery, type DeliverySlot } from './delivery.js';
 import { EntityRefImpl, type EntityAddress } from './entity-ref.js';
 import { MemoryStore, type EntityStore, type SourceMark, type StoredRecord } from './entity-store.js';
-import { Outbox, type HeldMessage } from './outbox.js';
+import { Outbox } from './outbox.js';
 import { Reminders } from './reminders.js';
 import { decodeOn, type EntityHost } from './entity-host.js';
 import { openLmdbStore } from './lmdb-store.js';
@@ -254,7 +254,7 @@ export class Entities implements DeliverySlot {
       if (messageId !== null) this.#accepted.delete(`${id}\u0000${messageId}`);
       if (deleting) this.#reminders.cancelAll(id);
       if (reminders !== null) this.#reminders.apply(id, reminders);
-      if (outbox !== null) this.#outbox.release(outbox, held);
+      if (outbox !== null) this.#outbox.release(outbox);
     };
     if (!this.#store.durable) {
       after();
@@ -267,14 +267,11 @@ export class Entities implements DeliverySlot {
    * A tell or send by `sender`'s handler to the entity at `address`: if `sender` is an entity's
    * activation, held for its commit (outbox.ts) and true; else false (it goes now).
    */
-  hold(sender: Cell | null, address: EntityAddress, type: string, payload: unknown, trace: string | undefined, settle: HeldMessage['settle']): boolean {
+  hold(sender: Cell | null, address: EntityAddress, type: string, payload: unknown, trace: string | undefined): boolean {
     const activation = runningActivation() ?? (sender !== null && sender.definition !== null && isEntity(sender.definition) ? (sender.args as EntityActivation) : undefined);
     if (activation === undefined || !activation.open) return false;
     checkPayload(payload);
-    activation.hold({ address, type, payload, trace, settle: null });
-    // A send resolves at once: the message is in the outbox, and goes once the handler commits
-    // (awaited there, it would wait for the very commit that waits for the handler).
-    settle?.(null, false);
+    activation.hold({ address, type, payload, trace });
     return true;
   }
 

@@ -13,13 +13,12 @@ import { homeOf, idOf, splitId } from './entity-ids.js';
 import type { EntityAddress } from './entity-ref.js';
 import type { EntityStore, OutboxEntry, SourceMark } from './entity-store.js';
 
-/** A message a handler sent to an entity, held for its commit; `settle` tells a send how it ended. */
+/** A message a handler sent to an entity, held for its commit. */
 export interface HeldMessage {
   readonly address: EntityAddress;
   readonly type: string;
   readonly payload: unknown;
   readonly trace: string | undefined;
-  readonly settle: ((error: Error | null, duplicate: boolean) => void) | null;
 }
 
 type Record_ = [address: EntityAddress, type: string, payload: unknown, trace: string | null];
@@ -31,7 +30,6 @@ interface Outgoing {
   readonly type: string;
   readonly payload: unknown;
   readonly trace: string | undefined;
-  readonly settle: HeldMessage['settle'];
 }
 
 /** How soon a message that could not go (its target's thread was dead, or replacing) is tried again. */
@@ -66,11 +64,11 @@ export class Outbox {
   }
 
   /** After the commit: each goes, in order; it leaves the outbox once its target has it. */
-  release(entries: readonly OutboxEntry[], held: readonly HeldMessage[] | null): void {
-    entries.forEach((entry, i) => {
+  release(entries: readonly OutboxEntry[]): void {
+    for (const entry of entries) {
       const [address, type, payload, trace] = decodeOn(this.#host, entry.record) as Record_;
-      this.#go({ entry, address, type, payload, trace: trace ?? undefined, settle: held?.[i]?.settle ?? null });
-    });
+      this.#go({ entry, address, type, payload, trace: trace ?? undefined });
+    }
   }
 
   /**
@@ -85,13 +83,12 @@ export class Outbox {
       waiting.push(out);
       return;
     }
-    this.#send(out.address, out.type, out.payload, out.trace, [out.entry.sourceId, out.entry.outSeq], (error, duplicate) => {
+    this.#send(out.address, out.type, out.payload, out.trace, [out.entry.sourceId, out.entry.outSeq], (error) => {
       if (error !== null) {
         this.#block(target, out);
         return;
       }
       void this.#store().sent(out.entry.sourceId, out.entry.outSeq).catch(() => undefined);
-      out.settle?.(null, duplicate);
     });
   }
 
@@ -124,6 +121,6 @@ export class Outbox {
       const [name, key] = splitId(entry.sourceId);
       if (homeOf(name, key, host.workers) === host.self) byHere.push(entry);
     }
-    this.release(byHere, null);
+    this.release(byHere);
   }
 }

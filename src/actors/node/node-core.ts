@@ -48,7 +48,7 @@ export interface NodeCore {
   admit(ref: ActorRefImpl): void;
   tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined, receipt?: number): void;
   /** Entities: what an entity's handler sends to entities is held for its commit (entity/outbox.ts). */
-  readonly entities: { hold(sender: Cell | null, address: EntityAddress, type: string, payload: unknown, trace: string | undefined, settle: ((error: Error | null, duplicate: boolean) => void) | null): boolean };
+  readonly entities: { hold(sender: Cell | null, address: EntityAddress, type: string, payload: unknown, trace: string | undefined): boolean };
   /** An accepted message that will not be handled: one dead letter, and its ask is answered. */
   deadLetter(env: Envelope, recipientKey: number, reason: DeadLetterReason, error?: Error, deliveryCount?: number): void;
 }

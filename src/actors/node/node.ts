@@ -442,7 +442,7 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     }
     const trace = traceFor(options?.trace);
     // An entity's handler telling an entity: held for the handler's commit (entity/outbox.ts).
-    if (receipt === 0 && ref.entity !== undefined && this.entities.hold(this.current, ref.entity, type, payload, trace, null)) return;
+    if (receipt === 0 && ref.entity !== undefined && this.entities.hold(this.current, ref.entity, type, payload, trace)) return;
     if (this.deadLetters.inListener) priority |= QUIET;
     if (ref.thread !== this.self) this.#tellRemote(ref, type, payload, priority, messageId, receipt, trace);
     else if (ref.entity === undefined) this.#tellLocal(ref, type, payload, priority, messageId, trace);

@@ -47,12 +47,10 @@ export class SendQueue {
         if (!(signal instanceof AbortSignal)) throw invalid('options.signal', 'an AbortSignal', signal);
         if (signal.aborted) return Promise.reject(signal.reason); // nothing is sent
       }
-      // An entity's handler sending to an entity: held for the handler's commit, settled once the target has it (entity/outbox.ts).
-      if (ref.entity !== undefined) {
-        let settle!: (error: Error | null, duplicate: boolean) => void;
-        const held = new Promise<SendResult>((resolve, reject) => (settle = (error, duplicate) => (error === null ? resolve(duplicate ? DUPLICATE : NOT_DUPLICATE) : reject(error))));
-        if (this.#node.entities.hold(this.#node.current, ref.entity, type, payload, traceFor(options?.trace), settle)) return held;
-      }
+      // An entity's handler sending to an entity: held for the handler's commit (entity/outbox.ts).
+      // It resolves at once: the message is in the outbox, and goes once the handler commits
+      // (awaited there, it would wait for the very commit that waits for the handler).
+      if (ref.entity !== undefined && this.#node.entities.hold(this.#node.current, ref.entity, type, payload, traceFor(options?.trace))) return ACCEPTED;
       if (!this.#waiting.has(ref.key)) {
         try {
           return this.#sendNow(ref, type, payload, options);
