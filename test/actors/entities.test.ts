@@ -3,7 +3,7 @@
 // handler's state not kept, refs by key that travel in messages, and bad input refused.
 
 import { describe, expect, it } from 'vitest';
-import type { ActorRef, AnyDefinition, DeadLetter } from 'troupe';
+import { defineEntity, type ActorRef, type AnyDefinition, type DeadLetter } from 'troupe';
 import { Account, Depositor, Visitor } from '../fixtures/entities.js';
 import { Recorder } from '../fixtures/actors.js';
 import { useSystem } from '../support/system.js';
@@ -81,6 +81,12 @@ describe('entities', () => {
     expect(() => system.entity(Account, 42 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
     expect(() => (system as unknown as { spawn(definition: unknown): unknown }).spawn(Account)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('is an entity') }));
     await expect(system.stop(system.entity(Account, 'alice'))).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    // Keys, names and messageIds make keys in the store, which bounds them (in UTF-8 bytes).
+    expect(system.entity(Account, 'é'.repeat(512)).id).toContain('Account');
+    expect(() => system.entity(Account, 'é'.repeat(513))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('1024 bytes') }));
+    expect(() => defineEntity(import.meta.url, 'n'.repeat(257), { handlers: {} })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('defineEntity(name)') }));
+    expect(() => system.entity(Account, 'alice').tell('deposit', 1, { messageId: 'x'.repeat(257) })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('options.messageId') }));
+    await expect(system.entity(Account, 'alice').send('deposit', 1, { messageId: 'é'.repeat(129) })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     expect(await system.entity(Account, 'alice').ask('balance')).toBe(0);
   });
 });

@@ -17,6 +17,7 @@ import { EnvelopeKind } from './envelope.js';
 import type { Mailbox } from './mailbox.js';
 import type { AckHandle, ActorContext, AnyDefinition, ExitReason } from '../types.js';
 import { callTraced, tracing } from '../trace.js';
+import { isLaterOutcome, type LaterOutcome } from './later-outcome.js';
 
 /** Messages per turn before the cell yields to other ready actors (as in a plain turn). */
 const THROUGHPUT = 64;
@@ -146,7 +147,7 @@ export function runAcked(cell: AckedCell, d: DeliveryState): void {
 }
 
 function startAttempt(cell: AckedCell, d: DeliveryState, env: Envelope, count: number): void {
-  const attempt: Attempt = { env, count, timer: null, settled: false, acked: false, deferred: false };
+  const attempt: Attempt = { env, count, timer: null, settled: false, acked: false, deferred: false, later: false };
   d.current = attempt;
   cell.setSender(env.senderThread, env.senderKey);
   if (env.custody !== 0) cell.node.runtime.custody!.started(env.custody);
@@ -192,7 +193,13 @@ function release(cell: AckedCell, d: DeliveryState, attempt: Attempt): boolean {
 
 function attemptDone(cell: AckedCell, d: DeliveryState, attempt: Attempt, value: unknown): void {
   if (!release(cell, d, attempt)) return;
-  if (!attempt.settled && attempt.deferred) {
+  if (d.undo !== null && !attempt.settled) {
+    undoLater(cell, d, d.undo, attempt); // it ran on a state that is being undone
+    return;
+  }
+  if (!attempt.settled && isLaterOutcome(value)) {
+    awaitOutcome(cell, d, attempt, value);
+  } else if (!attempt.settled && attempt.deferred) {
     // Its ack comes later, through its handle; an ask gets the handler's answer now.
     d.deferred.add(attempt);
     attempt.timer ??= cell.node.clock.setTimeout(() => deferredExpired(cell, d, attempt), d.policy.ackWaitMs);
@@ -207,6 +214,59 @@ function attemptDone(cell: AckedCell, d: DeliveryState, attempt: Attempt, value:
   }
   if (cell.status === 'stopping') cell.settleIdle();
   else if (cell.depth > 0 || d.redeliver.length > 0) cell.schedule();
+}
+
+/**
+ * The handler ended with a LaterOutcome: the message stays outstanding (as a deferred ack does,
+ * counted against maxAckPending) until its promise settles; then it is acked and an ask gets its
+ * answer. No deadline: the promise always settles.
+ */
+function awaitOutcome(cell: AckedCell, d: DeliveryState, attempt: Attempt, outcome: LaterOutcome): void {
+  attempt.later = true;
+  d.deferred.add(attempt);
+  outcome.settled.then(
+    () => {
+      if (attempt.settled || !d.deferred.delete(attempt)) return; // taken by a stop, or undone
+      conclude(cell, d, attempt, 'ack', 0);
+      cell.node.outcomes.reply(attempt.env, outcome.value);
+      cell.node.runtime.publishSoon();
+      if (cell.status === 'running') cell.schedule(); // a slot is free again
+    },
+    (error: unknown) => {
+      if (attempt.settled || !d.deferred.has(attempt)) return;
+      if (d.current !== null) d.undo ??= asError(error); // undone once the running handler ends
+      else undoLater(cell, d, asError(error), null);
+      cell.node.runtime.publishSoon();
+    },
+  );
+}
+
+/**
+ * A LaterOutcome failed: its attempt and every later one still waiting (their outcomes built on
+ * it), then `last` (the handler that was running meanwhile), are undone. They go again in the
+ * order they came, to a restarted actor: its state is from before them.
+ */
+function undoLater(cell: AckedCell, d: DeliveryState, error: Error, last: Attempt | null): void {
+  d.undo = null;
+  const undone: Attempt[] = [];
+  for (const attempt of d.deferred) {
+    if (!attempt.later) continue;
+    d.deferred.delete(attempt);
+    undone.push(attempt);
+  }
+  if (last !== null) undone.push(last);
+  for (const attempt of undone) {
+    attempt.settled = true;
+    retry(cell, d, attempt, error, 0);
+  }
+  cell.more().failed++;
+  cell.node.outcomes.attemptFailed();
+  cell.node.links.signal(cell, 'failed');
+  if (cell.status === 'stopping') {
+    cell.settleIdle();
+    return;
+  }
+  cell.restart(error);
 }
 
 /** A deferred ack that did not come within ackWaitMs: the message goes again. */
@@ -251,6 +311,10 @@ export function deferAck(cell: AckedCell): AckHandle {
 
 function attemptFailed(cell: AckedCell, d: DeliveryState, attempt: Attempt, thrown: unknown): void {
   if (!release(cell, d, attempt)) return;
+  if (d.undo !== null && !attempt.settled) {
+    undoLater(cell, d, d.undo, attempt); // after the attempts being undone, in order
+    return;
+  }
   const error = asError(thrown);
   cell.more().failed++;
   cell.node.outcomes.attemptFailed();

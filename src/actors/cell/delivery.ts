@@ -65,6 +65,8 @@ export interface Attempt {
   acked: boolean;
   /** ctx.deferAck() was called: the handler's end does not ack it. */
   deferred: boolean;
+  /** Its handler ended with a LaterOutcome (later-outcome.ts): settled when that does. */
+  later: boolean;
 }
 
 
@@ -129,6 +131,8 @@ export class DeliveryState {
   readonly replicas = new ReplicaQueue();
   /** Waiting out a redelivery delay: the actor takes nothing else meanwhile. */
   waitTimer: TimerHandle | null = null;
+  /** A LaterOutcome failed while a handler ran: undone with the others once that handler ends (ack-mode.ts). */
+  undo: Error | null = null;
   readonly #seen = new Map<string, number>();
 
   constructor(policy: DeliveryPolicy) {

@@ -21,8 +21,11 @@ export interface HandlerChanges {
 /** Commits a handler's state, the end of the delivery it handled (if any) and its other changes. */
 export type CommitHandler = (state: unknown, version: number, delivery: Delivery | null, changes: HandlerChanges) => Promise<void> | null;
 
-/** The activation of key `key` (id `id`), reading from `store()` and committing through `commit`. */
-export function activationOf(host: EntityHost, store: () => EntityStore, key: string, id: string, commit: CommitHandler): EntityActivation {
+/**
+ * The activation of key `key` (id `id`), reading from `store()` and committing through `commit`;
+ * `restored` is told each time an instance starts from the committed state.
+ */
+export function activationOf(host: EntityHost, store: () => EntityStore, key: string, id: string, commit: CommitHandler, restored: () => void): EntityActivation {
   const pending: ReminderChange[] = [];
   const held: HeldMessage[] = [];
   let deleting = false;
@@ -33,6 +36,7 @@ export function activationOf(host: EntityHost, store: () => EntityStore, key: st
   return {
     key,
     restore() {
+      restored();
       const bytes = store().state(id);
       if (bytes === undefined) return { found: false, state: undefined, version: 0 };
       const [version, state] = decodeOn(host, bytes) as [number, unknown];

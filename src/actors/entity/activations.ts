@@ -12,7 +12,8 @@ import { idOf } from './entity-ids.js';
 import type { EntityAddress, EntityRefImpl } from './entity-ref.js';
 
 /** Entities run in at-least-once mode: a failed handler's message comes again, up to maxDeliver. */
-const POLICY = resolvePolicy({ delivery: { mode: 'at-least-once' }, maxRestarts: 1_000_000 }); // a key is never given up on
+// A key is never given up on; up to 1,024 of its handled messages wait at once for their commits.
+const POLICY = resolvePolicy({ delivery: { mode: 'at-least-once', maxAckPending: 1024 }, maxRestarts: 1_000_000 });
 
 interface Active {
   readonly cell: Cell;

@@ -9,6 +9,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { invalid, isThenable, validateFunction, validateInteger, validateNumber, validateObject, validateString } from '../../validate.js';
 import { defineKind } from '../define.js';
 import { Delivery } from './delivery.js';
+import { MAX_NAME_BYTES, byteLength } from './entity-ids.js';
+import { LaterOutcome } from '../cell/later-outcome.js';
 import type { HeldMessage } from './outbox.js';
 import type { ActorContext, ActorSpec, AnyEntityDefinition, EntityDefinition, EntitySpec, Handler, Handlers, ReminderOptions } from '../types.js';
 
@@ -53,6 +55,7 @@ export interface EntityActivation {
 
 export function defineEntity<State, H extends Handlers<State>>(moduleUrl: string, name: string, spec: EntitySpec<State, H>): EntityDefinition<State, H> {
   validateString(name, 'defineEntity(name)');
+  if (name.length === 0 || byteLength(name) > MAX_NAME_BYTES) throw invalid('defineEntity(name)', `a string of 1 to ${MAX_NAME_BYTES} bytes (UTF-8)`, name);
   validateObject(spec, 'defineEntity(spec)');
   if (spec.init !== undefined) validateFunction(spec.init, 'defineEntity(spec).init');
   validateObject(spec.handlers, 'defineEntity(spec).handlers');
@@ -135,8 +138,11 @@ function committing(handler: Handler<unknown>, life: Life): Handler<unknown> {
     const result = running.run(activation, handler, ctx, delivery === null ? payload : delivery.payload);
     const finish = (value: unknown): unknown => {
       const commit = activation.commit(ctx.state, delivery, life.version);
-      const then = (): unknown => (activation.takeDeleted() ? afresh(ctx, activation, life, value) : value);
-      return commit === null ? then() : commit.then(then);
+      if (activation.takeDeleted()) return commit === null ? afresh(ctx, activation, life, value) : commit.then(() => afresh(ctx, activation, life, value));
+      if (commit === null) return value;
+      // The next message goes on while this commit is written; the answer waits for it.
+      commit.catch(ignore); // a failure is the LaterOutcome's (the attempt is undone), not unhandled
+      return new LaterOutcome(value, commit);
     };
     return isThenable(result) ? Promise.resolve(result).then(finish) : finish(result);
   };
@@ -158,6 +164,8 @@ function afresh(ctx: ActorContext<unknown>, activation: EntityActivation, life: 
 function committingReceive(receive: (ctx: ActorContext<unknown>, type: string, payload: unknown) => unknown, life: Life) {
   return (ctx: ActorContext<unknown>, type: string, payload: unknown): unknown => committing((c, p) => receive(c, type, p), life)(ctx, payload);
 }
+
+function ignore(): void {}
 
 /** `value`, once `commit` (if any) has resolved. */
 function after<T>(commit: Promise<void> | null, value: T): T | Promise<T> {

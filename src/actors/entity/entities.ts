@@ -16,10 +16,11 @@ import type { AnyEntityDefinition, DeadLetterReason, Reminder } from '../types.j
 import { isEntity, runningActivation, type EntityActivation } from './define-entity.js';
 import { Activations } from './activations.js';
 import { activationOf, type HandlerChanges } from './activation.js';
-import { MAX_KEY_LENGTH, homeOf, idOf, splitId } from './entity-ids.js';
+import { MAX_KEY_BYTES, byteLength, homeOf, idOf, splitId } from './entity-ids.js';
 import { Delivery, type DeliverySlot } from './delivery.js';
 import { EntityRefImpl, type EntityAddress } from './entity-ref.js';
-import { MemoryStore, type EntityStore, type SourceMark, type StoredRecord } from './entity-store.js';
+import { MemoryStore, type CommitWrite, type EntityStore, type SourceMark, type StoredRecord } from './entity-store.js';
+import { Commits } from './commits.js';
 import { Outbox } from './outbox.js';
 import { Reminders } from './reminders.js';
 import { decodeOn, type EntityHost } from './entity-host.js';
@@ -54,8 +55,10 @@ export type Receipt = (error: Error | null, duplicate: boolean) => void;
 
 /** A message being stored: handed on in order, once it and those before it are. */
 interface Storing {
+  readonly id: string;
   readonly address: EntityAddress;
   readonly env: Envelope;
+  readonly receipt: Receipt | null;
   failed: Error | null;
   stored: boolean;
 }
@@ -77,6 +80,10 @@ export class Entities implements DeliverySlot {
   readonly #addresses = new Map<string, EntityAddress>();
   readonly #reminders: Reminders;
   readonly #outbox: Outbox;
+  readonly #commits = new Commits(() => this.#store);
+  /** The promise of the last message put in the store, and the messages that share it. */
+  #putting: Promise<void> | null = null;
+  #batch: Storing[] = [];
   #prunedAt = 0;
 
   constructor(host: EntityHost) {
@@ -100,7 +107,7 @@ export class Entities implements DeliverySlot {
   ref(definition: AnyEntityDefinition, key: string, name = 'entity'): EntityRefImpl {
     if (!isEntity(definition)) throw invalid(`${name}(definition)`, 'a definition made by defineEntity', definition);
     validateString(key, `${name}(key)`);
-    if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw invalid(`${name}(key)`, `a string of 1 to ${MAX_KEY_LENGTH} characters`, key);
+    if (key.length === 0 || byteLength(key) > MAX_KEY_BYTES) throw invalid(`${name}(key)`, `a string of 1 to ${MAX_KEY_BYTES} bytes (UTF-8)`, key);
     return this.entityRef([definition.moduleUrl, definition.name, key]);
   }
 
@@ -185,7 +192,7 @@ export class Entities implements DeliverySlot {
     }
     store.rememberModule(address[1], address[0]);
     const record: StoredRecord = source === null ? [a.type, a.payload, messageId, a.trace ?? null] : [a.type, a.payload, messageId, a.trace ?? null, source];
-    const storing: Storing = { address, env, failed: null, stored: false };
+    const storing: Storing = { id, address, env, receipt, failed: null, stored: false };
     let queue = this.#storing.get(id);
     if (queue === undefined) this.#storing.set(id, (queue = []));
     queue.push(storing);
@@ -195,24 +202,40 @@ export class Entities implements DeliverySlot {
     } catch (error) {
       put = Promise.reject(error);
     }
-    put.then(
-      () => {
+    // The messages stored in one transaction share its promise: one callback for them all.
+    if (put !== this.#putting) {
+      const batch: Storing[] = [];
+      this.#putting = put;
+      this.#batch = batch;
+      put.then(
+        () => this.#stored(batch, null),
+        (error: unknown) => this.#stored(batch, error instanceof StorageError ? error : new StorageError(`cannot store the message: ${(error as Error).message}`, { cause: error })),
+      );
+    }
+    this.#batch.push(storing);
+  }
+
+  /** Messages are stored (or could not be): each sender is told, and each key's are handed on in order. */
+  #stored(batch: readonly Storing[], failed: StorageError | null): void {
+    const custody = this.#host.runtime.custody;
+    for (const storing of batch) {
+      const { env, receipt } = storing;
+      if (failed !== null) {
+        storing.failed = failed;
+        receipt?.(failed, false);
+      } else {
         storing.stored = true;
         // Stored: the store has it now, not the custody log (a replacement of this thread takes
         // it up from the store, once; from both it would be handled twice).
         if (env.custody !== 0) {
-          host.runtime.custody?.done(env.custody);
+          custody?.done(env.custody);
           env.custody = 0;
         }
         receipt?.(null, false);
-        this.#handOn(id);
-      },
-      (error: unknown) => {
-        storing.failed = error instanceof StorageError ? error : new StorageError(`cannot store the message: ${(error as Error).message}`, { cause: error });
-        receipt?.(storing.failed, false);
-        this.#handOn(id);
-      },
-    );
+      }
+      this.#handOn(storing.id);
+    }
+    this.#host.runtime.publishSoon();
   }
 
   /** Hands the stored messages of `id` to its activation, in order, up to the first still being stored. */
@@ -224,7 +247,6 @@ export class Entities implements DeliverySlot {
       else this.#activation(address).enqueue(env);
     }
     if (queue.length === 0) this.#storing.delete(id);
-    this.#host.runtime.publishSoon();
   }
 
   #duplicate(id: string, messageId: string): boolean {
@@ -247,7 +269,7 @@ export class Entities implements DeliverySlot {
     const bytes = state === NO_STATE || deleting ? null : encodeStandalone(prepare([version, state], 'state'));
     const outbox = held === null ? null : this.#outbox.number(id, held);
     const extras = reminders === null && outbox === null && source === null && !deleting ? null : { reminders, outbox, mark: source, deleteAll: deleting };
-    const done = this.#store.commit(id, bytes, seq, messageId, this.#host.clock.now(), extras);
+    const write: CommitWrite = { state: bytes, seq, messageId, at: this.#host.clock.now(), extras };
     this.#activations.touch(id);
     const after = (): void => {
       // Its dedup record is readable in the store only now: until then the id stays remembered here.
@@ -257,10 +279,11 @@ export class Entities implements DeliverySlot {
       if (outbox !== null) this.#outbox.release(outbox);
     };
     if (!this.#store.durable) {
+      void this.#store.commit(id, [write]);
       after();
       return null;
     }
-    return done.then(after);
+    return this.#commits.commit(id, write).then(after);
   }
 
   /**
@@ -318,8 +341,13 @@ export class Entities implements DeliverySlot {
       address,
       (id) => {
         this.#addresses.set(id, address);
-        return activationOf(this.#host, () => this.#store, address[2], id, (state, version, delivery, changes) =>
-          this.#commit(id, state, version, delivery?.seq ?? 0, delivery?.messageId ?? null, delivery?.source ?? null, changes),
+        return activationOf(
+          this.#host,
+          () => this.#store,
+          address[2],
+          id,
+          (state, version, delivery, changes) => this.#commit(id, state, version, delivery?.seq ?? 0, delivery?.messageId ?? null, delivery?.source ?? null, changes),
+          () => this.#commits.reset(id),
         );
       },
       () => this.entityRef(address),

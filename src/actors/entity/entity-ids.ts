@@ -3,8 +3,17 @@
 
 import type { EntityAddress } from './entity-ref.js';
 
-/** The longest key an entity may have. */
-export const MAX_KEY_LENGTH = 1024;
+/**
+ * The longest key, entity name and messageId (UTF-8 bytes): together they make keys in the store,
+ * which lmdb bounds (1,978 bytes).
+ */
+export const MAX_KEY_BYTES = 1024;
+export const MAX_NAME_BYTES = 256;
+export const MAX_MESSAGE_ID_BYTES = 256;
+
+export function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
 
 /** The thread a key lives on: a worker picked by the hash of its name and key, or main when there is none. */
 export function homeOf(name: string, key: string, workers: number): number {

@@ -32,6 +32,16 @@ export interface CommitExtras {
   readonly deleteAll: boolean;
 }
 
+/** One handler's commit: its state (null: unchanged), the end of its message (seq 0: none) and its messageId's dedup record, and the rest. */
+export interface CommitWrite {
+  readonly state: Uint8Array | null;
+  readonly seq: number;
+  readonly messageId: string | null;
+  /** When (epoch ms), for the dedup record. */
+  readonly at: number;
+  readonly extras: CommitExtras | null;
+}
+
 /** A reminder as stored: when it is next due (epoch ms), and its period (0: once). */
 export interface StoredReminder {
   readonly id: string;
@@ -53,10 +63,10 @@ export interface EntityStore {
   /** Stores a message; resolves once it is as durable as configured. */
   put(id: string, seq: number, record: Uint8Array): Promise<void>;
   /**
-   * In one transaction: the new state (null: unchanged), the end of message `seq` (0: none) and,
-   * with a messageId, its dedup record. Resolves once as durable as configured.
+   * `writes`, in order, in one transaction: of their states only the last is kept. Resolves once
+   * as durable as configured.
    */
-  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number, extras: CommitExtras | null): Promise<void>;
+  commit(id: string, writes: readonly CommitWrite[]): Promise<void>;
   /** The highest outbox number `targetId` has taken from `sourceId` (0: none). */
   mark(targetId: string, sourceId: string): number;
   /** The highest outbox number `sourceId` has given (0: none). */
@@ -106,22 +116,24 @@ export class MemoryStore implements EntityStore {
     return Promise.resolve();
   }
 
-  commit(id: string, state: Uint8Array | null, _seq: number, messageId: string | null, at: number, extras: CommitExtras | null): Promise<void> {
-    if (extras?.deleteAll === true) {
-      this.#states.delete(id);
-      for (const key of [...this.#seen.keys()]) if (key.startsWith(`${id}\u0000`)) this.#seen.delete(key);
-      for (const key of [...this.#reminders.keys()]) if (key.startsWith(`${id}\u0000`)) this.#reminders.delete(key);
-    }
-    if (state !== null) this.#states.set(id, state);
-    if (messageId !== null) this.#seen.set(`${id}\u0000${messageId}`, at);
-    if (extras?.mark != null) this.#marks.set(`${id}\u0000${extras.mark[0]}`, extras.mark[1]);
-    const out = extras?.outbox;
-    if (out != null && out.length > 0) this.#lastOut.set(id, out[out.length - 1]!.outSeq);
-    const reminders = extras?.reminders;
-    if (reminders != null) {
-      for (const [name, set] of reminders) {
-        if (set === null) this.#reminders.delete(`${id}\u0000${name}`);
-        else this.#reminders.set(`${id}\u0000${name}`, { id, name, due: set.due, everyMs: set.everyMs });
+  commit(id: string, writes: readonly CommitWrite[]): Promise<void> {
+    for (const { state, messageId, at, extras } of writes) {
+      if (extras?.deleteAll === true) {
+        this.#states.delete(id);
+        for (const key of [...this.#seen.keys()]) if (key.startsWith(`${id}\u0000`)) this.#seen.delete(key);
+        for (const key of [...this.#reminders.keys()]) if (key.startsWith(`${id}\u0000`)) this.#reminders.delete(key);
+      }
+      if (state !== null) this.#states.set(id, state);
+      if (messageId !== null) this.#seen.set(`${id}\u0000${messageId}`, at);
+      if (extras?.mark != null) this.#marks.set(`${id}\u0000${extras.mark[0]}`, extras.mark[1]);
+      const out = extras?.outbox;
+      if (out != null && out.length > 0) this.#lastOut.set(id, out[out.length - 1]!.outSeq);
+      const reminders = extras?.reminders;
+      if (reminders != null) {
+        for (const [name, set] of reminders) {
+          if (set === null) this.#reminders.delete(`${id}\u0000${name}`);
+          else this.#reminders.set(`${id}\u0000${name}`, { id, name, due: set.due, everyMs: set.everyMs });
+        }
       }
     }
     return DONE;

@@ -6,13 +6,14 @@
 
 import { mkdirSync } from 'node:fs';
 import { StorageError } from '../../errors.js';
-import type { CommitExtras, EntityStore, OutboxEntry, StoredReminder } from './entity-store.js';
+import type { CommitWrite, EntityStore, OutboxEntry, StoredReminder } from './entity-store.js';
 
 /** How durable a stored message or commit is when its promise resolves. */
 export type Durability = 'machine' | 'process';
 
 /** What this directory holds, written once: a directory without it, or with another, is refused. */
 const FORMAT = 'troupe-entities/1';
+const DONE = Promise.resolve(true);
 const NAMES = ['state', 'mbox', 'dedup', 'meta', 'remind', 'outbox', 'marks'];
 
 interface Db {
@@ -75,6 +76,9 @@ class LmdbStore implements EntityStore {
   readonly #marks: Db;
   readonly #durability: Durability;
   readonly #modules = new Map<string, string>();
+  /** The last write's promise from lmdb, and ours for it (#durable). */
+  #lastWritten: Promise<unknown> | null = null;
+  #lastDurable: Promise<void> | null = null;
 
   constructor(root: Root, meta: Db, durability: Durability) {
     this.#root = root;
@@ -101,28 +105,37 @@ class LmdbStore implements EntityStore {
     return this.#durable(this.#mbox.put([id, seq], record));
   }
 
-  commit(id: string, state: Uint8Array | null, seq: number, messageId: string | null, at: number, extras: CommitExtras | null): Promise<void> {
-    return this.#durable(
-      this.#root.transaction(() => {
-        if (extras?.deleteAll === true) {
-          void this.#states.remove(id);
-          for (const key of this.#dedup.getKeys({ start: [id], end: [`${id}\u0000`] })) void this.#dedup.remove(key);
-          for (const key of this.#remind.getKeys({ start: [id], end: [`${id}\u0000`] })) void this.#remind.remove(key);
-        }
-        if (state !== null) void this.#states.put(id, state);
-        if (seq !== 0) void this.#mbox.remove([id, seq]);
-        if (messageId !== null) void this.#dedup.put([id, messageId], at);
-        if (extras === null) return;
-        for (const [name, set] of extras.reminders ?? []) {
-          if (set === null) void this.#remind.remove([id, name]);
-          else void this.#remind.put([id, name], [set.due, set.everyMs]);
-        }
-        for (const entry of extras.outbox ?? []) void this.#outbox.put([entry.sourceId, entry.outSeq], entry.record);
-        const out = extras.outbox;
-        if (out !== null && out.length > 0) void this.#meta.put(['out', id], out[out.length - 1]!.outSeq);
-        if (extras.mark !== null) void this.#marks.put([id, extras.mark[0]], extras.mark[1]);
-      }),
-    );
+  commit(id: string, writes: readonly CommitWrite[]): Promise<void> {
+    // Writes issued in one event turn go in one lmdb transaction (its event-turn batching), on
+    // lmdb's own write thread; a transaction callback would make that thread wait for this one
+    // to run it. Deleting a key reads what it deletes, so that alone runs in a callback.
+    if (writes.some((w) => w.extras?.deleteAll === true)) return this.#durable(this.#root.transaction(() => void this.#writeAll(id, writes)));
+    return this.#durable(this.#writeAll(id, writes));
+  }
+
+  /** The writes of commits, issued together; the promise of the last (they share a transaction). */
+  #writeAll(id: string, writes: readonly CommitWrite[]): Promise<unknown> {
+    let last: Promise<unknown> = DONE;
+    let stateAt = -1; // only the last state is written
+    for (let i = 0; i < writes.length; i++) if (writes[i]!.state !== null) stateAt = i;
+    for (let i = 0; i < writes.length; i++) {
+      const { state, seq, messageId, at, extras } = writes[i]!;
+      if (extras?.deleteAll === true) {
+        void this.#states.remove(id);
+        for (const key of this.#dedup.getKeys({ start: [id], end: [`${id}\u0000`] })) void this.#dedup.remove(key);
+        for (const key of this.#remind.getKeys({ start: [id], end: [`${id}\u0000`] })) void this.#remind.remove(key);
+      }
+      if (i === stateAt) last = this.#states.put(id, state);
+      if (seq !== 0) last = this.#mbox.remove([id, seq]);
+      if (messageId !== null) last = this.#dedup.put([id, messageId], at);
+      if (extras === null) continue;
+      for (const [name, set] of extras.reminders ?? []) last = set === null ? this.#remind.remove([id, name]) : this.#remind.put([id, name], [set.due, set.everyMs]);
+      for (const entry of extras.outbox ?? []) last = this.#outbox.put([entry.sourceId, entry.outSeq], entry.record);
+      const out = extras.outbox;
+      if (out !== null && out.length > 0) last = this.#meta.put(['out', id], out[out.length - 1]!.outSeq);
+      if (extras.mark !== null) last = this.#marks.put([id, extras.mark[0]], extras.mark[1]);
+    }
+    return last;
   }
 
   mark(targetId: string, sourceId: string): number {
@@ -200,14 +213,24 @@ class LmdbStore implements EntityStore {
     return this.#root.close();
   }
 
-  /** A write's promise, resolved once it is as durable as configured; a failure is a StorageError. */
+  /**
+   * A write's promise, resolved once it is as durable as configured; a failure is a StorageError.
+   * lmdb gives the writes of one transaction the same promise: so do we (one chain per transaction, not per write).
+   */
   #durable(written: Promise<unknown> & { flushed?: Promise<void> }): Promise<void> {
+    if (written === this.#lastWritten) return this.#lastDurable!;
     const done = this.#durability === 'machine' ? written.then(() => written.flushed ?? this.#root.flushed) : written;
-    return done.then(
+    const durable = done.then(
       () => undefined,
       (error: unknown) => {
         throw new StorageError(`the entity store could not write: ${(error as Error).message}`, { cause: error });
       },
     );
+    // Only a transaction's own promise (it has `flushed`) is shared by its writes alone.
+    if (written.flushed !== undefined) {
+      this.#lastWritten = written;
+      this.#lastDurable = durable;
+    }
+    return durable;
   }
 }

@@ -6,6 +6,7 @@
 
 import type { TimerHandle } from '../../runtime/clock.js';
 import { invalid, validateNumber, validateObject, validateKeys, validateString } from '../../validate.js';
+import { MAX_NAME_BYTES, byteLength } from './entity-ids.js';
 import type { ReminderOptions } from '../types.js';
 import type { EntityHost } from './entity-host.js';
 import type { ReminderChange } from './entity-store.js';
@@ -16,7 +17,7 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1;
 /** A change from ctx.remind(name, when), checked; `now` in epoch ms. */
 export function reminderChange(name: string, when: ReminderOptions, now: number): ReminderChange {
   validateString(name, 'ctx.remind(name)');
-  if (name === '') throw invalid('ctx.remind(name)', 'a non-empty name', name);
+  if (name === '' || byteLength(name) > MAX_NAME_BYTES) throw invalid('ctx.remind(name)', `a name of 1 to ${MAX_NAME_BYTES} bytes (UTF-8)`, name);
   validateObject(when, 'ctx.remind(when)');
   validateKeys(when, 'ctx.remind(when)', ['at', 'afterMs', 'everyMs']);
   if ((when.at === undefined) === (when.afterMs === undefined)) throw invalid('ctx.remind(when)', 'one of at or afterMs', when);

@@ -55,6 +55,7 @@ import { SupervisionWire, type SupervisionHost } from '../supervision/across-thr
 import { Topics } from './topics.js';
 import { traceFor, tracing } from '../trace.js';
 import { isEntity } from '../entity/define-entity.js';
+import { MAX_MESSAGE_ID_BYTES, byteLength } from '../entity/entity-ids.js';
 import { Entities, type Receipt } from '../entity/entities.js';
 import type { EntityAddress, EntityRefImpl } from '../entity/entity-ref.js';
 import type { SendToEntity } from '../entity/entity-host.js';
@@ -439,6 +440,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       priority = priorityOf(options);
       messageId = options.messageId;
       if (messageId !== undefined && typeof messageId !== 'string') throw invalid('options.messageId', 'a string', messageId);
+      // An entity remembers it in its store, under a key of bounded size.
+      if (messageId !== undefined && ref.entity !== undefined && byteLength(messageId) > MAX_MESSAGE_ID_BYTES) throw invalid('options.messageId', `at most ${MAX_MESSAGE_ID_BYTES} bytes (UTF-8) for an entity`, messageId);
     }
     const trace = traceFor(options?.trace);
     // An entity's handler telling an entity: held for the handler's commit (entity/outbox.ts).
