@@ -167,7 +167,7 @@ describe('entities with storage', () => {
     expect((await source.ask('read')).balance).toBe(70);
   });
 
-  it('E8: refuses a path that cannot hold the store, or holds something else, with StorageError; bad options with InvalidArgumentError', async () => {
+  it('E8: refuses a path that cannot hold the store, holds something else or a data file that is not lmdb\'s, with StorageError; bad options with InvalidArgumentError', async () => {
     const file = join(dataDir(), 'a-file');
     writeFileSync(file, 'not a directory');
     await expect(createSystem({ threads: 1, storage: { path: file } })).rejects.toMatchObject({ code: 'ERR_STORAGE', name: 'StorageError' });
@@ -177,6 +177,12 @@ describe('entities with storage', () => {
     await other.openDB({ name: 'users' }).put('x', 1);
     await other.close();
     await expect(createSystem({ threads: 1, storage: { path: foreign } })).rejects.toMatchObject({ code: 'ERR_STORAGE', message: expect.stringContaining('not a troupe entity store') });
+    // A data file that is not lmdb's (garbage where the store was): refused, not a crash of the process.
+    const corrupt = dataDir();
+    await (await start(corrupt, 'machine', 1)).shutdown();
+    systems.pop();
+    writeFileSync(join(corrupt, 'data.mdb'), Buffer.alloc(65_536, 0x5a));
+    await expect(createSystem({ threads: 1, storage: { path: corrupt } })).rejects.toMatchObject({ code: 'ERR_STORAGE', message: expect.stringContaining('not an lmdb file') });
     await expect(createSystem({ threads: 1, storage: { path: dataDir(), durability: 'disk' as never } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     await expect(createSystem({ threads: 1, storage: { path: '' } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     await expect(createSystem({ threads: 1, storage: { path: dataDir(), sync: true } as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });

@@ -4,7 +4,8 @@
 // are synchronous, and a process killed at any instant leaves the last committed transaction.
 // Loaded only when storage is used (an optional dependency, imported here and nowhere else).
 
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { StorageError } from '../../errors.js';
 import type { CommitWrite, EntityStore, OutboxEntry, StoredReminder } from './entity-store.js';
 
@@ -43,6 +44,7 @@ export async function openLmdbStore(path: string, durability: Durability): Promi
   let root: Root;
   try {
     mkdirSync(path, { recursive: true });
+    checkDataFile(join(path, 'data.mdb'));
     root = lmdb.open({ path, maxDbs: NAMES.length + 2, separateFlushed: true });
   } catch (error) {
     throw new StorageError(`cannot open the entity store at ${path}: ${(error as Error).message}`, { cause: error });
@@ -61,6 +63,32 @@ export async function openLmdbStore(path: string, durability: Durability): Promi
   } catch (error) {
     await root.close().catch(() => undefined);
     throw new StorageError(`${path} is not a troupe entity store: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Where an lmdb data file keeps its magic number (after its first page's header), and the number. */
+const MAGIC_AT = [24, 16];
+const MAGIC = 0xbeefc0de;
+
+/**
+ * Refuses a data file that is not lmdb's (garbage, a file of something else): lmdb trusts its
+ * file, and would end the process on one it cannot read. A missing or empty one is made anew.
+ */
+function checkDataFile(file: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    const head = Buffer.alloc(32);
+    const read = readSync(fd, head, 0, head.length, 0);
+    if (read === 0) return;
+    if (read < head.length || !MAGIC_AT.some((at) => head.readUInt32LE(at) === MAGIC)) throw new Error('its data.mdb is not an lmdb file (corrupt, or written by something else)');
+  } finally {
+    closeSync(fd);
   }
 }
 
