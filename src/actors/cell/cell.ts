@@ -27,12 +27,33 @@ import { callTraced, runUntraced, tracing } from '../trace.js';
 const THROUGHPUT = 64;
 const SCHEDULED = 1;
 const BUSY = 2;
+const FLAG_BITS = 3;
+/** Where the status sits in a cell's flags, by its index here ('starting' is 0). */
+const STATUS_SHIFT = 2;
+const STATUSES: readonly CellStatus[] = ['starting', 'running', 'restarting', 'suspended', 'stopping', 'stopped'];
+const STATUS_MASK = 7 << STATUS_SHIFT;
+/** The flags of a running cell (status 'running'), busy and scheduled bits aside: one compare on the hot paths. */
+const RUNNING = 1 << STATUS_SHIFT;
+
+/** A parent's thread and key, shared by the children of one parent made one after another. */
+interface Parent {
+  readonly thread: number;
+  readonly key: number;
+}
+const TOP: Parent = { thread: 0, key: 0 };
+let lastParent: Parent = TOP;
+
+function parentOf(thread: number, key: number): Parent {
+  if (key === 0 && thread === 0) return TOP;
+  if (lastParent.key !== key || lastParent.thread !== thread) lastParent = { thread, key };
+  return lastParent;
+}
 
 export class Cell implements Runnable {
   readonly node: CellHost<Cell>;
   readonly key: number;
-  readonly parentThread: number;
-  readonly parentKey: number;
+  /** Its parent's thread and key (key 0: none), shared by siblings (see parentOf). */
+  readonly #parent: Parent;
   readonly args: unknown;
   readonly policy: ActorPolicy;
   /** The actor's state (what ctx.state reads and writes). */
@@ -40,8 +61,7 @@ export class Cell implements Runnable {
   #ctx: ActorContext<unknown> | null = null;
   /** Null while its module is still loading on this thread. */
   definition: AnyDefinition | null;
-  status: CellStatus = 'starting';
-  /** SCHEDULED and BUSY, in one field (a field less per actor than two booleans). */
+  /** SCHEDULED, BUSY and the status (STATUS_SHIFT up), in one field: fields are bytes per actor. */
   #flags = 0;
   handled = 0;
   queue: Mailbox | null = null;
@@ -67,14 +87,27 @@ export class Cell implements Runnable {
     this.key = key;
     this.definition = definition;
     this.args = args;
-    this.parentThread = parentThread;
-    this.parentKey = parentKey;
+    this.#parent = parentOf(parentThread, parentKey);
     this.policy = policy;
     const bound = policy.mailbox;
     if (bound !== null) {
       this.queue = bound.overflow === 'drop-oldest' ? new Mailbox(null, -1, bound.capacity) : new Mailbox(node.bounds, node.bounds.entryOf(key));
     }
     if (policy.delivery !== null) this.more().delivery = new DeliveryState(policy.delivery);
+  }
+
+  get parentThread(): number {
+    return this.#parent.thread;
+  }
+  get parentKey(): number {
+    return this.#parent.key;
+  }
+
+  get status(): CellStatus {
+    return STATUSES[this.#flags >>> STATUS_SHIFT]!;
+  }
+  set status(status: CellStatus) {
+    this.#flags = (this.#flags & FLAG_BITS) | (STATUSES.indexOf(status) << STATUS_SHIFT);
   }
 
   /** In the thread's run queue. */
@@ -244,7 +277,7 @@ export class Cell implements Runnable {
       return;
     }
     queue.pushTell(type, payload, senderThread, senderKey, custody);
-    if (this.status === 'running' && (this.#flags & (BUSY | SCHEDULED)) === 0) this.#wake();
+    if ((this.#flags & (STATUS_MASK | BUSY | SCHEDULED)) === RUNNING) this.#wake();
   }
 
   /** Into the thread's run queue: a message woke it (counted for the mailbox-wait histogram, mailbox-wait.ts). */
@@ -279,7 +312,7 @@ export class Cell implements Runnable {
       this.node.outcomes.evicted(this, evicted);
       if (d !== null) finished(this, d, evicted);
     }
-    if (this.status === 'running' && (this.#flags & (BUSY | SCHEDULED)) === 0) this.#wake();
+    if ((this.#flags & (STATUS_MASK | BUSY | SCHEDULED)) === RUNNING) this.#wake();
   }
 
   schedule(): void {
@@ -342,7 +375,7 @@ export class Cell implements Runnable {
           env = queue.shift()!;
           if (env.kind !== EnvelopeKind.Tell) {
             this.process(env);
-            if (this.busy || this.status !== 'running') return;
+            if ((this.#flags & (STATUS_MASK | BUSY)) !== RUNNING) return;
             continue;
           }
           type = env.type;
@@ -354,7 +387,7 @@ export class Cell implements Runnable {
         const handler = handlers[type];
         if (handler === undefined) {
           this.process(env ?? this.#plain(type, payload, custody));
-          if (this.busy || this.status !== 'running') return;
+          if ((this.#flags & (STATUS_MASK | BUSY)) !== RUNNING) return;
           continue;
         }
         if (custody !== 0) log!.started(custody);
@@ -371,7 +404,7 @@ export class Cell implements Runnable {
         }
         if (custody !== 0) log!.done(custody);
         handled++;
-        if (this.status !== 'running') return;
+        if ((this.#flags & STATUS_MASK) !== RUNNING) return;
       }
     } finally {
       node.current = null;
