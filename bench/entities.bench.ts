@@ -1,6 +1,7 @@
 // Durable entities against their baselines in the same run. A durable send (resolved once the
 // message is stored and flushed) against raw lmdb puts of the same bytes, batched by lmdb the
-// same way, into an lmdb environment on the same disk; end to end (stored, handled, committed)
+// same way, into an lmdb environment on the same disk, and against the same sends to entities
+// without storage (what the path costs before the store); end to end (stored, handled, committed)
 // against the same deposits told to plain actors in memory (the price of durability); the
 // activation of keys never seen. The naive shape (await each send in turn) beside the tuned one
 // (many sends in flight). A chain of three entities, through the outbox, against the same chain
@@ -67,6 +68,7 @@ async function warm(refs: { send(type: 'deposit', n: number): Promise<unknown>; 
 interface Round {
   raw: Timed;
   send: Timed;
+  sendMemory: Timed;
   sendProcess: Timed;
   sequential: number;
   durableEndToEnd: number;
@@ -137,13 +139,16 @@ async function round(): Promise<Round> {
     await quick.shutdown();
 
     const memory = await createSystem();
+    const memoryRefs = Array.from({ length: KEYS }, (_, k) => memory.entity(BenchAccount, `k${k}`));
+    await warm(memoryRefs);
+    const sendMemory = await burst(N, (i) => memoryRefs[i % KEYS]!.send('deposit', 1)); // the same path, nothing stored
     await endToEnd(memory, false); // warm
     const memoryEndToEnd = await endToEnd(memory, false);
     const activationsMemory = await activations(memory, 'mem');
     await chain(memory, 'warm');
     const chainMemory = await chain(memory, 'c');
     await memory.shutdown();
-    return { raw, send, sendProcess, sequential, durableEndToEnd, memoryEndToEnd, activationsDurable, activationsMemory, chainDurable, chainMemory };
+    return { raw, send, sendMemory, sendProcess, sequential, durableEndToEnd, memoryEndToEnd, activationsDurable, activationsMemory, chainDurable, chainMemory };
   } finally {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
@@ -164,6 +169,7 @@ report({
     timedRow(`durable send to ${KEYS} keys, ${N} in flight, until stored (flushed)`, (r) => r.send),
     timedRow(`raw lmdb put of the same bytes, ${N} in flight, until flushed`, (r) => r.raw),
     timedRow(`durable send, durability 'process' (committed)`, (r) => r.sendProcess),
+    timedRow(`send to entities without storage (the same path, nothing stored)`, (r) => r.sendMemory),
     row(`durable send awaited one at a time (the shape written first)`, med((r) => r.sequential)),
     row(`end to end: ${N} tells to ${KEYS} entities, stored, handled, committed`, durableE2E),
     row(`end to end in memory: the same to ${KEYS} plain actors`, memoryE2E),
@@ -179,6 +185,7 @@ report({
   ],
   extra: {
     'durable send / raw lmdb puts (goal >= 0.6)': (send / raw).toFixed(2),
+    'durable send / send without storage': (send / med((r) => r.sendMemory.rate)).toFixed(2),
     'price of durability (in memory / durable, end to end)': `${(memoryE2E / durableE2E).toFixed(1)}x`,
   },
 });
