@@ -20,7 +20,7 @@ export type {
   ThreadExitEvent,
   ThreadReplaceEvent,
 } from './actors/diagnostics.js';
-export type { DeadLetterStream, ShutdownOptions, ShutdownReport, SystemStats, ThreadStats } from './actors/system.js';
+export type { DeadLetterStream, ShutdownOptions, ShutdownReport, SystemStats, ThreadStats, Traffic } from './actors/system.js';
 export type { AskDurations, DeadLettersByReason, DurationHistogram } from './actors/stats.js';
 export type {
   AckHandle,

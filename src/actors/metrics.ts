@@ -53,6 +53,13 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   },
   perThread('troupe_messages_rejected_total', 'Tells and asks refused because a bounded mailbox was full, by sending thread.', 'counter', (t) => t.rejected),
   perThread('troupe_messages_duplicate_total', 'Tells dropped by dedup, by receiving thread.', 'counter', (t) => t.duplicates),
+  {
+    name: 'troupe_thread_messages_total',
+    help: 'User messages the thread wrote into its ring to thread `to` (the traffic between threads).',
+    type: 'counter',
+    labelNames: ['thread', 'to'],
+    samples: (stats) => stats.traffic.messages.flatMap((row, from) => row.flatMap((value, to) => (from === to ? [] : [{ suffix: '' as const, labels: { thread: `${from}`, to: `${to}` }, value }]))),
+  },
   perThread('troupe_records_in_total', 'Ring records read by the thread.', 'counter', (t) => t.messagesIn),
   perThread('troupe_records_out_total', 'Ring records written by the thread.', 'counter', (t) => t.messagesOut),
   perThread('troupe_records_spilled_total', 'Records that waited in a sender-side spill queue (a ring was full).', 'counter', (t) => t.spilled),

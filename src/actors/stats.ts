@@ -104,8 +104,34 @@ export interface ThreadStats {
   readonly mailboxWait: DurationHistogram;
 }
 
+/** User messages between threads: row `from`, column `to` (what a planner of placement reads). */
+export interface Traffic {
+  /** Written by thread `from` into its ring to thread `to` since the start; the diagonal is 0 (a thread's own messages take no ring). */
+  readonly messages: readonly (readonly number[])[];
+  /** The same per second, over the time since the previous stats() of this system (for the first, since the system started). */
+  readonly perSecond: readonly (readonly number[])[];
+}
+
+/** The traffic matrix at a point in time: what perSecond is measured against. */
+export interface TrafficSample {
+  readonly at: number;
+  readonly messages: readonly (readonly number[])[];
+}
+
+/** The traffic between threads now, with rates since `previous`. */
+export function readTraffic(topology: Topology, previous: TrafficSample): { traffic: Traffic; sample: TrafficSample } {
+  const at = performance.now();
+  const n = topology.threadCount;
+  const messages = Array.from({ length: n }, (_, from) => Array.from({ length: n }, (_, to) => topology.messagesBetween(from, to)));
+  const seconds = Math.max(1e-3, (at - previous.at) / 1000);
+  const perSecond = messages.map((row, from) => row.map((count, to) => Math.max(0, count - (previous.messages[from]?.[to] ?? 0)) / seconds));
+  return { traffic: { messages, perSecond }, sample: { at, messages } };
+}
+
 export interface SystemStats {
   readonly threads: readonly ThreadStats[];
+  /** User messages between threads, and their rates. */
+  readonly traffic: Traffic;
   readonly accepted: number;
   readonly handled: number;
   readonly failed: number;
@@ -127,7 +153,7 @@ export interface SystemStats {
 }
 
 /** One snapshot of every thread's published counters. */
-export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thread: number) => number, spare: SystemStats['spare'], storage: SystemStats['storage'] = null): SystemStats {
+export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thread: number) => number, spare: SystemStats['spare'], traffic: Traffic, storage: SystemStats['storage'] = null): SystemStats {
   const now = performance.now();
   const threads: ThreadStats[] = [];
   for (let thread = 0; thread < topology.threadCount; thread++) {
@@ -168,6 +194,7 @@ export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thre
   const sum = (f: (t: ThreadStats) => number): number => threads.reduce((a, t) => a + f(t), 0);
   return {
     threads,
+    traffic,
     accepted: sum((t) => t.accepted),
     handled: sum((t) => t.handled),
     failed: sum((t) => t.failed),

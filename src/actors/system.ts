@@ -23,10 +23,10 @@ import { openLmdbStore } from './entity/lmdb-store.js';
 import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
 import { Pool, resolvePoolOptions } from './pool.js';
 import { ThreadReplacement } from './recovery/replacement.js';
-import { readStats, unsettled, type SystemStats } from './stats.js';
+import { readStats, readTraffic, unsettled, type SystemStats, type TrafficSample } from './stats.js';
 import type { ActorPool, ActorRef, AnyDefinition, AnyEntityDefinition, ArgsOf, MessageOptions, PoolOptions, SpawnArgs } from './types.js';
 
-export type { SystemStats, ThreadStats } from './stats.js';
+export type { SystemStats, ThreadStats, Traffic } from './stats.js';
 export type { DeadLetterStream } from './dead-letter-stream.js';
 
 export interface ShutdownReport {
@@ -53,6 +53,8 @@ export class ActorSystem {
   readonly #workers: WorkerHandle[];
   readonly #replacement: ThreadReplacement;
   #shutdown: Promise<ShutdownReport> | null = null;
+  /** The traffic between threads at the last stats(): its rates are measured from there. */
+  #traffic: TrafficSample = { at: performance.now(), messages: [] };
   #finished!: (report: ShutdownReport) => void;
   readonly #done = new Promise<ShutdownReport>((resolve) => (this.#finished = resolve));
   readonly #onSignal = (): void => void this.shutdown();
@@ -183,7 +185,9 @@ export class ActorSystem {
   stats(): SystemStats {
     this.#runtime.flush(); // this thread's own counters and sends, published now
     const storage = this.options.storage === null ? null : { bytes: this.#node.entities.storeBytes() };
-    return readStats(this.#ctl, this.#topology, (thread) => this.#replacement.replacedCount(thread), this.#replacement.spare, storage);
+    const { traffic, sample } = readTraffic(this.#topology, this.#traffic);
+    this.#traffic = sample;
+    return readStats(this.#ctl, this.#topology, (thread) => this.#replacement.replacedCount(thread), this.#replacement.spare, traffic, storage);
   }
 
   /** stats() in Prometheus text exposition format, one sample per thread per metric. */

@@ -5,6 +5,7 @@
 /** Ring header: write cursor, read cursor, each on its own pair of cache lines. */
 export const RING_W = 0; // Int32 index: producer-owned free-running byte cursor
 export const RING_R = 32; // Int32 index (byte 128): consumer-owned free-running byte cursor
+export const RING_MESSAGES = 1; // Float64 index (bytes 8..15): producer-owned count of user messages written, published with each flush
 export const RING_DATA_OFFSET = 256; // bytes: records start here
 
 /** A record: fixed 32-byte header, then the payload, padded to 8 bytes. Never straddles the end. */

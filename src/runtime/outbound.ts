@@ -66,6 +66,8 @@ export class Outbound {
   /** The reader's cursor as last seen while the spill was past its mark, and since when. */
   #readAt = -1;
   #readSince = 0;
+  /** User messages written into the ring (the spill's once they move there), published at each flush. */
+  #messages: number;
 
   /** `bell`: the reader's; `port`: where payloads too big for the ring go. */
   constructor(to: number, ring: SharedArrayBuffer, bell: Bell, port: MessagePort, maxMessageBytes: number, group: WriterGroup) {
@@ -76,6 +78,7 @@ export class Outbound {
     this.#group = group;
     this.#counters = group.counters;
     this.#maxInline = maxRecordPayload(this.#producer.capacity);
+    this.#messages = this.#producer.messages;
     this.#maxMessageBytes = maxMessageBytes;
   }
 
@@ -185,9 +188,10 @@ export class Outbound {
     this.#sinceStream = 0;
     this.#group.beforeEarlyPublish?.();
     if (!this.#spill.isEmpty) {
-      this.#counters[STAT_RING_OUT]! += this.#spill.drainInto(this.#producer, this.#bell);
+      this.#wrote(this.#spill.drainInto(this.#producer, this.#bell));
       if (this.#spill.isEmpty) this.#group.spilling--;
     }
+    this.#producer.messages = this.#messages;
     if (this.#producer.publish()) this.#bell.ring();
   }
 
@@ -195,10 +199,17 @@ export class Outbound {
   flush(): void {
     this.#sinceStream = 0;
     if (!this.#spill.isEmpty) {
-      this.#counters[STAT_RING_OUT]! += this.#spill.drainInto(this.#producer, this.#bell);
+      this.#wrote(this.#spill.drainInto(this.#producer, this.#bell));
       if (this.#spill.isEmpty) this.#group.spilling--;
     }
+    this.#producer.messages = this.#messages;
     if (this.#producer.publish()) this.#bell.ring();
+  }
+
+  /** `n` user messages went into the ring: the thread's count and this ring's. */
+  #wrote(n: number): void {
+    this.#counters[STAT_RING_OUT]! += n;
+    this.#messages += n;
   }
 
   /**
@@ -305,7 +316,7 @@ export class Outbound {
     if (this.#spill.isEmpty) {
       const producer = this.#producer;
       if (producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end, words)) {
-        if (kind <= RecordKind.Ask || kind >= RecordKind.Big) this.#counters[STAT_RING_OUT]! += userMessages(kind, flags, corr);
+        if (kind <= RecordKind.Ask || kind >= RecordKind.Big) this.#wrote(userMessages(kind, flags, corr));
         if (++this.#sinceStream >= STREAM_RECORDS) this.#stream();
         else this.#group.queueFlush();
         return;
@@ -314,7 +325,7 @@ export class Outbound {
       this.#group.beforeEarlyPublish?.();
       if (producer.publish()) this.#bell.ring();
       if (producer.tryWrite(kind, priority, flags, target, sender, corr, aux, bytes, start, end, words)) {
-        if (kind <= RecordKind.Ask || kind >= RecordKind.Big) this.#counters[STAT_RING_OUT]! += userMessages(kind, flags, corr);
+        if (kind <= RecordKind.Ask || kind >= RecordKind.Big) this.#wrote(userMessages(kind, flags, corr));
         this.#group.queueFlush();
         return;
       }

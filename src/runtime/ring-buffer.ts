@@ -16,6 +16,7 @@ import {
   REC_SENDER,
   REC_TARGET,
   RING_DATA_OFFSET,
+  RING_MESSAGES,
   RING_R,
   RING_W,
   align8,
@@ -33,6 +34,11 @@ export function maxRecordPayload(capacity: number): number {
 }
 
 /** Bytes published into the ring and not yet taken by its consumer (records and padding). */
+/** The user messages written into `ring` so far, as its producer last published them. */
+export function messagesWritten(ring: SharedArrayBuffer): number {
+  return new Float64Array(ring, 0, 2)[RING_MESSAGES]!;
+}
+
 export function unreadBytes(ring: SharedArrayBuffer): number {
   const cursors = new Int32Array(ring, 0, RING_DATA_OFFSET >> 2);
   // Atomics.load both cursors: each is written by another thread (the producer, the consumer).
@@ -89,8 +95,10 @@ export class RingProducer {
   #w: number; // local write cursor, published by publish()
   #published: number;
   #cachedR: number; // last read cursor seen; reloaded only when the ring looks full
+  readonly #header: Float64Array;
 
   constructor(sab: SharedArrayBuffer) {
+    this.#header = new Float64Array(sab, 0, 2);
     this.capacity = sab.byteLength - RING_DATA_OFFSET;
     this.#ctl = new Int32Array(sab, 0, RING_DATA_OFFSET >> 2);
     this.#u8 = new Uint8Array(sab, RING_DATA_OFFSET);
@@ -101,6 +109,15 @@ export class RingProducer {
     this.#w = Atomics.load(this.#ctl, RING_W);
     this.#published = this.#w;
     this.#cachedR = Atomics.load(this.#ctl, RING_R);
+  }
+
+  /** User messages written so far (a replacement producer goes on from its predecessor's count). */
+  get messages(): number {
+    return this.#header[RING_MESSAGES]!;
+  }
+  /** Published for readers of the traffic between threads (a plain store: a count, read now and then). */
+  set messages(n: number) {
+    this.#header[RING_MESSAGES] = n;
   }
 
   /**

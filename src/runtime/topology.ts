@@ -5,7 +5,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { createCustodyLog } from './custody-layout.js';
 import { CTL_BYTES } from './layout.js';
-import { createRingBuffer, unreadBytes } from './ring-buffer.js';
+import { createRingBuffer, messagesWritten, unreadBytes } from './ring-buffer.js';
 
 export interface ThreadWiring {
   readonly self: number;
@@ -30,6 +30,8 @@ export interface Topology {
   readonly custody: readonly (SharedArrayBuffer | null)[];
   /** Bytes published into `thread`'s inbound rings and not yet read by it, all rings together. */
   unreadBytesInto(thread: number): number;
+  /** User messages thread `from` has written into its ring to thread `to` (0 for from === to: no ring). */
+  messagesBetween(from: number, to: number): number;
   wiringFor(thread: number): ThreadWiring;
   /** The ports a worker's wiring holds, for its transfer list. */
   portsOf(wiring: ThreadWiring): MessagePort[];
@@ -71,6 +73,10 @@ export function createTopology(threadCount: number, ringBytes: number): Topology
         if (ring !== null && ring !== undefined) bytes += unreadBytes(ring);
       }
       return bytes;
+    },
+    messagesBetween(from, to) {
+      const ring = rings[from]?.[to];
+      return ring === null || ring === undefined ? 0 : messagesWritten(ring);
     },
     wiringFor(self) {
       return {

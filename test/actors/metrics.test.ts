@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DeadLetterReason } from 'troupe';
-import { AskLoop, Flaky, Recorder } from '../fixtures/actors.js';
+import { AskLoop, Flaky, OrderChecker, Recorder, Sender } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { useSystem, useTestSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
@@ -37,6 +37,24 @@ describe('metrics', () => {
       expect(text).toContain(`# HELP ${family} `);
       expect(text).toContain(`# TYPE ${family} `);
     }
+  });
+
+  it('counts the user messages between each pair of threads, and their rate since the last stats()', async () => {
+    const system = await systems.start({ threads: 2 });
+    const sender = system.spawn(Sender, { name: 's' }, { placement: { thread: 1 } });
+    const checker = system.spawn(OrderChecker, undefined, { placement: { thread: 2 } });
+    await sender.ask('blast', { target: checker, n: 0 }); // both started: their spawns are not user messages
+    const before = system.stats().traffic.messages;
+    expect(await sender.ask('blast', { target: checker, n: 300 })).toBe(300);
+    await until(async () => (await checker.ask('report')).counts.s === 300, 5_000, 'the 300 tells');
+    const { messages, perSecond } = system.stats().traffic;
+    const delta = (from: number, to: number): number => messages[from]![to]! - before[from]![to]!;
+    expect(delta(1, 2)).toBe(300); // the handler's tells
+    expect(delta(2, 1)).toBe(0);
+    expect(delta(0, 1)).toBe(1); // the ask to the sender
+    expect(messages.map((row, t) => row[t])).toEqual([0, 0, 0]); // a thread's own messages take no ring
+    expect(perSecond[1]![2]).toBeGreaterThan(0);
+    expect(system.metricsText()).toContain(`troupe_thread_messages_total{thread="1",to="2"} ${messages[1]![2]}`);
   });
 
   it('writes each histogram as cumulative buckets up to +Inf, with its sum and count', async () => {
