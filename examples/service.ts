@@ -171,7 +171,7 @@ function summary(load: Load, killed: boolean, accounts: AccountState[], stats: S
   console.log(`  crashes: ${rejected('pricing failed: poisoned')} poisoned orders crashed the Pricer, which restarted behind the same ref each time`);
   if (killer !== undefined) {
     const placed = others.filter((a) => a.status === 'placed').length;
-    console.log(`  thread kill: order ${load.killerId} ended the Pricer's thread, failing the ${others.length} other orders being priced there; priced again one at a time on a Pricer of their own, ${placed} of them were placed, and ${load.killerId} ended that thread too: ${killer.status} (${replaced} threads replaced)`);
+    console.log(`  thread kill: order ${load.killerId} ended the Pricer's thread, failing the ${others.length} other orders whose pricing waited there; priced again one at a time on a Pricer of their own, ${placed} of them were placed, and ${load.killerId} ended that thread too: ${killer.status} (${replaced} threads replaced)`);
   }
   console.log(`  accounts: ${accounts.length} read, revenue ${cents(books.revenue)}; the orders placed total ${cents(books.placedTotal)}`);
   console.log(`  charged once: ${books.chargedOnce} of ${books.placed} placed; twice: ${books.chargedTwice}; lost: ${books.lost}; rejected but charged: ${books.rejectedButCharged}; wrong amount: ${books.wrongAmount}; unknown orders: ${books.unknown}`);
