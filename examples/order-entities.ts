@@ -10,6 +10,8 @@ export type Outcome = (
   | { readonly status: 'placed'; readonly id: string; readonly total: number }
   | { readonly status: 'rejected'; readonly id: string; readonly reason: string }
 ) & {
+  /** The process that decided it (process.pid: the same on every thread of one process). */
+  readonly pid: number;
   /** Decided by a place handled again after a crash had cut off the first attempt. */
   readonly redelivered: boolean;
   /** Priced again alone, after its first pricing died with the Pricer's thread. */
@@ -65,10 +67,11 @@ export const Order = defineEntity(import.meta.url, 'Order', {
 /** Validates and prices `order`: the outcome to commit. */
 async function decide(ctx: ActorContext<unknown>, order: OrderRequest): Promise<Outcome> {
   const { id } = order;
+  const { pid } = process;
   const redelivered = ctx.redelivered;
   const { validator, pricer, pricingAlone } = await lookUpStaff(ctx);
   const problem = await validator.ask('validate', order);
-  if (problem !== null) return { status: 'rejected', id, reason: problem, redelivered, alone: false };
+  if (problem !== null) return { status: 'rejected', id, reason: problem, pid, redelivered, alone: false };
   let priced: Quote = await quote(pricer, order);
   const alone = !priced.ok && priced.crashed;
   if (alone) {
@@ -77,8 +80,8 @@ async function decide(ctx: ActorContext<unknown>, order: OrderRequest): Promise<
     priced = await pricingAlone.ask('price', order);
     if (!priced.ok && priced.crashed) priced = { ok: false, reason: "it ends the Pricer's thread (priced again alone, it ended that one too)", crashed: true };
   }
-  if (priced.ok) return { status: 'placed', id, total: priced.total, redelivered, alone };
-  return { status: 'rejected', id, reason: `pricing failed: ${priced.reason}`, redelivered, alone };
+  if (priced.ok) return { status: 'placed', id, total: priced.total, pid, redelivered, alone };
+  return { status: 'rejected', id, reason: `pricing failed: ${priced.reason}`, pid, redelivered, alone };
 }
 
 interface Staff {

@@ -40,7 +40,6 @@ export class Load {
   readonly counts = { orders: 0, placed: 0, rejected: 0, requests: 0, retriedAfter503: 0, errors: 0 };
   /** The order that ends the Pricer's thread, once sent. */
   killerId: string | null = null;
-  #inFlight = 0;
   readonly #latencies: number[] = [];
   readonly #options: LoadOptions;
   readonly #agent: Agent;
@@ -52,11 +51,6 @@ export class Load {
   constructor(options: LoadOptions) {
     this.#options = options;
     this.#agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
-  }
-
-  /** Requests sent and not yet answered. */
-  get inFlight(): number {
-    return this.#inFlight;
   }
 
   start(): void {
@@ -106,7 +100,6 @@ export class Load {
       const { url, generation } = await this.#options.service();
       const started = performance.now();
       this.counts.requests++;
-      this.#inFlight++;
       let answered: JsonResponse<Answer>;
       try {
         answered = await requestJson<Answer>(this.#agent, `${url}/orders`, 'POST', order);
@@ -116,8 +109,6 @@ export class Load {
           continue;
         }
         return this.#failed(order, (error as Error).message);
-      } finally {
-        this.#inFlight--;
       }
       const { status, body } = answered;
       if (status === 503) {

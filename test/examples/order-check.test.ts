@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { checkBooks, type AccountState } from '../../examples/order-check.js';
 import type { Answer } from '../../examples/order-entities.js';
 
-const placed = (id: string, total: number): Answer => ({ status: 'placed', id, total, redelivered: false, alone: false, replay: false });
-const rejected = (id: string): Answer => ({ status: 'rejected', id, reason: 'quantity 0 is out of range', redelivered: false, alone: false, replay: false });
+const placed = (id: string, total: number): Answer => ({ status: 'placed', id, total, pid: 1, redelivered: false, alone: false, replay: false });
+const rejected = (id: string): Answer => ({ status: 'rejected', id, reason: 'quantity 0 is out of range', pid: 1, redelivered: false, alone: false, replay: false });
 const answers = new Map([
   ['o-1', placed('o-1', 100)],
   ['o-2', placed('o-2', 250)],
