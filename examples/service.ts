@@ -1,130 +1,185 @@
-// `npm start`: the order service (examples/order-service.ts) on localhost, and a load generator
-// that posts orders to it over HTTP. Every 500th order is poisoned: it crashes a Pricer actor,
-// which restarts behind the same ref, and that request alone gets an error answer. Every 97th
-// has a bad quantity and is rejected. Halfway through, one order ends a whole worker thread:
-// the pool replaces it, its actors restart behind the same refs, and the orders in flight there
-// are retried. Ends on its own with a summary that checks every request was answered, nothing
-// was charged twice, and every actor message is accounted for.
+// `npm start`: the order service (order-service.ts) in a process of its own, its orders and
+// accounts durable entities in a fresh temp directory, and a load generator (order-load.ts)
+// posting orders to it over HTTP. Halfway through, this driver kills the service process with
+// SIGKILL and starts it again on the same directory; the clients send the orders whose requests
+// died with it again, with the same ids, as clients of an idempotent API do. Every 500th order
+// crashes the Pricer (it restarts), and in the last quarter one order ends the Pricer's thread:
+// the orders being priced there are priced again one at a time on a second Pricer, where that
+// order ends its thread too and is rejected. At the end the driver waits until the service has
+// nothing left to handle, reads every account, and checks that each order answered "placed" was
+// charged exactly once and nothing else was charged (order-check.ts): exit code 0, or CHECK
+// FAILED and exit code 1.
 //
-//   npm start                          4 s of load, then the summary
+//   npm start                          4 s of load (2 s, the kill and restart, 2 s), then the summary
 //   npm start -- --duration=10 --concurrency=128
-//   npm start -- --serve               keep serving (no load) until Ctrl-C; try:
-//       curl -XPOST localhost:8080/orders -d '{"sku":"sku-a","qty":1,"customer":"me"}'
-//   --port=N                           listen on N (default 8080 with --serve, else any free port)
+//   npm start -- --serve               one service process, no load, until Ctrl-C; try:
+//       curl -XPOST localhost:8080/orders -d '{"id":"o-1","sku":"sku-a","qty":1,"customer":"me"}'
+//       (again: the same answer, with "replay": true, and nothing more charged)
+//       curl localhost:8080/accounts/me
+//   --port=N      the service listens on N (default 8080 with --serve, else any free port)
+//   --data=DIR    with --serve: the entities live in DIR, kept afterwards, instead of a temp dir
 //
 // A mistyped flag or a bad value ends it at once: one line on stderr, exit code 2.
 
-import { Agent, request } from 'node:http';
-import { parseFlags } from './flags.js';
-import { startOrderService } from './order-service.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SystemStats } from 'troupe';
+import { startChildService, type ChildService } from './child-service.js';
+import { parseFlags, usageExit } from './flags.js';
+import { requestJson } from './http-json.js';
+import type { Answer } from './order-entities.js';
+import { checkBooks, type AccountState } from './order-check.js';
+import { Load, type Endpoint } from './order-load.js';
 
 const { values: flags } = parseFlags('service', {
   duration: { type: 'number', default: 4, min: 0 },
   concurrency: { type: 'number', default: 64, min: 1, integer: true },
   port: { type: 'number', min: 0, max: 65_535, integer: true },
   serve: { type: 'boolean' },
+  data: { type: 'string' },
 });
-const serve = flags.serve;
-const durationMs = flags.duration * 1000;
-const concurrency = flags.concurrency;
+if (flags.data !== undefined && !flags.serve) usageExit('service', '--data goes with --serve (a demo run keeps its entities in a fresh temp dir)');
 
-// A spare thread stands by: a worker that dies is replaced in tens of milliseconds.
-const service = await startOrderService({ port: flags.port ?? (serve ? 8080 : 0), spareThread: true });
-const { system } = service;
-console.log(`order service on ${service.url}: ${system.threads} worker thread(s) + main`);
+const dir = flags.data ?? mkdtempSync(join(tmpdir(), 'troupe-demo-'));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** The service process running now, killed if this program ends early. */
+let live = null as ChildService | null;
+try {
+  process.exitCode = flags.serve ? await serve() : await demo();
+} finally {
+  await live?.kill();
+  if (flags.data === undefined) rmSync(dir, { recursive: true, force: true });
+}
 
-if (serve) {
-  console.log('serving until Ctrl-C (POST /orders, GET /stats)');
+async function serve(): Promise<number> {
+  live = await startChildService({ data: dir, port: flags.port ?? 8080 });
+  console.log(`serving until Ctrl-C (POST /orders, GET /accounts/<customer>, GET /stats, GET /metrics); entities in ${dir}${flags.data === undefined ? ' (removed at the end)' : ''}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-} else {
-  await load();
+  const { report } = await live.stop();
+  live = null;
+  console.log(`stopped: ${report.processed} messages handled, ${report.deadLettered} dead-lettered`);
+  return 0;
 }
 
-const { report, ledger, restarts } = await service.stop();
-const stats = system.stats();
-console.log('\nsummary');
-const c = service.counts;
-console.log(`  answered: ${c.placed} placed, ${c.rejected} rejected, ${c.failed} failed, ${c.badRequests} bad requests`);
-console.log(`  crashes: ${restarts} actor restarts (poisoned orders), every ref still answering`);
-const replaced = stats.threads.reduce((n, t) => n + t.replaced, 0);
-console.log(`  thread kills: ${c.threadKills} (${replaced} worker thread(s) replaced; ${c.retried} orders in flight there retried, none charged twice)`);
-console.log(`  ledger: ${ledger.charges} charges, revenue ${(ledger.revenue / 100).toFixed(2)}`);
-console.log(`  messages: ${stats.accepted} accepted = ${report.processed} handled + ${report.deadLettered} dead-lettered (among them what the killed thread was running or had been asked, each with its content)`);
-const balanced = stats.accepted === report.processed + report.deadLettered;
-const killed = serve || (c.threadKills === 1 && replaced === 1);
-const ok = balanced && ledger.charges === c.placed && c.failed === 0 && killed && stats.threads.every((t) => t.alive);
-console.log(ok ? '  every request was answered and every message is accounted for.' : '  CHECK FAILED: see the counts above.');
-process.exitCode = ok ? 0 : 1;
+async function demo(): Promise<number> {
+  const halfMs = (flags.duration * 1000) / 2;
+  const port = flags.port ?? 0;
+  const first = await startChildService({ data: dir, port });
+  live = first;
+  console.log(`order service in process ${first.pid} on ${first.url}, its entities in ${dir}`);
+  console.log(`  ${flags.concurrency} clients post orders; in ${(halfMs / 1000).toFixed(1)} s the process is killed with SIGKILL and started again on the same data`);
 
-async function load(): Promise<void> {
-  const skus = ['sku-a', 'sku-b', 'sku-c'];
-  const sent = { requests: 0, answered: 0, poisoned: 0, errors: 0 };
-  const latencies: number[] = [];
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const { hostname, port } = new URL(service.url);
-  const post = (body: string): Promise<{ reason?: string }> =>
-    new Promise((resolve, reject) => {
-      const req = request({ agent, hostname, port, path: '/orders', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(text) as { reason?: string });
-          } catch (error) {
-            reject(error as Error);
-          }
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
-  let n = 0;
-  let stopping = false;
+  // What the clients send to: the process serving now, or, after the kill, the next one once it serves.
+  let endpoint: Promise<Endpoint> = Promise.resolve({ url: first.url, generation: 1 });
+  let killedGeneration = 0;
+  const load = new Load({ concurrency: flags.concurrency, service: () => endpoint, killed: (generation) => generation <= killedGeneration });
   const started = performance.now();
+  load.start();
+  const status = setInterval(() => {
+    const secs = (performance.now() - started) / 1000;
+    const c = load.counts;
+    process.stdout.write(`\r  ${secs.toFixed(0)} s: ${c.orders} orders (${Math.round(c.orders / secs)}/s), ${c.placed} placed, ${c.rejected} rejected, ${load.retriedAfterKill.size} sent again after the kill   `);
+  }, 1000).unref(); // keeps no program alive that ends early on an error
 
-  let killAt = Number.POSITIVE_INFINITY; // the first order sent after half the run ends its thread
-  setTimeout(() => (killAt = n + 1), durationMs / 2).unref();
-  const client = async (): Promise<void> => {
-    while (!stopping) {
-      const id = ++n;
-      const sku = id === killAt ? 'KILL-THREAD' : id % 500 === 0 ? 'POISON' : skus[id % 3]!;
-      const order = { sku, qty: id % 97 === 0 ? 0 : 1 + (id % 3), customer: `c${id % 1000}` };
-      sent.requests++;
-      const t = performance.now();
-      try {
-        const body = await post(JSON.stringify(order));
-        latencies.push(performance.now() - t);
-        sent.answered++;
-        if (sku === 'KILL-THREAD') console.log(`\n  order ${id} answered: ${JSON.stringify(body)}`);
-        if (body.reason?.startsWith('pricing failed')) sent.poisoned++;
-      } catch (error) {
-        sent.errors++;
-        console.error(`  request failed: ${(error as Error).message}`);
-      }
+  await sleep(halfMs);
+  let restarted!: (next: Endpoint) => void;
+  endpoint = new Promise((resolve) => (restarted = resolve));
+  const killedAt = performance.now();
+  killedGeneration = 1;
+  await first.kill();
+  const how = await first.exited;
+  console.log(`\n  SIGKILL: process ${first.pid} is gone (${how.signal ?? `code ${how.code}`}), in the middle of requests`);
+  const second = await startChildService({ data: dir, port });
+  live = second;
+  console.log(`  process ${second.pid} serves on ${second.url}, ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the kill, on the same data`);
+  restarted({ url: second.url, generation: 2 });
+
+  await sleep(halfMs / 2);
+  load.killThread();
+  await sleep(halfMs / 2);
+  await load.stop();
+  clearInterval(status);
+  const secs = (performance.now() - started) / 1000;
+  const c = load.counts;
+  const busy = c.retriedAfter503 === 0 ? '' : ` (${c.retriedAfter503} answered 503 and sent again)`;
+  console.log(`\n  load: ${c.orders} orders in ${secs.toFixed(1)} s (${Math.round(c.orders / secs)}/s) by ${c.requests} requests${busy}; latency p50 ${load.latency(0.5).toFixed(1)} ms, p99 ${load.latency(0.99).toFixed(1)} ms`);
+
+  const { stats, settled } = await settle(second.url);
+  const accounts = await readAccounts(second.url, [...load.customers]);
+  await second.stop();
+  live = null;
+  return summary(load, how.signal === 'SIGKILL' ? first.pid : null, accounts, stats, settled);
+}
+
+/** The service's stats once it has handled everything it accepted (three looks in a row), or its last after 10 s. */
+async function settle(url: string): Promise<{ stats: SystemStats; settled: boolean }> {
+  const agent = new Agent({ keepAlive: true });
+  try {
+    let inARow = 0;
+    for (const until = performance.now() + 10_000; ; await sleep(50)) {
+      const { body } = await requestJson<SystemStats & { settled: boolean }>(agent, `${url}/stats`, 'GET');
+      inARow = body.settled ? inARow + 1 : 0;
+      if (inARow === 3 || performance.now() > until) return { stats: body, settled: inARow === 3 };
+    }
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** Every account the orders named, read from the service. */
+async function readAccounts(url: string, customers: string[]): Promise<AccountState[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const accounts: AccountState[] = [];
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    while (next < customers.length) {
+      const { status, body } = await requestJson<AccountState>(agent, `${url}/accounts/${encodeURIComponent(customers[next++]!)}`, 'GET');
+      if (status !== 200) throw new Error(`reading an account answered ${status}: ${JSON.stringify(body)}`);
+      accounts.push(body);
     }
   };
-
-  const status = setInterval(() => {
-    const s = system.stats();
-    const secs = (performance.now() - started) / 1000;
-    const busy = s.threads.map((t) => `${Math.round(t.busyRatio * 100)}%`).join(' ');
-    process.stdout.write(
-      `\r  ${secs.toFixed(0)} s: ${sent.requests} requests (${Math.round(sent.requests / secs)}/s), placed ${service.counts.placed}, poisoned ${sent.poisoned}, actor messages ${s.handled}, threads busy ${busy}   `,
-    );
-  }, 1000);
-  const clients = Array.from({ length: concurrency }, () => client());
-  await new Promise((resolve) => setTimeout(resolve, durationMs));
-  stopping = true;
-  await Promise.all(clients);
-  clearInterval(status);
+  await Promise.all(Array.from({ length: 16 }, reader));
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number): string => `${(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0).toFixed(2)} ms`;
-  const secs = (performance.now() - started) / 1000;
-  console.log(`\n  load: ${sent.requests} requests in ${secs.toFixed(1)} s (${Math.round(sent.requests / secs)}/s), ${sent.answered} answered, ${sent.errors} errors; latency p50 ${pct(0.5)}, p99 ${pct(0.99)}`);
-  if (sent.answered !== sent.requests) process.exitCode = 1;
+  return accounts;
+}
+
+/** `killed`: the pid of the process killed with SIGKILL (null if it was not). */
+function summary(load: Load, killed: number | null, accounts: AccountState[], stats: SystemStats, settled: boolean): number {
+  const answers = [...load.answers.values()];
+  const rejected = (start: string): number => answers.filter((a) => a.status === 'rejected' && a.reason.startsWith(start)).length;
+  const retried = [...load.retriedAfterKill].map((id) => load.answers.get(id)).filter((a): a is Answer => a !== undefined);
+  const before = retried.filter((a) => a.pid === killed).length;
+  const redelivered = retried.filter((a) => a.pid !== killed && a.redelivered).length;
+  const killer = load.killerId === null ? undefined : load.answers.get(load.killerId);
+  const others = answers.filter((a) => a.alone && a.id !== load.killerId);
+  const replaced = stats.threads.reduce((n, t) => n + t.replaced, 0);
+  const books = checkBooks(load.answers, accounts);
+  const c = load.counts;
+  const cents = (n: number): string => (n / 100).toFixed(2);
+
+  console.log('\nsummary');
+  console.log(`  orders: ${c.orders} sent, ${load.answers.size} answered: ${books.placed} placed (201), ${books.rejected} rejected (422): ${rejected('quantity')} bad quantities, ${rejected('pricing failed: poisoned')} poisoned, ${rejected("pricing failed: it ends the Pricer's thread")} that ends the Pricer's thread${c.errors === 0 ? '' : `; ${c.errors} FAILED`}`);
+  console.log(`  ${killed !== null ? 'SIGKILL' : 'NO SIGKILL'} of the service process: the clients sent the ${retried.length} orders whose requests died with it again, same ids:`);
+  console.log(`    ${before} had been decided before the kill: answered again, charged nothing more`);
+  console.log(`    ${redelivered} were finished by the next process from their stored message`);
+  console.log(`    ${retried.length - before - redelivered} had not been stored: the next process decided them`);
+  console.log(`  crashes: ${rejected('pricing failed: poisoned')} poisoned orders crashed the Pricer, which restarted behind the same ref each time`);
+  if (killer !== undefined) {
+    const placed = others.filter((a) => a.status === 'placed').length;
+    console.log(`  thread kill: order ${load.killerId} ended the Pricer's thread, failing the ${others.length} other orders whose pricing waited there; priced again one at a time on a Pricer of their own, ${placed} of them were placed, and ${load.killerId} ended that thread too: ${killer.status} (${replaced} threads replaced)`);
+  }
+  console.log(`  accounts: ${accounts.length} read, revenue ${cents(books.revenue)}; the orders placed total ${cents(books.placedTotal)}`);
+  console.log(`  charged once: ${books.chargedOnce} of ${books.placed} placed; twice: ${books.chargedTwice}; lost: ${books.lost}; rejected but charged: ${books.rejectedButCharged}; wrong amount: ${books.wrongAmount}; unknown orders: ${books.unknown}`);
+  const dead = stats.deadLetters - stats.lateReplies;
+  console.log(`  messages in the second process: ${stats.accepted} accepted ${settled ? '=' : '!='} ${stats.handled} handled + ${dead} dead-lettered + ${stats.duplicates} duplicates${settled ? '' : ' (still unsettled after 10 s)'}`);
+  if (stats.duplicates > 0) console.log(`    (the duplicates: charges the Orders' outboxes sent again after the restart, which their accounts had already taken)`);
+  const threadKill = killer === undefined || (killer.status === 'rejected' && killer.reason.startsWith("pricing failed: it ends the Pricer's thread") && replaced === 2);
+  const ok = books.ok && killed !== null && settled && c.errors === 0 && load.answers.size === c.orders && threadKill && stats.threads.every((t) => t.alive);
+  console.log(ok ? '  every order placed was charged exactly once, across a SIGKILL of the service process.' : '  CHECK FAILED: see the counts above.');
+  return ok ? 0 : 1;
 }

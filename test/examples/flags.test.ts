@@ -71,7 +71,7 @@ describe('the command lines of the examples and benchmarks', () => {
   it('ends the service at once on a mistyped flag: exit code 2, one line naming it, nothing started', () => {
     const { status, stdout, stderr } = program('examples/service.ts', '--durations=1');
     expect(status).toBe(2);
-    expect(stderr).toBe("service: unknown option '--durations' (try --duration, --concurrency, --port, --serve)\n");
+    expect(stderr).toBe("service: unknown option '--durations' (try --duration, --concurrency, --port, --serve, --data)\n");
     expect(stdout).toBe('');
   });
 
@@ -79,6 +79,13 @@ describe('the command lines of the examples and benchmarks', () => {
     const { status, stdout, stderr } = program('examples/service.ts', '--duration=x');
     expect(status).toBe(2);
     expect(stderr).toBe("service: --duration must be a number >= 0, got 'x'\n");
+    expect(stdout).toBe('');
+  });
+
+  it('ends the service at once on --data without --serve (a demo run keeps its data in a temp dir of its own)', () => {
+    const { status, stdout, stderr } = program('examples/service.ts', '--data=somewhere');
+    expect(status).toBe(2);
+    expect(stderr).toBe('service: --data goes with --serve (a demo run keeps its entities in a fresh temp dir)\n');
     expect(stdout).toBe('');
   });
 
