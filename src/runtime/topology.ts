@@ -40,6 +40,8 @@ export interface Topology {
    * it): the replacement's wiring (same rings), and each peer's new ends, by peer thread.
    */
   rewire(thread: number): { wiring: ThreadWiring; peers: ({ bigOut: MessagePort; bigIn: MessagePort } | null)[] };
+  /** New channels between `thread` and `peer` alone (the ends given to `peer` died with it, closing `thread`'s). */
+  reopen(thread: number, peer: number): void;
 }
 
 export function createTopology(threadCount: number, ringBytes: number): Topology {
@@ -107,6 +109,12 @@ export function createTopology(threadCount: number, ringBytes: number): Topology
         peers.push({ bigOut: toThread.port1, bigIn: fromThread.port2 });
       }
       return { wiring: this.wiringFor(thread), peers };
+    },
+    reopen(thread, peer) {
+      const toThread = new MessageChannel();
+      const fromThread = new MessageChannel();
+      ports[peer]![thread] = { out: toThread.port1, in: toThread.port2 };
+      ports[thread]![peer] = { out: fromThread.port1, in: fromThread.port2 };
     },
   };
 }

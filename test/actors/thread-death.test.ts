@@ -45,6 +45,26 @@ describe('a worker thread that dies', () => {
     expect(report.forced).toBe(0);
   });
 
+  it('W2: two threads that die close together are each replaced, and their actors answer again (a large payload crosses between them)', async () => {
+    for (const gapMs of [0, 5]) {
+      const system = await createTestSystem({ threads: 2 });
+      const exiters = [1, 2].map((thread) => system.spawn(Exiter, undefined, { placement: { thread } }));
+      const counters = [1, 2].map((thread) => system.spawn(Counter, { start: thread }, { placement: { thread } }));
+      const echo = system.spawn(Echo, undefined, { placement: { thread: 2 } });
+      const relay = system.spawn(Echo, undefined, { placement: { thread: 1 } });
+      expect(await Promise.all(counters.map((c) => c.ask('get')))).toEqual([1, 2]);
+      exiters[0]!.tell('exit', { code: 3, spinMs: 0 });
+      if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+      exiters[1]!.tell('exit', { code: 3, spinMs: 0 });
+      await until(() => system.stats().threads.every((t) => t.alive && (t.thread === 0 || t.replaced === 1)), 10_000, `both threads replaced (${gapMs} ms apart)`);
+      expect(await Promise.all(counters.map((c) => c.ask('get', undefined, { timeoutMs: 5_000 })))).toEqual([1, 2]);
+      // Thread 1 to thread 2 and back with a payload too large for a ring: the channels between the two replacements work.
+      const big = 'x'.repeat(1 << 20);
+      expect(await relay.ask('relay', { target: echo, payload: big }, { timeoutMs: 5_000 })).toBe(big.length);
+      await system.shutdown({ drainMs: 2000 });
+    }
+  });
+
   it('W3: tells accepted and not yet read survive in the ring and reach the restarted actor in order; asks there and the running message are dead letters', async () => {
     const system = await createTestSystem({ threads: 2 });
     const letters: DeadLetter[] = [];

@@ -174,7 +174,9 @@ export class ThreadReplacement {
     }
     recent.push(now);
     this.#replacedTotal[thread] = (this.#replacedTotal[thread] ?? 0) + 1;
-    const { wiring, peers } = this.#topology.rewire(thread);
+    const rewired = this.#topology.rewire(thread);
+    const peers = rewired.peers;
+    let wiring = rewired.wiring;
     const threads = this.#topology.threadCount;
     const joins: (StreamJoin | null)[] = new Array<StreamJoin | null>(threads).fill(null);
     const lastSpawnSeq = new Array<number>(threads).fill(0);
@@ -195,6 +197,15 @@ export class ThreadReplacement {
       }),
     );
     live.forEach((w, i) => take(w.thread, answers[i]!));
+    // A peer that died meanwhile took its ends of the new channels with it, and a MessagePort
+    // closes with its other end: the replacement gets fresh ones to that peer (whose own
+    // replacement is given the other ends when it is rewired in turn).
+    if (answers.some((answer) => answer === null)) {
+      live.forEach((w, i) => {
+        if (answers[i] === null) this.#topology.reopen(thread, w.thread);
+      });
+      wiring = this.#topology.wiringFor(thread);
+    }
     // What it held, less the ack-mode messages whose copies go again from their spawners, and
     // less what its custody log kept: the replacement takes that up (runtime/custody-log.ts).
     const log = this.#topology.custody[thread];
