@@ -104,6 +104,8 @@ class LmdbStore implements EntityStore {
   readonly #marks: Db;
   readonly #durability: Durability;
   readonly #modules = new Map<string, string>();
+  /** Its size when it was closed (null: open). */
+  #closedAt: number | null = null;
   /** The last write's promise from lmdb, and ours for it (#durable). */
   #lastWritten: Promise<unknown> | null = null;
   #lastDurable: Promise<void> | null = null;
@@ -233,11 +235,13 @@ class LmdbStore implements EntityStore {
   }
 
   bytes(): number {
+    if (this.#closedAt !== null) return this.#closedAt; // stats() after shutdown: what it took then
     const stats = this.#root.getStats();
     return (stats.lastPageNumber + 1) * stats.pageSize;
   }
 
   close(): Promise<void> {
+    this.#closedAt ??= this.bytes();
     return this.#root.close();
   }
 
