@@ -8,6 +8,7 @@ import {
   CTL_DL_WATCHED,
   CTL_F64_BASE,
   CTL_F64_CURRENT,
+  CTL_F64_MARK,
   CTL_F64_HISTOGRAMS,
   CTL_HEARTBEAT,
   CTL_I32,
@@ -151,6 +152,11 @@ export class ControlBlock {
   /** The owner's one-slot view of running(), written before each piece of work runs. */
   runningSlot(thread: number): Float64Array {
     return new Float64Array(this.#ctl, thread * CTL_BYTES + CTL_F64_CURRENT * 8, 1);
+  }
+
+  /** The owner's two-slot mark (CTL_F64_MARK): what it says it is doing, left for its replacement. */
+  markSlots(thread: number): Float64Array {
+    return new Float64Array(this.#ctl, thread * CTL_BYTES + CTL_F64_MARK * 8, 2);
   }
 
   /** The thread's bell: ring it to wake the thread if it is parked (wake.ts). */

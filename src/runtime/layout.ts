@@ -108,6 +108,12 @@ export const DL_REASONS = 12;
 export const STAT_FIELDS = STAT_DL_REASONS + DL_REASONS; // 36: the counters take f64 indexes 24..59, up to CTL_F64_CURRENT
 /** Float64 index (same region): key of the actor whose work runs now, written straight to shared memory. */
 export const CTL_F64_CURRENT = 60;
+/**
+ * Float64 indexes 61..62 (same region): a pair the layer above writes straight to shared memory
+ * to say what it is doing, for the thread that replaces this one should it die (it reads them
+ * before it writes its own). Zero: nothing.
+ */
+export const CTL_F64_MARK = 61;
 
 /**
  * Float64 index (same region, byte 512): the thread's histograms, HISTOGRAM_SLOTS each. The owner

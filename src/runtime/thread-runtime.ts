@@ -51,6 +51,11 @@ export class ThreadRuntime {
   readonly #shared: Float64Array;
   /** One Float64 in this thread's control block: the key of the actor running now. */
   readonly #current: Float64Array;
+  /**
+   * Two numbers the layer above writes to say what it is doing (plain stores, in shared memory):
+   * should the thread die, its replacement finds them here as they were (CTL_F64_MARK).
+   */
+  readonly mark: Float64Array;
   readonly #ctl: ControlBlock;
   readonly #bell: Bell;
   readonly #writers: WriterGroup;
@@ -87,6 +92,7 @@ export class ThreadRuntime {
     this.#shared = ctl.stats(this.self);
     this.histograms = ctl.histograms(this.self);
     this.#current = ctl.runningSlot(this.self);
+    this.mark = ctl.markSlots(this.self);
     this.#bell = ctl.bell(this.self);
     this.#writers = new WriterGroup(
       this.counters,

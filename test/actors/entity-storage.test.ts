@@ -7,8 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSystem, type ActorSystem, type DeadLetter } from 'troupe';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { channels, createSystem, type ActorSystem, type DeadLetter } from 'troupe';
 import { Ledger } from '../fixtures/ledger.js';
+import { Bomb } from '../fixtures/entities.js';
 import { Exiter } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { ProfileV1 } from '../fixtures/profile-v1.js';
@@ -168,6 +170,31 @@ describe('entities with storage', () => {
     }, 20_000, 'every deposit at the target');
     expect((await system.entity(Ledger, target).ask('read')).applied).toEqual(Array.from({ length: 30 }, (_, i) => `t${i}>`));
     expect((await source.ask('read')).balance).toBe(70);
+  });
+
+  it('E8: a stored message that ends its thread each time is a max-deliveries dead letter after 5 tries, not the end of every replacement', async () => {
+    const path = dataDir();
+    let exits = 0;
+    const onExit = (): void => void exits++;
+    subscribe(channels.threadExit, onExit);
+    try {
+      let system = await start(path);
+      const letters: DeadLetter[] = [];
+      system.deadLetters.subscribe((letter) => letters.push(letter));
+      const bomb = system.entity(Bomb, 'b');
+      await bomb.send('explode');
+      const givenUp = (): DeadLetter[] => letters.filter((l) => l.reason === 'max-deliveries');
+      await until(() => givenUp().length === 1, 30_000, 'the poison message given up');
+      expect(givenUp()[0]).toMatchObject({ message: { type: 'explode' } });
+      expect(exits).toBe(5); // its first delivery and 4 more, each on a replacement
+      expect(await bomb.ask('count')).toBe(1); // its key lives on, on a live thread
+      expect(system.stats().threads.every((t) => t.alive)).toBe(true);
+      system = await restart(system, path);
+      expect(await system.entity(Bomb, 'b').ask('count')).toBe(2); // not stored any more: not handled again
+      expect(exits).toBe(5);
+    } finally {
+      unsubscribe(channels.threadExit, onExit);
+    }
   });
 
   it('E8: refuses a path that cannot hold the store, holds something else or a data file that is not lmdb\'s, with StorageError; bad options with InvalidArgumentError', async () => {

@@ -10,6 +10,7 @@ import { decodeOn, type EntityHost } from './entity-host.js';
 import type { EntityStore, ReminderChange } from './entity-store.js';
 import type { HeldMessage } from './outbox.js';
 import { reminderChange } from './reminders.js';
+import { idHash } from './entity-ids.js';
 
 /** What a handler changed besides its state, for its commit. */
 export interface HandlerChanges {
@@ -33,6 +34,8 @@ export function activationOf(host: EntityHost, store: () => EntityStore, key: st
   let open = false;
   /** The last commit deleted the key: the activation starts afresh. */
   let deleted = false;
+  const hash = idHash(id);
+  const mark = host.runtime.mark;
   return {
     key,
     restore() {
@@ -59,6 +62,10 @@ export function activationOf(host: EntityHost, store: () => EntityStore, key: st
       held.length = 0;
       deleting = false;
       open = true;
+    },
+    handling: (seq) => {
+      mark[0] = seq === 0 ? 0 : hash;
+      mark[1] = seq;
     },
     get open() {
       return open;

@@ -14,6 +14,8 @@ import type { EntityAddress, EntityRefImpl } from './entity-ref.js';
 /** Entities run in at-least-once mode: a failed handler's message comes again, up to maxDeliver. */
 // A key is never given up on; up to 1,024 of its handled messages wait at once for their commits.
 const POLICY = resolvePolicy({ delivery: { mode: 'at-least-once', maxAckPending: 1024 }, maxRestarts: 1_000_000 });
+/** Attempts at one message before it is a max-deliveries dead letter. */
+export const MAX_DELIVER = POLICY.delivery!.maxDeliver;
 
 interface Active {
   readonly cell: Cell;

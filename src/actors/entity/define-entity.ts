@@ -40,6 +40,11 @@ export interface EntityActivation {
   commit(state: unknown, delivery: Delivery | null, version: number): Promise<void> | null;
   /** A handler starts: changes an earlier one made and did not commit (it failed) are dropped. */
   begin(): void;
+  /**
+   * Message `seq` is being handled (0: none now), said in the thread's mark: should the thread
+   * die meanwhile, its replacement counts that against the message (entities.ts recover).
+   */
+  handling(seq: number): void;
   /** A tell or send of the handler to an entity: held until its commit (outbox.ts). */
   hold(message: HeldMessage): void;
   /** ctx.deleteEntity: with the handler's commit, everything of this key goes, and the activation starts afresh. */
@@ -135,7 +140,13 @@ function committing(handler: Handler<unknown>, life: Life): Handler<unknown> {
     const delivery = payload instanceof Delivery ? payload : null;
     // The activation is found again from the handler's async context (awaits included): what it
     // sends to entities after an await is held too (entities.ts hold).
-    const result = running.run(activation, handler, ctx, delivery === null ? payload : delivery.payload);
+    activation.handling(delivery === null ? 0 : delivery.seq);
+    let result: unknown;
+    try {
+      result = running.run(activation, handler, ctx, delivery === null ? payload : delivery.payload);
+    } finally {
+      if (!isThenable(result)) activation.handling(0);
+    }
     const finish = (value: unknown): unknown => {
       const commit = activation.commit(ctx.state, delivery, life.version);
       if (activation.takeDeleted()) return commit === null ? afresh(ctx, activation, life, value) : commit.then(() => afresh(ctx, activation, life, value));
@@ -144,7 +155,17 @@ function committing(handler: Handler<unknown>, life: Life): Handler<unknown> {
       commit.catch(ignore); // a failure is the LaterOutcome's (the attempt is undone), not unhandled
       return new LaterOutcome(value, commit);
     };
-    return isThenable(result) ? Promise.resolve(result).then(finish) : finish(result);
+    if (!isThenable(result)) return finish(result);
+    return Promise.resolve(result).then(
+      (value) => {
+        activation.handling(0);
+        return finish(value);
+      },
+      (error: unknown) => {
+        activation.handling(0);
+        throw error;
+      },
+    );
   };
 }
 

@@ -14,9 +14,9 @@ import type { Cell } from '../cell/cell.js';
 import { Envelope, EnvelopeKind } from '../cell/envelope.js';
 import type { AnyEntityDefinition, DeadLetterReason, Reminder } from '../types.js';
 import { isEntity, runningActivation, type EntityActivation } from './define-entity.js';
-import { Activations } from './activations.js';
+import { Activations, MAX_DELIVER } from './activations.js';
 import { activationOf, type HandlerChanges } from './activation.js';
-import { MAX_KEY_BYTES, byteLength, homeOf, idOf, splitId } from './entity-ids.js';
+import { MAX_KEY_BYTES, byteLength, homeOf, idHash, idOf, splitId } from './entity-ids.js';
 import { Delivery, type DeliverySlot } from './delivery.js';
 import { EntityRefImpl, type EntityAddress } from './entity-ref.js';
 import { MemoryStore, type CommitWrite, type EntityStore, type SourceMark, type StoredRecord } from './entity-store.js';
@@ -85,6 +85,8 @@ export class Entities implements DeliverySlot {
   #putting: Promise<void> | null = null;
   #batch: Storing[] = [];
   #prunedAt = 0;
+  /** Messages whose count of tries is stored (a thread died handling them): `${id}\0${seq}`. */
+  readonly #tried = new Set<string>();
 
   constructor(host: EntityHost) {
     this.#host = host;
@@ -268,7 +270,8 @@ export class Entities implements DeliverySlot {
     const { reminders, held, deleting } = by;
     const bytes = state === NO_STATE || deleting ? null : encodeStandalone(prepare([version, state], 'state'));
     const outbox = held === null ? null : this.#outbox.number(id, held);
-    const extras = reminders === null && outbox === null && source === null && !deleting ? null : { reminders, outbox, mark: source, deleteAll: deleting };
+    const tried = seq !== 0 && this.#tried.size > 0 && this.#tried.delete(`${id}\u0000${seq}`);
+    const extras = reminders === null && outbox === null && source === null && !deleting && !tried ? null : { reminders, outbox, mark: source, deleteAll: deleting, tried };
     const write: CommitWrite = { state: bytes, seq, messageId, at: this.#host.clock.now(), extras };
     this.#activations.touch(id);
     const after = (): void => {
@@ -354,10 +357,18 @@ export class Entities implements DeliverySlot {
     );
   }
 
-  /** At start with a store on disk: the keys living here with stored messages get them again, in order. */
+  /**
+   * At start with a store on disk: the keys living here with stored messages get them again, in
+   * order. The one a dead predecessor of this thread was handling when it died (its mark) counts
+   * that as a try: a message that ends its thread every time is a max-deliveries dead letter after
+   * MAX_DELIVER tries, instead of ending every replacement in turn.
+   */
   #recover(): void {
     const host = this.#host;
     const store = this.#store;
+    const mark = host.runtime.mark;
+    const [diedHash, diedSeq] = [mark[0]!, mark[1]!];
+    mark[0] = mark[1] = 0;
     for (const r of store.reminders()) {
       const [name, key] = splitId(r.id);
       if (homeOf(name, key, host.workers) === host.self) this.#reminders.schedule(r.id, r.name, r.due, r.everyMs);
@@ -377,8 +388,15 @@ export class Entities implements DeliverySlot {
         env.trace = trace ?? undefined;
         if (messageId !== null) this.#accepted.set(`${id}\u0000${messageId}`, host.clock.now());
         host.runtime.counters[STAT_ACCEPTED]!++; // accepted again in this process: the books balance
-        redeliver(cell, env, 2); // ctx.redelivered
         last = seq;
+        let tries = store.tries(id, seq);
+        if (seq === diedSeq && idHash(id) === diedHash) void store.tried(id, seq, ++tries).catch(() => undefined);
+        if (tries > 0) this.#tried.add(`${id}\u0000${seq}`);
+        if (tries >= MAX_DELIVER) {
+          host.deadLetter(env, 0, 'max-deliveries', new Error(`its thread died while handling it, ${tries} times`));
+          continue;
+        }
+        redeliver(cell, env, Math.max(2, tries + 1)); // ctx.redelivered; ctx.deliveryCount counts the tries
       }
       this.#seqs.set(id, last);
     }

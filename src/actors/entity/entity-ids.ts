@@ -33,3 +33,10 @@ export function splitId(id: string): [name: string, key: string] {
   const at = id.indexOf('\u0000');
   return [id.slice(0, at), id.slice(at + 1)];
 }
+
+/** A key id's 32-bit hash, never 0 (what an activation leaves in its thread's mark: runtime mark slots hold numbers). */
+export function idHash(id: string): number {
+  let h = 0x811c9dc5; // FNV-1a
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h >>> 0 || 1;
+}

@@ -30,6 +30,8 @@ export interface CommitExtras {
    * the marks of what it took stay: what it was sent before is not taken again).
    */
   readonly deleteAll: boolean;
+  /** The message being ended had been handled by a thread that died (its count of tries goes). */
+  readonly tried: boolean;
 }
 
 /** One handler's commit: its state (null: unchanged), the end of its message (seq 0: none) and its messageId's dedup record, and the rest. */
@@ -83,6 +85,10 @@ export interface EntityStore {
   seen(id: string, messageId: string, since: number): boolean;
   /** The messages stored for `id`, oldest first. */
   pending(id: string): Iterable<{ seq: number; record: Uint8Array }>;
+  /** How often a thread died while handling message `seq` of `id` (0: never). */
+  tries(id: string, seq: number): number;
+  /** Records that count; the message's end forgets it (CommitExtras.tried). */
+  tried(id: string, seq: number, tries: number): Promise<void>;
   /** Every id with stored messages. */
   withMessages(): Iterable<string>;
   /** The module that defines entity `name` (recorded at its first message). */
@@ -176,6 +182,14 @@ export class MemoryStore implements EntityStore {
 
   withMessages(): Iterable<string> {
     return [];
+  }
+
+  tries(): number {
+    return 0; // nothing stored outlives a thread here
+  }
+
+  tried(): Promise<void> {
+    return DONE;
   }
 
   moduleOf(): string | undefined {

@@ -164,6 +164,7 @@ class LmdbStore implements EntityStore {
       const out = extras.outbox;
       if (out !== null && out.length > 0) last = this.#meta.put(['out', id], out[out.length - 1]!.outSeq);
       if (extras.mark !== null) last = this.#marks.put([id, extras.mark[0]], extras.mark[1]);
+      if (extras.tried) last = this.#meta.remove(['tries', id, seq]);
     }
     return last;
   }
@@ -208,6 +209,14 @@ class LmdbStore implements EntityStore {
     for (const { key, value } of this.#mbox.getRange({ start: [id, 0], end: [id, Number.MAX_SAFE_INTEGER] })) {
       yield { seq: (key as [string, number])[1], record: value as Uint8Array };
     }
+  }
+
+  tries(id: string, seq: number): number {
+    return (this.#meta.get(['tries', id, seq]) as number | undefined) ?? 0;
+  }
+
+  tried(id: string, seq: number, tries: number): Promise<void> {
+    return this.#durable(this.#meta.put(['tries', id, seq], tries));
   }
 
   *withMessages(): Iterable<string> {
