@@ -102,18 +102,23 @@ export const STAT_RETURNED = 20; // user messages a stopped pool member handed b
 export const STAT_UNKEPT = 21; //     user messages taken from a ring while the custody log was full (not kept: lost if the thread dies)
 export const STAT_CUSTODY_BYTES = 22; // gauge: bytes the custody log holds
 export const STAT_RESTARTS = 23; //   restarts of actors hosted on the thread (each incarnation after the first)
-/** Dead letters raised on the thread by reason: DL_REASONS slots, in the actor layer's order of reasons. */
-export const STAT_DL_REASONS = 24;
-export const DL_REASONS = 12;
-export const STAT_FIELDS = STAT_DL_REASONS + DL_REASONS; // 36: the counters take f64 indexes 24..59, up to CTL_F64_CURRENT
-/** Float64 index (same region): key of the actor whose work runs now, written straight to shared memory. */
-export const CTL_F64_CURRENT = 60;
 /**
- * Float64 indexes 61..62 (same region): a pair the layer above writes straight to shared memory
+ * Gauge: user messages the thread handed to a store that outlives it (an entity's, once stored)
+ * and has not finished: should the thread die, they are not lost (its replacement takes them up).
+ */
+export const STAT_STORED = 24;
+/** Dead letters raised on the thread by reason: DL_REASONS slots, in the actor layer's order of reasons. */
+export const STAT_DL_REASONS = 25;
+export const DL_REASONS = 12;
+export const STAT_FIELDS = STAT_DL_REASONS + DL_REASONS; // 37: the counters take f64 indexes 24..60, up to CTL_F64_CURRENT
+/** Float64 index (same region): key of the actor whose work runs now, written straight to shared memory. */
+export const CTL_F64_CURRENT = 61;
+/**
+ * Float64 indexes 62..63 (same region): a pair the layer above writes straight to shared memory
  * to say what it is doing, for the thread that replaces this one should it die (it reads them
  * before it writes its own). Zero: nothing.
  */
-export const CTL_F64_MARK = 61;
+export const CTL_F64_MARK = 62;
 
 /**
  * Float64 index (same region, byte 512): the thread's histograms, HISTOGRAM_SLOTS each. The owner

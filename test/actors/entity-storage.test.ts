@@ -145,6 +145,8 @@ describe('entities with storage', () => {
     const state = await carol.ask('read');
     expect(state.applied).toEqual(Array.from({ length: 40 }, (_, i) => `s${i}`)); // in order, none twice
     expect(system.stats().threads[1]!.replaced).toBe(1);
+    // Only the tell that ended the thread died with it: the stored messages were not lost, and are not dead letters.
+    expect(system.stats().deadLettersByReason['thread-crash']).toBe(1);
   });
 
   it('E4: transfers to an entity whose thread dies meanwhile reach it once each, in order, after its replacement', async () => {

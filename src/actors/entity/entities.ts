@@ -7,7 +7,7 @@
 
 import { StorageError } from '../../errors.js';
 import { checkPayload, encodeStandalone, prepare } from '../../runtime/codec.js';
-import { STAT_ACCEPTED, STAT_DUPLICATES } from '../../runtime/layout.js';
+import { STAT_ACCEPTED, STAT_DUPLICATES, STAT_STORED } from '../../runtime/layout.js';
 import { invalid, validateString } from '../../validate.js';
 import { redeliver } from '../cell/ack-mode.js';
 import type { Cell } from '../cell/cell.js';
@@ -220,6 +220,7 @@ export class Entities implements DeliverySlot {
   /** Messages are stored (or could not be): each sender is told, and each key's are handed on in order. */
   #stored(batch: readonly Storing[], failed: StorageError | null): void {
     const custody = this.#host.runtime.custody;
+    const counters = this.#host.runtime.counters;
     for (const storing of batch) {
       const { env, receipt } = storing;
       if (failed !== null) {
@@ -227,6 +228,7 @@ export class Entities implements DeliverySlot {
         receipt?.(failed, false);
       } else {
         storing.stored = true;
+        counters[STAT_STORED]!++; // the store's now: it outlives this thread
         // Stored: the store has it now, not the custody log (a replacement of this thread takes
         // it up from the store, once; from both it would be handled twice).
         if (env.custody !== 0) {
@@ -275,6 +277,7 @@ export class Entities implements DeliverySlot {
     const write: CommitWrite = { state: bytes, seq, messageId, at: this.#host.clock.now(), extras };
     this.#activations.touch(id);
     const after = (): void => {
+      if (seq !== 0 && this.#store.durable) this.#host.runtime.counters[STAT_STORED]!--; // ended in the store
       // Its dedup record is readable in the store only now: until then the id stays remembered here.
       if (messageId !== null) this.#accepted.delete(`${id}\u0000${messageId}`);
       if (deleting) this.#reminders.cancelAll(id);
@@ -388,6 +391,7 @@ export class Entities implements DeliverySlot {
         env.trace = trace ?? undefined;
         if (messageId !== null) this.#accepted.set(`${id}\u0000${messageId}`, host.clock.now());
         host.runtime.counters[STAT_ACCEPTED]!++; // accepted again in this process: the books balance
+        host.runtime.counters[STAT_STORED]!++; // and stored, not held by this thread alone
         last = seq;
         let tries = store.tries(id, seq);
         if (seq === diedSeq && idHash(id) === diedHash) void store.tried(id, seq, ++tries).catch(() => undefined);

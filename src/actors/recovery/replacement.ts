@@ -17,6 +17,7 @@ import {
   STAT_RETURNED,
   STAT_RING_IN,
   STAT_RING_OUT,
+  STAT_STORED,
   STAT_SPAWN_SEQ,
   ThreadState,
 } from '../../runtime/layout.js';
@@ -261,7 +262,8 @@ export class ThreadReplacement {
    */
   #custody(thread: number, copied: number, logged: number): number {
     const c = this.#ctl.stats(thread);
-    const held = c[STAT_RING_IN]! + c[STAT_ACCEPTED]! - c[STAT_RING_OUT]! - c[STAT_RETURNED]! - c[STAT_HANDLED]! - (c[STAT_DEAD_LETTERS]! - c[STAT_DL_OUTBOUND]!) - c[STAT_DUPLICATES]!;
+    // Less what it handed to the entity store and had not finished: its replacement takes that up.
+    const held = c[STAT_RING_IN]! + c[STAT_ACCEPTED]! - c[STAT_RING_OUT]! - c[STAT_RETURNED]! - c[STAT_HANDLED]! - (c[STAT_DEAD_LETTERS]! - c[STAT_DL_OUTBOUND]!) - c[STAT_DUPLICATES]! - c[STAT_STORED]!;
     const accounted = this.#declaredLost[thread] ?? 0;
     const lost = Math.max(0, held - accounted - copied - logged);
     this.#declaredLost[thread] = accounted + lost + copied;
