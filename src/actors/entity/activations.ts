@@ -41,12 +41,10 @@ export class Activations {
   of(address: EntityAddress, start: (id: string) => EntityActivation, self: () => EntityRefImpl): Cell {
     const host = this.#host;
     const id = idOf(address);
-    const now = host.clock.now();
     const found = this.#active.get(id);
-    if (found !== undefined && !found.cell.ending) {
-      found.lastUsed = now;
-      return found.cell;
-    }
+    // Not idle while it has messages (the sweep looks at them); its commits touch it (touch).
+    if (found !== undefined && !found.cell.ending) return found.cell;
+    const now = host.clock.now();
     const key = host.newKey();
     host.spawnFromRecord(host.self, key, [address[0], address[1], start(id), 0, 0, POLICY]);
     const cell = host.cells.get(key)!;

@@ -274,7 +274,7 @@ export class Entities implements DeliverySlot {
     const outbox = held === null ? null : this.#outbox.number(id, held);
     const tried = seq !== 0 && this.#tried.size > 0 && this.#tried.delete(`${id}\u0000${seq}`);
     const extras = reminders === null && outbox === null && source === null && !deleting && !tried ? null : { reminders, outbox, mark: source, deleteAll: deleting, tried };
-    const write: CommitWrite = { state: bytes, seq, messageId, at: this.#host.clock.now(), extras };
+    const write: CommitWrite = { state: bytes, seq, messageId, at: messageId === null ? 0 : this.#host.clock.now(), extras };
     this.#activations.touch(id);
     const after = (): void => {
       if (seq !== 0 && this.#store.durable) this.#host.runtime.counters[STAT_STORED]!--; // ended in the store
