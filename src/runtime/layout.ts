@@ -103,7 +103,7 @@ export const STAT_UNKEPT = 21; //     user messages taken from a ring while the 
 export const STAT_CUSTODY_BYTES = 22; // gauge: bytes the custody log holds
 export const STAT_RESTARTS = 23; //   restarts of actors hosted on the thread (each incarnation after the first)
 /**
- * Gauge: user messages the thread handed to a store that outlives it (an entity's, once stored)
+ * Gauge: user messages the thread handed to a store that outlives it (the layer above keeps it)
  * and has not finished: should the thread die, they are not lost (its replacement takes them up).
  */
 export const STAT_STORED = 24;
