@@ -82,9 +82,9 @@ describe('entities', () => {
     expect(() => (system as unknown as { spawn(definition: unknown): unknown }).spawn(Account)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('is an entity') }));
     await expect(system.stop(system.entity(Account, 'alice'))).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     // Keys, names and messageIds make keys in the store, which bounds them (in UTF-8 bytes).
-    expect(system.entity(Account, 'é'.repeat(512)).id).toContain('Account');
-    expect(() => system.entity(Account, 'é'.repeat(513))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('1024 bytes') }));
-    expect(() => defineEntity(import.meta.url, 'n'.repeat(257), { handlers: {} })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('defineEntity(name)') }));
+    expect(system.entity(Account, 'é'.repeat(256)).id).toContain('Account');
+    expect(() => system.entity(Account, 'é'.repeat(257))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('512 bytes') }));
+    expect(() => defineEntity(import.meta.url, 'n'.repeat(129), { handlers: {} })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('defineEntity(name)') }));
     expect(() => system.entity(Account, 'alice').tell('deposit', 1, { messageId: 'x'.repeat(257) })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('options.messageId') }));
     await expect(system.entity(Account, 'alice').send('deposit', 1, { messageId: 'é'.repeat(129) })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     expect(await system.entity(Account, 'alice').ask('balance')).toBe(0);

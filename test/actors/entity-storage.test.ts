@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { channels, createSystem, type ActorSystem, type DeadLetter } from 'troupe';
 import { Ledger } from '../fixtures/ledger.js';
-import { Bomb } from '../fixtures/entities.js';
+import { Adder, Bomb } from '../fixtures/entities.js';
 import { Exiter } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
 import { ProfileV1 } from '../fixtures/profile-v1.js';
@@ -197,6 +197,34 @@ describe('entities with storage', () => {
     } finally {
       unsubscribe(channels.threadExit, onExit);
     }
+  });
+
+  for (const durability of ['machine', 'process'] as const) {
+    it(`E3: a handler that fails while earlier commits are being written restarts from them: nothing is lost, the order holds (${durability})`, async () => {
+      const system = await start(dataDir(), durability, 1);
+      const adder = system.entity(Adder, 'k');
+      await adder.send('add', 0); // active, and its first commit written
+      for (let round = 1; round <= 3; round++) {
+        const sends = [adder.send('add', 1), adder.send('boom', undefined), adder.send('add', 10)];
+        await Promise.all(sends);
+        const state = await adder.ask('read');
+        expect(state.n).toBe(11 * round);
+        expect(state.log.slice(-3)).toEqual(['add1', 'boom*', 'add10']); // the failed attempt's state was not kept
+      }
+    });
+  }
+
+  it('E4: entities with the longest keys send to each other through the outbox (the store keys that hold two ids fit)', async () => {
+    const system = await start(dataDir(), 'process', 1);
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((letter) => letters.push(letter));
+    const [a, b] = ['a'.repeat(512), 'b'.repeat(512)];
+    await system.entity(Ledger, a).send('deposit', { id: 'd', amount: 5 });
+    await system.entity(Ledger, a).send('transfer', { id: 't', to: b, amount: 2 });
+    await until(async () => (await system.entity(Ledger, b).ask('read')).balance === 2, 5_000, 'the transfer');
+    expect((await system.entity(Ledger, a).ask('read')).balance).toBe(3);
+    expect((await system.entity(Ledger, b).ask('read')).applied).toEqual(['t>']);
+    expect(letters).toEqual([]);
   });
 
   it('E8: refuses a path that cannot hold the store, holds something else or a data file that is not lmdb\'s, with StorageError; bad options with InvalidArgumentError', async () => {

@@ -73,6 +73,10 @@ export function takeRedeliveries(cell: AckedCell): { env: Envelope; count: numbe
   if (d === null) return [];
   const taken = [...d.redeliver];
   d.redeliver.length = 0;
+  if (d.failing !== null) {
+    taken.push({ env: d.failing.attempt.env, count: d.failing.attempt.count + 1 });
+    d.failing = null;
+  }
   for (const attempt of d.deferred) {
     if (attempt.timer !== null) cell.node.clock.clearTimeout(attempt.timer);
     attempt.timer = null;
@@ -120,7 +124,7 @@ export function finished(cell: AckedCell, d: DeliveryState, env: Envelope): void
 
 /** Ack mode: at most maxAckPending outstanding attempts; messages to send again go first. */
 export function runAcked(cell: AckedCell, d: DeliveryState): void {
-  if (d.waitTimer !== null || d.current !== null || d.deferred.size >= d.policy.maxAckPending) return;
+  if (d.waitTimer !== null || d.current !== null || d.failing !== null || d.deferred.size >= d.policy.maxAckPending) return;
   const node = cell.node;
   node.current = cell;
   try {
@@ -138,7 +142,7 @@ export function runAcked(cell: AckedCell, d: DeliveryState): void {
         cell.process(env);
         finished(cell, d, env);
       } else startAttempt(cell, d, env, count);
-      if (cell.busy || cell.status !== 'running' || d.waitTimer !== null || d.current !== null || d.deferred.size >= d.policy.maxAckPending) return;
+      if (cell.busy || cell.status !== 'running' || d.waitTimer !== null || d.current !== null || d.failing !== null || d.deferred.size >= d.policy.maxAckPending) return;
     }
   } finally {
     node.current = null;
@@ -193,8 +197,8 @@ function release(cell: AckedCell, d: DeliveryState, attempt: Attempt): boolean {
 
 function attemptDone(cell: AckedCell, d: DeliveryState, attempt: Attempt, value: unknown): void {
   if (!release(cell, d, attempt)) return;
-  if (d.undo !== null && !attempt.settled) {
-    undoLater(cell, d, d.undo, attempt); // it ran on a state that is being undone
+  if (d.undo !== null) {
+    undoLater(cell, d, d.undo, attempt.settled ? null : attempt); // it ran on a state that is being undone
     return;
   }
   if (!attempt.settled && isLaterOutcome(value)) {
@@ -230,6 +234,12 @@ function awaitOutcome(cell: AckedCell, d: DeliveryState, attempt: Attempt, outco
       conclude(cell, d, attempt, 'ack', 0);
       cell.node.outcomes.reply(attempt.env, outcome.value);
       cell.node.runtime.publishSoon();
+      const failing = d.failing;
+      if (failing !== null && !hasLater(d)) {
+        d.failing = null; // what it failed after is committed: now its retry and the restart
+        failNow(cell, d, failing.attempt, failing.error);
+        return;
+      }
       if (cell.status === 'running') cell.schedule(); // a slot is free again
     },
     (error: unknown) => {
@@ -254,6 +264,8 @@ function undoLater(cell: AckedCell, d: DeliveryState, error: Error, last: Attemp
     d.deferred.delete(attempt);
     undone.push(attempt);
   }
+  if (d.failing !== null) undone.push(d.failing.attempt); // it failed after them: it goes after them
+  d.failing = null;
   if (last !== null) undone.push(last);
   for (const attempt of undone) {
     attempt.settled = true;
@@ -311,11 +323,27 @@ export function deferAck(cell: AckedCell): AckHandle {
 
 function attemptFailed(cell: AckedCell, d: DeliveryState, attempt: Attempt, thrown: unknown): void {
   if (!release(cell, d, attempt)) return;
-  if (d.undo !== null && !attempt.settled) {
-    undoLater(cell, d, d.undo, attempt); // after the attempts being undone, in order
+  if (d.undo !== null) {
+    undoLater(cell, d, d.undo, attempt.settled ? null : attempt); // after the attempts being undone, in order
     return;
   }
   const error = asError(thrown);
+  if (!attempt.settled && hasLater(d)) {
+    // Earlier outcomes are still being committed: the restarted actor must start from them.
+    d.failing = { attempt, error };
+    return;
+  }
+  failNow(cell, d, attempt, error);
+}
+
+/** Whether LaterOutcomes of earlier attempts still wait. */
+function hasLater(d: DeliveryState): boolean {
+  for (const attempt of d.deferred) if (attempt.later) return true;
+  return false;
+}
+
+/** A handler failed: its message goes again (or is given up) and the actor restarts. */
+function failNow(cell: AckedCell, d: DeliveryState, attempt: Attempt, error: Error): void {
   cell.more().failed++;
   cell.node.outcomes.attemptFailed();
   cell.node.links.signal(cell, 'failed');
@@ -337,6 +365,11 @@ function attemptExpired(cell: AckedCell, d: DeliveryState, attempt: Attempt): vo
   attempt.timer = null;
   if (d.current !== attempt || attempt.settled) return;
   release(cell, d, attempt);
+  if (d.undo !== null) {
+    cell.abortSignal(() => d.undo!);
+    undoLater(cell, d, d.undo, attempt);
+    return;
+  }
   attempt.settled = true;
   const overrun = new Error(`not acknowledged within ${d.policy.ackWaitMs} ms`);
   cell.abortSignal(() => overrun); // the abandoned handler's work ends with it
@@ -401,4 +434,5 @@ export function endAttempts(cell: AckedCell, d: DeliveryState): void {
   if (d.current?.timer != null) cell.node.clock.clearTimeout(d.current.timer);
   d.waitTimer = null;
   d.current = null;
+  d.undo = null;
 }

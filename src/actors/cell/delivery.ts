@@ -43,7 +43,7 @@ export function resolveDelivery(o: DeliveryOptions | undefined): DeliveryPolicy 
   if (o.keepCopies === true && o.mode !== 'at-least-once') throw invalid('options.delivery.keepCopies', "mode: 'at-least-once' with it (copies are kept until a message is acked)", o.keepCopies);
   return {
     ack: o.mode === 'at-least-once',
-    ackWaitMs: o.ackWaitMs === undefined ? 30_000 : validateNumber(o.ackWaitMs, 'options.delivery.ackWaitMs', 1, 2 ** 31),
+    ackWaitMs: o.ackWaitMs === undefined ? 30_000 : validateNumber(o.ackWaitMs, 'options.delivery.ackWaitMs', 1, 2 ** 31 - 1),
     maxDeliver: o.maxDeliver === undefined ? 5 : validateInteger(o.maxDeliver, 'options.delivery.maxDeliver', 1, 1_000_000),
     backoffMs,
     dedupWindowMs: o.dedupWindowMs === undefined ? 120_000 : validateNumber(o.dedupWindowMs, 'options.delivery.dedupWindowMs', 0, 2 ** 31),
@@ -133,6 +133,11 @@ export class DeliveryState {
   waitTimer: TimerHandle | null = null;
   /** A LaterOutcome failed while a handler ran: undone with the others once that handler ends (ack-mode.ts). */
   undo: Error | null = null;
+  /**
+   * A handler failed while earlier LaterOutcomes still waited: its retry and the restart wait for
+   * them (the restarted actor starts from what they commit); the actor takes nothing meanwhile.
+   */
+  failing: { readonly attempt: Attempt; readonly error: Error } | null = null;
   readonly #seen = new Map<string, number>();
 
   constructor(policy: DeliveryPolicy) {

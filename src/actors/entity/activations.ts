@@ -13,7 +13,8 @@ import type { EntityAddress, EntityRefImpl } from './entity-ref.js';
 
 /** Entities run in at-least-once mode: a failed handler's message comes again, up to maxDeliver. */
 // A key is never given up on; up to 1,024 of its handled messages wait at once for their commits.
-const POLICY = resolvePolicy({ delivery: { mode: 'at-least-once', maxAckPending: 1024 }, maxRestarts: 1_000_000 });
+// A handler is never abandoned for running long: what it would commit later cannot be taken back.
+const POLICY = resolvePolicy({ delivery: { mode: 'at-least-once', maxAckPending: 1024, ackWaitMs: 2 ** 31 - 1 }, maxRestarts: 1_000_000 });
 /** Attempts at one message before it is a max-deliveries dead letter. */
 export const MAX_DELIVER = POLICY.delivery!.maxDeliver;
 
@@ -83,7 +84,7 @@ export class Activations {
           continue;
         }
         const d = cell.delivery; // at-least-once: a failed message waiting to go again is work too
-        const retrying = d !== null && (d.current !== null || d.redeliver.length > 0 || d.deferred.size > 0 || d.waitTimer !== null);
+        const retrying = d !== null && (d.current !== null || d.redeliver.length > 0 || d.deferred.size > 0 || d.waitTimer !== null || d.failing !== null);
         if (cell.status !== 'running' || cell.busy || cell.depth > 0 || retrying || this.#pending(id) || now - active.lastUsed < idleOf(cell)) continue;
         this.#active.delete(id);
         void host.stopCell(cell, 'normal');

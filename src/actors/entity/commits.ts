@@ -31,7 +31,8 @@ export class Commits {
 
   /** Commits `write` for `id`, in order after its earlier ones; resolves once it is written, durable as configured. */
   commit(id: string, write: CommitWrite): Promise<void> {
-    if (this.#failed.has(id)) return Promise.reject(this.#failed.get(id));
+    // After a failure only the end of a message alone (a verdict on it: a dead letter) goes.
+    if (this.#failed.has(id) && (write.state !== null || write.extras?.deleteAll === true || (write.extras?.outbox ?? null) !== null)) return Promise.reject(this.#failed.get(id));
     if (!this.#writing.has(id)) return this.#write(id, [write]);
     let next = this.#writing.get(id) ?? null;
     if (next === null) this.#writing.set(id, (next = group()));

@@ -272,12 +272,13 @@ export class Entities implements DeliverySlot {
     const { reminders, held, deleting } = by;
     const bytes = state === NO_STATE || deleting ? null : encodeStandalone(prepare([version, state], 'state'));
     const outbox = held === null ? null : this.#outbox.number(id, held);
-    const tried = seq !== 0 && this.#tried.size > 0 && this.#tried.delete(`${id}\u0000${seq}`);
+    const tried = seq !== 0 && this.#tried.size > 0 && this.#tried.has(`${id}\u0000${seq}`);
     const extras = reminders === null && outbox === null && source === null && !deleting && !tried ? null : { reminders, outbox, mark: source, deleteAll: deleting, tried };
     const write: CommitWrite = { state: bytes, seq, messageId, at: messageId === null ? 0 : this.#host.clock.now(), extras };
     this.#activations.touch(id);
     const after = (): void => {
       if (seq !== 0 && this.#store.durable) this.#host.runtime.counters[STAT_STORED]!--; // ended in the store
+      if (tried) this.#tried.delete(`${id}\u0000${seq}`); // its count of tries went with it
       // Its dedup record is readable in the store only now: until then the id stays remembered here.
       if (messageId !== null) this.#accepted.delete(`${id}\u0000${messageId}`);
       if (deleting) this.#reminders.cancelAll(id);

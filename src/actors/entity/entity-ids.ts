@@ -4,11 +4,11 @@
 import type { EntityAddress } from './entity-ref.js';
 
 /**
- * The longest key, entity name and messageId (UTF-8 bytes): together they make keys in the store,
- * which lmdb bounds (1,978 bytes).
+ * The longest key, entity name and messageId (UTF-8 bytes): they make keys in the store, which
+ * lmdb bounds to 1,978 bytes, and the longest of those holds two ids (a target's mark of a source).
  */
-export const MAX_KEY_BYTES = 1024;
-export const MAX_NAME_BYTES = 256;
+export const MAX_KEY_BYTES = 512;
+export const MAX_NAME_BYTES = 128;
 export const MAX_MESSAGE_ID_BYTES = 256;
 
 export function byteLength(text: string): number {
