@@ -73,10 +73,6 @@ export function takeRedeliveries(cell: AckedCell): { env: Envelope; count: numbe
   if (d === null) return [];
   const taken = [...d.redeliver];
   d.redeliver.length = 0;
-  if (d.failing !== null) {
-    taken.push({ env: d.failing.attempt.env, count: d.failing.attempt.count + 1 });
-    d.failing = null;
-  }
   for (const attempt of d.deferred) {
     if (attempt.timer !== null) cell.node.clock.clearTimeout(attempt.timer);
     attempt.timer = null;
@@ -84,6 +80,9 @@ export function takeRedeliveries(cell: AckedCell): { env: Envelope; count: numbe
     taken.push({ env: attempt.env, count: attempt.count + 1 });
   }
   d.deferred.clear();
+  const failing = d.failing; // it failed after the later outcomes above: it goes after them
+  d.failing = null;
+  if (failing !== null && !failing.attempt.settled) taken.push({ env: failing.attempt.env, count: failing.attempt.count + 1 });
   return taken;
 }
 
@@ -264,13 +263,20 @@ function undoLater(cell: AckedCell, d: DeliveryState, error: Error, last: Attemp
     d.deferred.delete(attempt);
     undone.push(attempt);
   }
-  if (d.failing !== null) undone.push(d.failing.attempt); // it failed after them: it goes after them
+  const failing = d.failing;
   d.failing = null;
+  if (failing !== null) {
+    if (!failing.attempt.settled) undone.push(failing.attempt); // it failed after them: it goes after them
+    else if (failing.attempt.acked) cell.node.outcomes.replyFailure(cell, failing.attempt.env, failing.error); // settled by itself: done with
+  }
   if (last !== null) undone.push(last);
+  const queued = d.redeliver.length;
   for (const attempt of undone) {
     attempt.settled = true;
     retry(cell, d, attempt, error, 0);
   }
+  // They came before anything queued to go again meanwhile (a nack made while they waited).
+  if (queued > 0) d.redeliver.unshift(...d.redeliver.splice(queued));
   cell.more().failed++;
   cell.node.outcomes.attemptFailed();
   cell.node.links.signal(cell, 'failed');
@@ -284,6 +290,7 @@ function undoLater(cell: AckedCell, d: DeliveryState, error: Error, last: Attemp
 /** A deferred ack that did not come within ackWaitMs: the message goes again. */
 function deferredExpired(cell: AckedCell, d: DeliveryState, attempt: Attempt): void {
   attempt.timer = null;
+  if (attempt.later) return; // its LaterOutcome alone settles it
   if (!d.deferred.delete(attempt) || attempt.settled) return;
   attempt.settled = true;
   retry(cell, d, attempt, new Error(`not acknowledged within ${d.policy.ackWaitMs} ms`), d.delayBefore(attempt.count + 1));
@@ -302,7 +309,7 @@ export function deferAck(cell: AckedCell): AckHandle {
       settleAttempt(cell, verb, delayMs); // the handler is still running: as ctx.ack() and the rest
       return;
     }
-    if (attempt.settled || !d.deferred.has(attempt)) return; // idempotent; late calls change nothing
+    if (attempt.settled || attempt.later || !d.deferred.has(attempt)) return; // idempotent; late calls change nothing; a LaterOutcome settles its own
     if (verb === 'in-progress') {
       if (attempt.timer !== null) cell.node.clock.clearTimeout(attempt.timer);
       attempt.timer = cell.node.clock.setTimeout(() => deferredExpired(cell, d, attempt), d.policy.ackWaitMs);
@@ -328,7 +335,7 @@ function attemptFailed(cell: AckedCell, d: DeliveryState, attempt: Attempt, thro
     return;
   }
   const error = asError(thrown);
-  if (!attempt.settled && hasLater(d)) {
+  if (hasLater(d)) {
     // Earlier outcomes are still being committed: the restarted actor must start from them.
     d.failing = { attempt, error };
     return;

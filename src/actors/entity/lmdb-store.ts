@@ -217,7 +217,11 @@ class LmdbStore implements EntityStore {
 
   tried(id: string, seq: number, tries: number): Promise<void> {
     // At once, not with the next batch: the message may end this thread too before that is written.
-    this.#meta.putSync(['tries', id, seq], tries);
+    try {
+      this.#meta.putSync(['tries', id, seq], tries);
+    } catch (error) {
+      return Promise.reject(new StorageError(`the entity store could not write: ${(error as Error).message}`, { cause: error }));
+    }
     return DONE as Promise<unknown> as Promise<void>;
   }
 
