@@ -214,6 +214,20 @@ describe('entities with storage', () => {
     });
   }
 
+  it('an entity\'s handler cannot settle its message itself (ctx.ack): a typed error fails it, and the messages around it are kept', async () => {
+    const system = await start(dataDir(), 'process', 1);
+    const letters: DeadLetter[] = [];
+    system.deadLetters.subscribe((letter) => letters.push(letter));
+    const adder = system.entity(Adder, 'k');
+    await Promise.all([adder.send('add', 1), adder.send('ackItself', undefined), adder.send('add', 10)]);
+    await until(() => letters.length === 1, 10_000, 'the refused message given up');
+    expect(letters[0]).toMatchObject({ reason: 'max-deliveries', message: { type: 'ackItself' }, deliveryCount: 5 });
+    expect((await adder.ask('read')).n).toBe(11);
+    // Asked, it says why: the typed error of ctx.ack().
+    const error = (await adder.ask('ackItself').catch((e: unknown) => e)) as Error & { cause?: Error };
+    expect(`${error.message} ${error.cause?.message ?? ''}`).toContain('ctx.ack()');
+  });
+
   it('E4: entities with the longest keys send to each other through the outbox (the store keys that hold two ids fit)', async () => {
     const system = await start(dataDir(), 'process', 1);
     const letters: DeadLetter[] = [];

@@ -301,6 +301,7 @@ function deferredExpired(cell: AckedCell, d: DeliveryState, attempt: Attempt): v
 export function deferAck(cell: AckedCell): AckHandle {
   const d = cell.delivery;
   if (d === null || !d.policy.ack) throw invalid('ctx.deferAck()', "an actor spawned with delivery: { mode: 'at-least-once' }", 'deferAck');
+  if (!d.policy.manualAck) throw invalid('ctx.deferAck()', 'an actor whose handlers settle their messages (an entity\'s commit settles each of its messages)', 'deferAck');
   const attempt = d.current;
   if (attempt === null) throw invalid('ctx.deferAck()', 'a call from the handler of a message', 'deferAck');
   attempt.deferred = true;
@@ -405,6 +406,7 @@ function retry(cell: AckedCell, d: DeliveryState, attempt: Attempt, error: Error
 export function settleAttempt(cell: AckedCell, verb: 'ack' | 'nack' | 'in-progress' | 'term', delayMs = 0): void {
   const d = cell.delivery;
   if (d === null || !d.policy.ack) throw invalid(`ctx.${verb === 'in-progress' ? 'inProgress' : verb}()`, "an actor spawned with delivery: { mode: 'at-least-once' }", verb);
+  if (!d.policy.manualAck) throw invalid(`ctx.${verb === 'in-progress' ? 'inProgress' : verb}()`, 'an actor whose handlers settle their messages (an entity\'s commit settles each of its messages)', verb);
   const attempt = d.current;
   if (attempt === null || attempt.settled) return; // acks are idempotent; late ones change nothing
   if (verb === 'in-progress') {

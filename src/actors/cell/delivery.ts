@@ -25,6 +25,8 @@ export interface DeliveryPolicy {
   readonly dedupMax: number;
   readonly maxAckPending: number;
   readonly keepCopies: boolean;
+  /** Whether its handlers may settle their messages (ctx.ack and the rest): not where each message's outcome settles it (an entity's commit). */
+  readonly manualAck: boolean;
 }
 
 
@@ -50,6 +52,7 @@ export function resolveDelivery(o: DeliveryOptions | undefined): DeliveryPolicy 
     dedupMax: o.dedupMax === undefined ? 100_000 : validateInteger(o.dedupMax, 'options.delivery.dedupMax', 1, 1 << 24),
     maxAckPending: o.maxAckPending === undefined ? 1 : validateInteger(o.maxAckPending, 'options.delivery.maxAckPending', 1, 1 << 20),
     keepCopies: validateBoolean(o.keepCopies, 'options.delivery.keepCopies'),
+    manualAck: true,
   };
 }
 

@@ -5,7 +5,7 @@
 
 import type { TimerHandle } from '../../runtime/clock.js';
 import type { Cell } from '../cell/cell.js';
-import { resolvePolicy } from '../policy.js';
+import { resolvePolicy, type ActorPolicy } from '../policy.js';
 import { DEFAULT_IDLE_MS, entityKind, isEntity, type EntityActivation } from './define-entity.js';
 import type { EntityHost } from './entity-host.js';
 import { idOf } from './entity-ids.js';
@@ -14,7 +14,9 @@ import type { EntityAddress, EntityRefImpl } from './entity-ref.js';
 /** Entities run in at-least-once mode: a failed handler's message comes again, up to maxDeliver. */
 // A key is never given up on; up to 1,024 of its handled messages wait at once for their commits.
 // A handler is never abandoned for running long: what it would commit later cannot be taken back.
-const POLICY = resolvePolicy({ delivery: { mode: 'at-least-once', maxAckPending: 1024, ackWaitMs: 2 ** 31 - 1 }, maxRestarts: 1_000_000 });
+// Its commit settles each message: ctx.ack and the rest are refused.
+const RESOLVED = resolvePolicy({ delivery: { mode: 'at-least-once', maxAckPending: 1024, ackWaitMs: 2 ** 31 - 1 }, maxRestarts: 1_000_000 });
+const POLICY: ActorPolicy = Object.freeze({ ...RESOLVED, delivery: Object.freeze({ ...RESOLVED.delivery!, manualAck: false }) });
 /** Attempts at one message before it is a max-deliveries dead letter. */
 export const MAX_DELIVER = POLICY.delivery!.maxDeliver;
 
