@@ -35,6 +35,8 @@ describe('bad input', () => {
       [() => system.spawn(Recorder, undefined, { delivery: { keepCopies: true } }), /options\.delivery\.keepCopies/],
       [() => system.spawn(Recorder, undefined, { delivery: { mode: 'at-least-once', keepCopies: 1 as never } }), /options\.delivery\.keepCopies/],
       [() => system.spawn(Recorder, undefined, { delivery: { mode: 'at-least-once', maxAckPending: 0 } }), /options\.delivery\.maxAckPending/],
+      // A longer timer would be Node's 1 ms (TimeoutOverflowWarning): every attempt would expire at once.
+      [() => system.spawn(Recorder, undefined, { delivery: { mode: 'at-least-once', ackWaitMs: 2 ** 31 } }), /options\.delivery\.ackWaitMs/],
       [() => system.publish('t', 7 as never), /publish\(type\)/],
     ];
     for (const [call, name] of bad) {

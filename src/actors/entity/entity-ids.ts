@@ -18,10 +18,7 @@ export function byteLength(text: string): number {
 /** The thread a key lives on: a worker picked by the hash of its name and key, or main when there is none. */
 export function homeOf(name: string, key: string, workers: number): number {
   if (workers === 0) return 0;
-  let h = 0x811c9dc5; // FNV-1a
-  const text = `${name}\u0000${key}`;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return 1 + ((h >>> 0) % workers);
+  return 1 + (fnv1a(`${name}\u0000${key}`) % workers);
 }
 
 /** A key's id in the store: its definition's name and the key (names are unique in a system). */
@@ -36,7 +33,12 @@ export function splitId(id: string): [name: string, key: string] {
 
 /** A key id's 32-bit hash, never 0 (what an activation leaves in its thread's mark: runtime mark slots hold numbers). */
 export function idHash(id: string): number {
-  let h = 0x811c9dc5; // FNV-1a
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return h >>> 0 || 1;
+  return fnv1a(id) || 1;
+}
+
+/** FNV-1a over a string's UTF-16 code units, as an unsigned 32-bit number. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }

@@ -222,7 +222,7 @@ class LmdbStore implements EntityStore {
     } catch (error) {
       return Promise.reject(new StorageError(`the entity store could not write: ${(error as Error).message}`, { cause: error }));
     }
-    return DONE as Promise<unknown> as Promise<void>;
+    return Promise.resolve();
   }
 
   *withMessages(): Iterable<string> {
