@@ -4,3 +4,6 @@
 // Messages wait in the mailbox in every state but the last two, and run only while 'running'.
 
 export type CellStatus = 'starting' | 'running' | 'restarting' | 'suspended' | 'stopping' | 'stopped';
+
+/** Every status, in the order a cell keeps them as small numbers (cell.ts flags). */
+export const CELL_STATUSES: readonly CellStatus[] = ['starting', 'running', 'restarting', 'suspended', 'stopping', 'stopped'];

@@ -13,7 +13,8 @@ import type { ActorPolicy } from '../policy.js';
 import { ActorTimers } from './timers.js';
 import { endAttempts, finished, replicate, runAcked } from './ack-mode.js';
 import type { CellHost } from './cell-host.js';
-import type { CellStatus } from './cell-status.js';
+import { CELL_STATUSES, type CellStatus } from './cell-status.js';
+import { parentOf, type Parent } from './parent.js';
 import { begin } from './incarnation.js';
 import { Rare } from './rare.js';
 import { linkedExit, terminated } from './signals.js';
@@ -28,26 +29,11 @@ const THROUGHPUT = 64;
 const SCHEDULED = 1;
 const BUSY = 2;
 const FLAG_BITS = 3;
-/** Where the status sits in a cell's flags, by its index here ('starting' is 0). */
+/** Where the status sits in a cell's flags, by its index in CELL_STATUSES ('starting' is 0). */
 const STATUS_SHIFT = 2;
-const STATUSES: readonly CellStatus[] = ['starting', 'running', 'restarting', 'suspended', 'stopping', 'stopped'];
 const STATUS_MASK = 7 << STATUS_SHIFT;
 /** The flags of a running cell (status 'running'), busy and scheduled bits aside: one compare on the hot paths. */
-const RUNNING = 1 << STATUS_SHIFT;
-
-/** A parent's thread and key, shared by the children of one parent made one after another. */
-interface Parent {
-  readonly thread: number;
-  readonly key: number;
-}
-const TOP: Parent = { thread: 0, key: 0 };
-let lastParent: Parent = TOP;
-
-function parentOf(thread: number, key: number): Parent {
-  if (key === 0 && thread === 0) return TOP;
-  if (lastParent.key !== key || lastParent.thread !== thread) lastParent = { thread, key };
-  return lastParent;
-}
+const RUNNING = CELL_STATUSES.indexOf('running') << STATUS_SHIFT;
 
 export class Cell implements Runnable {
   readonly node: CellHost<Cell>;
@@ -104,10 +90,10 @@ export class Cell implements Runnable {
   }
 
   get status(): CellStatus {
-    return STATUSES[this.#flags >>> STATUS_SHIFT]!;
+    return CELL_STATUSES[this.#flags >>> STATUS_SHIFT]!;
   }
   set status(status: CellStatus) {
-    this.#flags = (this.#flags & FLAG_BITS) | (STATUSES.indexOf(status) << STATUS_SHIFT);
+    this.#flags = (this.#flags & FLAG_BITS) | (CELL_STATUSES.indexOf(status) << STATUS_SHIFT);
   }
 
   /** In the thread's run queue. */
