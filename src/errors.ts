@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_DEATH_PACT'
   | 'ERR_OFFLOAD'
-  | 'ERR_STORAGE';
+  | 'ERR_STORAGE'
+  | 'ERR_ACTOR_PINNED';
 
 export class ActorError extends Error {
   readonly code: ErrorCode;
@@ -111,6 +112,14 @@ export class StorageError extends ActorError {
   }
 }
 
+/** The actor cannot move to another thread (its state would not arrive unchanged, or it is tied to its thread); the message says why. */
+export class ActorPinnedError extends ActorError {
+  constructor(message = 'the actor cannot move', options?: { cause?: unknown }) {
+    super('ERR_ACTOR_PINNED', message, options);
+    this.name = 'ActorPinnedError';
+  }
+}
+
 type ErrorClass = new (message?: string, options?: { cause?: unknown }) => ActorError;
 
 const classByCode: Record<ErrorCode, ErrorClass> = {
@@ -127,6 +136,7 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   ERR_DEATH_PACT: DeathPactError,
   ERR_OFFLOAD: OffloadError,
   ERR_STORAGE: StorageError,
+  ERR_ACTOR_PINNED: ActorPinnedError,
 };
 
 /** An error as plain data: survives msgpack, structured clone and JSON. */

@@ -73,6 +73,7 @@ export {
   SerializationError,
   ShuttingDownError,
   StorageError,
+  ActorPinnedError,
   UnhandledMessageError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';

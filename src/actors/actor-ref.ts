@@ -16,7 +16,8 @@ export interface RefHost {
 
 export class ActorRefImpl {
   readonly #node: RefHost;
-  readonly thread: number;
+  /** Where the actor lives, as far as this ref knows: a send follows it when it moves (node/moves.ts). */
+  thread: number;
   readonly key: number;
   /**
    * The host's own record of the actor behind a same-thread ref, once looked up (null: not

@@ -24,6 +24,8 @@ import {
   STAT_OTHER_DEAD,
   STAT_REJECTED,
   STAT_RESTARTS,
+  MIGRATED_IN,
+  MIGRATED_OUT,
   STAT_SINCE,
   STAT_SPILLED,
   STAT_SPILL_BYTES,
@@ -95,6 +97,9 @@ export interface ThreadStats {
   readonly deadLettersByReason: DeadLettersByReason;
   /** Restarts of actors hosted on the thread: each incarnation after the first, whoever decided it. */
   readonly restarts: number;
+  /** Actors that moved from this thread to another (system.move), and to this thread from another. */
+  readonly movedOut: number;
+  readonly movedIn: number;
   /** Asks made on this thread (start()'s included), from the ask to its settling. */
   readonly askDuration: AskDurations;
   /**
@@ -142,6 +147,8 @@ export interface SystemStats {
   readonly listenerDeadLetters: number;
   readonly deadLettersByReason: DeadLettersByReason;
   readonly restarts: number;
+  /** Moves of actors between threads, every thread's added up. */
+  readonly moves: number;
   /** Every thread's, added up. */
   readonly askDuration: AskDurations;
   /** Every thread's, added up. */
@@ -159,6 +166,7 @@ export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thre
   for (let thread = 0; thread < topology.threadCount; thread++) {
     const s = ctl.stats(thread);
     const h = ctl.histograms(thread);
+    const m = ctl.migrations(thread);
     const elapsed = Math.max(1, now - s[STAT_SINCE]!);
     const state = ctl.state(thread);
     threads.push({
@@ -187,6 +195,8 @@ export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thre
       replaced: replaced(thread),
       deadLettersByReason: byReason((reason) => s[STAT_DL_REASONS + DEAD_LETTER_SLOT[reason]]!),
       restarts: s[STAT_RESTARTS]!,
+      movedOut: m[MIGRATED_OUT]!,
+      movedIn: m[MIGRATED_IN]!,
       askDuration: { ok: readHistogram(h, HIST_ASK_OK), error: readHistogram(h, HIST_ASK_ERROR), timeout: readHistogram(h, HIST_ASK_TIMEOUT) },
       mailboxWait: readHistogram(h, HIST_MAILBOX_WAIT),
     });
@@ -205,6 +215,7 @@ export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thre
     listenerDeadLetters: sum((t) => t.listenerDeadLetters),
     deadLettersByReason: byReason((reason) => sum((t) => t.deadLettersByReason[reason])),
     restarts: sum((t) => t.restarts),
+    moves: sum((t) => t.movedOut),
     askDuration: {
       ok: mergeHistograms(threads.map((t) => t.askDuration.ok)),
       error: mergeHistograms(threads.map((t) => t.askDuration.error)),

@@ -55,6 +55,8 @@ export class ActorSystem {
   #shutdown: Promise<ShutdownReport> | null = null;
   /** The traffic between threads at the last stats(): its rates are measured from there. */
   #traffic: TrafficSample = { at: performance.now(), messages: [] };
+  /** Moves asked for and not over: shutdown lets them end first. */
+  readonly #moving = new Set<Promise<void>>();
   #finished!: (report: ShutdownReport) => void;
   readonly #done = new Promise<ShutdownReport>((resolve) => (this.#finished = resolve));
   readonly #onSignal = (): void => void this.shutdown();
@@ -181,6 +183,28 @@ export class ActorSystem {
     return this.#node.stopRef(ref, false, true);
   }
 
+  /**
+   * Moves the actor to thread `thread` behind the same ref: its state, queued messages (in
+   * order), timers, watchers and what it watches go with it; what is sent to it meanwhile waits
+   * and follows, in order per sender. Resolves once it runs there. It moves between handlers (an
+   * async handler finishes first). Rejects with ActorPinnedError, saying why, if it cannot move
+   * (its state would not arrive unchanged, or children, links, topics, a pool, ack mode or a
+   * bounded mailbox tie it to its thread); inspect() says so too.
+   */
+  move(ref: ActorRef<AnyDefinition>, thread: number): Promise<void> {
+    try {
+      checkRef(ref, 'move(ref)');
+      if (this.#node.admissionClosed) throw new ShuttingDownError('the system is shutting down: no actor moves now');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const moving = this.#node.move(ref, thread);
+    this.#moving.add(moving);
+    const done = (): void => void this.#moving.delete(moving);
+    moving.then(done, done);
+    return moving;
+  }
+
   /** Per-thread counters read from shared memory: costs no messages. */
   stats(): SystemStats {
     this.#runtime.flush(); // this thread's own counters and sends, published now
@@ -282,6 +306,8 @@ export class ActorSystem {
     // Publish what this thread sent in the current synchronous run (and its counters) before
     // judging whether anything is in flight.
     this.#runtime.flush();
+    // A move under way ends first (the actor then stops where it arrived).
+    await Promise.allSettled([...this.#moving]);
     const drained = await this.#drain(drainMs);
     node.stopReason = 'shutdown';
     await this.#replacement.settled; // a replacement under way finishes first

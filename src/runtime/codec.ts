@@ -129,6 +129,40 @@ function explain(value: unknown, path: string, depth: number): string | null {
   return null;
 }
 
+/**
+ * Why `value` would not come back from the codec as it went in, or null if it would: stricter
+ * than a message's rules, which let a class instance travel as a plain object. What is kept
+ * across threads as itself (an actor's state, when it moves) must have no class instance, no
+ * function, no promise. Cycles and sharing are refused too (msgpackr copies a shared object).
+ */
+const BUILT_IN_ERRORS: unknown[] = [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError];
+
+export function roundTripProblem(value: unknown, path: string): string | null {
+  return roundTrip(value, path, new Set(), 0);
+}
+
+function roundTrip(value: unknown, path: string, seen: Set<object>, depth: number): string | null {
+  if (typeof value === 'function' || typeof value === 'symbol') return `${path} is a ${typeof value}`;
+  if (typeof value !== 'object' || value === null) return null;
+  if (depth > MAX_DEPTH) return `${path} is nested deeper than ${MAX_DEPTH} levels`;
+  if (seen.has(value)) return `${path} is reached twice (shared or cyclic: it would arrive as two copies)`;
+  seen.add(value);
+  const constructor = (value as { constructor?: unknown }).constructor;
+  if (wireClasses.has(constructor) || ArrayBuffer.isView(value) || value instanceof Date || value instanceof ArrayBuffer || constructor === RegExp) return null;
+  if (BUILT_IN_ERRORS.includes(constructor)) return null;
+  let entries: [string, unknown][];
+  if (Array.isArray(value)) entries = value.map((v, i) => [`${path}[${i}]`, v]);
+  else if (value instanceof Map) entries = [...value].flatMap(([k, v]) => [[`${path}.<key>`, k] as [string, unknown], [`${path}.get(${String(k)})`, v] as [string, unknown]]);
+  else if (value instanceof Set) entries = [...value].map((v) => [`${path}.<member>`, v]);
+  else if (constructor === Object && Object.getPrototypeOf(value) === Object.prototype) entries = Object.keys(value).map((k) => [`${path}.${k}`, (value as Record<string, unknown>)[k]]);
+  else return `${path} is an instance of ${(constructor as { name?: string } | undefined)?.name || 'a class'} (it would arrive as a plain object)`;
+  for (const [p, v] of entries) {
+    const why = roundTrip(v, p, seen, depth + 1);
+    if (why !== null) return why;
+  }
+  return null;
+}
+
 /** A copy of `value` with every -0 replaced by the marker; only built when -0 occurs. */
 function replaceNegativeZero(value: unknown, copies: Map<object, unknown>): unknown {
   if (typeof value === 'number') return value === 0 && 1 / value < 0 ? NEGATIVE_ZERO : value;

@@ -9,6 +9,7 @@ import {
   CTL_F64_BASE,
   CTL_F64_CURRENT,
   CTL_F64_MARK,
+  CTL_F64_MIGRATIONS,
   CTL_F64_HISTOGRAMS,
   CTL_HEARTBEAT,
   CTL_I32,
@@ -157,6 +158,11 @@ export class ControlBlock {
   /** The owner's two-slot mark (CTL_F64_MARK): what it says it is doing, left for its replacement. */
   markSlots(thread: number): Float64Array {
     return new Float64Array(this.#ctl, thread * CTL_BYTES + CTL_F64_MARK * 8, 2);
+  }
+
+  /** The thread's two migration counters (CTL_F64_MIGRATIONS: out, in), owner-written. */
+  migrations(thread: number): Float64Array {
+    return new Float64Array(this.#ctl, thread * CTL_BYTES + CTL_F64_MIGRATIONS * 8, 2);
   }
 
   /** The thread's bell: ring it to wake the thread if it is parked (wake.ts). */

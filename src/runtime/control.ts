@@ -18,6 +18,10 @@ export interface ActorInfo {
   readonly restarts: number;
   /** Actors watching this one. */
   readonly watchers: number;
+  /** Times it moved to another thread. */
+  readonly moves: number;
+  /** Why it cannot move to another thread, or null. */
+  readonly pinned: string | null;
 }
 
 /** What a live thread tells the replacement of a thread that died. */

@@ -139,6 +139,13 @@ export const HIST_ASK_TIMEOUT = 2;
 /** User messages sampled on arrival (one in 1024): from arrival in an actor's mailbox to its handler starting. */
 export const HIST_MAILBOX_WAIT = 3;
 export const HISTOGRAMS = 4; // 4 x 27 Float64 = 864 bytes: bytes 512..1376 of the region
+/**
+ * Float64 index (same region, byte 1376): names that moved away from the thread and to it (the
+ * layer above's actors moving between threads), owner-written straight to shared memory.
+ */
+export const CTL_F64_MIGRATIONS = CTL_F64_HISTOGRAMS + HISTOGRAMS * HISTOGRAM_SLOTS;
+export const MIGRATED_OUT = 0;
+export const MIGRATED_IN = 1;
 
 export const enum ThreadState {
   Starting = 0,

@@ -2,11 +2,22 @@
 // table per thread (a growable SharedArrayBuffer that its owner grows before it hands a number
 // out). Any thread may mark a name gone, and any thread reads it with one load: so a call to a
 // name that is gone can fail at once, wherever the name lived, with no round trip. A name that
-// was never marked reads as live. Nothing here knows what the names are.
+// was never marked reads as live. A name may also be marked as living now on another thread
+// slot (it moved): the same load that says "gone" says where, so following a move costs a sender
+// nothing it did not pay already. Nothing here knows what the names are.
 
 const INITIAL_BYTES = 64 * 1024;
 const MAX_BYTES = 1 << 30;
 const GONE = 1;
+/** A byte of 2 + slot: the name lives on that thread slot now. */
+const AT = 2;
+/** The highest thread slot a byte can name. */
+export const MAX_LOCATED_SLOT = 255 - AT;
+
+/** What a byte from byteOf() says: a thread slot the name moved to, -1 (live where it started) or -2 (gone). */
+export function locationIn(byte: number): number {
+  return byte >= AT ? byte - AT : byte === GONE ? -2 : -1;
+}
 
 export function createLivenessTables(threadCount: number): SharedArrayBuffer[] {
   return Array.from({ length: threadCount }, () => new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_BYTES }));
@@ -39,6 +50,27 @@ export class Liveness {
   markGone(thread: number, seq: number): void {
     const view = this.#view(thread, seq);
     if (view !== null) view[seq] = GONE;
+  }
+
+  /**
+   * Where name `seq` of thread `thread` lives now, if it moved: its thread slot; -1 if it never
+   * moved; -2 once it is gone. One load.
+   */
+  locationOf(thread: number, seq: number): number {
+    return locationIn(this.byteOf(thread, seq));
+  }
+
+  /** The raw byte: 0 while the name is live where it started; else what locationIn() reads. One load. */
+  byteOf(thread: number, seq: number): number {
+    const view = this.#views[thread]!;
+    return seq < view.length ? view[seq]! : (this.#view(thread, seq)?.[seq] ?? 0);
+  }
+
+  /** Name `seq` of thread `thread` lives on slot `slot` from now on, for every thread (0..MAX_LOCATED_SLOT). */
+  moveTo(thread: number, seq: number, slot: number): void {
+    const view = this.#view(thread, seq);
+    // Atomics.store: a thread that reads the new place also sees what was written before it.
+    if (view !== null && view[seq] !== GONE) Atomics.store(view, seq, AT + slot);
   }
 
   /** True once name `seq` of thread `thread` was marked gone. One load. */

@@ -34,6 +34,8 @@ const STATUS_SHIFT = 2;
 const STATUS_MASK = 7 << STATUS_SHIFT;
 /** The flags of a running cell (status 'running'), busy and scheduled bits aside: one compare on the hot paths. */
 const RUNNING = CELL_STATUSES.indexOf('running') << STATUS_SHIFT;
+/** The flags of a cell from 'stopping' on ('stopping', 'stopped', 'moved'): it takes no message. */
+const ENDING = CELL_STATUSES.indexOf('stopping') << STATUS_SHIFT;
 
 export class Cell implements Runnable {
   readonly node: CellHost<Cell>;
@@ -168,6 +170,16 @@ export class Cell implements Runnable {
     return this.#rare === null ? 0 : this.#rare.failed;
   }
 
+  /** Times it moved to another thread. */
+  get moves(): number {
+    return this.#rare === null ? 0 : this.#rare.moves;
+  }
+
+  /** Its timers, if it ever set one. */
+  get timersIfAny(): ActorTimers | null {
+    return this.#rare === null ? null : this.#rare.timers;
+  }
+
   get stopping(): Promise<void> | null {
     return this.#rare === null ? null : this.#rare.stopping;
   }
@@ -239,9 +251,9 @@ export class Cell implements Runnable {
     return this.node.refFor(this.#senderThread, this.#senderKey);
   }
 
-  /** Stopping or stopped: it accepts no more messages. */
+  /** Stopping, stopped or moved away: it accepts no more messages here. */
   get ending(): boolean {
-    return this.status === 'stopping' || this.status === 'stopped';
+    return (this.#flags & STATUS_MASK) >= ENDING;
   }
 
   get depth(): number {

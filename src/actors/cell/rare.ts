@@ -38,4 +38,8 @@ export class Rare implements RestartState {
   /** Linked actors, by key. */
   links: Map<number, ActorRefImpl> | null = null;
   trapExit = false;
+  /** Times it moved to another thread (node/moves.ts). */
+  moves = 0;
+  /** Why it cannot move, once a move found out (its state would not arrive unchanged). */
+  pinned: string | null = null;
 }

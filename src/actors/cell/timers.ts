@@ -20,7 +20,15 @@ export interface Timers {
 interface Entry {
   handle: TimerHandle;
   readonly repeat: boolean;
+  /** When it fires next (clock time), its period, and what it sends: what a move carries. */
+  due: number;
+  readonly ms: number;
+  readonly type: string;
+  readonly payload: unknown;
 }
+
+/** A running timer as data: key, ms until it fires next, its period (0: once), type, payload. */
+export type TimerData = [key: string, dueInMs: number, everyMs: number, type: string, payload: unknown];
 
 export class ActorTimers implements Timers {
   readonly #clock: Clock;
@@ -58,20 +66,42 @@ export class ActorTimers implements Timers {
     this.#entries.clear();
   }
 
+  /** The running timers as data, and the number the next unnamed one takes (an actor that moves takes them along). */
+  export(): { timers: TimerData[]; next: number } {
+    const now = this.#clock.now();
+    const timers: TimerData[] = [];
+    for (const [key, e] of this.#entries) timers.push([key, Math.max(0, e.due - now), e.repeat ? e.ms : 0, e.type, e.payload]);
+    return { timers, next: this.#next };
+  }
+
+  /** Starts again timers that export() gave (on the thread the actor moved to). */
+  resume(timers: readonly TimerData[], next: number): void {
+    this.#next = Math.max(this.#next, next);
+    for (const [key, dueIn, every, type, payload] of timers) this.#arm(key, dueIn, every > 0 ? every : dueIn, type, payload, every > 0);
+  }
+
   #start(ms: number, type: string, payload: unknown, key: string | undefined, repeat: boolean): string {
     validateNumber(ms, repeat ? 'timers.every(ms)' : 'timers.once(ms)', repeat ? 1 : 0, 2 ** 31 - 1);
     validateString(type, 'timers(type)');
     const k = key === undefined ? `timer-${++this.#next}` : validateString(key, 'timers(key)');
+    this.#arm(k, ms, ms, type, payload, repeat);
+    return k;
+  }
+
+  /** Fires first after `first` ms, then (repeating) every `ms`. */
+  #arm(k: string, first: number, ms: number, type: string, payload: unknown, repeat: boolean): void {
     this.cancel(k);
-    const entry: Entry = { handle: null as unknown as TimerHandle, repeat };
+    const clock = this.#clock;
+    const entry: Entry = { handle: null as unknown as TimerHandle, repeat, due: clock.now() + first, ms, type, payload };
     const fire = (): void => {
       if (this.#entries.get(k) !== entry) return;
-      if (repeat) entry.handle = this.#clock.setTimeout(fire, ms);
-      else this.#entries.delete(k);
+      if (repeat) {
+        entry.due = clock.now() + ms;
+        entry.handle = clock.setTimeout(fire, ms);
+      } else this.#entries.delete(k);
       this.#deliver(type, payload);
     };
-    entry.handle = this.#clock.setTimeout(fire, ms);
+    entry.handle = clock.setTimeout(fire, first);
     this.#entries.set(k, entry);
-    return k;
   }
 }

@@ -81,6 +81,16 @@ export class Arrivals {
     return { messages, watchers };
   }
 
+  /** What was held for `key` (an actor moving here, node/moves.ts): taken, and forgotten here. */
+  take(key: number): { messages: Envelope[] | undefined; watchers: Map<number, number> | undefined } {
+    if (this.#early.size === 0 && this.#earlyWatchers.size === 0) return NOTHING_EARLY;
+    const messages = this.#early.get(key);
+    if (messages !== undefined) this.#early.delete(key);
+    const watchers = this.#earlyWatchers.get(key);
+    if (watchers !== undefined) this.#earlyWatchers.delete(key);
+    return { messages, watchers };
+  }
+
   /** A replacement thread: true when `key` is an actor of its predecessor that is gone with it. */
   ofPredecessor(key: number): boolean {
     return (spawnerOf(key) === this.#self && seqOf(key) <= this.seqBase) || this.#gone.has(key);

@@ -7,6 +7,7 @@ import type { DeadLetters } from './dead-letters.js';
 import type { DeathWatch } from './death-watch.js';
 import type { DiagnosticsRelay } from './diagnostics-relay.js';
 import type { Links } from './links.js';
+import type { Moves } from './moves.js';
 import type { Names } from './names.js';
 import type { NodeCore } from './node-core.js';
 import type { Handover } from '../recovery/handover.js';
@@ -27,6 +28,7 @@ export interface ControlHost extends NodeCore {
   readonly remote: RemoteSpawns;
   readonly handover: Handover;
   readonly names: Names;
+  readonly moves: Moves;
   threadDown(thread: number, death: DeathNotice): PeerRecovery | null;
   predecessorGone(key: number): void;
   stopInOrder(keys: readonly number[], timeoutMs: number, handleHeld: boolean): Promise<number>;
@@ -101,6 +103,24 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
       return;
     case 'stop-work':
       node.records.reply(from, 0, record[2], withWork(node, record[1]));
+      return;
+    case 'move':
+      node.moves.onMoveRequest(from, record[1], record[2], record[3]);
+      return;
+    case 'move-fence':
+      node.moves.onFence(from, record[1]);
+      return;
+    case 'move-fenced':
+      node.moves.onFenced(record[1]);
+      return;
+    case 'move-in':
+      node.moves.onMoveIn(record[1]);
+      return;
+    case 'move-off':
+      node.moves.onMoveOff(record[1]);
+      return;
+    case 'moved':
+      node.moves.onMoved(record[1], record[2]);
       return;
     case 'stop-all': {
       const corr = record[4];

@@ -24,13 +24,15 @@ export class DeathWatch {
     if (watcher.watching?.has(ref.key)) return;
     (watcher.watching ??= new Map()).set(ref.key, ref);
     const node = this.#node;
+    node.locate(ref);
     if (node.isDead(ref.thread)) {
       this.#deliver(watcher, ref.thread, ref.key, 'thread-exit');
       return;
     }
     if (ref.thread === node.self) {
       const target = node.cells.get(ref.key);
-      if (target === undefined || target.status === 'stopped') this.#deliver(watcher, ref.thread, ref.key, 'noproc');
+        if (target === undefined && node.expecting(ref.key)) node.arrivals.holdWatch(ref.key, watcher.key, node.self);
+      else if (target === undefined || target.status === 'stopped') this.#deliver(watcher, ref.thread, ref.key, 'noproc');
       else (target.watchers ??= new Map()).set(watcher.key, node.self);
       return;
     }
@@ -41,6 +43,7 @@ export class DeathWatch {
     checkRef(ref, 'unwatch(ref)');
     if (watcher.watching?.delete(ref.key) !== true) return;
     const node = this.#node;
+    node.locate(ref);
     if (ref.thread === node.self) node.cells.get(ref.key)?.watchers?.delete(watcher.key);
     else node.control(ref.thread, ['unwatch', ref.key, watcher.key]);
   }
@@ -74,7 +77,9 @@ export class DeathWatch {
   ended(cell: Cell): void {
     const node = this.#node;
     if (cell.watchers !== null) {
-      for (const [watcherKey, watcherThread] of cell.watchers) {
+      for (const [watcherKey, known] of cell.watchers) {
+        // A watcher that moved is told where it lives now (moves.ts); function watchers stay put.
+        const watcherThread = watcherKey < 0 ? known : node.whereIs(known, watcherKey);
         if (watcherThread === node.self) {
           if (watcherKey < 0) {
             this.#fnEnded(watcherKey, cell.exitReason);
@@ -118,7 +123,7 @@ export class DeathWatch {
   onWatch(from: number, targetKey: number, watcherKey: number): void {
     const node = this.#node;
     const target = node.cells.get(targetKey);
-    if (target === undefined && node.arrivals.holds(targetKey)) {
+    if (target === undefined && (node.arrivals.holds(targetKey) || node.expecting(targetKey))) {
       node.arrivals.holdWatch(targetKey, watcherKey, from); // its spawn record is still on another ring
     } else if (target === undefined || target.status === 'stopped') {
       node.control(from, ['terminated', targetKey, watcherKey, target === undefined && node.arrivals.ofPredecessor(targetKey) ? 'thread-exit' : 'noproc']);

@@ -237,8 +237,8 @@ export class InboundRecords implements InboundSink {
       cell.enqueue(env);
       return;
     }
-    if (cell === undefined && node.arrivals.holds(key)) {
-      node.arrivals.hold(key, env); // its spawn record is still on the way (on another thread's ring)
+    if (cell === undefined && (node.arrivals.holds(key) || node.expecting(key))) {
+      node.arrivals.hold(key, env); // its spawn record, or the actor moving here, is still on the way (node/moves.ts)
       return;
     }
     node.deadLetter(env, key, cell === undefined && node.arrivals.ofPredecessor(key) ? 'thread-crash' : node.stopReason);

@@ -44,8 +44,17 @@ export interface NodeCore {
   refFor(thread: number, key: number): ActorRefImpl;
   /** A control notice to another thread; a dead thread gets none (nothing there can act on it). */
   control(thread: number, record: ControlRecord): void;
-  /** Refuses a message from here to `ref` (shutdown, a dead thread, a congested ring) by throwing. */
-  admit(ref: ActorRefImpl): void;
+  /**
+   * Refuses a message from here to `ref` (shutdown, a dead thread, a congested ring) by throwing;
+   * follows a move (the ref learns where its actor lives now): false when that is this thread.
+   */
+  admit(ref: ActorRefImpl): boolean;
+  /** Where the actor behind `ref` lives now (it may have moved, moves.ts); the ref learns it. */
+  locate(ref: ActorRefImpl): number;
+  /** The thread the actor `key` lives on now, given the one last known (it may have moved). */
+  whereIs(known: number, key: number): number;
+  /** True while the actor `key` is on its way here (it moved here and has not arrived). */
+  expecting(key: number): boolean;
   tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined, receipt?: number): void;
   /** Entities: what an entity's handler sends to entities is held for its commit (entity/outbox.ts). */
   readonly entities: { hold(sender: Cell | null, address: EntityAddress, type: string, payload: unknown, trace: string | undefined): boolean };

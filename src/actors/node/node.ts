@@ -13,7 +13,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ActorInfo, DeathNotice, PeerRecovery } from '../../runtime/control.js';
 import { checkPayload } from '../../runtime/codec.js';
 import { ControlBlock } from '../../runtime/control-block.js';
-import { STAT_ACCEPTED, STAT_REJECTED, STAT_SPAWN_SEQ } from '../../runtime/layout.js';
+import { STAT_ACCEPTED, STAT_DUPLICATES, STAT_REJECTED, STAT_SPAWN_SEQ, ThreadState } from '../../runtime/layout.js';
 import { IntMap } from '../../runtime/int-map.js';
 import { Liveness } from '../../runtime/liveness.js';
 import { OffloadPool } from '../../runtime/offload.js';
@@ -36,6 +36,7 @@ import { Envelope, EnvelopeKind, QUIET, STARTED } from '../cell/envelope.js';
 import { Handover } from '../recovery/handover.js';
 import { InboundRecords, type InboundHost } from './inbound-records.js';
 import { Links } from './links.js';
+import { Moves, pinReason, type MoveHost } from './moves.js';
 import type { Logger } from '../logger.js';
 import { Names } from './names.js';
 import { Outcomes, type OutcomeHost } from './outcomes.js';
@@ -83,7 +84,7 @@ export interface NodeOptions {
   readonly logger?: Logger;
 }
 
-export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHost, RecoveryHost, SupervisionHost, CellHost<Cell>, SpawnerHost, PoolHost {
+export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, ControlHost, RecoveryHost, SupervisionHost, CellHost<Cell>, SpawnerHost, PoolHost {
   readonly runtime: ThreadRuntime;
   readonly self: number;
   readonly threadCount: number;
@@ -127,6 +128,10 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   readonly names: Names;
   /** Refs to entities, and the activations of the keys that live on this thread. */
   readonly entities: Entities;
+  /** Actors moving to other threads, and arriving from them. */
+  readonly moves: Moves;
+  /** This thread's counts of actors that moved away and arrived (shared memory, read by stats()). */
+  readonly migrations: Float64Array;
   /** Worker threads (1..workers) that balanced placement and entity keys spread over. */
   readonly workers: number;
   readonly #sends: SendQueue;
@@ -179,6 +184,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     this.names = new Names(this);
     this.workers = options.workers;
     this.entities = new Entities(this);
+    this.migrations = this.#ctl.migrations(this.self);
+    this.moves = new Moves(this);
     this.#sends = new SendQueue(this);
     this.#arriving = new SpawnArrivals(this);
     this.#stopping = new Stopping(this);
@@ -210,6 +217,42 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
 
   isDead(thread: number): boolean {
     return this.#dead[thread] === 1;
+  }
+
+  /** Running or starting: a thread that can answer (not dead, not a dedicated slot never used). */
+  isLive(thread: number): boolean {
+    if (this.#dead[thread] === 1) return false;
+    const state = this.#ctl.state(thread);
+    return state === ThreadState.Running || state === ThreadState.Starting;
+  }
+
+  /** Where the actor behind `ref` lives now: it may have moved (moves.ts); the ref learns it. One load. */
+  locate(ref: ActorRefImpl): number {
+    const key = ref.key;
+    const seq = Math.floor(key / KEY_SPAN);
+    const at = this.liveness.locationOf(key - seq * KEY_SPAN, seq);
+    if (at >= 0 && at !== ref.thread) {
+      ref.thread = at;
+      ref.cell = undefined;
+    }
+    return ref.thread;
+  }
+
+  whereIs(known: number, key: number): number {
+    const seq = Math.floor(key / KEY_SPAN);
+    const at = this.liveness.locationOf(key - seq * KEY_SPAN, seq);
+    return at >= 0 ? at : known;
+  }
+
+  /** True while the actor `key` is on its way here: it moved here and has not arrived yet. */
+  expecting(key: number): boolean {
+    const seq = Math.floor(key / KEY_SPAN);
+    return this.liveness.locationOf(key - seq * KEY_SPAN, seq) === this.self && !this.cells.has(key);
+  }
+
+  /** Moves the actor behind `ref` to thread `to` (moves.ts). */
+  move(ref: ActorRefImpl, to: number): Promise<void> {
+    return this.moves.move(ref, to);
   }
 
   /** Marks `thread` dead for good: nothing more is sent to it. */
@@ -289,6 +332,8 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       failed: cell.failed,
       restarts: cell.restartCount,
       watchers: cell.watchers?.size ?? 0,
+      moves: cell.moves,
+      pinned: pinReason(cell, this),
     }));
   }
 
@@ -402,14 +447,20 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
 
   // ---- sending --------------------------------------------------------------------------------
 
-  admit(ref: ActorRefImpl): void {
+  /**
+   * Refuses a message to `ref` by throwing (shutdown, a dead thread, an actor gone, a congested
+   * ring). For an actor on another thread, its one load of the liveness byte also says where it
+   * lives now, if it moved: the ref learns it. Returns false when that is this thread.
+   */
+  admit(ref: ActorRefImpl): boolean {
     if (this.admissionClosed && this.current === null) throw shuttingDown();
-    if (this.#dead[ref.thread] === 1) throw new ActorStoppedError(`actor ${ref.id} was on thread ${ref.thread}, which died`);
     if (ref.thread !== this.self) {
       // Its host marks an actor gone as it begins to stop: the same answer as on its own thread.
       const key = ref.key;
       const seq = Math.floor(key / KEY_SPAN);
-      if (this.liveness.isGone(key - seq * KEY_SPAN, seq)) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+      // One load, one compare while the actor is live where it started (nearly always).
+      if (this.liveness.byteOf(key - seq * KEY_SPAN, seq) !== 0 && !this.#follow(ref)) return false;
+      if (this.#dead[ref.thread] === 1) throw new ActorStoppedError(`actor ${ref.id} was on thread ${ref.thread}, which died`);
       const stalled = this.runtime.isBacklogged(ref.thread) ? this.runtime.stalledFor(ref.thread) : 0;
       if (stalled > 0) {
         throw new MailboxFullError(
@@ -417,6 +468,20 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
         );
       }
     }
+    return true;
+  }
+
+  /** admit()'s rarer half: the actor is gone (throws) or moved (the ref learns where; false if here). */
+  #follow(ref: ActorRefImpl): boolean {
+    const key = ref.key;
+    const seq = Math.floor(key / KEY_SPAN);
+    const at = this.liveness.locationOf(key - seq * KEY_SPAN, seq);
+    if (at === -2) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+    if (at !== ref.thread) {
+      ref.thread = at; // it moved (moves.ts)
+      ref.cell = undefined;
+    }
+    return at !== this.self;
   }
 
   /** `receipt`: a correlation id for the receiving thread to confirm the message with (send with a messageId). */
@@ -477,7 +542,10 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     if (sender === null && this.admissionClosed) throw shuttingDown();
     // Keys are never reused, so a ref may keep the cell it found: no map lookup per tell.
     const cell = (ref.cell ??= this.cells.get(ref.key) ?? null) as Cell | null;
-    if (cell === null || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+    if (cell === null || cell.ending) {
+      this.#notRunningHere(ref, cell, type, payload, priority, messageId, trace);
+      return;
+    }
     checkPayload(payload); // refused here as it would be on its way to another thread
     const queue = cell.queue;
     if (queue !== null && queue.entry >= 0 && !queue.takeRoomHere()) this.#full(ref);
@@ -488,6 +556,43 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
     const env = new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId);
     env.trace = trace;
     cell.enqueue(env);
+  }
+
+  /** A tell to another thread whose actor moved here (moves.ts): the same tell, on this thread. */
+  #movedHere(ref: ActorRefImpl, type: string, payload: unknown, priority: number, messageId: string | undefined, receipt: number, trace: string | undefined): void {
+    const before = this.runtime.counters[STAT_DUPLICATES]!;
+    this.#tellLocal(ref, type, payload, priority, messageId, trace);
+    if (receipt !== 0) this.asks.resolve(receipt, this.runtime.counters[STAT_DUPLICATES]! > before);
+  }
+
+  /**
+   * A same-thread tell found no running cell: the actor moved away (a ref that held its cell
+   * looks again, and the message follows it), is on its way here (held until it arrives), or
+   * is stopped.
+   */
+  #notRunningHere(ref: ActorRefImpl, cell: Cell | null, type: string, payload: unknown, priority: number, messageId: string | undefined, trace: string | undefined): void {
+    if (cell === null || cell.status === 'moved') {
+      // What the ref holds may be out of date: the actor moved away, here, or back.
+      const now = this.cells.get(ref.key);
+      if (now !== undefined && now !== cell && !now.ending) {
+        ref.cell = now;
+        this.#tellLocal(ref, type, payload, priority, messageId, trace);
+        return;
+      }
+      if (this.expecting(ref.key)) {
+        checkPayload(payload);
+        const sender = this.current;
+        const env = new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId);
+        env.trace = trace;
+        this.arrivals.hold(ref.key, env); // until it arrives (moves.ts)
+        return;
+      }
+      if (this.locate(ref) !== this.self) {
+        this.#tellRemote(ref, type, payload, priority, messageId, 0, trace);
+        return;
+      }
+    }
+    throw new ActorStoppedError(`actor ${ref.id} is stopped`);
   }
 
   /** Takes room in a bounded mailbox for one message, or throws MailboxFullError. */
@@ -501,7 +606,10 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
   }
 
   #tellRemote(ref: ActorRefImpl, type: string, payload: unknown, priority: number, messageId: string | undefined, receipt: number, trace: string | undefined): void {
-    this.admit(ref);
+    if (!this.admit(ref)) {
+      this.#movedHere(ref, type, payload, priority, messageId, receipt, trace);
+      return;
+    }
     if (messageId !== undefined) {
       // The id rides with the payload; a priority bit tells the host to unwrap it.
       payload = [messageId, payload];
@@ -580,13 +688,16 @@ export class ActorNode implements StopHost, OutcomeHost, InboundHost, ControlHos
       }
       if (ref.thread === this.self) {
         const cell = this.cells.get(ref.key);
-        if (cell === undefined || cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+        // Not here: it moved away (asked where it is now), or is on its way here (held until it arrives).
+        if (cell === undefined && !this.expecting(ref.key) && this.locate(ref) !== this.self) return this.#ask(ref, type, payload, options);
+        if (cell === undefined ? !this.expecting(ref.key) : cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
         checkPayload(payload);
-        if (cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
+        if (cell !== undefined && cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
         const { corr, promise } = this.asks.open(timeoutMs, ref, -1, type);
         const env = new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr, priority);
         env.trace = trace;
-        cell.enqueue(env);
+        if (cell === undefined) this.arrivals.hold(ref.key, env);
+        else cell.enqueue(env);
         this.runtime.counters[STAT_ACCEPTED]!++;
         return promise;
       }

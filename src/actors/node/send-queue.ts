@@ -114,6 +114,7 @@ export class SendQueue {
    */
   #sendNow(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<SendResult> {
     const node = this.#node;
+    node.locate(ref); // it may have moved (moves.ts)
     // Flow control: send waits while messages to the target's thread spill past the mark.
     if (ref.thread !== node.self && node.runtime.isBacklogged(ref.thread)) throw new MailboxFullError(`thread ${ref.thread} is behind: messages to it are past the high-water mark`);
     // To an entity: accepted once stored, which its key's thread says in a receipt (entities.ts).

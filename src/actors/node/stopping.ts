@@ -52,6 +52,8 @@ export interface StopHost extends NodeCore {
   inFlight: number;
   /** Resolves once the modules this thread is loading for spawned actors have loaded (or failed). */
   modulesLoaded(): Promise<void>;
+  /** Actors moving away or on their way here (moves.ts). */
+  readonly moves: { whenSettled(key: number): Promise<void> | null };
 }
 
 export class Stopping {
@@ -76,8 +78,12 @@ export class Stopping {
       node.remote.gone(ref.key); // died with its thread, and now it is not to be restarted
       return RESOLVED;
     }
+    node.locate(ref);
     if (ref.thread === node.self) {
       const cell = node.cells.get(ref.key);
+      // Moving away, or on its way here: stopped once the move is over, wherever it ends.
+      const moving = cell === undefined || cell.status === 'moving' ? node.moves.whenSettled(ref.key) : null;
+      if (moving !== null) return moving.then(() => this.stopRef(ref, graceful, kill));
       if (cell === undefined) return Promise.resolve();
       if (kill) return this.stopCell(cell, 'killed');
       if (graceful) {

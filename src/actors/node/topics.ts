@@ -68,6 +68,15 @@ export class TopicTable {
     return found;
   }
 
+  /** True if `key` is in any topic or group. */
+  has(key: number): boolean {
+    for (const entry of this.#topics.values()) {
+      if (entry.plain.has(key)) return true;
+      for (const group of entry.groups.values()) if (group.members.some((m) => m.key === key)) return true;
+    }
+    return false;
+  }
+
   /** The refs one published message goes to: every plain subscriber, one member per group. */
   recipients(topic: string): ActorRefImpl[] {
     const entry = this.#topics.get(topic);
@@ -90,6 +99,11 @@ export class Topics {
 
   constructor(node: NodeCore) {
     this.#node = node;
+  }
+
+  /** True if the actor `key` subscribes to a topic (the table names its thread: it stays there). */
+  subscribes(key: number): boolean {
+    return this.#table.has(key);
   }
 
   /** Subscribes `ref` here and tells every other live thread. */

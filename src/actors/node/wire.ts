@@ -3,6 +3,8 @@
 // Shared by every part of a host that reads or writes records; imports nothing of the model.
 
 import type { WireError } from '../../errors.js';
+import type { ActorRefImpl } from '../actor-ref.js';
+import type { TimerData } from '../cell/timers.js';
 import type { DeathNotice } from '../../runtime/control.js';
 import type { LogLevel } from '../logger.js';
 import type { ActorPolicy } from '../policy.js';
@@ -53,6 +55,28 @@ export type SpawnRecord = [
   seen?: [string, number][],
 ];
 
+/** A message queued for an actor that moves: kind, type, payload, sender thread and key, ask correlation id, priority (with quiet), messageId, trace. */
+export type MovedMessage = [kind: number, type: string, payload: unknown, senderThread: number, senderKey: number, corr: number, priority: number, messageId: string | null, trace: string | null];
+
+/** An actor on its way to another thread (node/moves.ts): what it is, what it holds, who watches it. */
+export type MoveRecord = [
+  key: number,
+  moduleUrl: string,
+  name: string,
+  args: unknown,
+  policy: ActorPolicy | null,
+  state: unknown,
+  messages: MovedMessage[],
+  timers: TimerData[],
+  nextTimer: number,
+  watchers: [watcherKey: number, watcherThread: number][],
+  watching: ActorRefImpl[],
+  handled: number,
+  failed: number,
+  restarts: number[] | null,
+  moves: number,
+];
+
 /** Control records: notices between the hosts of two threads, in ring order. */
 export type ControlRecord =
   | ['dl', DeadLetter]
@@ -76,4 +100,10 @@ export type ControlRecord =
   | ['stop-all', number[], number, boolean, number] // keys to stop one at a time in this order, each allowed ms, whether each handles what it holds first, correlation id (answered: how many overran)
   | ['stop-work', number[], number] // keys, correlation id (answered: those whose stop has work to do, stop-all.ts)
   | ['returned', number, number, Returned[]] // pool id, the stopped member's key, what it left (its thread sent it, to the pool's)
-  | ['replicas', ReplicaBatch[]]; // copies of ack-mode tells, per actor (its host's thread sent it, to its spawner)
+  | ['replicas', ReplicaBatch[]] // copies of ack-mode tells, per actor (its host's thread sent it, to its spawner)
+  | ['move', number, number, number] // key, the thread to move it to, correlation id (to its host; answered once it runs there)
+  | ['move-fence', number] // id (from a thread that moves actors: answered by 'move-fenced')
+  | ['move-fenced', number] // id
+  | ['move-in', MoveRecord] // an actor that moves here (its old host sent it)
+  | ['move-off', number] // key: a move here that did not happen (the actor stopped first)
+  | ['moved', number, number]; // key, the thread it lives on now (to its spawner)

@@ -66,10 +66,40 @@ export class RemoteSpawns {
     return keys;
   }
 
-  /** The actor stopped for good: nothing more to keep. */
+  /** The actor stopped for good: nothing more to keep (looked for on every thread if it moved). */
   stopped(key: number, thread: number): void {
-    if (!this.#spawned[thread]!.delete(key)) return;
+    if (!this.#spawned[thread]!.delete(key)) {
+      const at = this.#threadOf(key);
+      if (at < 0 || !this.#spawned[at]!.delete(key)) return;
+    }
     this.#orphans.delete(key);
+  }
+
+  /**
+   * An actor spawned here lives on `to` now (node/moves.ts): kept under that thread, to restart
+   * there if it dies; `record` makes an entry for one that lived here until now.
+   */
+  moved(key: number, to: number, record: SpawnRecord | null): void {
+    const at = this.#threadOf(key);
+    if (at === to) return;
+    if (at < 0) {
+      if (record !== null) this.#spawned[to]!.add(key, record);
+      return;
+    }
+    const entry = this.#spawned[at]!.get(key)!;
+    this.#spawned[at]!.delete(key);
+    this.#spawned[to]!.add(key, entry);
+  }
+
+  /** An actor spawned here came back to this thread: what is kept for actors elsewhere is not for it. */
+  returned(key: number): void {
+    const at = this.#threadOf(key);
+    if (at >= 0) this.#spawned[at]!.delete(key);
+  }
+
+  #threadOf(key: number): number {
+    for (let t = 0; t < this.#spawned.length; t++) if (this.#spawned[t]!.get(key) !== undefined) return t;
+    return -1;
   }
 
   /** Its full entry, made from its record on first need. */

@@ -1,0 +1,350 @@
+// Moving an actor to another thread behind the same ref (SEMANTICS V1). Where an actor lives is a
+// byte in shared memory, the one a sender already reads to see whether it is gone
+// (runtime/liveness.ts): once the byte names the new thread, every sender's next message goes
+// there, where it waits until the actor arrives. Rings are ordered per pair of threads, so the
+// old host then exchanges one fence record each way with every live thread: when the last
+// answer is in, everything any thread sent the actor before it read the new place has reached
+// the old host (it was ahead of the answer in that thread's ring), and everything the actor sent
+// from the old host has been taken by its receivers (it was ahead of the fence). The actor then
+// leaves as one record, behind everything the old host sent the new one: its state, its queued
+// messages in order, its timers, its watchers and what it watches. So a move loses nothing and
+// reorders nothing per sender, whichever thread the sender is on.
+//
+// It moves between handlers, never during one (an async handler finishes where it started), and
+// only if its state would arrive unchanged (no class instance, function or shared object) and
+// nothing ties it to its thread (children, links, topics, a pool, ack mode, a bounded mailbox):
+// otherwise the move is refused with ActorPinnedError, and inspect() says why.
+
+import { ActorPinnedError, ActorStoppedError, toWire } from '../../errors.js';
+import { roundTripProblem } from '../../runtime/codec.js';
+import { MIGRATED_IN, MIGRATED_OUT, STAT_RETURNED, STAT_RING_IN } from '../../runtime/layout.js';
+import { MAX_LOCATED_SLOT } from '../../runtime/liveness.js';
+import { loadModule } from '../../runtime/module-loader.js';
+import { invalid, validateInteger } from '../../validate.js';
+import type { ActorRefImpl } from '../actor-ref.js';
+import { Cell } from '../cell/cell.js';
+import type { CellHost } from '../cell/cell-host.js';
+import { Envelope, EnvelopeKind } from '../cell/envelope.js';
+import { lookupDefinition } from '../define.js';
+import { DEFAULT_POLICY } from '../policy.js';
+import type { RemoteSpawns } from '../recovery/remote-spawns.js';
+import type { NodeCore } from './node-core.js';
+import { seqOf, spawnerOf, type MoveRecord, type MovedMessage } from './wire.js';
+
+/** What moves need of the host beyond the shared core and what a cell needs. */
+export type MoveHost = NodeCore &
+  CellHost<Cell> & {
+    readonly remote: RemoteSpawns;
+    /** This thread's counters of actors moved away and arrived (runtime/layout.ts MIGRATED_*). */
+    readonly migrations: Float64Array;
+    readonly topics: { subscribes(key: number): boolean };
+    readonly deathWatch: { onTerminated(from: number, targetKey: number, watcherKey: number, reason: 'noproc'): void };
+    /** Resolves once the actor behind `ref` has started (node.ts). */
+    whenStarted(ref: ActorRefImpl): Promise<ActorRefImpl>;
+    /** A thread that is running or starting (a dedicated slot not yet used is not). */
+    isLive(thread: number): boolean;
+  };
+
+/** Why `cell` cannot move, or null if it can (its state is checked only when it moves). */
+export function pinReason(cell: Cell, host: MoveHost): string | null {
+  const policy = cell.policy;
+  if (cell.parentKey !== 0) return "it is a child (children live on their parent's thread)";
+  if (cell.children !== null && cell.children.size > 0) return 'it has children (they live on its thread)';
+  if (cell.links !== null && cell.links.size > 0) return 'it is linked to other actors';
+  if (policy.delivery !== null) return 'it was spawned with a delivery option (ack mode or dedup)';
+  if (policy.mailbox !== null) return 'it has a bounded mailbox';
+  if (policy.routeeOf !== null) return 'it is a member of a pool';
+  if (policy.supervision?.decide != null) return 'its supervision decides by a function on its thread';
+  if (cell.self.entity !== undefined) return "it is an entity's activation (it lives where its key does)";
+  if (host.topics.subscribes(cell.key)) return 'it subscribes to topics';
+  return cell.restartState?.pinned ?? null;
+}
+
+export class Moves {
+  readonly #host: MoveHost;
+  #fenceSeq = 0;
+  /** Fence rounds sent, by id: answers still to come, and the moves waiting for them. */
+  readonly #fences = new Map<number, { left: number; waiting: (() => void)[] }>();
+  /** Moves whose byte was set this turn: one fence round goes out for all of them, after the last. */
+  #batch: (() => void)[] | null = null;
+  /** Actors on their way away from here or to here: what waits for the move to end. */
+  readonly #waiting = new Map<number, (() => void)[]>();
+
+  constructor(host: MoveHost) {
+    this.#host = host;
+  }
+
+  /** Moves the actor behind `ref` to thread `to`, wherever it lives now; resolves once it runs there. */
+  move(ref: ActorRefImpl, to: number): Promise<void> {
+    const host = this.#host;
+    try {
+      if (ref.entity !== undefined) throw invalid('move(ref)', `a ref to an actor (${ref.id} is an entity: it lives where its key does)`, ref.id);
+      validateInteger(to, 'move(thread)', 0, Math.min(host.threadCount - 1, MAX_LOCATED_SLOT));
+      if (!host.isLive(to)) throw invalid('move(thread)', 'a running thread', to);
+      const at = host.locate(ref);
+      if (at === host.self) {
+        const cell = host.cells.get(ref.key);
+        if (cell !== undefined && cell.status !== 'moving') return this.#moveOut(cell, to);
+        const pending = this.whenSettled(ref.key);
+        if (pending !== null) return pending.then(() => this.move(ref, to));
+        throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+      }
+      if (host.isDead(at)) throw new ActorStoppedError(`actor ${ref.id} was on thread ${at}, which died`);
+      // Its host moves it: asked over the ring, answered like a stop.
+      const { corr, promise } = host.asks.open<void>(0, () => `move of ${ref.id}`, at);
+      host.control(at, ['move', ref.key, to, corr]);
+      return promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Another thread asks this one to move the actor `key` (it may have moved on: then it is followed). */
+  onMoveRequest(from: number, key: number, to: number, corr: number): void {
+    const host = this.#host;
+    this.move(host.refFor(host.self, key), to).then(
+      () => {
+        if (!host.isDead(from)) host.records.reply(from, 0, corr, undefined);
+      },
+      (error: unknown) => {
+        if (!host.isDead(from)) host.records.replyError(from, 0, corr, toWire(error));
+      },
+    );
+  }
+
+  /**
+   * While the actor `key` moves away from here, or is on its way here (the byte names this thread
+   * and it has not arrived): resolves when that move ends. Else null.
+   */
+  whenSettled(key: number): Promise<void> | null {
+    const host = this.#host;
+    const cell = host.cells.get(key);
+    if (cell === undefined ? !host.expecting(key) : cell.status !== 'moving') return null;
+    return new Promise((resolve) => {
+      const waiting = this.#waiting.get(key);
+      if (waiting === undefined) this.#waiting.set(key, [resolve]);
+      else waiting.push(resolve);
+    });
+  }
+
+  #settled(key: number): void {
+    const waiting = this.#waiting.get(key);
+    if (waiting === undefined) return;
+    this.#waiting.delete(key);
+    for (const resolve of waiting) resolve();
+  }
+
+  async #moveOut(cell: Cell, to: number): Promise<void> {
+    const host = this.#host;
+    const key = cell.key;
+    if (to === host.self) return;
+    const refuse = (why: string): ActorPinnedError => new ActorPinnedError(`actor ${host.idOf(key)} cannot move: ${why}`);
+    let why = pinReason(cell, host);
+    if (why !== null) throw refuse(why);
+    // Just spawned (its module may still be loading): it moves once it has started.
+    if (cell.definition === null || cell.status === 'starting') await host.whenStarted(cell.self);
+    // A long-running handler finishes where it started.
+    while (cell.busy) await cell.whenIdle();
+    if (cell.ending) throw new ActorStoppedError(`actor ${host.idOf(key)} is stopped`);
+    why = pinReason(cell, host);
+    if (why !== null) throw refuse(why);
+    if (cell.status === 'moving') return this.whenSettled(key)!.then(() => this.move(cell.self, to));
+    if (cell.status !== 'running') throw refuse(`it is ${cell.status}`);
+    const problem = roundTripProblem(cell.state, 'its state');
+    if (problem !== null) {
+      cell.more().pinned = problem; // kept: inspect() says why
+      throw refuse(problem);
+    }
+    cell.status = 'moving';
+    host.liveness.moveTo(spawnerOf(key), seqOf(key), to);
+    await this.#fence();
+    if (cell.status !== 'moving') {
+      // Stopped while the fence went round: what the new thread holds for it dies there.
+      host.control(to, ['move-off', key]);
+      this.#settled(key);
+      throw new ActorStoppedError(`actor ${host.idOf(key)} stopped while it was moving`);
+    }
+    this.#leave(cell, to);
+  }
+
+  /** The actor leaves: one record to its new thread, and the cell left here only points on. */
+  #leave(cell: Cell, to: number): void {
+    const host = this.#host;
+    const key = cell.key;
+    const definition = cell.definition!;
+    const messages: MovedMessage[] = [];
+    let users = 0;
+    const custody = host.runtime.custody;
+    for (const env of cell.queue?.drain() ?? []) {
+      const kind = env.kind;
+      messages.push([kind, env.type, env.payload, env.senderThread, env.senderKey, env.corr, env.priority | (env.quiet ? 4 : 0), env.messageId ?? null, env.trace ?? null]);
+      if (kind === EnvelopeKind.Tell || kind === EnvelopeKind.Ask) users++;
+      // It leaves this thread's custody with the record: the new thread's log keeps it.
+      if (env.custody !== 0) custody!.done(env.custody);
+    }
+    cell.queue = null;
+    const timers = cell.timersIfAny?.export() ?? { timers: [], next: 0 };
+    const rare = cell.restartState;
+    const record: MoveRecord = [
+      key,
+      definition.moduleUrl,
+      definition.name,
+      cell.args,
+      cell.policy === DEFAULT_POLICY ? null : cell.policy,
+      cell.state,
+      messages,
+      timers.timers,
+      timers.next,
+      cell.watchers === null ? [] : [...cell.watchers],
+      cell.watching === null ? [] : [...cell.watching.values()],
+      cell.handled,
+      cell.failed,
+      rare?.restarts ?? null,
+      cell.moves + 1,
+    ];
+    host.control(to, ['move-in', record]);
+    host.runtime.counters[STAT_RETURNED]! += users; // handed to another thread (replacement.ts's books)
+    host.migrations[MIGRATED_OUT]!++;
+    host.cells.delete(key);
+    cell.timersIfAny?.cancelAll();
+    cell.abortSignal(() => new ActorStoppedError(`actor ${host.idOf(key)} moved to thread ${to}`));
+    host.mailboxWait.forget(cell);
+    cell.status = 'moved';
+    // Its spawner keeps its spawn record under the thread it lives on (to restart it there).
+    const spawner = spawnerOf(key);
+    if (spawner === host.self) host.remote.moved(key, to, host.remote.record(definition.moduleUrl, definition.name, cell.args, 0, 0, cell.policy === DEFAULT_POLICY ? null : cell.policy));
+    else if (spawner !== to) host.control(spawner, ['moved', key, to]);
+    host.runtime.publishSoon();
+    this.#settled(key);
+  }
+
+  /** Resolves once every live thread has answered a fence sent after the moves asked for so far. */
+  #fence(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#batch === null) {
+        this.#batch = [];
+        queueMicrotask(() => this.#sendFence());
+      }
+      this.#batch.push(resolve);
+    });
+  }
+
+  #sendFence(): void {
+    const host = this.#host;
+    const waiting = this.#batch!;
+    this.#batch = null;
+    const id = ++this.#fenceSeq;
+    let left = 0;
+    for (let t = 0; t < host.threadCount; t++) {
+      if (t === host.self || host.isDead(t) || !host.isLive(t)) continue;
+      host.control(t, ['move-fence', id]);
+      left++;
+    }
+    host.runtime.publishSoon();
+    if (left === 0) for (const resolve of waiting) resolve();
+    else this.#fences.set(id, { left, waiting });
+  }
+
+  /** A fence from a thread that moves actors: everything before it in that ring has been taken. */
+  onFence(from: number, id: number): void {
+    this.#host.control(from, ['move-fenced', id]);
+  }
+
+  onFenced(id: number): void {
+    const round = this.#fences.get(id);
+    if (round === undefined || --round.left > 0) return;
+    this.#fences.delete(id);
+    for (const resolve of round.waiting) resolve();
+  }
+
+  /** A thread died: its fence answers will not come (nothing more comes from it either). */
+  threadGone(): void {
+    // Each round counted the dead thread; a round is complete once every live thread answered.
+    // Rather than track who answered, rounds still open are sent again to the live threads.
+    const rounds = [...this.#fences.values()];
+    this.#fences.clear();
+    if (rounds.length === 0) return;
+    if (this.#batch === null) {
+      this.#batch = [];
+      queueMicrotask(() => this.#sendFence());
+    }
+    for (const round of rounds) this.#batch.push(...round.waiting);
+  }
+
+  /** The actor arrives: made here as it was, its messages ahead of what came for it meanwhile. */
+  onMoveIn(record: MoveRecord): void {
+    const host = this.#host;
+    const [key, moduleUrl, name, args, policy, state, messages, timers, nextTimer, watchers, watching, handled, failed, restarts, moves] = record;
+    const cell = new Cell(host, key, lookupDefinition(moduleUrl, name) ?? null, args, 0, 0, policy ?? DEFAULT_POLICY);
+    cell.status = 'moving'; // until its module is here
+    cell.state = state;
+    cell.handled = handled;
+    const rare = cell.more();
+    rare.failed = failed;
+    rare.restarts = restarts;
+    rare.moves = moves;
+    host.cells.set(key, cell);
+    let users = 0;
+    for (const [kind, type, payload, senderThread, senderKey, corr, priority, messageId, trace] of messages) {
+      const env = new Envelope(kind as EnvelopeKind, type, payload, senderThread, senderKey, corr, priority, messageId ?? undefined);
+      if (trace !== null) env.trace = trace;
+      cell.enqueue(env);
+      if (kind === EnvelopeKind.Tell || kind === EnvelopeKind.Ask) users++;
+    }
+    host.runtime.counters[STAT_RING_IN]! += users; // in this thread's custody now
+    host.migrations[MIGRATED_IN]!++;
+    const held = host.arrivals.take(key);
+    if (held.messages !== undefined) for (const env of held.messages) cell.enqueue(env);
+    if (watchers.length > 0 || held.watchers !== undefined) cell.watchers = new Map([...watchers, ...(held.watchers ?? [])]);
+    if (watching.length > 0) cell.watching = new Map(watching.map((ref) => [ref.key, ref]));
+    if (timers.length > 0) cell.timers.resume(timers, nextTimer);
+    if (spawnerOf(key) === host.self) host.remote.returned(key);
+    const run = (): void => {
+      if (cell.status !== 'moving') return;
+      cell.status = 'running';
+      if (cell.depth > 0) cell.schedule();
+      this.#settled(key);
+    };
+    if (cell.definition !== null) {
+      run();
+      return;
+    }
+    loadModule(moduleUrl).then(
+      () => {
+        const definition = lookupDefinition(moduleUrl, name);
+        if (definition === undefined) {
+          host.startFailed(cell, new Error(`no actor named ${JSON.stringify(name)} is defined in ${moduleUrl}`));
+          this.#settled(key);
+          return;
+        }
+        cell.definition = definition;
+        run();
+      },
+      (error: unknown) => {
+        host.startFailed(cell, new Error(`cannot load ${moduleUrl}: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+        this.#settled(key);
+      },
+    );
+  }
+
+  /** A move here that did not happen (the actor stopped first): what came for it is a dead letter. */
+  onMoveOff(key: number): void {
+    const host = this.#host;
+    const held = host.arrivals.take(key);
+    if (held.messages !== undefined) for (const env of held.messages) host.deadLetter(env, key, host.stopReason);
+    if (held.watchers !== undefined) {
+      for (const [watcherKey, watcherThread] of held.watchers) {
+        if (watcherThread === host.self) host.deathWatch.onTerminated(host.self, key, watcherKey, 'noproc');
+        else host.control(watcherThread, ['terminated', key, watcherKey, 'noproc']);
+      }
+    }
+    this.#settled(key);
+  }
+
+  /** At its spawner: the actor `key` lives on `to` now. */
+  onMoved(key: number, to: number): void {
+    const host = this.#host;
+    if (host.liveness.isGone(spawnerOf(key), seqOf(key))) return;
+    host.remote.moved(key, to, null);
+  }
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { ActorPinnedError, ActorStoppedError } from 'troupe';
+import { OrderChecker, Recorder, Watcher } from '../fixtures/actors.js';
+import { Blaster, Keeper } from '../fixtures/movers.js';
+import { useSystem } from '../support/system.js';
+import { until } from '../support/wait.js';
+
+const systems = useSystem();
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('moves between threads (V1, V5)', () => {
+  it('V1: a move under load loses and reorders nothing, for senders on every thread', async () => {
+    const system = await systems.start({ threads: 3 });
+    const checker = system.spawn(OrderChecker, undefined, { placement: { thread: 1 } });
+    // Senders on the checker's thread, on other threads, and main itself.
+    const blasters = [1, 2, 3].map((thread) => system.spawn(Blaster, { name: `t${thread}` }, { placement: { thread } }));
+    const path = [2, 3, 1, 3, 2, 1, 2];
+    let mainSent = 0;
+    const perBlast = 2000;
+    const moves: Promise<void>[] = [];
+    for (const to of path) {
+      for (const b of blasters) b.tell('blast', { target: checker, n: perBlast });
+      moves.push(system.move(checker, to));
+      // Main sends while the move is under way, a chunk per event-loop turn.
+      for (let c = 0; c < 5; c++) {
+        for (let k = 0; k < 400; k++) checker.tell('seq', { from: 'main', i: ++mainSent });
+        await turn();
+      }
+      await moves[moves.length - 1];
+    }
+    await Promise.all(moves);
+    const expected = path.length * perBlast;
+    await until(async () => {
+      const { counts } = (await checker.ask('report')) as { counts: Record<string, number> };
+      return counts.t1 === expected && counts.t2 === expected && counts.t3 === expected && counts.main === mainSent;
+    }, 20_000, 'every message');
+    const report = (await checker.ask('report')) as { counts: Record<string, number>; violations: number };
+    expect(report.violations).toBe(0);
+    expect(report.counts).toEqual({ t1: expected, t2: expected, t3: expected, main: mainSent });
+    const info = (await system.inspect()).find((a) => a.id === checker.id)!;
+    expect(info.thread).toBe(2);
+    expect(info.moves).toBe(path.length);
+    expect(system.stats().deadLetters).toBe(0);
+  });
+
+  it('V1: state, timers and watches go with it; refs held anywhere follow it', async () => {
+    const system = await systems.start({ threads: 2 });
+    const probe = system.spawn(Recorder, undefined, { placement: { thread: 2 } });
+    const watcher = system.spawn(Watcher, { to: probe }, { placement: { thread: 2 } });
+    const keeper = system.spawn(Keeper, { start: 5 }, { placement: { thread: 1 } });
+    const watched = system.spawn(Keeper, { start: 0 }, { placement: { thread: 2 } });
+    await keeper.ask('add', 10);
+    await keeper.ask('watch', watched);
+    await watcher.ask('watch', keeper);
+    await until(async () => (await system.inspect()).find((a) => a.id === keeper.id)?.watchers === 1, 5000, 'the watch');
+    await keeper.ask('later', { ms: 150, line: 'once' });
+    await keeper.ask('later', { ms: 40, line: 'tick', every: true, key: 'beat' });
+    const before = await keeper.ask('thread');
+    await system.move(keeper, 2);
+    const after = await keeper.ask('thread');
+    expect(after).not.toBe(before);
+    expect(await keeper.ask('sum')).toBe(15);
+    expect(await keeper.ask('map')).toEqual([['created', 1]]);
+    // Its timers run on, once each for 'once', repeatedly for 'beat'.
+    await until(async () => {
+      const log = (await keeper.ask('log')) as string[];
+      return log.includes('once') && log.filter((l) => l === 'tick').length >= 3;
+    }, 5000, 'timers after the move');
+    expect(((await keeper.ask('log')) as string[]).filter((l) => l === 'once')).toHaveLength(1);
+    // What it watches, and who watches it, survive the move.
+    await system.stop(watched);
+    await until(async () => ((await keeper.ask('log')) as string[]).some((l) => l.startsWith(`terminated ${watched.id}`)), 5000, 'terminated at the moved watcher');
+    await system.move(keeper, 1);
+    // Counted per thread: out of 1 and into 2, then out of 2 and into 1.
+    const stats = system.stats();
+    expect(stats.moves).toBe(2);
+    expect(stats.threads.map((t) => [t.movedOut, t.movedIn])).toEqual([[0, 0], [1, 1], [1, 1]]);
+    expect(system.metricsText()).toContain('troupe_actors_moved_in_total{thread="2"} 1');
+    await system.stop(keeper);
+    await until(async () => ((await probe.ask('seen')) as unknown[]).some((s) => (s as { terminated?: string }).terminated === keeper.id), 5000, 'terminated from the moved actor');
+  });
+
+  it('V1: what it sent before a move arrives before what it sends after, and asks queued during a move are answered', async () => {
+    const system = await systems.start({ threads: 3 });
+    const checker = system.spawn(OrderChecker, undefined, { placement: { thread: 3 } });
+    const keeper = system.spawn(Keeper, { start: 7 }, { placement: { thread: 1 } });
+    const asker = system.spawn(Blaster, { name: 'asker' }, { placement: { thread: 2 } });
+    let from = 1;
+    for (const to of [2, 1, 2, 3, 1]) {
+      keeper.tell('count', { to: checker, from, n: 3000 });
+      from += 3000;
+      const answers = [asker.ask('askSum', keeper), keeper.ask('sum'), asker.ask('askSum', keeper)];
+      await system.move(keeper, to);
+      keeper.tell('count', { to: checker, from, n: 3000 });
+      from += 3000;
+      expect(await Promise.all(answers)).toEqual([7, 7, 7]);
+    }
+    await until(async () => ((await checker.ask('report')) as { counts: Record<string, number> }).counts.keeper === from - 1, 10_000, 'every count');
+    expect(((await checker.ask('report')) as { violations: number }).violations).toBe(0);
+  });
+
+  it('V5: an actor whose state would not arrive unchanged is pinned, and inspect() says why', async () => {
+    const system = await systems.start({ threads: 2 });
+    const keeper = system.spawn(Keeper, { start: 1 }, { placement: { thread: 1 } });
+    await keeper.ask('spoil');
+    const refused = system.move(keeper, 2);
+    await expect(refused).rejects.toBeInstanceOf(ActorPinnedError);
+    await expect(refused).rejects.toMatchObject({ code: 'ERR_ACTOR_PINNED', message: expect.stringContaining('its state.when is an instance of Stamp') });
+    expect((await system.inspect()).find((a) => a.id === keeper.id)?.pinned).toContain('Stamp');
+    // It stays where it was, and keeps working.
+    await keeper.ask('add', 1);
+    expect(await keeper.ask('sum')).toBe(2);
+    const parent = system.spawn(Keeper, { start: 0 }, { placement: { thread: 1 } });
+    await parent.ask('spawnChild');
+    await expect(system.move(parent, 2)).rejects.toMatchObject({ code: 'ERR_ACTOR_PINNED', message: expect.stringContaining('children') });
+  });
+
+  it('bad input: a thread that is not there, a stopped actor; the system keeps running', async () => {
+    const system = await systems.start({ threads: 2 });
+    const keeper = system.spawn(Keeper, { start: 1 }, { placement: { thread: 1 } });
+    await expect(system.move(keeper, 9)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(system.move(keeper, 1.5)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(system.move({} as never, 1)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await system.move(keeper, 1); // where it is: nothing to do
+    const gone = system.spawn(Keeper, { start: 1 }, { placement: { thread: 2 } });
+    await system.stop(gone);
+    await expect(system.move(gone, 1)).rejects.toBeInstanceOf(ActorStoppedError);
+    expect(await keeper.ask('sum')).toBe(1);
+  });
+});
