@@ -114,7 +114,10 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
       node.moves.onFenced(record[1]);
       return;
     case 'move-in':
-      node.moves.onMoveIn(record[1]);
+      node.moves.onMoveIn(from, record[1]);
+      return;
+    case 'move-landed':
+      node.moves.onLanded(record[1]);
       return;
     case 'move-off':
       node.moves.onMoveOff(record[1]);

@@ -15,7 +15,7 @@
 // nothing ties it to its thread (children, links, topics, a pool, ack mode, a bounded mailbox):
 // otherwise the move is refused with ActorPinnedError, and inspect() says why.
 
-import { ActorPinnedError, ActorStoppedError, toWire } from '../../errors.js';
+import { ActorFailedError, ActorPinnedError, ActorStoppedError, toWire } from '../../errors.js';
 import { roundTripProblem } from '../../runtime/codec.js';
 import { MIGRATED_IN, MIGRATED_OUT, STAT_RETURNED, STAT_RING_IN } from '../../runtime/layout.js';
 import { MAX_LOCATED_SLOT } from '../../runtime/liveness.js';
@@ -69,6 +69,8 @@ export class Moves {
   #batch: (() => void)[] | null = null;
   /** Actors on their way away from here or to here: what waits for the move to end. */
   readonly #waiting = new Map<number, (() => void)[]>();
+  /** Actors that left here: their move resolves when the new thread says they run there. */
+  readonly #landing = new Map<number, { to: number; resolve: () => void; reject: (error: Error) => void }>();
 
   constructor(host: MoveHost) {
     this.#host = host;
@@ -164,7 +166,9 @@ export class Moves {
       this.#settled(key);
       throw new ActorStoppedError(`actor ${host.idOf(key)} stopped while it was moving`);
     }
+    const landed = new Promise<void>((resolve, reject) => this.#landing.set(key, { to, resolve, reject }));
     this.#leave(cell, to);
+    await landed;
   }
 
   /** The actor leaves: one record to its new thread, and the cell left here only points on. */
@@ -257,8 +261,13 @@ export class Moves {
     for (const resolve of round.waiting) resolve();
   }
 
-  /** A thread died: its fence answers will not come (nothing more comes from it either). */
-  threadGone(): void {
+  /** Thread `thread` died: its fence answers will not come (nothing more comes from it either). */
+  threadGone(thread: number): void {
+    for (const [key, landing] of this.#landing) {
+      if (landing.to !== thread) continue;
+      this.#landing.delete(key);
+      landing.reject(new ActorFailedError(`actor ${this.#host.idOf(key)} moved to thread ${thread}, which died`));
+    }
     // Each round counted the dead thread; a round is complete once every live thread answered.
     // Rather than track who answered, rounds still open are sent again to the live threads.
     const rounds = [...this.#fences.values()];
@@ -271,8 +280,16 @@ export class Moves {
     for (const round of rounds) this.#batch.push(...round.waiting);
   }
 
+  /** The actor `key` that left here runs on its new thread (or failed to start there). */
+  onLanded(key: number): void {
+    const landing = this.#landing.get(key);
+    if (landing === undefined) return;
+    this.#landing.delete(key);
+    landing.resolve();
+  }
+
   /** The actor arrives: made here as it was, its messages ahead of what came for it meanwhile. */
-  onMoveIn(record: MoveRecord): void {
+  onMoveIn(from: number, record: MoveRecord): void {
     const host = this.#host;
     const [key, moduleUrl, name, args, policy, state, messages, timers, nextTimer, watchers, watching, handled, failed, restarts, moves] = record;
     const cell = new Cell(host, key, lookupDefinition(moduleUrl, name) ?? null, args, 0, 0, policy ?? DEFAULT_POLICY);
@@ -299,11 +316,17 @@ export class Moves {
     if (watching.length > 0) cell.watching = new Map(watching.map((ref) => [ref.key, ref]));
     if (timers.length > 0) cell.timers.resume(timers, nextTimer);
     if (spawnerOf(key) === host.self) host.remote.returned(key);
-    const run = (): void => {
-      if (cell.status !== 'moving') return;
-      cell.status = 'running';
-      if (cell.depth > 0) cell.schedule();
+    const landed = (): void => {
       this.#settled(key);
+      if (from === host.self) this.onLanded(key);
+      else host.control(from, ['move-landed', key]);
+    };
+    const run = (): void => {
+      if (cell.status === 'moving') {
+        cell.status = 'running';
+        if (cell.depth > 0) cell.schedule();
+      }
+      landed();
     };
     if (cell.definition !== null) {
       run();
@@ -314,7 +337,7 @@ export class Moves {
         const definition = lookupDefinition(moduleUrl, name);
         if (definition === undefined) {
           host.startFailed(cell, new Error(`no actor named ${JSON.stringify(name)} is defined in ${moduleUrl}`));
-          this.#settled(key);
+          landed();
           return;
         }
         cell.definition = definition;
@@ -322,7 +345,7 @@ export class Moves {
       },
       (error: unknown) => {
         host.startFailed(cell, new Error(`cannot load ${moduleUrl}: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
-        this.#settled(key);
+        landed();
       },
     );
   }

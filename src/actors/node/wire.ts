@@ -106,4 +106,5 @@ export type ControlRecord =
   | ['move-fenced', number] // id
   | ['move-in', MoveRecord] // an actor that moves here (its old host sent it)
   | ['move-off', number] // key: a move here that did not happen (the actor stopped first)
+  | ['move-landed', number] // key: the actor that moved from the receiving thread runs on the sender's now
   | ['moved', number, number]; // key, the thread it lives on now (to its spawner)

@@ -29,7 +29,7 @@ export interface RecoveryHost extends NodeCore {
   stopCell(cell: Cell, reason: 'shutdown'): Promise<void>;
   lateReply(env: Envelope, value: unknown): void;
   /** Moves waiting for fence answers (node/moves.ts): the dead thread's will not come. */
-  readonly moves: { threadGone(): void };
+  readonly moves: { threadGone(thread: number): void };
 }
 
 /** Returns what a replacement needs from this thread (null without one, or if already handled). */
@@ -44,7 +44,7 @@ export function threadDown(
   node.runtime.drainFrom(thread);
   const cause = Object.assign(new Error(death.message), { kind: death.kind, code: death.code });
   node.asks.rejectThread(thread, (what) => new ActorFailedError(`ask ${what} failed: its thread died`, { cause }));
-  node.moves.threadGone();
+  node.moves.threadGone(thread);
   for (const cell of node.cells.values()) {
     node.links.threadDied(cell, thread);
     // Its parent died there: a child does not outlive its supervisor.
