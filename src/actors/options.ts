@@ -58,6 +58,13 @@ export interface SystemOptions {
    */
   readonly dedicatedThreads?: number;
   /**
+   * The planner: every `intervalMs` (default 250) the workers sample who sends to whom and the
+   * CPU each actor takes, and actors move (system.move) to where their traffic is, or off a busy
+   * thread onto an idle one; one that moved stays at least `cooldownMs` (default 2000). Actors
+   * spawned with a placement stay where they were placed. true: the defaults. Default: off.
+   */
+  readonly planner?: boolean | { readonly intervalMs?: number; readonly cooldownMs?: number };
+  /**
    * Keep one worker started ahead, with the actor modules known on the main thread imported: a
    * thread that dies is replaced by it, without a worker start or module loading (recovery in
    * tens of milliseconds instead of hundreds). Costs one idle thread. Default false.
@@ -88,6 +95,11 @@ export interface ResolvedStorage {
   readonly durability: 'machine' | 'process';
 }
 
+export interface ResolvedPlanner {
+  readonly intervalMs: number;
+  readonly cooldownMs: number;
+}
+
 export interface ResolvedSystemOptions {
   readonly threads: number;
   readonly ringBytes: number;
@@ -105,6 +117,7 @@ export interface ResolvedSystemOptions {
   readonly boundedMailboxes: number;
   readonly stallTimeoutMs: number;
   readonly dedicatedThreads: number;
+  readonly planner: ResolvedPlanner | null;
   readonly spareThread: boolean;
   readonly storage: ResolvedStorage | null;
   readonly logger: Logger;
@@ -127,6 +140,7 @@ const KNOWN = new Set([
   'boundedMailboxes',
   'stallTimeoutMs',
   'dedicatedThreads',
+  'planner',
   'spareThread',
   'storage',
   'logger',
@@ -160,9 +174,21 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     boundedMailboxes,
     stallTimeoutMs: o.stallTimeoutMs === undefined ? 0 : validateNumber(o.stallTimeoutMs, 'options.stallTimeoutMs', 0, 2 ** 31),
     dedicatedThreads: o.dedicatedThreads === undefined ? 0 : validateInteger(o.dedicatedThreads, 'options.dedicatedThreads', 0, 64),
+    planner: resolvePlanner(o.planner),
     spareThread: validateBoolean(o.spareThread, 'options.spareThread'),
     storage: resolveStorage(o.storage),
     logger: validateLogger(o.logger),
+  });
+}
+
+function resolvePlanner(value: SystemOptions['planner']): ResolvedPlanner | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return Object.freeze({ intervalMs: 250, cooldownMs: 2000 });
+  validateObject(value, 'options.planner');
+  validateKeys(value, 'options.planner', ['intervalMs', 'cooldownMs']);
+  return Object.freeze({
+    intervalMs: value.intervalMs === undefined ? 250 : validateNumber(value.intervalMs, 'options.planner.intervalMs', 10, 2 ** 31),
+    cooldownMs: value.cooldownMs === undefined ? 2000 : validateNumber(value.cooldownMs, 'options.planner.cooldownMs', 0, 2 ** 31),
   });
 }
 

@@ -33,9 +33,14 @@ export interface ActorPolicy {
   readonly supervision: SupervisionPolicy | null;
   /** A pool member: [the pool's thread, the pool's id there]. In ack mode, what it leaves unhandled when it stops goes back there (G4). */
   readonly routeeOf: readonly [number, number] | null;
+  /** Its placement was given at spawn (not 'balanced'): the planner leaves it where it is (V4). */
+  readonly placed: boolean;
 }
 
-export const DEFAULT_POLICY: ActorPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000, backoff: null, stashCapacity: 1000, mailbox: null, delivery: null, restart: 'permanent', supervised: false, supervision: null, routeeOf: null });
+export const DEFAULT_POLICY: ActorPolicy = Object.freeze({ maxRestarts: 5, windowMs: 30_000, backoff: null, stashCapacity: 1000, mailbox: null, delivery: null, restart: 'permanent', supervised: false, supervision: null, routeeOf: null, placed: false });
+
+/** The default policy of an actor whose placement was given at spawn. */
+export const PLACED_POLICY: ActorPolicy = Object.freeze({ ...DEFAULT_POLICY, placed: true });
 
 const OVERFLOWS: readonly Overflow[] = ['reject', 'drop-oldest', 'backpressure'];
 
@@ -76,5 +81,6 @@ export function resolvePolicy(options: SpawnOptions | undefined): ActorPolicy {
     supervised: false,
     supervision: resolveSupervision(o.supervision, 'options.supervision'),
     routeeOf: null,
+    placed: false,
   };
 }

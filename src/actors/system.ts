@@ -5,6 +5,7 @@
 
 import { nanoid } from 'nanoid';
 import { ActorInitializationError, ShuttingDownError } from '../errors.js';
+import { Planner, plannerOptions } from './planner/planner.js';
 import { createBoundsTable } from '../runtime/bounds-table.js';
 import { createLivenessTables } from '../runtime/liveness.js';
 import { ControlBlock } from '../runtime/control-block.js';
@@ -55,6 +56,8 @@ export class ActorSystem {
   #shutdown: Promise<ShutdownReport> | null = null;
   /** The traffic between threads at the last stats(): its rates are measured from there. */
   #traffic: TrafficSample = { at: performance.now(), messages: [] };
+  /** Moves actors by their traffic and the threads' load (planner/planner.ts), with options.planner. */
+  readonly #planner: Planner | null = null;
   /** Moves asked for and not over: shutdown lets them end first. */
   readonly #moving = new Set<Promise<void>>();
   #finished!: (report: ShutdownReport) => void;
@@ -86,6 +89,10 @@ export class ActorSystem {
       exits,
     );
     for (const signal of options.handleSignals) process.on(signal, this.#onSignal);
+    if (options.planner !== null) {
+      this.#planner = new Planner(node, ctl, plannerOptions(options.planner.intervalMs, options.planner.cooldownMs));
+      this.#planner.start();
+    }
     const feed = new DeadLetterFeed((on) => node.deadLetters.watch(on), this.#done);
     node.deadLetters.onDeadLetter = (letter) => feed.deliver(letter);
     this.deadLetters = feed;
@@ -306,7 +313,9 @@ export class ActorSystem {
     // Publish what this thread sent in the current synchronous run (and its counters) before
     // judging whether anything is in flight.
     this.#runtime.flush();
-    // A move under way ends first (the actor then stops where it arrived).
+    // No new moves; one under way ends first (the actor then stops where it arrived).
+    this.#planner?.close();
+    await this.#planner?.idle();
     await Promise.allSettled([...this.#moving]);
     const drained = await this.#drain(drainMs);
     node.stopReason = 'shutdown';

@@ -148,6 +148,8 @@ function roundTrip(value: unknown, path: string, seen: Set<object>, depth: numbe
   if (seen.has(value)) return `${path} is reached twice (shared or cyclic: it would arrive as two copies)`;
   seen.add(value);
   const constructor = (value as { constructor?: unknown }).constructor;
+  if (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer) return `${path} is a view of a SharedArrayBuffer (it would arrive as a copy, no longer shared)`;
+  if (value instanceof SharedArrayBuffer) return `${path} is a SharedArrayBuffer (it would arrive as a copy, no longer shared)`;
   if (wireClasses.has(constructor) || ArrayBuffer.isView(value) || value instanceof Date || value instanceof ArrayBuffer || constructor === RegExp) return null;
   if (BUILT_IN_ERRORS.includes(constructor)) return null;
   let entries: [string, unknown][];
@@ -258,6 +260,11 @@ export type Structures = readonly (readonly string[] | null)[];
 // stream state, so losing one with a dead thread leaves the stream decodable.
 const standalonePackr = new Packr({ ...OPTIONS, sequential: false });
 const standaloneUnpackr = new Unpackr({ ...OPTIONS, sequential: false });
+
+/** How many bytes `value` takes encoded on its own (it is encoded to find out: for rare checks). */
+export function encodedSize(value: unknown): number {
+  return standalonePackr.pack(prepare(value)).length;
+}
 
 /** `prepared` as self-contained bytes (no stream state): a private copy. */
 export function encodeStandalone(prepared: unknown): Uint8Array<ArrayBuffer> {

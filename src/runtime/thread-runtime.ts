@@ -206,6 +206,11 @@ export class ThreadRuntime {
     this.#writers.queueFlush();
   }
 
+  /** Largest encoded message accepted at all (RuntimeTuning.maxMessageBytes). */
+  get maxMessageBytes(): number {
+    return this.#tuning.maxMessageBytes;
+  }
+
   /** A Control record for thread `to` (a runtime-level notice for the thread), every header field 0. */
   sendControl(to: number, record: unknown): void {
     (this.#out[to] ?? this.#noRing(to)).send(RecordKind.Control, 0, 0, 0, 0, record, '');
@@ -291,21 +296,43 @@ export class ThreadRuntime {
     const current = this.#current;
     const soon = this.#soon;
     let n = 0;
+    let check = 1;
+    const timed = this.#onSampledRun;
+    let mark = timed === null ? 0 : performance.now();
     this.#running = true;
     try {
       for (let work = this.#next(); work !== undefined; work = this.#next()) {
         current[0] = work.key ?? 0; // a plain store: read only by a watchdog after a stall
         const base = soon.length;
         work.run();
+        // While someone asks (a planner), each run is timed: one clock read per run, the end
+        // of one run the start of the next (what lies between is a queue pop).
+        if (timed !== null) {
+          const end = performance.now();
+          timed(work.key ?? 0, end - mark);
+          mark = end;
+        }
         // What this run scheduled soon is popped last-first: reversed, it runs in its own order.
         if (soon.length - base > 1) reverseFrom(soon, base);
-        // Check the clock every 64 runs: performance.now() costs ~30 ns.
-        if ((++n & 63) === 0 && performance.now() > deadline) return n;
+        // Check the clock after runs 1, 2, 4, ... 64, then every 64: performance.now() costs
+        // ~30 ns, and a few long runs (an actor whose handlers take milliseconds) must not keep
+        // the thread from its rings for 64 of them.
+        if (++n === check) {
+          if (performance.now() > deadline) return n;
+          check += n < 64 ? n : 64;
+        }
       }
       return n;
     } finally {
       this.#running = false;
     }
+  }
+
+  #onSampledRun: ((key: number, ms: number) => void) | null = null;
+
+  /** Times every run from now on and reports it (key of the work, milliseconds); null: stop. */
+  timeRuns(report: ((key: number, ms: number) => void) | null): void {
+    this.#onSampledRun = report;
   }
 
   #hasWork(): boolean {

@@ -8,6 +8,7 @@ import type { DeathWatch } from './death-watch.js';
 import type { DiagnosticsRelay } from './diagnostics-relay.js';
 import type { Links } from './links.js';
 import type { Moves } from './moves.js';
+import type { TrafficSampler } from './traffic-sample.js';
 import type { Names } from './names.js';
 import type { NodeCore } from './node-core.js';
 import type { Handover } from '../recovery/handover.js';
@@ -29,6 +30,7 @@ export interface ControlHost extends NodeCore {
   readonly handover: Handover;
   readonly names: Names;
   readonly moves: Moves;
+  readonly sampler: TrafficSampler;
   threadDown(thread: number, death: DeathNotice): PeerRecovery | null;
   predecessorGone(key: number): void;
   stopInOrder(keys: readonly number[], timeoutMs: number, handleHeld: boolean): Promise<number>;
@@ -114,16 +116,28 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
       node.moves.onFenced(record[1]);
       return;
     case 'move-in':
-      node.moves.onMoveIn(from, record[1]);
+      node.moves.onMoveIn(record[1]);
+      return;
+    case 'move-msgs':
+      node.moves.onMoveMsgs(from, record[1], record[2], record[3]);
+      return;
+    case 'move-watchers':
+      node.moves.onMoveWatchers(record[1], record[2]);
       return;
     case 'move-landed':
       node.moves.onLanded(record[1]);
       return;
     case 'move-off':
-      node.moves.onMoveOff(record[1]);
+      node.moves.onMoveOff(from, record[1], record[2]);
       return;
     case 'moved':
-      node.moves.onMoved(record[1], record[2]);
+      node.moves.onMoved(record[1], record[2], record[3]);
+      return;
+    case 'plan-sample':
+      node.records.reply(from, 0, record[1], node.sampler.report());
+      return;
+    case 'plan-off':
+      node.sampler.stop();
       return;
     case 'stop-all': {
       const corr = record[4];

@@ -85,8 +85,7 @@ export class DeathWatch {
             this.#fnEnded(watcherKey, cell.exitReason);
             continue;
           }
-          const watcher = node.cells.get(watcherKey);
-          if (watcher !== undefined) this.#deliver(watcher, node.self, cell.key, cell.exitReason);
+          this.#toWatcher(watcherKey, node.self, cell.key, cell.exitReason);
         } else {
           node.control(watcherThread, ['terminated', cell.key, watcherKey, cell.exitReason]);
         }
@@ -102,9 +101,9 @@ export class DeathWatch {
   threadGone(thread: number): void {
     for (const cell of this.#node.cells.values()) {
       if (cell.watching === null) continue;
-      for (const ref of cell.watching.values()) if (ref.thread === thread) this.#deliver(cell, thread, ref.key, 'thread-exit');
+      for (const ref of cell.watching.values()) if (this.#node.locate(ref) === thread) this.#deliver(cell, thread, ref.key, 'thread-exit');
     }
-    for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) this.#fnEnded(id, 'thread-exit');
+    for (const [id, w] of this.#fnWatchers) if (this.#node.locate(w.ref) === thread) this.#fnEnded(id, 'thread-exit');
   }
 
   /** Thread `thread` was replaced: the watches of its actors are made again there. */
@@ -112,9 +111,9 @@ export class DeathWatch {
     const node = this.#node;
     for (const cell of node.cells.values()) {
       if (cell.watching === null) continue;
-      for (const ref of cell.watching.values()) if (ref.thread === thread) node.control(thread, ['watch', ref.key, cell.key]);
+      for (const ref of cell.watching.values()) if (node.locate(ref) === thread) node.control(thread, ['watch', ref.key, cell.key]);
     }
-    for (const [id, w] of this.#fnWatchers) if (w.ref.thread === thread) node.control(thread, ['watch', w.ref.key, id]);
+    for (const [id, w] of this.#fnWatchers) if (node.locate(w.ref) === thread) node.control(thread, ['watch', w.ref.key, id]);
   }
 
   // ---- control records from other threads ------------------------------------------------------
@@ -123,7 +122,7 @@ export class DeathWatch {
   onWatch(from: number, targetKey: number, watcherKey: number): void {
     const node = this.#node;
     const target = node.cells.get(targetKey);
-    if (target === undefined && (node.arrivals.holds(targetKey) || node.expecting(targetKey))) {
+    if (target === undefined && ((node.arrivals.holds(targetKey) && node.unmoved(targetKey)) || node.expecting(targetKey))) {
       node.arrivals.holdWatch(targetKey, watcherKey, from); // its spawn record is still on another ring
     } else if (target === undefined || target.status === 'stopped') {
       node.control(from, ['terminated', targetKey, watcherKey, target === undefined && node.arrivals.ofPredecessor(targetKey) ? 'thread-exit' : 'noproc']);
@@ -142,8 +141,19 @@ export class DeathWatch {
       this.#fnEnded(watcherKey, reason);
       return;
     }
-    const watcher = this.#node.cells.get(watcherKey);
-    if (watcher?.watching?.has(targetKey)) this.#deliver(watcher, from, targetKey, reason);
+    this.#toWatcher(watcherKey, from, targetKey, reason);
+  }
+
+  /** To the watcher `watcherKey` here, or held for it while it moves here (moves.ts). */
+  #toWatcher(watcherKey: number, thread: number, targetKey: number, reason: ExitReason): void {
+    const node = this.#node;
+    const watcher = node.cells.get(watcherKey);
+    if (watcher !== undefined) {
+      if (watcher.watching?.has(targetKey)) this.#deliver(watcher, thread, targetKey, reason);
+    } else if (node.expecting(watcherKey)) {
+      const notice: TerminatedNotice = { thread, key: targetKey, reason };
+      node.arrivals.hold(watcherKey, new Envelope(EnvelopeKind.Terminated, 'terminated', notice, thread, targetKey, 0));
+    }
   }
 
   #deliver(watcher: Cell, thread: number, key: number, reason: ExitReason): void {

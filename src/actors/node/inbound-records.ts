@@ -24,6 +24,7 @@ export interface InboundHost extends NodeCore {
   stopRef(ref: ActorRefImpl, graceful: boolean, kill: boolean): Promise<void>;
   onControl(from: number, record: ControlRecord): void;
   lateReply(env: Envelope, value: unknown): void;
+  readonly sampler: { countdown: number; edge(from: number, sender: number, target: number): void };
   readonly entities: NodeCore['entities'] & { arrive(address: EntityAddress, arrival: Arrival, receipt: Receipt | null): void; entityRef(address: EntityAddress): EntityRefImpl };
 }
 
@@ -55,6 +56,8 @@ export class InboundRecords implements InboundSink {
     switch (h.kind) {
       case RecordKind.Tell:
       case RecordKind.Ask: {
+        const sampler = node.sampler;
+        if (--sampler.countdown === 0) sampler.edge(from, h.sender, h.target); // for the planner, one in 32 when it asks
         let priority = h.priority;
         let messageId: string | undefined;
         let trace: string | undefined;
@@ -130,9 +133,11 @@ export class InboundRecords implements InboundSink {
         // The header object is reused for the next record: capture what the reply needs now.
         const { sender, corr } = h;
         const done = node.stopRef(node.refFor(node.self, h.target), payload === 1, payload === 2);
-        void done.then(() => {
+        // Followed to where it moved, the stop may end with that thread's death: stopped either way.
+        const answer = (): void => {
           if (!node.isDead(from)) node.records.reply(from, sender, corr, undefined);
-        });
+        };
+        done.then(answer, answer);
         return;
       }
       case RecordKind.Control:
@@ -237,7 +242,7 @@ export class InboundRecords implements InboundSink {
       cell.enqueue(env);
       return;
     }
-    if (cell === undefined && (node.arrivals.holds(key) || node.expecting(key))) {
+    if (cell === undefined && ((node.arrivals.holds(key) && node.unmoved(key)) || node.expecting(key))) {
       node.arrivals.hold(key, env); // its spawn record, or the actor moving here, is still on the way (node/moves.ts)
       return;
     }

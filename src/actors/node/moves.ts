@@ -16,7 +16,7 @@
 // otherwise the move is refused with ActorPinnedError, and inspect() says why.
 
 import { ActorFailedError, ActorPinnedError, ActorStoppedError, toWire } from '../../errors.js';
-import { roundTripProblem } from '../../runtime/codec.js';
+import { encodedSize, roundTripProblem } from '../../runtime/codec.js';
 import { MIGRATED_IN, MIGRATED_OUT, STAT_RETURNED, STAT_RING_IN } from '../../runtime/layout.js';
 import { MAX_LOCATED_SLOT } from '../../runtime/liveness.js';
 import { loadModule } from '../../runtime/module-loader.js';
@@ -24,7 +24,7 @@ import { invalid, validateInteger } from '../../validate.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import { Cell } from '../cell/cell.js';
 import type { CellHost } from '../cell/cell-host.js';
-import { Envelope, EnvelopeKind } from '../cell/envelope.js';
+import { Envelope, EnvelopeKind, QUIET } from '../cell/envelope.js';
 import { lookupDefinition } from '../define.js';
 import { DEFAULT_POLICY } from '../policy.js';
 import type { RemoteSpawns } from '../recovery/remote-spawns.js';
@@ -41,11 +41,16 @@ export type MoveHost = NodeCore &
     readonly deathWatch: { onTerminated(from: number, targetKey: number, watcherKey: number, reason: 'noproc'): void };
     /** Resolves once the actor behind `ref` has started (node.ts). */
     whenStarted(ref: ActorRefImpl): Promise<ActorRefImpl>;
+    /** True while sends of `cell`'s own wait for room (send-queue.ts). */
+    sendsWaitingFrom(cell: Cell): boolean;
     /** A thread that is running or starting (a dedicated slot not yet used is not). */
     isLive(thread: number): boolean;
   };
 
 /** Why `cell` cannot move, or null if it can (its state is checked only when it moves). */
+/** Queued messages per record as they follow a moving actor (fewer where they do not fit maxMessageBytes). */
+const MOVE_CHUNK = 1024;
+
 export function pinReason(cell: Cell, host: MoveHost): string | null {
   const policy = cell.policy;
   if (cell.parentKey !== 0) return "it is a child (children live on their parent's thread)";
@@ -69,6 +74,10 @@ export class Moves {
   #batch: (() => void)[] | null = null;
   /** Actors on their way away from here or to here: what waits for the move to end. */
   readonly #waiting = new Map<number, (() => void)[]>();
+  /** Actors arriving here whose queued messages are still on their way (onMoveMsgs). */
+  readonly #arriving = new Map<number, { cell: Cell; moduleUrl: string; name: string }>();
+  /** At a spawner: the latest move it heard of, per actor it spawned that moved between other threads. */
+  readonly #lastMove = new Map<number, number>();
   /** Actors that left here: their move resolves when the new thread says they run there. */
   readonly #landing = new Map<number, { to: number; resolve: () => void; reject: (error: Error) => void }>();
 
@@ -157,57 +166,75 @@ export class Moves {
       cell.more().pinned = problem; // kept: inspect() says why
       throw refuse(problem);
     }
+    if (host.sendsWaitingFrom(cell)) throw refuse('sends of its own wait for room (they would be overtaken by what it sends from its new thread): try again once they are through');
+    // The record must fit what a thread may send (its queued messages follow in records of their own).
+    const size = encodedSize([cell.args, cell.state, cell.timersIfAny?.export() ?? null]);
+    if (size > host.runtime.maxMessageBytes / 2) throw refuse(`its state and arguments take ${size} bytes encoded, more than half of maxMessageBytes (${host.runtime.maxMessageBytes})`);
     cell.status = 'moving';
     host.liveness.moveTo(spawnerOf(key), seqOf(key), to);
     await this.#fence();
     if (cell.status !== 'moving') {
       // Stopped while the fence went round: what the new thread holds for it dies there.
-      host.control(to, ['move-off', key]);
+      host.control(to, ['move-off', key, false]);
       this.#settled(key);
       throw new ActorStoppedError(`actor ${host.idOf(key)} stopped while it was moving`);
     }
+    if (!host.isLive(to)) {
+      // The new thread died during the fence: the move is undone, and the actor runs on here.
+      // What reached that thread for it meanwhile went down with it (its replacement's books).
+      host.liveness.moveTo(spawnerOf(key), seqOf(key), host.self);
+      cell.status = 'running';
+      if (cell.depth > 0) cell.schedule();
+      this.#settled(key);
+      throw new ActorFailedError(`actor ${host.idOf(key)} stays on thread ${host.self}: thread ${to} died before it could move there`);
+    }
     const landed = new Promise<void>((resolve, reject) => this.#landing.set(key, { to, resolve, reject }));
+    try {
+      host.control(to, ['move-in', this.#record(cell)]);
+    } catch (error) {
+      // Nothing has left yet: it stays, and what the new thread holds for it comes back here.
+      this.#landing.delete(key);
+      host.liveness.moveTo(spawnerOf(key), seqOf(key), host.self);
+      host.control(to, ['move-off', key, true]);
+      cell.status = 'running';
+      if (cell.depth > 0) cell.schedule();
+      this.#settled(key);
+      throw refuse(`its record could not be sent: ${(error as Error).message}`);
+    }
     this.#leave(cell, to);
     await landed;
   }
 
-  /** The actor leaves: one record to its new thread, and the cell left here only points on. */
-  #leave(cell: Cell, to: number): void {
-    const host = this.#host;
-    const key = cell.key;
+  #record(cell: Cell): MoveRecord {
     const definition = cell.definition!;
-    const messages: MovedMessage[] = [];
-    let users = 0;
-    const custody = host.runtime.custody;
-    for (const env of cell.queue?.drain() ?? []) {
-      const kind = env.kind;
-      messages.push([kind, env.type, env.payload, env.senderThread, env.senderKey, env.corr, env.priority | (env.quiet ? 4 : 0), env.messageId ?? null, env.trace ?? null]);
-      if (kind === EnvelopeKind.Tell || kind === EnvelopeKind.Ask) users++;
-      // It leaves this thread's custody with the record: the new thread's log keeps it.
-      if (env.custody !== 0) custody!.done(env.custody);
-    }
-    cell.queue = null;
     const timers = cell.timersIfAny?.export() ?? { timers: [], next: 0 };
-    const rare = cell.restartState;
-    const record: MoveRecord = [
-      key,
+    return [
+      cell.key,
       definition.moduleUrl,
       definition.name,
       cell.args,
       cell.policy === DEFAULT_POLICY ? null : cell.policy,
       cell.state,
-      messages,
       timers.timers,
       timers.next,
       cell.watchers === null ? [] : [...cell.watchers],
       cell.watching === null ? [] : [...cell.watching.values()],
       cell.handled,
       cell.failed,
-      rare?.restarts ?? null,
+      cell.restartState?.restarts ?? null,
       cell.moves + 1,
     ];
-    host.control(to, ['move-in', record]);
-    host.runtime.counters[STAT_RETURNED]! += users; // handed to another thread (replacement.ts's books)
+  }
+
+  /** Its record went: its queued messages follow in order, and the cell left here only points on. */
+  #leave(cell: Cell, to: number): void {
+    const host = this.#host;
+    const key = cell.key;
+    const definition = cell.definition!;
+    const envs = cell.queue?.drain() ?? [];
+    cell.queue = null;
+    host.runtime.counters[STAT_RETURNED]! += this.#sendMessages(to, key, envs, 0, envs.length); // handed to another thread (replacement.ts's books)
+    host.control(to, ['move-msgs', key, [], true]);
     host.migrations[MIGRATED_OUT]!++;
     host.cells.delete(key);
     cell.timersIfAny?.cancelAll();
@@ -217,9 +244,41 @@ export class Moves {
     // Its spawner keeps its spawn record under the thread it lives on (to restart it there).
     const spawner = spawnerOf(key);
     if (spawner === host.self) host.remote.moved(key, to, host.remote.record(definition.moduleUrl, definition.name, cell.args, 0, 0, cell.policy === DEFAULT_POLICY ? null : cell.policy));
-    else if (spawner !== to) host.control(spawner, ['moved', key, to]);
+    else if (spawner !== to) host.control(spawner, ['moved', key, to, cell.moves + 1]);
     host.runtime.publishSoon();
     this.#settled(key);
+  }
+
+  /**
+   * envs[from, to) to thread `to` in records that fit maxMessageBytes (halved until they do), in
+   * order; returns how many user messages went. One that cannot go even alone is a dead letter.
+   */
+  #sendMessages(to: number, key: number, envs: Envelope[], from: number, end: number): number {
+    if (from >= end) return 0;
+    const host = this.#host;
+    const chunk = Math.min(end - from, MOVE_CHUNK);
+    if (chunk < end - from) return this.#sendMessages(to, key, envs, from, from + chunk) + this.#sendMessages(to, key, envs, from + chunk, end);
+    const messages: MovedMessage[] = [];
+    let users = 0;
+    for (let i = from; i < end; i++) {
+      const env = envs[i]!;
+      messages.push([env.kind, env.type, env.payload, env.senderThread, env.senderKey, env.corr, env.priority | (env.quiet ? QUIET : 0), env.messageId ?? null, env.trace ?? null]);
+      if (env.kind === EnvelopeKind.Tell || env.kind === EnvelopeKind.Ask) users++;
+    }
+    try {
+      host.control(to, ['move-msgs', key, messages, false]);
+    } catch (error) {
+      if (end - from === 1) {
+        if (users > 0) host.deadLetter(envs[from]!, key, 'stopped', error as Error);
+        return 0;
+      }
+      const middle = from + ((end - from) >> 1);
+      return this.#sendMessages(to, key, envs, from, middle) + this.#sendMessages(to, key, envs, middle, end);
+    }
+    // They leave this thread's custody with their record: the new thread's log keeps them.
+    const custody = host.runtime.custody;
+    for (let i = from; i < end; i++) if (envs[i]!.custody !== 0) custody!.done(envs[i]!.custody);
+    return users;
   }
 
   /** Resolves once every live thread has answered a fence sent after the moves asked for so far. */
@@ -288,33 +347,53 @@ export class Moves {
     landing.resolve();
   }
 
-  /** The actor arrives: made here as it was, its messages ahead of what came for it meanwhile. */
-  onMoveIn(from: number, record: MoveRecord): void {
+  /** The actor arrives: made here as it was; it runs once its queued messages have followed (onMoveMsgs). */
+  onMoveIn(record: MoveRecord): void {
     const host = this.#host;
-    const [key, moduleUrl, name, args, policy, state, messages, timers, nextTimer, watchers, watching, handled, failed, restarts, moves] = record;
+    const [key, moduleUrl, name, args, policy, state, timers, nextTimer, watchers, watching, handled, failed, restarts, moves] = record;
     const cell = new Cell(host, key, lookupDefinition(moduleUrl, name) ?? null, args, 0, 0, policy ?? DEFAULT_POLICY);
-    cell.status = 'moving'; // until its module is here
+    cell.status = 'moving'; // until its messages and its module are here
     cell.state = state;
     cell.handled = handled;
     const rare = cell.more();
     rare.failed = failed;
     rare.restarts = restarts;
     rare.moves = moves;
-    host.cells.set(key, cell);
+    if (watchers.length > 0) cell.watchers = new Map(watchers);
+    if (watching.length > 0) cell.watching = new Map(watching.map((ref) => [ref.key, ref]));
+    if (timers.length > 0) cell.timers.resume(timers, nextTimer);
+    // Not among the cells yet: what comes for it meanwhile is held, behind what it brings.
+    this.#arriving.set(key, { cell, moduleUrl, name });
+  }
+
+  /** Its queued messages, in order; the last record says they are all here. */
+  onMoveMsgs(from: number, key: number, messages: readonly MovedMessage[], last: boolean): void {
+    const host = this.#host;
+    const arriving = this.#arriving.get(key);
+    // Sent back after a move that did not happen: to the cell that stayed here.
+    const cell = arriving?.cell ?? host.cells.get(key);
     let users = 0;
     for (const [kind, type, payload, senderThread, senderKey, corr, priority, messageId, trace] of messages) {
       const env = new Envelope(kind as EnvelopeKind, type, payload, senderThread, senderKey, corr, priority, messageId ?? undefined);
       if (trace !== null) env.trace = trace;
-      cell.enqueue(env);
       if (kind === EnvelopeKind.Tell || kind === EnvelopeKind.Ask) users++;
+      if (cell === undefined || cell.ending) host.deadLetter(env, key, host.stopReason);
+      else cell.enqueue(env);
     }
     host.runtime.counters[STAT_RING_IN]! += users; // in this thread's custody now
+    if (!last || arriving === undefined) return;
+    this.#arriving.delete(key);
+    this.#arrive(from, arriving.cell, arriving.moduleUrl, arriving.name);
+  }
+
+  #arrive(from: number, cell: Cell, moduleUrl: string, name: string): void {
+    const host = this.#host;
+    const key = cell.key;
+    host.cells.set(key, cell);
     host.migrations[MIGRATED_IN]!++;
     const held = host.arrivals.take(key);
     if (held.messages !== undefined) for (const env of held.messages) cell.enqueue(env);
-    if (watchers.length > 0 || held.watchers !== undefined) cell.watchers = new Map([...watchers, ...(held.watchers ?? [])]);
-    if (watching.length > 0) cell.watching = new Map(watching.map((ref) => [ref.key, ref]));
-    if (timers.length > 0) cell.timers.resume(timers, nextTimer);
+    if (held.watchers !== undefined) for (const [watcherKey, watcherThread] of held.watchers) (cell.watchers ??= new Map()).set(watcherKey, watcherThread);
     if (spawnerOf(key) === host.self) host.remote.returned(key);
     const landed = (): void => {
       this.#settled(key);
@@ -350,10 +429,20 @@ export class Moves {
     );
   }
 
-  /** A move here that did not happen (the actor stopped first): what came for it is a dead letter. */
-  onMoveOff(key: number): void {
+  /**
+   * A move here that did not happen: what came for the actor meanwhile is a dead letter (it
+   * stopped first), or goes back to its old thread (`back`: it stays there).
+   */
+  onMoveOff(from: number, key: number, back: boolean): void {
     const host = this.#host;
     const held = host.arrivals.take(key);
+    if (back) {
+      const envs = held.messages ?? [];
+      host.runtime.counters[STAT_RETURNED]! += this.#sendMessages(from, key, envs, 0, envs.length);
+      if (held.watchers !== undefined) host.control(from, ['move-watchers', key, [...held.watchers]]);
+      this.#settled(key);
+      return;
+    }
     if (held.messages !== undefined) for (const env of held.messages) host.deadLetter(env, key, host.stopReason);
     if (held.watchers !== undefined) {
       for (const [watcherKey, watcherThread] of held.watchers) {
@@ -364,10 +453,24 @@ export class Moves {
     this.#settled(key);
   }
 
-  /** At its spawner: the actor `key` lives on `to` now. */
-  onMoved(key: number, to: number): void {
+  /** Watchers of an actor whose move here did not happen, sent back by the thread that held them. */
+  onMoveWatchers(key: number, watchers: readonly [number, number][]): void {
+    const cell = this.#host.cells.get(key);
+    if (cell === undefined || cell.ending) {
+      for (const [watcherKey, watcherThread] of watchers) {
+        if (watcherThread === this.#host.self) this.#host.deathWatch.onTerminated(this.#host.self, key, watcherKey, 'noproc');
+        else this.#host.control(watcherThread, ['terminated', key, watcherKey, 'noproc']);
+      }
+      return;
+    }
+    for (const [watcherKey, watcherThread] of watchers) (cell.watchers ??= new Map()).set(watcherKey, watcherThread);
+  }
+
+  /** At its spawner: the actor `key` lives on `to` now, after its `n`-th move (notices from two threads may cross). */
+  onMoved(key: number, to: number, n: number): void {
     const host = this.#host;
-    if (host.liveness.isGone(spawnerOf(key), seqOf(key))) return;
+    if (host.liveness.isGone(spawnerOf(key), seqOf(key)) || (this.#lastMove.get(key) ?? 0) >= n) return;
+    this.#lastMove.set(key, n);
     host.remote.moved(key, to, null);
   }
 }

@@ -53,6 +53,8 @@ export interface NodeCore {
   locate(ref: ActorRefImpl): number;
   /** The thread the actor `key` lives on now, given the one last known (it may have moved). */
   whereIs(known: number, key: number): number;
+  /** True while the actor `key` is live where it was spawned (never moved, not gone): one load. */
+  unmoved(key: number): boolean;
   /** True while the actor `key` is on its way here (it moved here and has not arrived). */
   expecting(key: number): boolean;
   tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined, receipt?: number): void;

@@ -37,13 +37,14 @@ import { Handover } from '../recovery/handover.js';
 import { InboundRecords, type InboundHost } from './inbound-records.js';
 import { Links } from './links.js';
 import { Moves, pinReason, type MoveHost } from './moves.js';
+import { TrafficSampler } from './traffic-sample.js';
 import type { Logger } from '../logger.js';
 import { Names } from './names.js';
 import { Outcomes, type OutcomeHost } from './outcomes.js';
 import { priorityOf } from '../cell/mailbox.js';
 import { MailboxWait } from '../cell/mailbox-wait.js';
 import { placeActor, type PlacementContext } from '../placement-options.js';
-import { DEFAULT_POLICY, resolvePolicy } from '../policy.js';
+import { DEFAULT_POLICY, PLACED_POLICY, resolvePolicy } from '../policy.js';
 import type { PoolHost } from '../pool.js';
 import { RemoteSpawns, type SpawnerHost } from '../recovery/remote-spawns.js';
 import { predecessorGone, threadDown, type RecoveryHost } from '../recovery/thread-down.js';
@@ -132,6 +133,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
   readonly moves: Moves;
   /** This thread's counts of actors that moved away and arrived (shared memory, read by stats()). */
   readonly migrations: Float64Array;
+  /** Traffic and CPU samples for the planner (traffic-sample.ts): nothing is sampled until it asks. */
+  readonly sampler: TrafficSampler;
   /** Worker threads (1..workers) that balanced placement and entity keys spread over. */
   readonly workers: number;
   readonly #sends: SendQueue;
@@ -185,6 +188,7 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     this.workers = options.workers;
     this.entities = new Entities(this);
     this.migrations = this.#ctl.migrations(this.self);
+    this.sampler = new TrafficSampler(this);
     this.moves = new Moves(this);
     this.#sends = new SendQueue(this);
     this.#arriving = new SpawnArrivals(this);
@@ -244,10 +248,24 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     return at >= 0 ? at : known;
   }
 
+  unmoved(key: number): boolean {
+    const seq = Math.floor(key / KEY_SPAN);
+    return this.liveness.byteOf(key - seq * KEY_SPAN, seq) === 0;
+  }
+
   /** True while the actor `key` is on its way here: it moved here and has not arrived yet. */
   expecting(key: number): boolean {
     const seq = Math.floor(key / KEY_SPAN);
     return this.liveness.locationOf(key - seq * KEY_SPAN, seq) === this.self && !this.cells.has(key);
+  }
+
+  /** An actor the planner may move: nothing pins it, its placement was not given, it runs. */
+  isPlannable(cell: Cell): boolean {
+    return cell.status === 'running' && !cell.policy.placed && pinReason(cell, this) === null;
+  }
+
+  sendsWaitingFrom(cell: Cell): boolean {
+    return this.#sends.waitingFrom(cell);
   }
 
   /** Moves the actor behind `ref` to thread `to` (moves.ts). */
@@ -364,6 +382,9 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     if (isEntity(definition)) throw invalid('spawn(definition)', `an actor definition (${definition.name} is an entity: it is not spawned, its refs come from entity(definition, key))`, definition.name);
     let policy = resolvePolicy(options);
     if (routeeOf !== null) policy = { ...policy, routeeOf };
+    // A placement given at spawn holds: the planner leaves the actor there (V4).
+    const placement = options?.placement;
+    if (placement !== undefined && placement !== 'balanced') policy = policy === DEFAULT_POLICY ? PLACED_POLICY : { ...policy, placed: true };
     const thread = placeActor(options?.placement, parent !== null, options?.resourceLimits, this.#placement);
     if (policy.supervision?.decide != null && thread !== this.self) {
       throw invalid('options.supervision.decide', "a function on the actor's own thread (for one placed elsewhere, put supervision in its definition)", policy.supervision.decide);

@@ -140,6 +140,12 @@ export class SendQueue {
     return promise.then((duplicate) => (duplicate === true ? DUPLICATE : NOT_DUPLICATE));
   }
 
+  /** True while sends of `cell`'s own wait for room. */
+  waitingFrom(cell: Cell): boolean {
+    for (const queue of this.#waiting.values()) for (const waiter of queue) if (waiter.sender === cell) return true;
+    return false;
+  }
+
   /** Admits the waiters for `key` in order while there is room; looks again soon while there is not. */
   #retry(key: number, attempt: number): void {
     const node = this.#node;

@@ -66,7 +66,6 @@ export type MoveRecord = [
   args: unknown,
   policy: ActorPolicy | null,
   state: unknown,
-  messages: MovedMessage[],
   timers: TimerData[],
   nextTimer: number,
   watchers: [watcherKey: number, watcherThread: number][],
@@ -104,7 +103,11 @@ export type ControlRecord =
   | ['move', number, number, number] // key, the thread to move it to, correlation id (to its host; answered once it runs there)
   | ['move-fence', number] // id (from a thread that moves actors: answered by 'move-fenced')
   | ['move-fenced', number] // id
-  | ['move-in', MoveRecord] // an actor that moves here (its old host sent it)
-  | ['move-off', number] // key: a move here that did not happen (the actor stopped first)
+  | ['move-in', MoveRecord] // an actor that moves here (its old host sent it); its queued messages follow
+  | ['move-msgs', number, MovedMessage[], boolean] // key, messages queued for it, in order; the last record says so
+  | ['move-watchers', number, [number, number][]] // key, watchers (key, thread) of an actor whose move did not happen
+  | ['move-off', number, boolean] // key, back: a move here that did not happen (the actor stopped first; back: it stays where it was)
   | ['move-landed', number] // key: the actor that moved from the receiving thread runs on the sender's now
-  | ['moved', number, number]; // key, the thread it lives on now (to its spawner)
+  | ['moved', number, number, number] // key, the thread it lives on now, its move count (to its spawner)
+  | ['plan-sample', number] // correlation id: the planner asks for what was sampled (answered with a TrafficReport; sampling starts)
+  | ['plan-off']; // the planner stopped: nothing more is sampled

@@ -1,0 +1,191 @@
+// The planner's decision, a pure function of what the threads measured over one interval: which
+// actors to move where. Two pulls, one cost model. A message between two threads costs about
+// `crossCostUs` of CPU more than one between two actors of one thread (encoding, the ring,
+// decoding, waking the reader), so an actor whose handlers use little CPU next to what its
+// cross-thread traffic costs runs faster beside its peers: the actors that talk to each other
+// across threads (a component of the traffic graph) gather on one thread, the one most of them
+// are on already. An actor whose handlers use much more CPU than its traffic costs runs faster
+// on a core of its own: from a busy thread, such actors go to an idle one, until the two are
+// about even. The two tests leave a gap between them (an actor gathers below 4x, is spread above
+// 16x), and an actor that moved waits `cooldownMs` before it moves again, so no actor goes back
+// and forth under a steady load.
+
+/** One actor that may move, as its thread measured it over the interval. */
+export interface ActorSample {
+  readonly key: number;
+  readonly thread: number;
+  /** Share of a core its handlers used (sampled runs). */
+  readonly cpu: number;
+  /** Messages it handled per second. */
+  readonly rate: number;
+}
+
+/** Messages per second from one actor to another on another thread (sampled at the receiver). */
+export interface EdgeSample {
+  readonly from: number;
+  readonly fromThread: number;
+  readonly to: number;
+  readonly toThread: number;
+  readonly rate: number;
+}
+
+export interface PlanInput {
+  readonly now: number;
+  /** Threads actors may move to (the workers that run). */
+  readonly threads: readonly number[];
+  /** Share of a core each thread spent in its turns over the interval. */
+  readonly busy: ReadonlyMap<number, number>;
+  /** The actors that may move (not pinned, not placed by the user), by key. */
+  readonly actors: ReadonlyMap<number, ActorSample>;
+  readonly edges: readonly EdgeSample[];
+  /** When each actor last moved. */
+  readonly lastMoved: ReadonlyMap<number, number>;
+}
+
+export interface PlanTuning {
+  /** CPU a message between threads costs beyond one within a thread, in microseconds. */
+  readonly crossCostUs: number;
+  /** An actor that moved stays at least this long. */
+  readonly cooldownMs: number;
+  /** Traffic below this (messages per second between two actors) ties nothing together. */
+  readonly minEdgeRate: number;
+  /** A thread busier than this may hand actors to one less busy than busyLow. */
+  readonly busyHigh: number;
+  readonly busyLow: number;
+  /** Moves per round at most. */
+  readonly maxMoves: number;
+}
+
+export interface PlannedMove {
+  readonly key: number;
+  readonly from: number;
+  readonly to: number;
+  readonly why: 'traffic' | 'load';
+}
+
+/** Gathers below this ratio of CPU to traffic cost; spreads above SPREAD_RATIO. */
+const GATHER_RATIO = 4;
+const SPREAD_RATIO = 16;
+
+export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
+  const moves: PlannedMove[] = [];
+  const moved = new Set<number>();
+  const cost = tuning.crossCostUs / 1e6; // seconds of CPU per message
+  const workers = new Set(input.threads);
+  const settled = (key: number): boolean => input.now - (input.lastMoved.get(key) ?? -Infinity) >= tuning.cooldownMs;
+
+  // Each actor's traffic: what it handled, or what crossed to and from it if that is more.
+  const traffic = new Map<number, number>();
+  for (const a of input.actors.values()) traffic.set(a.key, a.rate);
+  const crossOf = new Map<number, number>();
+  for (const e of input.edges) {
+    crossOf.set(e.from, (crossOf.get(e.from) ?? 0) + e.rate);
+    crossOf.set(e.to, (crossOf.get(e.to) ?? 0) + e.rate);
+  }
+  for (const [key, rate] of crossOf) traffic.set(key, Math.max(traffic.get(key) ?? 0, rate));
+
+  // ---- traffic: components of actors that talk across threads gather on one thread ----------
+  const parent = new Map<number, number>();
+  const find = (k: number): number => {
+    let r = k;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    for (let c = k; c !== r; ) {
+      const next = parent.get(c)!;
+      parent.set(c, r);
+      c = next;
+    }
+    return r;
+  };
+  const threadOf = new Map<number, number>();
+  // Where an actor is now: its own thread's report says so; an edge says where it was when sampled.
+  const where = (k: number, sampled: number): number => input.actors.get(k)?.thread ?? sampled;
+  for (const e of input.edges) {
+    const fromThread = where(e.from, e.fromThread);
+    const toThread = where(e.to, e.toThread);
+    if (e.rate < tuning.minEdgeRate || fromThread === toThread || !workers.has(fromThread) || !workers.has(toThread)) continue;
+    for (const [k, t] of [[e.from, fromThread], [e.to, toThread]] as const) {
+      if (!parent.has(k)) parent.set(k, k);
+      threadOf.set(k, t);
+    }
+    const a = find(e.from);
+    const b = find(e.to);
+    if (a !== b) parent.set(a, b);
+  }
+  const components = new Map<number, number[]>();
+  for (const k of parent.keys()) {
+    const root = find(k);
+    const members = components.get(root);
+    if (members === undefined) components.set(root, [k]);
+    else members.push(k);
+  }
+  // An actor gathers if it may move now and its own CPU does not outweigh its traffic.
+  const gathers = (k: number): boolean => {
+    const a = input.actors.get(k);
+    return a !== undefined && settled(k) && a.cpu < GATHER_RATIO * cost * (traffic.get(k) ?? 0);
+  };
+  for (const members of components.values()) {
+    // The thread to gather on: where the members that stay are, else where most members are.
+    const anchors = new Map<number, number>();
+    const counts = new Map<number, number>();
+    for (const k of members) {
+      const t = threadOf.get(k)!;
+      counts.set(t, (counts.get(t) ?? 0) + 1);
+      if (!gathers(k)) anchors.set(t, (anchors.get(t) ?? 0) + 1);
+    }
+    if (counts.size < 2) continue;
+    const weigh = anchors.size > 0 ? anchors : counts;
+    let target = -1;
+    for (const [t, n] of weigh) {
+      const best = target < 0 ? -1 : weigh.get(target)!;
+      if (n > best || (n === best && (input.busy.get(t) ?? 0) < (input.busy.get(target) ?? 0))) target = t;
+    }
+    for (const k of members) {
+      const a = input.actors.get(k);
+      if (a === undefined || a.thread === target || moved.has(k) || !gathers(k)) continue;
+      moves.push({ key: k, from: a.thread, to: target, why: 'traffic' });
+      moved.add(k);
+      if (moves.length >= tuning.maxMoves) return moves;
+    }
+  }
+
+  // ---- load: from a busy thread to an idle one, the actors whose CPU outweighs their traffic --
+  const load = new Map<number, number>();
+  for (const t of input.threads) load.set(t, input.busy.get(t) ?? 0);
+  for (const m of moves) {
+    const cpu = input.actors.get(m.key)!.cpu;
+    load.set(m.from, load.get(m.from)! - cpu);
+    load.set(m.to, load.get(m.to)! + cpu);
+  }
+  const byThread = new Map<number, ActorSample[]>();
+  for (const a of input.actors.values()) {
+    if (moved.has(a.key) || !settled(a.key) || !workers.has(a.thread)) continue;
+    if (a.cpu <= SPREAD_RATIO * cost * (traffic.get(a.key) ?? 0)) continue;
+    const list = byThread.get(a.thread);
+    if (list === undefined) byThread.set(a.thread, [a]);
+    else list.push(a);
+  }
+  for (const list of byThread.values()) list.sort((x, y) => y.cpu - x.cpu);
+  for (;;) {
+    let hot = -1;
+    let cold = -1;
+    for (const [t, l] of load) {
+      if (l > tuning.busyHigh && (byThread.get(t)?.length ?? 0) > 0 && (hot < 0 || l > load.get(hot)!)) hot = t;
+      if (l < tuning.busyLow && (cold < 0 || l < load.get(cold)!)) cold = t;
+    }
+    if (hot < 0 || cold < 0) return moves;
+    // Until the two are about even: each time the largest actor that does not overshoot (after
+    // the move the hot thread is still the busier of the two).
+    const list = byThread.get(hot)!;
+    for (;;) {
+      const gap = load.get(hot)! - load.get(cold)!;
+      const at = list.findIndex((a) => a.cpu <= gap / 2);
+      if (at < 0) break;
+      const a = list.splice(at, 1)[0]!;
+      moves.push({ key: a.key, from: hot, to: cold, why: 'load' });
+      load.set(hot, load.get(hot)! - a.cpu);
+      load.set(cold, load.get(cold)! + a.cpu);
+      if (moves.length >= tuning.maxMoves) return moves;
+    }
+    byThread.set(hot, []); // done with it this round
+  }
+}

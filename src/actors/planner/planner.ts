@@ -1,0 +1,147 @@
+// The planner, on the main thread: every interval it asks each worker what it sampled (who sent
+// to whom across threads, how much CPU each actor's runs took; node/traffic-sample.ts), reads
+// each thread's busy time from shared memory, decides (plan.ts) and moves actors
+// (node/moves.ts). Off unless the system is created with `planner`; then the workers sample,
+// and nothing else changes for actors that never need to move.
+
+import { ActorPinnedError } from '../../errors.js';
+import type { ControlBlock } from '../../runtime/control-block.js';
+import { STAT_BUSY_NS } from '../../runtime/layout.js';
+import type { ActorRefImpl } from '../actor-ref.js';
+import type { NodeCore } from '../node/node-core.js';
+import type { TrafficReport } from '../node/traffic-sample.js';
+import { plan, type ActorSample, type EdgeSample, type PlanTuning, type PlannedMove } from './plan.js';
+
+export interface PlannerOptions extends PlanTuning {
+  /** How often it samples and decides. */
+  readonly intervalMs: number;
+}
+
+/** The cost model's constants (plan.ts), with the interval and cooldown the system options give. */
+export function plannerOptions(intervalMs: number, cooldownMs: number): PlannerOptions {
+  return { intervalMs, cooldownMs, crossCostUs: 1, minEdgeRate: 200, busyHigh: 0.8, busyLow: 0.5, maxMoves: 10_000 };
+}
+
+/** What the planner needs of the main thread's host. */
+export interface PlannerHost extends NodeCore {
+  readonly workers: number;
+  isLive(thread: number): boolean;
+  move(ref: ActorRefImpl, to: number): Promise<void>;
+}
+
+/** What one round did: for stats and tests. */
+export interface PlannerRound {
+  readonly at: number;
+  readonly moves: readonly PlannedMove[];
+}
+
+export class Planner {
+  readonly #host: PlannerHost;
+  readonly #ctl: ControlBlock;
+  readonly #options: PlannerOptions;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  /** The round under way, if any. */
+  #current: Promise<void> | null = null;
+  #closed = false;
+  /** Busy milliseconds and wall time at the last round, per thread. */
+  readonly #busyAt = new Map<number, number>();
+  #lastAt = 0;
+  #moved = false;
+  readonly #lastMoved = new Map<number, number>();
+  /** Rounds that moved something, newest last (the last 64). */
+  readonly rounds: PlannerRound[] = [];
+
+  constructor(host: PlannerHost, ctl: ControlBlock, options: PlannerOptions) {
+    this.#host = host;
+    this.#ctl = ctl;
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#lastAt = performance.now();
+    for (let t = 1; t <= this.#host.workers; t++) this.#busyAt.set(t, this.#ctl.stats(t)[STAT_BUSY_NS]!);
+    this.#schedule();
+  }
+
+  /** Stops deciding and tells the workers to stop sampling. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    for (let t = 1; t <= this.#host.workers; t++) if (this.#host.isLive(t)) this.#host.control(t, ['plan-off']);
+  }
+
+  /** Resolves once no round is under way (after close(), none starts). */
+  async idle(): Promise<void> {
+    await this.#current;
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      const round = (this.#current = this.#round().catch(() => undefined));
+      void round.then(() => {
+        this.#current = null;
+        this.#schedule();
+      });
+    }, this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  async #round(): Promise<void> {
+    const host = this.#host;
+    const threads: number[] = [];
+    for (let t = 1; t <= host.workers; t++) if (host.isLive(t)) threads.push(t);
+    const reports = await Promise.all(threads.map((t) => this.#ask(t)));
+    if (this.#closed) return;
+    const now = performance.now();
+    const seconds = Math.max(1e-3, (now - this.#lastAt) / 1000);
+    this.#lastAt = now;
+    const busy = new Map<number, number>();
+    for (const t of threads) {
+      const ms = this.#ctl.stats(t)[STAT_BUSY_NS]!;
+      busy.set(t, Math.min(1, (ms - (this.#busyAt.get(t) ?? ms)) / 1000 / seconds));
+      this.#busyAt.set(t, ms);
+    }
+    const actors = new Map<number, ActorSample>();
+    const edges: EdgeSample[] = [];
+    reports.forEach((report, i) => {
+      if (report === null) return;
+      const thread = threads[i]!;
+      const [sampledEdges, sampledActors, every] = report;
+      for (const [key, cpuMs, handled] of sampledActors) actors.set(key, { key, thread, cpu: cpuMs / 1000 / seconds, rate: handled / seconds });
+      for (const [to, from, fromThread, count] of sampledEdges) edges.push({ from, fromThread, to, toThread: thread, rate: (count * every) / seconds });
+    });
+    // What was sampled while actors moved describes where they were: the round after one that moved decides nothing.
+    if (this.#moved) {
+      this.#moved = false;
+      return;
+    }
+    const moves = plan({ now: Date.now(), threads, busy, actors, edges, lastMoved: this.#lastMoved }, this.#options);
+    if (moves.length === 0) return;
+    this.#moved = true;
+    this.rounds.push({ at: Date.now(), moves });
+    if (this.rounds.length > 64) this.rounds.shift();
+    const at = Date.now();
+    await Promise.all(
+      moves.map((m) => {
+        this.#lastMoved.set(m.key, at);
+        return host.move(host.refFor(m.from, m.key), m.to).catch((error: unknown) => {
+          // Pinned since it was sampled, stopped, or its thread died: it stays where it is.
+          if (!(error instanceof ActorPinnedError)) return;
+        });
+      }),
+    );
+    // Forget what moved long ago: an actor's entry matters only during its cooldown.
+    for (const [key, t] of this.#lastMoved) if (at - t > this.#options.cooldownMs * 2) this.#lastMoved.delete(key);
+  }
+
+  /** A worker's samples since the last round; null if it did not answer (it died). */
+  #ask(thread: number): Promise<TrafficReport | null> {
+    const host = this.#host;
+    const { corr, promise } = host.asks.open<TrafficReport>(0, () => `planner samples of thread ${thread}`, thread);
+    host.control(thread, ['plan-sample', corr]);
+    return promise.catch(() => null);
+  }
+}

@@ -1,0 +1,122 @@
+// Moves racing what else happens to the actor: a record too large to send, stops, watches in
+// flight both ways, a thread's death, the new thread dying during the fence (SEMANTICS V1).
+
+import { describe, expect, it } from 'vitest';
+import type { ActorRef } from 'troupe';
+import { Exiter, OrderChecker } from '../fixtures/actors.js';
+import { Blaster, Keeper, Spinner } from '../fixtures/movers.js';
+import { useSystem } from '../support/system.js';
+import { until } from '../support/wait.js';
+
+const systems = useSystem();
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const logOf = async (ref: ActorRef<typeof Keeper>): Promise<string[]> => (await ref.ask('log')) as string[];
+
+describe('moves racing other events (V1)', () => {
+  it('V1: a state too large to send is refused up front; the actor stays, working', async () => {
+    const system = await systems.start({ threads: 2, maxMessageBytes: 4096 });
+    const keeper = system.spawn(Keeper, { start: 1 }, { placement: { thread: 1 } });
+    keeper.tell('note', 'x'.repeat(1500));
+    keeper.tell('note', 'y'.repeat(1500));
+    await expect(system.move(keeper, 2)).rejects.toMatchObject({ code: 'ERR_ACTOR_PINNED', message: expect.stringContaining('maxMessageBytes') });
+    expect(await keeper.ask('sum')).toBe(1);
+    await system.stop(keeper);
+  });
+
+  it('V1: a backlog larger than one record follows in several, in order, none lost', async () => {
+    const system = await systems.start({ threads: 2, maxMessageBytes: 8192 });
+    const checker = system.spawn(OrderChecker, undefined, { placement: { thread: 1 } });
+    await checker.ask('report');
+    const moving = system.move(checker, 2);
+    for (let i = 1; i <= 2000; i++) checker.tell('seq', { from: 'main', i }); // queued at the old thread during the fence
+    await moving;
+    const report = (await checker.ask('report')) as { counts: Record<string, number>; violations: number };
+    expect(report).toEqual({ counts: { main: 2000 }, violations: 0 });
+    expect(system.stats().deadLetters).toBe(0);
+  });
+
+  it('V1: a graceful stop queued before a move ends the actor; the move says it stopped', async () => {
+    const system = await systems.start({ threads: 2 });
+    const keeper = system.spawn(Keeper, { start: 0 }, { placement: { thread: 1 } });
+    keeper.tell('slow', 200);
+    await sleep(20);
+    const stopped = system.stop(keeper, { graceful: true });
+    await expect(system.move(keeper, 2)).rejects.toMatchObject({ code: 'ERR_ACTOR_STOPPED' });
+    await stopped;
+  });
+
+  it('V1: once stopped on the thread it moved to, late tells are dead letters and a watch says noproc', async () => {
+    const system = await systems.start({ threads: 2 });
+    const watcher = system.spawn(Keeper, { start: 0 }, { placement: { thread: 1 } });
+    const blaster = system.spawn(Blaster, { name: 'b' }, { placement: { thread: 1 } });
+    const target = system.spawn(OrderChecker, undefined, { placement: { thread: 1 } });
+    await system.move(target, 2);
+    await blaster.ask('blast', { target, n: 10 }); // thread 1's refs learn thread 2
+    blaster.tell('blast', { target, n: 20000 });
+    await sleep(5);
+    await system.stop(target);
+    await watcher.ask('watch', target);
+    await until(async () => (await logOf(watcher)).includes(`terminated ${target.id} noproc`), 5000, 'noproc');
+    await until(async () => {
+      const s = system.stats();
+      return s.accepted === s.handled + s.deadLetters;
+    }, 5000, 'every message handled or a dead letter');
+  });
+
+  it('V1: a watcher on its way to another thread still hears that what it watches ended', async () => {
+    const system = await systems.start({ threads: 3 });
+    const x = system.spawn(Keeper, { start: 0 }, { placement: { thread: 2 } });
+    const w = system.spawn(Keeper, { start: 0 }, { placement: { thread: 1 } });
+    const spinner = system.spawn(Spinner, undefined, { placement: { thread: 3 } });
+    await w.ask('watch', x);
+    await until(async () => (await system.inspect()).find((a) => a.id === x.id)?.watchers === 1, 5000, 'the watch');
+    spinner.tell('spin', 500); // thread 3 reads nothing meanwhile: the fence round waits for it
+    await sleep(50);
+    const moving = system.move(w, 3);
+    await sleep(100);
+    await system.stop(x); // ends while w is on its way
+    await moving;
+    await until(async () => (await logOf(w)).includes(`terminated ${x.id} normal`), 5000, 'terminated at the watcher');
+  });
+
+  it('V1: the death of the thread a watched actor left does not end the watch', async () => {
+    const system = await systems.start({ threads: 3 });
+    const x = system.spawn(Keeper, { start: 0 }, { placement: { thread: 1 } });
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
+    const w = system.spawn(Keeper, { start: 0 }, { placement: { thread: 3 } });
+    await w.ask('watch', x);
+    await until(async () => (await system.inspect()).find((a) => a.id === x.id)?.watchers === 1, 5000, 'the watch');
+    await system.move(x, 2);
+    exiter.tell('exit', { code: 3, spinMs: 0 });
+    await until(async () => system.stats().threads[1]!.replaced === 1, 5000, 'thread 1 replaced');
+    await sleep(200);
+    expect(await x.ask('sum')).toBe(0);
+    expect((await logOf(w)).filter((l) => l.startsWith('terminated'))).toEqual([]);
+    await system.stop(x);
+    await until(async () => (await logOf(w)).includes(`terminated ${x.id} normal`), 5000, 'terminated once it stops');
+  });
+
+  it('V2: the new thread dying around the move: the move is undone, or done and the actor restarts there; never half', async () => {
+    const system = await systems.start({ threads: 2 });
+    const x = system.spawn(Keeper, { start: 5 }, { placement: { thread: 1 } });
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 2 } });
+    await x.ask('add', 10);
+    exiter.tell('exit', { code: 3, spinMs: 300 });
+    await sleep(50);
+    const moving = system.move(x, 2).then(
+      () => 'moved',
+      (error: { code?: string }) => error.code,
+    );
+    for (let i = 0; i < 100; i++) x.tell('add', 1);
+    const outcome = await moving;
+    await until(async () => system.stats().threads[2]!.replaced === 1, 5000, 'thread 2 replaced');
+    // Undone: it stayed with its state and every message. Done: it restarted on the replacement (W2).
+    const sum = (await x.ask('sum')) as number;
+    if (outcome === 'ERR_ACTOR_FAILED') expect(sum).toBe(115);
+    else expect(sum === 115 || sum >= 5).toBe(true);
+    await until(async () => {
+      const s = system.stats();
+      return s.accepted === s.handled + s.deadLetters;
+    }, 5000, 'every message handled or a dead letter');
+  });
+});

@@ -1,0 +1,105 @@
+// The planner's decision alone (src/actors/planner/plan.ts): no threads, rounds played by hand.
+
+import { describe, expect, it } from 'vitest';
+import { plan, type ActorSample, type EdgeSample, type PlanInput, type PlannedMove } from '../../src/actors/planner/plan.js';
+
+const TUNING = { crossCostUs: 1, cooldownMs: 2000, minEdgeRate: 100, busyHigh: 0.85, busyLow: 0.5, maxMoves: 1000 };
+
+function input(actors: ActorSample[], edges: EdgeSample[], busy: Record<number, number>, lastMoved = new Map<number, number>(), now = 10_000): PlanInput {
+  return { now, threads: [1, 2], busy: new Map(Object.entries(busy).map(([t, b]) => [Number(t), b])), actors: new Map(actors.map((a) => [a.key, a])), edges, lastMoved };
+}
+
+/** A ring of n chatty actors, every other one on thread 2: each passes 50k messages/s to the next. */
+function ring(n: number, where: (i: number) => number): { actors: ActorSample[]; edges: EdgeSample[] } {
+  const actors = Array.from({ length: n }, (_, i) => ({ key: i + 1, thread: where(i), cpu: 0.02, rate: 50_000 }));
+  const edges: EdgeSample[] = [];
+  for (let i = 0; i < n; i++) {
+    const from = actors[i]!;
+    const to = actors[(i + 1) % n]!;
+    if (from.thread !== to.thread) edges.push({ from: from.key, fromThread: from.thread, to: to.key, toThread: to.thread, rate: 50_000 });
+  }
+  return { actors, edges };
+}
+
+function apply(actors: ActorSample[], moves: PlannedMove[]): ActorSample[] {
+  return actors.map((a) => {
+    const m = moves.find((x) => x.key === a.key);
+    return m === undefined ? a : { ...a, thread: m.to };
+  });
+}
+
+describe('the planner decides (V3)', () => {
+  it('V3: chatty actors spread over two threads gather on one, and the next rounds move nothing', () => {
+    const first = ring(6, (i) => (i % 2) + 1);
+    const moves = plan(input(first.actors, first.edges, { 1: 0.9, 2: 0.9 }), TUNING);
+    expect(moves).toHaveLength(3);
+    expect(new Set(moves.map((m) => m.to)).size).toBe(1);
+    expect(moves.every((m) => m.why === 'traffic')).toBe(true);
+    // Next round: all on one thread, no traffic across, that thread busy, the other idle.
+    const placed = apply(first.actors, moves);
+    const again = ring(6, (i) => placed[i]!.thread);
+    const target = moves[0]!.to;
+    const lastMoved = new Map(moves.map((m) => [m.key, 10_000]));
+    for (const now of [10_500, 13_000, 60_000]) {
+      expect(plan(input(again.actors, again.edges, { [target]: 0.95, [3 - target]: 0.02 }, lastMoved, now), TUNING)).toEqual([]);
+    }
+  });
+
+  it('V3: CPU-heavy actors with little traffic spread from a busy thread to an idle one, then stay', () => {
+    const actors = Array.from({ length: 8 }, (_, i) => ({ key: i + 1, thread: 1, cpu: 0.125, rate: 10 }));
+    const moves = plan(input(actors, [], { 1: 1, 2: 0.01 }), TUNING);
+    // Until the two are about even, never past it: 0.625 against 0.385 after three (a fourth would overshoot).
+    expect(moves.map((m) => [m.from, m.to, m.why])).toEqual(Array(3).fill([1, 2, 'load']));
+    // Next round: both threads busy (5 and 3 actors sharing a core each): nothing moves, now or later.
+    const placed = apply(actors, moves).map((a) => ({ ...a, cpu: a.thread === 1 ? 0.2 : 0.33 }));
+    const lastMoved = new Map(moves.map((m) => [m.key, 10_000]));
+    for (const now of [10_500, 60_000]) expect(plan(input(placed, [], { 1: 1, 2: 1 }, lastMoved, now), TUNING)).toEqual([]);
+  });
+
+  it('V3: a chatty group gathered on a busy thread is not spread again (the gap between the two tests)', () => {
+    const { actors, edges } = ring(6, () => 1);
+    expect(edges).toEqual([]);
+    expect(plan(input(actors, edges, { 1: 1, 2: 0 }), TUNING)).toEqual([]);
+  });
+
+  it('V3: an actor whose CPU outweighs its traffic is not pulled to its peers', () => {
+    const actors = [
+      { key: 1, thread: 1, cpu: 0.9, rate: 1000 },
+      { key: 2, thread: 2, cpu: 0.01, rate: 1000 },
+    ];
+    const edges = [
+      { from: 1, fromThread: 1, to: 2, toThread: 2, rate: 10_000 },
+      { from: 2, fromThread: 2, to: 1, toThread: 1, rate: 10_000 },
+    ];
+    // Actor 1's CPU (0.9) outweighs what its traffic costs across threads (20k/s x 1 us): it stays; its light peer comes.
+    const moves = plan(input(actors, edges, { 1: 0.9, 2: 0.3 }), TUNING);
+    expect(moves).toEqual([{ key: 2, from: 2, to: 1, why: 'traffic' }]);
+  });
+
+  it('V4: an actor that cannot move anchors its peers on its thread; one that just moved waits', () => {
+    const actors = [
+      { key: 1, thread: 1, cpu: 0.01, rate: 5000 },
+      { key: 3, thread: 1, cpu: 0.01, rate: 5000 },
+    ];
+    // Actor 2 (pinned: not among the movable) lives on thread 2 and talks with both.
+    const edges = [
+      { from: 2, fromThread: 2, to: 1, toThread: 1, rate: 5000 },
+      { from: 2, fromThread: 2, to: 3, toThread: 1, rate: 5000 },
+    ];
+    expect(plan(input(actors, edges, { 1: 0.5, 2: 0.5 }), TUNING).map((m) => [m.key, m.to])).toEqual([
+      [1, 2],
+      [3, 2],
+    ]);
+    expect(plan(input(actors, edges, { 1: 0.5, 2: 0.5 }, new Map([[1, 9_000]])), TUNING).map((m) => m.key)).toEqual([3]);
+  });
+
+  it('ignores traffic below the threshold, and never moves an actor onto a thread it may not use', () => {
+    const actors = [
+      { key: 1, thread: 1, cpu: 0.01, rate: 50 },
+      { key: 2, thread: 2, cpu: 0.01, rate: 50 },
+    ];
+    expect(plan(input(actors, [{ from: 1, fromThread: 1, to: 2, toThread: 2, rate: 50 }], { 1: 0.1, 2: 0.1 }), TUNING)).toEqual([]);
+    // Traffic from the main thread (0) pulls nothing there.
+    expect(plan(input(actors, [{ from: 9, fromThread: 0, to: 2, toThread: 2, rate: 50_000 }], { 1: 0.1, 2: 0.1 }), TUNING)).toEqual([]);
+  });
+});
