@@ -269,11 +269,14 @@ export interface Workload {
   readonly run: () => Promise<void>;
 }
 
-/** Worker threads, round robin: actor i goes to thread 1 + i mod workers. */
-const spread = (system: ActorSystem, i: number) => ({ placement: { thread: 1 + (i % system.threads) } });
+/**
+ * Worker threads, round robin: actor i goes to thread 1 + i mod workers (pinned there). Not
+ * pinned (`pin` false): the default placement, which a planner may change.
+ */
+const spread = (system: ActorSystem, i: number, pin = true) => (pin ? { placement: { thread: 1 + (i % system.threads) } } : undefined);
 
-export function forkJoinWorkload(system: ActorSystem, done: DoneRef, k: number, jobs: number): Workload {
-  const actors = Array.from({ length: k }, (_, i) => system.spawn(Forked, undefined, spread(system, i)));
+export function forkJoinWorkload(system: ActorSystem, done: DoneRef, k: number, jobs: number, pin = true): Workload {
+  const actors = Array.from({ length: k }, (_, i) => system.spawn(Forked, undefined, spread(system, i, pin)));
   return {
     name: `fork-join throughput (${k} actors)`,
     ops: jobs,
@@ -294,9 +297,9 @@ export function forkJoinWorkload(system: ActorSystem, done: DoneRef, k: number, 
   };
 }
 
-export function chameneosWorkload(system: ActorSystem, done: DoneRef, creatures: number, meetings: number): Workload {
-  const mall = system.spawn(Mall, undefined, { placement: { thread: 1 } });
-  const all = Array.from({ length: creatures }, (_, i) => system.spawn(Chameneo, { mall, colour: (i % 3) as Colour }, spread(system, i)));
+export function chameneosWorkload(system: ActorSystem, done: DoneRef, creatures: number, meetings: number, pin = true): Workload {
+  const mall = system.spawn(Mall, undefined, pin ? { placement: { thread: 1 } } : undefined);
+  const all = Array.from({ length: creatures }, (_, i) => system.spawn(Chameneo, { mall, colour: (i % 3) as Colour }, spread(system, i, pin)));
   return {
     name: `chameneos (${creatures} creatures)`,
     ops: meetings,
@@ -309,8 +312,8 @@ export function chameneosWorkload(system: ActorSystem, done: DoneRef, creatures:
   };
 }
 
-export function bigWorkload(system: ActorSystem, done: DoneRef, n: number, pings: number): Workload {
-  const nodes = Array.from({ length: n }, (_, i) => system.spawn(BigNode, i + 1, spread(system, i)));
+export function bigWorkload(system: ActorSystem, done: DoneRef, n: number, pings: number, pin = true): Workload {
+  const nodes = Array.from({ length: n }, (_, i) => system.spawn(BigNode, i + 1, spread(system, i, pin)));
   return {
     name: `big (${n} actors)`,
     ops: n * pings * 2,
@@ -333,6 +336,42 @@ export function skynetWorkload(system: ActorSystem, size: number): Workload {
       const result = nextResult();
       system.spawn(Skynet, { num: 0, size, parent: null, done: sink, spread: true }, { placement: { thread: 1 } });
       if ((await result) !== expected) throw new Error('skynet: wrong sum');
+    },
+  };
+}
+
+/** A CPU-heavy actor with little traffic: each job is `rounds` of work(). */
+export const Cruncher = defineActor(import.meta.url, 'Cruncher', {
+  init: () => ({ left: 0, done: null as DoneRef | null, acc: 0 }),
+  handlers: {
+    expect: (ctx, m: { n: number; done: DoneRef }) => {
+      ctx.state.left = m.n;
+      ctx.state.done = m.done;
+    },
+    job: (ctx, rounds: number) => {
+      for (let r = 0; r < rounds; r++) ctx.state.acc = work(ctx.state.acc + r) % 1e6;
+      if (--ctx.state.left === 0) ctx.state.done!.tell('done');
+    },
+  },
+});
+
+/**
+ * A skewed load: `k` CPU-heavy actors, spawned with the default placement, then all moved onto
+ * thread 1 (as a burst of spawns can land them), each given `jobs` jobs of `rounds` work.
+ */
+export function skewWorkload(system: ActorSystem, done: DoneRef, k: number, jobs: number, rounds: number): Workload & { skew(): Promise<void> } {
+  const actors = Array.from({ length: k }, () => system.spawn(Cruncher));
+  return {
+    name: `skew (${k} CPU-heavy actors)`,
+    ops: k * jobs,
+    skew: async () => {
+      for (const a of actors) await system.move(a, 1);
+    },
+    run: async () => {
+      await Promise.all(actors.map((a) => a.ask('expect', { n: jobs, done })));
+      const all = Promise.all(actors.map(() => nextDone()));
+      for (let j = 0; j < jobs; j++) for (const a of actors) a.tell('job', rounds);
+      await all;
     },
   };
 }

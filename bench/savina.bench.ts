@@ -22,6 +22,7 @@ import {
   complement,
   forkJoinWorkload,
   nextDone,
+  skewWorkload,
   skynetWorkload,
   work,
 } from './savina-actors.js';
@@ -55,6 +56,46 @@ async function timed(name: string, ops: number, fn: () => Promise<unknown> | unk
   }
   const ms = median(times);
   return { name, rate: (ops * 1000) / ms, p50Ms: ms, p99Ms: Math.max(...times), samples: RUNS };
+}
+
+/**
+ * The same workload twice more, its actors spawned with the default placement (not pinned): in a
+ * system without the planner, and in one with it, timed once the planner has settled (no move
+ * in two windows of traffic of 400 ms or more). The name of the planner's row says how long the
+ * placement took to settle from the first traffic.
+ */
+interface Planned {
+  readonly off: ActorSystem;
+  readonly on: ActorSystem;
+  readonly offDone: ActorRef<typeof Done>;
+  readonly onDone: ActorRef<typeof Done>;
+}
+
+async function settle(system: ActorSystem, run: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  let moves = system.stats().moves;
+  let changed = start;
+  for (let quiet = 0; quiet < 2 && performance.now() - start < 20_000; ) {
+    const window = performance.now();
+    do await run();
+    while (performance.now() - window < 400);
+    const now = system.stats().moves;
+    if (now !== moves) {
+      moves = now;
+      changed = performance.now();
+      quiet = 0;
+    } else quiet++;
+  }
+  return changed - start;
+}
+
+async function plannedRows(what: string, ops: number, make: (system: ActorSystem, done: ActorRef<typeof Done>) => () => Promise<unknown>, p: Planned): Promise<Measured[]> {
+  const off = await timed(`troupe, ${what}, default placement, planner off`, ops, make(p.off, p.offDone));
+  const run = make(p.on, p.onDone);
+  const before = p.on.stats().moves;
+  const settled = await settle(p.on, run);
+  const on = await timed(`troupe, ${what}, default placement, planner on (${p.on.stats().moves - before} moves, settled in ${Math.round(settled)} ms)`, ops, run);
+  return [off, on];
 }
 
 /** An xstate v5 actor whose transition may send to other such actors (an in-thread actor system). */
@@ -111,7 +152,7 @@ function forkWorkers(count: number): { run: (jobs: number) => Promise<void>; clo
   };
 }
 
-async function pingPong(system: ActorSystem, done: ActorRef<typeof Done>): Promise<BenchReport> {
+async function pingPong(system: ActorSystem, done: ActorRef<typeof Done>, _planned?: Planned): Promise<BenchReport> {
   const n = SIZES.pingPong;
   const pair = async (threadA: number, threadB: number) => {
     const a = system.spawn(Bouncer, undefined, { placement: { thread: threadA } });
@@ -153,7 +194,7 @@ async function pingPong(system: ActorSystem, done: ActorRef<typeof Done>): Promi
   ]);
 }
 
-async function counting(system: ActorSystem, _done: ActorRef<typeof Done>): Promise<BenchReport> {
+async function counting(system: ActorSystem, _done: ActorRef<typeof Done>, planned: Planned): Promise<BenchReport> {
   const n = SIZES.counting;
   const tally = system.spawn(Tally2, undefined, { placement: { thread: 2 } });
   const producer = system.spawn(Producer, undefined, { placement: { thread: 1 } });
@@ -175,13 +216,22 @@ async function counting(system: ActorSystem, _done: ActorRef<typeof Done>): Prom
     }),
   ];
   await comlinkWorker.terminate();
+  measured.push(
+    ...(await plannedRows('producer and counter', n, (sys) => {
+      const t = sys.spawn(Tally2);
+      const p = sys.spawn(Producer);
+      return () => p.ask('produce', { to: t, n }, { timeoutMs: 60_000 });
+    }, planned)),
+  );
   return workload('counting', measured, [
     [0, 2],
     [1, 3],
+    [5, 3],
+    [5, 4],
   ]);
 }
 
-async function threadRing(system: ActorSystem, done: ActorRef<typeof Done>): Promise<BenchReport> {
+async function threadRing(system: ActorSystem, done: ActorRef<typeof Done>, planned: Planned): Promise<BenchReport> {
   const hops = SIZES.ringHops;
   const nodes = Array.from({ length: SIZES.ringNodes }, (_, i) => system.spawn(RingNode, undefined, { placement: { thread: 1 + (i % system.threads) } }));
   await Promise.all(nodes.map((node, i) => node.ask('link', { next: nodes[(i + 1) % nodes.length]!, done })));
@@ -211,13 +261,27 @@ async function threadRing(system: ActorSystem, done: ActorRef<typeof Done>): Pro
     }),
   ];
   await pm.close();
+  measured.push(
+    ...(await plannedRows(`${SIZES.ringNodes} actors`, hops, (sys, d) => {
+      const ring = Array.from({ length: SIZES.ringNodes }, () => sys.spawn(RingNode));
+      const linked = Promise.all(ring.map((node, i) => node.ask('link', { next: ring[(i + 1) % ring.length]!, done: d })));
+      return async () => {
+        await linked;
+        const finished = nextDone();
+        ring[0]!.tell('token', hops);
+        await finished;
+      };
+    }, planned)),
+  );
   return workload('thread ring', measured, [
     [0, 1],
     [0, 2],
+    [4, 2],
+    [4, 3],
   ]);
 }
 
-async function forkJoin(system: ActorSystem, done: ActorRef<typeof Done>): Promise<BenchReport> {
+async function forkJoin(system: ActorSystem, done: ActorRef<typeof Done>, planned: Planned): Promise<BenchReport> {
   const jobs = SIZES.forkJobs;
   const k = SIZES.forkActors;
   const troupe = forkJoinWorkload(system, done, k, jobs);
@@ -236,14 +300,17 @@ async function forkJoin(system: ActorSystem, done: ActorRef<typeof Done>): Promi
     }),
   ];
   await Promise.all([pm.close(), piscina.destroy()]);
+  measured.push(...(await plannedRows(`${k} actors`, jobs, (sys, d) => forkJoinWorkload(sys, d, k, jobs, false).run, planned)));
   return workload('fork-join throughput', measured, [
     [0, 1],
     [0, 2],
     [0, 3],
+    [5, 3],
+    [5, 4],
   ]);
 }
 
-async function creation(system: ActorSystem, done: ActorRef<typeof Done>): Promise<BenchReport> {
+async function creation(system: ActorSystem, done: ActorRef<typeof Done>, _planned?: Planned): Promise<BenchReport> {
   const n = SIZES.creations;
   const creator = system.spawn(Creator, undefined, { placement: { thread: 1 } });
   const fin = completion();
@@ -273,7 +340,7 @@ async function creation(system: ActorSystem, done: ActorRef<typeof Done>): Promi
   return workload('fork-join creation', measured, [[0, 1]]);
 }
 
-async function chameneos(system: ActorSystem, done: ActorRef<typeof Done>): Promise<BenchReport> {
+async function chameneos(system: ActorSystem, done: ActorRef<typeof Done>, planned: Planned): Promise<BenchReport> {
   const meetings = SIZES.meetings;
   const troupe = chameneosWorkload(system, done, SIZES.chameneos, meetings);
   // xstate: the same mall and creatures on one thread.
@@ -313,10 +380,15 @@ async function chameneos(system: ActorSystem, done: ActorRef<typeof Done>): Prom
       return w;
     }),
   ];
-  return workload('chameneos', measured, [[0, 1]]);
+  measured.push(...(await plannedRows(`${SIZES.chameneos} creatures`, meetings, (sys, d) => chameneosWorkload(sys, d, SIZES.chameneos, meetings, false).run, planned)));
+  return workload('chameneos', measured, [
+    [0, 1],
+    [3, 1],
+    [3, 2],
+  ]);
 }
 
-async function big(system: ActorSystem, done: ActorRef<typeof Done>): Promise<BenchReport> {
+async function big(system: ActorSystem, done: ActorRef<typeof Done>, planned: Planned): Promise<BenchReport> {
   const n = SIZES.bigNodes;
   const pings = SIZES.bigPings;
   const troupe = bigWorkload(system, done, n, pings);
@@ -358,7 +430,12 @@ async function big(system: ActorSystem, done: ActorRef<typeof Done>): Promise<Be
       return w;
     }),
   ];
-  return workload('big', measured, [[0, 1]]);
+  measured.push(...(await plannedRows(`${n} actors`, messages, (sys, d) => bigWorkload(sys, d, n, pings, false).run, planned)));
+  return workload('big', measured, [
+    [0, 1],
+    [3, 1],
+    [3, 2],
+  ]);
 }
 
 async function skynet(system: ActorSystem): Promise<BenchReport> {
@@ -411,13 +488,49 @@ function workload(name: string, measured: Measured[], pairs: [number, number][])
   return { bench: name, measured, ratios };
 }
 
+/**
+ * A skewed load: CPU-heavy actors all on thread 1, timed as they are (planner off) and once the
+ * planner has spread them; and on a system of one worker thread, for the 2-against-1 ratio.
+ */
+async function skew(planned: Planned): Promise<BenchReport> {
+  const k = 8;
+  const jobs = QUICK ? 20 : 60;
+  const rounds = 400;
+  const one = await createSystem({ threads: 1 });
+  const oneDone = one.spawn(Done, undefined, { placement: { thread: 0 } });
+  const onOne = skewWorkload(one, oneDone, k, jobs, rounds);
+  const off = skewWorkload(planned.off, planned.offDone, k, jobs, rounds);
+  await off.skew();
+  const on = skewWorkload(planned.on, planned.onDone, k, jobs, rounds);
+  await on.skew();
+  const before = planned.on.stats().moves;
+  const settled = await settle(planned.on, on.run);
+  const measured = [
+    await timed('troupe, all on one thread of two, planner off', off.ops, off.run),
+    await timed(`troupe, all on one thread of two, planner on (${planned.on.stats().moves - before} moves, settled in ${Math.round(settled)} ms)`, on.ops, on.run),
+    await timed('troupe, one worker thread', onOne.ops, onOne.run),
+  ];
+  await one.shutdown();
+  return workload('skewed CPU load', measured, [
+    [1, 0],
+    [1, 2],
+  ]);
+}
+
 const system = await createSystem({ threads: 2 });
 const done = system.spawn(Done, undefined, { placement: { thread: 0 } });
+const off = await createSystem({ threads: 2 });
+const on = await createSystem({ threads: 2, planner: { intervalMs: 100, cooldownMs: 1000 } });
+const planned: Planned = { off, on, offDone: off.spawn(Done, undefined, { placement: { thread: 0 } }), onDone: on.spawn(Done, undefined, { placement: { thread: 0 } }) };
 const parts: BenchReport[] = [];
 for (const run of [pingPong, counting, threadRing, forkJoin, creation, chameneos, big]) {
   process.stderr.write(`  savina: ${run.name}\n`);
-  parts.push(await run(system, done));
+  parts.push(await run(system, done, planned));
 }
+process.stderr.write('  savina: skewed CPU load\n');
+parts.push(await skew(planned));
+await off.shutdown();
+await on.shutdown();
 process.stderr.write('  savina: skynet\n');
 parts.push(await skynet(system));
 await system.shutdown();

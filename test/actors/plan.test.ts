@@ -45,6 +45,16 @@ describe('the planner decides (V3)', () => {
     }
   });
 
+  it('V3: the last members of a ring that is mostly gathered follow it, though little of their traffic crosses', () => {
+    // 63 nodes on thread 1, one on thread 2: its two edges cross, 27k messages a second each way.
+    const actors = Array.from({ length: 64 }, (_, i) => ({ key: i + 1, thread: i === 10 ? 2 : 1, cpu: 0.015, rate: i === 10 ? -1 : 27_000 }));
+    const edges = [
+      { from: 10, fromThread: 1, to: 11, toThread: 2, rate: 27_000 },
+      { from: 11, fromThread: 2, to: 12, toThread: 1, rate: 27_000 },
+    ];
+    expect(plan(input(actors, edges, { 1: 0.9, 2: 0.1 }), TUNING)).toEqual([{ key: 11, from: 2, to: 1, why: 'traffic' }]);
+  });
+
   it('V3: CPU-heavy actors with little traffic spread from a busy thread to an idle one, then stay', () => {
     const actors = Array.from({ length: 8 }, (_, i) => ({ key: i + 1, thread: 1, cpu: 0.125, rate: 10 }));
     const moves = plan(input(actors, [], { 1: 1, 2: 0.01 }), TUNING);

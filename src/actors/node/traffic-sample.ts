@@ -1,28 +1,38 @@
 // What the planner learns from one thread (planner/planner.ts): who sends to whom across
-// threads (sampled), and how much CPU each actor's runs take (every run timed: a long run here
-// and there would make a sample of them say little). Nothing is paid while no planner asks: the
-// countdown starts at Infinity and no run is timed. Once asked, one cross-thread message in 32
-// is counted (a decrement and a compare per message otherwise), and each run costs a clock read
-// and a map update; each answer hands over what was gathered since the last and starts again.
+// threads and within this one (sampled: without the messages within a thread, a group of actors
+// split over two threads would look like many small groups), and how much CPU each actor's runs
+// take (every run timed: a long run here and there would make a sample of them say little).
+// Little is paid while no planner asks: the countdowns stand at Infinity (a decrement and a
+// compare per message) and no run is timed. Once asked, one cross-thread message in 32 and one
+// within the thread in 256 are counted, and each run costs a clock read and a map update; each
+// answer hands over what was gathered since the last and starts again.
 
 import type { Cell } from '../cell/cell.js';
 import type { NodeCore } from './node-core.js';
 
-/** One message in EDGE_EVERY across threads is counted. */
+/** One message in EDGE_EVERY across threads is counted, one in LOCAL_EVERY within this thread. */
 const EDGE_EVERY = 32;
+const LOCAL_EVERY = 256;
 
-/** A thread's answer: cross-thread messages [to, from, from's thread, count] (one counted in `every`), and its movable actors [key, cpu ms, handled since last]. */
-export type TrafficReport = [edges: [number, number, number, number][], actors: [number, number, number][], every: number];
+/**
+ * A thread's answer: messages between actors [to, from, from's thread, messages counted, one
+ * counted in how many], and its movable actors [key, cpu ms, messages handled per second (-1:
+ * not known yet)].
+ */
+export type TrafficReport = [edges: [number, number, number, number, number][], actors: [number, number, number][]];
 
 export class TrafficSampler {
   readonly #host: NodeCore & { isPlannable(cell: Cell): boolean };
   /** Counts down to the next cross-thread message counted (Infinity: none, until a planner asks). */
   countdown = Infinity;
+  /** The same for messages within this thread. */
+  localCountdown = Infinity;
   readonly #edges = new Map<number, Map<number, number>>();
+  readonly #local = new Map<number, Map<number, number>>();
   readonly #fromThread = new Map<number, number>();
   readonly #cpu = new Map<number, number>();
-  /** What each actor had handled at the last answer (for the rate since). */
-  #handled = new Map<number, number>();
+  /** What each actor had handled when it was last reported, and when (for its rate since). */
+  readonly #handled = new Map<number, { handled: number; at: number }>();
 
   constructor(host: NodeCore & { isPlannable(cell: Cell): boolean }) {
     this.#host = host;
@@ -38,40 +48,58 @@ export class TrafficSampler {
     this.#fromThread.set(sender, from);
   }
 
+  /** A message from actor `sender` to `target`, both here (called at the local countdown's end). */
+  localEdge(sender: number, target: number): void {
+    this.localCountdown = LOCAL_EVERY;
+    if (sender === target) return; // to itself: ties it to nothing
+    let row = this.#local.get(target);
+    if (row === undefined) this.#local.set(target, (row = new Map()));
+    row.set(sender, (row.get(sender) ?? 0) + 1);
+  }
+
   /** The answer to a planner: what was gathered since the last, for the actors that may move. */
   report(): TrafficReport {
     const host = this.#host;
     if (this.countdown === Infinity) {
       this.countdown = EDGE_EVERY;
+      this.localCountdown = LOCAL_EVERY;
       host.runtime.timeRuns((key, ms) => {
         if (key !== 0) this.#cpu.set(key, (this.#cpu.get(key) ?? 0) + ms);
       });
     }
-    const edges: [number, number, number, number][] = [];
+    const edges: [number, number, number, number, number][] = [];
     const seen = new Set<number>();
     for (const [to, row] of this.#edges) {
-      for (const [from, count] of row) edges.push([to, from, this.#fromThread.get(from)!, count]);
+      for (const [from, count] of row) edges.push([to, from, this.#fromThread.get(from)!, count, EDGE_EVERY]);
+      seen.add(to);
+    }
+    for (const [to, row] of this.#local) {
+      for (const [from, count] of row) edges.push([to, from, host.self, count, LOCAL_EVERY]);
       seen.add(to);
     }
     for (const key of this.#cpu.keys()) seen.add(key);
     const actors: [number, number, number][] = [];
-    const handled = new Map<number, number>();
+    const now = performance.now();
     for (const key of seen) {
       const cell = host.cells.get(key);
       if (cell === undefined || !host.isPlannable(cell)) continue;
-      actors.push([key, this.#cpu.get(key) ?? 0, cell.handled - (this.#handled.get(key) ?? cell.handled)]);
-      handled.set(key, cell.handled);
+      const last = this.#handled.get(key);
+      actors.push([key, this.#cpu.get(key) ?? 0, last === undefined || now <= last.at ? -1 : ((cell.handled - last.handled) * 1000) / (now - last.at)]);
+      this.#handled.set(key, { handled: cell.handled, at: now });
     }
-    this.#handled = handled;
+    // Actors no longer here (moved away, stopped) are forgotten.
+    for (const key of this.#handled.keys()) if (!host.cells.has(key)) this.#handled.delete(key);
     this.#edges.clear();
+    this.#local.clear();
     this.#fromThread.clear();
     this.#cpu.clear();
-    return [edges, actors, EDGE_EVERY];
+    return [edges, actors];
   }
 
   /** No planner asks any more: nothing is counted or timed. */
   stop(): void {
     this.countdown = Infinity;
+    this.localCountdown = Infinity;
     this.#host.runtime.timeRuns(null);
   }
 }

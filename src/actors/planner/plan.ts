@@ -2,9 +2,9 @@
 // actors to move where. Two pulls, one cost model. A message between two threads costs about
 // `crossCostUs` of CPU more than one between two actors of one thread (encoding, the ring,
 // decoding, waking the reader), so an actor whose handlers use little CPU next to what its
-// cross-thread traffic costs runs faster beside its peers: the actors that talk to each other
-// across threads (a component of the traffic graph) gather on one thread, the one most of them
-// are on already. An actor whose handlers use much more CPU than its traffic costs runs faster
+// traffic would cost across threads runs faster beside its peers: a group of actors that talk
+// to each other (a component of the traffic graph) that spans threads gathers on one, the one
+// most of them are on already. An actor whose handlers use much more CPU than its traffic costs runs faster
 // on a core of its own: from a busy thread, such actors go to an idle one, until the two are
 // about even. The two tests leave a gap between them (an actor gathers below 4x, is spread above
 // 16x), and an actor that moved waits `cooldownMs` before it moves again, so no actor goes back
@@ -16,11 +16,11 @@ export interface ActorSample {
   readonly thread: number;
   /** Share of a core its handlers used (sampled runs). */
   readonly cpu: number;
-  /** Messages it handled per second. */
+  /** Messages it handled per second; -1 while not known yet (first seen). */
   readonly rate: number;
 }
 
-/** Messages per second from one actor to another on another thread (sampled at the receiver). */
+/** Messages per second from one actor to another, on another thread or the same (sampled at the receiver). */
 export interface EdgeSample {
   readonly from: number;
   readonly fromThread: number;
@@ -66,6 +66,8 @@ export interface PlannedMove {
 /** Gathers below this ratio of CPU to traffic cost; spreads above SPREAD_RATIO. */
 const GATHER_RATIO = 4;
 const SPREAD_RATIO = 16;
+/** An actor whose rate is not known yet gathers only if it uses less of a core than this. */
+const UNKNOWN_CPU = 0.05;
 
 export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
   const moves: PlannedMove[] = [];
@@ -79,6 +81,7 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
   for (const a of input.actors.values()) traffic.set(a.key, a.rate);
   const crossOf = new Map<number, number>();
   for (const e of input.edges) {
+    if (e.from === e.to) continue;
     crossOf.set(e.from, (crossOf.get(e.from) ?? 0) + e.rate);
     crossOf.set(e.to, (crossOf.get(e.to) ?? 0) + e.rate);
   }
@@ -99,10 +102,12 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
   const threadOf = new Map<number, number>();
   // Where an actor is now: its own thread's report says so; an edge says where it was when sampled.
   const where = (k: number, sampled: number): number => input.actors.get(k)?.thread ?? sampled;
+  // Components of the traffic graph: the messages within a thread tie a group together as much
+  // as those across threads (a group split over two threads is one group).
   for (const e of input.edges) {
     const fromThread = where(e.from, e.fromThread);
     const toThread = where(e.to, e.toThread);
-    if (e.rate < tuning.minEdgeRate || fromThread === toThread || !workers.has(fromThread) || !workers.has(toThread)) continue;
+    if (e.rate < tuning.minEdgeRate || e.from === e.to || !workers.has(fromThread) || !workers.has(toThread)) continue;
     for (const [k, t] of [[e.from, fromThread], [e.to, toThread]] as const) {
       if (!parent.has(k)) parent.set(k, k);
       threadOf.set(k, t);
@@ -118,10 +123,12 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     if (members === undefined) components.set(root, [k]);
     else members.push(k);
   }
-  // An actor gathers if it may move now and its own CPU does not outweigh its traffic.
+  // An actor gathers if it may move now and its own CPU does not outweigh its traffic (one
+  // whose rate is not known yet, only if its CPU is small).
   const gathers = (k: number): boolean => {
     const a = input.actors.get(k);
-    return a !== undefined && settled(k) && a.cpu < GATHER_RATIO * cost * (traffic.get(k) ?? 0);
+    if (a === undefined || !settled(k)) return false;
+    return a.cpu < GATHER_RATIO * cost * (traffic.get(k) ?? 0) || (a.rate < 0 && a.cpu < UNKNOWN_CPU);
   };
   for (const members of components.values()) {
     // The thread to gather on: where the members that stay are, else where most members are.
@@ -158,7 +165,7 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
   }
   const byThread = new Map<number, ActorSample[]>();
   for (const a of input.actors.values()) {
-    if (moved.has(a.key) || !settled(a.key) || !workers.has(a.thread)) continue;
+    if (moved.has(a.key) || !settled(a.key) || !workers.has(a.thread) || a.rate < 0) continue;
     if (a.cpu <= SPREAD_RATIO * cost * (traffic.get(a.key) ?? 0)) continue;
     const list = byThread.get(a.thread);
     if (list === undefined) byThread.set(a.thread, [a]);

@@ -109,9 +109,9 @@ export class Planner {
     reports.forEach((report, i) => {
       if (report === null) return;
       const thread = threads[i]!;
-      const [sampledEdges, sampledActors, every] = report;
-      for (const [key, cpuMs, handled] of sampledActors) actors.set(key, { key, thread, cpu: cpuMs / 1000 / seconds, rate: handled / seconds });
-      for (const [to, from, fromThread, count] of sampledEdges) edges.push({ from, fromThread, to, toThread: thread, rate: (count * every) / seconds });
+      const [sampledEdges, sampledActors] = report;
+      for (const [key, cpuMs, rate] of sampledActors) actors.set(key, { key, thread, cpu: cpuMs / 1000 / seconds, rate });
+      for (const [to, from, fromThread, count, every] of sampledEdges) edges.push({ from, fromThread, to, toThread: thread, rate: (count * every) / seconds });
     });
     // What was sampled while actors moved describes where they were: the round after one that moved decides nothing.
     if (this.#moved) {
