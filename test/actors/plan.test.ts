@@ -1,7 +1,7 @@
 // The planner's decision alone (src/actors/planner/plan.ts): no threads, rounds played by hand.
 
 import { describe, expect, it } from 'vitest';
-import { plan, type ActorSample, type EdgeSample, type PlanInput, type PlannedMove } from '../../src/actors/planner/plan.js';
+import { judge, plan, trialOf, type ActorSample, type EdgeSample, type PlanInput, type PlannedMove } from '../../src/actors/planner/plan.js';
 
 const TUNING = { crossCostUs: 1, cooldownMs: 2000, minEdgeRate: 100, busyHigh: 0.85, busyLow: 0.5, maxMoves: 1000 };
 
@@ -52,7 +52,7 @@ describe('the planner decides (V3)', () => {
       { from: 10, fromThread: 1, to: 11, toThread: 2, rate: 27_000 },
       { from: 11, fromThread: 2, to: 12, toThread: 1, rate: 27_000 },
     ];
-    expect(plan(input(actors, edges, { 1: 0.9, 2: 0.1 }), TUNING)).toEqual([{ key: 11, from: 2, to: 1, why: 'traffic' }]);
+    expect(plan(input(actors, edges, { 1: 0.9, 2: 0.1 }), TUNING)).toMatchObject([{ key: 11, from: 2, to: 1, why: 'traffic' }]);
   });
 
   it('V3: CPU-heavy actors with little traffic spread from a busy thread to an idle one, then stay', () => {
@@ -83,7 +83,7 @@ describe('the planner decides (V3)', () => {
     ];
     // Actor 1's CPU (0.9) outweighs what its traffic costs across threads (20k/s x 1 us): it stays; its light peer comes.
     const moves = plan(input(actors, edges, { 1: 0.9, 2: 0.3 }), TUNING);
-    expect(moves).toEqual([{ key: 2, from: 2, to: 1, why: 'traffic' }]);
+    expect(moves).toMatchObject([{ key: 2, from: 2, to: 1, why: 'traffic', group: [1, 2] }]);
   });
 
   it('V4: an actor that cannot move anchors its peers on its thread; one that just moved waits', () => {
@@ -111,5 +111,24 @@ describe('the planner decides (V3)', () => {
     expect(plan(input(actors, [{ from: 1, fromThread: 1, to: 2, toThread: 2, rate: 50 }], { 1: 0.1, 2: 0.1 }), TUNING)).toEqual([]);
     // Traffic from the main thread (0) pulls nothing there.
     expect(plan(input(actors, [{ from: 9, fromThread: 0, to: 2, toThread: 2, rate: 50_000 }], { 1: 0.1, 2: 0.1 }), TUNING)).toEqual([]);
+  });
+
+  it('V3: a gathering that made its actors slower is undone, and they tie no group together while held', () => {
+    const { actors, edges } = ring(4, (i) => (i % 2) + 1);
+    const moves = plan(input(actors, edges, { 1: 0.5, 2: 0.5 }), TUNING);
+    const trial = trialOf(moves, new Map(actors.map((a) => [a.key, a])), 10_000)!;
+    expect(trial.from.size).toBe(2);
+    expect(trial.group).toHaveLength(4);
+    expect(trial.before).toBe(200_000);
+    const after = (rate: number): Map<number, ActorSample> => new Map(apply(actors, moves).map((a) => [a.key, { ...a, rate }]));
+    expect(judge(trial, after(10_000), 11_000, 2000)).toBe('wait'); // its cooldown runs
+    expect(judge(trial, after(0), 13_000, 2000)).toBe('wait'); // no load to judge by
+    expect(judge(trial, after(60_000), 13_000, 2000)).toBe('keep');
+    expect(judge(trial, after(30_000), 13_000, 2000)).toBe('revert');
+    // Still spread (a chain gathers over rounds): not judged yet.
+    expect(judge(trial, new Map(actors.map((a) => [a.key, { ...a, rate: 1 }])), 13_000, 2000)).toBe('wait');
+    // Held, the same traffic ties nothing together: no move.
+    const held = { ...input(actors, edges, { 1: 0.5, 2: 0.5 }), held: new Set(trial.group) };
+    expect(plan(held, TUNING)).toEqual([]);
   });
 });

@@ -40,6 +40,8 @@ export interface PlanInput {
   readonly edges: readonly EdgeSample[];
   /** When each actor last moved. */
   readonly lastMoved: ReadonlyMap<number, number>;
+  /** Actors whose gathering was tried and undone (see judge): they tie no group together for a while. */
+  readonly held?: ReadonlySet<number>;
 }
 
 export interface PlanTuning {
@@ -60,7 +62,9 @@ export interface PlannedMove {
   readonly key: number;
   readonly from: number;
   readonly to: number;
-  readonly why: 'traffic' | 'load';
+  readonly why: 'traffic' | 'load' | 'revert';
+  /** A gathering move: every member of the group it joins (on the move's thread or coming). */
+  readonly group?: readonly number[];
 }
 
 /** Gathers below this ratio of CPU to traffic cost; spreads above SPREAD_RATIO. */
@@ -108,6 +112,7 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     const fromThread = where(e.from, e.fromThread);
     const toThread = where(e.to, e.toThread);
     if (e.rate < tuning.minEdgeRate || e.from === e.to || !workers.has(fromThread) || !workers.has(toThread)) continue;
+    if (input.held !== undefined && (input.held.has(e.from) || input.held.has(e.to))) continue;
     for (const [k, t] of [[e.from, fromThread], [e.to, toThread]] as const) {
       if (!parent.has(k)) parent.set(k, k);
       threadOf.set(k, t);
@@ -149,7 +154,7 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     for (const k of members) {
       const a = input.actors.get(k);
       if (a === undefined || a.thread === target || moved.has(k) || !gathers(k)) continue;
-      moves.push({ key: k, from: a.thread, to: target, why: 'traffic' });
+      moves.push({ key: k, from: a.thread, to: target, why: 'traffic', group: members });
       moved.add(k);
       if (moves.length >= tuning.maxMoves) return moves;
     }
@@ -195,4 +200,55 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     }
     byThread.set(hot, []); // done with it this round
   }
+}
+
+/**
+ * Actors moved to gather a group, on trial: the cost model is a guess (messages that stream in
+ * batches cost less across threads than it says, and a group may have run faster in parallel), so
+ * the planner checks what the moved actors handle once their cooldown is over.
+ */
+export interface Trial {
+  /** The actors that moved, and the thread each came from. */
+  readonly from: ReadonlyMap<number, number>;
+  /** Every member of the groups they joined: judged once all of them are on one thread. */
+  readonly group: readonly number[];
+  /** Messages per second the group handled, together, before the moves. */
+  readonly before: number;
+  readonly at: number;
+}
+
+/** Below this share of what they handled before, gathered actors go back. */
+const REGRESSION = 0.8;
+
+/**
+ * Once the group of `trial` is all on one thread (a chain gathers over several rounds, and only
+ * its last step shows): 'revert' if it now handles less than REGRESSION of what it did before,
+ * else 'keep'. 'wait' while its cooldown runs, while it is still spread, or while it handles
+ * nothing (no load to judge by).
+ */
+export function judge(trial: Trial, actors: ReadonlyMap<number, ActorSample>, now: number, cooldownMs: number): 'keep' | 'revert' | 'wait' {
+  if (now - trial.at < cooldownMs) return 'wait';
+  let after = 0;
+  let thread = -1;
+  for (const k of trial.group) {
+    const a = actors.get(k);
+    if (a === undefined) continue; // not reported this time (idle, or it cannot move)
+    if (thread >= 0 && a.thread !== thread) return 'wait';
+    thread = a.thread;
+    if (a.rate > 0) after += a.rate;
+  }
+  if (after === 0) return 'wait';
+  return after < REGRESSION * trial.before ? 'revert' : 'keep';
+}
+
+/** The trial of a round's gathering moves, if what their groups handled before is known. */
+export function trialOf(moves: readonly PlannedMove[], actors: ReadonlyMap<number, ActorSample>, at: number): Trial | null {
+  const gathered = moves.filter((m) => m.why === 'traffic');
+  if (gathered.length === 0) return null;
+  const group = new Set<number>();
+  for (const m of gathered) for (const k of m.group ?? [m.key]) group.add(k);
+  let before = 0;
+  for (const k of group) before += Math.max(0, actors.get(k)?.rate ?? 0);
+  if (before === 0) return null;
+  return { from: new Map(gathered.map((m) => [m.key, m.from])), group: [...group], before, at };
 }

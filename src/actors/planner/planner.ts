@@ -10,7 +10,7 @@ import { STAT_BUSY_NS } from '../../runtime/layout.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { NodeCore } from '../node/node-core.js';
 import type { TrafficReport } from '../node/traffic-sample.js';
-import { plan, type ActorSample, type EdgeSample, type PlanTuning, type PlannedMove } from './plan.js';
+import { judge, plan, trialOf, type ActorSample, type EdgeSample, type PlanTuning, type PlannedMove, type Trial } from './plan.js';
 
 export interface PlannerOptions extends PlanTuning {
   /** How often it samples and decides. */
@@ -28,6 +28,9 @@ export interface PlannerHost extends NodeCore {
   isLive(thread: number): boolean;
   move(ref: ActorRefImpl, to: number): Promise<void>;
 }
+
+/** How long actors whose gathering was undone tie no group together. */
+const HELD_MS = 60_000;
 
 /** What one round did: for stats and tests. */
 export interface PlannerRound {
@@ -47,6 +50,10 @@ export class Planner {
   readonly #busyAt = new Map<number, number>();
   #lastAt = 0;
   #moved = false;
+  /** Gatherings on trial (plan.ts judge). */
+  #trials: Trial[] = [];
+  /** Actors whose gathering was undone, until when they tie no group together. */
+  readonly #held = new Map<number, number>();
   readonly #lastMoved = new Map<number, number>();
   /** Rounds that moved something, newest last (the last 64). */
   readonly rounds: PlannerRound[] = [];
@@ -118,8 +125,27 @@ export class Planner {
       this.#moved = false;
       return;
     }
-    const moves = plan({ now: Date.now(), threads, busy, actors, edges, lastMoved: this.#lastMoved }, this.#options);
+    const wall = Date.now();
+    // Gatherings that made their actors slower go back where they came from, and stay apart a while.
+    const back: PlannedMove[] = [];
+    this.#trials = this.#trials.filter((trial) => {
+      const verdict = judge(trial, actors, wall, this.#options.cooldownMs);
+      if (verdict === 'wait') return wall - trial.at < this.#options.cooldownMs * 10;
+      if (verdict === 'revert') {
+        for (const key of trial.group) this.#held.set(key, wall + HELD_MS);
+        for (const [key, from] of trial.from) {
+          const a = actors.get(key);
+          if (a !== undefined && a.thread !== from) back.push({ key, from: a.thread, to: from, why: 'revert' });
+        }
+      }
+      return false;
+    });
+    for (const [key, until] of this.#held) if (until < wall) this.#held.delete(key);
+    const planned = back.length > 0 ? [] : plan({ now: wall, threads, busy, actors, edges, lastMoved: this.#lastMoved, held: new Set(this.#held.keys()) }, this.#options);
+    const moves = [...back, ...planned];
     if (moves.length === 0) return;
+    const trial = trialOf(planned, actors, wall);
+    if (trial !== null) this.#trials.push(trial);
     this.#moved = true;
     this.rounds.push({ at: Date.now(), moves });
     if (this.rounds.length > 64) this.rounds.shift();
