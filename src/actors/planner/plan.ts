@@ -128,11 +128,13 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     if (members === undefined) components.set(root, [k]);
     else members.push(k);
   }
-  // An actor gathers if it may move now and its own CPU does not outweigh its traffic (one
-  // whose rate is not known yet, only if its CPU is small).
-  const gathers = (k: number): boolean => {
+  // An actor belongs with its group if it can move and its own CPU does not outweigh its
+  // traffic (one whose rate is not known yet, only if its CPU is small). One that cannot
+  // anchors the group on its thread; one that just moved waits out its cooldown, and pulls
+  // nothing meanwhile (else the group would follow whichever part moved last).
+  const belongs = (k: number): boolean => {
     const a = input.actors.get(k);
-    if (a === undefined || !settled(k)) return false;
+    if (a === undefined) return false;
     return a.cpu < GATHER_RATIO * cost * (traffic.get(k) ?? 0) || (a.rate < 0 && a.cpu < UNKNOWN_CPU);
   };
   for (const members of components.values()) {
@@ -142,7 +144,7 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     for (const k of members) {
       const t = threadOf.get(k)!;
       counts.set(t, (counts.get(t) ?? 0) + 1);
-      if (!gathers(k)) anchors.set(t, (anchors.get(t) ?? 0) + 1);
+      if (!belongs(k)) anchors.set(t, (anchors.get(t) ?? 0) + 1);
     }
     if (counts.size < 2) continue;
     const weigh = anchors.size > 0 ? anchors : counts;
@@ -153,7 +155,7 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     }
     for (const k of members) {
       const a = input.actors.get(k);
-      if (a === undefined || a.thread === target || moved.has(k) || !gathers(k)) continue;
+      if (a === undefined || a.thread === target || moved.has(k) || !settled(k) || !belongs(k)) continue;
       moves.push({ key: k, from: a.thread, to: target, why: 'traffic', group: members });
       moved.add(k);
       if (moves.length >= tuning.maxMoves) return moves;
@@ -170,7 +172,8 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
   }
   const byThread = new Map<number, ActorSample[]>();
   for (const a of input.actors.values()) {
-    if (moved.has(a.key) || !settled(a.key) || !workers.has(a.thread) || a.rate < 0) continue;
+    // A member of a group that talks stays with it (the traffic test above decides for it).
+    if (moved.has(a.key) || !settled(a.key) || !workers.has(a.thread) || a.rate < 0 || parent.has(a.key)) continue;
     if (a.cpu <= SPREAD_RATIO * cost * (traffic.get(a.key) ?? 0)) continue;
     const list = byThread.get(a.thread);
     if (list === undefined) byThread.set(a.thread, [a]);
@@ -234,8 +237,10 @@ export function judge(trial: Trial, actors: ReadonlyMap<number, ActorSample>, no
     const a = actors.get(k);
     if (a === undefined) continue; // not reported this time (idle, or it cannot move)
     if (thread >= 0 && a.thread !== thread) return 'wait';
+    // Just arrived on its thread, its rate there is not known yet: judged on a later round.
+    if (a.rate < 0) return 'wait';
     thread = a.thread;
-    if (a.rate > 0) after += a.rate;
+    after += a.rate;
   }
   if (after === 0) return 'wait';
   return after < REGRESSION * trial.before ? 'revert' : 'keep';
