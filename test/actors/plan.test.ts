@@ -128,6 +128,9 @@ describe('the planner decides (V3)', () => {
     // Still spread (a chain gathers over rounds), or a rate not known yet (just arrived): not judged yet.
     expect(judge(trial, new Map(actors.map((a) => [a.key, { ...a, rate: 1 }])), 13_000, 2000)).toBe('wait');
     expect(judge(trial, new Map(apply(actors, moves).map((a) => [a.key, { ...a, rate: moves.some((m) => m.key === a.key) ? -1 : 1 }])), 13_000, 2000)).toBe('wait');
+    // Gathered, but a member still talks across threads (with an actor outside the group): not yet.
+    const outside = [{ from: 99, fromThread: 2, to: trial.group[0]!, toThread: 1, rate: 5000 }];
+    expect(judge(trial, after(30_000), 13_000, 2000, outside, 100)).toBe('wait');
     // Held, the same traffic ties nothing together: no move.
     const held = { ...input(actors, edges, { 1: 0.5, 2: 0.5 }), held: new Set(trial.group) };
     expect(plan(held, TUNING)).toEqual([]);

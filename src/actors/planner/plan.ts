@@ -224,13 +224,21 @@ export interface Trial {
 const REGRESSION = 0.8;
 
 /**
- * Once the group of `trial` is all on one thread (a chain gathers over several rounds, and only
- * its last step shows): 'revert' if it now handles less than REGRESSION of what it did before,
- * else 'keep'. 'wait' while its cooldown runs, while it is still spread, or while it handles
- * nothing (no load to judge by).
+ * Once the group of `trial` is all on one thread and none of its members talks across threads
+ * any more (a chain gathers over several rounds, its parts seen as groups of their own, and only
+ * the last step shows): 'revert' if it now handles less than REGRESSION of what it did before,
+ * else 'keep'. 'wait' while its cooldown runs, while it still talks across threads, or while it
+ * handles nothing (no load to judge by).
  */
-export function judge(trial: Trial, actors: ReadonlyMap<number, ActorSample>, now: number, cooldownMs: number): 'keep' | 'revert' | 'wait' {
+export function judge(trial: Trial, actors: ReadonlyMap<number, ActorSample>, now: number, cooldownMs: number, edges: readonly EdgeSample[] = [], minEdgeRate = 0): 'keep' | 'revert' | 'wait' {
   if (now - trial.at < cooldownMs) return 'wait';
+  const members = new Set(trial.group);
+  for (const e of edges) {
+    if (e.rate < minEdgeRate || e.from === e.to || !(members.has(e.from) || members.has(e.to))) continue;
+    const fromThread = actors.get(e.from)?.thread ?? e.fromThread;
+    const toThread = actors.get(e.to)?.thread ?? e.toThread;
+    if (fromThread !== toThread) return 'wait';
+  }
   let after = 0;
   let thread = -1;
   for (const k of trial.group) {

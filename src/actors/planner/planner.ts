@@ -129,7 +129,7 @@ export class Planner {
     // Gatherings that made their actors slower go back where they came from, and stay apart a while.
     const back: PlannedMove[] = [];
     this.#trials = this.#trials.filter((trial) => {
-      const verdict = judge(trial, actors, wall, this.#options.cooldownMs);
+      const verdict = judge(trial, actors, wall, this.#options.cooldownMs, edges, this.#options.minEdgeRate);
       if (verdict === 'wait') return wall - trial.at < this.#options.cooldownMs * 10;
       if (verdict === 'revert') {
         for (const key of trial.group) this.#held.set(key, wall + HELD_MS);
