@@ -100,6 +100,20 @@ describe('moves between threads (V1, V5)', () => {
     expect(((await checker.ask('report')) as { violations: number }).violations).toBe(0);
   });
 
+  it("V1: an actor on the caller's own thread (main) moves to a worker and back, its state and main's messages in order", async () => {
+    const system = await systems.start({ threads: 2 });
+    const checker = system.spawn(OrderChecker, undefined, { placement: 'local' });
+    let sent = 0;
+    for (const to of [1, 0, 2, 0]) {
+      for (let i = 0; i < 500; i++) checker.tell('seq', { from: 'main', i: ++sent });
+      const moving = system.move(checker, to);
+      for (let i = 0; i < 500; i++) checker.tell('seq', { from: 'main', i: ++sent });
+      await moving;
+      expect((await system.inspect()).find((a) => a.id === checker.id)?.thread).toBe(to);
+    }
+    expect(await checker.ask('report')).toEqual({ counts: { main: sent }, violations: 0 });
+  });
+
   it('V5: an actor whose state would not arrive unchanged is pinned, and inspect() says why', async () => {
     const system = await systems.start({ threads: 2 });
     const keeper = system.spawn(Keeper, { start: 1 }, { placement: { thread: 1 } });

@@ -19,7 +19,6 @@ import { ActorFailedError, ActorPinnedError, ActorStoppedError, toWire } from '.
 import { encodedSize, roundTripProblem } from '../../runtime/codec.js';
 import { MIGRATED_IN, MIGRATED_OUT, STAT_RETURNED, STAT_RING_IN } from '../../runtime/layout.js';
 import { MAX_LOCATED_SLOT } from '../../runtime/liveness.js';
-import { loadModule } from '../../runtime/module-loader.js';
 import { invalid, validateInteger } from '../../validate.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import { Cell } from '../cell/cell.js';
@@ -29,6 +28,7 @@ import { lookupDefinition } from '../define.js';
 import { DEFAULT_POLICY } from '../policy.js';
 import type { RemoteSpawns } from '../recovery/remote-spawns.js';
 import type { NodeCore } from './node-core.js';
+import { whenDefined } from './spawn-arrivals.js';
 import { seqOf, spawnerOf, type MoveRecord, type MovedMessage } from './wire.js';
 
 /** What moves need of the host beyond the shared core and what a cell needs. */
@@ -407,26 +407,7 @@ export class Moves {
       }
       landed();
     };
-    if (cell.definition !== null) {
-      run();
-      return;
-    }
-    loadModule(moduleUrl).then(
-      () => {
-        const definition = lookupDefinition(moduleUrl, name);
-        if (definition === undefined) {
-          host.startFailed(cell, new Error(`no actor named ${JSON.stringify(name)} is defined in ${moduleUrl}`));
-          landed();
-          return;
-        }
-        cell.definition = definition;
-        run();
-      },
-      (error: unknown) => {
-        host.startFailed(cell, new Error(`cannot load ${moduleUrl}: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
-        landed();
-      },
-    );
+    void whenDefined(host, cell, moduleUrl, name, run, landed);
   }
 
   /**

@@ -15,7 +15,7 @@ import { checkPayload } from '../../runtime/codec.js';
 import { ControlBlock } from '../../runtime/control-block.js';
 import { STAT_ACCEPTED, STAT_DUPLICATES, STAT_REJECTED, STAT_SPAWN_SEQ, ThreadState } from '../../runtime/layout.js';
 import { IntMap } from '../../runtime/int-map.js';
-import { Liveness } from '../../runtime/liveness.js';
+import { Liveness, locationIn } from '../../runtime/liveness.js';
 import { OffloadPool } from '../../runtime/offload.js';
 import { Placer } from '../../runtime/placement.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
@@ -232,9 +232,7 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
 
   /** Where the actor behind `ref` lives now: it may have moved (moves.ts); the ref learns it. One load. */
   locate(ref: ActorRefImpl): number {
-    const key = ref.key;
-    const seq = Math.floor(key / KEY_SPAN);
-    const at = this.liveness.locationOf(key - seq * KEY_SPAN, seq);
+    const at = locationIn(this.#byteOf(ref.key));
     if (at >= 0 && at !== ref.thread) {
       ref.thread = at;
       ref.cell = undefined;
@@ -243,20 +241,23 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
   }
 
   whereIs(known: number, key: number): number {
-    const seq = Math.floor(key / KEY_SPAN);
-    const at = this.liveness.locationOf(key - seq * KEY_SPAN, seq);
+    const at = locationIn(this.#byteOf(key));
     return at >= 0 ? at : known;
   }
 
   unmoved(key: number): boolean {
-    const seq = Math.floor(key / KEY_SPAN);
-    return this.liveness.byteOf(key - seq * KEY_SPAN, seq) === 0;
+    return this.#byteOf(key) === 0;
   }
 
   /** True while the actor `key` is on its way here: it moved here and has not arrived yet. */
   expecting(key: number): boolean {
+    return locationIn(this.#byteOf(key)) === this.self && !this.cells.has(key);
+  }
+
+  /** The liveness byte of the actor `key` (runtime/liveness.ts: live where spawned, gone, or where it moved). One load. */
+  #byteOf(key: number): number {
     const seq = Math.floor(key / KEY_SPAN);
-    return this.liveness.locationOf(key - seq * KEY_SPAN, seq) === this.self && !this.cells.has(key);
+    return this.liveness.byteOf(key - seq * KEY_SPAN, seq);
   }
 
   /** An actor the planner may move: nothing pins it, its placement was not given, it runs. */
@@ -477,10 +478,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     if (this.admissionClosed && this.current === null) throw shuttingDown();
     if (ref.thread !== this.self) {
       // Its host marks an actor gone as it begins to stop: the same answer as on its own thread.
-      const key = ref.key;
-      const seq = Math.floor(key / KEY_SPAN);
       // One load, one compare while the actor is live where it started (nearly always).
-      if (this.liveness.byteOf(key - seq * KEY_SPAN, seq) !== 0 && !this.#follow(ref)) return false;
+      if (this.#byteOf(ref.key) !== 0 && !this.#follow(ref)) return false;
       if (this.#dead[ref.thread] === 1) throw new ActorStoppedError(`actor ${ref.id} was on thread ${ref.thread}, which died`);
       const stalled = this.runtime.isBacklogged(ref.thread) ? this.runtime.stalledFor(ref.thread) : 0;
       if (stalled > 0) {
@@ -494,15 +493,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
 
   /** admit()'s rarer half: the actor is gone (throws) or moved (the ref learns where; false if here). */
   #follow(ref: ActorRefImpl): boolean {
-    const key = ref.key;
-    const seq = Math.floor(key / KEY_SPAN);
-    const at = this.liveness.locationOf(key - seq * KEY_SPAN, seq);
-    if (at === -2) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
-    if (at !== ref.thread) {
-      ref.thread = at; // it moved (moves.ts)
-      ref.cell = undefined;
-    }
-    return at !== this.self;
+    if (locationIn(this.#byteOf(ref.key)) === -2) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+    return this.locate(ref) !== this.self; // it moved (moves.ts)
   }
 
   /** `receipt`: a correlation id for the receiving thread to confirm the message with (send with a messageId). */

@@ -46,23 +46,8 @@ export class SpawnArrivals {
       }
     }
     if (watchers !== undefined) cell.watchers = watchers;
-    if (cell.definition !== null) {
-      cell.schedule();
-      return;
-    }
-    const loaded = loadModule(moduleUrl).then(
-      () => {
-        const definition = lookupDefinition(moduleUrl, name);
-        if (definition === undefined) {
-          host.startFailed(cell, new Error(`no actor named ${JSON.stringify(name)} is defined in ${moduleUrl}`));
-          return;
-        }
-        cell.definition = definition;
-        cell.schedule();
-      },
-      (error: unknown) => host.startFailed(cell, new Error(`cannot load ${moduleUrl}: ${(error as Error)?.message ?? String(error)}`, { cause: error })),
-    );
-    if (!this.#loading.has(moduleUrl)) {
+    const loaded = whenDefined(host, cell, moduleUrl, name, () => cell.schedule(), () => undefined);
+    if (loaded !== null && !this.#loading.has(moduleUrl)) {
       this.#loading.set(moduleUrl, loaded);
       void loaded.then(() => this.#loading.delete(moduleUrl));
     }
@@ -72,4 +57,33 @@ export class SpawnArrivals {
   async loaded(): Promise<void> {
     while (this.#loading.size > 0) await Promise.all(this.#loading.values());
   }
+}
+
+/**
+ * `ready()` once `cell` has its definition: at once if its module is loaded on this thread (null
+ * is returned), else once it has loaded (the promise). A module that fails to load, or defines no
+ * actor of that name, fails the actor's start instead, then `failed()`. For a cell made here from
+ * another thread's record: a spawn, or an actor that moved here (moves.ts).
+ */
+export function whenDefined(host: ArrivalHost, cell: Cell, moduleUrl: string, name: string, ready: () => void, failed: () => void): Promise<void> | null {
+  if (cell.definition !== null) {
+    ready();
+    return null;
+  }
+  return loadModule(moduleUrl).then(
+    () => {
+      const definition = lookupDefinition(moduleUrl, name);
+      if (definition === undefined) {
+        host.startFailed(cell, new Error(`no actor named ${JSON.stringify(name)} is defined in ${moduleUrl}`));
+        failed();
+        return;
+      }
+      cell.definition = definition;
+      ready();
+    },
+    (error: unknown) => {
+      host.startFailed(cell, new Error(`cannot load ${moduleUrl}: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+      failed();
+    },
+  );
 }

@@ -32,12 +32,6 @@ export interface PlannerHost extends NodeCore {
 /** How long actors whose gathering was undone tie no group together. */
 const HELD_MS = 60_000;
 
-/** What one round did: for stats and tests. */
-export interface PlannerRound {
-  readonly at: number;
-  readonly moves: readonly PlannedMove[];
-}
-
 export class Planner {
   readonly #host: PlannerHost;
   readonly #ctl: ControlBlock;
@@ -55,8 +49,6 @@ export class Planner {
   /** Actors whose gathering was undone, until when they tie no group together. */
   readonly #held = new Map<number, number>();
   readonly #lastMoved = new Map<number, number>();
-  /** Rounds that moved something, newest last (the last 64). */
-  readonly rounds: PlannerRound[] = [];
 
   constructor(host: PlannerHost, ctl: ControlBlock, options: PlannerOptions) {
     this.#host = host;
@@ -147,8 +139,6 @@ export class Planner {
     const trial = trialOf(planned, actors, wall);
     if (trial !== null) this.#trials.push(trial);
     this.#moved = true;
-    this.rounds.push({ at: Date.now(), moves });
-    if (this.rounds.length > 64) this.rounds.shift();
     const at = Date.now();
     await Promise.all(
       moves.map((m) => {
