@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'ERR_DEATH_PACT'
   | 'ERR_OFFLOAD'
   | 'ERR_STORAGE'
-  | 'ERR_ACTOR_PINNED';
+  | 'ERR_ACTOR_PINNED'
+  | 'ERR_NODE_DOWN';
 
 export class ActorError extends Error {
   readonly code: ErrorCode;
@@ -120,6 +121,14 @@ export class ActorPinnedError extends ActorError {
   }
 }
 
+/** The actor's node (another process of the cluster) is gone or cannot be reached: the call fails at once, not at its timeout. */
+export class NodeDownError extends ActorError {
+  constructor(message = "the actor's node is down", options?: { cause?: unknown }) {
+    super('ERR_NODE_DOWN', message, options);
+    this.name = 'NodeDownError';
+  }
+}
+
 type ErrorClass = new (message?: string, options?: { cause?: unknown }) => ActorError;
 
 const classByCode: Record<ErrorCode, ErrorClass> = {
@@ -133,6 +142,7 @@ const classByCode: Record<ErrorCode, ErrorClass> = {
   ERR_UNHANDLED: UnhandledMessageError,
   ERR_ACTOR_INIT: ActorInitializationError,
   ERR_INVALID_ARGUMENT: InvalidArgumentError,
+  ERR_NODE_DOWN: NodeDownError,
   ERR_DEATH_PACT: DeathPactError,
   ERR_OFFLOAD: OffloadError,
   ERR_STORAGE: StorageError,

@@ -74,6 +74,7 @@ export {
   ShuttingDownError,
   StorageError,
   ActorPinnedError,
+  NodeDownError,
   UnhandledMessageError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -1,9 +1,36 @@
 // ActorRef: where an actor lives (thread, key) and the node that sends for it. A ref travels in
-// messages by value (thread, key) and binds to the node of the thread that decodes it.
+// messages by value (thread, key) and binds to the node of the thread that decodes it. Written for
+// another process (a cluster's wire), it also names its system, so that the process that reads it
+// knows it as a ref to another node (remote-ref.ts), or as its own again.
 
 import { registerWireClass } from '../runtime/codec.js';
 import { invalid, validateKeys, validateObject } from '../validate.js';
 import type { AskOptions, MessageOptions, SendOptions, SendResult } from './types.js';
+
+/**
+ * While a message is encoded for another process: the system (its id and node name) that the
+ * local refs in it belong to; null while encoding for a thread of this process.
+ */
+export const crossNodeStamp: { current: readonly [systemId: string, nodeName: string] | null } = { current: null };
+
+/** What decodes a ref: the host of the thread reading it. */
+export interface RefDecoder {
+  refFor(thread: number, key: number): ActorRefImpl;
+  /** A ref to an actor of system `systemId` (node `nodeName`): a remote one, or a local one if that is this system. */
+  remoteRef(systemId: string, nodeName: string, thread: number, key: number): ActorRefImpl;
+}
+
+/** A ref in its wire form: [thread, key, name?] within a process, [thread, key, name, system, node] between processes. */
+export type WireRef = [number, number, string?] | [number, number, string | null, string, string];
+
+/** Reads a ref's wire form (both shapes). */
+export function readRef(data: unknown, context: unknown): ActorRefImpl {
+  const wire = data as WireRef;
+  const decoder = context as RefDecoder;
+  const ref = wire.length > 3 ? decoder.remoteRef(wire[3] as string, wire[4] as string, wire[0], wire[1]) : decoder.refFor(wire[0], wire[1]);
+  if (typeof wire[2] === 'string') ref.name = wire[2];
+  return ref;
+}
 
 /** The host that sends for a ref: the node of the thread that made or decoded it. */
 export interface RefHost {
@@ -106,11 +133,10 @@ export function checkRef(ref: unknown, name: string): asserts ref is ActorRefImp
 registerWireClass(
   ActorRefImpl,
   0x41,
-  (ref) => (ref.name === undefined ? [ref.thread, ref.key] : [ref.thread, ref.key, ref.name]),
-  (data, context) => {
-    const [thread, key, name] = data as [number, number, string?];
-    const ref = (context as Pick<RefHost, 'refFor'>).refFor(thread, key);
-    if (name !== undefined) ref.name = name;
-    return ref;
+  (ref): WireRef => {
+    const stamp = crossNodeStamp.current;
+    if (stamp !== null) return [ref.thread, ref.key, ref.name ?? null, stamp[0], stamp[1]];
+    return ref.name === undefined ? [ref.thread, ref.key] : [ref.thread, ref.key, ref.name];
   },
+  readRef,
 );

@@ -17,6 +17,7 @@ export const DEAD_LETTER_SLOT: Readonly<Record<DeadLetterReason, number>> = {
   'decode-failed': 9,
   unhandled: 10,
   'storage-failed': 11,
+  'node-down': 12,
 };
 
 /** Every reason, in slot order. */

@@ -100,6 +100,21 @@ export function lookupDefinition(moduleUrl: string, name: string): AnyDefinition
   return found;
 }
 
+/**
+ * The definition another node may start here by its name alone (a portable name: a file URL
+ * differs between machines): one that this process's own code defined, from a module file (not a
+ * `data:` URL), and the only one of that name. null otherwise: nothing from the wire picks code.
+ */
+export function portableDefinition(name: string): AnyDefinition | null {
+  let found: AnyDefinition | null = null;
+  for (const definition of registry.values()) {
+    if (definition.name !== name) continue;
+    if (found !== null) return null; // two of that name: which is meant cannot be told
+    found = definition;
+  }
+  return found !== null && found.moduleUrl.startsWith('file:') ? found : null;
+}
+
 /** The definition's own supervision policy (validated at defineActor), or null. */
 export function definitionSupervision(definition: AnyDefinition): SupervisionPolicy | null {
   return (definition as unknown as Record<symbol, SupervisionPolicy | null>)[SUPERVISION] ?? null;

@@ -1,5 +1,6 @@
 // System options: declared, defaulted, validated and frozen once.
 
+import { resolveCluster, type ClusterOptions, type ResolvedCluster } from './cluster-options.js';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../runtime/clock.js';
@@ -83,6 +84,11 @@ export interface SystemOptions {
    * (safe from a crash of the process, not of the machine). Without it, entities live in memory.
    */
   readonly storage?: StorageOptions;
+  /**
+   * Joins a cluster of processes on NATS (cluster-options.ts): refs reach actors on every node.
+   * Without it nothing of NATS is loaded.
+   */
+  readonly cluster?: ClusterOptions;
 }
 
 export interface StorageOptions {
@@ -120,6 +126,7 @@ export interface ResolvedSystemOptions {
   readonly planner: ResolvedPlanner | null;
   readonly spareThread: boolean;
   readonly storage: ResolvedStorage | null;
+  readonly cluster: ResolvedCluster | null;
   readonly logger: Logger;
 }
 
@@ -143,6 +150,7 @@ const KNOWN = new Set([
   'planner',
   'spareThread',
   'storage',
+  'cluster',
   'logger',
 ]);
 
@@ -177,6 +185,7 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     planner: resolvePlanner(o.planner),
     spareThread: validateBoolean(o.spareThread, 'options.spareThread'),
     storage: resolveStorage(o.storage),
+    cluster: resolveCluster(o.cluster),
     logger: validateLogger(o.logger),
   });
 }

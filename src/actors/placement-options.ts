@@ -33,6 +33,10 @@ export function placeActor(placement: Placement | undefined, hasParent: boolean,
   }
   if (placement === 'balanced') return at.threads === 1 ? 0 : at.balanced();
   if (typeof placement === 'object' && placement !== null) {
+    if ('node' in placement) {
+      // system.start takes it to that node, and system.spawn on this one; nothing else places across nodes.
+      throw invalid('options.placement.node', 'system.start() for an actor on another node (its ref comes back from there); children live on their parent\'s node', placement.node);
+    }
     const thread = validateInteger(placement.thread, 'options.placement.thread', 0, at.threads - 1); // dedicated threads are not placed on by number
     if (at.isDead(thread)) throw invalid('options.placement.thread', 'a running thread', thread);
     return thread;

@@ -3,6 +3,7 @@
 // (children first, newest first), end the threads. A facade: stats are read in stats.ts, and a
 // thread's death is handled in recovery/replacement.ts.
 
+import { checkLocalRef } from './remote-ref.js';
 import { nanoid } from 'nanoid';
 import { ActorInitializationError, ShuttingDownError } from '../errors.js';
 import { Planner, plannerOptions } from './planner/planner.js';
@@ -15,8 +16,9 @@ import { startWorkers, stopWorkers, type OnExit, type WorkerHandle } from '../ru
 import { ThreadRuntime, type RuntimeTuning } from '../runtime/thread-runtime.js';
 import { workerThreadImporting } from '../runtime/thread-role.js';
 import { createTopology, type Topology } from '../runtime/topology.js';
-import { validateNumber, validateObject } from '../validate.js';
-import { checkRef, type ActorRefImpl } from './actor-ref.js';
+import { invalid, validateNumber, validateObject, validateString } from '../validate.js';
+import type { Cluster } from '../cluster/cluster.js';
+import type { ActorRefImpl } from './actor-ref.js';
 import { DeadLetterFeed, type DeadLetterStream } from './dead-letter-stream.js';
 import { metricsText } from './metrics.js';
 import { ActorNode } from './node/node.js';
@@ -25,7 +27,8 @@ import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } 
 import { Pool, resolvePoolOptions } from './pool.js';
 import { ThreadReplacement } from './recovery/replacement.js';
 import { readStats, readTraffic, unsettled, type SystemStats, type TrafficSample } from './stats.js';
-import type { ActorPool, ActorRef, AnyDefinition, AnyEntityDefinition, ArgsOf, MessageOptions, PoolOptions, SpawnArgs } from './types.js';
+import { isDefinition } from './define.js';
+import type { ActorPool, ActorRef, AnyDefinition, AnyEntityDefinition, ArgsOf, MessageOptions, PoolOptions, SpawnArgs, SpawnOptions } from './types.js';
 
 export type { SystemStats, ThreadStats, Traffic } from './stats.js';
 export type { DeadLetterStream } from './dead-letter-stream.js';
@@ -54,6 +57,7 @@ export class ActorSystem {
   readonly #workers: WorkerHandle[];
   readonly #replacement: ThreadReplacement;
   #shutdown: Promise<ShutdownReport> | null = null;
+  #cluster: Cluster | null = null;
   /** The traffic between threads at the last stats(): its rates are measured from there. */
   #traffic: TrafficSample = { at: performance.now(), messages: [] };
   /** Moves actors by their traffic and the threads' load (planner/planner.ts), with options.planner. */
@@ -98,6 +102,16 @@ export class ActorSystem {
     this.deadLetters = feed;
   }
 
+  /** The cluster this system is a node of (createSystem({ cluster })): its members and their comings and goings; null without one. */
+  get cluster(): Cluster | null {
+    return this.#cluster;
+  }
+
+  /** @internal createSystem joins the cluster once the threads run. */
+  joined(cluster: Cluster): void {
+    this.#cluster = cluster;
+  }
+
   /** Worker threads (main not counted). */
   get threads(): number {
     return this.#workers.length;
@@ -105,7 +119,14 @@ export class ActorSystem {
 
   spawn<D extends AnyDefinition>(definition: D, ...[args, options]: SpawnArgs<D>): ActorRef<D> {
     if (this.#shutdown !== null) throw new ShuttingDownError('the system is shutting down: no new actors');
-    return this.#node.spawn(definition, args, options, null) as unknown as ActorRef<D>;
+    return this.#node.spawn(definition, args, this.#onThisNode(options), null) as unknown as ActorRef<D>;
+  }
+
+  /** Spawn options whose placement names this node: placed as on any system; another node's is left for placeActor to refuse. */
+  #onThisNode(options: SpawnOptions | undefined): SpawnOptions | undefined {
+    const placement = options?.placement;
+    if (typeof placement !== 'object' || placement === null || !('node' in placement) || placement.node !== this.#cluster?.name) return options;
+    return { ...options, placement: placement.thread === undefined ? 'balanced' : { thread: placement.thread } };
   }
 
   /**
@@ -113,6 +134,14 @@ export class ActorSystem {
    * with ActorInitializationError if they fail (the actor is then stopped).
    */
   async start<D extends AnyDefinition>(definition: D, ...[args, options]: SpawnArgs<D>): Promise<ActorRef<D>> {
+    const placement = (options as SpawnOptions | undefined)?.placement;
+    if (typeof placement === 'object' && placement !== null && 'node' in placement && this.#cluster !== null && placement.node !== this.#cluster.name) {
+      // On another node: found there by its name, started there (a top-level actor of that node).
+      if (this.#shutdown !== null) throw new ShuttingDownError('the system is shutting down: no new actors');
+      if (!isDefinition(definition)) throw invalid('start(definition)', 'an actor definition (defineActor)', definition);
+      const there: SpawnOptions = { ...(options as SpawnOptions), placement: placement.thread === undefined ? 'balanced' : { thread: placement.thread } };
+      return (await this.#cluster.startOn(placement.node, definition, args, there)) as unknown as ActorRef<D>;
+    }
     const ref = this.spawn(definition, ...([args, options] as SpawnArgs<D>)); // a top-level actor: stopped at shutdown
     await this.#node.whenStarted(ref as unknown as ActorRefImpl);
     return ref;
@@ -127,9 +156,22 @@ export class ActorSystem {
     this.#node.names.register(name, ref as unknown as ActorRefImpl);
   }
 
-  /** The live actor registered under `name`, if any (Erlang's whereis). */
-  lookup<D extends AnyDefinition = AnyDefinition>(name: string): Promise<ActorRef<D> | undefined> {
-    return this.#node.names.lookup(name) as unknown as Promise<ActorRef<D> | undefined>;
+  /**
+   * The live actor registered under `name`, if any (Erlang's whereis). In a cluster, a name not
+   * registered on this node is looked up on the others; `{ node }` looks on that node only.
+   */
+  lookup<D extends AnyDefinition = AnyDefinition>(name: string, options?: { node?: string }): Promise<ActorRef<D> | undefined> {
+    const node = options?.node;
+    if (node === undefined) return this.#node.names.lookup(name) as unknown as Promise<ActorRef<D> | undefined>;
+    try {
+      validateString(node, 'options.node');
+      if (this.#cluster === null) throw invalid('options.node', 'a node of the cluster (this system is in none)', node);
+      validateString(name, 'lookup(name)');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (node === this.#cluster.name) return Promise.resolve(this.#node.names.here(name) as unknown as ActorRef<D> | undefined);
+    return this.#cluster.find(name, node) as unknown as Promise<ActorRef<D> | undefined>;
   }
 
   /**
@@ -170,7 +212,7 @@ export class ActorSystem {
    */
   stop(ref: ActorRef<AnyDefinition>, options?: { graceful?: boolean }): Promise<void> {
     try {
-      checkRef(ref, 'stop(ref)');
+      checkLocalRef(ref, 'stop(ref)');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -183,7 +225,7 @@ export class ActorSystem {
    */
   kill(ref: ActorRef<AnyDefinition>): Promise<void> {
     try {
-      checkRef(ref, 'kill(ref)');
+      checkLocalRef(ref, 'kill(ref)');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -200,7 +242,7 @@ export class ActorSystem {
    */
   move(ref: ActorRef<AnyDefinition>, thread: number): Promise<void> {
     try {
-      checkRef(ref, 'move(ref)');
+      checkLocalRef(ref, 'move(ref)');
       if (this.#node.admissionClosed) throw new ShuttingDownError('the system is shutting down: no actor moves now');
     } catch (error) {
       return Promise.reject(error);
@@ -326,6 +368,8 @@ export class ActorSystem {
     const forced = await node.stopTopLevel(this.options.shutdownTimeoutMs, drained);
     // Let the last dead letters and stop replies land before the threads go.
     await this.#drain(Math.min(drainMs, 1000));
+    // What actors sent to other nodes is handed over, then the others see this node leave.
+    await this.#cluster?.close(Math.min(drainMs, 5000));
     await this.#replacement.close(); // from here on, workers exiting is the plan
     await stopWorkers(this.#workers, this.options.shutdownTimeoutMs);
     node.abandonAll();
@@ -391,6 +435,16 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
   runtime.start(node.inbound);
   const workers = await startWorkers(topology, resolved.threads, () => boot, (thread, code, error) => exits.onExit(thread, code, error));
   const system = new ActorSystem(resolved, topology, ctl, runtime, node, workers, exits);
+  if (resolved.cluster !== null) {
+    // Loaded only here: a system without a cluster never loads NATS.
+    try {
+      const { joinCluster } = await import('../cluster/cluster.js');
+      system.joined(await joinCluster(resolved.cluster, node, resolved.threads, resolved.logger));
+    } catch (error) {
+      await system.shutdown({ drainMs: 0 });
+      throw error;
+    }
+  }
   if (store !== null) {
     // Each worker opens the same store and takes up the stored messages of the keys that live there.
     try {

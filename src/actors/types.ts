@@ -50,7 +50,12 @@ export interface AskOptions extends MessageOptions {
  * spawn option `resourceLimits`; its children live there too, by default. Only from the main
  * thread.
  */
-export type Placement = 'local' | 'balanced' | 'dedicated' | { readonly thread: number };
+/**
+ * Where a spawned actor lives: the spawner's thread, a worker picked by load, a thread of its
+ * own, a given thread, or (in a cluster, with system.start) another node, on a given thread of
+ * it or one picked there by load.
+ */
+export type Placement = 'local' | 'balanced' | 'dedicated' | { readonly thread: number } | { readonly node: string; readonly thread?: number };
 
 /** Heap caps for a dedicated thread (Node's worker resourceLimits): past them the thread dies, reported as 'oom'. */
 export interface ResourceLimits {
@@ -355,7 +360,8 @@ export type DeadLetterReason =
   | 'shutdown'
   | 'decode-failed'
   | 'unhandled'
-  | 'storage-failed';
+  | 'storage-failed'
+  | 'node-down';
 
 export interface DeadLetter {
   readonly message: { readonly type: string; readonly payload: unknown };

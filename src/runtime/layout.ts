@@ -109,16 +109,8 @@ export const STAT_RESTARTS = 23; //   restarts of actors hosted on the thread (e
 export const STAT_STORED = 24;
 /** Dead letters raised on the thread by reason: DL_REASONS slots, in the actor layer's order of reasons. */
 export const STAT_DL_REASONS = 25;
-export const DL_REASONS = 12;
-export const STAT_FIELDS = STAT_DL_REASONS + DL_REASONS; // 37: the counters take f64 indexes 24..60, up to CTL_F64_CURRENT
-/** Float64 index (same region): key of the actor whose work runs now, written straight to shared memory. */
-export const CTL_F64_CURRENT = 61;
-/**
- * Float64 indexes 62..63 (same region): a pair the layer above writes straight to shared memory
- * to say what it is doing, for the thread that replaces this one should it die (it reads them
- * before it writes its own). Zero: nothing.
- */
-export const CTL_F64_MARK = 62;
+export const DL_REASONS = 13;
+export const STAT_FIELDS = STAT_DL_REASONS + DL_REASONS; // 38: the counters take f64 indexes 24..61, below CTL_F64_HISTOGRAMS (64)
 
 /**
  * Float64 index (same region, byte 512): the thread's histograms, HISTOGRAM_SLOTS each. The owner
@@ -146,6 +138,14 @@ export const HISTOGRAMS = 4; // 4 x 27 Float64 = 864 bytes: bytes 512..1376 of t
 export const CTL_F64_MIGRATIONS = CTL_F64_HISTOGRAMS + HISTOGRAMS * HISTOGRAM_SLOTS;
 export const MIGRATED_OUT = 0;
 export const MIGRATED_IN = 1;
+/** Float64 index (same region, after the migrations): key of the actor whose work runs now, written straight to shared memory. */
+export const CTL_F64_CURRENT = CTL_F64_MIGRATIONS + 2;
+/**
+ * Float64 indexes (same region, the two after CTL_F64_CURRENT): a pair the layer above writes
+ * straight to shared memory to say what it is doing, for the thread that replaces this one should
+ * it die (it reads them before it writes its own). Zero: nothing.
+ */
+export const CTL_F64_MARK = CTL_F64_CURRENT + 1;
 
 export const enum ThreadState {
   Starting = 0,

@@ -27,7 +27,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLES = join(ROOT, 'docs/examples');
 const RUN_LIMIT_MS = 15_000;
 const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
-const RULE_ID = /\b[ABDEGKLMOPRSWXZ][1-9]\b/g;
+const RULE_ID = /\b[ABDEGKLMNOPRSVWXZ][1-9]\b/g;
 
 interface Block {
   readonly page: string;

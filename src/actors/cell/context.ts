@@ -2,9 +2,10 @@
 // links, topics, offload, and the acknowledgement calls of ack mode. A thin face over the cell
 // and its host; created on an actor's first message, not at spawn.
 
+import { checkLocalRef } from '../remote-ref.js';
 import { invalid, validateNumber } from '../../validate.js';
 import { deferAck, settleAttempt } from './ack-mode.js';
-import { checkRef, type ActorRefImpl } from '../actor-ref.js';
+import type { ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from './cell.js';
 import { Pool, resolvePoolOptions } from '../pool.js';
 import type { ActorTimers } from './timers.js';
@@ -78,7 +79,7 @@ export class Context implements ActorContext<unknown> {
   stop(ref?: ActorRefImpl): Promise<void> {
     if (ref !== undefined) {
       try {
-        checkRef(ref, 'ctx.stop(ref)');
+        checkLocalRef(ref, 'ctx.stop(ref)');
       } catch (error) {
         return Promise.reject(error);
       }

@@ -34,7 +34,7 @@ export interface EntityRefHost {
 
 registerWireClass(
   EntityRefImpl,
-  0x42,
+  0x44, // not 0x42: msgpackr carries BigInts wider than 64 bits under that type
   (ref) => ref.entity,
   (data, context) => (context as EntityRefHost).entityRef(data as EntityAddress),
 );

@@ -6,6 +6,7 @@ import { STAT_RING_IN } from '../../runtime/layout.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { DeathWatch } from './death-watch.js';
 import type { DiagnosticsRelay } from './diagnostics-relay.js';
+import type { CrossNodePort } from './cross-node.js';
 import type { Links } from './links.js';
 import type { Moves } from './moves.js';
 import type { TrafficSampler } from './traffic-sample.js';
@@ -31,6 +32,7 @@ export interface ControlHost extends NodeCore {
   readonly names: Names;
   readonly moves: Moves;
   readonly sampler: TrafficSampler;
+  readonly crossNode: CrossNodePort;
   threadDown(thread: number, death: DeathNotice): PeerRecovery | null;
   predecessorGone(key: number): void;
   stopInOrder(keys: readonly number[], timeoutMs: number, handleHeld: boolean): Promise<number>;
@@ -39,6 +41,12 @@ export interface ControlHost extends NodeCore {
 
 export function dispatchControl(node: ControlHost, from: number, record: ControlRecord): void {
   switch (record[0]) {
+    case 'xn-call':
+      node.crossNode.fromWorker(from, record[1]);
+      return;
+    case 'xn-answer':
+      node.crossNode.answered(record[1], record[2], record[3]);
+      return;
     case 'dl':
       node.deadLetters.toListeners(record[1]);
       return;

@@ -42,6 +42,12 @@ export class DeadLetters {
 
   /** An accepted message that will not be handled (its ask, if any, is answered by the caller). */
   record(env: Envelope, recipientKey: number, reason: DeadLetterReason, deliveryCount = 1): void {
+    // Key 0: a copy for one of this thread's subscribers that the letter cannot name (a fan-out).
+    this.recordTo(env, recipientKey === 0 ? `thread:${this.#self}` : this.#idOf(recipientKey), reason, deliveryCount);
+  }
+
+  /** record(), for a recipient named by its id (an actor on another node). */
+  recordTo(env: Envelope, recipient: string, reason: DeadLetterReason, deliveryCount = 1): void {
     this.#runtime.counters[STAT_DEAD_LETTERS]!++;
     this.#byReason(reason);
     let payload = env.payload;
@@ -57,8 +63,7 @@ export class DeadLetters {
     this.emit({
       message: { type: env.type, payload },
       sender: env.senderKey === 0 ? undefined : this.#idOf(env.senderKey),
-      // Key 0: a copy for one of this thread's subscribers that the letter cannot name (a fan-out).
-      recipient: recipientKey === 0 ? `thread:${this.#self}` : this.#idOf(recipientKey),
+      recipient,
       reason,
       deliveryCount,
       at: this.#clock.now(),

@@ -3,7 +3,8 @@
 // keeps its watchers (watcher key -> thread); the watcher keeps what it watches. Runtime parts
 // that are not actors (a pool's members) watch through functions, under negative watcher keys.
 
-import { checkRef, type ActorRefImpl } from '../actor-ref.js';
+import { checkLocalRef } from '../remote-ref.js';
+import type { ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from '../cell/cell.js';
 import { Envelope, EnvelopeKind, type TerminatedNotice } from '../cell/envelope.js';
 import type { NodeCore } from './node-core.js';
@@ -20,7 +21,7 @@ export class DeathWatch {
   }
 
   watch(watcher: Cell, ref: ActorRefImpl): void {
-    checkRef(ref, 'watch(ref)');
+    checkLocalRef(ref, 'watch(ref)');
     if (watcher.watching?.has(ref.key)) return;
     (watcher.watching ??= new Map()).set(ref.key, ref);
     const node = this.#node;
@@ -40,7 +41,7 @@ export class DeathWatch {
   }
 
   unwatch(watcher: Cell, ref: ActorRefImpl): void {
-    checkRef(ref, 'unwatch(ref)');
+    checkLocalRef(ref, 'unwatch(ref)');
     if (watcher.watching?.delete(ref.key) !== true) return;
     const node = this.#node;
     node.locate(ref);

@@ -24,6 +24,7 @@ export interface InboundHost extends NodeCore {
   stopRef(ref: ActorRefImpl, graceful: boolean, kill: boolean): Promise<void>;
   onControl(from: number, record: ControlRecord): void;
   lateReply(env: Envelope, value: unknown): void;
+  remoteRef(systemId: string, nodeName: string, thread: number, key: number): ActorRefImpl;
   readonly sampler: { countdown: number; edge(from: number, sender: number, target: number): void };
   readonly entities: NodeCore['entities'] & { arrive(address: EntityAddress, arrival: Arrival, receipt: Receipt | null): void; entityRef(address: EntityAddress): EntityRefImpl };
 }
@@ -44,6 +45,11 @@ export class InboundRecords implements InboundSink {
   /** The codec decodes refs in payloads through the sink of the thread reading them (actor-ref.ts). */
   refFor(thread: number, key: number): ActorRefImpl {
     return this.#node.refFor(thread, key);
+  }
+
+  /** Refs that name their system: to actors on other nodes of a cluster (remote-ref.ts). */
+  remoteRef(systemId: string, nodeName: string, thread: number, key: number): ActorRefImpl {
+    return this.#node.remoteRef(systemId, nodeName, thread, key);
   }
 
   /** And refs to entities by their address (entity/entity-ref.ts). */

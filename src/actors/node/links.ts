@@ -2,7 +2,8 @@
 // signal in its mailbox, in order behind what the first sent it; an abnormal exit fails the
 // receiver unless it traps exits (then onExit runs). A link is used up by the exit it carries.
 
-import { checkRef, type ActorRefImpl } from '../actor-ref.js';
+import { checkLocalRef } from '../remote-ref.js';
+import type { ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from '../cell/cell.js';
 import { Envelope, EnvelopeKind, type TerminatedNotice } from '../cell/envelope.js';
 import type { NodeCore } from './node-core.js';
@@ -16,7 +17,7 @@ export class Links {
   }
 
   link(cell: Cell, ref: ActorRefImpl): void {
-    checkRef(ref, 'link(ref)');
+    checkLocalRef(ref, 'link(ref)');
     if (ref.key === cell.key || cell.links?.has(ref.key)) return;
     (cell.links ??= new Map()).set(ref.key, ref);
     const node = this.#node;
@@ -34,7 +35,7 @@ export class Links {
   }
 
   unlink(cell: Cell, ref: ActorRefImpl): void {
-    checkRef(ref, 'unlink(ref)');
+    checkLocalRef(ref, 'unlink(ref)');
     if (cell.links?.delete(ref.key) !== true) return;
     const node = this.#node;
     if (ref.thread === node.self) node.cells.get(ref.key)?.links?.delete(cell.key);

@@ -21,6 +21,8 @@ import { Placer } from '../../runtime/placement.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import { invalid, validateNumber } from '../../validate.js';
 import { ActorRefImpl } from '../actor-ref.js';
+import { RemoteRefImpl } from '../remote-ref.js';
+import { NoCluster, WorkerRelay, type CrossNodePort } from './cross-node.js';
 import { Arrivals, type NodeRecovery } from './arrivals.js';
 import { AskTable } from './ask.js';
 import { Cell } from '../cell/cell.js';
@@ -148,6 +150,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
   #seq = 0;
   /** Actors spawned here by other threads: their cells made, their modules loaded. */
   readonly #arriving: SpawnArrivals;
+  /** The host of refs to actors on other nodes (cross-node.ts); main's is the cluster gateway once the system joins one. */
+  crossNode: CrossNodePort;
 
   constructor(runtime: ThreadRuntime, options: NodeOptions) {
     this.runtime = runtime;
@@ -193,6 +197,7 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     this.#sends = new SendQueue(this);
     this.#arriving = new SpawnArrivals(this);
     this.#stopping = new Stopping(this);
+    this.crossNode = this.self === 0 ? new NoCluster(this) : new WorkerRelay(this);
     runtime.beforeFlush = () => {
       // Main: which channels have subscribers, before any record leaves (a worker sees the bits first).
       if (this.self === 0) this.diagnostics.refresh();
@@ -289,6 +294,16 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
 
   refFor(thread: number, key: number): ActorRefImpl {
     return new ActorRefImpl(this, thread, key);
+  }
+
+  /** A decoded ref that names its system: this one's own actor, or one on another node. */
+  remoteRef(systemId: string, nodeName: string, thread: number, key: number): ActorRefImpl {
+    if (systemId === this.#systemId) return this.refFor(thread, key);
+    return new RemoteRefImpl(this.crossNode, systemId, nodeName, thread, key);
+  }
+
+  get systemId(): string {
+    return this.#systemId;
   }
 
   /** A decoded ref to an entity (entity/entity-ref.ts). */

@@ -5,6 +5,7 @@
 // reaches another thread in the order of that thread's ring: a publish that thread makes after
 // the notice arrived sees it.
 
+import { checkLocalRef } from '../remote-ref.js';
 import { ActorStoppedError, MailboxFullError } from '../../errors.js';
 import { STAT_ACCEPTED, STAT_REJECTED } from '../../runtime/layout.js';
 import { Admit } from '../../runtime/bounds-table.js';
@@ -109,6 +110,7 @@ export class Topics {
   /** Subscribes `ref` here and tells every other live thread. */
   subscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void {
     validateString(topic, 'subscribe(topic)');
+    checkLocalRef(ref, 'subscribe(ref)');
     if (ref.entity !== undefined) throw invalid('subscribe(ref)', `a ref to an actor (${ref.id} is an entity: publish to actors, which tell entities)`, ref.id);
     if (group !== undefined) validateString(group, 'options.group');
     this.#table.add(topic, ref, group);

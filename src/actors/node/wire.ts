@@ -8,7 +8,7 @@ import type { TimerData } from '../cell/timers.js';
 import type { DeathNotice } from '../../runtime/control.js';
 import type { LogLevel } from '../logger.js';
 import type { ActorPolicy } from '../policy.js';
-import type { DeadLetter, ExitReason, RestartType } from '../types.js';
+import type { DeadLetter, ExitReason, MessageOptions, RestartType } from '../types.js';
 
 /** Actor keys: seq * KEY_SPAN + the spawning thread, so a thread can tell "not yet spawned" from "gone". */
 export const KEY_SPAN = 1024;
@@ -77,6 +77,17 @@ export type MoveRecord = [
 ];
 
 /** Control records: notices between the hosts of two threads, in ring order. */
+/** What of a call's options crosses to another node (an AbortSignal stays with its caller). */
+export interface WireOptions {
+  readonly priority?: MessageOptions['priority'];
+  readonly messageId?: string;
+  readonly trace?: string;
+  readonly timeoutMs?: number;
+}
+
+/** A call that a worker hands to main for another node: tell, or ask / send with its correlation id. */
+export type CrossNodeCall = readonly [kind: 'tell' | 'ask' | 'send', corr: number, ref: ActorRefImpl, type: string, payload: unknown, options: WireOptions | null];
+
 export type ControlRecord =
   | ['dl', DeadLetter]
   | ['diag', number, unknown] // a diagnostics event: its channel's bit, its payload (errors as WireError), to the main thread
@@ -110,4 +121,6 @@ export type ControlRecord =
   | ['move-landed', number] // key: the actor that moved from the receiving thread runs on the sender's now
   | ['moved', number, number, number] // key, the thread it lives on now, its move count (to its spawner)
   | ['plan-sample', number] // correlation id: the planner asks for what was sampled (answered with a TrafficReport; sampling starts)
-  | ['plan-off']; // the planner stopped: nothing more is sampled
+  | ['plan-off'] // the planner stopped: nothing more is sampled
+  | ['xn-call', CrossNodeCall] // a worker's call to an actor on another node (to main, whose cluster gateway carries it)
+  | ['xn-answer', number, boolean, unknown]; // correlation id, ok, the value or a WireError: the outcome of a worker's ask or send to another node

@@ -1,0 +1,151 @@
+// Messages to actors on other nodes of a cluster, as a thread sees them: the host of every remote
+// ref (remote-ref.ts) on the thread. On a worker, each goes to the main thread as a control record
+// (the ring keeps a sender's order) and main's cluster gateway carries it on; the outcome of an
+// ask or send comes back the same way. Main's port is the gateway itself (src/cluster/), or, in a
+// system without a cluster, one that says so.
+
+import { fromWire, InvalidArgumentError, toWire, type WireError } from '../../errors.js';
+import { checkPayload } from '../../runtime/codec.js';
+import { invalid } from '../../validate.js';
+import type { ActorRefImpl, RefHost } from '../actor-ref.js';
+import type { AskOptions, MessageOptions, SendOptions, SendResult } from '../types.js';
+import type { AskTable } from './ask.js';
+import type { ControlRecord, CrossNodeCall, WireOptions } from './wire.js';
+
+/** The host of remote refs on a thread. */
+export interface CrossNodePort extends RefHost {
+  /** Main: a call a worker makes to an actor on another node. */
+  fromWorker(from: number, call: CrossNodeCall): void;
+  /** A worker: the outcome of one of its asks or sends to another node. */
+  answered(corr: number, ok: boolean, value: unknown): void;
+}
+
+/** The options of a call, as they cross: the signal left out. */
+export function wireOptions(options: AskOptions | SendOptions | MessageOptions | undefined): WireOptions | null {
+  if (options === undefined) return null;
+  const out: { -readonly [K in keyof WireOptions]: WireOptions[K] } = {};
+  const o = options as AskOptions;
+  if (o.priority !== undefined) out.priority = o.priority;
+  if (o.messageId !== undefined) out.messageId = o.messageId;
+  if (typeof o.trace === 'string') out.trace = o.trace;
+  if (o.timeoutMs !== undefined) out.timeoutMs = o.timeoutMs;
+  return out;
+}
+
+/** What every port checks first, on the caller's thread: the errors a local call would throw. */
+export function checkCall(type: unknown, payload: unknown): void {
+  if (typeof type !== 'string') throw invalid('tell(type)', 'a message type string', type);
+  checkPayload(payload);
+}
+
+export interface RelayHost {
+  readonly asks: AskTable;
+  readonly askTimeoutMs: number;
+  control(thread: number, record: ControlRecord): void;
+  idOf(key: number): string;
+  refFor(thread: number, key: number): ActorRefImpl;
+}
+
+/** A worker's port: everything goes through main. */
+export class WorkerRelay implements CrossNodePort {
+  readonly #host: RelayHost;
+
+  constructor(host: RelayHost) {
+    this.#host = host;
+  }
+
+  idOf(key: number): string {
+    return this.#host.idOf(key);
+  }
+
+  refFor(thread: number, key: number): ActorRefImpl {
+    return this.#host.refFor(thread, key);
+  }
+
+  tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined): void {
+    checkCall(type, payload);
+    this.#host.control(0, ['xn-call', ['tell', 0, ref, type, payload, wireOptions(options)]]);
+  }
+
+  send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<SendResult> {
+    return this.#call('send', ref, type, payload, options) as Promise<SendResult>;
+  }
+
+  ask(ref: ActorRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
+    return this.#call('ask', ref, type, payload, options);
+  }
+
+  #call(kind: 'ask' | 'send', ref: ActorRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
+    try {
+      checkCall(type, payload);
+      const signal = options?.signal;
+      if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason as Error);
+      // Main times the call out too; this timer only answers this thread's caller if main cannot.
+      const timeoutMs = kind === 'ask' ? (options?.timeoutMs ?? this.#host.askTimeoutMs) : 0;
+      const { corr, promise } = this.#host.asks.open(timeoutMs, ref, 0, type);
+      if (signal !== undefined) {
+        const abort = (): void => void this.#host.asks.reject(corr, signal.reason as Error);
+        signal.addEventListener('abort', abort, { once: true });
+        const done = (): void => signal.removeEventListener('abort', abort);
+        promise.then(done, done);
+      }
+      this.#host.control(0, ['xn-call', [kind, corr, ref, type, payload, wireOptions(options)]]);
+      return promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  fromWorker(): void {
+    throw new Error('a worker does not carry calls to other nodes');
+  }
+
+  answered(corr: number, ok: boolean, value: unknown): void {
+    if (ok) this.#host.asks.resolve(corr, value);
+    else this.#host.asks.reject(corr, fromWire(value as WireError));
+  }
+}
+
+/** Main's port in a system that is not in a cluster: no remote ref can reach it, but say so if one does. */
+export class NoCluster implements CrossNodePort {
+  readonly #host: Pick<RelayHost, 'idOf' | 'refFor'>;
+
+  constructor(host: Pick<RelayHost, 'idOf' | 'refFor'>) {
+    this.#host = host;
+  }
+
+  idOf(key: number): string {
+    return this.#host.idOf(key);
+  }
+
+  refFor(thread: number, key: number): ActorRefImpl {
+    return this.#host.refFor(thread, key);
+  }
+
+  tell(): void {
+    throw notInCluster();
+  }
+
+  send(): Promise<SendResult> {
+    return Promise.reject(notInCluster());
+  }
+
+  ask(): Promise<unknown> {
+    return Promise.reject(notInCluster());
+  }
+
+  fromWorker(): void {
+    throw notInCluster();
+  }
+
+  answered(): void {}
+}
+
+function notInCluster(): Error {
+  return new InvalidArgumentError('a ref to an actor on another node, in a system that is not in a cluster (createSystem({ cluster }))');
+}
+
+/** An outcome as it crosses back to a worker. */
+export function answerRecord(corr: number, ok: boolean, value: unknown): ControlRecord {
+  return ['xn-answer', corr, ok, ok ? value : toWire(value)];
+}

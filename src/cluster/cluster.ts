@@ -1,0 +1,114 @@
+// A system in a cluster (createSystem({ cluster })): one NATS connection on the main thread, the
+// membership of the nodes (membership.ts) and the gateway that carries calls between them
+// (gateway.ts). `system.cluster` is this object: who is in, and 'join' / 'leave' events. Loaded
+// only when the option is given (system.ts imports this module lazily), like NATS itself.
+
+import { EventEmitter } from 'node:events';
+import type { ActorRefImpl } from '../actors/actor-ref.js';
+import type { ResolvedCluster } from '../actors/cluster-options.js';
+import type { Logger } from '../actors/logger.js';
+import type { ActorNode } from '../actors/node/node.js';
+import { ActorInitializationError } from '../errors.js';
+import type { AnyDefinition, SpawnOptions } from '../actors/types.js';
+import { invalid } from '../validate.js';
+import { Gateway } from './gateway.js';
+import { Membership, type ClusterMember, type MembershipEvents } from './membership.js';
+import { loadNats, type NatsConnection } from './nats.js';
+import { PROTOCOL } from './wire-batch.js';
+
+export type { ClusterMember, LeaveReason } from './membership.js';
+
+export class Cluster extends EventEmitter<MembershipEvents> {
+  /** This node's name. */
+  readonly name: string;
+  /** This node's system id (one per process start). */
+  readonly id: string;
+  /** How long after its last heartbeat a silent node is declared down, at most (ms). */
+  readonly downWithinMs: number;
+  readonly #nc: NatsConnection;
+  readonly #membership: Membership;
+  readonly #gateway: Gateway;
+  #closed: Promise<void> | null = null;
+
+  /** @internal */
+  constructor(options: ResolvedCluster, nc: NatsConnection, membership: Membership, gateway: Gateway, id: string) {
+    super();
+    this.name = options.name;
+    this.id = id;
+    this.downWithinMs = options.downAfterMs + options.heartbeatMs;
+    this.#nc = nc;
+    this.#membership = membership;
+    this.#gateway = gateway;
+    membership.on('join', (member) => this.emit('join', member));
+    membership.on('leave', (member, reason) => {
+      gateway.nodeGone(member.id);
+      this.emit('leave', member, reason);
+    });
+  }
+
+  /** The nodes in the cluster now, this one among them (`self: true`). */
+  members(): ClusterMember[] {
+    return this.#membership.members();
+  }
+
+  /** The live node named `name`, if any. */
+  member(name: string): ClusterMember | undefined {
+    return this.#membership.byName(name);
+  }
+
+  /**
+   * @internal The actor registered (system.register) as `name` on the other nodes (or only on
+   * `node`): asked of all at once, the first member (in members() order) that has it wins.
+   */
+  async find(name: string, node?: string): Promise<ActorRefImpl | undefined> {
+    const members = this.#membership.members().filter((m) => !m.self && (node === undefined || m.name === node));
+    const found = await Promise.all(members.map((m) => this.#gateway.lookupOn(m, name)));
+    return found.find((ref) => ref !== null) ?? undefined;
+  }
+
+  /** @internal system.start with placement { node }: the actor starts there; resolves with its ref. */
+  startOn(node: string, definition: AnyDefinition, args: unknown, options: SpawnOptions): Promise<ActorRefImpl> {
+    const member = this.#membership.byName(node);
+    if (member === undefined) return Promise.reject(invalid('options.placement.node', `a node of the cluster (${this.#membership.members().map((m) => m.name).join(', ')})`, node));
+    return this.#gateway.spawnOn(member, definition, args, options);
+  }
+
+  /** @internal Leaves the cluster: what was sent is handed over first (up to timeoutMs), then the others see this node leave. */
+  close(timeoutMs: number): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#gateway.close(timeoutMs);
+      await this.#membership.leave();
+      await this.#nc.drain().catch(() => this.#nc.close());
+    })();
+    return this.#closed;
+  }
+}
+
+/** Connects, starts reading this node's inbox, then joins: resolves once the members present are known. */
+export async function joinCluster(options: ResolvedCluster, node: ActorNode, threads: number, logger: Logger): Promise<Cluster> {
+  const nats = await loadNats();
+  let nc: NatsConnection;
+  try {
+    nc = await nats.connect({ ...options.connection, servers: [...options.servers], name: `troupe:${options.name}` });
+  } catch (error) {
+    throw new ActorInitializationError(`could not connect to NATS at ${options.servers.join(', ')}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const gateway = new Gateway(node, nc, options.namespace, options.name, logger, options.definitions);
+    node.crossNode = gateway;
+    gateway.listen();
+    const kv = await nats.bucket(nc, `${options.namespace}-members`, options.downAfterMs, options.replicas);
+    const membership = new Membership(kv, { id: node.systemId, name: options.name, threads, protocol: PROTOCOL }, options.heartbeatMs, logger);
+    const cluster = new Cluster(options, nc, membership, gateway, node.systemId);
+    node.names.elsewhere = (name) => cluster.find(name);
+    // Asks waiting on a node are checked at each heartbeat: one that died fails them then.
+    const probe = setInterval(() => gateway.probe(), options.heartbeatMs);
+    probe.unref();
+    void nc.closed().then(() => clearInterval(probe));
+    await membership.start();
+    return cluster;
+  } catch (error) {
+    await nc.close();
+    throw error instanceof ActorInitializationError ? error : new ActorInitializationError(`could not join the cluster: ${(error as Error).message}`, { cause: error });
+  }
+}

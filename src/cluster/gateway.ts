@@ -1,0 +1,378 @@
+// The main thread's door to the other nodes: the host of every remote ref on main (and, through
+// main, on the workers: node/cross-node.ts), and the reader of this node's inbox subject. A call
+// to an actor on another node goes into that node's link (link.ts), in order; a batch that comes
+// in is handed, call by call and in order, to the actors here as if main had made each call, and
+// an ask's or send's outcome goes back as an answer. What cannot be delivered is never dropped in
+// silence: a tell becomes a dead letter (node-down, or as a local tell would), an ask or a send
+// rejects, with the same errors as between threads.
+
+import { ActorInitializationError, ActorStoppedError, fromWire, MailboxFullError, MessageTooLargeError, NodeDownError, ShuttingDownError, toWire, type WireError } from '../errors.js';
+import type { ActorRefImpl } from '../actors/actor-ref.js';
+import { Envelope, EnvelopeKind } from '../actors/cell/envelope.js';
+import type { Logger } from '../actors/logger.js';
+import { answerRecord, checkCall, wireOptions, type CrossNodePort } from '../actors/node/cross-node.js';
+import type { ActorNode } from '../actors/node/node.js';
+import type { CrossNodeCall, WireOptions } from '../actors/node/wire.js';
+import type { RemoteRefImpl } from '../actors/remote-ref.js';
+import { portableDefinition } from '../actors/define.js';
+import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, SendOptions, SendResult, SpawnOptions } from '../actors/types.js';
+import { checkPayload } from '../runtime/codec.js';
+import { STAT_ACCEPTED } from '../runtime/layout.js';
+import { Link, type LinkHost } from './link.js';
+import type { NatsConnection } from './nats.js';
+import { decodeBatch, Entry, PROTOCOL, type Call } from './wire-batch.js';
+
+/** How long a batch may wait for its node to take it before its fate is reported unknown. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export class Gateway implements CrossNodePort, LinkHost {
+  readonly stamp: readonly [string, string];
+  readonly maxPayload: number;
+  readonly #node: ActorNode;
+  readonly #nc: NatsConnection;
+  readonly #logger: Logger;
+  readonly #prefix: string;
+  readonly #links = new Map<string, Link>();
+  /** System ids of nodes known gone: a ref to one fails at once. */
+  readonly #gone = new Set<string>();
+  #inbox: { unsubscribe(): void } | null = null;
+  /** What other nodes may start here (options.cluster.definitions); null: any portable definition. */
+  readonly #definitions: ReadonlyMap<string, AnyDefinition> | null;
+
+  constructor(node: ActorNode, nc: NatsConnection, namespace: string, nodeName: string, logger: Logger, definitions: ReadonlyMap<string, AnyDefinition> | null) {
+    this.#node = node;
+    this.#definitions = definitions;
+    this.#nc = nc;
+    this.#logger = logger;
+    this.#prefix = `${namespace}.n.`;
+    this.stamp = [node.systemId, nodeName];
+    this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+  }
+
+  /** Starts reading this node's inbox. */
+  listen(): void {
+    this.#inbox = this.#nc.subscribe(this.#prefix + this.#node.systemId, {
+      callback: (error, msg) => {
+        if (error !== null) {
+          this.#logger.error(`cluster: the inbox failed: ${error.message}`);
+          return;
+        }
+        let answer: Uint8Array | undefined;
+        try {
+          this.#take(msg.data);
+        } catch (failure) {
+          this.#logger.error(`cluster: a batch could not be read: ${(failure as Error).message}`);
+          answer = new TextEncoder().encode((failure as Error).message);
+        }
+        msg.respond(answer);
+      },
+    });
+  }
+
+  // ---- RefHost: the remote refs of main --------------------------------------------------------
+
+  idOf(key: number): string {
+    return this.#node.idOf(key);
+  }
+
+  refFor(thread: number, key: number): ActorRefImpl {
+    return this.#node.refFor(thread, key);
+  }
+
+  tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined): void {
+    checkCall(type, payload);
+    const remote = ref as RemoteRefImpl;
+    const link = this.#linkTo(remote);
+    if (link === null) {
+      this.#deadLetter(remote.id, type, payload, 'node-down');
+      return;
+    }
+    link.push([Entry.Tell, remote.thread, remote.key, type, payload, wireOptions(options)]);
+  }
+
+  send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<SendResult> {
+    return this.#call(Entry.Send, ref as RemoteRefImpl, type, payload, options) as Promise<SendResult>;
+  }
+
+  ask(ref: ActorRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
+    return this.#call(Entry.Ask, ref as RemoteRefImpl, type, payload, options);
+  }
+
+  #call(kind: Entry.Ask | Entry.Send, ref: RemoteRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
+    try {
+      checkCall(type, payload);
+      const signal = options?.signal;
+      if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason as Error);
+      const link = this.#linkTo(ref);
+      if (link === null) return Promise.reject(new NodeDownError(`node ${ref.nodeName} of actor ${ref.describe()} is gone`));
+      // An ask times out here as it would anywhere; a send waits for room as long as its own timeout says (the node answers then).
+      const timeoutMs = kind === Entry.Ask ? (options?.timeoutMs ?? this.#node.askTimeoutMs) : 0;
+      const { corr, promise } = this.#node.asks.open(timeoutMs, ref, -1, type);
+      link.waiting.add(corr);
+      const done = (): void => {
+        link.waiting.delete(corr);
+        if (signal !== undefined) signal.removeEventListener('abort', abort);
+      };
+      const abort = (): void => void this.#node.asks.reject(corr, signal!.reason as Error);
+      if (signal !== undefined) signal.addEventListener('abort', abort, { once: true });
+      promise.then(done, done);
+      link.push([kind, corr, ref.thread, ref.key, type, payload, wireOptions(options)]);
+      return promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The actor registered as `name` on node `member` (null if none there, or if the node is gone). */
+  lookupOn(member: { readonly id: string; readonly name: string }, name: string): Promise<ActorRefImpl | null> {
+    const link = this.#linkTo({ systemId: member.id, nodeName: member.name });
+    if (link === null) return Promise.resolve(null);
+    const { corr, promise } = this.#node.asks.open<ActorRefImpl | null>(this.#node.askTimeoutMs, () => `lookup of ${JSON.stringify(name)} on node ${member.name}`, -1);
+    link.waiting.add(corr);
+    const done = (): void => void link.waiting.delete(corr);
+    promise.then(done, done);
+    link.push([Entry.Lookup, corr, name]);
+    return promise.catch(() => null);
+  }
+
+  /**
+   * Starts an actor of `definition` on node `member` (found there by the definition's name);
+   * resolves with its ref once it has started there.
+   */
+  spawnOn(member: { readonly id: string; readonly name: string }, definition: AnyDefinition, args: unknown, options: SpawnOptions): Promise<ActorRefImpl> {
+    try {
+      checkPayload(args, 'args');
+      checkPayload(options, 'options');
+      const link = this.#linkTo({ systemId: member.id, nodeName: member.name });
+      if (link === null) return Promise.reject(new NodeDownError(`node ${member.name} is gone`));
+      const { corr, promise } = this.#node.asks.open<ActorRefImpl>(this.#node.askTimeoutMs, () => `start of ${definition.name} on node ${member.name}`, -1);
+      link.waiting.add(corr);
+      const done = (): void => void link.waiting.delete(corr);
+      promise.then(done, done);
+      link.push([Entry.Spawn, corr, definition.name, args, options]);
+      return promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  // ---- CrossNodePort: what workers hand to main ------------------------------------------------
+
+  fromWorker(from: number, call: CrossNodeCall): void {
+    const [kind, corr, ref, type, payload, options] = call;
+    const given = (options ?? undefined) as AskOptions | undefined;
+    if (kind === 'tell') {
+      try {
+        this.tell(ref, type, payload, given);
+      } catch (error) {
+        this.#logger.warn(`cluster: a worker's tell to ${ref.describe()} failed: ${(error as Error).message}`);
+      }
+      return;
+    }
+    const outcome = kind === 'ask' ? this.ask(ref, type, payload, given) : this.send(ref, type, payload, given);
+    outcome.then(
+      (value) => this.#node.control(from, answerRecord(corr, true, value)),
+      (error: unknown) => this.#node.control(from, answerRecord(corr, false, error)),
+    );
+  }
+
+  answered(): void {}
+
+  // ---- LinkHost --------------------------------------------------------------------------------
+
+  async request(subject: string, bytes: Uint8Array): Promise<void> {
+    const reply = await this.#nc.request(subject, bytes, { timeout: REQUEST_TIMEOUT_MS });
+    if (reply.data.length > 0) throw new Error(`node refused the batch: ${new TextDecoder().decode(reply.data)}`);
+  }
+
+  failed(link: Link, calls: Call[], error: Error, gone: boolean): void {
+    if (link.gone) return; // its calls failed with it
+    if (gone) {
+      this.#logger.warn(`cluster: node ${link.nodeName} (${link.systemId}) received nothing: it is gone`);
+      this.nodeGone(link.systemId, calls);
+      return;
+    }
+    // Too large: each caller hears it. Anything else (a timeout): what became of the batch is unknown.
+    if (!(error instanceof MessageTooLargeError)) this.#logger.error(`cluster: ${calls.length} message(s) to node ${link.nodeName} may not have arrived: ${error.message}`);
+    this.#fail(link, calls, error);
+  }
+
+  // ---- membership ------------------------------------------------------------------------------
+
+  /**
+   * The node with system id `id` is gone (left, declared down, or received nothing): what waits
+   * for it fails now, and so will what is sent to it from now on. `calls`: a batch it did not take.
+   */
+  nodeGone(id: string, calls: Call[] = []): void {
+    this.#gone.add(id);
+    const link = this.#links.get(id);
+    if (link === undefined) return;
+    link.gone = true;
+    this.#links.delete(id);
+    const error = new NodeDownError(`node ${link.nodeName} is gone`);
+    this.#fail(link, [...calls, ...link.drop()], error);
+    link.flush(); // wakes close() if it waits on this link
+    for (const corr of [...link.waiting]) this.#node.asks.reject(corr, error);
+    link.waiting.clear();
+  }
+
+  /** Nodes with calls waiting for an answer: each is sent a ping, which fails at once if no one is there. */
+  probe(): void {
+    for (const link of this.#links.values()) if (link.waiting.size > 0 || link.inFlight > 0) link.ping();
+  }
+
+  /** Sends what is queued and waits (up to `timeoutMs`) for the other nodes to take it; then stops reading. */
+  async close(timeoutMs: number): Promise<void> {
+    const links = [...this.#links.values()];
+    for (const link of links) link.flush();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(links.map((l) => l.whenIdle())), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    this.#inbox?.unsubscribe();
+  }
+
+  #linkTo(ref: Pick<RemoteRefImpl, 'systemId' | 'nodeName'>): Link | null {
+    const link = this.#links.get(ref.systemId);
+    if (link !== undefined) return link;
+    if (this.#gone.has(ref.systemId)) return null;
+    const made = new Link(this, ref.systemId, ref.nodeName, this.#prefix + ref.systemId);
+    this.#links.set(ref.systemId, made);
+    return made;
+  }
+
+  /** Calls that will not reach their node: tells dead-lettered, asks and sends rejected. */
+  #fail(link: Link, calls: Call[], error: Error): void {
+    for (const call of calls) {
+      switch (call[0]) {
+        case Entry.Tell:
+          this.#deadLetter(`${link.systemId}.${call[2].toString(36)}`, call[3], call[4], error instanceof NodeDownError ? 'node-down' : 'decode-failed');
+          break;
+        case Entry.Ask:
+        case Entry.Send:
+        case Entry.Lookup:
+        case Entry.Spawn:
+          link.waiting.delete(call[1]);
+          this.#node.asks.reject(call[1], error);
+          break;
+        case Entry.Answer:
+          // An answer that cannot go (too large): the asker hears why instead of timing out.
+          if (call[2] && !(error instanceof NodeDownError)) link.push([Entry.Answer, call[1], false, toWire(error)]);
+          else this.#logger.warn(`cluster: an answer to node ${link.nodeName} was lost: ${error.message}`);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** A message accepted here that will not be handled: counted in and out, so the books balance. */
+  #deadLetter(recipient: string, type: string, payload: unknown, reason: DeadLetterReason): void {
+    this.#node.runtime.counters[STAT_ACCEPTED]!++;
+    this.#node.deadLetters.recordTo(new Envelope(EnvelopeKind.Tell, type, payload, 0, 0, 0), recipient, reason);
+  }
+
+  // ---- a batch from another node ---------------------------------------------------------------
+
+  #take(bytes: Uint8Array): void {
+    const [protocol, systemId, nodeName, calls] = decodeBatch(bytes, this.#node);
+    if (protocol !== PROTOCOL) throw new Error(`cluster protocol ${protocol} is not this node's (${PROTOCOL})`);
+    for (const call of calls) {
+      switch (call[0]) {
+        case Entry.Tell:
+          this.#tellHere(call[1], call[2], call[3], call[4], call[5]);
+          break;
+        case Entry.Ask:
+        case Entry.Send:
+          this.#callHere(systemId, nodeName, call[0], call[1], call[2], call[3], call[4], call[5], call[6]);
+          break;
+        case Entry.Spawn:
+          this.#spawnHere(systemId, nodeName, call[1], call[2], call[3], call[4]);
+          break;
+        case Entry.Lookup:
+          this.#answer(systemId, nodeName, call[1], true, typeof call[2] === 'string' ? (this.#node.names.here(call[2]) ?? null) : null);
+          break;
+        case Entry.Answer:
+          if (call[2]) this.#node.asks.resolve(call[1], call[3]);
+          else this.#node.asks.reject(call[1], fromWire(call[3] as WireError));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** An actor of this node named by a peer: a ref, or null if the address cannot be one. */
+  #local(thread: unknown, key: unknown): ActorRefImpl | null {
+    if (!Number.isInteger(thread) || (thread as number) < 0 || (thread as number) >= this.#node.threadCount) return null;
+    if (!Number.isInteger(key) || (key as number) <= 0) return null;
+    return this.#node.refFor(thread as number, key as number);
+  }
+
+  #tellHere(thread: number, key: number, type: string, payload: unknown, options: WireOptions | null): void {
+    const ref = this.#local(thread, key);
+    if (ref === null) {
+      this.#deadLetter(`${this.#node.systemId}.?`, String(type), payload, 'stopped');
+      return;
+    }
+    try {
+      ref.tell(type, payload, (options ?? undefined) as MessageOptions | undefined);
+    } catch (error) {
+      this.#deadLetter(ref.id, String(type), payload, reasonOf(error));
+    }
+  }
+
+  #callHere(systemId: string, nodeName: string, kind: Entry.Ask | Entry.Send, corr: number, thread: number, key: number, type: string, payload: unknown, options: WireOptions | null): void {
+    const ref = this.#local(thread, key);
+    const given = (options ?? undefined) as AskOptions | undefined;
+    const outcome =
+      ref === null
+        ? Promise.reject(new ActorStoppedError(`actor ${systemId === this.#node.systemId ? '' : 'of another node'} at thread ${thread} is not here`))
+        : kind === Entry.Ask
+          ? ref.ask(type, payload, given)
+          : ref.send(type, payload, given);
+    outcome.then(
+      (value) => this.#answer(systemId, nodeName, corr, true, value),
+      (error: unknown) => this.#answer(systemId, nodeName, corr, false, toWire(error)),
+    );
+  }
+
+  /** Another node starts an actor here: by a name this node gave its own code's definition, never by code from the wire. */
+  #spawnHere(systemId: string, nodeName: string, corr: number, name: unknown, args: unknown, options: unknown): void {
+    const definition = typeof name !== 'string' ? null : this.#definitions === null ? portableDefinition(name) : (this.#definitions.get(name) ?? null);
+    if (definition === null) {
+      const why = `node ${this.stamp[1]} has no definition named ${JSON.stringify(name)} that another node may start (its own code defines it in a module file, under a name no other of its definitions has${this.#definitions === null ? '' : ', and options.cluster.definitions lists it'})`;
+      this.#logger.warn(`cluster: node ${nodeName} asked to start an actor: refused: ${why}`);
+      this.#answer(systemId, nodeName, corr, false, toWire(new ActorInitializationError(why)));
+      return;
+    }
+    this.#node.start(definition, args, options as SpawnOptions | undefined, null).then(
+      (ref) => this.#answer(systemId, nodeName, corr, true, ref),
+      (error: unknown) => this.#answer(systemId, nodeName, corr, false, toWire(error)),
+    );
+  }
+
+  #answer(systemId: string, nodeName: string, corr: number, ok: boolean, value: unknown): void {
+    if (this.#gone.has(systemId)) return; // the asker's node is gone: no one waits
+    if (ok) {
+      try {
+        checkPayload(value, 'reply');
+      } catch (error) {
+        ok = false; // a reply that cannot travel: the asker hears why, as it would from another thread
+        value = toWire(error);
+      }
+    }
+    let link = this.#links.get(systemId);
+    if (link === undefined) {
+      link = new Link(this, systemId, nodeName, this.#prefix + systemId);
+      this.#links.set(systemId, link);
+    }
+    link.push([Entry.Answer, corr, ok, value]);
+  }
+}
+
+function reasonOf(error: unknown): DeadLetterReason {
+  if (error instanceof ActorStoppedError) return 'stopped';
+  if (error instanceof MailboxFullError) return 'mailbox-full';
+  if (error instanceof ShuttingDownError) return 'shutdown';
+  return 'decode-failed';
+}

@@ -1,0 +1,64 @@
+// What one node sends another in one NATS message: a batch of calls and answers, in the order
+// they were made, encoded with the same codec as a message between threads (so the same payloads
+// pass and fail). Refs in it are written in their long form, naming their system (actor-ref.ts),
+// so that the reader knows which are its own. The batch starts with the protocol it speaks: a
+// reader that speaks another refuses it rather than guess.
+
+import { crossNodeStamp } from '../actors/actor-ref.js';
+import type { WireOptions } from '../actors/node/wire.js';
+import type { SpawnOptions } from '../actors/types.js';
+import { decodeContext, decodeStandalone, encodeStandalone, prepare } from '../runtime/codec.js';
+
+/** The cluster wire protocol. A node that speaks another is refused (membership.ts, and here). */
+export const PROTOCOL = 1;
+
+export const enum Entry {
+  Tell = 0,
+  Ask = 1,
+  Send = 2,
+  /** The outcome of an ask or send: ok, then the value or a WireError. */
+  Answer = 3,
+  /** No call: asks whether the node is there (a request that no one answers says it is not). */
+  Ping = 4,
+  /** A registered name looked up on that node: answered with its ref, or null. */
+  Lookup = 5,
+  /** An actor started on that node, by its definition's name: answered with its ref once it started. */
+  Spawn = 6,
+}
+
+export type Call =
+  | [Entry.Tell, thread: number, key: number, type: string, payload: unknown, options: WireOptions | null]
+  | [Entry.Ask | Entry.Send, corr: number, thread: number, key: number, type: string, payload: unknown, options: WireOptions | null]
+  | [Entry.Answer, corr: number, ok: boolean, value: unknown]
+  | [Entry.Ping]
+  | [Entry.Lookup, corr: number, name: string]
+  | [Entry.Spawn, corr: number, definition: string, args: unknown, options: SpawnOptions];
+
+/** [protocol, sender's system id, sender's node name, calls] */
+export type Batch = [protocol: number, systemId: string, nodeName: string, calls: Call[]];
+
+/** The batch's bytes; refs in it named as `stamp`'s (this system's) where they are local. */
+export function encodeBatch(stamp: readonly [string, string], calls: Call[]): Uint8Array {
+  const before = crossNodeStamp.current;
+  crossNodeStamp.current = stamp;
+  try {
+    return encodeStandalone(prepare([PROTOCOL, stamp[0], stamp[1], calls] satisfies Batch, 'message'));
+  } finally {
+    crossNodeStamp.current = before;
+  }
+}
+
+/** Reads a batch; refs in it bind to `decoder` (the main thread's node). Throws on bytes that are no batch. */
+export function decodeBatch(bytes: Uint8Array, decoder: unknown): Batch {
+  const before = decodeContext.current;
+  decodeContext.current = decoder;
+  try {
+    const batch = decodeStandalone(bytes) as Batch;
+    if (!Array.isArray(batch) || typeof batch[0] !== 'number' || typeof batch[1] !== 'string' || typeof batch[2] !== 'string' || !Array.isArray(batch[3])) {
+      throw new Error('not a troupe cluster batch');
+    }
+    return batch;
+  } finally {
+    decodeContext.current = before;
+  }
+}

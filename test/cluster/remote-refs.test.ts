@@ -1,0 +1,233 @@
+// N1, N2, N3: refs to actors on other nodes, with real processes on a real nats-server. This
+// process is one node; the others are child processes (test/fixtures/cluster-node.ts), each
+// with a Keeper on its worker thread ('keeper') and one on its main thread ('keeper-main').
+
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  ActorFailedError,
+  ActorInitializationError,
+  ActorStoppedError,
+  createSystem,
+  defineActor,
+  InvalidArgumentError,
+  MessageTooLargeError,
+  NodeDownError,
+  SerializationError,
+  type ActorRef,
+  type ActorSystem,
+  type DeadLetter,
+} from 'troupe';
+import { portableDefinition } from '../../src/actors/define.js';
+import { Keeper } from '../fixtures/cluster-actors.js';
+import { startNode, type NodeProcess } from '../support/cluster-nodes.js';
+import { until } from '../support/wait.js';
+
+const url = inject('natsUrl');
+/** Defined here only: no other node's code defines it. */
+const OnlyHere = defineActor(import.meta.url, 'OnlyInThisTest', { handlers: { hi: () => 'hi' } });
+defineActor('data:text/javascript,export {}', 'FromData', { handlers: {} });
+type Ref = ActorRef<typeof Keeper>;
+
+describe.skipIf(url === '')('cluster: refs across nodes', () => {
+  const namespace = `t${randomBytes(4).toString('hex')}`;
+  let system: ActorSystem;
+  let b: NodeProcess;
+  let c: NodeProcess;
+  const letters: DeadLetter[] = [];
+
+  beforeAll(async () => {
+    [b, c] = await Promise.all([startNode(url, 'b', namespace), startNode(url, 'c', namespace)]);
+    system = await createSystem({ threads: 1, cluster: { servers: url, name: 'a', namespace, heartbeatMs: 200, downAfterMs: 1000 } });
+    system.deadLetters.subscribe((letter) => letters.push(letter));
+  }, 60_000);
+
+  afterAll(async () => {
+    await system?.shutdown();
+    await Promise.all([b?.leave(), c?.leave()]);
+  }, 30_000);
+
+  const keeperOf = async (node: string, name = 'keeper'): Promise<Ref> => {
+    const ref = await system.lookup<typeof Keeper>(name, { node });
+    expect(ref, `${name} on ${node}`).toBeDefined();
+    return ref!;
+  };
+
+  it('members: every node sees the others join, itself among them', async () => {
+    await until(() => system.cluster!.members().length === 3, 10_000, 'three members');
+    expect(system.cluster!.members().map((m) => m.name).sort()).toEqual(['a', 'b', 'c']);
+    expect(system.cluster!.members().find((m) => m.self)!.name).toBe('a');
+    expect(system.cluster!.name).toBe('a');
+  });
+
+  for (const name of ['keeper', 'keeper-main']) {
+    it(`N1: tell, ask and send to an actor on another node (${name === 'keeper' ? 'its worker thread' : 'its main thread'}), in order per sender`, async () => {
+      const keeper = await keeperOf('b', name);
+      expect(String(keeper)).toContain('@b:');
+      await keeper.ask('clear');
+      for (let i = 0; i < 5000; i++) keeper.tell('note', i);
+      expect(await keeper.send('note', 5000)).toEqual({ duplicate: false });
+      const log = (await keeper.ask('log')) as number[];
+      expect(log).toEqual(Array.from({ length: 5001 }, (_, i) => i));
+      const value = { map: new Map([['k', [1, 2]]]), when: new Date(5), negative: -0, big: 2n ** 70n, nested: { list: [null, true, 'x'] } };
+      const echoed = (await keeper.ask('echo', value)) as typeof value;
+      expect(echoed).toEqual(value);
+      expect(Object.is(echoed.negative, -0)).toBe(true);
+    });
+  }
+
+  it('N1: refs travel: an actor on a worker here tells and asks a remote ref it was sent; a ref of this node that comes back is local again', async () => {
+    const remote = await keeperOf('c');
+    const local = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    await remote.ask('clear');
+    // From a worker thread of this node, through main, to c's worker.
+    const log = await local.ask('relay', { to: remote, lines: ['x', 'y', 'z'] });
+    expect(log).toEqual(['x', 'y', 'z']);
+    // The remote actor's own ref, as it sees itself, is the ref we hold.
+    const self = (await remote.ask('self')) as Ref;
+    expect(self.id).toBe(remote.id);
+    // Node c asks an actor of this node through a ref it was sent; a ref of ours that comes home is local.
+    const answer = (await remote.ask('askOther', { to: local, type: 'echo', payload: 'from c' })) as { ok: boolean; value: unknown };
+    expect(answer).toEqual({ ok: true, value: 'from c' });
+    const back = (await remote.ask('echo', local)) as Ref;
+    expect(back.id).toBe(local.id);
+    expect(String(back)).not.toMatch(/@[a-z]+:/); // a remote ref names its node: ActorRef(... @c:1)
+    back.tell('note', 'home');
+    expect(await local.ask('log')).toEqual(['home']);
+  });
+
+  it('N1: the same errors as between threads: a failing handler, a payload that cannot travel, a reply that cannot travel, a stopped actor', async () => {
+    const local = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    for (const ref of [local, await keeperOf('b'), await keeperOf('b', 'keeper-main')]) {
+      const failed = await ref.ask('fail', 'boom').catch((error: unknown) => error);
+      expect(failed, String(ref)).toBeInstanceOf(ActorFailedError);
+      expect((failed as Error).message).toContain('boom');
+      expect(() => ref.tell('note', () => 1)).toThrow(SerializationError);
+      await expect(ref.ask('echo', { f: () => 1 })).rejects.toThrow(SerializationError);
+      await expect(ref.ask('badReply')).rejects.toThrow(SerializationError);
+    }
+    // A stopped actor on another node: an ask rejects as for a local one, a tell is a 'stopped' dead letter there.
+    const doomed = await keeperOf('b', 'doomed');
+    await doomed.ask('stopSelf').catch(() => undefined);
+    await expect(doomed.ask('echo', 1)).rejects.toThrow(ActorStoppedError);
+    doomed.tell('note', 'too late');
+    const lettersOfB = await keeperOf('b', 'letters');
+    await until(async () => ((await lettersOfB.ask('letters')) as { reason: string }[]).some((l) => l.reason === 'stopped'), 10_000, "b's stopped dead letter");
+  });
+
+  it('N1: a reply too large for NATS rejects its ask with MessageTooLargeError, not a timeout', async () => {
+    const keeper = await keeperOf('b');
+    await keeper.ask('clear');
+    for (let i = 0; i < 300_000; i++) keeper.tell('note', i);
+    expect(await keeper.ask('count')).toBe(300_000);
+    await expect(keeper.ask('log', undefined, { timeoutMs: 20_000 })).rejects.toThrow(MessageTooLargeError);
+    await keeper.ask('clear');
+  });
+
+  it('lookup: a name on a given node, on any node, or on none', async () => {
+    const onB = await keeperOf('b');
+    const onC = await keeperOf('c');
+    expect(onB.id).not.toBe(onC.id);
+    expect(await system.lookup('letters')).toBeDefined(); // some node has it
+    expect(await system.lookup('nobody')).toBeUndefined();
+    expect(await system.lookup('keeper', { node: 'a' })).toBeUndefined();
+    await expect(system.lookup('keeper', { node: 42 as unknown as string })).rejects.toThrow(InvalidArgumentError);
+    expect(() => system.register('theirs', onB)).toThrow(InvalidArgumentError);
+  });
+
+  it('placement { node }: system.start starts an actor on another node, on a worker picked there or on the thread given; spawn refuses and says why', async () => {
+    const there = await system.start(Keeper, undefined, { placement: { node: 'b' } });
+    expect(String(there)).toContain('@b:');
+    expect(await there.ask('thread')).toBeGreaterThan(0); // a worker of b
+    there.tell('note', 'hello');
+    expect(await there.ask('log')).toEqual(['hello']);
+    const onMain = await system.start(Keeper, undefined, { placement: { node: 'c', thread: 0 } });
+    expect(String(onMain)).toContain('@c:0');
+    expect(await onMain.ask('thread')).toBe(0);
+    // This node by its own name: a local actor, as with any placement.
+    const here = await system.start(Keeper, undefined, { placement: { node: 'a', thread: 1 } });
+    expect(String(here)).not.toMatch(/@[a-z]+:/);
+    expect(() => system.spawn(Keeper, undefined, { placement: { node: 'b' } })).toThrow(/system\.start/);
+    await expect(system.start(Keeper, undefined, { placement: { node: 'nowhere' } })).rejects.toThrow(InvalidArgumentError);
+    // What works on this node's actors only, so far: refused with a typed error, never taken for a local actor.
+    await expect(system.stop(there)).rejects.toThrow(InvalidArgumentError);
+    await expect(system.move(there, 1)).rejects.toThrow(InvalidArgumentError);
+    expect(() => system.subscribe('topic', there)).toThrow(InvalidArgumentError);
+    const watcher = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    expect(await watcher.ask('watchOther', there)).toMatchObject({ ok: false, code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('N7: a node starts for another only a definition its own code defined in a module file, found by its name; nothing from the wire is imported', async () => {
+    const refused = await system.start(OnlyHere, undefined, { placement: { node: 'b' } }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ActorInitializationError);
+    expect((refused as Error).message).toContain('OnlyInThisTest');
+    // A definition from a data: URL is never started for another node, nor one whose name two definitions share.
+    expect(portableDefinition('FromData')).toBeNull();
+    expect(portableDefinition('ClusterKeeper')).toBe(Keeper);
+    // The nodes still work.
+    expect(await (await keeperOf('b')).ask('echo', 'still here')).toBe('still here');
+  });
+
+  it('N2, N3: a node killed with SIGKILL: an ask waiting on it fails fast with NodeDownError; it is declared down within the bound; tells to it become node-down dead letters', async () => {
+    const d = await startNode(url, 'd', namespace);
+    await until(() => system.cluster!.member('d') !== undefined, 10_000, 'd to join');
+    const keeper = await keeperOf('d');
+    const left = new Promise<{ reason: string; at: number }>((resolve) => {
+      const on = (member: { name: string }, reason: string): void => {
+        if (member.name !== 'd') return;
+        system.cluster!.off('leave', on);
+        resolve({ reason, at: performance.now() });
+      };
+      system.cluster!.on('leave', on);
+    });
+    const waiting = keeper.ask('slow', 60_000, { timeoutMs: 30_000 }).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the ask is there
+    const killedAt = performance.now();
+    await d.kill();
+    const error = await waiting;
+    expect(error).toBeInstanceOf(NodeDownError);
+    expect((error as NodeDownError).code).toBe('ERR_NODE_DOWN');
+    expect(performance.now() - killedAt).toBeLessThan(system.cluster!.downWithinMs + 2000); // not the ask's 30 s
+    const leave = await left;
+    expect(leave.reason).toBe('down');
+    expect(leave.at - killedAt).toBeLessThan(system.cluster!.downWithinMs + 1000);
+    // Once it is known gone: an ask fails at once, a tell is a dead letter with its content.
+    await expect(keeper.ask('echo', 1)).rejects.toThrow(NodeDownError);
+    keeper.tell('note', 'to the dead');
+    await until(() => letters.some((l) => l.reason === 'node-down' && l.message.payload === 'to the dead'), 5000, 'the node-down dead letter');
+    expect(letters.find((l) => l.message.payload === 'to the dead')!.recipient).toBe(keeper.id);
+  });
+
+  it('N3: a node that shuts down leaves at once (reason left), and what it was sent before is handled', async () => {
+    const e = await startNode(url, 'e', namespace);
+    await until(() => system.cluster!.member('e') !== undefined, 10_000, 'e to join');
+    const keeper = await keeperOf('e');
+    for (let i = 0; i < 100; i++) keeper.tell('note', i);
+    expect(await keeper.ask('count')).toBe(100);
+    const left = new Promise<string>((resolve) => system.cluster!.once('leave', (_member, reason) => resolve(reason)));
+    const start = performance.now();
+    expect(await e.leave()).toBe(0);
+    expect(await left).toBe('left');
+    expect(performance.now() - start).toBeLessThan(system.cluster!.downWithinMs);
+  });
+});
+
+describe('cluster options', () => {
+  it('are checked before anything connects: typed errors, and a server that is not there fails createSystem', async () => {
+    await expect(createSystem({ threads: 1, cluster: { servers: 5 as unknown as string } })).rejects.toThrow(InvalidArgumentError);
+    await expect(createSystem({ threads: 1, cluster: { servers: 'nats://127.0.0.1:1', name: 'a b' } })).rejects.toThrow(InvalidArgumentError);
+    await expect(createSystem({ threads: 1, cluster: { servers: 'nats://127.0.0.1:1', heartbeatMs: 1000, downAfterMs: 1500 } })).rejects.toThrow(InvalidArgumentError);
+    await expect(createSystem({ threads: 1, cluster: { servers: 'nats://127.0.0.1:1', bogus: 1 } as never })).rejects.toThrow(InvalidArgumentError);
+    await expect(createSystem({ threads: 1, cluster: { servers: 'nats://127.0.0.1:1', connection: { maxReconnectAttempts: 0, timeout: 500 } } })).rejects.toThrow(ActorInitializationError);
+  });
+
+  it('a system without a cluster has none, and a lookup on a node is refused', async () => {
+    const alone = await createSystem({ threads: 1 });
+    try {
+      expect(alone.cluster).toBeNull();
+      await expect(alone.lookup('x', { node: 'b' })).rejects.toThrow(InvalidArgumentError);
+    } finally {
+      await alone.shutdown();
+    }
+  });
+});
