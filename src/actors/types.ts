@@ -373,7 +373,8 @@ export interface DeadLetter {
 }
 
 /** Why an actor ended, as its watchers learn it. */
-export type ExitReason = 'normal' | 'failed' | 'shutdown' | 'noproc' | 'thread-exit' | 'killed';
+/** `node-down`: the actor's node (another process of the cluster) was declared down. */
+export type ExitReason = 'normal' | 'failed' | 'shutdown' | 'noproc' | 'thread-exit' | 'killed' | 'node-down';
 
 // ---- supervision -------------------------------------------------------------------------------
 

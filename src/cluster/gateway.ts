@@ -15,7 +15,7 @@ import type { ActorNode } from '../actors/node/node.js';
 import type { CrossNodeCall, WireOptions } from '../actors/node/wire.js';
 import type { RemoteRefImpl } from '../actors/remote-ref.js';
 import { portableDefinition } from '../actors/define.js';
-import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, SendOptions, SendResult, SpawnOptions } from '../actors/types.js';
+import type { AnyDefinition, AskOptions, DeadLetterReason, ExitReason, MessageOptions, SendOptions, SendResult, SpawnOptions } from '../actors/types.js';
 import { checkPayload } from '../runtime/codec.js';
 import { STAT_ACCEPTED } from '../runtime/layout.js';
 import { Link, type LinkHost } from './link.js';
@@ -36,6 +36,10 @@ export class Gateway implements CrossNodePort, LinkHost {
   /** System ids of nodes known gone: a ref to one fails at once. */
   readonly #gone = new Set<string>();
   #inbox: { unsubscribe(): void } | null = null;
+  /** Actors of other nodes watched from this node, by id: the ref, and its watchers here by thread and key (with their alias for it). */
+  readonly #watched = new Map<string, { ref: RemoteRefImpl; watchers: Map<string, readonly [thread: number, key: number, alias: number]> }>();
+  /** Actors of this node watched from other nodes, by the watching system and the actor's key: what cancels the watch here. */
+  readonly #watchedHere = new Map<string, { systemId: string; cancel: () => void }>();
   /** What other nodes may start here (options.cluster.definitions); null: any portable definition. */
   readonly #definitions: ReadonlyMap<string, AnyDefinition> | null;
 
@@ -178,6 +182,67 @@ export class Gateway implements CrossNodePort, LinkHost {
 
   answered(): void {}
 
+  watch(ref: ActorRefImpl, watcherThread: number, watcherKey: number, alias: number, on: boolean): void {
+    const remote = ref as RemoteRefImpl;
+    const watcher = `${watcherThread}:${watcherKey}`;
+    let entry = this.#watched.get(remote.id);
+    if (!on) {
+      if (entry === undefined || !entry.watchers.delete(watcher) || entry.watchers.size > 0) return;
+      this.#watched.delete(remote.id);
+      this.#linkTo(remote)?.push([Entry.Unwatch, remote.thread, remote.key]);
+      return;
+    }
+    if (entry === undefined) {
+      const link = this.#linkTo(remote);
+      if (link === null) {
+        this.#terminated(watcherThread, watcherKey, alias, 'node-down');
+        return;
+      }
+      entry = { ref: remote, watchers: new Map() };
+      this.#watched.set(remote.id, entry);
+      link.push([Entry.Watch, remote.thread, remote.key]);
+    }
+    entry.watchers.set(watcher, [watcherThread, watcherKey, alias]);
+  }
+
+  /** Tells a watcher here that the actor of another node it watched (as `alias`) ended. */
+  #terminated(thread: number, key: number, alias: number, reason: ExitReason): void {
+    if (thread === 0) this.#node.deathWatch.remoteEnded(key, alias, reason);
+    else this.#node.control(thread, ['xn-terminated', key, alias, reason]);
+  }
+
+  /** The watched actor `id` ended: every watcher here hears it, once. */
+  #endedThere(id: string, reason: ExitReason): void {
+    const entry = this.#watched.get(id);
+    if (entry === undefined) return;
+    this.#watched.delete(id);
+    for (const [thread, key, alias] of entry.watchers.values()) this.#terminated(thread, key, alias, reason);
+  }
+
+  /** Node `systemId` watches actor (thread, key) of this one. */
+  #watchHere(systemId: string, nodeName: string, thread: number, key: number): void {
+    const ref = this.#local(thread, key);
+    const id = `${systemId}|${key}`;
+    if (ref === null) {
+      this.#to(systemId, nodeName)?.push([Entry.Terminated, thread, key, 'noproc']);
+      return;
+    }
+    if (this.#watchedHere.has(id)) return;
+    const cancel = this.#node.deathWatch.watchWith(ref, (reason) => {
+      this.#watchedHere.delete(id);
+      this.#to(systemId, nodeName)?.push([Entry.Terminated, thread, key, reason]);
+    });
+    this.#watchedHere.set(id, { systemId, cancel });
+  }
+
+  #unwatchHere(systemId: string, key: number): void {
+    const id = `${systemId}|${key}`;
+    const entry = this.#watchedHere.get(id);
+    if (entry === undefined) return;
+    this.#watchedHere.delete(id);
+    entry.cancel();
+  }
+
   // ---- LinkHost --------------------------------------------------------------------------------
 
   async request(subject: string, bytes: Uint8Array): Promise<void> {
@@ -204,6 +269,14 @@ export class Gateway implements CrossNodePort, LinkHost {
    * for it fails now, and so will what is sent to it from now on. `calls`: a batch it did not take.
    */
   nodeGone(id: string, calls: Call[] = []): void {
+    if (!this.#gone.has(id)) {
+      for (const [watchedId, entry] of [...this.#watched]) if (entry.ref.systemId === id) this.#endedThere(watchedId, 'node-down');
+      for (const [key, entry] of [...this.#watchedHere]) {
+        if (entry.systemId !== id) continue;
+        this.#watchedHere.delete(key);
+        entry.cancel();
+      }
+    }
     this.#gone.add(id);
     const link = this.#links.get(id);
     if (link === undefined) return;
@@ -288,6 +361,15 @@ export class Gateway implements CrossNodePort, LinkHost {
         case Entry.Spawn:
           this.#spawnHere(systemId, nodeName, call[1], call[2], call[3], call[4]);
           break;
+        case Entry.Watch:
+          this.#watchHere(systemId, nodeName, call[1], call[2]);
+          break;
+        case Entry.Unwatch:
+          this.#unwatchHere(systemId, call[2]);
+          break;
+        case Entry.Terminated:
+          this.#endedThere(`${systemId}.${Number(call[2]).toString(36)}`, call[3]);
+          break;
         case Entry.Lookup:
           this.#answer(systemId, nodeName, call[1], true, typeof call[2] === 'string' ? (this.#node.names.here(call[2]) ?? null) : null);
           break;
@@ -351,6 +433,11 @@ export class Gateway implements CrossNodePort, LinkHost {
     );
   }
 
+  /** The link to a node that sent this one something (known by its system id and name), or null if it is gone. */
+  #to(systemId: string, nodeName: string): Link | null {
+    return this.#linkTo({ systemId, nodeName });
+  }
+
   #answer(systemId: string, nodeName: string, corr: number, ok: boolean, value: unknown): void {
     if (this.#gone.has(systemId)) return; // the asker's node is gone: no one waits
     if (ok) {
@@ -361,12 +448,7 @@ export class Gateway implements CrossNodePort, LinkHost {
         value = toWire(error);
       }
     }
-    let link = this.#links.get(systemId);
-    if (link === undefined) {
-      link = new Link(this, systemId, nodeName, this.#prefix + systemId);
-      this.#links.set(systemId, link);
-    }
-    link.push([Entry.Answer, corr, ok, value]);
+    this.#to(systemId, nodeName)?.push([Entry.Answer, corr, ok, value]);
   }
 }
 

@@ -74,22 +74,30 @@ export class Membership extends EventEmitter<MembershipEvents> {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     }
-    const watch = await this.#kv.watch({ key: 'node.>' });
-    this.#watch = watch;
-    void (async () => {
+    this.#timer = setInterval(() => void this.#tick(), this.#heartbeatMs);
+    this.#timer.unref();
+    // The watch only hears of joins and leaves sooner than the next listing: it is made (and
+    // made again, should it end) beside the heartbeats, which alone would do.
+    void this.#keepWatching();
+  }
+
+  async #keepWatching(): Promise<void> {
+    while (!this.#closed) {
       try {
+        const watch = await this.#kv.watch({ key: 'node.>' });
+        this.#watch = watch;
+        if (this.#closed) watch.stop();
         for await (const entry of watch) {
           if (this.#closed) break;
           const name = entry.key.slice('node.'.length);
           if (entry.operation === 'PUT') this.#seen(name, parse(entry.string()));
           else this.#gone(name, 'left');
         }
-      } catch (error) {
-        if (!this.#closed) this.#logger.warn(`cluster: the membership watch ended: ${(error as Error).message}`);
+      } catch {
+        // NATS failing over: the heartbeats report it; the watch is made again below.
       }
-    })();
-    this.#timer = setInterval(() => void this.#tick(), this.#heartbeatMs);
-    this.#timer.unref();
+      if (!this.#closed) await new Promise((resolve) => setTimeout(resolve, this.#heartbeatMs));
+    }
   }
 
   members(): ClusterMember[] {

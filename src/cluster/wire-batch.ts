@@ -6,7 +6,7 @@
 
 import { crossNodeStamp } from '../actors/actor-ref.js';
 import type { WireOptions } from '../actors/node/wire.js';
-import type { SpawnOptions } from '../actors/types.js';
+import type { ExitReason, SpawnOptions } from '../actors/types.js';
 import { decodeContext, decodeStandalone, encodeStandalone, prepare } from '../runtime/codec.js';
 
 /** The cluster wire protocol. A node that speaks another is refused (membership.ts, and here). */
@@ -24,6 +24,11 @@ export const enum Entry {
   Lookup = 5,
   /** An actor started on that node, by its definition's name: answered with its ref once it started. */
   Spawn = 6,
+  /** The sending node watches an actor of that node (one watch per actor per node; its watchers are the sender's to count). */
+  Watch = 7,
+  Unwatch = 8,
+  /** An actor that the receiving node watches ended, and why. */
+  Terminated = 9,
 }
 
 export type Call =
@@ -32,7 +37,9 @@ export type Call =
   | [Entry.Answer, corr: number, ok: boolean, value: unknown]
   | [Entry.Ping]
   | [Entry.Lookup, corr: number, name: string]
-  | [Entry.Spawn, corr: number, definition: string, args: unknown, options: SpawnOptions];
+  | [Entry.Spawn, corr: number, definition: string, args: unknown, options: SpawnOptions]
+  | [Entry.Watch | Entry.Unwatch, thread: number, key: number]
+  | [Entry.Terminated, thread: number, key: number, reason: ExitReason];
 
 /** [protocol, sender's system id, sender's node name, calls] */
 export type Batch = [protocol: number, systemId: string, nodeName: string, calls: Call[]];

@@ -153,8 +153,28 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     await expect(system.stop(there)).rejects.toThrow(InvalidArgumentError);
     await expect(system.move(there, 1)).rejects.toThrow(InvalidArgumentError);
     expect(() => system.subscribe('topic', there)).toThrow(InvalidArgumentError);
-    const watcher = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
-    expect(await watcher.ask('watchOther', there)).toMatchObject({ ok: false, code: 'ERR_INVALID_ARGUMENT' });
+  });
+
+  it('N3: death watch across nodes, from a worker and from main, both ways: Terminated with the actor\'s ref and reason; an unwatched one says nothing', async () => {
+    const watchers = [system.spawn(Keeper, undefined, { placement: { thread: 1 } }), system.spawn(Keeper, undefined, { placement: { thread: 0 } })];
+    const targets = await Promise.all([0, 1, 2].map(() => system.start(Keeper, undefined, { placement: { node: 'b' } })));
+    for (const w of watchers) for (const t of targets) w.tell('watchOther', t);
+    for (const w of watchers) w.tell('unwatchOther', targets[2]!);
+    for (const w of watchers) await w.ask('log'); // the watches are made
+    await targets[0]!.ask('stopSelf');
+    await targets[1]!.ask('fail', 'boom').catch(() => undefined); // restarted, not ended: nothing to hear
+    await targets[2]!.ask('stopSelf');
+    for (const w of watchers) {
+      await until(async () => ((await w.ask('ended')) as unknown[]).length > 0, 10_000, 'the Terminated');
+      expect(await w.ask('ended')).toEqual([{ id: targets[0]!.id, reason: 'normal' }]);
+    }
+    // Node c watches an actor of this node, through a ref it was sent.
+    const local = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    const remoteWatcher = await keeperOf('c');
+    await remoteWatcher.ask('watchOther', local);
+    await system.stop(local);
+    await until(async () => ((await remoteWatcher.ask('ended')) as { id: string }[]).some((e) => e.id === local.id), 10_000, "c's Terminated");
+    expect(((await remoteWatcher.ask('ended')) as { id: string; reason: string }[]).find((e) => e.id === local.id)!.reason).toBe('normal');
   });
 
   it('N7: a node starts for another only a definition its own code defined in a module file, found by its name; nothing from the wire is imported', async () => {
@@ -168,10 +188,12 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     expect(await (await keeperOf('b')).ask('echo', 'still here')).toBe('still here');
   });
 
-  it('N2, N3: a node killed with SIGKILL: an ask waiting on it fails fast with NodeDownError; it is declared down within the bound; tells to it become node-down dead letters', async () => {
+  it('N2, N3: a node killed with SIGKILL: an ask waiting on it fails fast with NodeDownError; it is declared down within the bound, its actors\' watchers hear node-down; tells to it become node-down dead letters', async () => {
     const d = await startNode(url, 'd', namespace);
     await until(() => system.cluster!.member('d') !== undefined, 10_000, 'd to join');
     const keeper = await keeperOf('d');
+    const watcher = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    await watcher.ask('watchOther', keeper);
     const left = new Promise<{ reason: string; at: number }>((resolve) => {
       const on = (member: { name: string }, reason: string): void => {
         if (member.name !== 'd') return;
@@ -187,10 +209,14 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     const error = await waiting;
     expect(error).toBeInstanceOf(NodeDownError);
     expect((error as NodeDownError).code).toBe('ERR_NODE_DOWN');
-    expect(performance.now() - killedAt).toBeLessThan(system.cluster!.downWithinMs + 2000); // not the ask's 30 s
+    const failedAfter = performance.now() - killedAt;
+    expect(failedAfter, `the ask failed ${failedAfter} ms after the kill`).toBeLessThan(system.cluster!.downWithinMs + 2000); // not the ask's 30 s
     const leave = await left;
     expect(leave.reason).toBe('down');
-    expect(leave.at - killedAt).toBeLessThan(system.cluster!.downWithinMs + 1000);
+    expect(leave.at - killedAt, `declared down ${leave.at - killedAt} ms after the kill`).toBeLessThan(system.cluster!.downWithinMs + 1000);
+    // Its watchers here hear of its actors' end: node-down.
+    await until(async () => ((await watcher.ask('ended')) as unknown[]).length > 0, 5000, 'the node-down Terminated');
+    expect(await watcher.ask('ended')).toEqual([{ id: keeper.id, reason: 'node-down' }]);
     // Once it is known gone: an ask fails at once, a tell is a dead letter with its content.
     await expect(keeper.ask('echo', 1)).rejects.toThrow(NodeDownError);
     keeper.tell('note', 'to the dead');

@@ -47,6 +47,12 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
     case 'xn-answer':
       node.crossNode.answered(record[1], record[2], record[3]);
       return;
+    case 'xn-watch':
+      node.crossNode.watch(record[1], from, record[2], record[3], record[4]);
+      return;
+    case 'xn-terminated':
+      node.deathWatch.remoteEnded(record[1], record[2], record[3]);
+      return;
     case 'dl':
       node.deadLetters.toListeners(record[1]);
       return;

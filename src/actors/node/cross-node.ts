@@ -18,6 +18,31 @@ export interface CrossNodePort extends RefHost {
   fromWorker(from: number, call: CrossNodeCall): void;
   /** A worker: the outcome of one of its asks or sends to another node. */
   answered(corr: number, ok: boolean, value: unknown): void;
+  /**
+   * Actor `watcherKey` of thread `watcherThread` watches (or, `on` false, no longer watches) the
+   * actor of another node `ref`, known to it as `alias` (watchAlias): its end comes back as a
+   * Terminated for that alias (death-watch.ts remoteEnded), reason `node-down` if its node goes.
+   */
+  watch(ref: ActorRefImpl, watcherThread: number, watcherKey: number, alias: number, on: boolean): void;
+}
+
+/**
+ * Names for actors of other nodes in a watcher's `watching` map, which is keyed by actor key:
+ * negative numbers, one per remote actor on this thread, so that none is taken for a local
+ * actor of the same key.
+ */
+export class WatchAliases {
+  readonly #byId = new Map<string, number>();
+  #next = 0;
+
+  of(ref: ActorRefImpl): number {
+    let alias = this.#byId.get(ref.id);
+    if (alias === undefined) {
+      alias = --this.#next;
+      this.#byId.set(ref.id, alias);
+    }
+    return alias;
+  }
 }
 
 /** The options of a call, as they cross: the signal left out. */
@@ -104,6 +129,10 @@ export class WorkerRelay implements CrossNodePort {
     if (ok) this.#host.asks.resolve(corr, value);
     else this.#host.asks.reject(corr, fromWire(value as WireError));
   }
+
+  watch(ref: ActorRefImpl, _watcherThread: number, watcherKey: number, alias: number, on: boolean): void {
+    this.#host.control(0, ['xn-watch', ref, watcherKey, alias, on]);
+  }
 }
 
 /** Main's port in a system that is not in a cluster: no remote ref can reach it, but say so if one does. */
@@ -139,6 +168,10 @@ export class NoCluster implements CrossNodePort {
   }
 
   answered(): void {}
+
+  watch(): void {
+    throw notInCluster();
+  }
 }
 
 function notInCluster(): Error {

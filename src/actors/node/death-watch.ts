@@ -3,7 +3,9 @@
 // keeps its watchers (watcher key -> thread); the watcher keeps what it watches. Runtime parts
 // that are not actors (a pool's members) watch through functions, under negative watcher keys.
 
-import { checkLocalRef } from '../remote-ref.js';
+import { checkRef } from '../actor-ref.js';
+import { isRemoteRef } from '../remote-ref.js';
+import { WatchAliases } from './cross-node.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from '../cell/cell.js';
 import { Envelope, EnvelopeKind, type TerminatedNotice } from '../cell/envelope.js';
@@ -15,13 +17,22 @@ export class DeathWatch {
   /** Watchers that are functions, not actors (a pool's members): negative watcher keys. */
   readonly #fnWatchers = new Map<number, { ref: ActorRefImpl; onEnd: (reason: ExitReason) => void }>();
   #fnWatchSeq = 0;
+  /** Keys in `watching` for actors of other nodes. */
+  readonly #aliases = new WatchAliases();
 
   constructor(node: NodeCore) {
     this.#node = node;
   }
 
   watch(watcher: Cell, ref: ActorRefImpl): void {
-    checkLocalRef(ref, 'watch(ref)');
+    checkRef(ref, 'watch(ref)');
+    if (isRemoteRef(ref)) {
+      const alias = this.#aliases.of(ref);
+      if (watcher.watching?.has(alias)) return;
+      (watcher.watching ??= new Map()).set(alias, ref);
+      this.#node.crossNode.watch(ref, this.#node.self, watcher.key, alias, true);
+      return;
+    }
     if (watcher.watching?.has(ref.key)) return;
     (watcher.watching ??= new Map()).set(ref.key, ref);
     const node = this.#node;
@@ -41,7 +52,12 @@ export class DeathWatch {
   }
 
   unwatch(watcher: Cell, ref: ActorRefImpl): void {
-    checkLocalRef(ref, 'unwatch(ref)');
+    checkRef(ref, 'unwatch(ref)');
+    if (isRemoteRef(ref)) {
+      const alias = this.#aliases.of(ref);
+      if (watcher.watching?.delete(alias) === true) this.#node.crossNode.watch(ref, this.#node.self, watcher.key, alias, false);
+      return;
+    }
     if (watcher.watching?.delete(ref.key) !== true) return;
     const node = this.#node;
     node.locate(ref);
@@ -102,7 +118,7 @@ export class DeathWatch {
   threadGone(thread: number): void {
     for (const cell of this.#node.cells.values()) {
       if (cell.watching === null) continue;
-      for (const ref of cell.watching.values()) if (this.#node.locate(ref) === thread) this.#deliver(cell, thread, ref.key, 'thread-exit');
+      for (const ref of cell.watching.values()) if (!isRemoteRef(ref) && this.#node.locate(ref) === thread) this.#deliver(cell, thread, ref.key, 'thread-exit');
     }
     for (const [id, w] of this.#fnWatchers) if (this.#node.locate(w.ref) === thread) this.#fnEnded(id, 'thread-exit');
   }
@@ -112,7 +128,7 @@ export class DeathWatch {
     const node = this.#node;
     for (const cell of node.cells.values()) {
       if (cell.watching === null) continue;
-      for (const ref of cell.watching.values()) if (node.locate(ref) === thread) node.control(thread, ['watch', ref.key, cell.key]);
+      for (const ref of cell.watching.values()) if (!isRemoteRef(ref) && node.locate(ref) === thread) node.control(thread, ['watch', ref.key, cell.key]);
     }
     for (const [id, w] of this.#fnWatchers) if (node.locate(w.ref) === thread) node.control(thread, ['watch', w.ref.key, id]);
   }
@@ -134,6 +150,12 @@ export class DeathWatch {
 
   onUnwatch(targetKey: number, watcherKey: number): void {
     this.#node.cells.get(targetKey)?.watchers?.delete(watcherKey);
+  }
+
+  /** An actor of another node that watcher `watcherKey` here watches (as `alias`) ended, or its node went down. */
+  remoteEnded(watcherKey: number, alias: number, reason: ExitReason): void {
+    const watcher = this.#node.cells.get(watcherKey);
+    if (watcher?.watching?.has(alias) === true) this.#deliver(watcher, -1, alias, reason);
   }
 
   /** A target on thread `from` that a watcher here watches ended. */

@@ -15,6 +15,7 @@
 // nothing ties it to its thread (children, links, topics, a pool, ack mode, a bounded mailbox):
 // otherwise the move is refused with ActorPinnedError, and inspect() says why.
 
+import { isRemoteRef } from '../remote-ref.js';
 import { ActorFailedError, ActorPinnedError, ActorStoppedError, toWire } from '../../errors.js';
 import { encodedSize, roundTripProblem } from '../../runtime/codec.js';
 import { MIGRATED_IN, MIGRATED_OUT, STAT_RETURNED, STAT_RING_IN } from '../../runtime/layout.js';
@@ -62,6 +63,7 @@ export function pinReason(cell: Cell, host: MoveHost): string | null {
   if (policy.supervision?.decide != null) return 'its supervision decides by a function on its thread';
   if (cell.self.entity !== undefined) return "it is an entity's activation (it lives where its key does)";
   if (host.topics.subscribes(cell.key)) return 'it subscribes to topics';
+  if (cell.watching !== null) for (const ref of cell.watching.values()) if (isRemoteRef(ref)) return 'it watches an actor on another node';
   return cell.restartState?.pinned ?? null;
 }
 

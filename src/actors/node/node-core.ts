@@ -9,6 +9,7 @@ import type { Liveness } from '../../runtime/liveness.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { Arrivals } from './arrivals.js';
+import type { CrossNodePort } from './cross-node.js';
 import type { AskTable } from './ask.js';
 import type { Cell } from '../cell/cell.js';
 import type { IntMap } from '../../runtime/int-map.js';
@@ -38,6 +39,8 @@ export interface NodeCore {
   /** Why messages die when their actor stops ('shutdown' during a shutdown). */
   readonly stopReason: DeadLetterReason;
   readonly askTimeoutMs: number;
+  /** The host of refs to actors on other nodes (cross-node.ts). */
+  readonly crossNode: CrossNodePort;
   /** Threads that died for good, or are between a death and their replacement. */
   isDead(thread: number): boolean;
   idOf(key: number): string;

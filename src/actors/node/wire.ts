@@ -123,4 +123,6 @@ export type ControlRecord =
   | ['plan-sample', number] // correlation id: the planner asks for what was sampled (answered with a TrafficReport; sampling starts)
   | ['plan-off'] // the planner stopped: nothing more is sampled
   | ['xn-call', CrossNodeCall] // a worker's call to an actor on another node (to main, whose cluster gateway carries it)
-  | ['xn-answer', number, boolean, unknown]; // correlation id, ok, the value or a WireError: the outcome of a worker's ask or send to another node
+  | ['xn-answer', number, boolean, unknown] // correlation id, ok, the value or a WireError: the outcome of a worker's ask or send to another node
+  | ['xn-watch', ActorRefImpl, number, number, boolean] // an actor on another node, the watcher's key, its alias there, watch (true) or unwatch: a worker's watch, to main
+  | ['xn-terminated', number, number, ExitReason]; // watcher key, the alias of the actor on another node it watched, why that ended (main to the watcher's thread)
