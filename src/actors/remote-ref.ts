@@ -37,8 +37,7 @@ export function isRemoteRef(ref: ActorRefImpl): ref is RemoteRefImpl {
 }
 
 /**
- * checkRef, for what works on this node's actors only so far (stop, kill, move, link, a topic's
- * subscribers): a ref to another node's actor is refused with a typed error, never
+ * checkRef, for what works on this node's actors only so far (move, link, a topic's subscribers): a ref to another node's actor is refused with a typed error, never
  * taken for a local actor of the same number.
  */
 export function checkLocalRef(ref: unknown, name: string): asserts ref is ActorRefImpl {

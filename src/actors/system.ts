@@ -18,7 +18,7 @@ import { workerThreadImporting } from '../runtime/thread-role.js';
 import { createTopology, type Topology } from '../runtime/topology.js';
 import { invalid, validateNumber, validateObject, validateString } from '../validate.js';
 import type { Cluster } from '../cluster/cluster.js';
-import type { ActorRefImpl } from './actor-ref.js';
+import { checkRef, type ActorRefImpl } from './actor-ref.js';
 import { DeadLetterFeed, type DeadLetterStream } from './dead-letter-stream.js';
 import { metricsText } from './metrics.js';
 import { ActorNode } from './node/node.js';
@@ -212,7 +212,7 @@ export class ActorSystem {
    */
   stop(ref: ActorRef<AnyDefinition>, options?: { graceful?: boolean }): Promise<void> {
     try {
-      checkLocalRef(ref, 'stop(ref)');
+      checkRef(ref, 'stop(ref)');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -225,7 +225,7 @@ export class ActorSystem {
    */
   kill(ref: ActorRef<AnyDefinition>): Promise<void> {
     try {
-      checkLocalRef(ref, 'kill(ref)');
+      checkRef(ref, 'kill(ref)');
     } catch (error) {
       return Promise.reject(error);
     }

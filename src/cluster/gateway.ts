@@ -12,7 +12,7 @@ import { Envelope, EnvelopeKind } from '../actors/cell/envelope.js';
 import type { Logger } from '../actors/logger.js';
 import { answerRecord, checkCall, wireOptions, type CrossNodePort } from '../actors/node/cross-node.js';
 import type { ActorNode } from '../actors/node/node.js';
-import type { CrossNodeCall, WireOptions } from '../actors/node/wire.js';
+import type { CrossNodeCall, StopMode, WireOptions } from '../actors/node/wire.js';
 import type { RemoteRefImpl } from '../actors/remote-ref.js';
 import { portableDefinition } from '../actors/define.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, ExitReason, MessageOptions, SendOptions, SendResult, SpawnOptions } from '../actors/types.js';
@@ -162,8 +162,27 @@ export class Gateway implements CrossNodePort, LinkHost {
 
   // ---- CrossNodePort: what workers hand to main ------------------------------------------------
 
+  stop(ref: ActorRefImpl, mode: StopMode): Promise<void> {
+    const remote = ref as RemoteRefImpl;
+    const link = this.#linkTo(remote);
+    if (link === null) return Promise.reject(new NodeDownError(`node ${remote.nodeName} of actor ${remote.describe()} is gone`));
+    const { corr, promise } = this.#node.asks.open<void>(0, () => `stop of ${remote.describe()}`, -1);
+    link.waiting.add(corr);
+    const done = (): void => void link.waiting.delete(corr);
+    promise.then(done, done);
+    link.push([Entry.Stop, corr, remote.thread, remote.key, mode]);
+    return promise;
+  }
+
   fromWorker(from: number, call: CrossNodeCall): void {
     const [kind, corr, ref, type, payload, options] = call;
+    if (kind === 'stop') {
+      this.stop(ref, type as StopMode).then(
+        () => this.#node.control(from, answerRecord(corr, true, undefined)),
+        (error: unknown) => this.#node.control(from, answerRecord(corr, false, error)),
+      );
+      return;
+    }
     const given = (options ?? undefined) as AskOptions | undefined;
     if (kind === 'tell') {
       try {
@@ -324,6 +343,7 @@ export class Gateway implements CrossNodePort, LinkHost {
         case Entry.Send:
         case Entry.Lookup:
         case Entry.Spawn:
+        case Entry.Stop:
           link.waiting.delete(call[1]);
           this.#node.asks.reject(call[1], error);
           break;
@@ -361,6 +381,16 @@ export class Gateway implements CrossNodePort, LinkHost {
         case Entry.Spawn:
           this.#spawnHere(systemId, nodeName, call[1], call[2], call[3], call[4]);
           break;
+        case Entry.Stop: {
+          const ref = this.#local(call[2], call[3]);
+          const mode = call[4];
+          const stopped = ref === null ? Promise.resolve() : this.#node.stopRef(ref, mode === 'graceful', mode === 'kill');
+          stopped.then(
+            () => this.#answer(systemId, nodeName, call[1], true, undefined),
+            (error: unknown) => this.#answer(systemId, nodeName, call[1], false, toWire(error)),
+          );
+          break;
+        }
         case Entry.Watch:
           this.#watchHere(systemId, nodeName, call[1], call[2]);
           break;

@@ -5,7 +5,7 @@
 // reader that speaks another refuses it rather than guess.
 
 import { crossNodeStamp } from '../actors/actor-ref.js';
-import type { WireOptions } from '../actors/node/wire.js';
+import type { StopMode, WireOptions } from '../actors/node/wire.js';
 import type { ExitReason, SpawnOptions } from '../actors/types.js';
 import { decodeContext, decodeStandalone, encodeStandalone, prepare } from '../runtime/codec.js';
 
@@ -29,6 +29,8 @@ export const enum Entry {
   Unwatch = 8,
   /** An actor that the receiving node watches ended, and why. */
   Terminated = 9,
+  /** Stops an actor of the receiving node: answered once it has stopped. */
+  Stop = 10,
 }
 
 export type Call =
@@ -39,7 +41,8 @@ export type Call =
   | [Entry.Lookup, corr: number, name: string]
   | [Entry.Spawn, corr: number, definition: string, args: unknown, options: SpawnOptions]
   | [Entry.Watch | Entry.Unwatch, thread: number, key: number]
-  | [Entry.Terminated, thread: number, key: number, reason: ExitReason];
+  | [Entry.Terminated, thread: number, key: number, reason: ExitReason]
+  | [Entry.Stop, corr: number, thread: number, key: number, mode: StopMode];
 
 /** [protocol, sender's system id, sender's node name, calls] */
 export type Batch = [protocol: number, systemId: string, nodeName: string, calls: Call[]];

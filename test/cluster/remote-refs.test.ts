@@ -150,9 +150,19 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     expect(() => system.spawn(Keeper, undefined, { placement: { node: 'b' } })).toThrow(/system\.start/);
     await expect(system.start(Keeper, undefined, { placement: { node: 'nowhere' } })).rejects.toThrow(InvalidArgumentError);
     // What works on this node's actors only, so far: refused with a typed error, never taken for a local actor.
-    await expect(system.stop(there)).rejects.toThrow(InvalidArgumentError);
     await expect(system.move(there, 1)).rejects.toThrow(InvalidArgumentError);
     expect(() => system.subscribe('topic', there)).toThrow(InvalidArgumentError);
+  });
+
+  it('stop and kill an actor of another node, from main and from a worker: resolved once it stopped there', async () => {
+    const [a, b2, c2] = await Promise.all([0, 1, 2].map((i) => system.start(Keeper, undefined, { placement: { node: i === 2 ? 'c' : 'b' } })));
+    await system.stop(a!);
+    await expect(a!.ask('echo', 1)).rejects.toThrow(ActorStoppedError);
+    await system.kill(b2!);
+    await expect(b2!.ask('echo', 1)).rejects.toThrow(ActorStoppedError);
+    const stopper = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    expect(await stopper.ask('stopOther', c2!)).toBe('stopped');
+    await expect(c2!.ask('echo', 1)).rejects.toThrow(ActorStoppedError);
   });
 
   it('N3: death watch across nodes, from a worker and from main, both ways: Terminated with the actor\'s ref and reason; an unwatched one says nothing', async () => {

@@ -2,10 +2,9 @@
 // links, topics, offload, and the acknowledgement calls of ack mode. A thin face over the cell
 // and its host; created on an actor's first message, not at spawn.
 
-import { checkLocalRef } from '../remote-ref.js';
 import { invalid, validateNumber } from '../../validate.js';
 import { deferAck, settleAttempt } from './ack-mode.js';
-import type { ActorRefImpl } from '../actor-ref.js';
+import { checkRef, type ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from './cell.js';
 import { Pool, resolvePoolOptions } from '../pool.js';
 import type { ActorTimers } from './timers.js';
@@ -79,7 +78,7 @@ export class Context implements ActorContext<unknown> {
   stop(ref?: ActorRefImpl): Promise<void> {
     if (ref !== undefined) {
       try {
-        checkLocalRef(ref, 'ctx.stop(ref)');
+        checkRef(ref, 'ctx.stop(ref)');
       } catch (error) {
         return Promise.reject(error);
       }

@@ -10,7 +10,7 @@ import { invalid } from '../../validate.js';
 import type { ActorRefImpl, RefHost } from '../actor-ref.js';
 import type { AskOptions, MessageOptions, SendOptions, SendResult } from '../types.js';
 import type { AskTable } from './ask.js';
-import type { ControlRecord, CrossNodeCall, WireOptions } from './wire.js';
+import type { ControlRecord, CrossNodeCall, StopMode, WireOptions } from './wire.js';
 
 /** The host of remote refs on a thread. */
 export interface CrossNodePort extends RefHost {
@@ -24,6 +24,8 @@ export interface CrossNodePort extends RefHost {
    * Terminated for that alias (death-watch.ts remoteEnded), reason `node-down` if its node goes.
    */
   watch(ref: ActorRefImpl, watcherThread: number, watcherKey: number, alias: number, on: boolean): void;
+  /** Stops an actor of another node; resolves once it has stopped there. */
+  stop(ref: ActorRefImpl, mode: StopMode): Promise<void>;
 }
 
 /**
@@ -133,6 +135,13 @@ export class WorkerRelay implements CrossNodePort {
   watch(ref: ActorRefImpl, _watcherThread: number, watcherKey: number, alias: number, on: boolean): void {
     this.#host.control(0, ['xn-watch', ref, watcherKey, alias, on]);
   }
+
+  stop(ref: ActorRefImpl, mode: StopMode): Promise<void> {
+    // No timeout, as for a local stop: main answers when it is done, or when its node is gone.
+    const { corr, promise } = this.#host.asks.open<void>(0, () => `stop of ${ref.describe()}`, 0);
+    this.#host.control(0, ['xn-call', ['stop', corr, ref, mode, undefined, null]]);
+    return promise;
+  }
 }
 
 /** Main's port in a system that is not in a cluster: no remote ref can reach it, but say so if one does. */
@@ -171,6 +180,10 @@ export class NoCluster implements CrossNodePort {
 
   watch(): void {
     throw notInCluster();
+  }
+
+  stop(): Promise<void> {
+    return Promise.reject(notInCluster());
   }
 }
 

@@ -21,7 +21,7 @@ import { Placer } from '../../runtime/placement.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import { invalid, validateNumber } from '../../validate.js';
 import { ActorRefImpl } from '../actor-ref.js';
-import { RemoteRefImpl } from '../remote-ref.js';
+import { isRemoteRef, RemoteRefImpl } from '../remote-ref.js';
 import { NoCluster, WorkerRelay, type CrossNodePort } from './cross-node.js';
 import { Arrivals, type NodeRecovery } from './arrivals.js';
 import { AskTable } from './ask.js';
@@ -793,6 +793,7 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
 
   /** Stops any actor by ref; `graceful`: after what it already accepted; `kill`: an abnormal exit. */
   stopRef(ref: ActorRefImpl, graceful = false, kill = false): Promise<void> {
+    if (isRemoteRef(ref)) return this.crossNode.stop(ref, kill ? 'kill' : graceful ? 'graceful' : 'stop');
     if (ref.entity !== undefined) return Promise.reject(invalid('stop(ref)', `a ref to an actor (${ref.id} is an entity: it leaves memory by itself when idle)`, ref.id));
     return this.#stopping.stopRef(ref, graceful, kill);
   }

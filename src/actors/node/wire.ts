@@ -86,7 +86,10 @@ export interface WireOptions {
 }
 
 /** A call that a worker hands to main for another node: tell, or ask / send with its correlation id. */
-export type CrossNodeCall = readonly [kind: 'tell' | 'ask' | 'send', corr: number, ref: ActorRefImpl, type: string, payload: unknown, options: WireOptions | null];
+export type CrossNodeCall = readonly [kind: 'tell' | 'ask' | 'send' | 'stop', corr: number, ref: ActorRefImpl, type: string, payload: unknown, options: WireOptions | null];
+
+/** How an actor of another node is stopped: as stop(), stop({ graceful }), kill(). */
+export type StopMode = 'stop' | 'graceful' | 'kill';
 
 export type ControlRecord =
   | ['dl', DeadLetter]
