@@ -24,6 +24,8 @@ export interface WorkerBoot {
   readonly workers: number;
   /** Where entities keep what outlives the process (every thread opens the same store). */
   readonly storage: ResolvedStorage | null;
+  /** The system is a node of a cluster: a publish also goes to the other nodes (through main). */
+  readonly clustered: boolean;
   /** Set when this thread replaces one that died: how to read on in each ring, and what is pending. */
   readonly recovery?: NodeRecovery & { readonly joins: readonly (StreamJoin | null)[] };
   /** A spare: no wiring yet; it imports `preload` and waits to become a replacement. */
@@ -48,6 +50,7 @@ function begin(wiring: ThreadWiring, recovery: WorkerBoot['recovery']): void {
     defaultAskTimeoutMs: boot.askTimeoutMs,
     offloadThreads: boot.offloadThreads,
     workers: boot.workers,
+    clustered: boot.clustered,
     ...(recovery === undefined ? {} : { recovery }),
   });
   // The store first: what the custody log replays at start (a replacement's) waits for it, and

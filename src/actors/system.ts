@@ -415,7 +415,8 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
   const liveness = createLivenessTables(threadCount);
   // The store is opened here first: a directory that cannot hold it is refused before any thread starts.
   const store = resolved.storage === null ? null : await openLmdbStore(resolved.storage.path, resolved.storage.durability);
-  const boot = { tuning, systemId, bounds, liveness, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads, workers: resolved.threads, storage: resolved.storage };
+  const clustered = resolved.cluster !== null;
+  const boot = { tuning, systemId, bounds, liveness, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads, workers: resolved.threads, storage: resolved.storage, clustered };
   const ctl = new ControlBlock(topology.ctl);
   for (let slot = resolved.threads + 1; slot < threadCount; slot++) ctl.setState(slot, ThreadState.Unused);
   const exits: { onExit: OnExit; boot: object } = { onExit: () => {}, boot };
@@ -429,6 +430,7 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     defaultAskTimeoutMs: resolved.askTimeoutMs,
     offloadThreads: resolved.offloadThreads,
     workers: resolved.threads,
+    clustered,
     logger: resolved.logger,
   });
   if (store !== null) void node.entities.useStore(Promise.resolve(store));

@@ -19,6 +19,7 @@ import type { AnyDefinition, AskOptions, DeadLetterReason, ExitReason, MessageOp
 import { checkPayload } from '../runtime/codec.js';
 import { STAT_ACCEPTED } from '../runtime/layout.js';
 import { Link, type LinkHost } from './link.js';
+import { TopicBridge, type Deliver } from './topic-bridge.js';
 import type { NatsConnection } from './nats.js';
 import { decodeBatch, Entry, PROTOCOL, type Call } from './wire-batch.js';
 
@@ -36,6 +37,8 @@ export class Gateway implements CrossNodePort, LinkHost {
   /** System ids of nodes known gone: a ref to one fails at once. */
   readonly #gone = new Set<string>();
   #inbox: { unsubscribe(): void } | null = null;
+  /** Topics across the nodes: this node's subscriptions to them in NATS, and publishing. */
+  readonly #topics: TopicBridge;
   /** Actors of other nodes watched from this node, by id: the ref, and its watchers here by thread and key (with their alias for it). */
   readonly #watched = new Map<string, { ref: RemoteRefImpl; watchers: Map<string, readonly [thread: number, key: number, alias: number]> }>();
   /** Actors of this node watched from other nodes, by the watching system and the actor's key: what cancels the watch here. */
@@ -51,6 +54,15 @@ export class Gateway implements CrossNodePort, LinkHost {
     this.#prefix = `${namespace}.n.`;
     this.stamp = [node.systemId, nodeName];
     this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    const deliver: Deliver = (topic, group, type, payload, options) => {
+      try {
+        node.topics.deliver(topic, group, type, payload, options);
+      } catch (error) {
+        this.#logger.warn(`cluster: a message published to topic ${JSON.stringify(topic)} was not delivered here: ${(error as Error).message}`);
+      }
+    };
+    this.#topics = new TopicBridge(nc, namespace, this.stamp, node.topics.table, deliver, node, logger);
+    node.topics.table.onChange = (topic) => this.#topics.changed(topic);
   }
 
   /** Starts reading this node's inbox. */
@@ -161,6 +173,11 @@ export class Gateway implements CrossNodePort, LinkHost {
   }
 
   // ---- CrossNodePort: what workers hand to main ------------------------------------------------
+
+  publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): void {
+    checkCall(type, payload);
+    this.#topics.publish(topic, type, payload, wireOptions(options));
+  }
 
   stop(ref: ActorRefImpl, mode: StopMode): Promise<void> {
     const remote = ref as RemoteRefImpl;
@@ -321,6 +338,7 @@ export class Gateway implements CrossNodePort, LinkHost {
     await Promise.race([Promise.all(links.map((l) => l.whenIdle())), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
     this.#inbox?.unsubscribe();
+    this.#topics.close();
   }
 
   #linkTo(ref: Pick<RemoteRefImpl, 'systemId' | 'nodeName'>): Link | null {

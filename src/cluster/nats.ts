@@ -13,7 +13,8 @@ export interface NatsMsg {
 
 export interface NatsConnection {
   readonly info?: { readonly max_payload: number; readonly version: string };
-  subscribe(subject: string, options: { callback: (error: Error | null, msg: NatsMsg) => void }): { unsubscribe(): void };
+  subscribe(subject: string, options: { queue?: string; callback: (error: Error | null, msg: NatsMsg) => void }): { unsubscribe(): void };
+  publish(subject: string, data: Uint8Array): void;
   request(subject: string, data: Uint8Array, options: { timeout: number }): Promise<{ readonly data: Uint8Array }>;
   drain(): Promise<void>;
   close(): Promise<void>;

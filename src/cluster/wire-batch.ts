@@ -31,6 +31,8 @@ export const enum Entry {
   Terminated = 9,
   /** Stops an actor of the receiving node: answered once it has stopped. */
   Stop = 10,
+  /** A message published to a topic (sent on the topic's subject, not to a node). */
+  Publish = 11,
 }
 
 export type Call =
@@ -42,7 +44,8 @@ export type Call =
   | [Entry.Spawn, corr: number, definition: string, args: unknown, options: SpawnOptions]
   | [Entry.Watch | Entry.Unwatch, thread: number, key: number]
   | [Entry.Terminated, thread: number, key: number, reason: ExitReason]
-  | [Entry.Stop, corr: number, thread: number, key: number, mode: StopMode];
+  | [Entry.Stop, corr: number, thread: number, key: number, mode: StopMode]
+  | [Entry.Publish, topic: string, type: string, payload: unknown, options: WireOptions | null];
 
 /** [protocol, sender's system id, sender's node name, calls] */
 export type Batch = [protocol: number, systemId: string, nodeName: string, calls: Call[]];

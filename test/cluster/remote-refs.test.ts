@@ -198,6 +198,38 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     expect(await (await keeperOf('b')).ask('echo', 'still here')).toBe('still here');
   });
 
+  it('N5: topics span nodes: each plain subscriber on every node gets every message, in order per publisher; a group handles each message once cluster-wide', async () => {
+    const reader = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    const biller = system.spawn(Keeper, undefined, { placement: { thread: 0 } });
+    system.subscribe('news', reader);
+    system.subscribe('orders', biller, { group: 'billing' });
+    const others = await Promise.all(['b', 'c'].flatMap((node) => [keeperOf(node, 'news-reader'), keeperOf(node, 'biller')]));
+    const readers = [reader, others[0]!, others[2]!];
+    const billers = [biller, others[1]!, others[3]!];
+    await Promise.all([...readers, ...billers].map((k) => k.ask('clear')));
+    // (This node's subscriptions went to NATS on the connection its publishes take: NATS has them first.)
+    // From main, then from an actor on a worker (through main).
+    let local = 0;
+    for (let i = 0; i < 50; i++) local += system.publish('news', 'note', `main${i}`);
+    expect(local).toBe(50); // the copies for this node's plain subscriber; the others go over NATS
+    const publisher = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    await publisher.ask('publish', { topic: 'news', prefix: 'worker', count: 50 });
+    for (let i = 0; i < 90; i++) system.publish('orders', 'note', `order${i}`);
+    const expected = [...Array.from({ length: 50 }, (_, i) => `main${i}`)];
+    for (const r of readers) {
+      await until(async () => ((await r.ask('log')) as unknown[]).length >= 100, 10_000, `${String(r)} to read the news`);
+      const log = (await r.ask('log')) as string[];
+      expect(log.filter((l) => l.startsWith('main'))).toEqual(expected);
+      expect(log.filter((l) => l.startsWith('worker'))).toEqual(Array.from({ length: 50 }, (_, i) => `worker${i}`));
+      expect(log).toHaveLength(100);
+    }
+    const handled = async (): Promise<string[]> => (await Promise.all(billers.map((b) => b.ask('log') as Promise<string[]>))).flat();
+    await until(async () => (await handled()).length >= 90, 10_000, 'the orders');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // nothing more comes
+    const orders = await handled();
+    expect(orders.sort()).toEqual(Array.from({ length: 90 }, (_, i) => `order${i}`).sort());
+  });
+
   it('N2, N3: a node killed with SIGKILL: an ask waiting on it fails fast with NodeDownError; it is declared down within the bound, its actors\' watchers hear node-down; tells to it become node-down dead letters', async () => {
     const d = await startNode(url, 'd', namespace);
     await until(() => system.cluster!.member('d') !== undefined, 10_000, 'd to join');

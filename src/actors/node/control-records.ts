@@ -18,6 +18,7 @@ import type { SupervisionWire } from '../supervision/across-threads.js';
 import { withWork } from './stop-all.js';
 import type { Topics } from './topics.js';
 import type { ControlRecord } from './wire.js';
+import type { MessageOptions } from '../types.js';
 
 /** The rooms a control record can be for. */
 export interface ControlHost extends NodeCore {
@@ -49,6 +50,9 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
       return;
     case 'xn-watch':
       node.crossNode.watch(record[1], from, record[2], record[3], record[4]);
+      return;
+    case 'xn-publish':
+      node.crossNode.publish(record[1], record[2], record[3], (record[4] ?? undefined) as MessageOptions | undefined);
       return;
     case 'xn-terminated':
       node.deathWatch.remoteEnded(record[1], record[2], record[3]);

@@ -26,6 +26,8 @@ export interface CrossNodePort extends RefHost {
   watch(ref: ActorRefImpl, watcherThread: number, watcherKey: number, alias: number, on: boolean): void;
   /** Stops an actor of another node; resolves once it has stopped there. */
   stop(ref: ActorRefImpl, mode: StopMode): Promise<void>;
+  /** A publish, for the other nodes' subscribers and for every group (topics.ts). */
+  publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): void;
 }
 
 /**
@@ -136,6 +138,11 @@ export class WorkerRelay implements CrossNodePort {
     this.#host.control(0, ['xn-watch', ref, watcherKey, alias, on]);
   }
 
+  publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): void {
+    checkCall(type, payload);
+    this.#host.control(0, ['xn-publish', topic, type, payload, wireOptions(options)]);
+  }
+
   stop(ref: ActorRefImpl, mode: StopMode): Promise<void> {
     // No timeout, as for a local stop: main answers when it is done, or when its node is gone.
     const { corr, promise } = this.#host.asks.open<void>(0, () => `stop of ${ref.describe()}`, 0);
@@ -184,6 +191,10 @@ export class NoCluster implements CrossNodePort {
 
   stop(): Promise<void> {
     return Promise.reject(notInCluster());
+  }
+
+  publish(): void {
+    throw notInCluster();
   }
 }
 

@@ -85,6 +85,8 @@ export interface NodeOptions {
   readonly workers: number;
   /** Main thread: where log lines go, a worker's included (default: process.emitWarning). */
   readonly logger?: Logger;
+  /** The system is a node of a cluster (topics reach the other nodes). */
+  readonly clustered?: boolean;
 }
 
 export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, ControlHost, RecoveryHost, SupervisionHost, CellHost<Cell>, SpawnerHost, PoolHost {
@@ -139,6 +141,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
   readonly sampler: TrafficSampler;
   /** Worker threads (1..workers) that balanced placement and entity keys spread over. */
   readonly workers: number;
+  /** The system is a node of a cluster. */
+  readonly clustered: boolean;
   readonly #sends: SendQueue;
   readonly #stopping: Stopping;
   readonly #systemId: string;
@@ -190,6 +194,7 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     this.handover = new Handover(this);
     this.names = new Names(this);
     this.workers = options.workers;
+    this.clustered = options.clustered === true;
     this.entities = new Entities(this);
     this.migrations = this.#ctl.migrations(this.self);
     this.sampler = new TrafficSampler(this);

@@ -3,7 +3,9 @@
 // through a broker. Each plain subscriber gets a copy; each group gets one copy, handled by one
 // of its members (round-robin on the publishing thread). A subscription made on one thread
 // reaches another thread in the order of that thread's ring: a publish that thread makes after
-// the notice arrived sees it.
+// the notice arrived sees it. In a cluster, a publish also goes to the other nodes (through main's
+// gateway, over NATS), and a group's one copy is chosen cluster-wide: every group goes through
+// NATS, whose queue groups hand it to one node, which hands it to one of its members.
 
 import { checkLocalRef } from '../remote-ref.js';
 import { ActorStoppedError, MailboxFullError } from '../../errors.js';
@@ -24,17 +26,38 @@ interface Topic {
 
 export class TopicTable {
   readonly #topics = new Map<string, Topic>();
+  /** Told of every change to a topic's subscribers (main, in a cluster: what NATS should deliver here). */
+  onChange: ((topic: string) => void) | null = null;
+
+  /** Whether `topic` has plain subscribers here, and the groups that have members here. */
+  interest(topic: string): { plain: boolean; groups: string[] } {
+    const entry = this.#topics.get(topic);
+    return entry === undefined ? { plain: false, groups: [] } : { plain: entry.plain.size > 0, groups: [...entry.groups.keys()] };
+  }
+
+  /** The plain subscribers of `topic` (no group member). */
+  plain(topic: string): ActorRefImpl[] {
+    const entry = this.#topics.get(topic);
+    return entry === undefined ? [] : [...entry.plain.values()];
+  }
+
+  /** One member of `group` of `topic` (round-robin), if it has any. */
+  member(topic: string, group: string): ActorRefImpl | undefined {
+    const members = this.#topics.get(topic)?.groups.get(group);
+    return members === undefined ? undefined : members.members[members.next++ % members.members.length];
+  }
 
   add(topic: string, ref: ActorRefImpl, group: string | undefined): void {
     let entry = this.#topics.get(topic);
     if (entry === undefined) this.#topics.set(topic, (entry = { plain: new Map(), groups: new Map() }));
     if (group === undefined) {
       entry.plain.set(ref.key, ref);
-      return;
+    } else {
+      let members = entry.groups.get(group);
+      if (members === undefined) entry.groups.set(group, (members = { members: [], next: 0 }));
+      if (!members.members.some((m) => m.key === ref.key)) members.members.push(ref);
     }
-    let members = entry.groups.get(group);
-    if (members === undefined) entry.groups.set(group, (members = { members: [], next: 0 }));
-    if (!members.members.some((m) => m.key === ref.key)) members.members.push(ref);
+    this.onChange?.(topic);
   }
 
   remove(topic: string, key: number, group: string | undefined): void {
@@ -49,6 +72,7 @@ export class TopicTable {
       }
     }
     if (entry.plain.size === 0 && entry.groups.size === 0) this.#topics.delete(topic);
+    this.onChange?.(topic);
   }
 
   /** Takes `key` out of every topic and group; true if it was in any. */
@@ -78,12 +102,12 @@ export class TopicTable {
     return false;
   }
 
-  /** The refs one published message goes to: every plain subscriber, one member per group. */
-  recipients(topic: string): ActorRefImpl[] {
+  /** The refs one published message goes to: every plain subscriber, one member per group (unless `groups` is false). */
+  recipients(topic: string, groups = true): ActorRefImpl[] {
     const entry = this.#topics.get(topic);
     if (entry === undefined) return [];
     const out = [...entry.plain.values()];
-    for (const group of entry.groups.values()) out.push(group.members[group.next++ % group.members.length]!);
+    if (groups) for (const group of entry.groups.values()) out.push(group.members[group.next++ % group.members.length]!);
     return out;
   }
 }
@@ -95,10 +119,15 @@ function skip(error: unknown): void {
 
 /** Publish and subscribe on one thread, over its copy of the table. */
 export class Topics {
-  readonly #node: NodeCore;
+  readonly #node: NodeCore & { readonly clustered: boolean };
   readonly #table = new TopicTable();
 
-  constructor(node: NodeCore) {
+  /** The table of this thread (main's gateway follows its changes, in a cluster). */
+  get table(): TopicTable {
+    return this.#table;
+  }
+
+  constructor(node: NodeCore & { readonly clustered: boolean }) {
     this.#node = node;
   }
 
@@ -137,7 +166,25 @@ export class Topics {
     validateString(topic, 'publish(topic)');
     if (typeof type !== 'string') throw invalid('publish(type)', 'a message type string', type);
     const node = this.#node;
-    const recipients = this.#table.recipients(topic);
+    if (!node.clustered) return this.#deliver(this.#table.recipients(topic), type, payload, options);
+    // In a cluster: this node's plain subscribers here; the other nodes', and every group's one copy, through NATS.
+    const accepted = this.#deliver(this.#table.recipients(topic, false), type, payload, options);
+    node.crossNode.publish(topic, type, payload, options);
+    return accepted;
+  }
+
+  /**
+   * Main, in a cluster: a message published on another node (or a group's copy, from any node):
+   * to this node's plain subscribers (group null), or to one member of `group`.
+   */
+  deliver(topic: string, group: string | null, type: string, payload: unknown, options: MessageOptions | undefined): number {
+    if (group === null) return this.#deliver(this.#table.plain(topic), type, payload, options);
+    const member = this.#table.member(topic, group);
+    return member === undefined ? 0 : this.#deliver([member], type, payload, options);
+  }
+
+  #deliver(recipients: ActorRefImpl[], type: string, payload: unknown, options: MessageOptions | undefined): number {
+    const node = this.#node;
     let accepted = 0;
     const byThread = new Map<number, ActorRefImpl[]>();
     for (const ref of recipients) {

@@ -128,4 +128,5 @@ export type ControlRecord =
   | ['xn-call', CrossNodeCall] // a worker's call to an actor on another node (to main, whose cluster gateway carries it)
   | ['xn-answer', number, boolean, unknown] // correlation id, ok, the value or a WireError: the outcome of a worker's ask or send to another node
   | ['xn-watch', ActorRefImpl, number, number, boolean] // an actor on another node, the watcher's key, its alias there, watch (true) or unwatch: a worker's watch, to main
-  | ['xn-terminated', number, number, ExitReason]; // watcher key, the alias of the actor on another node it watched, why that ended (main to the watcher's thread)
+  | ['xn-terminated', number, number, ExitReason] // watcher key, the alias of the actor on another node it watched, why that ended (main to the watcher's thread)
+  | ['xn-publish', string, string, unknown, WireOptions | null]; // topic, type, payload, options: a worker's publish, for the other nodes and the groups (to main)
