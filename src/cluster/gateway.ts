@@ -286,6 +286,10 @@ export class Gateway implements CrossNodePort, LinkHost {
     if (reply.data.length > 0) throw new Error(`node refused the batch: ${new TextDecoder().decode(reply.data)}`);
   }
 
+  post(subject: string, bytes: Uint8Array): void {
+    this.#nc.publish(subject, bytes);
+  }
+
   failed(link: Link, calls: Call[], error: Error, gone: boolean): void {
     if (link.gone) return; // its calls failed with it
     if (gone) {

@@ -2,7 +2,8 @@
 // NATS request each, flushed at the end of the turn or once MAX_CALLS wait), at most WINDOW
 // batches unanswered at a time. The other node answers a batch once it has taken every call in it
 // (handed each to its actor's thread), so a node that cannot keep up slows its senders' batches
-// rather than being sent more than it reads (NATS would cut off a slow reader). A request that no
+// rather than being sent more than it reads (NATS would cut off a slow reader). A batch of answers
+// only is published without a request: its asker waits for it, bounded by its own asks. A request that no
 // one receives says the node is gone: its calls fail as such (gateway.ts), none is left waiting.
 
 import { MessageTooLargeError } from '../errors.js';
@@ -20,8 +21,15 @@ export interface LinkHost {
   readonly maxPayload: number;
   /** Sends a batch; resolves when the node has taken it. */
   request(subject: string, bytes: Uint8Array): Promise<void>;
+  /** Sends a batch that no one waits to hear was taken (answers only). */
+  post(subject: string, bytes: Uint8Array): void;
   /** Calls that did not reach the node: `gone`, because no one there received them. */
   failed(link: Link, calls: Call[], error: Error, gone: boolean): void;
+}
+
+/** A call that no one waits on the receipt of: what answers a call of the other node. */
+function oneWay(call: Call): boolean {
+  return call[0] === Entry.Answer || call[0] === Entry.Terminated;
 }
 
 export class Link {
@@ -133,6 +141,11 @@ export class Link {
     }
     if (bytes.length > this.#host.maxPayload) {
       this.#split(calls, new MessageTooLargeError(`a message of ${bytes.length} bytes encoded, over the NATS server's max_payload (${this.#host.maxPayload})`));
+      return;
+    }
+    if (calls.every(oneWay)) {
+      // Answers and notices only: their asker waits for them, not for a word that they arrived.
+      this.#host.post(this.subject, bytes);
       return;
     }
     this.#inFlight++;
