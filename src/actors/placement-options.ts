@@ -32,6 +32,7 @@ export function placeActor(placement: Placement | undefined, hasParent: boolean,
     return at.dedicated(limits);
   }
   if (placement === 'balanced') return at.threads === 1 ? 0 : at.balanced();
+  if (placement === 'cluster') throw invalid('options.placement', "system.start() for placement 'cluster' (the ref may come back from another node)", placement);
   if (typeof placement === 'object' && placement !== null) {
     if ('node' in placement) {
       // system.start takes it to that node, and system.spawn on this one; nothing else places across nodes.

@@ -134,7 +134,14 @@ export class ActorSystem {
    * with ActorInitializationError if they fail (the actor is then stopped).
    */
   async start<D extends AnyDefinition>(definition: D, ...[args, options]: SpawnArgs<D>): Promise<ActorRef<D>> {
-    const placement = (options as SpawnOptions | undefined)?.placement;
+    let placement = (options as SpawnOptions | undefined)?.placement;
+    if (placement === 'cluster') {
+      if (this.#cluster === null) throw invalid('options.placement', "'cluster' in a system that is a node of a cluster (createSystem({ cluster }))", placement);
+      // The node with the fewest actors per thread: this one (placed as 'balanced'), or another.
+      const picked = this.#cluster.pick();
+      placement = picked.self ? 'balanced' : { node: picked.name };
+      options = { ...(options as SpawnOptions), placement } as typeof options;
+    }
     if (typeof placement === 'object' && placement !== null && 'node' in placement && this.#cluster !== null && placement.node !== this.#cluster.name) {
       // On another node: found there by its name, started there (a top-level actor of that node).
       if (this.#shutdown !== null) throw new ShuttingDownError('the system is shutting down: no new actors');
@@ -441,7 +448,12 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     // Loaded only here: a system without a cluster never loads NATS.
     try {
       const { joinCluster } = await import('../cluster/cluster.js');
-      system.joined(await joinCluster(resolved.cluster, node, resolved.threads, resolved.logger));
+      const load = (): number => {
+        let actors = 0;
+        for (let t = 0; t < threadCount; t++) actors += ctl.actors(t);
+        return actors;
+      };
+      system.joined(await joinCluster(resolved.cluster, node, resolved.threads, resolved.logger, load));
     } catch (error) {
       await system.shutdown({ drainMs: 0 });
       throw error;

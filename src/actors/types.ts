@@ -53,9 +53,9 @@ export interface AskOptions extends MessageOptions {
 /**
  * Where a spawned actor lives: the spawner's thread, a worker picked by load, a thread of its
  * own, a given thread, or (in a cluster, with system.start) another node, on a given thread of
- * it or one picked there by load.
+ * it or one picked there by load, or the node with the fewest actors per thread ('cluster').
  */
-export type Placement = 'local' | 'balanced' | 'dedicated' | { readonly thread: number } | { readonly node: string; readonly thread?: number };
+export type Placement = 'local' | 'balanced' | 'dedicated' | 'cluster' | { readonly thread: number } | { readonly node: string; readonly thread?: number };
 
 /** Heap caps for a dedicated thread (Node's worker resourceLimits): past them the thread dies, reported as 'oom'. */
 export interface ResourceLimits {

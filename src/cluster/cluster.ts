@@ -29,6 +29,8 @@ export class Cluster extends EventEmitter<MembershipEvents> {
   readonly #membership: Membership;
   readonly #gateway: Gateway;
   #closed: Promise<void> | null = null;
+  /** Actors this node placed on each other node since that node's load was last heard (by system id). */
+  readonly #placed = new Map<string, { actors: number; count: number }>();
 
   /** @internal */
   constructor(options: ResolvedCluster, nc: NatsConnection, membership: Membership, gateway: Gateway, id: string) {
@@ -66,6 +68,30 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     return found.find((ref) => ref !== null) ?? undefined;
   }
 
+  /**
+   * @internal For placement 'cluster': the member with the fewest live actors per thread, as of
+   * their last heartbeats plus the actors this node placed on each since (so that a burst of
+   * starts between two heartbeats does not all go to one node).
+   */
+  pick(): ClusterMember {
+    let best: ClusterMember | null = null;
+    let bestLoad = Infinity;
+    for (const member of this.#membership.members()) {
+      const load = (member.actors + (member.self ? 0 : (this.#placed.get(member.id)?.count ?? 0))) / Math.max(1, member.threads);
+      if (load < bestLoad || (load === bestLoad && Math.random() < 0.5)) {
+        best = member;
+        bestLoad = load;
+      }
+    }
+    if (!best!.self) {
+      const placed = this.#placed.get(best!.id);
+      // Counted until its next heartbeat says how many it has.
+      if (placed === undefined || placed.actors !== best!.actors) this.#placed.set(best!.id, { actors: best!.actors, count: 1 });
+      else placed.count++;
+    }
+    return best!;
+  }
+
   /** @internal system.start with placement { node }: the actor starts there; resolves with its ref. */
   startOn(node: string, definition: AnyDefinition, args: unknown, options: SpawnOptions): Promise<ActorRefImpl> {
     const member = this.#membership.byName(node);
@@ -85,7 +111,7 @@ export class Cluster extends EventEmitter<MembershipEvents> {
 }
 
 /** Connects, starts reading this node's inbox, then joins: resolves once the members present are known. */
-export async function joinCluster(options: ResolvedCluster, node: ActorNode, threads: number, logger: Logger): Promise<Cluster> {
+export async function joinCluster(options: ResolvedCluster, node: ActorNode, threads: number, logger: Logger, load: () => number): Promise<Cluster> {
   const nats = await loadNats();
   let nc: NatsConnection;
   try {
@@ -98,7 +124,7 @@ export async function joinCluster(options: ResolvedCluster, node: ActorNode, thr
     node.crossNode = gateway;
     gateway.listen();
     const kv = await nats.bucket(nc, `${options.namespace}-members`, options.downAfterMs, options.replicas);
-    const membership = new Membership(kv, { id: node.systemId, name: options.name, threads, protocol: PROTOCOL }, options.heartbeatMs, logger);
+    const membership = new Membership(kv, { id: node.systemId, name: options.name, threads, protocol: PROTOCOL }, options.heartbeatMs, logger, load);
     const cluster = new Cluster(options, nc, membership, gateway, node.systemId);
     node.names.elsewhere = (name) => cluster.find(name);
     // Asks waiting on a node are checked at each heartbeat: one that died fails them then.

@@ -18,12 +18,16 @@ export interface MemberRecord {
   readonly threads: number;
   /** The cluster wire protocol it speaks (wire-batch.ts): a node speaking another is refused. */
   readonly protocol: number;
+  /** Its live actors at its last heartbeat (what placement 'cluster' weighs). */
+  readonly actors?: number;
 }
 
 export interface ClusterMember {
   readonly name: string;
   readonly id: string;
   readonly threads: number;
+  /** Its live actors at its last heartbeat (this node's: now). */
+  readonly actors: number;
   /** This process. */
   readonly self: boolean;
 }
@@ -38,6 +42,8 @@ export interface MembershipEvents {
 export class Membership extends EventEmitter<MembershipEvents> {
   readonly #kv: KV;
   readonly #self: MemberRecord;
+  /** This node's live actors now (written into its record at each heartbeat). */
+  readonly #load: () => number;
   readonly #heartbeatMs: number;
   readonly #logger: Logger;
   readonly #members = new Map<string, ClusterMember>();
@@ -51,13 +57,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** Heartbeats failed in a row (NATS failing over): the first and the recovery are reported. */
   #failures = 0;
 
-  constructor(kv: KV, self: MemberRecord, heartbeatMs: number, logger: Logger) {
+  constructor(kv: KV, self: MemberRecord, heartbeatMs: number, logger: Logger, load: () => number) {
     super();
     this.#kv = kv;
     this.#self = self;
+    this.#load = load;
     this.#heartbeatMs = heartbeatMs;
     this.#logger = logger;
-    this.#members.set(self.name, { name: self.name, id: self.id, threads: self.threads, self: true });
+    this.#members.set(self.name, { name: self.name, id: self.id, threads: self.threads, actors: 0, self: true });
   }
 
   /** Joins: writes this node's key, reads who is there, and keeps both up to date. */
@@ -101,7 +108,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   members(): ClusterMember[] {
-    return [...this.#members.values()];
+    return [...this.#members.values()].map((m) => (m.self ? { ...m, actors: this.#load() } : m));
   }
 
   /** The live member with system id `id`, if any. */
@@ -148,7 +155,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   async #put(): Promise<void> {
-    await this.#kv.put(`node.${this.#self.name}`, JSON.stringify(this.#self));
+    await this.#kv.put(`node.${this.#self.name}`, JSON.stringify({ ...this.#self, actors: this.#load() } satisfies MemberRecord));
   }
 
   /** Lists the bucket: who is there now (what a watch misses: expired keys). */
@@ -179,9 +186,13 @@ export class Membership extends EventEmitter<MembershipEvents> {
       return;
     }
     const known = this.#members.get(name);
-    if (known !== undefined && known.id === record.id) return;
+    const actors = typeof record.actors === 'number' ? record.actors : 0;
+    if (known !== undefined && known.id === record.id) {
+      if (known.actors !== actors) this.#members.set(name, { ...known, actors }); // its load, as of its last heartbeat
+      return;
+    }
     if (known !== undefined) this.#gone(name, 'restarted');
-    const member: ClusterMember = { name, id: record.id, threads: record.threads, self: false };
+    const member: ClusterMember = { name, id: record.id, threads: record.threads, actors, self: false };
     this.#members.set(name, member);
     this.emit('join', member);
   }

@@ -154,6 +154,22 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     expect(() => system.subscribe('topic', there)).toThrow(InvalidArgumentError);
   });
 
+  it("placement 'cluster': system.start puts each actor on the node with the fewest actors per thread, this one included", async () => {
+    const before = new Map(system.cluster!.members().map((m) => [m.name, m.actors]));
+    const started = [];
+    for (let i = 0; i < 30; i++) started.push(await system.start(Keeper, undefined, { placement: 'cluster' }));
+    const on = (ref: Ref): string => /@([a-z]+):/.exec(String(ref))?.[1] ?? 'a';
+    const counts = new Map<string, number>();
+    for (const ref of started) counts.set(on(ref), (counts.get(on(ref)) ?? 0) + 1);
+    // Every node took some, and the loads end close (each node has one worker thread).
+    expect([...counts.keys()].sort()).toEqual(['a', 'b', 'c']);
+    const after = [...before].map(([name, actors]) => actors + (counts.get(name) ?? 0));
+    expect(Math.max(...after) - Math.min(...after), `actors before ${JSON.stringify([...before])}, placed ${JSON.stringify([...counts])}`).toBeLessThanOrEqual(3);
+    for (const ref of started) expect(await ref.ask('echo', 'ok')).toBe('ok');
+    expect(() => system.spawn(Keeper, undefined, { placement: 'cluster' })).toThrow(/system\.start/);
+    await Promise.all(started.map((ref) => system.stop(ref)));
+  });
+
   it('stop and kill an actor of another node, from main and from a worker: resolved once it stopped there', async () => {
     const [a, b2, c2] = await Promise.all([0, 1, 2].map((i) => system.start(Keeper, undefined, { placement: { node: i === 2 ? 'c' : 'b' } })));
     await system.stop(a!);
