@@ -2,7 +2,8 @@
 // another node (calls batched per node) racing NATS publish, one message per publish, and NATS
 // request-reply, one message per request (128 in flight); then the ask round trip across nodes,
 // 1 in flight, against a plain NATS request. The shape a user writes: a plain loop of tells,
-// then an ask (which comes after them: one sender, one receiver). Skipped without nats-server.
+// then an ask (which comes after them: one sender, one receiver), from the main program and from
+// an actor on a worker (whose calls to other nodes go through main). Skipped without nats-server.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { createSystem, type ActorRef } from 'troupe';
 import { findNatsServer, startNatsServer } from '../test/support/nats-server.js';
-import type { Echo, Sink } from './actors.js';
+import { NaiveBlaster, type Echo, type Sink } from './actors.js';
 import { QUICK, measure, report, rounds, type BenchReport } from './lib.js';
 
 const TELLS = 20_000;
@@ -39,6 +40,7 @@ async function round(): Promise<BenchReport> {
   const system = await createSystem({ threads: 1, cluster: { servers: server.url, name: 'bench', namespace } });
   const sink = (await system.lookup<typeof Sink>('sink', { node: 'peer' })) as ActorRef<typeof Sink>;
   const echo = (await system.lookup<typeof Echo>('echo', { node: 'peer' })) as ActorRef<typeof Echo>;
+  const blaster = system.spawn(NaiveBlaster, undefined, { placement: { thread: 1 } });
   const nc = await connect({ servers: server.url });
   const encoder = new TextEncoder();
   const troupeLatency: number[] = [];
@@ -51,6 +53,14 @@ async function round(): Promise<BenchReport> {
       opsPerIteration: TELLS,
       fn: async () => {
         for (let i = 0; i < TELLS; i++) sink.tell('inc', payload(i));
+        await sink.ask('sum');
+      },
+    },
+    {
+      name: `troupe tell to another node from an actor on a worker (${TELLS} in one handler's loop)`,
+      opsPerIteration: TELLS,
+      fn: async () => {
+        await blaster.ask('blast', { target: sink, n: TELLS });
         await sink.ask('sum');
       },
     },
@@ -104,7 +114,7 @@ async function round(): Promise<BenchReport> {
   peer.stdin.end();
   await new Promise((resolve) => peer.once('exit', resolve));
   await server.stop();
-  const [tell, publish, request, ask, natsAsk] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0]];
+  const [tell, fromWorker, publish, request, ask, natsAsk] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0]];
   troupeLatency.sort((a, b) => a - b);
   natsLatency.sort((a, b) => a - b);
   return {
@@ -113,6 +123,7 @@ async function round(): Promise<BenchReport> {
     ratios: [
       { bench: 'cluster', subject: 'troupe tell to another node', baseline: 'NATS request-reply, one message each', ratio: tell.rate / request.rate, floor: 10 },
       { bench: 'cluster', subject: 'troupe tell to another node', baseline: 'NATS publish, one message each', ratio: tell.rate / publish.rate },
+      { bench: 'cluster', subject: 'troupe tell to another node, from a worker', baseline: 'NATS request-reply, one message each', ratio: fromWorker.rate / request.rate, floor: 10 },
       { bench: 'cluster', subject: 'troupe ask to another node', baseline: 'NATS request (1 in flight)', ratio: ask.rate / natsAsk.rate },
     ],
     extra: {
