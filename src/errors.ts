@@ -178,7 +178,7 @@ export function toWire(error: unknown, depth = 0): WireError {
 export function fromWire(wire: WireError): Error {
   const cause = wire.cause === undefined ? undefined : fromWire(wire.cause);
   const options = cause === undefined ? undefined : { cause };
-  const Known = wire.code !== undefined ? classByCode[wire.code as ErrorCode] : undefined;
+  const Known = wire.code !== undefined && Object.hasOwn(classByCode, wire.code) ? classByCode[wire.code as ErrorCode] : undefined;
   let error: Error;
   if (Known !== undefined) {
     error = new Known(wire.message, options);

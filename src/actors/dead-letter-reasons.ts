@@ -18,6 +18,7 @@ export const DEAD_LETTER_SLOT: Readonly<Record<DeadLetterReason, number>> = {
   unhandled: 10,
   'storage-failed': 11,
   'node-down': 12,
+  'too-large': 13,
 };
 
 /** Every reason, in slot order. */

@@ -361,7 +361,8 @@ export type DeadLetterReason =
   | 'decode-failed'
   | 'unhandled'
   | 'storage-failed'
-  | 'node-down';
+  | 'node-down'
+  | 'too-large';
 
 export interface DeadLetter {
   readonly message: { readonly type: string; readonly payload: unknown };

@@ -41,11 +41,29 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     this.#nc = nc;
     this.#membership = membership;
     this.#gateway = gateway;
-    membership.on('join', (member) => this.emit('join', member));
+    membership.on('join', (member) => {
+      gateway.nodeBack(member.id);
+      this.emit('join', member);
+    });
     membership.on('leave', (member, reason) => {
       gateway.nodeGone(member.id);
+      this.#placed.delete(member.id);
       this.emit('leave', member, reason);
     });
+  }
+
+  /**
+   * @internal The NATS connection closed for good (the client gave up reconnecting) while the
+   * system runs: every other node is out of reach; they leave (reason 'down'), and calls to them fail.
+   */
+  connectionLost(logger: Logger): void {
+    if (this.#closed !== null) return; // a close of this node's own
+    logger.error('cluster: the NATS connection is closed for good: every other node is out of reach');
+    this.#gateway.connectionLost();
+    for (const member of this.#membership.lost()) {
+      this.#gateway.nodeGone(member.id);
+      this.emit('leave', member, 'down');
+    }
   }
 
   /** The nodes in the cluster now, this one among them (`self: true`). */
@@ -130,7 +148,10 @@ export async function joinCluster(options: ResolvedCluster, node: ActorNode, thr
     // Asks waiting on a node are checked at each heartbeat: one that died fails them then.
     const probe = setInterval(() => gateway.probe(), options.heartbeatMs);
     probe.unref();
-    void nc.closed().then(() => clearInterval(probe));
+    void nc.closed().then(() => {
+      clearInterval(probe);
+      cluster.connectionLost(logger);
+    });
     await membership.start();
     return cluster;
   } catch (error) {

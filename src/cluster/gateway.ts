@@ -20,11 +20,13 @@ import { checkPayload } from '../runtime/codec.js';
 import { STAT_ACCEPTED } from '../runtime/layout.js';
 import { Link, type LinkHost } from './link.js';
 import { TopicBridge, type Deliver } from './topic-bridge.js';
-import type { NatsConnection } from './nats.js';
-import { decodeBatch, Entry, PROTOCOL, type Call } from './wire-batch.js';
+import type { NatsConnection, NatsMsg } from './nats.js';
+import { decodeBatch, Entry, PROTOCOL, wellFormed, type Call } from './wire-batch.js';
 
 /** How long a batch may wait for its node to take it before its fate is reported unknown. */
 const REQUEST_TIMEOUT_MS = 30_000;
+/** How long a send without a timeout, or a stop, waits for its answer from another node. */
+const UNANSWERED_MS = 60_000;
 
 export class Gateway implements CrossNodePort, LinkHost {
   readonly stamp: readonly [string, string];
@@ -34,8 +36,13 @@ export class Gateway implements CrossNodePort, LinkHost {
   readonly #logger: Logger;
   readonly #prefix: string;
   readonly #links = new Map<string, Link>();
-  /** System ids of nodes known gone: a ref to one fails at once. */
-  readonly #gone = new Set<string>();
+  /**
+   * System ids of nodes the membership declared gone, and when: a call to one fails at once. Kept
+   * an hour (an id is one process start's: it comes back only if the membership readmits it).
+   */
+  readonly #gone = new Map<string, number>();
+  /** The NATS connection closed for good: every other node is out of reach. */
+  #lost = false;
   #inbox: { unsubscribe(): void } | null = null;
   /** Topics across the nodes: this node's subscriptions to them in NATS, and publishing. */
   readonly #topics: TopicBridge;
@@ -73,16 +80,33 @@ export class Gateway implements CrossNodePort, LinkHost {
           this.#logger.error(`cluster: the inbox failed: ${error.message}`);
           return;
         }
-        let answer: Uint8Array | undefined;
         try {
           this.#take(msg.data);
         } catch (failure) {
           this.#logger.error(`cluster: a batch could not be read: ${(failure as Error).message}`);
-          answer = new TextEncoder().encode((failure as Error).message);
+          msg.respond(new TextEncoder().encode((failure as Error).message));
+          return;
         }
-        msg.respond(answer);
+        this.#respondWhenRoom(msg, performance.now());
       },
     });
+  }
+
+  /**
+   * Says a batch was taken once this thread's backlog to its workers is under the high-water mark
+   * again: a sender has at most WINDOW batches unanswered, so a node whose actors cannot keep up
+   * slows the nodes that send to it, instead of piling their messages up here (up to 10 s, then
+   * it answers anyway rather than have the sender take the batch for lost).
+   */
+  #respondWhenRoom(msg: NatsMsg, since: number): void {
+    const runtime = this.#node.runtime;
+    let backlogged = false;
+    for (let t = 1; t < this.#node.threadCount && !backlogged; t++) backlogged = runtime.isBacklogged(t);
+    if (!backlogged || performance.now() - since > 10_000) {
+      msg.respond();
+      return;
+    }
+    setTimeout(() => this.#respondWhenRoom(msg, since), 1);
   }
 
   // ---- RefHost: the remote refs of main --------------------------------------------------------
@@ -121,8 +145,10 @@ export class Gateway implements CrossNodePort, LinkHost {
       if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason as Error);
       const link = this.#linkTo(ref);
       if (link === null) return Promise.reject(new NodeDownError(`node ${ref.nodeName} of actor ${ref.describe()} is gone`));
-      // An ask times out here as it would anywhere; a send waits for room as long as its own timeout says (the node answers then).
-      const timeoutMs = kind === Entry.Ask ? (options?.timeoutMs ?? this.#node.askTimeoutMs) : 0;
+      // An ask times out here as it would anywhere. A send waits for room there as long as its own
+      // timeout says, and that node answers then (this timer comes a second later); without one,
+      // it gives up after UNANSWERED_MS, should its answer be lost on the way (a NATS failover).
+      const timeoutMs = kind === Entry.Ask ? (options?.timeoutMs ?? this.#node.askTimeoutMs) : options?.timeoutMs !== undefined ? options.timeoutMs + 1000 : UNANSWERED_MS;
       const { corr, promise } = this.#node.asks.open(timeoutMs, ref, -1, type);
       link.waiting.add(corr);
       const done = (): void => {
@@ -183,7 +209,7 @@ export class Gateway implements CrossNodePort, LinkHost {
     const remote = ref as RemoteRefImpl;
     const link = this.#linkTo(remote);
     if (link === null) return Promise.reject(new NodeDownError(`node ${remote.nodeName} of actor ${remote.describe()} is gone`));
-    const { corr, promise } = this.#node.asks.open<void>(0, () => `stop of ${remote.describe()}`, -1);
+    const { corr, promise } = this.#node.asks.open<void>(UNANSWERED_MS, () => `stop of ${remote.describe()}`, -1);
     link.waiting.add(corr);
     const done = (): void => void link.waiting.delete(corr);
     promise.then(done, done);
@@ -287,14 +313,18 @@ export class Gateway implements CrossNodePort, LinkHost {
   }
 
   post(subject: string, bytes: Uint8Array): void {
-    this.#nc.publish(subject, bytes);
+    try {
+      this.#nc.publish(subject, bytes);
+    } catch (error) {
+      this.#logger.warn(`cluster: answers to another node were lost: ${(error as Error).message}`);
+    }
   }
 
   failed(link: Link, calls: Call[], error: Error, gone: boolean): void {
     if (link.gone) return; // its calls failed with it
     if (gone) {
-      this.#logger.warn(`cluster: node ${link.nodeName} (${link.systemId}) received nothing: it is gone`);
-      this.nodeGone(link.systemId, calls);
+      this.#logger.warn(`cluster: node ${link.nodeName} (${link.systemId}) received nothing: no one reads its inbox now`);
+      this.#cutOff(link, calls, new NodeDownError(`node ${link.nodeName} cannot be reached (no one reads its inbox)`));
       return;
     }
     // Too large: each caller hears it. Anything else (a timeout): what became of the batch is unknown.
@@ -302,13 +332,28 @@ export class Gateway implements CrossNodePort, LinkHost {
     this.#fail(link, calls, error);
   }
 
+  /**
+   * The link to a node that cannot be reached now (no one reads its inbox: it died, or its
+   * connection is moving to another server) or is gone: everything queued, sent and not taken, or
+   * waiting for an answer fails with `error`. The next call makes a new link and tries again, unless
+   * the membership declared the node gone; only the membership says that.
+   */
+  #cutOff(link: Link, calls: Call[], error: Error): void {
+    link.gone = true;
+    if (this.#links.get(link.systemId) === link) this.#links.delete(link.systemId);
+    this.#fail(link, [...calls, ...link.drop()], error);
+    for (const corr of [...link.waiting]) this.#node.asks.reject(corr, error);
+    link.waiting.clear();
+  }
+
   // ---- membership ------------------------------------------------------------------------------
 
   /**
-   * The node with system id `id` is gone (left, declared down, or received nothing): what waits
-   * for it fails now, and so will what is sent to it from now on. `calls`: a batch it did not take.
+   * The membership declared node `id` gone (it left, stopped heartbeating, or started again): what
+   * waits for it fails now, and so will what is sent to it from now on; its actors' watchers here
+   * hear `node-down`, and its watches of actors here end.
    */
-  nodeGone(id: string, calls: Call[] = []): void {
+  nodeGone(id: string): void {
     if (!this.#gone.has(id)) {
       for (const [watchedId, entry] of [...this.#watched]) if (entry.ref.systemId === id) this.#endedThere(watchedId, 'node-down');
       for (const [key, entry] of [...this.#watchedHere]) {
@@ -317,21 +362,27 @@ export class Gateway implements CrossNodePort, LinkHost {
         entry.cancel();
       }
     }
-    this.#gone.add(id);
+    this.#gone.set(id, Date.now());
     const link = this.#links.get(id);
-    if (link === undefined) return;
-    link.gone = true;
-    this.#links.delete(id);
-    const error = new NodeDownError(`node ${link.nodeName} is gone`);
-    this.#fail(link, [...calls, ...link.drop()], error);
-    link.flush(); // wakes close() if it waits on this link
-    for (const corr of [...link.waiting]) this.#node.asks.reject(corr, error);
-    link.waiting.clear();
+    if (link !== undefined) this.#cutOff(link, [], new NodeDownError(`node ${link.nodeName} is gone`));
+  }
+
+  /** The membership (re)admits node `id`: calls to it go again. */
+  nodeBack(id: string): void {
+    this.#gone.delete(id);
+  }
+
+  /** The NATS connection closed for good: no other node can be reached any more. */
+  connectionLost(): void {
+    this.#lost = true;
+    for (const link of [...this.#links.values()]) this.#cutOff(link, [], new NodeDownError(`node ${link.nodeName} cannot be reached: this node's NATS connection is closed`));
   }
 
   /** Nodes with calls waiting for an answer: each is sent a ping, which fails at once if no one is there. */
   probe(): void {
     for (const link of this.#links.values()) if (link.waiting.size > 0 || link.inFlight > 0) link.ping();
+    const old = Date.now() - 3_600_000;
+    for (const [id, at] of this.#gone) if (at < old) this.#gone.delete(id);
   }
 
   /** Sends what is queued and waits (up to `timeoutMs`) for the other nodes to take it; then stops reading. */
@@ -348,7 +399,7 @@ export class Gateway implements CrossNodePort, LinkHost {
   #linkTo(ref: Pick<RemoteRefImpl, 'systemId' | 'nodeName'>): Link | null {
     const link = this.#links.get(ref.systemId);
     if (link !== undefined) return link;
-    if (this.#gone.has(ref.systemId)) return null;
+    if (this.#lost || this.#gone.has(ref.systemId)) return null;
     const made = new Link(this, ref.systemId, ref.nodeName, this.#prefix + ref.systemId);
     this.#links.set(ref.systemId, made);
     return made;
@@ -359,7 +410,7 @@ export class Gateway implements CrossNodePort, LinkHost {
     for (const call of calls) {
       switch (call[0]) {
         case Entry.Tell:
-          this.#deadLetter(`${link.systemId}.${call[2].toString(36)}`, call[3], call[4], error instanceof NodeDownError ? 'node-down' : 'decode-failed');
+          this.#deadLetter(`${link.systemId}.${call[2].toString(36)}`, call[3], call[4], error instanceof NodeDownError ? 'node-down' : error instanceof MessageTooLargeError ? 'too-large' : 'decode-failed');
           break;
         case Entry.Ask:
         case Entry.Send:
@@ -391,47 +442,61 @@ export class Gateway implements CrossNodePort, LinkHost {
   #take(bytes: Uint8Array): void {
     const [protocol, systemId, nodeName, calls] = decodeBatch(bytes, this.#node);
     if (protocol !== PROTOCOL) throw new Error(`cluster protocol ${protocol} is not this node's (${PROTOCOL})`);
+    // Checked whole before any call is made: a batch is taken, or refused, as one.
+    if (!calls.every(wellFormed)) throw new Error(`node ${nodeName} sent a call of a shape this node does not know`);
     for (const call of calls) {
-      switch (call[0]) {
-        case Entry.Tell:
-          this.#tellHere(call[1], call[2], call[3], call[4], call[5]);
-          break;
-        case Entry.Ask:
-        case Entry.Send:
-          this.#callHere(systemId, nodeName, call[0], call[1], call[2], call[3], call[4], call[5], call[6]);
-          break;
-        case Entry.Spawn:
-          this.#spawnHere(systemId, nodeName, call[1], call[2], call[3], call[4]);
-          break;
-        case Entry.Stop: {
-          const ref = this.#local(call[2], call[3]);
-          const mode = call[4];
-          const stopped = ref === null ? Promise.resolve() : this.#node.stopRef(ref, mode === 'graceful', mode === 'kill');
-          stopped.then(
-            () => this.#answer(systemId, nodeName, call[1], true, undefined),
-            (error: unknown) => this.#answer(systemId, nodeName, call[1], false, toWire(error)),
-          );
-          break;
-        }
-        case Entry.Watch:
-          this.#watchHere(systemId, nodeName, call[1], call[2]);
-          break;
-        case Entry.Unwatch:
-          this.#unwatchHere(systemId, call[2]);
-          break;
-        case Entry.Terminated:
-          this.#endedThere(`${systemId}.${Number(call[2]).toString(36)}`, call[3]);
-          break;
-        case Entry.Lookup:
-          this.#answer(systemId, nodeName, call[1], true, typeof call[2] === 'string' ? (this.#node.names.here(call[2]) ?? null) : null);
-          break;
-        case Entry.Answer:
-          if (call[2]) this.#node.asks.resolve(call[1], call[3]);
-          else this.#node.asks.reject(call[1], fromWire(call[3] as WireError));
-          break;
-        default:
-          break;
+      try {
+        this.#takeOne(systemId, nodeName, call);
+      } catch (error) {
+        this.#logger.warn(`cluster: a call from node ${nodeName} failed here: ${(error as Error).message}`);
       }
+    }
+  }
+
+  #takeOne(systemId: string, nodeName: string, call: Call): void {
+    switch (call[0]) {
+      case Entry.Tell:
+        this.#tellHere(call[1], call[2], call[3], call[4], call[5]);
+        return;
+      case Entry.Ask:
+      case Entry.Send:
+        this.#callHere(systemId, nodeName, call[0], call[1], call[2], call[3], call[4], call[5], call[6]);
+        return;
+      case Entry.Spawn:
+        this.#spawnHere(systemId, nodeName, call[1], call[2], call[3], call[4]);
+        return;
+      case Entry.Stop: {
+        const ref = this.#local(call[2], call[3]);
+        const mode = call[4];
+        const stopped = ref === null ? Promise.resolve() : this.#node.stopRef(ref, mode === 'graceful', mode === 'kill');
+        stopped.then(
+          () => this.#answer(systemId, nodeName, call[1], true, undefined),
+          (error: unknown) => this.#answer(systemId, nodeName, call[1], false, toWire(error)),
+        );
+        return;
+      }
+      case Entry.Watch:
+        this.#watchHere(systemId, nodeName, call[1], call[2]);
+        return;
+      case Entry.Unwatch:
+        this.#unwatchHere(systemId, call[2]);
+        return;
+      case Entry.Terminated:
+        this.#endedThere(`${systemId}.${call[2].toString(36)}`, call[3]);
+        return;
+      case Entry.Lookup:
+        this.#answer(systemId, nodeName, call[1], true, this.#node.names.here(call[2]) ?? null);
+        return;
+      case Entry.Answer: {
+        // Only an answer to a call this node made of that node (a peer cannot settle other asks here).
+        const link = this.#links.get(systemId);
+        if (link === undefined || !link.waiting.has(call[1])) return;
+        if (call[2]) this.#node.asks.resolve(call[1], call[3]);
+        else this.#node.asks.reject(call[1], fromWire(call[3] as WireError));
+        return;
+      }
+      default:
+        return;
     }
   }
 

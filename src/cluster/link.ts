@@ -82,6 +82,8 @@ export class Link {
     const calls = [...[...this.#sent].flat(), ...this.#queue];
     this.#queue = [];
     this.#sent.clear();
+    this.#inFlight = 0; // their requests may still settle: #answered ignores what is no longer in #sent
+    this.#checkIdle();
     return calls;
   }
 
@@ -153,13 +155,9 @@ export class Link {
     this.#host.request(this.subject, bytes).then(
       () => this.#answered(calls),
       (error: Error & { isNoResponders?: () => boolean }) => {
-        // Already failed with the rest if the node was declared gone meanwhile.
-        if (this.#sent.has(calls)) {
-          const gone = typeof error.isNoResponders === 'function' && error.isNoResponders();
-          this.#sent.delete(calls);
-          this.#host.failed(this, calls, error, gone);
-        }
-        this.#answered(calls);
+        // Already failed with the rest if the node was found unreachable or gone meanwhile.
+        if (!this.#answered(calls)) return;
+        this.#host.failed(this, calls, error, typeof error.isNoResponders === 'function' && error.isNoResponders());
       },
     );
   }
@@ -175,11 +173,13 @@ export class Link {
     this.#send(calls.slice(half));
   }
 
-  #answered(calls: Call[]): void {
-    this.#sent.delete(calls);
+  /** A batch's request settled: false if it had been taken out with the rest (drop). */
+  #answered(calls: Call[]): boolean {
+    if (!this.#sent.delete(calls)) return false;
     this.#inFlight--;
     if (!this.gone) this.flush();
     else this.#checkIdle();
+    return true;
   }
 
   #checkIdle(): void {

@@ -131,6 +131,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
+  /** The connection is gone: stops, and forgets every other member (returned). */
+  lost(): ClusterMember[] {
+    this.#stop();
+    const others = [...this.#members.values()].filter((m) => !m.self);
+    for (const member of others) this.#members.delete(member.name);
+    return others;
+  }
+
   /** Stops without leaving (the key expires): what a node does when its connection is gone. */
   #stop(): void {
     this.#closed = true;
@@ -179,6 +187,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
     if (record === null || record.name !== name) return; // not a record this protocol can read
     if (record.protocol !== this.#self.protocol) {
+      // The name's member started again speaking another protocol: the one known is gone.
+      if (this.#members.get(name)?.id !== record.id) this.#gone(name, 'restarted');
       if (!this.#refused.has(record.id)) {
         this.#refused.add(record.id);
         this.#logger.error(`cluster: node ${JSON.stringify(name)} speaks cluster protocol ${record.protocol}, this node ${this.#self.protocol}: refused`);

@@ -5,6 +5,7 @@
 // A publish goes out as one NATS message, whatever the number of nodes and groups.
 
 import type { Logger } from '../actors/logger.js';
+import { MessageTooLargeError, NodeDownError } from '../errors.js';
 import type { WireOptions } from '../actors/node/wire.js';
 import type { MessageOptions } from '../actors/types.js';
 import type { TopicTable } from '../actors/node/topics.js';
@@ -31,11 +32,13 @@ export class TopicBridge {
   readonly #deliver: Deliver;
   readonly #decoder: unknown;
   readonly #logger: Logger;
+  readonly #maxPayload: number;
   /** By topic: the plain subscription and one queue subscription per group, as NATS has them now. */
   readonly #subs = new Map<string, { plain: Subscription | null; groups: Map<string, Subscription> }>();
 
   constructor(nc: NatsConnection, namespace: string, stamp: readonly [string, string], table: TopicTable, deliver: Deliver, decoder: unknown, logger: Logger) {
     this.#nc = nc;
+    this.#maxPayload = nc.info?.max_payload ?? 1024 * 1024;
     this.#prefix = `${namespace}.t.`;
     this.#stamp = stamp;
     this.#table = table;
@@ -44,8 +47,15 @@ export class TopicBridge {
     this.#logger = logger;
   }
 
+  /** Sends a publish to the other nodes and to every group; throws, typed, if it cannot go. */
   publish(topic: string, type: string, payload: unknown, options: WireOptions | null): void {
-    this.#nc.publish(this.#prefix + token(topic), encodeBatch(this.#stamp, [[Entry.Publish, topic, type, payload, options]]));
+    const bytes = encodeBatch(this.#stamp, [[Entry.Publish, topic, type, payload, options]]);
+    if (bytes.length > this.#maxPayload) throw new MessageTooLargeError(`a message of ${bytes.length} bytes encoded, over the NATS server's max_payload (${this.#maxPayload}): topic ${JSON.stringify(topic)}`);
+    try {
+      this.#nc.publish(this.#prefix + token(topic), bytes);
+    } catch (error) {
+      throw new NodeDownError(`the publish to topic ${JSON.stringify(topic)} cannot reach the other nodes: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /** The subscribers of `topic` here changed: NATS is told what to deliver here now. */

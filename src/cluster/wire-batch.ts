@@ -75,3 +75,42 @@ export function decodeBatch(bytes: Uint8Array, decoder: unknown): Batch {
     decodeContext.current = before;
   }
 }
+
+const int = (v: unknown): boolean => Number.isSafeInteger(v);
+const str = (v: unknown): boolean => typeof v === 'string';
+const opts = (v: unknown): boolean => v === null || (typeof v === 'object' && !Array.isArray(v));
+
+/**
+ * Whether a call read from the wire has the shape its kind says (a peer's bytes are not trusted):
+ * a batch with one that has not is refused whole, before any of its calls is made.
+ */
+export function wellFormed(call: unknown): call is Call {
+  if (!Array.isArray(call)) return false;
+  const c = call as unknown[];
+  switch (c[0]) {
+    case Entry.Tell:
+      return c.length === 6 && int(c[1]) && int(c[2]) && str(c[3]) && opts(c[5]);
+    case Entry.Ask:
+    case Entry.Send:
+      return c.length === 7 && int(c[1]) && int(c[2]) && int(c[3]) && str(c[4]) && opts(c[6]);
+    case Entry.Answer:
+      return c.length === 4 && int(c[1]) && typeof c[2] === 'boolean';
+    case Entry.Ping:
+      return c.length === 1;
+    case Entry.Lookup:
+      return c.length === 3 && int(c[1]) && str(c[2]);
+    case Entry.Spawn:
+      return c.length === 5 && int(c[1]) && str(c[2]) && opts(c[4]);
+    case Entry.Watch:
+    case Entry.Unwatch:
+      return c.length === 3 && int(c[1]) && int(c[2]);
+    case Entry.Terminated:
+      return c.length === 4 && int(c[1]) && int(c[2]) && str(c[3]);
+    case Entry.Stop:
+      return c.length === 5 && int(c[1]) && int(c[2]) && int(c[3]) && (c[4] === 'stop' || c[4] === 'graceful' || c[4] === 'kill');
+    case Entry.Publish:
+      return c.length === 5 && str(c[1]) && str(c[2]) && opts(c[4]);
+    default:
+      return false;
+  }
+}

@@ -109,8 +109,8 @@ export const STAT_RESTARTS = 23; //   restarts of actors hosted on the thread (e
 export const STAT_STORED = 24;
 /** Dead letters raised on the thread by reason: DL_REASONS slots, in the actor layer's order of reasons. */
 export const STAT_DL_REASONS = 25;
-export const DL_REASONS = 13;
-export const STAT_FIELDS = STAT_DL_REASONS + DL_REASONS; // 38: the counters take f64 indexes 24..61, below CTL_F64_HISTOGRAMS (64)
+export const DL_REASONS = 14;
+export const STAT_FIELDS = STAT_DL_REASONS + DL_REASONS; // 39: the counters take f64 indexes 24..62, below CTL_F64_HISTOGRAMS (64)
 
 /**
  * Float64 index (same region, byte 512): the thread's histograms, HISTOGRAM_SLOTS each. The owner

@@ -7,6 +7,6 @@ describe('dead-letter reasons', () => {
     expect(DEAD_LETTER_REASONS).toHaveLength(DL_REASONS);
     expect(DEAD_LETTER_REASONS.map((reason) => DEAD_LETTER_SLOT[reason])).toEqual([...Array(DL_REASONS).keys()]);
     expect(DEAD_LETTER_REASONS[0]).toBe('stopped');
-    expect(DEAD_LETTER_REASONS.at(-1)).toBe('node-down');
+    expect(DEAD_LETTER_REASONS.at(-1)).toBe('too-large');
   });
 });

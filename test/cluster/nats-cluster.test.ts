@@ -2,14 +2,15 @@
 // membership bucket kept in three copies. The server this process is connected to is killed:
 // its connection moves to another server, and the troupe cluster carries on: calls in both
 // directions work again, no node is declared down, and a node that joins after the failover is
-// seen (the bucket took heartbeats again).
+// seen (the bucket took heartbeats again). Then the server of the node called is killed. And a
+// node whose NATS connection closes for good loses the others, loudly, and does not crash.
 
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createSystem, type ActorRef, type ActorSystem } from 'troupe';
+import { createSystem, NodeDownError, type ActorRef, type ActorSystem } from 'troupe';
 import { Keeper } from '../fixtures/cluster-actors.js';
 import { startNode, type NodeProcess } from '../support/cluster-nodes.js';
-import { startNatsCluster, type NatsServer } from '../support/nats-server.js';
+import { startNatsCluster, startNatsServer, type NatsServer } from '../support/nats-server.js';
 import { until } from '../support/wait.js';
 
 const bin = inject('natsBin');
@@ -79,5 +80,46 @@ describe.skipIf(bin === '')('cluster on a NATS cluster of three servers', () => 
     await until(() => system.cluster!.member('d') !== undefined, 30_000, 'd to join after the failover');
     expect(leaves).toEqual([]);
     expect(system.cluster!.members().map((m) => m.name).sort()).toEqual(['a', 'b', 'c', 'd']);
+
+    // Now b's server: while b's connection moves, no one reads its inbox for a moment, and calls
+    // to it fail fast; once it has moved, b is reached again (a node the membership did not
+    // declare gone is tried again at each call).
+    await servers[1]!.stop('SIGKILL');
+    await until(
+      async () => {
+        try {
+          return (await b.ask('echo', 'b again', { timeoutMs: 2000 })) === 'b again';
+        } catch {
+          return false;
+        }
+      },
+      40_000,
+      'calls to b after its server died',
+    );
+    expect(leaves).toEqual([]);
   }, 120_000);
+});
+
+describe.skipIf(bin === '')('a NATS connection closed for good', () => {
+  it('N2: every other node leaves (down), calls to them fail with NodeDownError, and the process goes on', async () => {
+    const server = await startNatsServer(bin);
+    const namespace = `t${randomBytes(4).toString('hex')}`;
+    const y = await startNode(server.url, 'y', namespace);
+    const z = await createSystem({ threads: 1, cluster: { servers: server.url, name: 'z', namespace, heartbeatMs: 200, downAfterMs: 1000, connection: { maxReconnectAttempts: 0 } } });
+    try {
+      await until(() => z.cluster!.member('y') !== undefined, 10_000, 'y to join');
+      const keeper = (await z.lookup<typeof Keeper>('keeper', { node: 'y' }))!;
+      expect(await keeper.ask('echo', 1)).toBe(1);
+      const left = new Promise<string>((resolve) => z.cluster!.once('leave', (_m, reason) => resolve(reason)));
+      await server.stop('SIGKILL');
+      expect(await left).toBe('down');
+      await expect(keeper.ask('echo', 2)).rejects.toThrow(NodeDownError);
+      const local = z.spawn(Keeper, undefined, { placement: { thread: 1 } });
+      expect(await local.ask('echo', 'this node goes on')).toBe('this node goes on');
+    } finally {
+      await z.shutdown();
+      y.child.kill('SIGKILL');
+      await y.exited;
+    }
+  }, 60_000);
 });

@@ -124,6 +124,66 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     await keeper.ask('clear');
   });
 
+  it('too large for the NATS server: a publish throws MessageTooLargeError at the call (from a worker, the thread reads on); a tell becomes a too-large dead letter', async () => {
+    const big = 'x'.repeat(2 * 1024 * 1024); // under maxMessageBytes, over NATS's max_payload (1 MiB)
+    expect(() => system.publish('news', 'note', big)).toThrow(MessageTooLargeError);
+    const publisher = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    await publisher.ask('publish', { topic: 'news', prefix: big, count: 1 });
+    expect(await publisher.ask('echo', 'still reading')).toBe('still reading');
+    expect(await system.spawn(Keeper, undefined, { placement: { thread: 0 } }).ask('echo', 'main too')).toBe('main too');
+    const keeper = await keeperOf('b');
+    keeper.tell('note', big);
+    await until(() => letters.some((l) => l.reason === 'too-large' && l.recipient === keeper.id), 5000, 'the too-large dead letter');
+    expect(await keeper.ask('echo', 'after')).toBe('after');
+  });
+
+  it('bytes from the wire: a forged answer settles nothing here, a malformed batch is refused whole, and the node goes on', async () => {
+    const { connect } = await import('@nats-io/transport-node');
+    const { encodeBatch, Entry } = await import('../../src/cluster/wire-batch.js');
+    const nc = await connect({ servers: url });
+    try {
+      const slow = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+      const waiting = slow.ask('slow', 300);
+      const inbox = `${namespace}.n.${system.cluster!.id}`;
+      // Answers for every correlation id a node could be waiting on, from a system that asked nothing.
+      const forged = Array.from({ length: 2000 }, (_, corr) => [Entry.Answer, corr + 1, true, 'forged'] as const);
+      const reply = await nc.request(inbox, encodeBatch(['forger0000000', 'forger'], forged as never), { timeout: 5000 });
+      expect(reply.data.length).toBe(0); // taken (and ignored)
+      const malformed = await nc.request(inbox, encodeBatch(['forger0000000', 'forger'], [[Entry.Tell, 1, 2, 'note', 'ok', null], [Entry.Tell, 'x'] as never]), { timeout: 5000 });
+      expect(new TextDecoder().decode(malformed.data)).toMatch(/shape/);
+      const garbage = await nc.request(inbox, new Uint8Array([0xc1, 0xff, 0x00]), { timeout: 5000 });
+      expect(garbage.data.length).toBeGreaterThan(0);
+      expect(await waiting).toBe(300);
+      expect(await (await keeperOf('b')).ask('echo', 'fine')).toBe('fine');
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('N3: a node declared down that heartbeats again (paused past downAfterMs) joins again, and is reached again', async () => {
+    const f = await startNode(url, 'f', namespace);
+    await until(() => system.cluster!.member('f') !== undefined, 10_000, 'f to join');
+    const keeper = await keeperOf('f');
+    const events: string[] = [];
+    const onLeave = (m: { name: string }, reason: string): void => void (m.name === 'f' && events.push(`leave:${reason}`));
+    const onJoin = (m: { name: string }): void => void (m.name === 'f' && events.push('join'));
+    system.cluster!.on('leave', onLeave);
+    system.cluster!.on('join', onJoin);
+    try {
+      f.child.kill('SIGSTOP');
+      await until(() => events.includes('leave:down'), 10_000, 'f declared down');
+      await expect(keeper.ask('echo', 1)).rejects.toThrow(NodeDownError);
+      f.child.kill('SIGCONT');
+      await until(() => events.includes('join'), 10_000, 'f to join again');
+      expect(await keeper.ask('echo', 'back')).toBe('back');
+    } finally {
+      system.cluster!.off('leave', onLeave);
+      system.cluster!.off('join', onJoin);
+      f.child.kill('SIGCONT');
+      await f.leave();
+    }
+  });
+
   it('lookup: a name on a given node, on any node, or on none', async () => {
     const onB = await keeperOf('b');
     const onC = await keeperOf('c');
@@ -161,10 +221,11 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     const on = (ref: Ref): string => /@([a-z]+):/.exec(String(ref))?.[1] ?? 'a';
     const counts = new Map<string, number>();
     for (const ref of started) counts.set(on(ref), (counts.get(on(ref)) ?? 0) + 1);
-    // Every node took some, and the loads end close (each node has one worker thread).
+    // Every node took some, and the loads end close (each node has one worker thread; the other
+    // nodes' counts are as of their last heartbeat, 200 ms ago at most).
     expect([...counts.keys()].sort()).toEqual(['a', 'b', 'c']);
     const after = [...before].map(([name, actors]) => actors + (counts.get(name) ?? 0));
-    expect(Math.max(...after) - Math.min(...after), `actors before ${JSON.stringify([...before])}, placed ${JSON.stringify([...counts])}`).toBeLessThanOrEqual(3);
+    expect(Math.max(...after) - Math.min(...after), `actors before ${JSON.stringify([...before])}, placed ${JSON.stringify([...counts])}`).toBeLessThanOrEqual(6);
     for (const ref of started) expect(await ref.ask('echo', 'ok')).toBe('ok');
     expect(() => system.spawn(Keeper, undefined, { placement: 'cluster' })).toThrow(/system\.start/);
     await Promise.all(started.map((ref) => system.stop(ref)));

@@ -40,22 +40,41 @@ export interface ControlHost extends NodeCore {
   isDead(thread: number): boolean;
 }
 
+/** A call to or from another node: one that fails is reported, and the thread reads on. */
+function crossNode(node: ControlHost, from: number, record: ControlRecord): void {
+  try {
+    switch (record[0]) {
+      case 'xn-call':
+        node.crossNode.fromWorker(from, record[1]);
+        return;
+      case 'xn-answer':
+        node.crossNode.answered(record[1], record[2], record[3]);
+        return;
+      case 'xn-watch':
+        node.crossNode.watch(record[1], from, record[2], record[3], record[4]);
+        return;
+      case 'xn-publish':
+        node.crossNode.publish(record[1], record[2], record[3], (record[4] ?? undefined) as MessageOptions | undefined);
+        return;
+      case 'xn-terminated':
+        node.deathWatch.remoteEnded(record[1], record[2], record[3]);
+        return;
+      default:
+        return;
+    }
+  } catch (error) {
+    node.diagnostics.report('warn', `cluster: a call of thread ${from} to another node failed: ${(error as Error).message}`);
+  }
+}
+
 export function dispatchControl(node: ControlHost, from: number, record: ControlRecord): void {
   switch (record[0]) {
     case 'xn-call':
-      node.crossNode.fromWorker(from, record[1]);
-      return;
     case 'xn-answer':
-      node.crossNode.answered(record[1], record[2], record[3]);
-      return;
     case 'xn-watch':
-      node.crossNode.watch(record[1], from, record[2], record[3], record[4]);
-      return;
     case 'xn-publish':
-      node.crossNode.publish(record[1], record[2], record[3], (record[4] ?? undefined) as MessageOptions | undefined);
-      return;
     case 'xn-terminated':
-      node.deathWatch.remoteEnded(record[1], record[2], record[3]);
+      crossNode(node, from, record);
       return;
     case 'dl':
       node.deadLetters.toListeners(record[1]);

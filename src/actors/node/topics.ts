@@ -167,10 +167,10 @@ export class Topics {
     if (typeof type !== 'string') throw invalid('publish(type)', 'a message type string', type);
     const node = this.#node;
     if (!node.clustered) return this.#deliver(this.#table.recipients(topic), type, payload, options);
-    // In a cluster: this node's plain subscribers here; the other nodes', and every group's one copy, through NATS.
-    const accepted = this.#deliver(this.#table.recipients(topic, false), type, payload, options);
+    // In a cluster: the other nodes' subscribers, and every group's one copy, through NATS (first:
+    // a message that cannot go there throws before any copy went out); this node's plain ones here.
     node.crossNode.publish(topic, type, payload, options);
-    return accepted;
+    return this.#deliver(this.#table.recipients(topic, false), type, payload, options);
   }
 
   /**
