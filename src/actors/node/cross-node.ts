@@ -36,16 +36,39 @@ export interface CrossNodePort extends RefHost {
  * actor of the same key.
  */
 export class WatchAliases {
-  readonly #byId = new Map<string, number>();
+  readonly #byId = new Map<string, { alias: number; watchers: number }>();
+  readonly #ids = new Map<number, string>();
   #next = 0;
 
+  /** The alias of `ref`, made if it has none. */
   of(ref: ActorRefImpl): number {
-    let alias = this.#byId.get(ref.id);
-    if (alias === undefined) {
-      alias = --this.#next;
-      this.#byId.set(ref.id, alias);
+    let entry = this.#byId.get(ref.id);
+    if (entry === undefined) {
+      entry = { alias: --this.#next, watchers: 0 };
+      this.#byId.set(ref.id, entry);
+      this.#ids.set(entry.alias, ref.id);
     }
-    return alias;
+    return entry.alias;
+  }
+
+  /** Its alias, if it has one. */
+  peek(ref: ActorRefImpl): number | undefined {
+    return this.#byId.get(ref.id)?.alias;
+  }
+
+  /** One more watcher on this thread holds `alias`. */
+  hold(alias: number): void {
+    const entry = this.#byId.get(this.#ids.get(alias)!);
+    if (entry !== undefined) entry.watchers++;
+  }
+
+  /** One watcher less: with none left, the alias is forgotten. */
+  release(alias: number): void {
+    const id = this.#ids.get(alias);
+    const entry = id === undefined ? undefined : this.#byId.get(id);
+    if (entry === undefined || --entry.watchers > 0) return;
+    this.#byId.delete(id!);
+    this.#ids.delete(alias);
   }
 }
 

@@ -30,6 +30,7 @@ export class DeathWatch {
       const alias = this.#aliases.of(ref);
       if (watcher.watching?.has(alias)) return;
       (watcher.watching ??= new Map()).set(alias, ref);
+      this.#aliases.hold(alias);
       this.#node.crossNode.watch(ref, this.#node.self, watcher.key, alias, true);
       return;
     }
@@ -54,8 +55,14 @@ export class DeathWatch {
   unwatch(watcher: Cell, ref: ActorRefImpl): void {
     checkRef(ref, 'unwatch(ref)');
     if (isRemoteRef(ref)) {
-      const alias = this.#aliases.of(ref);
-      if (watcher.watching?.delete(alias) === true) this.#node.crossNode.watch(ref, this.#node.self, watcher.key, alias, false);
+      const alias = this.#aliases.peek(ref);
+      if (alias === undefined || watcher.watching?.delete(alias) !== true) {
+        // Its Terminated is already on the way (the alias was let go): dropped, as unwatch promises.
+        for (const [key, watched] of watcher.watching ?? []) if (key < 0 && watched.id === ref.id) watcher.watching!.delete(key);
+        return;
+      }
+      this.#aliases.release(alias);
+      this.#node.crossNode.watch(ref, this.#node.self, watcher.key, alias, false);
       return;
     }
     if (watcher.watching?.delete(ref.key) !== true) return;
@@ -155,7 +162,9 @@ export class DeathWatch {
   /** An actor of another node that watcher `watcherKey` here watches (as `alias`) ended, or its node went down. */
   remoteEnded(watcherKey: number, alias: number, reason: ExitReason): void {
     const watcher = this.#node.cells.get(watcherKey);
-    if (watcher?.watching?.has(alias) === true) this.#deliver(watcher, -1, alias, reason);
+    if (watcher?.watching?.has(alias) !== true) return;
+    this.#aliases.release(alias); // its watch is over (the signal takes it out of `watching`)
+    this.#deliver(watcher, -1, alias, reason);
   }
 
   /** A target on thread `from` that a watcher here watches ended. */
