@@ -24,11 +24,16 @@ export interface NatsConnection {
 export interface KvEntry {
   readonly key: string;
   readonly operation: 'PUT' | 'DEL' | 'PURGE';
+  readonly revision: number;
   string(): string;
 }
 
 export interface KV {
   put(key: string, value: string): Promise<number>;
+  /** Writes `key` only if it has no value: its revision, or a rejection. */
+  create(key: string, value: string): Promise<number>;
+  /** Writes `key` only if its revision is still `revision` (compare-and-set): the new one, or a rejection. */
+  update(key: string, value: string, revision: number): Promise<number>;
   get(key: string): Promise<KvEntry | null>;
   delete(key: string): Promise<void>;
   keys(filter: string): Promise<AsyncIterable<string>>;
@@ -37,7 +42,7 @@ export interface KV {
 
 export interface NatsClient {
   connect(options: Record<string, unknown>): Promise<NatsConnection>;
-  /** A key-value bucket, created with a TTL and `replicas` copies if missing. */
+  /** A key-value bucket, created with a TTL (0: none) and `replicas` copies if missing. */
   bucket(nc: NatsConnection, name: string, ttlMs: number, replicas: number): Promise<KV>;
 }
 
@@ -57,7 +62,7 @@ export async function loadNats(): Promise<NatsClient> {
       const deadline = Date.now() + 15_000;
       for (;;) {
         try {
-          return (await kvm.create(name, { ttl: ttlMs, history: 1, replicas })) as unknown as KV;
+          return (await kvm.create(name, ttlMs > 0 ? { ttl: ttlMs, history: 1, replicas } : { history: 1, replicas })) as unknown as KV;
         } catch (error) {
           try {
             // Made by another node, perhaps with other settings: used as it is (status() says it is really there).

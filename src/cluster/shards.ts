@@ -1,0 +1,224 @@
+// Shards: what a cluster places by key (its entities, next) is spread over a fixed number of
+// shards, each owned by one node at a time. Who owns a shard is a key of a KV bucket, written
+// only by compare-and-set, so two nodes can never both hold it in the directory. The node a
+// shard should live on is the highest rendezvous score of (shard, node) among the live members:
+// that node claims it when it is free, or when its owner is no longer a member (the membership's
+// TTL is every node's lease: there is none per shard, and none per key); an owner that sees a
+// live member preferred for one of its shards hands it over, and a node that leaves on purpose
+// hands all of its shards over at once. No leader: every node runs the same rules on the same
+// directory. Entities do not use it yet; this is where their ownership will come from.
+
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../actors/logger.js';
+import type { KV } from './nats.js';
+
+export interface ShardOwner {
+  /** The owner's system id (one per process start). */
+  readonly id: string;
+  readonly name: string;
+}
+
+interface Claim {
+  readonly owner: ShardOwner;
+  readonly revision: number;
+}
+
+export interface ShardEvents {
+  /** This node holds `shard` now. */
+  acquired: [shard: number];
+  /** This node no longer holds `shard` (handed over, or taken by another after it was declared gone). */
+  released: [shard: number];
+}
+
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** The shard of a key of a kind: the same on every node. */
+export function shardOf(kind: string, key: string, count: number): number {
+  return fnv1a(`${kind}\u0000${key}`) % count;
+}
+
+/** The member `shard` should live on: the highest rendezvous score (ties: the lower id). */
+export function preferred(shard: number, members: readonly ShardOwner[]): ShardOwner | null {
+  let best: ShardOwner | null = null;
+  let bestScore = -1;
+  for (const member of members) {
+    let h = fnv1a(`${shard}/${member.id}`);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+    if (h > bestScore || (h === bestScore && best !== null && member.id < best.id)) {
+      best = member;
+      bestScore = h;
+    }
+  }
+  return best;
+}
+
+export class ShardDirectory extends EventEmitter<ShardEvents> {
+  readonly count: number;
+  readonly #kv: KV;
+  readonly #self: ShardOwner;
+  /** The live members now, this node among them. */
+  readonly #members: () => readonly ShardOwner[];
+  readonly #logger: Logger;
+  /** The directory as last read or watched: by shard. */
+  readonly #claims = new Map<number, Claim>();
+  #watch: { stop(): void } | null = null;
+  #closed = false;
+  /** Shards this node is handing over: 'released' was said already, before the write. */
+  readonly #releasing = new Set<number>();
+  /** A pass of rebalance() under way: another waits for it rather than racing it. */
+  #balancing: Promise<void> | null = null;
+
+  constructor(kv: KV, count: number, self: ShardOwner, members: () => readonly ShardOwner[], logger: Logger) {
+    super();
+    this.#kv = kv;
+    this.count = count;
+    this.#self = self;
+    this.#members = members;
+    this.#logger = logger;
+  }
+
+  /** Reads the directory, keeps it up to date, and claims what this node should hold. */
+  async start(): Promise<void> {
+    const keys = await this.#kv.keys('s.>');
+    for await (const key of keys) {
+      const entry = await this.#kv.get(key);
+      if (entry !== null && entry.operation === 'PUT') this.#record(entry.key, entry.string(), entry.revision);
+    }
+    const watch = await this.#kv.watch({ key: 's.>' });
+    this.#watch = watch;
+    void (async () => {
+      try {
+        for await (const entry of watch) {
+          if (this.#closed) break;
+          if (entry.operation === 'PUT') this.#record(entry.key, entry.string(), entry.revision);
+          else this.#forget(entry.key);
+        }
+      } catch (error) {
+        if (!this.#closed) this.#logger.warn(`cluster: the shard directory's watch ended: ${(error as Error).message}`);
+      }
+    })();
+    await this.rebalance();
+  }
+
+  /** Who holds `shard`, as the directory last said; null: no one. */
+  ownerOf(shard: number): ShardOwner | null {
+    return this.#claims.get(shard)?.owner ?? null;
+  }
+
+  /** The shards this node holds. */
+  owned(): number[] {
+    const out: number[] = [];
+    for (const [shard, claim] of this.#claims) if (claim.owner.id === this.#self.id) out.push(shard);
+    return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * One pass of the rules over every shard (at start, on every change of the members, and at each
+   * heartbeat): claim what this node is preferred for and no live member holds; hand over what it
+   * holds and a live member is preferred for.
+   */
+  rebalance(): Promise<void> {
+    this.#balancing ??= this.#pass().finally(() => (this.#balancing = null));
+    return this.#balancing;
+  }
+
+  /** Hands every shard this node holds to the member preferred among the others (or frees it). */
+  async leave(): Promise<void> {
+    await this.#balancing;
+    const others = this.#members().filter((m) => m.id !== this.#self.id);
+    await Promise.all(this.owned().map((shard) => this.#handOver(shard, preferred(shard, others))));
+    this.close();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#watch?.stop();
+  }
+
+  async #pass(): Promise<void> {
+    const members = this.#members();
+    const live = new Set(members.map((m) => m.id));
+    const writes: Promise<void>[] = [];
+    for (let shard = 0; shard < this.count && !this.#closed; shard++) {
+      const want = preferred(shard, members);
+      const claim = this.#claims.get(shard);
+      if (claim !== undefined && claim.owner.id === this.#self.id) {
+        if (want !== null && want.id !== this.#self.id) writes.push(this.#handOver(shard, want));
+      } else if (want?.id === this.#self.id && (claim === undefined || !live.has(claim.owner.id))) {
+        writes.push(this.#claim(shard, claim));
+      }
+    }
+    await Promise.all(writes);
+  }
+
+  /** Claims `shard`: free (`claim` undefined), or held by a node that is no longer a member. */
+  async #claim(shard: number, claim: Claim | undefined): Promise<void> {
+    const value = JSON.stringify(this.#self);
+    try {
+      const revision = claim === undefined ? await this.#kv.create(`s.${shard}`, value) : await this.#kv.update(`s.${shard}`, value, claim.revision);
+      this.#record(`s.${shard}`, value, revision);
+    } catch {
+      // Another node wrote it first (compare-and-set): the watch brings what it wrote.
+    }
+  }
+
+  /** Gives `shard` to `to` (null: frees it), if this node still holds it at the revision it knows. */
+  async #handOver(shard: number, to: ShardOwner | null): Promise<void> {
+    const claim = this.#claims.get(shard);
+    if (claim === undefined || claim.owner.id !== this.#self.id || this.#releasing.has(shard)) return;
+    this.#releasing.add(shard);
+    this.emit('released', shard); // what lives on the shard here ends before another may start it
+    try {
+      if (to === null) {
+        await this.#kv.delete(`s.${shard}`);
+        this.#forget(`s.${shard}`);
+      } else {
+        const value = JSON.stringify({ id: to.id, name: to.name } satisfies ShardOwner);
+        this.#record(`s.${shard}`, value, await this.#kv.update(`s.${shard}`, value, claim.revision));
+      }
+    } catch (error) {
+      // Written by another first (it took this node for gone): the watch brings what it wrote.
+      this.#logger.warn(`cluster: shard ${shard} could not be handed over: ${(error as Error).message}`);
+    }
+  }
+
+  /** Says a shard this node held is gone from it, unless its hand-over said so already. */
+  #lost(shard: number): void {
+    if (!this.#releasing.delete(shard)) this.emit('released', shard);
+  }
+
+  #record(key: string, text: string, revision: number): void {
+    const shard = Number(key.slice(2));
+    if (!Number.isInteger(shard) || shard < 0 || shard >= this.count) return;
+    let owner: ShardOwner;
+    try {
+      const value = JSON.parse(text) as Partial<ShardOwner>;
+      if (typeof value.id !== 'string' || typeof value.name !== 'string') return;
+      owner = { id: value.id, name: value.name };
+    } catch {
+      return;
+    }
+    const before = this.#claims.get(shard);
+    if (before !== undefined && before.revision > revision) return; // an older write, seen late
+    this.#claims.set(shard, { owner, revision });
+    const had = before?.owner.id === this.#self.id;
+    const has = owner.id === this.#self.id;
+    if (has && !had) this.emit('acquired', shard);
+    else if (had && !has) this.#lost(shard);
+  }
+
+  #forget(key: string): void {
+    const shard = Number(key.slice(2));
+    const before = this.#claims.get(shard);
+    if (before === undefined) return;
+    this.#claims.delete(shard);
+    if (before.owner.id === this.#self.id) this.#lost(shard);
+  }
+}

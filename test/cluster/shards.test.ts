@@ -1,0 +1,108 @@
+// The shard directory (src/cluster/shards.ts) on a real NATS KV bucket: several directories in
+// this process stand for several nodes, and the test plays the membership (who is live). Each
+// shard ends with exactly one owner, the one its rendezvous hash prefers; a node that leaves hands
+// its shards over at once; the shards of a node declared gone are claimed by the survivors; and
+// two nodes that both claim a free shard at once get it once (compare-and-set).
+
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadNats, type KV, type NatsConnection } from '../../src/cluster/nats.js';
+import { preferred, shardOf, ShardDirectory, type ShardOwner } from '../../src/cluster/shards.js';
+import { until } from '../support/wait.js';
+
+const url = inject('natsUrl');
+const COUNT = 64;
+const quiet = { warn: () => undefined, error: () => undefined };
+
+describe.skipIf(url === '')('the shard directory', () => {
+  let nc: NatsConnection;
+  const buckets: KV[] = [];
+  const open: ShardDirectory[] = [];
+
+  beforeAll(async () => {
+    const nats = await loadNats();
+    nc = await nats.connect({ servers: url });
+    for (let i = 0; i < 2; i++) buckets.push(await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1));
+  });
+
+  afterAll(async () => {
+    for (const d of open) d.close();
+    await nc?.close();
+  });
+
+  function node(name: string, kv: KV, members: () => readonly ShardOwner[]): { owner: ShardOwner; dir: ShardDirectory; events: string[] } {
+    const owner = { id: `${name}-${randomBytes(3).toString('hex')}`, name };
+    const dir = new ShardDirectory(kv, COUNT, owner, members, quiet);
+    const events: string[] = [];
+    dir.on('acquired', (shard) => events.push(`+${shard}`));
+    dir.on('released', (shard) => events.push(`-${shard}`));
+    open.push(dir);
+    return { owner, dir, events };
+  }
+
+  /** Every shard held, in every directory's view, by the member its hash prefers among `live`. */
+  async function settled(dirs: ShardDirectory[], live: readonly ShardOwner[]): Promise<void> {
+    await until(
+      async () => {
+        await Promise.all(dirs.map((d) => d.rebalance()));
+        return dirs.every((d) => Array.from({ length: COUNT }, (_, s) => d.ownerOf(s)?.id === preferred(s, live)!.id).every(Boolean));
+      },
+      15_000,
+      'the directory to settle',
+    );
+  }
+
+  it('every shard one owner, the one its rendezvous hash prefers; a node that leaves hands its shards over at once; a node declared gone loses its shards to the survivors', async () => {
+    let live: ShardOwner[] = [];
+    const members = (): readonly ShardOwner[] => live;
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => node(name, buckets[0]!, members)) as [ReturnType<typeof node>, ReturnType<typeof node>, ReturnType<typeof node>];
+    live = [a.owner, b.owner, c.owner];
+    await Promise.all([a, b, c].map((n) => n.dir.start()));
+    await settled([a.dir, b.dir, c.dir], live);
+    const held = [a, b, c].map((n) => n.dir.owned().length);
+    expect(held.reduce((x, y) => x + y)).toBe(COUNT);
+    for (const n of held) expect(n).toBeGreaterThan(COUNT / 8); // spread, not all on one
+    // What each node was told matches what it holds.
+    for (const n of [a, b, c]) expect(n.events.filter((e) => e.startsWith('+')).length - n.events.filter((e) => e.startsWith('-')).length).toBe(n.dir.owned().length);
+
+    // c leaves on purpose: its shards go to the others at once (it wrote them over itself).
+    const cHeld = c.dir.owned();
+    live = [a.owner, b.owner];
+    await c.dir.leave();
+    expect(c.events.filter((e) => e.startsWith('-')).length).toBe(cHeld.length);
+    for (const s of cHeld) expect([a.owner.id, b.owner.id]).toContain(c.dir.ownerOf(s)?.id ?? 'none'); // as c wrote them
+    await settled([a.dir, b.dir], live);
+
+    // d joins, takes its share; then d dies without a word: once the membership drops it, the
+    // survivors take its shards by compare-and-set over its claims.
+    const d = node('d', buckets[0]!, members);
+    live = [a.owner, b.owner, d.owner];
+    await d.dir.start();
+    await settled([a.dir, b.dir, d.dir], live);
+    const dHeld = d.dir.owned();
+    expect(dHeld.length).toBeGreaterThan(0);
+    d.dir.close(); // killed: it hands nothing over
+    live = [a.owner, b.owner];
+    await settled([a.dir, b.dir], live);
+    for (const s of dHeld) expect([a.owner.id, b.owner.id]).toContain(a.dir.ownerOf(s)!.id);
+    expect(b.dir.owned().length + a.dir.owned().length).toBe(COUNT);
+  });
+
+  it('two nodes that each take a free shard for theirs claim it at the same moment: one gets it', async () => {
+    // Each sees only itself (views not yet agreed): both try to create every key at once.
+    const e = node('e', buckets[1]!, () => [e.owner]);
+    const f = node('f', buckets[1]!, () => [f.owner]);
+    await Promise.all([e.dir.start(), f.dir.start()]);
+    await until(() => Array.from({ length: COUNT }, (_, s) => e.dir.ownerOf(s) !== null && e.dir.ownerOf(s)?.id === f.dir.ownerOf(s)?.id).every(Boolean), 10_000, 'both views to agree');
+    const acquired = (n: { events: string[] }): Set<string> => new Set(n.events.filter((x) => x.startsWith('+')));
+    const both = [...acquired(e)].filter((x) => acquired(f).has(x));
+    expect(both).toEqual([]); // no shard was acquired by both
+    expect(acquired(e).size + acquired(f).size).toBe(COUNT);
+  });
+
+  it('a key maps to the same shard on every node', () => {
+    expect(shardOf('Account', 'alice', 1024)).toBe(shardOf('Account', 'alice', 1024));
+    const spread = new Set(Array.from({ length: 1000 }, (_, i) => shardOf('Account', `k${i}`, 64)));
+    expect(spread.size).toBe(64);
+  });
+});
