@@ -27,6 +27,7 @@ export type {
   ActorContext,
   ActorDefinition,
   ActorPool,
+  ActorService,
   ActorRef,
   ActorSpec,
   AnyDefinition,
@@ -58,6 +59,8 @@ export type {
   Timers,
 } from './actors/types.js';
 export type { ActorInfo } from './runtime/control.js';
+export type { ClusterOptions } from './actors/cluster-options.js';
+export type { Cluster, ClusterMember, LeaveReason } from './cluster/cluster.js';
 export type { Clock, TimerHandle } from './runtime/clock.js';
 export {
   ActorError,

@@ -4,7 +4,7 @@
 // order) and moves only about 1/n of the keys when a member is added.
 
 import { ActorStoppedError } from '../errors.js';
-import { invalid, validateFunction, validateInteger, validateKeys, validateObject } from '../validate.js';
+import { invalid, validateFunction, validateInteger, validateKeys, validateObject, validateString } from '../validate.js';
 import { SPAWN_KEYS } from './policy.js';
 import type { ActorRefImpl } from './actor-ref.js';
 import type { ExitReason, AskOptions, MessageOptions, PoolOptions, Routing, SendOptions, SendResult, SpawnOptions } from './types.js';
@@ -133,7 +133,12 @@ export class Pool {
     return member.ask(type, payload, options);
   }
 
+  /** Called once the pool stops (a pool serving the cluster leaves its service). */
+  onStop: (() => void) | null = null;
+
   async stop(): Promise<void> {
+    this.onStop?.();
+    this.onStop = null;
     const members = this.#members;
     this.#members = [];
     this.#seeds = [];
@@ -142,15 +147,16 @@ export class Pool {
   }
 }
 
-export function resolvePoolOptions(options: PoolOptions): { size: number; routing: Routing; spawn: SpawnOptions } {
+export function resolvePoolOptions(options: PoolOptions): { size: number; routing: Routing; spawn: SpawnOptions; service: string | null } {
   validateObject(options, 'options');
-  validateKeys(options, 'options', [...SPAWN_KEYS, 'size', 'routing']);
+  validateKeys(options, 'options', [...SPAWN_KEYS, 'size', 'routing', 'service']);
+  const service = options.service === undefined ? null : validateString(options.service, 'options.service');
   const size = validateInteger(options.size, 'options.size', 0, 100_000);
   const routing = options.routing ?? 'round-robin';
   if (routing !== 'round-robin') {
     if (typeof routing !== 'object' || routing === null) throw invalid('options.routing', "'round-robin' or { key: (type, payload) => key }", routing);
     validateFunction(routing.key, 'options.routing.key');
   }
-  const { size: _size, routing: _routing, ...spawn } = options;
-  return { size, routing, spawn };
+  const { size: _size, routing: _routing, service: _service, ...spawn } = options;
+  return { size, routing, spawn, service };
 }

@@ -21,6 +21,7 @@ import type { Cluster } from '../cluster/cluster.js';
 import { checkRef, type ActorRefImpl } from './actor-ref.js';
 import { DeadLetterFeed, type DeadLetterStream } from './dead-letter-stream.js';
 import { metricsText } from './metrics.js';
+import { serviceHandle } from './node/cross-node.js';
 import { ActorNode } from './node/node.js';
 import { openLmdbStore } from './entity/lmdb-store.js';
 import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
@@ -28,7 +29,7 @@ import { Pool, resolvePoolOptions } from './pool.js';
 import { ThreadReplacement } from './recovery/replacement.js';
 import { readStats, readTraffic, unsettled, type SystemStats, type TrafficSample } from './stats.js';
 import { isDefinition } from './define.js';
-import type { ActorPool, ActorRef, AnyDefinition, AnyEntityDefinition, ArgsOf, MessageOptions, PoolOptions, SpawnArgs, SpawnOptions } from './types.js';
+import type { ActorPool, ActorRef, ActorService, AnyDefinition, AnyEntityDefinition, ArgsOf, MessageOptions, PoolOptions, SpawnArgs, SpawnOptions } from './types.js';
 
 export type { SystemStats, ThreadStats, Traffic } from './stats.js';
 export type { DeadLetterStream } from './dead-letter-stream.js';
@@ -205,12 +206,34 @@ export class ActorSystem {
 
   /** A pool of `options.size` members of `definition`, one handle routing each message to one. */
   spawnPool<D extends AnyDefinition>(definition: D, args: ArgsOf<D>, options: PoolOptions): ActorPool<D> {
-    const { size, routing, spawn } = resolvePoolOptions(options);
+    const { size, routing, spawn, service } = resolvePoolOptions(options);
+    const cluster = this.#cluster;
+    if (service !== null) {
+      if (cluster === null) throw invalid('options.service', 'a pool in a system that is a node of a cluster (createSystem({ cluster }))', service);
+      if (cluster.serves(service)) throw invalid('options.service', `a name no other pool of this node serves (${JSON.stringify(service)} is served here)`, service);
+    }
     const member = (routeeOf: readonly [number, number]): ActorRefImpl => {
       if (this.#shutdown !== null) throw new ShuttingDownError('the system is shutting down: no new actors');
       return this.#node.spawn(definition, args, spawn, null, routeeOf);
     };
-    return new Pool(this.#node, member, size, routing) as unknown as ActorPool<D>;
+    const pool = new Pool(this.#node, member, size, routing);
+    if (service !== null) {
+      cluster!.serve(service, pool);
+      pool.onStop = () => cluster!.unserve(service, pool);
+    }
+    return pool as unknown as ActorPool<D>;
+  }
+
+  /**
+   * In a cluster: the pools that serve the cluster under `name` (spawnPool with `service`), on
+   * whichever nodes they are. Each call goes to one member of one of them; with none anywhere, a
+   * tell is a `no-routee` dead letter and an ask or send rejects with ActorStoppedError.
+   */
+  service<D extends AnyDefinition = AnyDefinition>(name: string): ActorService<D> {
+    validateString(name, 'service(name)');
+    const cluster = this.#cluster;
+    if (cluster === null) throw invalid('service(name)', 'a system that is a node of a cluster (createSystem({ cluster }))', name);
+    return serviceHandle(this.#node.crossNode, name) as unknown as ActorService<D>;
   }
 
   /**

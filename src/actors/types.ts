@@ -173,6 +173,8 @@ export interface ActorContext<State> {
   subscribe(topic: string, options?: { group?: string }): void;
   /** The live actor registered under `name` (system.register), if any, from any thread. */
   lookup<D extends AnyDefinition = AnyDefinition>(name: string): Promise<ActorRef<D> | undefined>;
+  /** In a cluster: the pools that serve it as `name`, wherever they are (system.service). */
+  service<D extends AnyDefinition = AnyDefinition>(name: string): ActorService<D>;
   /** A ref to the one activation of an entity's key (defineEntity), from any thread. */
   entity<D extends AnyEntityDefinition>(definition: D, key: string): ActorRef<D>;
   /**
@@ -457,6 +459,18 @@ export interface PoolOptions extends SpawnOptions {
   readonly size: number;
   /** Default 'round-robin'. */
   readonly routing?: Routing;
+  /**
+   * In a cluster: the pool also serves the cluster under this name. `system.service(name)` on any
+   * node reaches one member of one of the pools serving it (system.spawnPool only).
+   */
+  readonly service?: string;
+}
+
+/** A pool that serves a cluster under a name (system.service): each call goes to one member of one of its pools, on some node. */
+export interface ActorService<D extends AnyDefinition> {
+  tell<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K>): void;
+  send<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, SendOptions>): Promise<SendResult>;
+  ask<K extends MessageType<D>>(type: K, ...rest: PayloadArgs<D, K, AskOptions>): Promise<ReplyOf<D, K>>;
 }
 
 /** What a pool offers: the ActorRef calls, routed to one member each. */

@@ -10,6 +10,7 @@ import type { Logger } from '../actors/logger.js';
 import type { ActorNode } from '../actors/node/node.js';
 import { ActorInitializationError } from '../errors.js';
 import type { AnyDefinition, SpawnOptions } from '../actors/types.js';
+import type { ServedPool } from './services.js';
 import { invalid } from '../validate.js';
 import { Gateway } from './gateway.js';
 import { Membership, type ClusterMember, type MembershipEvents } from './membership.js';
@@ -108,6 +109,21 @@ export class Cluster extends EventEmitter<MembershipEvents> {
       else placed.count++;
     }
     return best!;
+  }
+
+  /** @internal Whether a pool of this node serves `name`. */
+  serves(name: string): boolean {
+    return this.#gateway.services.serves(name);
+  }
+
+  /** @internal A pool of this node serves the cluster under `name`. */
+  serve(name: string, pool: ServedPool): void {
+    this.#gateway.services.serve(name, pool);
+  }
+
+  /** @internal */
+  unserve(name: string, pool: ServedPool): void {
+    this.#gateway.services.unserve(name, pool);
   }
 
   /** @internal system.start with placement { node }: the actor starts there; resolves with its ref. */

@@ -8,6 +8,7 @@
 
 import { ActorInitializationError, ActorStoppedError, fromWire, MailboxFullError, MessageTooLargeError, NodeDownError, ShuttingDownError, toWire, type WireError } from '../errors.js';
 import type { ActorRefImpl } from '../actors/actor-ref.js';
+import type { AskSubject } from '../actors/node/ask.js';
 import { Envelope, EnvelopeKind } from '../actors/cell/envelope.js';
 import type { Logger } from '../actors/logger.js';
 import { answerRecord, checkCall, wireOptions, type CrossNodePort } from '../actors/node/cross-node.js';
@@ -19,9 +20,10 @@ import type { AnyDefinition, AskOptions, DeadLetterReason, ExitReason, MessageOp
 import { checkPayload } from '../runtime/codec.js';
 import { STAT_ACCEPTED } from '../runtime/layout.js';
 import { Link, type LinkHost } from './link.js';
+import { serviceRecipient, Services } from './services.js';
 import { TopicBridge, type Deliver } from './topic-bridge.js';
 import type { NatsConnection, NatsMsg } from './nats.js';
-import { decodeBatch, Entry, PROTOCOL, wellFormed, type Call } from './wire-batch.js';
+import { decodeBatch, Entry, PROTOCOL, ServiceCall, wellFormed, type Call } from './wire-batch.js';
 
 /** How long a batch may wait for its node to take it before its fate is reported unknown. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -43,7 +45,11 @@ export class Gateway implements CrossNodePort, LinkHost {
   readonly #gone = new Map<string, number>();
   /** The NATS connection closed for good: every other node is out of reach. */
   #lost = false;
+  /** Correlation ids of this node's calls to other nodes waiting for an answer (#expect). */
+  readonly #pending = new Set<number>();
   #inbox: { unsubscribe(): void } | null = null;
+  /** Pools of this node that serve the cluster by name, and calls to such pools anywhere. */
+  readonly services: Services;
   /** Topics across the nodes: this node's subscriptions to them in NATS, and publishing. */
   readonly #topics: TopicBridge;
   /** Actors of other nodes watched from this node, by id: the ref, and its watchers here by thread and key (with their alias for it). */
@@ -68,28 +74,59 @@ export class Gateway implements CrossNodePort, LinkHost {
         this.#logger.warn(`cluster: a message published to topic ${JSON.stringify(topic)} was not delivered here: ${(error as Error).message}`);
       }
     };
+    this.services = new Services(this, namespace);
     this.#topics = new TopicBridge(nc, namespace, this.stamp, node.topics.table, deliver, node, logger);
     node.topics.table.onChange = (topic) => this.#topics.changed(topic);
   }
 
   /** Starts reading this node's inbox. */
   listen(): void {
-    this.#inbox = this.#nc.subscribe(this.#prefix + this.#node.systemId, {
-      callback: (error, msg) => {
-        if (error !== null) {
-          this.#logger.error(`cluster: the inbox failed: ${error.message}`);
-          return;
-        }
-        try {
-          this.#take(msg.data);
-        } catch (failure) {
-          this.#logger.error(`cluster: a batch could not be read: ${(failure as Error).message}`);
-          msg.respond(new TextEncoder().encode((failure as Error).message));
-          return;
-        }
-        this.#respondWhenRoom(msg, performance.now());
-      },
-    });
+    this.#inbox = this.#nc.subscribe(this.#prefix + this.#node.systemId, { callback: this.onBatch });
+  }
+
+  /** Reads a batch from the wire (this node's inbox, or a service it serves) and answers its request. */
+  readonly onBatch = (error: Error | null, msg: NatsMsg): void => {
+    if (error !== null) {
+      this.#logger.error(`cluster: a subscription failed: ${error.message}`);
+      return;
+    }
+    try {
+      this.#take(msg.data);
+    } catch (failure) {
+      this.#logger.error(`cluster: a batch could not be read: ${(failure as Error).message}`);
+      msg.respond(new TextEncoder().encode((failure as Error).message));
+      return;
+    }
+    this.#respondWhenRoom(msg, performance.now());
+  };
+
+  // ---- ServiceHost (services.ts) ----------------------------------------------------------------
+
+  get nc(): NatsConnection {
+    return this.#nc;
+  }
+
+  get askTimeoutMs(): number {
+    return this.#node.askTimeoutMs;
+  }
+
+  serviceLink(name: string, subject: string): Link {
+    const id = `service:${name}`;
+    let link = this.#links.get(id);
+    if (link === undefined) this.#links.set(id, (link = new Link(this, id, `service ${JSON.stringify(name)}`, subject, name)));
+    return link;
+  }
+
+  expect<T>(link: Link, timeoutMs: number, about: AskSubject, type = ''): { corr: number; promise: Promise<T> } {
+    return this.#expect<T>(link, timeoutMs, about, type);
+  }
+
+  answer(systemId: string, nodeName: string, corr: number, ok: boolean, value: unknown): void {
+    this.#answer(systemId, nodeName, corr, ok, value);
+  }
+
+  deadLetter(recipient: string, type: string, payload: unknown, reason: DeadLetterReason): void {
+    this.#deadLetter(recipient, type, payload, reason);
   }
 
   /**
@@ -138,6 +175,33 @@ export class Gateway implements CrossNodePort, LinkHost {
     return this.#call(Entry.Ask, ref as RemoteRefImpl, type, payload, options);
   }
 
+  /**
+   * A call of `link`'s node that waits for an answer: its correlation id (in main's ask table,
+   * timed out there) and promise. Until it settles, an answer for it is taken from any node (a
+   * service's batch may be answered by any of its nodes); when its link is cut off, it fails.
+   */
+  #expect<T>(link: Link, timeoutMs: number, about: AskSubject, type = ''): { corr: number; promise: Promise<T> } {
+    const opened = this.#node.asks.open<T>(timeoutMs, about, -1, type);
+    const corr = opened.corr;
+    link.waiting.add(corr);
+    this.#pending.add(corr);
+    const done = (): void => {
+      link.waiting.delete(corr);
+      this.#pending.delete(corr);
+    };
+    opened.promise.then(done, done);
+    return opened;
+  }
+
+  /** An AbortSignal that rejects call `corr` when it fires. */
+  #abortable(corr: number, promise: Promise<unknown>, signal: AbortSignal | undefined): void {
+    if (signal === undefined) return;
+    const abort = (): void => void this.#node.asks.reject(corr, signal.reason as Error);
+    signal.addEventListener('abort', abort, { once: true });
+    const done = (): void => signal.removeEventListener('abort', abort);
+    promise.then(done, done);
+  }
+
   #call(kind: Entry.Ask | Entry.Send, ref: RemoteRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
     try {
       checkCall(type, payload);
@@ -149,15 +213,8 @@ export class Gateway implements CrossNodePort, LinkHost {
       // timeout says, and that node answers then (this timer comes a second later); without one,
       // it gives up after UNANSWERED_MS, should its answer be lost on the way (a NATS failover).
       const timeoutMs = kind === Entry.Ask ? (options?.timeoutMs ?? this.#node.askTimeoutMs) : options?.timeoutMs !== undefined ? options.timeoutMs + 1000 : UNANSWERED_MS;
-      const { corr, promise } = this.#node.asks.open(timeoutMs, ref, -1, type);
-      link.waiting.add(corr);
-      const done = (): void => {
-        link.waiting.delete(corr);
-        if (signal !== undefined) signal.removeEventListener('abort', abort);
-      };
-      const abort = (): void => void this.#node.asks.reject(corr, signal!.reason as Error);
-      if (signal !== undefined) signal.addEventListener('abort', abort, { once: true });
-      promise.then(done, done);
+      const { corr, promise } = this.#expect<unknown>(link, timeoutMs, ref, type);
+      this.#abortable(corr, promise, signal);
       link.push([kind, corr, ref.thread, ref.key, type, payload, wireOptions(options)]);
       return promise;
     } catch (error) {
@@ -169,10 +226,7 @@ export class Gateway implements CrossNodePort, LinkHost {
   lookupOn(member: { readonly id: string; readonly name: string }, name: string): Promise<ActorRefImpl | null> {
     const link = this.#linkTo({ systemId: member.id, nodeName: member.name });
     if (link === null) return Promise.resolve(null);
-    const { corr, promise } = this.#node.asks.open<ActorRefImpl | null>(this.#node.askTimeoutMs, () => `lookup of ${JSON.stringify(name)} on node ${member.name}`, -1);
-    link.waiting.add(corr);
-    const done = (): void => void link.waiting.delete(corr);
-    promise.then(done, done);
+    const { corr, promise } = this.#expect<ActorRefImpl | null>(link, this.#node.askTimeoutMs, () => `lookup of ${JSON.stringify(name)} on node ${member.name}`);
     link.push([Entry.Lookup, corr, name]);
     return promise.catch(() => null);
   }
@@ -187,10 +241,7 @@ export class Gateway implements CrossNodePort, LinkHost {
       checkPayload(options, 'options');
       const link = this.#linkTo({ systemId: member.id, nodeName: member.name });
       if (link === null) return Promise.reject(new NodeDownError(`node ${member.name} is gone`));
-      const { corr, promise } = this.#node.asks.open<ActorRefImpl>(this.#node.askTimeoutMs, () => `start of ${definition.name} on node ${member.name}`, -1);
-      link.waiting.add(corr);
-      const done = (): void => void link.waiting.delete(corr);
-      promise.then(done, done);
+      const { corr, promise } = this.#expect<ActorRefImpl>(link, this.#node.askTimeoutMs, () => `start of ${definition.name} on node ${member.name}`);
       link.push([Entry.Spawn, corr, definition.name, args, options]);
       return promise;
     } catch (error) {
@@ -205,14 +256,15 @@ export class Gateway implements CrossNodePort, LinkHost {
     this.#topics.publish(topic, type, payload, wireOptions(options));
   }
 
+  service(name: string, kind: 'tell' | 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> | undefined {
+    return this.services.call(name, kind === 'tell' ? ServiceCall.Tell : kind === 'ask' ? ServiceCall.Ask : ServiceCall.Send, type, payload, options);
+  }
+
   stop(ref: ActorRefImpl, mode: StopMode): Promise<void> {
     const remote = ref as RemoteRefImpl;
     const link = this.#linkTo(remote);
     if (link === null) return Promise.reject(new NodeDownError(`node ${remote.nodeName} of actor ${remote.describe()} is gone`));
-    const { corr, promise } = this.#node.asks.open<void>(UNANSWERED_MS, () => `stop of ${remote.describe()}`, -1);
-    link.waiting.add(corr);
-    const done = (): void => void link.waiting.delete(corr);
-    promise.then(done, done);
+    const { corr, promise } = this.#expect<void>(link, UNANSWERED_MS, () => `stop of ${remote.describe()}`);
     link.push([Entry.Stop, corr, remote.thread, remote.key, mode]);
     return promise;
   }
@@ -322,6 +374,11 @@ export class Gateway implements CrossNodePort, LinkHost {
 
   failed(link: Link, calls: Call[], error: Error, gone: boolean): void {
     if (link.gone) return; // its calls failed with it
+    if (gone && link.service !== null) {
+      // No node serves it (now): as a local pool with no members.
+      this.#cutOff(link, calls, new ActorStoppedError(`no node serves a pool named ${JSON.stringify(link.service)}`));
+      return;
+    }
     if (gone) {
       this.#logger.warn(`cluster: node ${link.nodeName} (${link.systemId}) received nothing: no one reads its inbox now`);
       this.#cutOff(link, calls, new NodeDownError(`node ${link.nodeName} cannot be reached (no one reads its inbox)`));
@@ -394,6 +451,7 @@ export class Gateway implements CrossNodePort, LinkHost {
     clearTimeout(timer);
     this.#inbox?.unsubscribe();
     this.#topics.close();
+    this.services.close();
   }
 
   #linkTo(ref: Pick<RemoteRefImpl, 'systemId' | 'nodeName'>): Link | null {
@@ -410,7 +468,11 @@ export class Gateway implements CrossNodePort, LinkHost {
     for (const call of calls) {
       switch (call[0]) {
         case Entry.Tell:
-          this.#deadLetter(`${link.systemId}.${call[2].toString(36)}`, call[3], call[4], error instanceof NodeDownError ? 'node-down' : error instanceof MessageTooLargeError ? 'too-large' : 'decode-failed');
+          this.#deadLetter(`${link.systemId}.${call[2].toString(36)}`, call[3], call[4], reasonOfFailure(error));
+          break;
+        case Entry.ToService:
+          if (call[1] === ServiceCall.Tell) this.#deadLetter(serviceRecipient(call[3]), call[4], call[5], reasonOfFailure(error));
+          else this.#node.asks.reject(call[2], error);
           break;
         case Entry.Ask:
         case Entry.Send:
@@ -487,10 +549,12 @@ export class Gateway implements CrossNodePort, LinkHost {
       case Entry.Lookup:
         this.#answer(systemId, nodeName, call[1], true, this.#node.names.here(call[2]) ?? null);
         return;
+      case Entry.ToService:
+        this.services.take(systemId, nodeName, call);
+        return;
       case Entry.Answer: {
-        // Only an answer to a call this node made of that node (a peer cannot settle other asks here).
-        const link = this.#links.get(systemId);
-        if (link === undefined || !link.waiting.has(call[1])) return;
+        // Only an answer to a call this node made of another node (a peer cannot settle this node's own asks).
+        if (!this.#pending.has(call[1])) return;
         if (call[2]) this.#node.asks.resolve(call[1], call[3]);
         else this.#node.asks.reject(call[1], fromWire(call[3] as WireError));
         return;
@@ -567,6 +631,14 @@ export class Gateway implements CrossNodePort, LinkHost {
     }
     this.#to(systemId, nodeName)?.push([Entry.Answer, corr, ok, value]);
   }
+}
+
+/** Why a call that did not reach its node or service is a dead letter. */
+function reasonOfFailure(error: Error): DeadLetterReason {
+  if (error instanceof NodeDownError) return 'node-down';
+  if (error instanceof MessageTooLargeError) return 'too-large';
+  if (error instanceof ActorStoppedError) return 'no-routee'; // no node serves the service
+  return 'decode-failed';
 }
 
 function reasonOf(error: unknown): DeadLetterReason {

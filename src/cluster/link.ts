@@ -50,11 +50,15 @@ export class Link {
   /** Resolves when nothing is queued or unanswered (close waits for it). */
   #idle: (() => void) | null = null;
 
-  constructor(host: LinkHost, systemId: string, nodeName: string, subject: string) {
+  /** The pool this link reaches on whichever node serves it (a service's subject), or null: a node's inbox. */
+  readonly service: string | null;
+
+  constructor(host: LinkHost, systemId: string, nodeName: string, subject: string, service: string | null = null) {
     this.#host = host;
     this.systemId = systemId;
     this.nodeName = nodeName;
     this.subject = subject;
+    this.service = service;
   }
 
   get queued(): number {

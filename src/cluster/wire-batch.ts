@@ -33,6 +33,15 @@ export const enum Entry {
   Stop = 10,
   /** A message published to a topic (sent on the topic's subject, not to a node). */
   Publish = 11,
+  /** A call to a pool that serves the cluster under a name (sent on the service's subject: one of its nodes takes it). */
+  ToService = 12,
+}
+
+/** What a call to a service is: tell, ask or send. */
+export const enum ServiceCall {
+  Tell = 0,
+  Ask = 1,
+  Send = 2,
 }
 
 export type Call =
@@ -45,7 +54,8 @@ export type Call =
   | [Entry.Watch | Entry.Unwatch, thread: number, key: number]
   | [Entry.Terminated, thread: number, key: number, reason: ExitReason]
   | [Entry.Stop, corr: number, thread: number, key: number, mode: StopMode]
-  | [Entry.Publish, topic: string, type: string, payload: unknown, options: WireOptions | null];
+  | [Entry.Publish, topic: string, type: string, payload: unknown, options: WireOptions | null]
+  | [Entry.ToService, kind: ServiceCall, corr: number, name: string, type: string, payload: unknown, options: WireOptions | null];
 
 /** [protocol, sender's system id, sender's node name, calls] */
 export type Batch = [protocol: number, systemId: string, nodeName: string, calls: Call[]];
@@ -110,6 +120,8 @@ export function wellFormed(call: unknown): call is Call {
       return c.length === 5 && int(c[1]) && int(c[2]) && int(c[3]) && (c[4] === 'stop' || c[4] === 'graceful' || c[4] === 'kill');
     case Entry.Publish:
       return c.length === 5 && str(c[1]) && str(c[2]) && opts(c[4]);
+    case Entry.ToService:
+      return c.length === 7 && (c[1] === ServiceCall.Tell || c[1] === ServiceCall.Ask || c[1] === ServiceCall.Send) && int(c[2]) && str(c[3]) && str(c[4]) && opts(c[6]);
     default:
       return false;
   }

@@ -307,6 +307,38 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     expect(orders.sort()).toEqual(Array.from({ length: 90 }, (_, i) => `order${i}`).sort());
   });
 
+  it('N5: a pool that serves the cluster by name: calls from any node reach one member of one of its pools, each once; with none anywhere, as a pool with no members', async () => {
+    const service = system.service<typeof Keeper>('keepers');
+    const members = await Promise.all(['b', 'c'].flatMap((node) => [0, 1].map((i) => keeperOf(node, `keepers-${i}`))));
+    await Promise.all(members.map((m) => m.ask('clear')));
+    // Asks, one at a time: each answered by one member; over many, both nodes serve.
+    const answeredBy = new Set<string>();
+    for (let i = 0; i < 40; i++) answeredBy.add(/@([a-z]+):/.exec(String(await service.ask('self')))![1]!);
+    expect([...answeredBy].sort()).toEqual(['b', 'c']);
+    // Tells: every one handled once, by some member.
+    for (let i = 0; i < 300; i++) service.tell('note', i);
+    expect(await service.send('note', 300)).toEqual({ duplicate: false });
+    // From an actor on a worker of this node too (through main).
+    const asker = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    const fromWorker = (await asker.ask('askService', { name: 'keepers', type: 'self', count: 10 })) as string[];
+    for (const who of fromWorker) expect(who).toMatch(/@(b|c):/);
+    const handled = async (): Promise<number[]> => (await Promise.all(members.map((m) => m.ask('log') as Promise<number[]>))).flat();
+    await until(async () => (await handled()).length >= 301, 10_000, 'the service tells');
+    expect((await handled()).sort((x, y) => x - y)).toEqual(Array.from({ length: 301 }, (_, i) => i));
+    // This node serves too, once it has a pool of that name (one per node); a stopped pool serves no more.
+    const here = system.spawnPool(Keeper, undefined, { size: 1, service: 'keepers' });
+    expect(() => system.spawnPool(Keeper, undefined, { size: 1, service: 'keepers' })).toThrow(InvalidArgumentError);
+    let servedHere = false;
+    for (let i = 0; i < 60 && !servedHere; i++) servedHere = !/@[a-z]+:/.test(String(await service.ask('self')));
+    expect(servedHere).toBe(true);
+    await here.stop();
+    for (let i = 0; i < 20; i++) expect(String(await service.ask('self'))).toMatch(/@(b|c):/);
+    // No pool serves 'nobody': an ask rejects as a pool with no members does, a tell is a no-routee dead letter.
+    await expect(system.service<typeof Keeper>('nobody').ask('echo', 1)).rejects.toThrow(ActorStoppedError);
+    system.service<typeof Keeper>('nobody').tell('note', 'nobody home');
+    await until(() => letters.some((l) => l.reason === 'no-routee' && l.message.payload === 'nobody home'), 5000, 'the no-routee dead letter');
+  });
+
   it('N2, N3: a node killed with SIGKILL: an ask waiting on it fails fast with NodeDownError; it is declared down within the bound, its actors\' watchers hear node-down; tells to it become node-down dead letters', async () => {
     const d = await startNode(url, 'd', namespace);
     await until(() => system.cluster!.member('d') !== undefined, 10_000, 'd to join');

@@ -6,6 +6,7 @@ import type { MailboxBounds } from '../../runtime/bounds-table.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { ActorRefImpl } from '../actor-ref.js';
+import type { CrossNodePort } from '../node/cross-node.js';
 import type { Envelope } from './envelope.js';
 import type { MailboxWait } from './mailbox-wait.js';
 import type { PoolHost } from '../pool.js';
@@ -66,6 +67,9 @@ export interface CellHost<C> extends PoolHost {
   offload(url: string, input: unknown, name?: string): Promise<unknown>;
   /** Registered names (node/names.ts). */
   readonly names: { lookup(name: string): Promise<ActorRefImpl | undefined> };
+  /** The system is a node of a cluster; calls to other nodes go through this (node/cross-node.ts). */
+  readonly clustered: boolean;
+  readonly crossNode: CrossNodePort;
   /** Refs to entities by key (entity/entities.ts). */
   readonly entities: { ref(definition: AnyEntityDefinition, key: string, name?: string): ActorRefImpl };
   timerFired(cell: C, type: string, payload: unknown): void;

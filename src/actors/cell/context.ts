@@ -2,7 +2,8 @@
 // links, topics, offload, and the acknowledgement calls of ack mode. A thin face over the cell
 // and its host; created on an actor's first message, not at spawn.
 
-import { invalid, validateNumber } from '../../validate.js';
+import { invalid, validateNumber, validateString } from '../../validate.js';
+import { serviceHandle } from '../node/cross-node.js';
 import { deferAck, settleAttempt } from './ack-mode.js';
 import { checkRef, type ActorRefImpl } from '../actor-ref.js';
 import type { Cell } from './cell.js';
@@ -72,9 +73,17 @@ export class Context implements ActorContext<unknown> {
     return this.#cell.node.names.lookup(name) as Promise<never>;
   }
   spawnPool(definition: AnyDefinition, args: unknown, options: PoolOptions): never {
-    const { size, routing, spawn } = resolvePoolOptions(options);
+    const { size, routing, spawn, service } = resolvePoolOptions(options);
+    if (service !== null) throw invalid('options.service', "system.spawnPool (a pool that serves the cluster is top-level: its members are not a handler's children)", service);
     return new Pool(this.#cell.node, (routeeOf) => this.#cell.node.spawn(definition, args, spawn, this.#cell, routeeOf), size, routing) as never;
   }
+  /** In a cluster: the pools serving the cluster as `name`, wherever they are (system.service). */
+  service(name: string): never {
+    validateString(name, 'ctx.service(name)');
+    if (!this.#cell.node.clustered) throw invalid('ctx.service(name)', 'a system that is a node of a cluster (createSystem({ cluster }))', name);
+    return serviceHandle(this.#cell.node.crossNode, name) as never;
+  }
+
   stop(ref?: ActorRefImpl): Promise<void> {
     if (ref !== undefined) {
       try {

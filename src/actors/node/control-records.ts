@@ -18,7 +18,8 @@ import type { SupervisionWire } from '../supervision/across-threads.js';
 import { withWork } from './stop-all.js';
 import type { Topics } from './topics.js';
 import type { ControlRecord } from './wire.js';
-import type { MessageOptions } from '../types.js';
+import type { AskOptions, MessageOptions } from '../types.js';
+import { answerRecord } from './cross-node.js';
 
 /** The rooms a control record can be for. */
 export interface ControlHost extends NodeCore {
@@ -59,6 +60,15 @@ function crossNode(node: ControlHost, from: number, record: ControlRecord): void
       case 'xn-terminated':
         node.deathWatch.remoteEnded(record[1], record[2], record[3]);
         return;
+      case 'xn-service': {
+        const [, corr, name, kind, type, payload, options] = record;
+        const outcome = node.crossNode.service(name, kind, type, payload, (options ?? undefined) as AskOptions | undefined);
+        outcome?.then(
+          (value) => node.control(from, answerRecord(corr, true, value)),
+          (error: unknown) => node.control(from, answerRecord(corr, false, error)),
+        );
+        return;
+      }
       default:
         return;
     }
@@ -73,6 +83,7 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
     case 'xn-answer':
     case 'xn-watch':
     case 'xn-publish':
+    case 'xn-service':
     case 'xn-terminated':
       crossNode(node, from, record);
       return;

@@ -28,6 +28,24 @@ export interface CrossNodePort extends RefHost {
   stop(ref: ActorRefImpl, mode: StopMode): Promise<void>;
   /** A publish, for the other nodes' subscribers and for every group (topics.ts). */
   publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): void;
+  /** A call to the pools serving the cluster as `name` (cluster/services.ts): a tell (undefined), or an ask or send's outcome. */
+  service(name: string, kind: 'tell' | 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> | undefined;
+}
+
+/** What system.service(name) and ctx.service(name) hand out: the calls of a ref, to a service. */
+export function serviceHandle(port: CrossNodePort, name: string): { tell: ActorRefImpl['tell']; send: ActorRefImpl['send']; ask: ActorRefImpl['ask'] } {
+  const call = (kind: 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> => {
+    try {
+      return port.service(name, kind, type, payload, options)!;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  return {
+    tell: (type, payload, options) => void port.service(name, 'tell', type, payload, options),
+    send: (type, payload, options) => call('send', type, payload, options) as Promise<SendResult>,
+    ask: (type, payload, options) => call('ask', type, payload, options),
+  };
 }
 
 /**
@@ -166,6 +184,18 @@ export class WorkerRelay implements CrossNodePort {
     this.#host.control(0, ['xn-publish', topic, type, payload, wireOptions(options)]);
   }
 
+  service(name: string, kind: 'tell' | 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> | undefined {
+    checkCall(type, payload);
+    if (kind === 'tell') {
+      this.#host.control(0, ['xn-service', 0, name, kind, type, payload, wireOptions(options)]);
+      return undefined;
+    }
+    // Main times the call out; this thread's timer answers its caller only if main cannot.
+    const { corr, promise } = this.#host.asks.open(kind === 'ask' ? (options?.timeoutMs ?? this.#host.askTimeoutMs) : 0, () => `${kind} to service ${JSON.stringify(name)}`, 0, type);
+    this.#host.control(0, ['xn-service', corr, name, kind, type, payload, wireOptions(options)]);
+    return promise;
+  }
+
   stop(ref: ActorRefImpl, mode: StopMode): Promise<void> {
     // No timeout, as for a local stop: main answers when it is done, or when its node is gone.
     const { corr, promise } = this.#host.asks.open<void>(0, () => `stop of ${ref.describe()}`, 0);
@@ -217,6 +247,10 @@ export class NoCluster implements CrossNodePort {
   }
 
   publish(): void {
+    throw notInCluster();
+  }
+
+  service(): Promise<unknown> | undefined {
     throw notInCluster();
   }
 }

@@ -129,4 +129,5 @@ export type ControlRecord =
   | ['xn-answer', number, boolean, unknown] // correlation id, ok, the value or a WireError: the outcome of a worker's ask or send to another node
   | ['xn-watch', ActorRefImpl, number, number, boolean] // an actor on another node, the watcher's key, its alias there, watch (true) or unwatch: a worker's watch, to main
   | ['xn-terminated', number, number, ExitReason] // watcher key, the alias of the actor on another node it watched, why that ended (main to the watcher's thread)
-  | ['xn-publish', string, string, unknown, WireOptions | null]; // topic, type, payload, options: a worker's publish, for the other nodes and the groups (to main)
+  | ['xn-publish', string, string, unknown, WireOptions | null] // topic, type, payload, options: a worker's publish, for the other nodes and the groups (to main)
+  | ['xn-service', number, string, 'tell' | 'ask' | 'send', string, unknown, WireOptions | null]; // correlation id (0: a tell), service name, kind, type, payload, options: a worker's call to a service (to main)

@@ -1,0 +1,118 @@
+// Pools that serve the cluster: `system.spawnPool(Def, args, { size, service: 'resize' })` on
+// any number of nodes, `system.service('resize')` on any node. A service is one NATS subject;
+// each node with a pool of that name subscribes to it in one NATS queue group, so each batch of
+// calls goes to one of those nodes, whose pool routes each call to one of its members (its own
+// routing). Calls are batched like calls to a node (link.ts), and answered the same way. With no
+// node serving the name, a tell is a `no-routee` dead letter and an ask or send rejects with
+// ActorStoppedError, as for a local pool with no members.
+
+import { ActorStoppedError, toWire } from '../errors.js';
+import type { AskOptions, DeadLetterReason, MessageOptions, SendOptions, SendResult } from '../actors/types.js';
+import type { AskSubject } from '../actors/node/ask.js';
+import { checkCall, wireOptions } from '../actors/node/cross-node.js';
+import type { Link } from './link.js';
+import type { NatsConnection, NatsMsg } from './nats.js';
+import { Entry, ServiceCall, type Call } from './wire-batch.js';
+
+/** What a pool offers a service: the ActorRef calls, each routed to one member. */
+export interface ServedPool {
+  tell(type: string, payload?: unknown, options?: MessageOptions): void;
+  send(type: string, payload?: unknown, options?: SendOptions): Promise<SendResult>;
+  ask(type: string, payload?: unknown, options?: AskOptions): Promise<unknown>;
+}
+
+/** What the services need of the gateway. */
+export interface ServiceHost {
+  readonly nc: NatsConnection;
+  readonly askTimeoutMs: number;
+  /** The link to a service's subject (made once). */
+  serviceLink(name: string, subject: string): Link;
+  /** A call that waits for an answer (gateway.ts #expect). */
+  expect<T>(link: Link, timeoutMs: number, about: AskSubject, type?: string): { corr: number; promise: Promise<T> };
+  /** What reads a batch from the wire and answers its request. */
+  readonly onBatch: (error: Error | null, msg: NatsMsg) => void;
+  answer(systemId: string, nodeName: string, corr: number, ok: boolean, value: unknown): void;
+  deadLetter(recipient: string, type: string, payload: unknown, reason: DeadLetterReason): void;
+}
+
+/** A name as a subject token: any string, in letters, digits, - and _. */
+function token(name: string): string {
+  return Buffer.from(name, 'utf8').toString('base64url') || '_';
+}
+
+/** The recipient a dead letter for a service names. */
+export function serviceRecipient(name: string): string {
+  return `service:${name}`;
+}
+
+export class Services {
+  readonly #host: ServiceHost;
+  readonly #prefix: string;
+  /** This node's pools that serve, by name, and their queue subscriptions. */
+  readonly #served = new Map<string, { pool: ServedPool; sub: { unsubscribe(): void } }>();
+
+  constructor(host: ServiceHost, namespace: string) {
+    this.#host = host;
+    this.#prefix = `${namespace}.svc.`;
+  }
+
+  /** Whether this node serves `name`. */
+  serves(name: string): boolean {
+    return this.#served.has(name);
+  }
+
+  /** This node's `pool` serves `name` (the caller checked it serves no other pool of that name). */
+  serve(name: string, pool: ServedPool): void {
+    const sub = this.#host.nc.subscribe(this.#prefix + token(name), { queue: 'troupe', callback: this.#host.onBatch });
+    this.#served.set(name, { pool, sub });
+  }
+
+  unserve(name: string, pool: ServedPool): void {
+    const served = this.#served.get(name);
+    if (served === undefined || served.pool !== pool) return;
+    this.#served.delete(name);
+    served.sub.unsubscribe();
+  }
+
+  /** A call to service `name`, from this node (main, or a worker through it). */
+  call(name: string, kind: ServiceCall, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> | undefined {
+    checkCall(type, payload);
+    const link = this.#host.serviceLink(name, this.#prefix + token(name));
+    if (kind === ServiceCall.Tell) {
+      link.push([Entry.ToService, kind, 0, name, type, payload, wireOptions(options)]);
+      return undefined;
+    }
+    const about: AskSubject = { describe: () => `service ${JSON.stringify(name)}` };
+    const timeoutMs = kind === ServiceCall.Ask ? (options?.timeoutMs ?? this.#host.askTimeoutMs) : options?.timeoutMs !== undefined ? options.timeoutMs + 1000 : 60_000;
+    const { corr, promise } = this.#host.expect<unknown>(link, timeoutMs, about, type);
+    link.push([Entry.ToService, kind, corr, name, type, payload, wireOptions(options)]);
+    return promise;
+  }
+
+  /** A call to a service that this node took from the wire: to its pool of that name. */
+  take(systemId: string, nodeName: string, call: Extract<Call, readonly [Entry.ToService, ...unknown[]]>): void {
+    const [, kind, corr, name, type, payload, wire] = call;
+    const pool = this.#served.get(name)?.pool;
+    const options = (wire ?? undefined) as AskOptions | undefined;
+    if (kind === ServiceCall.Tell) {
+      if (pool === undefined) this.#host.deadLetter(serviceRecipient(name), type, payload, 'no-routee');
+      else pool.tell(type, payload, options);
+      return;
+    }
+    const outcome =
+      pool === undefined
+        ? Promise.reject(new ActorStoppedError(`no pool named ${JSON.stringify(name)} serves on this node any more`))
+        : kind === ServiceCall.Ask
+          ? pool.ask(type, payload, options)
+          : pool.send(type, payload, options);
+    outcome.then(
+      (value) => this.#host.answer(systemId, nodeName, corr, true, value),
+      (error: unknown) => this.#host.answer(systemId, nodeName, corr, false, toWire(error)),
+    );
+  }
+
+  close(): void {
+    for (const served of this.#served.values()) served.sub.unsubscribe();
+    this.#served.clear();
+  }
+}
