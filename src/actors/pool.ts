@@ -5,29 +5,10 @@
 
 import { ActorStoppedError } from '../errors.js';
 import { invalid, validateFunction, validateInteger, validateKeys, validateObject, validateString } from '../validate.js';
+import { fnv1a, score } from './hash.js';
 import { SPAWN_KEYS } from './policy.js';
 import type { ActorRefImpl } from './actor-ref.js';
 import type { ExitReason, AskOptions, MessageOptions, PoolOptions, Routing, SendOptions, SendResult, SpawnOptions } from './types.js';
-
-
-
-
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** A well-mixed 32-bit score of (key, member): the member with the highest score owns the key. */
-function score(keyHash: number, memberSeed: number): number {
-  let h = (keyHash ^ memberSeed) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
 
 /** What a pool needs of the host of its thread. */
 export interface PoolHost {

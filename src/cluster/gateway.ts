@@ -1,29 +1,28 @@
 // The main thread's door to the other nodes: the host of every remote ref on main (and, through
-// main, on the workers: node/cross-node.ts), and the reader of this node's inbox subject. A call
-// to an actor on another node goes into that node's link (link.ts), in order; a batch that comes
-// in is handed, call by call and in order, to the actors here as if main had made each call, and
-// an ask's or send's outcome goes back as an answer. What cannot be delivered is never dropped in
-// silence: a tell becomes a dead letter (node-down, or as a local tell would), an ask or a send
-// rejects, with the same errors as between threads.
+// main, on the workers: node/cross-node.ts). A call to an actor on another node goes into that
+// node's link (link.ts), in order; what comes back, and what other nodes send, is read by the
+// inbox (inbox.ts), whose answers go out through the links too. What cannot be delivered is never
+// dropped in silence: a tell becomes a dead letter (node-down, too-large), an ask or a send
+// rejects, with the same errors as between threads; the membership's verdicts arrive here.
 
-import { ActorInitializationError, ActorStoppedError, fromWire, MailboxFullError, MessageTooLargeError, NodeDownError, ShuttingDownError, toWire, type WireError } from '../errors.js';
+import { ActorStoppedError, fromWire, MessageTooLargeError, NodeDownError, toWire, type WireError } from '../errors.js';
 import type { ActorRefImpl } from '../actors/actor-ref.js';
 import type { AskSubject } from '../actors/node/ask.js';
 import { Envelope, EnvelopeKind } from '../actors/cell/envelope.js';
 import type { Logger } from '../actors/logger.js';
 import { answerRecord, checkCall, wireOptions, type CrossNodePort } from '../actors/node/cross-node.js';
 import type { ActorNode } from '../actors/node/node.js';
-import type { CrossNodeCall, StopMode, WireOptions } from '../actors/node/wire.js';
+import type { CrossNodeCall, StopMode } from '../actors/node/wire.js';
 import type { RemoteRefImpl } from '../actors/remote-ref.js';
-import { portableDefinition } from '../actors/define.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, ExitReason, MessageOptions, SendOptions, SendResult, SpawnOptions } from '../actors/types.js';
 import { checkPayload } from '../runtime/codec.js';
 import { STAT_ACCEPTED } from '../runtime/layout.js';
+import { Inbox } from './inbox.js';
 import { Link, type LinkHost } from './link.js';
 import { serviceRecipient, Services } from './services.js';
 import { TopicBridge, type Deliver } from './topic-bridge.js';
 import type { NatsConnection, NatsMsg } from './nats.js';
-import { decodeBatch, Entry, PROTOCOL, ServiceCall, wellFormed, type Call } from './wire-batch.js';
+import { Entry, ServiceCall, type Call } from './wire-batch.js';
 
 /** How long a batch may wait for its node to take it before its fate is reported unknown. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -54,14 +53,12 @@ export class Gateway implements CrossNodePort, LinkHost {
   readonly #topics: TopicBridge;
   /** Actors of other nodes watched from this node, by id: the ref, and its watchers here by thread and key (with their alias for it). */
   readonly #watched = new Map<string, { ref: RemoteRefImpl; watchers: Map<string, readonly [thread: number, key: number, alias: number]> }>();
-  /** Actors of this node watched from other nodes, by the watching system and the actor's key: what cancels the watch here. */
-  readonly #watchedHere = new Map<string, { systemId: string; cancel: () => void }>();
-  /** What other nodes may start here (options.cluster.definitions); null: any portable definition. */
-  readonly #definitions: ReadonlyMap<string, AnyDefinition> | null;
+  /** What comes from the wire (inbox.ts). */
+  readonly #reader: Inbox;
 
   constructor(node: ActorNode, nc: NatsConnection, namespace: string, nodeName: string, logger: Logger, definitions: ReadonlyMap<string, AnyDefinition> | null) {
     this.#node = node;
-    this.#definitions = definitions;
+    this.#reader = new Inbox(this, node, definitions, logger);
     this.#nc = nc;
     this.#logger = logger;
     this.#prefix = `${namespace}.n.`;
@@ -85,20 +82,9 @@ export class Gateway implements CrossNodePort, LinkHost {
   }
 
   /** Reads a batch from the wire (this node's inbox, or a service it serves) and answers its request. */
-  readonly onBatch = (error: Error | null, msg: NatsMsg): void => {
-    if (error !== null) {
-      this.#logger.error(`cluster: a subscription failed: ${error.message}`);
-      return;
-    }
-    try {
-      this.#take(msg.data);
-    } catch (failure) {
-      this.#logger.error(`cluster: a batch could not be read: ${(failure as Error).message}`);
-      msg.respond(new TextEncoder().encode((failure as Error).message));
-      return;
-    }
-    this.#respondWhenRoom(msg, performance.now());
-  };
+  get onBatch(): (error: Error | null, msg: NatsMsg) => void {
+    return this.#reader.onBatch;
+  }
 
   // ---- ServiceHost (services.ts) ----------------------------------------------------------------
 
@@ -129,21 +115,21 @@ export class Gateway implements CrossNodePort, LinkHost {
     this.#deadLetter(recipient, type, payload, reason);
   }
 
-  /**
-   * Says a batch was taken once this thread's backlog to its workers is under the high-water mark
-   * again: a sender has at most WINDOW batches unanswered, so a node whose actors cannot keep up
-   * slows the nodes that send to it, instead of piling their messages up here (up to 10 s, then
-   * it answers anyway rather than have the sender take the batch for lost).
-   */
-  #respondWhenRoom(msg: NatsMsg, since: number): void {
-    const runtime = this.#node.runtime;
-    let backlogged = false;
-    for (let t = 1; t < this.#node.threadCount && !backlogged; t++) backlogged = runtime.isBacklogged(t);
-    if (!backlogged || performance.now() - since > 10_000) {
-      msg.respond();
-      return;
-    }
-    setTimeout(() => this.#respondWhenRoom(msg, since), 1);
+  // ---- InboxHost (inbox.ts) ---------------------------------------------------------------------
+
+  push(systemId: string, nodeName: string, call: Call): void {
+    this.#linkTo({ systemId, nodeName })?.push(call);
+  }
+
+  settle(corr: number, ok: boolean, value: unknown): void {
+    // Only an answer to a call this node made of another node (a peer cannot settle this node's own asks).
+    if (!this.#pending.has(corr)) return;
+    if (ok) this.#node.asks.resolve(corr, value);
+    else this.#node.asks.reject(corr, fromWire(value as WireError));
+  }
+
+  endedThere(id: string, reason: ExitReason): void {
+    this.#endedThere(id, reason);
   }
 
   // ---- RefHost: the remote refs of main --------------------------------------------------------
@@ -333,30 +319,6 @@ export class Gateway implements CrossNodePort, LinkHost {
     for (const [thread, key, alias] of entry.watchers.values()) this.#terminated(thread, key, alias, reason);
   }
 
-  /** Node `systemId` watches actor (thread, key) of this one. */
-  #watchHere(systemId: string, nodeName: string, thread: number, key: number): void {
-    const ref = this.#local(thread, key);
-    const id = `${systemId}|${key}`;
-    if (ref === null) {
-      this.#to(systemId, nodeName)?.push([Entry.Terminated, thread, key, 'noproc']);
-      return;
-    }
-    if (this.#watchedHere.has(id)) return;
-    const cancel = this.#node.deathWatch.watchWith(ref, (reason) => {
-      this.#watchedHere.delete(id);
-      this.#to(systemId, nodeName)?.push([Entry.Terminated, thread, key, reason]);
-    });
-    this.#watchedHere.set(id, { systemId, cancel });
-  }
-
-  #unwatchHere(systemId: string, key: number): void {
-    const id = `${systemId}|${key}`;
-    const entry = this.#watchedHere.get(id);
-    if (entry === undefined) return;
-    this.#watchedHere.delete(id);
-    entry.cancel();
-  }
-
   // ---- LinkHost --------------------------------------------------------------------------------
 
   async request(subject: string, bytes: Uint8Array): Promise<void> {
@@ -413,11 +375,7 @@ export class Gateway implements CrossNodePort, LinkHost {
   nodeGone(id: string): void {
     if (!this.#gone.has(id)) {
       for (const [watchedId, entry] of [...this.#watched]) if (entry.ref.systemId === id) this.#endedThere(watchedId, 'node-down');
-      for (const [key, entry] of [...this.#watchedHere]) {
-        if (entry.systemId !== id) continue;
-        this.#watchedHere.delete(key);
-        entry.cancel();
-      }
+      this.#reader.nodeGone(id);
     }
     this.#gone.set(id, Date.now());
     const link = this.#links.get(id);
@@ -499,121 +457,6 @@ export class Gateway implements CrossNodePort, LinkHost {
     this.#node.deadLetters.recordTo(new Envelope(EnvelopeKind.Tell, type, payload, 0, 0, 0), recipient, reason);
   }
 
-  // ---- a batch from another node ---------------------------------------------------------------
-
-  #take(bytes: Uint8Array): void {
-    const [protocol, systemId, nodeName, calls] = decodeBatch(bytes, this.#node);
-    if (protocol !== PROTOCOL) throw new Error(`cluster protocol ${protocol} is not this node's (${PROTOCOL})`);
-    // Checked whole before any call is made: a batch is taken, or refused, as one.
-    if (!calls.every(wellFormed)) throw new Error(`node ${nodeName} sent a call of a shape this node does not know`);
-    for (const call of calls) {
-      try {
-        this.#takeOne(systemId, nodeName, call);
-      } catch (error) {
-        this.#logger.warn(`cluster: a call from node ${nodeName} failed here: ${(error as Error).message}`);
-      }
-    }
-  }
-
-  #takeOne(systemId: string, nodeName: string, call: Call): void {
-    switch (call[0]) {
-      case Entry.Tell:
-        this.#tellHere(call[1], call[2], call[3], call[4], call[5]);
-        return;
-      case Entry.Ask:
-      case Entry.Send:
-        this.#callHere(systemId, nodeName, call[0], call[1], call[2], call[3], call[4], call[5], call[6]);
-        return;
-      case Entry.Spawn:
-        this.#spawnHere(systemId, nodeName, call[1], call[2], call[3], call[4]);
-        return;
-      case Entry.Stop: {
-        const ref = this.#local(call[2], call[3]);
-        const mode = call[4];
-        const stopped = ref === null ? Promise.resolve() : this.#node.stopRef(ref, mode === 'graceful', mode === 'kill');
-        stopped.then(
-          () => this.#answer(systemId, nodeName, call[1], true, undefined),
-          (error: unknown) => this.#answer(systemId, nodeName, call[1], false, toWire(error)),
-        );
-        return;
-      }
-      case Entry.Watch:
-        this.#watchHere(systemId, nodeName, call[1], call[2]);
-        return;
-      case Entry.Unwatch:
-        this.#unwatchHere(systemId, call[2]);
-        return;
-      case Entry.Terminated:
-        this.#endedThere(`${systemId}.${call[2].toString(36)}`, call[3]);
-        return;
-      case Entry.Lookup:
-        this.#answer(systemId, nodeName, call[1], true, this.#node.names.here(call[2]) ?? null);
-        return;
-      case Entry.ToService:
-        this.services.take(systemId, nodeName, call);
-        return;
-      case Entry.Answer: {
-        // Only an answer to a call this node made of another node (a peer cannot settle this node's own asks).
-        if (!this.#pending.has(call[1])) return;
-        if (call[2]) this.#node.asks.resolve(call[1], call[3]);
-        else this.#node.asks.reject(call[1], fromWire(call[3] as WireError));
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  /** An actor of this node named by a peer: a ref, or null if the address cannot be one. */
-  #local(thread: unknown, key: unknown): ActorRefImpl | null {
-    if (!Number.isInteger(thread) || (thread as number) < 0 || (thread as number) >= this.#node.threadCount) return null;
-    if (!Number.isInteger(key) || (key as number) <= 0) return null;
-    return this.#node.refFor(thread as number, key as number);
-  }
-
-  #tellHere(thread: number, key: number, type: string, payload: unknown, options: WireOptions | null): void {
-    const ref = this.#local(thread, key);
-    if (ref === null) {
-      this.#deadLetter(`${this.#node.systemId}.?`, String(type), payload, 'stopped');
-      return;
-    }
-    try {
-      ref.tell(type, payload, (options ?? undefined) as MessageOptions | undefined);
-    } catch (error) {
-      this.#deadLetter(ref.id, String(type), payload, reasonOf(error));
-    }
-  }
-
-  #callHere(systemId: string, nodeName: string, kind: Entry.Ask | Entry.Send, corr: number, thread: number, key: number, type: string, payload: unknown, options: WireOptions | null): void {
-    const ref = this.#local(thread, key);
-    const given = (options ?? undefined) as AskOptions | undefined;
-    const outcome =
-      ref === null
-        ? Promise.reject(new ActorStoppedError(`actor ${systemId === this.#node.systemId ? '' : 'of another node'} at thread ${thread} is not here`))
-        : kind === Entry.Ask
-          ? ref.ask(type, payload, given)
-          : ref.send(type, payload, given);
-    outcome.then(
-      (value) => this.#answer(systemId, nodeName, corr, true, value),
-      (error: unknown) => this.#answer(systemId, nodeName, corr, false, toWire(error)),
-    );
-  }
-
-  /** Another node starts an actor here: by a name this node gave its own code's definition, never by code from the wire. */
-  #spawnHere(systemId: string, nodeName: string, corr: number, name: unknown, args: unknown, options: unknown): void {
-    const definition = typeof name !== 'string' ? null : this.#definitions === null ? portableDefinition(name) : (this.#definitions.get(name) ?? null);
-    if (definition === null) {
-      const why = `node ${this.stamp[1]} has no definition named ${JSON.stringify(name)} that another node may start (its own code defines it in a module file, under a name no other of its definitions has${this.#definitions === null ? '' : ', and options.cluster.definitions lists it'})`;
-      this.#logger.warn(`cluster: node ${nodeName} asked to start an actor: refused: ${why}`);
-      this.#answer(systemId, nodeName, corr, false, toWire(new ActorInitializationError(why)));
-      return;
-    }
-    this.#node.start(definition, args, options as SpawnOptions | undefined, null).then(
-      (ref) => this.#answer(systemId, nodeName, corr, true, ref),
-      (error: unknown) => this.#answer(systemId, nodeName, corr, false, toWire(error)),
-    );
-  }
-
   /** The link to a node that sent this one something (known by its system id and name), or null if it is gone. */
   #to(systemId: string, nodeName: string): Link | null {
     return this.#linkTo({ systemId, nodeName });
@@ -638,12 +481,5 @@ function reasonOfFailure(error: Error): DeadLetterReason {
   if (error instanceof NodeDownError) return 'node-down';
   if (error instanceof MessageTooLargeError) return 'too-large';
   if (error instanceof ActorStoppedError) return 'no-routee'; // no node serves the service
-  return 'decode-failed';
-}
-
-function reasonOf(error: unknown): DeadLetterReason {
-  if (error instanceof ActorStoppedError) return 'stopped';
-  if (error instanceof MailboxFullError) return 'mailbox-full';
-  if (error instanceof ShuttingDownError) return 'shutdown';
   return 'decode-failed';
 }

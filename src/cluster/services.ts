@@ -12,7 +12,7 @@ import type { AskSubject } from '../actors/node/ask.js';
 import { checkCall, wireOptions } from '../actors/node/cross-node.js';
 import type { Link } from './link.js';
 import type { NatsConnection, NatsMsg } from './nats.js';
-import { Entry, ServiceCall, type Call } from './wire-batch.js';
+import { Entry, ServiceCall, subjectToken, type Call } from './wire-batch.js';
 
 /** What a pool offers a service: the ActorRef calls, each routed to one member. */
 export interface ServedPool {
@@ -35,10 +35,6 @@ export interface ServiceHost {
   deadLetter(recipient: string, type: string, payload: unknown, reason: DeadLetterReason): void;
 }
 
-/** A name as a subject token: any string, in letters, digits, - and _. */
-function token(name: string): string {
-  return Buffer.from(name, 'utf8').toString('base64url') || '_';
-}
 
 /** The recipient a dead letter for a service names. */
 export function serviceRecipient(name: string): string {
@@ -63,7 +59,7 @@ export class Services {
 
   /** This node's `pool` serves `name` (the caller checked it serves no other pool of that name). */
   serve(name: string, pool: ServedPool): void {
-    const sub = this.#host.nc.subscribe(this.#prefix + token(name), { queue: 'troupe', callback: this.#host.onBatch });
+    const sub = this.#host.nc.subscribe(this.#prefix + subjectToken(name), { queue: 'troupe', callback: this.#host.onBatch });
     this.#served.set(name, { pool, sub });
   }
 
@@ -77,7 +73,7 @@ export class Services {
   /** A call to service `name`, from this node (main, or a worker through it). */
   call(name: string, kind: ServiceCall, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> | undefined {
     checkCall(type, payload);
-    const link = this.#host.serviceLink(name, this.#prefix + token(name));
+    const link = this.#host.serviceLink(name, this.#prefix + subjectToken(name));
     if (kind === ServiceCall.Tell) {
       link.push([Entry.ToService, kind, 0, name, type, payload, wireOptions(options)]);
       return undefined;

@@ -9,6 +9,7 @@
 // directory. Entities do not use it yet; this is where their ownership will come from.
 
 import { EventEmitter } from 'node:events';
+import { fnv1a, score } from '../actors/hash.js';
 import type { Logger } from '../actors/logger.js';
 import type { KV } from './nats.js';
 
@@ -30,15 +31,6 @@ export interface ShardEvents {
   released: [shard: number];
 }
 
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 /** The shard of a key of a kind: the same on every node. */
 export function shardOf(kind: string, key: string, count: number): number {
   return fnv1a(`${kind}\u0000${key}`) % count;
@@ -49,8 +41,7 @@ export function preferred(shard: number, members: readonly ShardOwner[]): ShardO
   let best: ShardOwner | null = null;
   let bestScore = -1;
   for (const member of members) {
-    let h = fnv1a(`${shard}/${member.id}`);
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+    const h = score(shard, fnv1a(member.id));
     if (h > bestScore || (h === bestScore && best !== null && member.id < best.id)) {
       best = member;
       bestScore = h;

@@ -10,7 +10,7 @@ import type { WireOptions } from '../actors/node/wire.js';
 import type { MessageOptions } from '../actors/types.js';
 import type { TopicTable } from '../actors/node/topics.js';
 import type { NatsConnection } from './nats.js';
-import { decodeBatch, encodeBatch, Entry, PROTOCOL } from './wire-batch.js';
+import { decodeBatch, encodeBatch, Entry, PROTOCOL, subjectToken } from './wire-batch.js';
 
 /** What the bridge hands a message to: main's topics (topics.ts deliver). */
 export type Deliver = (topic: string, group: string | null, type: string, payload: unknown, options: MessageOptions | undefined) => void;
@@ -19,10 +19,6 @@ interface Subscription {
   unsubscribe(): void;
 }
 
-/** A name as a subject token (or queue name): any string, in letters, digits, - and _. */
-function token(name: string): string {
-  return Buffer.from(name, 'utf8').toString('base64url') || '_';
-}
 
 export class TopicBridge {
   readonly #nc: NatsConnection;
@@ -52,7 +48,7 @@ export class TopicBridge {
     const bytes = encodeBatch(this.#stamp, [[Entry.Publish, topic, type, payload, options]]);
     if (bytes.length > this.#maxPayload) throw new MessageTooLargeError(`a message of ${bytes.length} bytes encoded, over the NATS server's max_payload (${this.#maxPayload}): topic ${JSON.stringify(topic)}`);
     try {
-      this.#nc.publish(this.#prefix + token(topic), bytes);
+      this.#nc.publish(this.#prefix + subjectToken(topic), bytes);
     } catch (error) {
       throw new NodeDownError(`the publish to topic ${JSON.stringify(topic)} cannot reach the other nodes: ${(error as Error).message}`, { cause: error });
     }
@@ -86,7 +82,7 @@ export class TopicBridge {
   }
 
   #subscribe(topic: string, group: string | null): Subscription {
-    const subject = this.#prefix + token(topic);
+    const subject = this.#prefix + subjectToken(topic);
     const callback = (error: Error | null, msg: { readonly data: Uint8Array }): void => {
       if (error !== null) return;
       try {
@@ -102,6 +98,6 @@ export class TopicBridge {
         this.#logger.error(`cluster: a message published to topic ${JSON.stringify(topic)} could not be taken: ${(failure as Error).message}`);
       }
     };
-    return group === null ? this.#nc.subscribe(subject, { callback }) : this.#nc.subscribe(subject, { queue: token(group), callback });
+    return group === null ? this.#nc.subscribe(subject, { callback }) : this.#nc.subscribe(subject, { queue: subjectToken(group), callback });
   }
 }

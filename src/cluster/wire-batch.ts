@@ -9,6 +9,11 @@ import type { StopMode, WireOptions } from '../actors/node/wire.js';
 import type { ExitReason, SpawnOptions } from '../actors/types.js';
 import { decodeContext, decodeStandalone, encodeStandalone, prepare } from '../runtime/codec.js';
 
+/** A name (a topic's, a service's) as a NATS subject token or queue name: any string, in letters, digits, - and _. */
+export function subjectToken(name: string): string {
+  return Buffer.from(name, 'utf8').toString('base64url') || '_';
+}
+
 /** The cluster wire protocol. A node that speaks another is refused (membership.ts, and here). */
 export const PROTOCOL = 1;
 

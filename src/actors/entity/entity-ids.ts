@@ -1,6 +1,7 @@
 // How entities are named: the thread a key lives on (the hash of its definition's name and key
 // over the worker threads), and a key's id in the store. Pure functions, the same on every thread.
 
+import { fnv1a } from '../hash.js';
 import type { EntityAddress } from './entity-ref.js';
 
 /**
@@ -34,11 +35,4 @@ export function splitId(id: string): [name: string, key: string] {
 /** A key id's 32-bit hash, never 0 (what an activation leaves in its thread's mark: runtime mark slots hold numbers). */
 export function idHash(id: string): number {
   return fnv1a(id) || 1;
-}
-
-/** FNV-1a over a string's UTF-16 code units, as an unsigned 32-bit number. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
