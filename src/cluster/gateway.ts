@@ -305,6 +305,15 @@ export class Gateway implements CrossNodePort, LinkHost {
     entry.watchers.set(watcher, [watcherThread, watcherKey, alias]);
   }
 
+  threadGone(thread: number): void {
+    for (const [id, entry] of [...this.#watched]) {
+      for (const [watcher, [t]] of [...entry.watchers]) if (t === thread) entry.watchers.delete(watcher);
+      if (entry.watchers.size > 0) continue;
+      this.#watched.delete(id);
+      this.#linkTo(entry.ref)?.push([Entry.Unwatch, entry.ref.thread, entry.ref.key]);
+    }
+  }
+
   /** Tells a watcher here that the actor of another node it watched (as `alias`) ended. */
   #terminated(thread: number, key: number, alias: number, reason: ExitReason): void {
     if (thread === 0) this.#node.deathWatch.remoteEnded(key, alias, reason);

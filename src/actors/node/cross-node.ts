@@ -28,6 +28,8 @@ export interface CrossNodePort extends RefHost {
   stop(ref: ActorRefImpl, mode: StopMode): Promise<void>;
   /** A publish, for the other nodes' subscribers and for every group (topics.ts). */
   publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): void;
+  /** Thread `thread` died: what its actors asked of other nodes for themselves (watches) is dropped. */
+  threadGone(thread: number): void;
   /** A call to the pools serving the cluster as `name` (cluster/services.ts): a tell (undefined), or an ask or send's outcome. */
   service(name: string, kind: 'tell' | 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> | undefined;
 }
@@ -179,6 +181,8 @@ export class WorkerRelay implements CrossNodePort {
     this.#host.control(0, ['xn-watch', ref, watcherKey, alias, on]);
   }
 
+  threadGone(): void {}
+
   publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): void {
     checkCall(type, payload);
     this.#host.control(0, ['xn-publish', topic, type, payload, wireOptions(options)]);
@@ -241,6 +245,8 @@ export class NoCluster implements CrossNodePort {
   watch(): void {
     throw notInCluster();
   }
+
+  threadGone(): void {}
 
   stop(): Promise<void> {
     return Promise.reject(notInCluster());

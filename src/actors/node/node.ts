@@ -388,6 +388,7 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
 
   /** Thread `thread` died (see recovery/thread-down.ts); with `ports`, a replacement takes its place. */
   threadDown(thread: number, death: DeathNotice, ports: { bigOut: MessagePort; bigIn: MessagePort } | null = null): PeerRecovery | null {
+    this.crossNode.threadGone(thread); // its watches of actors on other nodes end with it
     return threadDown(this, thread, death, ports);
   }
 
