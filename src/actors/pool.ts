@@ -114,12 +114,13 @@ export class Pool {
     return member.ask(type, payload, options);
   }
 
-  /** Called once the pool stops (a pool serving the cluster leaves its service). */
-  onStop: (() => void) | null = null;
+  /** Called once the pool stops, and waited for before its members stop (a pool serving the cluster leaves its service first). */
+  onStop: (() => Promise<void>) | null = null;
 
   async stop(): Promise<void> {
-    this.onStop?.();
+    const onStop = this.onStop;
     this.onStop = null;
+    await onStop?.();
     const members = this.#members;
     this.#members = [];
     this.#seeds = [];

@@ -381,6 +381,8 @@ export class ActorSystem {
 
   async #runShutdown(drainMs: number): Promise<ShutdownReport> {
     const node = this.#node;
+    // Pools serving the cluster stop taking its calls first; what NATS routed here is taken.
+    await this.#cluster?.stopServing(Math.min(drainMs, 5000));
     node.admissionClosed = true;
     // Publish what this thread sent in the current synchronous run (and its counters) before
     // judging whether anything is in flight.

@@ -121,9 +121,14 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     this.#gateway.services.serve(name, pool);
   }
 
-  /** @internal */
-  unserve(name: string, pool: ServedPool): void {
-    this.#gateway.services.unserve(name, pool);
+  /** @internal Resolves once what NATS had routed to this pool was taken. */
+  unserve(name: string, pool: ServedPool): Promise<void> {
+    return this.#gateway.services.unserve(name, pool);
+  }
+
+  /** @internal At the start of a shutdown: this node's pools serve no more (what was routed here is taken first). */
+  stopServing(timeoutMs: number): Promise<void> {
+    return this.#gateway.services.close(timeoutMs);
   }
 
   /** @internal system.start with placement { node }: the actor starts there; resolves with its ref. */
@@ -164,11 +169,13 @@ export async function joinCluster(options: ResolvedCluster, node: ActorNode, thr
     // Asks waiting on a node are checked at each heartbeat: one that died fails them then.
     const probe = setInterval(() => gateway.probe(), options.heartbeatMs);
     probe.unref();
+    let joined = false;
     void nc.closed().then(() => {
       clearInterval(probe);
-      cluster.connectionLost(logger);
+      if (joined) cluster.connectionLost(logger); // not a join that failed (closed below)
     });
     await membership.start();
+    joined = true;
     return cluster;
   } catch (error) {
     await nc.close();

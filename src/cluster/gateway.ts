@@ -17,7 +17,7 @@ import type { RemoteRefImpl } from '../actors/remote-ref.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, ExitReason, MessageOptions, SendOptions, SendResult, SpawnOptions } from '../actors/types.js';
 import { checkPayload } from '../runtime/codec.js';
 import { STAT_ACCEPTED } from '../runtime/layout.js';
-import { Inbox } from './inbox.js';
+import { Inbox, reasonOf } from './inbox.js';
 import { Link, type LinkHost } from './link.js';
 import { serviceRecipient, Services } from './services.js';
 import { TopicBridge, type Deliver } from './topic-bridge.js';
@@ -45,7 +45,7 @@ export class Gateway implements CrossNodePort, LinkHost {
   /** The NATS connection closed for good: every other node is out of reach. */
   #lost = false;
   /** Correlation ids of this node's calls to other nodes waiting for an answer (#expect). */
-  readonly #pending = new Set<number>();
+  readonly #pending = new Map<number, Link>();
   #inbox: { unsubscribe(): void } | null = null;
   /** Pools of this node that serve the cluster by name, and calls to such pools anywhere. */
   readonly services: Services;
@@ -73,7 +73,14 @@ export class Gateway implements CrossNodePort, LinkHost {
     };
     this.services = new Services(this, namespace);
     this.#topics = new TopicBridge(nc, namespace, this.stamp, node.topics.table, deliver, node, logger);
-    node.topics.table.onChange = (topic) => this.#topics.changed(topic);
+    node.topics.table.onChange = (topic) => {
+      if (this.#lost) return; // cut off: topics are this node's alone now
+      try {
+        this.#topics.changed(topic);
+      } catch (error) {
+        this.#logger.warn(`cluster: topic ${JSON.stringify(topic)}'s subscription in NATS could not follow: ${(error as Error).message}`);
+      }
+    };
   }
 
   /** Starts reading this node's inbox. */
@@ -96,7 +103,8 @@ export class Gateway implements CrossNodePort, LinkHost {
     return this.#node.askTimeoutMs;
   }
 
-  serviceLink(name: string, subject: string): Link {
+  serviceLink(name: string, subject: string): Link | null {
+    if (this.#lost) return null;
     const id = `service:${name}`;
     let link = this.#links.get(id);
     if (link === undefined) this.#links.set(id, (link = new Link(this, id, `service ${JSON.stringify(name)}`, subject, name)));
@@ -115,15 +123,20 @@ export class Gateway implements CrossNodePort, LinkHost {
     this.#deadLetter(recipient, type, payload, reason);
   }
 
+  deadLetterFor(recipient: string, type: string, payload: unknown, error: unknown): void {
+    this.#deadLetter(recipient, type, payload, reasonOf(error));
+  }
+
   // ---- InboxHost (inbox.ts) ---------------------------------------------------------------------
 
   push(systemId: string, nodeName: string, call: Call): void {
     this.#linkTo({ systemId, nodeName })?.push(call);
   }
 
-  settle(corr: number, ok: boolean, value: unknown): void {
-    // Only an answer to a call this node made of another node (a peer cannot settle this node's own asks).
-    if (!this.#pending.has(corr)) return;
+  settle(systemId: string, corr: number, ok: boolean, value: unknown): void {
+    // Only an answer to a call this node made of that node (or of a service, which any of its nodes may answer).
+    const link = this.#pending.get(corr);
+    if (link === undefined || (link.service === null && link.systemId !== systemId)) return;
     if (ok) this.#node.asks.resolve(corr, value);
     else this.#node.asks.reject(corr, fromWire(value as WireError));
   }
@@ -170,7 +183,7 @@ export class Gateway implements CrossNodePort, LinkHost {
     const opened = this.#node.asks.open<T>(timeoutMs, about, -1, type);
     const corr = opened.corr;
     link.waiting.add(corr);
-    this.#pending.add(corr);
+    this.#pending.set(corr, link);
     const done = (): void => {
       link.waiting.delete(corr);
       this.#pending.delete(corr);
@@ -239,6 +252,11 @@ export class Gateway implements CrossNodePort, LinkHost {
 
   publish(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): void {
     checkCall(type, payload);
+    if (this.#lost) {
+      // Cut off from the other nodes: this node's groups get their copy here, as without a cluster.
+      this.#node.topics.deliverToGroups(topic, type, payload, options);
+      return;
+    }
     this.#topics.publish(topic, type, payload, wireOptions(options));
   }
 
@@ -394,6 +412,7 @@ export class Gateway implements CrossNodePort, LinkHost {
   /** The membership (re)admits node `id`: calls to it go again. */
   nodeBack(id: string): void {
     this.#gone.delete(id);
+    this.#reader.nodeBack(id);
   }
 
   /** The NATS connection closed for good: no other node can be reached any more. */
@@ -418,7 +437,7 @@ export class Gateway implements CrossNodePort, LinkHost {
     clearTimeout(timer);
     this.#inbox?.unsubscribe();
     this.#topics.close();
-    this.services.close();
+    await this.services.close(0);
   }
 
   #linkTo(ref: Pick<RemoteRefImpl, 'systemId' | 'nodeName'>): Link | null {

@@ -24,8 +24,8 @@ export interface InboxHost {
   answer(systemId: string, nodeName: string, corr: number, ok: boolean, value: unknown): void;
   /** Sends a call to node `systemId` (a Terminated). */
   push(systemId: string, nodeName: string, call: Call): void;
-  /** The answer to one of this node's calls to another node (taken only for one it made). */
-  settle(corr: number, ok: boolean, value: unknown): void;
+  /** The answer, from node `systemId`, to one of this node's calls (taken only for one it made of that node or of a service). */
+  settle(systemId: string, corr: number, ok: boolean, value: unknown): void;
   /** An actor of another node that actors here watch ended. */
   endedThere(id: string, reason: ExitReason): void;
   deadLetter(recipient: string, type: string, payload: unknown, reason: DeadLetterReason): void;
@@ -38,7 +38,9 @@ export class Inbox {
   /** What other nodes may start here (options.cluster.definitions); null: any portable definition. */
   readonly #definitions: ReadonlyMap<string, AnyDefinition> | null;
   /** Actors of this node watched from other nodes, by the watching system and the actor's key: what cancels the watch here. */
-  readonly #watchedHere = new Map<string, { systemId: string; cancel: () => void }>();
+  readonly #watchedHere = new Map<string, { systemId: string; nodeName: string; thread: number; key: number; cancel: () => void }>();
+  /** Watches of nodes declared gone, cut here: told to them as `node-down` should they come back. */
+  readonly #cutWatches = new Map<string, (readonly [thread: number, key: number, nodeName: string])[]>();
 
   constructor(host: InboxHost, node: ActorNode, definitions: ReadonlyMap<string, AnyDefinition> | null, logger: Logger) {
     this.#host = host;
@@ -47,13 +49,28 @@ export class Inbox {
     this.#logger = logger;
   }
 
-  /** Node `systemId` is gone: its watches of actors here end. */
+  /**
+   * Node `systemId` is gone: its watches of actors here end. Each is remembered, should the
+   * membership readmit it (a node paused past downAfterMs): it then hears `node-down` for them,
+   * as this node's watchers of its actors did, instead of waiting for ever.
+   */
   nodeGone(systemId: string): void {
+    const ended: (readonly [thread: number, key: number, nodeName: string])[] = [];
     for (const [key, entry] of [...this.#watchedHere]) {
       if (entry.systemId !== systemId) continue;
       this.#watchedHere.delete(key);
       entry.cancel();
+      ended.push([entry.thread, entry.key, entry.nodeName]);
     }
+    if (ended.length > 0) this.#cutWatches.set(systemId, ended);
+  }
+
+  /** Node `systemId` is a member again: what it watched here when it was declared gone ends for it, `node-down`. */
+  nodeBack(systemId: string): void {
+    const ended = this.#cutWatches.get(systemId);
+    if (ended === undefined) return;
+    this.#cutWatches.delete(systemId);
+    for (const [thread, key, nodeName] of ended) this.#host.push(systemId, nodeName, [Entry.Terminated, thread, key, 'node-down']);
   }
 
   /** Reads a batch from the wire (this node's inbox, or a service it serves) and answers its request. */
@@ -102,7 +119,7 @@ export class Inbox {
       this.#watchedHere.delete(id);
       this.#host.push(systemId, nodeName, [Entry.Terminated, thread, key, reason]);
     });
-    this.#watchedHere.set(id, { systemId, cancel });
+    this.#watchedHere.set(id, { systemId, nodeName, thread, key, cancel });
   }
 
   #unwatchHere(systemId: string, key: number): void {
@@ -165,7 +182,7 @@ export class Inbox {
         this.#host.services.take(systemId, nodeName, call);
         return;
       case Entry.Answer:
-        this.#host.settle(call[1], call[2], call[3]);
+        this.#host.settle(systemId, call[1], call[2], call[3]);
         return;
       default:
         return;
@@ -224,7 +241,7 @@ export class Inbox {
 }
 
 /** Why a tell from another node that an actor here could not take is a dead letter. */
-function reasonOf(error: unknown): DeadLetterReason {
+export function reasonOf(error: unknown): DeadLetterReason {
   if (error instanceof ActorStoppedError) return 'stopped';
   if (error instanceof MailboxFullError) return 'mailbox-full';
   if (error instanceof ShuttingDownError) return 'shutdown';

@@ -11,9 +11,15 @@ export interface NatsMsg {
   respond(data?: Uint8Array): boolean;
 }
 
+export interface NatsSubscription {
+  unsubscribe(): void;
+  /** Unsubscribes once what NATS already routed to it has been handled. */
+  drain(): Promise<void>;
+}
+
 export interface NatsConnection {
   readonly info?: { readonly max_payload: number; readonly version: string };
-  subscribe(subject: string, options: { queue?: string; callback: (error: Error | null, msg: NatsMsg) => void }): { unsubscribe(): void };
+  subscribe(subject: string, options: { queue?: string; callback: (error: Error | null, msg: NatsMsg) => void }): NatsSubscription;
   publish(subject: string, data: Uint8Array): void;
   request(subject: string, data: Uint8Array, options: { timeout: number }): Promise<{ readonly data: Uint8Array }>;
   drain(): Promise<void>;
@@ -35,7 +41,8 @@ export interface KV {
   /** Writes `key` only if its revision is still `revision` (compare-and-set): the new one, or a rejection. */
   update(key: string, value: string, revision: number): Promise<number>;
   get(key: string): Promise<KvEntry | null>;
-  delete(key: string): Promise<void>;
+  /** Deletes `key` (with previousSeq: only if its revision is still that one). */
+  delete(key: string, options?: { previousSeq?: number }): Promise<void>;
   keys(filter: string): Promise<AsyncIterable<string>>;
   watch(options: { key: string }): Promise<AsyncIterable<KvEntry> & { stop(): void }>;
 }

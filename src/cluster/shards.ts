@@ -142,6 +142,7 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
       const claim = this.#claims.get(shard);
       if (claim !== undefined && claim.owner.id === this.#self.id) {
         if (want !== null && want.id !== this.#self.id) writes.push(this.#handOver(shard, want));
+        else if (this.#releasing.delete(shard)) this.emit('acquired', shard); // preferred again before the hand-over went through
       } else if (want?.id === this.#self.id && (claim === undefined || !live.has(claim.owner.id))) {
         writes.push(this.#claim(shard, claim));
       }
@@ -160,23 +161,30 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
     }
   }
 
-  /** Gives `shard` to `to` (null: frees it), if this node still holds it at the revision it knows. */
+  /**
+   * Gives `shard` to `to` (null: frees it), if this node still holds it at the revision it knows.
+   * 'released' is said once, before the first try; a try that fails other than by losing the
+   * compare-and-set (a timeout) is made again at the next pass.
+   */
   async #handOver(shard: number, to: ShardOwner | null): Promise<void> {
     const claim = this.#claims.get(shard);
-    if (claim === undefined || claim.owner.id !== this.#self.id || this.#releasing.has(shard)) return;
-    this.#releasing.add(shard);
-    this.emit('released', shard); // what lives on the shard here ends before another may start it
+    if (claim === undefined || claim.owner.id !== this.#self.id) return;
+    if (!this.#releasing.has(shard)) {
+      this.#releasing.add(shard);
+      this.emit('released', shard); // what lives on the shard here ends before another may start it
+    }
     try {
       if (to === null) {
-        await this.#kv.delete(`s.${shard}`);
+        await this.#kv.delete(`s.${shard}`, { previousSeq: claim.revision });
         this.#forget(`s.${shard}`);
       } else {
         const value = JSON.stringify({ id: to.id, name: to.name } satisfies ShardOwner);
         this.#record(`s.${shard}`, value, await this.#kv.update(`s.${shard}`, value, claim.revision));
       }
     } catch (error) {
-      // Written by another first (it took this node for gone): the watch brings what it wrote.
-      this.#logger.warn(`cluster: shard ${shard} could not be handed over: ${(error as Error).message}`);
+      // Written by another first (it took this node for gone: the watch brings what it wrote), or
+      // not written at all (the next pass tries again).
+      this.#logger.warn(`cluster: shard ${shard} could not be handed over yet: ${(error as Error).message}`);
     }
   }
 

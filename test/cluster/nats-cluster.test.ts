@@ -116,6 +116,15 @@ describe.skipIf(bin === '')('a NATS connection closed for good', () => {
       await expect(keeper.ask('echo', 2)).rejects.toThrow(NodeDownError);
       const local = z.spawn(Keeper, undefined, { placement: { thread: 1 } });
       expect(await local.ask('echo', 'this node goes on')).toBe('this node goes on');
+      // Its topics go on here, groups included; services out of reach fail typed.
+      const reader = z.spawn(Keeper, undefined, { placement: { thread: 1 } });
+      const member = z.spawn(Keeper, undefined, { placement: { thread: 0 } });
+      z.subscribe('local-news', reader);
+      z.subscribe('local-news', member, { group: 'g' });
+      expect(z.publish('local-news', 'note', 'still here')).toBe(1);
+      await until(async () => ((await member.ask('log')) as unknown[]).length === 1, 5000, "the group's copy");
+      expect(await reader.ask('log')).toEqual(['still here']);
+      await expect(z.service<typeof Keeper>('anything').ask('echo', 1)).rejects.toThrow(NodeDownError);
     } finally {
       await z.shutdown();
       y.child.kill('SIGKILL');

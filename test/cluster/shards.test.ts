@@ -100,6 +100,30 @@ describe.skipIf(url === '')('the shard directory', () => {
     expect(acquired(e).size + acquired(f).size).toBe(COUNT);
   });
 
+  it('a hand-over whose write fails (not a lost compare-and-set) is made again at the next pass; what each node is told stays in step', async () => {
+    const nats = await loadNats();
+    const kv = await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1);
+    let failing = 0;
+    // a's updates fail while `failing` is above 0, as a timeout would.
+    const flaky: KV = { ...kv, get: kv.get.bind(kv), put: kv.put.bind(kv), create: kv.create.bind(kv), delete: kv.delete.bind(kv), keys: kv.keys.bind(kv), watch: kv.watch.bind(kv), update: (key, value, revision) => (failing-- > 0 ? Promise.reject(new Error('timeout')) : kv.update(key, value, revision)) };
+    let live: ShardOwner[] = [];
+    const a = node('a', flaky, () => live);
+    live = [a.owner];
+    await a.dir.start();
+    await settled([a.dir], live);
+    const b = node('b', kv, () => live);
+    live = [a.owner, b.owner];
+    failing = 1_000; // every hand-over of this pass fails
+    await b.dir.start();
+    await a.dir.rebalance();
+    failing = 0;
+    await settled([a.dir, b.dir], live);
+    const balance = (n: { events: string[] }): number => n.events.filter((e) => e.startsWith('+')).length - n.events.filter((e) => e.startsWith('-')).length;
+    expect(balance(a)).toBe(a.dir.owned().length);
+    expect(balance(b)).toBe(b.dir.owned().length);
+    expect(a.dir.owned().length + b.dir.owned().length).toBe(COUNT);
+  });
+
   it('a key maps to the same shard on every node', () => {
     expect(shardOf('Account', 'alice', 1024)).toBe(shardOf('Account', 'alice', 1024));
     const spread = new Set(Array.from({ length: 1000 }, (_, i) => shardOf('Account', `k${i}`, 64)));

@@ -183,6 +183,16 @@ export class Topics {
     return member === undefined ? 0 : this.#deliver([member], type, payload, options);
   }
 
+  /** A copy for one member of each group of `topic` here (main, cut off from the other nodes). */
+  deliverToGroups(topic: string, type: string, payload: unknown, options: MessageOptions | undefined): number {
+    const members: ActorRefImpl[] = [];
+    for (const group of this.#table.interest(topic).groups) {
+      const member = this.#table.member(topic, group);
+      if (member !== undefined) members.push(member);
+    }
+    return this.#deliver(members, type, payload, options);
+  }
+
   #deliver(recipients: ActorRefImpl[], type: string, payload: unknown, options: MessageOptions | undefined): number {
     const node = this.#node;
     let accepted = 0;
