@@ -381,9 +381,10 @@ export class ActorSystem {
 
   async #runShutdown(drainMs: number): Promise<ShutdownReport> {
     const node = this.#node;
-    // Pools serving the cluster stop taking its calls first; what NATS routed here is taken.
-    await this.#cluster?.stopServing(Math.min(drainMs, 5000));
     node.admissionClosed = true;
+    // Pools serving the cluster stop taking its calls (what NATS already routed here is taken,
+    // and refused as from outside: dead letters, reason shutdown).
+    if (this.#cluster !== null) await this.#cluster.stopServing(Math.min(drainMs, 5000));
     // Publish what this thread sent in the current synchronous run (and its counters) before
     // judging whether anything is in flight.
     this.#runtime.flush();

@@ -364,13 +364,20 @@ export class Gateway implements CrossNodePort, LinkHost {
   failed(link: Link, calls: Call[], error: Error, gone: boolean): void {
     if (link.gone) return; // its calls failed with it
     if (gone && link.service !== null) {
-      // No node serves it (now): as a local pool with no members.
-      this.#cutOff(link, calls, new ActorStoppedError(`no node serves a pool named ${JSON.stringify(link.service)}`));
+      // No node serves it now: these calls (and only these: other batches may be on their way to
+      // a node that is draining its pool) fail as for a local pool with no members.
+      this.#fail(link, calls, new ActorStoppedError(`no node serves a pool named ${JSON.stringify(link.service)}`));
       return;
     }
     if (gone) {
+      // No one reads the node's inbox now: these calls did not arrive, and what waits for an answer
+      // from it will not have one (it died, or its connection is moving); batches still on their
+      // way settle by themselves. The next call tries again; only the membership declares it gone.
       this.#logger.warn(`cluster: node ${link.nodeName} (${link.systemId}) received nothing: no one reads its inbox now`);
-      this.#cutOff(link, calls, new NodeDownError(`node ${link.nodeName} cannot be reached (no one reads its inbox)`));
+      const down = new NodeDownError(`node ${link.nodeName} cannot be reached (no one reads its inbox)`);
+      this.#fail(link, calls, down);
+      for (const corr of [...link.waiting]) this.#node.asks.reject(corr, down);
+      link.waiting.clear();
       return;
     }
     // Too large: each caller hears it. Anything else (a timeout): what became of the batch is unknown.
@@ -379,10 +386,9 @@ export class Gateway implements CrossNodePort, LinkHost {
   }
 
   /**
-   * The link to a node that cannot be reached now (no one reads its inbox: it died, or its
-   * connection is moving to another server) or is gone: everything queued, sent and not taken, or
-   * waiting for an answer fails with `error`. The next call makes a new link and tries again, unless
-   * the membership declared the node gone; only the membership says that.
+   * The link to a node the membership declared gone, or that this node's closed connection cut
+   * off: everything queued, sent and not yet taken, or waiting for an answer fails with `error`
+   * (what was sent may have been handled before the node went: no answer will say).
    */
   #cutOff(link: Link, calls: Call[], error: Error): void {
     link.gone = true;

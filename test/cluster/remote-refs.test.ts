@@ -19,7 +19,7 @@ import {
   type DeadLetter,
 } from 'troupe';
 import { portableDefinition } from '../../src/actors/define.js';
-import { Keeper } from '../fixtures/cluster-actors.js';
+import { Forwarder, Keeper } from '../fixtures/cluster-actors.js';
 import { startNode, type NodeProcess } from '../support/cluster-nodes.js';
 import { until } from '../support/wait.js';
 
@@ -347,9 +347,9 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     await until(async () => full() + (await tinyHandled()) === 20, 10_000, 'every tiny tell handled or a dead letter');
     expect(full()).toBeGreaterThan(0);
     // A pool that stops while tells flow to it: each is handled, or a dead letter, at once (not after a batch's 30 s timeout).
-    const flappy = system.spawnPool(Keeper, undefined, { size: 1, service: 'flappy' });
-    const flappyMember = flappy.members[0]!;
-    const flappyService = system.service<typeof Keeper>('flappy');
+    const collector = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    const flappy = system.spawnPool(Forwarder, { to: collector }, { size: 1, service: 'flappy' });
+    const flappyService = system.service<typeof Forwarder>('flappy');
     const started = performance.now();
     for (let i = 0; i < 200; i++) {
       flappyService.tell('note', `flap${i}`);
@@ -357,12 +357,18 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
       if (i % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     const flapLetters = (): number => letters.filter((l) => String(l.message.payload).startsWith('flap')).length;
-    const flapHandled = async (): Promise<number> => ((await flappyMember.ask('log').catch(() => null)) as unknown[] | null)?.length ?? handledBeforeStop;
-    let handledBeforeStop = 0;
-    await until(async () => {
-      handledBeforeStop = await flapHandled();
-      return handledBeforeStop + flapLetters() >= 200;
-    }, 10_000, 'every flappy tell handled or a dead letter');
+    let seen = '';
+    await until(
+      async () => {
+        const handled = ((await collector.ask('log')) as unknown[]).length;
+        seen = `${handled} handled, dead letters ${JSON.stringify(letters.filter((l) => String(l.message.payload).startsWith('flap')).map((l) => l.reason).reduce<Record<string, number>>((m, r) => ({ ...m, [r]: (m[r] ?? 0) + 1 }), {}))}`;
+        return handled + flapLetters() === 200;
+      },
+      10_000,
+      'every flappy tell handled or a dead letter',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}: ${seen}`);
+    });
     expect(performance.now() - started).toBeLessThan(10_000);
     // No pool serves 'nobody': an ask rejects as a pool with no members does, a tell is a no-routee dead letter.
     await expect(system.service<typeof Keeper>('nobody').ask('echo', 1)).rejects.toThrow(ActorStoppedError);
