@@ -380,9 +380,15 @@ export class Gateway implements CrossNodePort, LinkHost {
       link.waiting.clear();
       return;
     }
-    // Too large: each caller hears it. Anything else (a timeout): what became of the batch is unknown.
-    if (!(error instanceof MessageTooLargeError)) this.#logger.error(`cluster: ${calls.length} message(s) to node ${link.nodeName} may not have arrived: ${error.message}`);
-    this.#fail(link, calls, error);
+    // Too large: each caller hears it. Anything else (a timeout, a batch refused): what became of
+    // the batch is unknown, and the node did not take it when asked: for its callers, it could
+    // not be reached (NodeDownError; its tells node-down dead letters).
+    if (error instanceof MessageTooLargeError) {
+      this.#fail(link, calls, error);
+      return;
+    }
+    this.#logger.error(`cluster: ${calls.length} message(s) to node ${link.nodeName} may not have arrived: ${error.message}`);
+    this.#fail(link, calls, new NodeDownError(`node ${link.nodeName} did not take the message (it may have handled it): ${error.message}`, { cause: error }));
   }
 
   /**
