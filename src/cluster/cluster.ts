@@ -31,7 +31,8 @@ export class Cluster extends EventEmitter<MembershipEvents> {
   readonly #gateway: Gateway;
   #closed: Promise<void> | null = null;
   /** Actors this node placed on each other node since that node's load was last heard (by system id). */
-  readonly #placed = new Map<string, { actors: number; count: number }>();
+  readonly #placed = new Map<string, { heard: number; at: number[] }>();
+  readonly #heartbeatMs: number;
 
   /** @internal */
   constructor(options: ResolvedCluster, nc: NatsConnection, membership: Membership, gateway: Gateway, id: string) {
@@ -39,6 +40,7 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     this.name = options.name;
     this.id = id;
     this.downWithinMs = options.downAfterMs + options.heartbeatMs;
+    this.#heartbeatMs = options.heartbeatMs;
     this.#nc = nc;
     this.#membership = membership;
     this.#gateway = gateway;
@@ -88,26 +90,29 @@ export class Cluster extends EventEmitter<MembershipEvents> {
   }
 
   /**
-   * @internal For placement 'cluster': the member with the fewest live actors per thread, as of
-   * their last heartbeats plus the actors this node placed on each since (so that a burst of
-   * starts between two heartbeats does not all go to one node).
+   * @internal For placement 'cluster': the member with the fewest live actors per thread. Every
+   * member's count (this node's too) is the one its last heartbeat wrote; the actors this node
+   * placed on it since are added, so that a burst of starts between two heartbeats spreads. When
+   * a new count is heard, what this node placed within the heartbeat before is still added (it
+   * may not have been counted yet).
    */
   pick(): ClusterMember {
+    const now = performance.now();
     let best: ClusterMember | null = null;
     let bestLoad = Infinity;
     for (const member of this.#membership.members()) {
-      const load = (member.actors + (member.self ? 0 : (this.#placed.get(member.id)?.count ?? 0))) / Math.max(1, member.threads);
+      let placed = this.#placed.get(member.id);
+      if (placed === undefined || placed.heard !== member.actors) {
+        const recent = placed === undefined ? [] : placed.at.filter((t) => t > now - this.#heartbeatMs);
+        this.#placed.set(member.id, (placed = { heard: member.actors, at: recent }));
+      }
+      const load = (member.actors + placed.at.length) / Math.max(1, member.threads);
       if (load < bestLoad || (load === bestLoad && Math.random() < 0.5)) {
         best = member;
         bestLoad = load;
       }
     }
-    if (!best!.self) {
-      const placed = this.#placed.get(best!.id);
-      // Counted until its next heartbeat says how many it has.
-      if (placed === undefined || placed.actors !== best!.actors) this.#placed.set(best!.id, { actors: best!.actors, count: 1 });
-      else placed.count++;
-    }
+    this.#placed.get(best!.id)!.at.push(now);
     return best!;
   }
 

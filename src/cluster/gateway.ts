@@ -7,7 +7,7 @@
 
 import { ActorStoppedError, fromWire, MessageTooLargeError, NodeDownError, toWire, type WireError } from '../errors.js';
 import type { ActorRefImpl } from '../actors/actor-ref.js';
-import type { AskSubject } from '../actors/node/ask.js';
+import { checkSignal, type AskSubject } from '../actors/node/ask.js';
 import { Envelope, EnvelopeKind } from '../actors/cell/envelope.js';
 import type { Logger } from '../actors/logger.js';
 import { answerRecord, checkCall, wireOptions, type CrossNodePort } from '../actors/node/cross-node.js';
@@ -115,6 +115,10 @@ export class Gateway implements CrossNodePort, LinkHost {
     return this.#expect<T>(link, timeoutMs, about, type);
   }
 
+  abortWith(corr: number, promise: Promise<unknown>, signal: AbortSignal | undefined): void {
+    this.#node.asks.abortWith(corr, promise, signal);
+  }
+
   answer(systemId: string, nodeName: string, corr: number, ok: boolean, value: unknown): void {
     this.#answer(systemId, nodeName, corr, ok, value);
   }
@@ -192,20 +196,11 @@ export class Gateway implements CrossNodePort, LinkHost {
     return opened;
   }
 
-  /** An AbortSignal that rejects call `corr` when it fires. */
-  #abortable(corr: number, promise: Promise<unknown>, signal: AbortSignal | undefined): void {
-    if (signal === undefined) return;
-    const abort = (): void => void this.#node.asks.reject(corr, signal.reason as Error);
-    signal.addEventListener('abort', abort, { once: true });
-    const done = (): void => signal.removeEventListener('abort', abort);
-    promise.then(done, done);
-  }
-
   #call(kind: Entry.Ask | Entry.Send, ref: RemoteRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
     try {
       checkCall(type, payload);
-      const signal = options?.signal;
-      if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason as Error);
+      const signal = checkSignal(options?.signal);
+      if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
       const link = this.#linkTo(ref);
       if (link === null) return Promise.reject(new NodeDownError(`node ${ref.nodeName} of actor ${ref.describe()} is gone`));
       // An ask times out here as it would anywhere. A send waits for room there as long as its own
@@ -213,7 +208,7 @@ export class Gateway implements CrossNodePort, LinkHost {
       // it gives up after UNANSWERED_MS, should its answer be lost on the way (a NATS failover).
       const timeoutMs = kind === Entry.Ask ? (options?.timeoutMs ?? this.#node.askTimeoutMs) : options?.timeoutMs !== undefined ? options.timeoutMs + 1000 : UNANSWERED_MS;
       const { corr, promise } = this.#expect<unknown>(link, timeoutMs, ref, type);
-      this.#abortable(corr, promise, signal);
+      this.#node.asks.abortWith(corr, promise, signal);
       link.push([kind, corr, ref.thread, ref.key, type, payload, wireOptions(options)]);
       return promise;
     } catch (error) {

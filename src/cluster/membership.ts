@@ -26,7 +26,7 @@ export interface ClusterMember {
   readonly name: string;
   readonly id: string;
   readonly threads: number;
-  /** Its live actors at its last heartbeat (this node's: now). */
+  /** Its live actors at its last heartbeat (this node's too). */
   readonly actors: number;
   /** This process. */
   readonly self: boolean;
@@ -108,7 +108,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   members(): ClusterMember[] {
-    return [...this.#members.values()].map((m) => (m.self ? { ...m, actors: this.#load() } : m));
+    return [...this.#members.values()];
   }
 
   /** The live member with system id `id`, if any. */
@@ -163,7 +163,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   async #put(): Promise<void> {
-    await this.#kv.put(`node.${this.#self.name}`, JSON.stringify({ ...this.#self, actors: this.#load() } satisfies MemberRecord));
+    // This node's count as written, as every other node reads it: all members' loads are of a heartbeat.
+    const actors = this.#load();
+    await this.#kv.put(`node.${this.#self.name}`, JSON.stringify({ ...this.#self, actors } satisfies MemberRecord));
+    const me = this.#members.get(this.#self.name);
+    if (me !== undefined && me.actors !== actors) this.#members.set(this.#self.name, { ...me, actors });
   }
 
   /** Lists the bucket: who is there now (what a watch misses: expired keys). */

@@ -8,7 +8,7 @@
 
 import { ActorStoppedError, NodeDownError, toWire } from '../errors.js';
 import type { AskOptions, DeadLetterReason, MessageOptions, SendOptions, SendResult } from '../actors/types.js';
-import type { AskSubject } from '../actors/node/ask.js';
+import { checkSignal, type AskSubject } from '../actors/node/ask.js';
 import { checkCall, wireOptions } from '../actors/node/cross-node.js';
 import type { Link } from './link.js';
 import type { NatsConnection, NatsMsg, NatsSubscription } from './nats.js';
@@ -27,6 +27,8 @@ export interface ServiceHost {
   readonly askTimeoutMs: number;
   /** The link to a service's subject (made once); null once this node's NATS connection is closed for good. */
   serviceLink(name: string, subject: string): Link | null;
+  /** Call `corr` rejects when `signal` aborts (node/ask.ts). */
+  abortWith(corr: number, promise: Promise<unknown>, signal: AbortSignal | undefined): void;
   /** A call that waits for an answer (gateway.ts #expect). */
   expect<T>(link: Link, timeoutMs: number, about: AskSubject, type?: string): { corr: number; promise: Promise<T> };
   /** What reads a batch from the wire and answers its request. */
@@ -93,9 +95,12 @@ export class Services {
       link.push([Entry.ToService, kind, 0, name, type, payload, wireOptions(options)]);
       return undefined;
     }
+    const signal = checkSignal(options?.signal);
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     const about: AskSubject = { describe: () => `service ${JSON.stringify(name)}` };
     const timeoutMs = kind === ServiceCall.Ask ? (options?.timeoutMs ?? this.#host.askTimeoutMs) : options?.timeoutMs !== undefined ? options.timeoutMs + 1000 : 60_000;
     const { corr, promise } = this.#host.expect<unknown>(link, timeoutMs, about, type);
+    this.#host.abortWith(corr, promise, signal);
     link.push([Entry.ToService, kind, corr, name, type, payload, wireOptions(options)]);
     return promise;
   }

@@ -105,7 +105,12 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
       expect(() => ref.tell('note', () => 1)).toThrow(SerializationError);
       await expect(ref.ask('echo', { f: () => 1 })).rejects.toThrow(SerializationError);
       await expect(ref.ask('badReply')).rejects.toThrow(SerializationError);
+      // An AbortSignal: checked, honoured at once if already aborted, and when it fires later.
+      await expect(ref.ask('echo', 1, { signal: 'soon' as never })).rejects.toThrow(InvalidArgumentError);
+      await expect(ref.ask('echo', 1, { signal: AbortSignal.abort(new Error('gave up')) })).rejects.toThrow('gave up');
+      await expect(ref.ask('slow', 5000, { signal: AbortSignal.timeout(50), timeoutMs: 20_000 })).rejects.toMatchObject({ name: 'TimeoutError' });
     }
+    await expect(system.service<typeof Keeper>('keepers').ask('slow', 5000, { signal: AbortSignal.timeout(50), timeoutMs: 20_000 })).rejects.toMatchObject({ name: 'TimeoutError' });
     // A stopped actor on another node: an ask rejects as for a local one, a tell is a 'stopped' dead letter there.
     const doomed = await keeperOf('b', 'doomed');
     await doomed.ask('stopSelf').catch(() => undefined);
@@ -195,6 +200,10 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     expect(onB.id).not.toBe(onC.id);
     expect(await system.lookup('letters')).toBeDefined(); // some node has it
     expect(await system.lookup('nobody')).toBeUndefined();
+    // From an actor on a worker of this node (through main): the same search.
+    const finder = system.spawn(Keeper, undefined, { placement: { thread: 1 } });
+    expect(await finder.ask('lookupName', 'news-reader')).toMatch(/@(b|c):/);
+    expect(await finder.ask('lookupName', 'nobody')).toBe('none');
     expect(await system.lookup('keeper', { node: 'a' })).toBeUndefined();
     await expect(system.lookup('keeper', { node: 42 as unknown as string })).rejects.toThrow(InvalidArgumentError);
     expect(() => system.register('theirs', onB)).toThrow(InvalidArgumentError);
@@ -226,8 +235,8 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     const on = (ref: Ref): string => /@([a-z]+):/.exec(String(ref))?.[1] ?? 'a';
     const counts = new Map<string, number>();
     for (const ref of started) counts.set(on(ref), (counts.get(on(ref)) ?? 0) + 1);
-    // Every node took some, and the loads end close (each node has one worker thread; the other
-    // nodes' counts are as of their last heartbeat, 200 ms ago at most).
+    // Every node took some, and the loads end close (each node has one worker thread; every
+    // node's count, this one's too, is as of its last heartbeat).
     expect([...counts.keys()].sort()).toEqual(['a', 'b', 'c']);
     const after = [...before].map(([name, actors]) => actors + (counts.get(name) ?? 0));
     expect(Math.max(...after) - Math.min(...after), `actors before ${JSON.stringify([...before])}, placed ${JSON.stringify([...counts])}`).toBeLessThanOrEqual(10);

@@ -4,6 +4,7 @@
 // second reply) is a late reply. Asks of a ref are timed, from open to settling, into the
 // thread's ask histograms; a timed ask's start is the clock reading its deadline needs anyway.
 
+import { invalid } from '../../validate.js';
 import { AskTimeoutError } from '../../errors.js';
 import type { Clock, TimerHandle } from '../../runtime/clock.js';
 import { observe } from '../../runtime/histogram.js';
@@ -105,6 +106,15 @@ export class AskTable {
     return true;
   }
 
+  /** Ask `corr` rejects with the signal's reason should `signal` abort before it settles (an answer after is a late reply). */
+  abortWith(corr: number, promise: Promise<unknown>, signal: AbortSignal | undefined): void {
+    if (signal === undefined) return;
+    const abort = (): void => void this.reject(corr, signal.reason as Error);
+    signal.addEventListener('abort', abort, { once: true });
+    const done = (): void => signal.removeEventListener('abort', abort);
+    promise.then(done, done);
+  }
+
   reject(corr: number, error: Error): boolean {
     const entry = this.#take(corr);
     if (entry === undefined) return false;
@@ -201,4 +211,10 @@ export class AskTable {
     }
     heap[i] = last;
   }
+}
+
+/** The `signal` option of an ask or send, checked: undefined without one; InvalidArgumentError if it is not an AbortSignal. */
+export function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('options.signal', 'an AbortSignal', signal);
+  return signal;
 }

@@ -9,7 +9,7 @@ import { checkPayload } from '../../runtime/codec.js';
 import { invalid } from '../../validate.js';
 import type { ActorRefImpl, RefHost } from '../actor-ref.js';
 import type { AskOptions, MessageOptions, SendOptions, SendResult } from '../types.js';
-import type { AskTable } from './ask.js';
+import { checkSignal, type AskTable } from './ask.js';
 import type { ControlRecord, CrossNodeCall, StopMode, WireOptions } from './wire.js';
 
 /** The host of remote refs on a thread. */
@@ -150,17 +150,12 @@ export class WorkerRelay implements CrossNodePort {
   #call(kind: 'ask' | 'send', ref: ActorRefImpl, type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
     try {
       checkCall(type, payload);
-      const signal = options?.signal;
-      if (signal !== undefined && signal.aborted) return Promise.reject(signal.reason as Error);
+      const signal = checkSignal(options?.signal);
+      if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
       // Main times the call out too; this timer only answers this thread's caller if main cannot.
       const timeoutMs = kind === 'ask' ? (options?.timeoutMs ?? this.#host.askTimeoutMs) : 0;
       const { corr, promise } = this.#host.asks.open(timeoutMs, ref, 0, type);
-      if (signal !== undefined) {
-        const abort = (): void => void this.#host.asks.reject(corr, signal.reason as Error);
-        signal.addEventListener('abort', abort, { once: true });
-        const done = (): void => signal.removeEventListener('abort', abort);
-        promise.then(done, done);
-      }
+      this.#host.asks.abortWith(corr, promise, signal);
       this.#host.control(0, ['xn-call', [kind, corr, ref, type, payload, wireOptions(options)]]);
       return promise;
     } catch (error) {
@@ -194,8 +189,11 @@ export class WorkerRelay implements CrossNodePort {
       this.#host.control(0, ['xn-service', 0, name, kind, type, payload, wireOptions(options)]);
       return undefined;
     }
+    const signal = checkSignal(options?.signal);
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     // Main times the call out; this thread's timer answers its caller only if main cannot.
     const { corr, promise } = this.#host.asks.open(kind === 'ask' ? (options?.timeoutMs ?? this.#host.askTimeoutMs) : 0, () => `${kind} to service ${JSON.stringify(name)}`, 0, type);
+    this.#host.asks.abortWith(corr, promise, signal);
     this.#host.control(0, ['xn-service', corr, name, kind, type, payload, wireOptions(options)]);
     return promise;
   }

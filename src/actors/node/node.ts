@@ -694,11 +694,7 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     if (signal.aborted) return Promise.reject(signal.reason); // nothing is sent
     const corr = this.asks.nextCorr;
     const promise = this.#ask(ref, type, payload, options);
-    // Aborted later: the ask rejects at once; an answer that comes after is a late reply.
-    const abort = (): void => void this.asks.reject(corr, signal.reason as Error);
-    signal.addEventListener('abort', abort, { once: true });
-    const done = (): void => signal.removeEventListener('abort', abort);
-    promise.then(done, done);
+    this.asks.abortWith(corr, promise, signal); // aborted later: the ask rejects at once
     return promise;
   }
 
