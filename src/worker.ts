@@ -5,6 +5,7 @@ import { expose } from 'comlink';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ActorNode, type NodeRecovery } from './actors/node/node.js';
 import type { ResolvedStorage } from './actors/options.js';
+import type { ClusterEntitiesBoot } from './actors/entity/cluster-entities.js';
 import { systemClock } from './runtime/clock.js';
 import { nodeEndpoint, type ActorInfo, type WorkerControl } from './runtime/control.js';
 import { ThreadRuntime, type RuntimeTuning, type StreamJoin } from './runtime/thread-runtime.js';
@@ -26,6 +27,8 @@ export interface WorkerBoot {
   readonly storage: ResolvedStorage | null;
   /** The system is a node of a cluster: a publish also goes to the other nodes (through main). */
   readonly clustered: boolean;
+  /** In a cluster: its entity shards and the store the nodes share. */
+  readonly shards?: ClusterEntitiesBoot;
   /** Set when this thread replaces one that died: how to read on in each ring, and what is pending. */
   readonly recovery?: NodeRecovery & { readonly joins: readonly (StreamJoin | null)[] };
   /** A spare: no wiring yet; it imports `preload` and waits to become a replacement. */
@@ -51,6 +54,7 @@ function begin(wiring: ThreadWiring, recovery: WorkerBoot['recovery']): void {
     offloadThreads: boot.offloadThreads,
     workers: boot.workers,
     clustered: boot.clustered,
+    ...(boot.shards === undefined ? {} : { shards: boot.shards }),
     ...(recovery === undefined ? {} : { recovery }),
   });
   // The store first: what the custody log replays at start (a replacement's) waits for it, and

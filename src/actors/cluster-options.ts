@@ -34,11 +34,21 @@ export interface ClusterOptions {
    * is ever imported or run: a name that names none of these is refused.
    */
   readonly definitions?: readonly AnyDefinition[];
+  /**
+   * How many shards entities are spread over: each is owned by one node at a time, and moves as
+   * a whole. Every node of a cluster must give the same. Default 256.
+   */
+  readonly shards?: number;
   /** NATS authentication and TLS, passed to NATS as they are. */
   readonly token?: string;
   readonly user?: string;
   readonly pass?: string;
-  /** A NATS authenticator (credsAuthenticator, nkeyAuthenticator, jwtAuthenticator from @nats-io/transport-node). */
+  /**
+   * The content of a NATS creds file (a user JWT and its nkey seed): what every thread's connection
+   * authenticates with. Unlike `authenticator`, it reaches the worker threads' connections too.
+   */
+  readonly creds?: string | Uint8Array;
+  /** A NATS authenticator (credsAuthenticator, nkeyAuthenticator, jwtAuthenticator from @nats-io/transport-node): main's connection only. */
   readonly authenticator?: unknown;
   /** NATS TLS options ({ caFile, certFile, keyFile, ... }). */
   readonly tls?: Record<string, unknown>;
@@ -57,9 +67,29 @@ export interface ResolvedCluster {
   readonly definitions: ReadonlyMap<string, AnyDefinition> | null;
   /** What goes to NATS connect() besides the servers. */
   readonly connection: Record<string, unknown>;
+  readonly shards: number;
 }
 
-const KEYS = ['servers', 'name', 'namespace', 'heartbeatMs', 'downAfterMs', 'replicas', 'definitions', 'token', 'user', 'pass', 'authenticator', 'tls', 'connection'];
+/**
+ * What a thread needs to open the entity store the nodes share (cluster/shared-entity-store.ts):
+ * copied to every worker, so without what cannot be copied (an authenticator function).
+ */
+export interface ClusterStoreConfig {
+  readonly servers: readonly string[];
+  readonly node: string;
+  readonly namespace: string;
+  readonly replicas: number;
+  readonly shards: number;
+  readonly connection: Record<string, unknown>;
+}
+
+export function storeConfig(cluster: ResolvedCluster): ClusterStoreConfig {
+  const connection: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(cluster.connection)) if (typeof value !== 'function' && key !== 'authenticator') connection[key] = value;
+  return { servers: cluster.servers, node: cluster.name, namespace: cluster.namespace, replicas: cluster.replicas, shards: cluster.shards, connection };
+}
+
+const KEYS = ['servers', 'name', 'namespace', 'heartbeatMs', 'downAfterMs', 'replicas', 'shards', 'definitions', 'creds', 'token', 'user', 'pass', 'authenticator', 'tls', 'connection'];
 /** What NATS allows in a KV key and a subject token alike. */
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -83,6 +113,11 @@ export function resolveCluster(value: ClusterOptions | undefined): ResolvedClust
   if (value.user !== undefined) connection['user'] = validateString(value.user, 'options.cluster.user');
   if (value.pass !== undefined) connection['pass'] = validateString(value.pass, 'options.cluster.pass');
   if (value.authenticator !== undefined) connection['authenticator'] = value.authenticator;
+  if (value.creds !== undefined) {
+    if (typeof value.creds !== 'string' && !(value.creds instanceof Uint8Array)) throw invalid('options.cluster.creds', "a creds file's content (a string or bytes)", value.creds);
+    if (value.authenticator !== undefined) throw invalid('options.cluster.creds', 'absent with options.cluster.authenticator (one of them)', 'creds');
+    connection['creds'] = typeof value.creds === 'string' ? value.creds : new Uint8Array(value.creds);
+  }
   if (value.tls !== undefined) connection['tls'] = validateObject(value.tls, 'options.cluster.tls');
   let definitions: Map<string, AnyDefinition> | null = null;
   if (value.definitions !== undefined) {
@@ -95,5 +130,6 @@ export function resolveCluster(value: ClusterOptions | undefined): ResolvedClust
     });
   }
   const replicas = validateInteger(value.replicas ?? 1, 'options.cluster.replicas', 1, 5);
-  return { servers: [...servers], name, namespace, heartbeatMs, downAfterMs, replicas, definitions, connection };
+  const shards = validateInteger(value.shards ?? 256, 'options.cluster.shards', 1, 65_536);
+  return { servers: [...servers], name, namespace, heartbeatMs, downAfterMs, replicas, definitions, connection, shards };
 }

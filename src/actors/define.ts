@@ -115,6 +115,18 @@ export function portableDefinition(name: string): AnyDefinition | null {
   return found !== null && found.moduleUrl.startsWith('file:') ? found : null;
 }
 
+/** Every definition another node may name here (portableDefinition): one per name. */
+export function portableDefinitions(): AnyDefinition[] {
+  const names = new Set<string>();
+  for (const definition of registry.values()) names.add(definition.name);
+  const out: AnyDefinition[] = [];
+  for (const name of names) {
+    const found = portableDefinition(name);
+    if (found !== null) out.push(found);
+  }
+  return out;
+}
+
 /** The definition's own supervision policy (validated at defineActor), or null. */
 export function definitionSupervision(definition: AnyDefinition): SupervisionPolicy | null {
   return (definition as unknown as Record<symbol, SupervisionPolicy | null>)[SUPERVISION] ?? null;

@@ -184,7 +184,7 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
     dedicatedThreads: o.dedicatedThreads === undefined ? 0 : validateInteger(o.dedicatedThreads, 'options.dedicatedThreads', 0, 64),
     planner: resolvePlanner(o.planner),
     spareThread: validateBoolean(o.spareThread, 'options.spareThread'),
-    storage: resolveStorage(o.storage),
+    storage: o.storage !== undefined && o.cluster !== undefined ? refuse('options.storage', 'absent with options.cluster (in a cluster, entities are kept in NATS, which every node shares)', o.storage) : resolveStorage(o.storage),
     cluster: resolveCluster(o.cluster),
     logger: validateLogger(o.logger),
   });
@@ -217,4 +217,8 @@ function resolveSignals(value: unknown): readonly NodeJS.Signals[] {
   if (value === true) return ['SIGINT', 'SIGTERM'];
   if (Array.isArray(value) && value.every((s) => typeof s === 'string' && /^SIG[A-Z0-9]+$/.test(s))) return [...value] as NodeJS.Signals[];
   throw invalid('options.handleSignals', "true, false or a list of signal names such as ['SIGTERM']", value);
+}
+
+function refuse(name: string, expected: string, value: unknown): never {
+  throw invalid(name, expected, value);
 }

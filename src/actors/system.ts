@@ -24,6 +24,8 @@ import { metricsText } from './metrics.js';
 import { serviceHandle } from './node/cross-node.js';
 import { ActorNode } from './node/node.js';
 import { openLmdbStore } from './entity/lmdb-store.js';
+import { ShardMap } from './entity/shard-map.js';
+import { storeConfig } from './cluster-options.js';
 import { resolveSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
 import { Pool, resolvePoolOptions } from './pool.js';
 import { ThreadReplacement } from './recovery/replacement.js';
@@ -449,7 +451,9 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
   // The store is opened here first: a directory that cannot hold it is refused before any thread starts.
   const store = resolved.storage === null ? null : await openLmdbStore(resolved.storage.path, resolved.storage.durability);
   const clustered = resolved.cluster !== null;
-  const boot = { tuning, systemId, bounds, liveness, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads, workers: resolved.threads, storage: resolved.storage, clustered };
+  // In a cluster, where each entity shard lives (written by main, read by every thread) and how a thread opens the shared store.
+  const shards = resolved.cluster === null ? undefined : { map: new ShardMap(resolved.cluster.shards).buffer, store: storeConfig(resolved.cluster) };
+  const boot = { tuning, systemId, bounds, liveness, askTimeoutMs: resolved.askTimeoutMs, offloadThreads: resolved.offloadThreads, workers: resolved.threads, storage: resolved.storage, clustered, shards };
   const ctl = new ControlBlock(topology.ctl);
   for (let slot = resolved.threads + 1; slot < threadCount; slot++) ctl.setState(slot, ThreadState.Unused);
   const exits: { onExit: OnExit; boot: object } = { onExit: () => {}, boot };
@@ -465,6 +469,7 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     workers: resolved.threads,
     clustered,
     logger: resolved.logger,
+    ...(shards === undefined ? {} : { shards }),
   });
   if (store !== null) void node.entities.useStore(Promise.resolve(store));
   runtime.start(node.inbound);

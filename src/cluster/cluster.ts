@@ -13,6 +13,7 @@ import type { AnyDefinition, SpawnOptions } from '../actors/types.js';
 import type { ServedPool } from './services.js';
 import { invalid } from '../validate.js';
 import { Gateway } from './gateway.js';
+import { EntityRouter } from './entity-router.js';
 import { Membership, type ClusterMember, type MembershipEvents } from './membership.js';
 import { loadNats, type NatsConnection } from './nats.js';
 import { PROTOCOL } from './wire-batch.js';
@@ -33,10 +34,12 @@ export class Cluster extends EventEmitter<MembershipEvents> {
   /** Actors this node placed on each other node since that node's load was last heard (by system id). */
   readonly #placed = new Map<string, { heard: number; at: number[] }>();
   readonly #heartbeatMs: number;
+  readonly #entities: EntityRouter;
 
   /** @internal */
-  constructor(options: ResolvedCluster, nc: NatsConnection, membership: Membership, gateway: Gateway, id: string) {
+  constructor(options: ResolvedCluster, nc: NatsConnection, membership: Membership, gateway: Gateway, id: string, entities: EntityRouter) {
     super();
+    this.#entities = entities;
     this.name = options.name;
     this.id = id;
     this.downWithinMs = options.downAfterMs + options.heartbeatMs;
@@ -46,11 +49,13 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     this.#gateway = gateway;
     membership.on('join', (member) => {
       gateway.nodeBack(member.id);
+      entities.rebalance();
       this.emit('join', member);
     });
     membership.on('leave', (member, reason) => {
       gateway.nodeGone(member.id);
       this.#placed.delete(member.id);
+      entities.rebalance();
       this.emit('leave', member, reason);
     });
   }
@@ -131,9 +136,13 @@ export class Cluster extends EventEmitter<MembershipEvents> {
     return this.#gateway.services.unserve(name, pool);
   }
 
-  /** @internal At the start of a shutdown: this node's pools serve no more (what was routed here is taken first). */
-  stopServing(timeoutMs: number): Promise<void> {
-    return this.#gateway.services.close(timeoutMs);
+  /**
+   * @internal At the start of a shutdown: this node's pools serve no more (what was routed here
+   * is taken first), and its entity shards go to the other nodes (each once its activations here
+   * have stopped).
+   */
+  async stopServing(timeoutMs: number): Promise<void> {
+    await Promise.all([this.#gateway.services.close(timeoutMs), this.#entities.leave().catch(() => undefined)]);
   }
 
   /** @internal system.start with placement { node }: the actor starts there; resolves with its ref. */
@@ -146,6 +155,7 @@ export class Cluster extends EventEmitter<MembershipEvents> {
   /** @internal Leaves the cluster: what was sent is handed over first (up to timeoutMs), then the others see this node leave. */
   close(timeoutMs: number): Promise<void> {
     this.#closed ??= (async () => {
+      this.#entities.close();
       await this.#gateway.close(timeoutMs);
       await this.#membership.leave();
       await this.#nc.drain().catch(() => this.#nc.close());
@@ -166,13 +176,18 @@ export async function joinCluster(options: ResolvedCluster, node: ActorNode, thr
   try {
     const gateway = new Gateway(node, nc, options.namespace, options.name, logger, options.definitions);
     node.crossNode = gateway;
+    const entities = new EntityRouter(gateway, node, node.shardMap!, { id: node.systemId, name: options.name }, options.definitions, logger);
+    gateway.entities = entities;
     gateway.listen();
     const kv = await nats.bucket(nc, `${options.namespace}-members`, options.downAfterMs, options.replicas);
     const membership = new Membership(kv, { id: node.systemId, name: options.name, threads, protocol: PROTOCOL }, options.heartbeatMs, logger, load);
-    const cluster = new Cluster(options, nc, membership, gateway, node.systemId);
+    const cluster = new Cluster(options, nc, membership, gateway, node.systemId, entities);
     node.names.elsewhere = (name) => cluster.find(name);
     // Asks waiting on a node are checked at each heartbeat: one that died fails them then.
-    const probe = setInterval(() => gateway.probe(), options.heartbeatMs);
+    const probe = setInterval(() => {
+      gateway.probe();
+      entities.rebalance();
+    }, options.heartbeatMs);
     probe.unref();
     let joined = false;
     void nc.closed().then(() => {
@@ -180,6 +195,11 @@ export async function joinCluster(options: ResolvedCluster, node: ActorNode, thr
       if (joined) cluster.connectionLost(logger); // not a join that failed (closed below)
     });
     await membership.start();
+    // The members are known: the shards this node should hold are claimed (in a bucket of their own, no TTL).
+    entities.start(
+      () => nats.bucket(nc, `${options.namespace}-shards`, 0, options.replicas),
+      () => membership.members().map((m) => ({ id: m.id, name: m.name })),
+    );
     joined = true;
     return cluster;
   } catch (error) {

@@ -18,11 +18,14 @@ import type { AnyDefinition, AskOptions, DeadLetterReason, ExitReason, MessageOp
 import { checkPayload } from '../runtime/codec.js';
 import { STAT_ACCEPTED } from '../runtime/layout.js';
 import { Inbox, reasonOf } from './inbox.js';
-import { Link, type LinkHost } from './link.js';
+import { Link, undelivered, type LinkHost } from './link.js';
 import { serviceRecipient, Services } from './services.js';
 import { TopicBridge, type Deliver } from './topic-bridge.js';
 import type { NatsConnection, NatsMsg } from './nats.js';
 import { Entry, ServiceCall, type Call } from './wire-batch.js';
+import type { EntityRouter } from './entity-router.js';
+import type { EntityAddress } from '../actors/entity/entity-ref.js';
+import type { SourceMark } from '../actors/entity/entity-store.js';
 
 /** How long a batch may wait for its node to take it before its fate is reported unknown. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -55,6 +58,8 @@ export class Gateway implements CrossNodePort, LinkHost {
   readonly #watched = new Map<string, { ref: RemoteRefImpl; watchers: Map<string, readonly [thread: number, key: number, alias: number]> }>();
   /** What comes from the wire (inbox.ts). */
   readonly #reader: Inbox;
+  /** Entities across the nodes (entity-router.ts): set once the shard directory is read. */
+  entities: EntityRouter | null = null;
 
   constructor(node: ActorNode, nc: NatsConnection, namespace: string, nodeName: string, logger: Logger, definitions: ReadonlyMap<string, AnyDefinition> | null) {
     this.#node = node;
@@ -255,6 +260,20 @@ export class Gateway implements CrossNodePort, LinkHost {
     this.#topics.publish(topic, type, payload, wireOptions(options));
   }
 
+  entity(address: EntityAddress, kind: 'tell' | 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined, source: SourceMark | null): Promise<unknown> | undefined {
+    const router = this.entities;
+    if (router === null) throw new NodeDownError('this node has not read the shard directory yet');
+    return router.call(address, kind, type, payload, options, source);
+  }
+
+  shardsDone(from: number, corr: number): void {
+    this.entities?.done(from, corr);
+  }
+
+  linkToMember(member: { readonly id: string; readonly name: string }): Link | null {
+    return this.#linkTo({ systemId: member.id, nodeName: member.name });
+  }
+
   service(name: string, kind: 'tell' | 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> | undefined {
     return this.services.call(name, kind === 'tell' ? ServiceCall.Tell : kind === 'ask' ? ServiceCall.Ask : ServiceCall.Send, type, payload, options);
   }
@@ -370,7 +389,11 @@ export class Gateway implements CrossNodePort, LinkHost {
       // way settle by themselves. The next call tries again; only the membership declares it gone.
       this.#logger.warn(`cluster: node ${link.nodeName} (${link.systemId}) received nothing: no one reads its inbox now`);
       const down = new NodeDownError(`node ${link.nodeName} cannot be reached (no one reads its inbox)`);
-      this.#fail(link, calls, down);
+      const notSent = new NodeDownError(down.message);
+      undelivered.add(notSent); // these calls did not arrive: one to an entity goes to its shard's next owner
+      // A tell to an entity goes again at once (the ask or send of one, through its rejection).
+      const again = this.entities === null ? calls : calls.filter((call) => !(call[0] === Entry.ToEntity && call[1] === ServiceCall.Tell && this.entities!.again(call)));
+      this.#fail(link, again, notSent);
       for (const corr of [...link.waiting]) this.#node.asks.reject(corr, down);
       link.waiting.clear();
       return;
@@ -466,6 +489,13 @@ export class Gateway implements CrossNodePort, LinkHost {
         case Entry.ToService:
           if (call[1] === ServiceCall.Tell) this.#deadLetter(serviceRecipient(call[3]), call[4], call[5], reasonOfFailure(error));
           else this.#node.asks.reject(call[2], error);
+          break;
+        case Entry.ToEntity:
+          if (call[1] === ServiceCall.Tell) this.#deadLetter(`${call[3]}/${call[4]}`, call[5], call[6], reasonOfFailure(error));
+          else {
+            link.waiting.delete(call[2]);
+            this.#node.asks.reject(call[2], error);
+          }
           break;
         case Entry.Ask:
         case Entry.Send:

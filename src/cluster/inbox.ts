@@ -13,6 +13,7 @@ import type { AnyDefinition, AskOptions, DeadLetterReason, ExitReason, MessageOp
 import { ActorInitializationError, ActorStoppedError, MailboxFullError, ShuttingDownError, toWire } from '../errors.js';
 import type { NatsMsg } from './nats.js';
 import type { Services } from './services.js';
+import type { EntityRouter } from './entity-router.js';
 import { decodeBatch, Entry, PROTOCOL, wellFormed, type Call } from './wire-batch.js';
 
 /** What the inbox needs of the gateway. */
@@ -20,6 +21,8 @@ export interface InboxHost {
   /** This system's id and node name. */
   readonly stamp: readonly [string, string];
   readonly services: Services;
+  /** Entities across the nodes; null until the shard directory is read. */
+  readonly entities: EntityRouter | null;
   /** Sends the answer to call `corr` of node `systemId`. */
   answer(systemId: string, nodeName: string, corr: number, ok: boolean, value: unknown): void;
   /** Sends a call to node `systemId` (a Terminated). */
@@ -180,6 +183,10 @@ export class Inbox {
         return;
       case Entry.ToService:
         this.#host.services.take(systemId, nodeName, call);
+        return;
+      case Entry.ToEntity:
+        if (this.#host.entities === null) this.#host.deadLetter(`${call[3]}/${call[4]}`, call[5], call[6], 'node-down');
+        else this.#host.entities.take(systemId, nodeName, call);
         return;
       case Entry.Answer:
         this.#host.settle(systemId, call[1], call[2], call[3]);

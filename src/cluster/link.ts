@@ -9,6 +9,12 @@
 import { MessageTooLargeError } from '../errors.js';
 import { encodeBatch, Entry, type Call } from './wire-batch.js';
 
+/**
+ * Errors that calls failed with because no one received their batch: they were not delivered, so
+ * a call to an entity may go to its shard's next owner instead (entity-router.ts).
+ */
+export const undelivered = new WeakSet<Error>();
+
 /** Calls per batch at most. */
 export const MAX_CALLS = 1024;
 /** Batches sent and not yet answered, per node. */

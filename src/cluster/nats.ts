@@ -31,15 +31,16 @@ export interface KvEntry {
   readonly key: string;
   readonly operation: 'PUT' | 'DEL' | 'PURGE';
   readonly revision: number;
+  readonly value: Uint8Array;
   string(): string;
 }
 
 export interface KV {
-  put(key: string, value: string): Promise<number>;
+  put(key: string, value: string | Uint8Array): Promise<number>;
   /** Writes `key` only if it has no value: its revision, or a rejection. */
-  create(key: string, value: string): Promise<number>;
+  create(key: string, value: string | Uint8Array): Promise<number>;
   /** Writes `key` only if its revision is still `revision` (compare-and-set): the new one, or a rejection. */
-  update(key: string, value: string, revision: number): Promise<number>;
+  update(key: string, value: string | Uint8Array, revision: number): Promise<number>;
   get(key: string): Promise<KvEntry | null>;
   /** Deletes `key` (with previousSeq: only if its revision is still that one). */
   delete(key: string, options?: { previousSeq?: number }): Promise<void>;
@@ -47,41 +48,93 @@ export interface KV {
   watch(options: { key: string }): Promise<AsyncIterable<KvEntry> & { stop(): void }>;
 }
 
+/** A JetStream stream of messages by subject: entities' mailboxes (entity-mailbox-store.ts). */
+export interface Stream {
+  /** Stores `data` on `subject` (a retry with the same `msgId` is not stored twice): its sequence in the stream. */
+  publish(subject: string, data: Uint8Array, msgId: string): Promise<number>;
+  /** The subjects under `filter` that hold messages, with how many each. */
+  subjects(filter: string): Promise<Record<string, number>>;
+  /** The first message on `subject` at or after stream sequence `from`, or null. */
+  next(subject: string, from: number): Promise<{ readonly seq: number; readonly data: Uint8Array } | null>;
+  /** Removes the messages of `subject` below stream sequence `below`. */
+  purge(subject: string, below: number): Promise<void>;
+}
+
 export interface NatsClient {
   connect(options: Record<string, unknown>): Promise<NatsConnection>;
   /** A key-value bucket, created with a TTL (0: none) and `replicas` copies if missing. */
   bucket(nc: NatsConnection, name: string, ttlMs: number, replicas: number): Promise<KV>;
+  /** A stream on `subjects`, created with `replicas` copies if missing. */
+  stream(nc: NatsConnection, name: string, subjects: string, replicas: number): Promise<Stream>;
 }
 
 export async function loadNats(): Promise<NatsClient> {
   let transport: typeof import('@nats-io/transport-node');
   let kv: typeof import('@nats-io/kv');
+  let js: typeof import('@nats-io/jetstream');
   try {
-    [transport, kv] = await Promise.all([import('@nats-io/transport-node'), import('@nats-io/kv')]);
+    [transport, kv, js] = await Promise.all([import('@nats-io/transport-node'), import('@nats-io/kv'), import('@nats-io/jetstream')]);
   } catch (error) {
-    throw new ActorInitializationError('options.cluster needs the NATS client: npm install @nats-io/transport-node @nats-io/kv', { cause: error });
+    throw new ActorInitializationError('options.cluster needs the NATS client: npm install @nats-io/transport-node @nats-io/kv @nats-io/jetstream', { cause: error });
   }
   return {
-    connect: async (options) => (await transport.connect(options)) as unknown as NatsConnection,
+    async connect({ creds, ...options }) {
+      // A creds file's content (cluster.creds): made into an authenticator here, on each thread that connects.
+      if (creds !== undefined) options['authenticator'] = transport.credsAuthenticator(typeof creds === 'string' ? new TextEncoder().encode(creds) : (creds as Uint8Array));
+      return (await transport.connect(options)) as unknown as NatsConnection;
+    },
     async bucket(nc, name, ttlMs, replicas) {
       const kvm = new kv.Kvm(nc as unknown as ConstructorParameters<typeof kv.Kvm>[0]);
       // A NATS cluster that has just started may not have elected its JetStream leader yet: tried again for a while.
       const deadline = Date.now() + 15_000;
       for (;;) {
         try {
-          return (await kvm.create(name, ttlMs > 0 ? { ttl: ttlMs, history: 1, replicas } : { history: 1, replicas })) as unknown as KV;
-        } catch (error) {
+          // Made by another node already (nearly always): used as it is (status() says it is really there).
+          // Opened first: making one asks the JetStream meta leader, which a failover may have taken away.
+          const bucket = await kvm.open(name);
+          await bucket.status();
+          return bucket as unknown as KV;
+        } catch {
           try {
-            // Made by another node, perhaps with other settings: used as it is (status() says it is really there).
-            const bucket = await kvm.open(name);
-            await bucket.status();
-            return bucket as unknown as KV;
-          } catch {
+            return (await kvm.create(name, ttlMs > 0 ? { ttl: ttlMs, history: 1, replicas } : { history: 1, replicas })) as unknown as KV;
+          } catch (error) {
             if (Date.now() > deadline) throw error;
             await new Promise((resolve) => setTimeout(resolve, 250));
           }
         }
       }
+    },
+    async stream(nc, name, subjects, replicas) {
+      const conn = nc as unknown as Parameters<typeof js.jetstreamManager>[0];
+      const jsm = await js.jetstreamManager(conn);
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        try {
+          await jsm.streams.info(name);
+          break;
+        } catch {
+          try {
+            await jsm.streams.add({ name, subjects: [subjects], num_replicas: replicas });
+            break;
+          } catch (error) {
+            if (Date.now() > deadline) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+        }
+      }
+      const stream = js.jetstream(conn);
+      return {
+        publish: async (subject, data, msgId) => (await stream.publish(subject, data, { msgID: msgId })).seq,
+        subjects: async (filter) => (await jsm.streams.info(name, { subjects_filter: filter })).state.subjects ?? {},
+        async next(subject, from) {
+          // A request JetStream 2.9 takes (next_by_subj), which the client types only for direct gets.
+          const found = await jsm.streams.getMessage(name, { next_by_subj: subject, seq: from } as never);
+          return found === null ? null : { seq: found.seq, data: found.data };
+        },
+        async purge(subject, below) {
+          await jsm.streams.purge(name, { filter: subject, seq: below });
+        },
+      };
     },
   };
 }

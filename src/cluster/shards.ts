@@ -6,7 +6,7 @@
 // TTL is every node's lease: there is none per shard, and none per key); an owner that sees a
 // live member preferred for one of its shards hands it over, and a node that leaves on purpose
 // hands all of its shards over at once. No leader: every node runs the same rules on the same
-// directory. Entities do not use it yet; this is where their ownership will come from.
+// directory. Entities live on the node that holds their shard (entity-router.ts).
 
 import { EventEmitter } from 'node:events';
 import { fnv1a, score } from '../actors/hash.js';
@@ -29,12 +29,11 @@ export interface ShardEvents {
   acquired: [shard: number];
   /** This node no longer holds `shard` (handed over, or taken by another after it was declared gone). */
   released: [shard: number];
+  /** Who holds `shard` changed (or it became free), as this node reads the directory. */
+  owner: [shard: number];
 }
 
-/** The shard of a key of a kind: the same on every node. */
-export function shardOf(kind: string, key: string, count: number): number {
-  return fnv1a(`${kind}\u0000${key}`) % count;
-}
+export { shardOf } from '../actors/entity/shard-map.js';
 
 /** The member `shard` should live on: the highest rendezvous score (ties: the lower id). */
 export function preferred(shard: number, members: readonly ShardOwner[]): ShardOwner | null {
@@ -65,9 +64,12 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
   readonly #releasing = new Set<number>();
   /** A pass of rebalance() under way: another waits for it rather than racing it. */
   #balancing: Promise<void> | null = null;
+  /** What must be done with a shard here before it is handed over (what lives on it stops). */
+  readonly #drain: (shard: number) => Promise<void>;
 
-  constructor(kv: KV, count: number, self: ShardOwner, members: () => readonly ShardOwner[], logger: Logger) {
+  constructor(kv: KV, count: number, self: ShardOwner, members: () => readonly ShardOwner[], logger: Logger, drain: (shard: number) => Promise<void> = () => Promise.resolve()) {
     super();
+    this.#drain = drain;
     this.#kv = kv;
     this.count = count;
     this.#self = self;
@@ -174,6 +176,11 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
       this.emit('released', shard); // what lives on the shard here ends before another may start it
     }
     try {
+      await this.#drain(shard);
+      // The directory moved on meanwhile, or this node is preferred again (it took the shard back:
+      // 'acquired' was said), or the one it was to go to is gone: the next pass decides.
+      if (this.#claims.get(shard) !== claim || !this.#releasing.has(shard)) return;
+      if (to !== null && !this.#members().some((m) => m.id === to.id)) return;
       if (to === null) {
         await this.#kv.delete(`s.${shard}`, { previousSeq: claim.revision });
         this.#forget(`s.${shard}`);
@@ -211,6 +218,7 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
     const has = owner.id === this.#self.id;
     if (has && !had) this.emit('acquired', shard);
     else if (had && !has) this.#lost(shard);
+    if (before?.owner.id !== owner.id) this.emit('owner', shard);
   }
 
   #forget(key: string): void {
@@ -219,5 +227,6 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
     if (before === undefined) return;
     this.#claims.delete(shard);
     if (before.owner.id === this.#self.id) this.#lost(shard);
+    this.emit('owner', shard);
   }
 }

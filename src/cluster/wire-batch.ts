@@ -40,6 +40,8 @@ export const enum Entry {
   Publish = 11,
   /** A call to a pool that serves the cluster under a name (sent on the service's subject: one of its nodes takes it). */
   ToService = 12,
+  /** A call to an entity, by its definition's name and key, for the node that holds its shard (entity-router.ts). */
+  ToEntity = 13,
 }
 
 /** What a call to a service is: tell, ask or send. */
@@ -60,7 +62,8 @@ export type Call =
   | [Entry.Terminated, thread: number, key: number, reason: ExitReason]
   | [Entry.Stop, corr: number, thread: number, key: number, mode: StopMode]
   | [Entry.Publish, topic: string, type: string, payload: unknown, options: WireOptions | null]
-  | [Entry.ToService, kind: ServiceCall, corr: number, name: string, type: string, payload: unknown, options: WireOptions | null];
+  | [Entry.ToService, kind: ServiceCall, corr: number, name: string, type: string, payload: unknown, options: WireOptions | null]
+  | [Entry.ToEntity, kind: ServiceCall, corr: number, name: string, key: string, type: string, payload: unknown, options: WireOptions | null];
 
 /** [protocol, sender's system id, sender's node name, calls] */
 export type Batch = [protocol: number, systemId: string, nodeName: string, calls: Call[]];
@@ -127,7 +130,14 @@ export function wellFormed(call: unknown): call is Call {
       return c.length === 5 && str(c[1]) && str(c[2]) && opts(c[4]);
     case Entry.ToService:
       return c.length === 7 && (c[1] === ServiceCall.Tell || c[1] === ServiceCall.Ask || c[1] === ServiceCall.Send) && int(c[2]) && str(c[3]) && str(c[4]) && opts(c[6]);
+    case Entry.ToEntity:
+      return c.length === 8 && (c[1] === ServiceCall.Tell || c[1] === ServiceCall.Ask || c[1] === ServiceCall.Send) && int(c[2]) && str(c[3]) && str(c[4]) && str(c[5]) && opts(c[7]) && source((c[7] as { source?: unknown } | null)?.source);
     default:
       return false;
   }
+}
+
+/** An outbox source in a call's options: absent, or [source key id, number]. */
+function source(v: unknown): boolean {
+  return v === undefined || (Array.isArray(v) && v.length === 2 && str(v[0]) && int(v[1]));
 }

@@ -76,7 +76,8 @@ describe.skipIf(bin === '')('cluster on a NATS cluster of three servers', () => 
     // c asks b through this node's ref: the other two servers carry it.
     expect(await c.ask('askOther', { to: b, type: 'echo', payload: 'c to b' })).toEqual({ ok: true, value: 'c to b' });
     // Membership goes on: a node started now, on a surviving server, is seen; nobody was declared down.
-    nodes.push(await startNode([servers[1]!.url], 'd', namespace, timing));
+    // Its join reads and writes buckets whose leaders may be moving still (5-8 s each): given time.
+    nodes.push(await startNode([servers[1]!.url], 'd', namespace, timing, 60_000));
     await until(() => system.cluster!.member('d') !== undefined, 30_000, 'd to join after the failover');
     expect(leaves).toEqual([]);
     expect(system.cluster!.members().map((m) => m.name).sort()).toEqual(['a', 'b', 'c', 'd']);

@@ -16,8 +16,8 @@ export interface NodeProcess {
   kill(): Promise<number | string>;
 }
 
-/** Starts a node; resolves once it has joined and registered its actors. `options`: more cluster options. */
-export function startNode(servers: string | readonly string[], name: string, namespace: string, options?: object): Promise<NodeProcess> {
+/** Starts a node; resolves once it has joined and registered its actors (within `timeoutMs`). `options`: more cluster options. */
+export function startNode(servers: string | readonly string[], name: string, namespace: string, options?: object, timeoutMs = 20_000): Promise<NodeProcess> {
   const args = ['--import', 'tsx', NODE, typeof servers === 'string' ? servers : servers.join(','), name, namespace];
   if (options !== undefined) args.push(JSON.stringify(options));
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -25,7 +25,7 @@ export function startNode(servers: string | readonly string[], name: string, nam
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node ${name} did not start in time: ${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`node ${name} did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       if (!chunk.toString().includes('ready')) return;
       clearTimeout(timer);

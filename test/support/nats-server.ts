@@ -38,6 +38,8 @@ export interface StartOptions {
   readonly routes?: readonly string[];
   /** A server name (needed in a cluster with JetStream). */
   readonly serverName?: string;
+  /** Clients must give this token (`--auth`). */
+  readonly token?: string;
   readonly timeoutMs?: number;
 }
 
@@ -46,6 +48,7 @@ export async function startNatsServer(bin: string, options: StartOptions = {}): 
   const dir = mkdtempSync(join(tmpdir(), 'troupe-nats-'));
   const args = ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir];
   if (options.serverName !== undefined) args.push('-n', options.serverName);
+  if (options.token !== undefined) args.push('--auth', options.token);
   if (options.clusterName !== undefined) {
     args.push('--cluster_name', options.clusterName, '--cluster', `nats://127.0.0.1:${options.clusterPort ?? -1}`);
     if (options.routes !== undefined && options.routes.length > 0) args.push('--routes', options.routes.join(','));

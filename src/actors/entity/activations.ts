@@ -63,6 +63,25 @@ export class Activations {
     if (active !== undefined) active.lastUsed = this.#host.clock.now();
   }
 
+  /**
+   * Stops the activations of the keys `which` picks (their shard leaves this node), each once it
+   * has handled what it holds, or after `graceMs`: what is left stays stored, for the next owner.
+   */
+  async stopWhere(which: (id: string) => boolean, graceMs: number): Promise<void> {
+    const deadline = performance.now() + graceMs;
+    const picked = [...this.#active].filter(([id]) => which(id));
+    await Promise.all(
+      picked.map(async ([id, active]) => {
+        const cell = active.cell;
+        while (!cell.ending && (cell.status !== 'running' || working(cell) || this.#pending(id)) && performance.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        if (this.#active.get(id) === active) this.#active.delete(id);
+        if (!cell.ending) await this.#host.stopCell(cell, 'normal');
+      }),
+    );
+  }
+
   close(): void {
     if (this.#sweep !== null) this.#host.clock.clearTimeout(this.#sweep);
     this.#sweep = null;
@@ -85,9 +104,7 @@ export class Activations {
           this.#active.delete(id);
           continue;
         }
-        const d = cell.delivery; // at-least-once: a failed message waiting to go again is work too
-        const retrying = d !== null && (d.current !== null || d.redeliver.length > 0 || d.deferred.size > 0 || d.waitTimer !== null || d.failing !== null);
-        if (cell.status !== 'running' || cell.busy || cell.depth > 0 || retrying || this.#pending(id) || now - active.lastUsed < idleOf(cell)) continue;
+        if (cell.status !== 'running' || working(cell) || this.#pending(id) || now - active.lastUsed < idleOf(cell)) continue;
         this.#active.delete(id);
         void host.stopCell(cell, 'normal');
       }
@@ -95,6 +112,12 @@ export class Activations {
       if (this.#active.size > 0) this.#sweepSoon();
     }, Math.min(10_000, Math.max(1, Math.floor(every))));
   }
+}
+
+/** Whether an activation has work: a handler running, messages queued, or (at-least-once) a failed one waiting to go again. */
+function working(cell: Cell): boolean {
+  const d = cell.delivery;
+  return cell.busy || cell.depth > 0 || (d !== null && (d.current !== null || d.redeliver.length > 0 || d.deferred.size > 0 || d.waitTimer !== null || d.failing !== null));
 }
 
 /** An activation's idleMs (while its module still loads, the default). */

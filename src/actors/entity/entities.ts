@@ -26,11 +26,16 @@ import { Reminders } from './reminders.js';
 import { decodeOn, type EntityHost } from './entity-host.js';
 import { openLmdbStore } from './lmdb-store.js';
 import type { ResolvedStorage } from '../options.js';
+import type { EntityShards, ShardedStore } from './entity-shards.js';
+import type { EntityRouting } from './entity-routing.js';
+import { ShardPlace } from './shard-map.js';
 
 /** How long a messageId is remembered by the entity that finished it. */
 export const DEDUP_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** How soon a reminder whose message could not be stored is tried again. */
 const REMIND_RETRY_MS = 1000;
+/** How long a thread giving up shards waits for their activations to handle what they hold. */
+const RELEASE_MS = 5000;
 /** How often the store's dedup records past the window are pruned (a scan of them). */
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
@@ -52,6 +57,9 @@ export interface Arrival {
 
 /** Told once the message is stored (error: it could not be; duplicate: it was seen before and dropped). */
 export type Receipt = (error: Error | null, duplicate: boolean) => void;
+
+/** In a cluster: an arrival whose shard is not this node's, sent on to the one that owns it. */
+export type Forward = (address: EntityAddress, a: Arrival, receipt: Receipt | null) => void;
 
 /** A message being stored: handed on in order, once it and those before it are. */
 interface Storing {
@@ -87,6 +95,9 @@ export class Entities implements DeliverySlot {
   #prunedAt = 0;
   /** Messages whose count of tries is stored (a thread died handling them): `${id}\0${seq}`. */
   readonly #tried = new Set<string>();
+  /** In a cluster: this thread's share of the node's shards, the host of entity refs, and where the others' messages go. */
+  #cluster: { readonly shards: EntityShards; readonly routing: EntityRouting; readonly forward: Forward } | null = null;
+  #shardWork: Promise<void> = Promise.resolve();
 
   constructor(host: EntityHost) {
     this.#host = host;
@@ -115,7 +126,91 @@ export class Entities implements DeliverySlot {
 
   /** A ref from its address (a decoded one, or one made here). */
   entityRef(address: EntityAddress): EntityRefImpl {
-    return new EntityRefImpl(this.#host as never, homeOf(address[1], address[2], this.#host.workers), address);
+    return new EntityRefImpl((this.#cluster?.routing ?? this.#host) as never, homeOf(address[1], address[2], this.#host.workers), address);
+  }
+
+  /** Whether the key of `address` lives on another node (in a cluster; never without one). */
+  elsewhere(address: EntityAddress): boolean {
+    return this.#cluster !== null && !this.#cluster.shards.map.here(address[1], address[2]);
+  }
+
+  // ---- in a cluster ----------------------------------------------------------------------------
+
+  /** Entities in a cluster: keys live on the node that owns their shard, and their store is the one the nodes share. */
+  useCluster(shards: EntityShards, routing: EntityRouting, forward: Forward): void {
+    this.#cluster = { shards, routing, forward };
+  }
+
+  /** Main told this thread that its node took, or gave up, entity shards (cluster/entity-router.ts). */
+  shardsChanged(op: 'acquire' | 'release', shards: readonly number[], modules: readonly (readonly [string, string])[]): Promise<void> {
+    const cluster = this.#cluster;
+    if (cluster === null) return Promise.resolve();
+    // One change at a time, in the order main made them (a shard given up and taken back).
+    const change = this.#shardWork.then(() => (op === 'acquire' ? this.#acquire(cluster.shards, shards, modules) : this.#letGo(cluster.shards, shards)));
+    this.#shardWork = change.catch(() => undefined);
+    return change;
+  }
+
+  /**
+   * Reads the shards this node took (their keys of this thread with messages, reminders or outbox
+   * waiting), hands those keys what they had, then takes what waited for the shards. A read that
+   * fails is tried again while the shards are still this node's.
+   */
+  async #acquire(cluster: EntityShards, shards: readonly number[], modules: readonly (readonly [string, string])[]): Promise<void> {
+    for (;;) {
+      const mine = shards.filter((s) => cluster.map.place(s) === ShardPlace.Here);
+      if (mine.length === 0) return;
+      try {
+        const store = await cluster.store();
+        this.#store = store;
+        for (const [name, moduleUrl] of modules) store.rememberModule(name, moduleUrl);
+        const ids = await store.acquire(new Set(mine));
+        this.#recover(new Set(ids));
+        cluster.ready(mine);
+        return;
+      } catch (error) {
+        this.#host.diagnostics.report('warn', `entity shards could not be read (tried again in a second): ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  /**
+   * Gives up shards: what waited for them goes to their new owner; what is being stored is stored,
+   * each of their activations handles what it holds (up to a few seconds) and stops, their commits
+   * are written; then what this thread read of them is forgotten. The new owner reads them after.
+   */
+  async #letGo(cluster: EntityShards, shards: readonly number[]): Promise<void> {
+    cluster.unready(shards);
+    const set = new Set(shards);
+    const inSet = (id: string): boolean => {
+      const [name, key] = splitId(id);
+      return set.has(cluster.map.shardOf(name, key));
+    };
+    const deadline = performance.now() + RELEASE_MS;
+    while ([...this.#storing.keys()].some(inSet) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.#activations.stopWhere(inSet, Math.max(0, deadline - performance.now()));
+    const ids = new Set([...this.#seqs.keys(), ...this.#addresses.keys()].filter(inSet));
+    const store = this.#store as Partial<ShardedStore>;
+    if (store.settled === undefined || store.release === undefined) return;
+    await store.settled(ids);
+    for (const id of ids) {
+      this.#seqs.delete(id);
+      this.#addresses.delete(id);
+      this.#reminders.cancelAll(id);
+    }
+    for (const key of [...this.#accepted.keys()]) if (inSet(key.slice(0, key.lastIndexOf('\u0000')))) this.#accepted.delete(key);
+    store.release(set);
+  }
+
+  /** An arrival that waited for its key to be read, which failed: refused as one that could not be stored. */
+  #refuse(a: Arrival, receipt: Receipt | null, error: Error): void {
+    const failure = error instanceof StorageError ? error : new StorageError(`cannot read the entity: ${error.message}`, { cause: error });
+    const env = new Envelope(a.kind, a.type, a.payload, a.senderThread, a.senderKey, a.corr, a.priority);
+    env.custody = a.custody;
+    env.trace = a.trace;
+    receipt?.(failure, false);
+    this.#host.deadLetter(env, 0, 'storage-failed', failure);
   }
 
   // ---- the store ------------------------------------------------------------------------------
@@ -127,10 +222,10 @@ export class Entities implements DeliverySlot {
       (store) => {
         this.#store = store;
         this.#recover();
-        this.#release();
+        this.#releaseHeld();
       },
       (error: unknown) => {
-        this.#release(); // in memory after all: the error is createSystem's
+        this.#releaseHeld(); // in memory after all: the error is createSystem's
         throw error;
       },
     );
@@ -158,7 +253,7 @@ export class Entities implements DeliverySlot {
     return this.#store.close();
   }
 
-  #release(): void {
+  #releaseHeld(): void {
     const held = this.#held ?? [];
     this.#held = null;
     for (const arrive of held) arrive();
@@ -174,6 +269,12 @@ export class Entities implements DeliverySlot {
     }
     const host = this.#host;
     const id = idOf(address);
+    const cluster = this.#cluster;
+    if (cluster !== null) {
+      const verdict = cluster.shards.admit(address, id, { again: () => this.arrive(address, a, receipt), fail: (error) => this.#refuse(a, receipt, error) });
+      if (verdict === 'elsewhere') cluster.forward(address, a, receipt);
+      if (verdict !== 'here') return;
+    }
     const messageId = a.messageId ?? null;
     const source = a.source ?? null;
     if ((messageId !== null && a.kind === EnvelopeKind.Tell && this.#duplicate(id, messageId)) || (source !== null && this.#outbox.taken(id, source))) {
@@ -367,17 +468,19 @@ export class Entities implements DeliverySlot {
    * that as a try: a message that ends its thread every time is a max-deliveries dead letter after
    * MAX_DELIVER tries, instead of ending every replacement in turn.
    */
-  #recover(): void {
+  #recover(only: ReadonlySet<string> | null = null): void {
     const host = this.#host;
     const store = this.#store;
     const mark = host.runtime.mark;
     const [diedHash, diedSeq] = [mark[0]!, mark[1]!];
     mark[0] = mark[1] = 0;
     for (const r of store.reminders()) {
+      if (only !== null && !only.has(r.id)) continue;
       const [name, key] = splitId(r.id);
       if (homeOf(name, key, host.workers) === host.self) this.#reminders.schedule(r.id, r.name, r.due, r.everyMs);
     }
     for (const id of [...store.withMessages()]) {
+      if (only !== null && !only.has(id)) continue;
       const [name, key] = splitId(id);
       if (homeOf(name, key, host.workers) !== host.self) continue;
       const moduleUrl = store.moduleOf(name);
@@ -405,7 +508,7 @@ export class Entities implements DeliverySlot {
       }
       this.#seqs.set(id, last);
     }
-    this.#outbox.recover();
+    this.#outbox.recover(only);
   }
 }
 

@@ -15,6 +15,8 @@ export interface EntityHost extends NodeCore {
   newKey(): number;
   spawnFromRecord(from: number, key: number, record: SpawnRecord): void;
   stopCell(cell: Cell, reason: 'normal'): Promise<void>;
+  /** Reports to the system's logger (from any thread). */
+  readonly diagnostics: { report(level: 'warn' | 'error', message: string): void };
   /** Sends a message from an entity's outbox to its target's thread (outbox.ts). */
   readonly sendToEntity: SendToEntity;
 }

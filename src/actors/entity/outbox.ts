@@ -114,10 +114,11 @@ export class Outbox {
   }
 
   /** At start: what the outboxes of this thread's keys still hold goes again, in order. */
-  recover(): void {
+  recover(only: ReadonlySet<string> | null = null): void {
     const host = this.#host;
     const byHere: OutboxEntry[] = [];
     for (const entry of this.#store().outbox()) {
+      if (only !== null && !only.has(entry.sourceId)) continue;
       const [name, key] = splitId(entry.sourceId);
       if (homeOf(name, key, host.workers) === host.self) byHere.push(entry);
     }

@@ -35,6 +35,7 @@ export interface ControlHost extends NodeCore {
   readonly moves: Moves;
   readonly sampler: TrafficSampler;
   readonly crossNode: CrossNodePort;
+  readonly entities: NodeCore['entities'] & { shardsChanged(op: 'acquire' | 'release', shards: readonly number[], modules: readonly (readonly [string, string])[]): Promise<void> };
   threadDown(thread: number, death: DeathNotice): PeerRecovery | null;
   predecessorGone(key: number): void;
   stopInOrder(keys: readonly number[], timeoutMs: number, handleHeld: boolean): Promise<number>;
@@ -69,6 +70,18 @@ function crossNode(node: ControlHost, from: number, record: ControlRecord): void
         );
         return;
       }
+      case 'xn-entity': {
+        const [, corr, address, kind, type, payload, options] = record;
+        const outcome = node.crossNode.entity(address, kind, type, payload, (options ?? undefined) as AskOptions | undefined, options?.source ?? null);
+        outcome?.then(
+          (value) => node.control(from, answerRecord(corr, true, value)),
+          (error: unknown) => node.control(from, answerRecord(corr, false, error)),
+        );
+        return;
+      }
+      case 'shards-done':
+        node.crossNode.shardsDone(from, record[1]);
+        return;
       default:
         return;
     }
@@ -84,9 +97,19 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
     case 'xn-watch':
     case 'xn-publish':
     case 'xn-service':
+    case 'xn-entity':
+    case 'shards-done':
     case 'xn-terminated':
       crossNode(node, from, record);
       return;
+    case 'shards': {
+      const [, op, shards, modules, corr] = record;
+      node.entities.shardsChanged(op, shards, modules).then(
+        () => node.control(from, ['shards-done', corr]),
+        (error: unknown) => node.diagnostics.report('error', `cluster: entity shards could not be ${op === 'acquire' ? 'taken' : 'given up'}: ${(error as Error).message}`),
+      );
+      return;
+    }
     case 'dl':
       node.deadLetters.toListeners(record[1]);
       return;

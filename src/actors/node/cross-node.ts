@@ -10,6 +10,8 @@ import { invalid } from '../../validate.js';
 import type { ActorRefImpl, RefHost } from '../actor-ref.js';
 import type { AskOptions, MessageOptions, SendOptions, SendResult } from '../types.js';
 import { checkSignal, type AskTable } from './ask.js';
+import type { EntityAddress } from '../entity/entity-ref.js';
+import type { SourceMark } from '../entity/entity-store.js';
 import type { ControlRecord, CrossNodeCall, StopMode, WireOptions } from './wire.js';
 
 /** The host of remote refs on a thread. */
@@ -32,6 +34,13 @@ export interface CrossNodePort extends RefHost {
   threadGone(thread: number): void;
   /** A call to the pools serving the cluster as `name` (cluster/services.ts): a tell (undefined), or an ask or send's outcome. */
   service(name: string, kind: 'tell' | 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> | undefined;
+  /**
+   * A call to an entity whose shard does not live on this node (or is between owners): carried
+   * to the node that owns it (cluster/entity-router.ts). `source`: a message from an entity's outbox.
+   */
+  entity(address: EntityAddress, kind: 'tell' | 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined, source: SourceMark | null): Promise<unknown> | undefined;
+  /** Main: worker `from` did what a 'shards' record told it (its correlation id). */
+  shardsDone(from: number, corr: number): void;
 }
 
 /** What system.service(name) and ctx.service(name) hand out: the calls of a ref, to a service. */
@@ -102,6 +111,12 @@ export function wireOptions(options: AskOptions | SendOptions | MessageOptions |
   if (typeof o.trace === 'string') out.trace = o.trace;
   if (o.timeoutMs !== undefined) out.timeoutMs = o.timeoutMs;
   return out;
+}
+
+/** An entity call's options as they cross, with the outbox source of the message (if any). */
+export function entityOptions(options: AskOptions | undefined, source: SourceMark | null): WireOptions | null {
+  const wire = wireOptions(options);
+  return source === null ? wire : { ...wire, source };
 }
 
 /** What every port checks first, on the caller's thread: the errors a local call would throw. */
@@ -198,6 +213,24 @@ export class WorkerRelay implements CrossNodePort {
     return promise;
   }
 
+  entity(address: EntityAddress, kind: 'tell' | 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined, source: SourceMark | null): Promise<unknown> | undefined {
+    checkCall(type, payload);
+    const wire = entityOptions(options, source);
+    if (kind === 'tell') {
+      this.#host.control(0, ['xn-entity', 0, address, kind, type, payload, wire]);
+      return undefined;
+    }
+    const signal = checkSignal(options?.signal);
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+    // Main times the call out; this thread's timer answers its caller only if main cannot.
+    const { corr, promise } = this.#host.asks.open(kind === 'ask' ? (options?.timeoutMs ?? this.#host.askTimeoutMs) : 0, () => `${kind} to entity ${address[1]}/${address[2]}`, 0, type);
+    this.#host.asks.abortWith(corr, promise, signal);
+    this.#host.control(0, ['xn-entity', corr, address, kind, type, payload, wire]);
+    return promise;
+  }
+
+  shardsDone(): void {}
+
   stop(ref: ActorRefImpl, mode: StopMode): Promise<void> {
     // No timeout, as for a local stop: main answers when it is done, or when its node is gone.
     const { corr, promise } = this.#host.asks.open<void>(0, () => `stop of ${ref.describe()}`, 0);
@@ -257,6 +290,12 @@ export class NoCluster implements CrossNodePort {
   service(): Promise<unknown> | undefined {
     throw notInCluster();
   }
+
+  entity(): Promise<unknown> | undefined {
+    throw notInCluster();
+  }
+
+  shardsDone(): void {}
 }
 
 function notInCluster(): Error {

@@ -61,6 +61,8 @@ import { traceFor, tracing } from '../trace.js';
 import { isEntity } from '../entity/define-entity.js';
 import { MAX_MESSAGE_ID_BYTES, byteLength } from '../entity/entity-ids.js';
 import { Entities, type Receipt } from '../entity/entities.js';
+import { joinClusterEntities, type ClusterEntitiesBoot } from '../entity/cluster-entities.js';
+import type { ShardMap } from '../entity/shard-map.js';
 import type { EntityAddress, EntityRefImpl } from '../entity/entity-ref.js';
 import type { SendToEntity } from '../entity/entity-host.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from '../types.js';
@@ -87,6 +89,8 @@ export interface NodeOptions {
   readonly logger?: Logger;
   /** The system is a node of a cluster (topics reach the other nodes). */
   readonly clustered?: boolean;
+  /** In a cluster: its entity shards and shared store (entity/cluster-entities.ts). */
+  readonly shards?: ClusterEntitiesBoot;
 }
 
 export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, ControlHost, RecoveryHost, SupervisionHost, CellHost<Cell>, SpawnerHost, PoolHost {
@@ -133,6 +137,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
   readonly names: Names;
   /** Refs to entities, and the activations of the keys that live on this thread. */
   readonly entities: Entities;
+  /** In a cluster: where each entity shard lives (entity/shard-map.ts); null without one. */
+  readonly shardMap: ShardMap | null;
   /** Actors moving to other threads, and arriving from them. */
   readonly moves: Moves;
   /** This thread's counts of actors that moved away and arrived (shared memory, read by stats()). */
@@ -196,6 +202,7 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     this.workers = options.workers;
     this.clustered = options.clustered === true;
     this.entities = new Entities(this);
+    this.shardMap = options.shards === undefined ? null : joinClusterEntities(this, options.shards);
     this.migrations = this.#ctl.migrations(this.self);
     this.sampler = new TrafficSampler(this);
     this.moves = new Moves(this);
@@ -318,6 +325,18 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
 
   /** A message from an entity's outbox to its target's thread: settled once the target has stored it, or dropped it as taken (outbox.ts). */
   readonly sendToEntity: SendToEntity = (address, type, payload, trace, source, settle) => {
+    if (this.entities.elsewhere(address)) {
+      // Another node owns its shard: main carries it there.
+      try {
+        this.crossNode.entity(address, 'send', type, payload, trace === undefined ? undefined : { trace }, source)!.then(
+          (result) => settle(null, (result as SendResult).duplicate),
+          (error: Error) => settle(error, false),
+        );
+      } catch (error) {
+        settle(error as Error, false);
+      }
+      return;
+    }
     const thread = this.entities.entityRef(address).thread;
     if (thread === this.self) {
       this.runtime.counters[STAT_ACCEPTED]!++;

@@ -62,7 +62,7 @@ export class Outcomes implements MessageOutcomes<Cell> {
   unhandled(cell: Cell, env: Envelope): void {
     this.deadLetter(env, cell.key, 'unhandled');
     if (env.kind === EnvelopeKind.Ask) {
-      this.#replyError(env, new UnhandledMessageError(`actor ${this.#node.idOf(cell.key)} has no handler for ${JSON.stringify(env.type)}`));
+      this.replyError(env, new UnhandledMessageError(`actor ${this.#node.idOf(cell.key)} has no handler for ${JSON.stringify(env.type)}`));
     }
   }
 
@@ -96,7 +96,7 @@ export class Outcomes implements MessageOutcomes<Cell> {
   /** An accepted message that will not be handled: one dead letter, and its ask is answered. */
   deadLetter(env: Envelope, recipientKey: number, reason: DeadLetterReason, error?: Error, deliveryCount = 1): void {
     if (env.kind === EnvelopeKind.Ask && reason !== 'unhandled') {
-      this.#replyError(env, error ?? new ActorStoppedError(`actor ${this.#node.idOf(recipientKey)} is stopped`));
+      this.replyError(env, error ?? new ActorStoppedError(`actor ${this.#node.idOf(recipientKey)} is stopped`));
     }
     if (env.custody !== 0) this.#node.runtime.custody!.done(env.custody);
     this.#node.deadLetters.record(env, recipientKey, reason, deliveryCount);
@@ -112,7 +112,7 @@ export class Outcomes implements MessageOutcomes<Cell> {
       try {
         checkPayload(value, 'reply'); // refused here as it would be on its way to another thread
       } catch (error) {
-        this.#replyError(env, error as Error);
+        this.replyError(env, error as Error);
         return;
       }
       if (!node.asks.resolve(env.corr, value)) this.lateReply(env, value);
@@ -125,14 +125,14 @@ export class Outcomes implements MessageOutcomes<Cell> {
     try {
       node.records.reply(env.senderThread, env.senderKey, env.corr, value);
     } catch (error) {
-      this.#replyError(env, error as Error);
+      this.replyError(env, error as Error);
     }
   }
 
   /** An ask whose handler failed gets the failure (a tell, nothing). */
   replyFailure(cell: Cell, env: Envelope, error: Error): void {
     if (env.kind !== EnvelopeKind.Ask) return;
-    this.#replyError(env, new ActorFailedError(`actor ${this.#node.idOf(cell.key)} failed handling ${JSON.stringify(env.type)}: ${error.message}`, { cause: error }));
+    this.replyError(env, new ActorFailedError(`actor ${this.#node.idOf(cell.key)} failed handling ${JSON.stringify(env.type)}: ${error.message}`, { cause: error }));
   }
 
   /** A reply that found no asker: a dead letter of its own ('late-reply'). */
@@ -140,7 +140,8 @@ export class Outcomes implements MessageOutcomes<Cell> {
     this.#node.deadLetters.lateReply(env.type, value, env.senderThread, env.senderKey);
   }
 
-  #replyError(env: Envelope, error: Error): void {
+  /** Answers an ask with a failure. */
+  replyError(env: Envelope, error: Error): void {
     const node = this.#node;
     if (env.senderThread === node.self) {
       if (!node.asks.reject(env.corr, error)) this.lateReply(env, error);

@@ -3,6 +3,7 @@
 // Shared by every part of a host that reads or writes records; imports nothing of the model.
 
 import type { WireError } from '../../errors.js';
+import type { EntityAddress } from '../entity/entity-ref.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { TimerData } from '../cell/timers.js';
 import type { DeathNotice } from '../../runtime/control.js';
@@ -83,6 +84,8 @@ export interface WireOptions {
   readonly messageId?: string;
   readonly trace?: string;
   readonly timeoutMs?: number;
+  /** A message from an entity's outbox: its source key and number there (entity/outbox.ts). */
+  readonly source?: readonly [sourceId: string, outSeq: number];
 }
 
 /** A call that a worker hands to main for another node: tell, or ask / send with its correlation id. */
@@ -130,4 +133,7 @@ export type ControlRecord =
   | ['xn-watch', ActorRefImpl, number, number, boolean] // an actor on another node, the watcher's key, its alias there, watch (true) or unwatch: a worker's watch, to main
   | ['xn-terminated', number, number, ExitReason] // watcher key, the alias of the actor on another node it watched, why that ended (main to the watcher's thread)
   | ['xn-publish', string, string, unknown, WireOptions | null] // topic, type, payload, options: a worker's publish, for the other nodes and the groups (to main)
-  | ['xn-service', number, string, 'tell' | 'ask' | 'send', string, unknown, WireOptions | null]; // correlation id (0: a tell), service name, kind, type, payload, options: a worker's call to a service (to main)
+  | ['xn-service', number, string, 'tell' | 'ask' | 'send', string, unknown, WireOptions | null] // correlation id (0: a tell), service name, kind, type, payload, options: a worker's call to a service (to main)
+  | ['xn-entity', number, EntityAddress, 'tell' | 'ask' | 'send', string, unknown, WireOptions | null] // correlation id (0: a tell), address, kind, type, payload, options: a worker's call to an entity whose shard is not on this node (to main)
+  | ['shards', 'acquire' | 'release', number[], [name: string, moduleUrl: string][], number] // entity shards this node took or gives up, the entity modules main knows, correlation id (main to every worker; answered by 'shards-done')
+  | ['shards-done', number]; // correlation id: a worker read the shards it took, or let go of those it gave up
