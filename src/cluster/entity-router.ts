@@ -24,7 +24,9 @@ import { Entry, ServiceCall, type Call } from './wire-batch.js';
 
 /** How long a tell or send waits here for its shard to have an owner. */
 const HOLD_MS = 30_000;
-/** How long a thread may take to let go of the shards it gives up. */
+/** How long shard changes gather before the threads are told of them. */
+const TELL_MS = 5;
+/** After how long a thread that has not let go of the shards it gives up is reported. */
 const RELEASE_MS = 10_000;
 
 /** What the router needs of the gateway. */
@@ -54,12 +56,9 @@ export class EntityRouter {
   readonly #definitions: ReadonlyMap<string, AnyDefinition> | null;
   #directory: ShardDirectory | null = null;
   readonly #held = new Map<number, Held[]>();
-  /** Shard changes not yet told to the threads (sent together at the end of the turn). */
-  #acquired: number[] = [];
-  #released: number[] = [];
+  /** Shard changes not yet told to the threads, in order, each with what waits for it. */
+  readonly #changes: { op: 'acquire' | 'release'; shards: number[]; dones: (() => void)[] }[] = [];
   #telling = false;
-  /** What the releases of this turn wait on: told once the threads let go of them. */
-  readonly #releaseDone: (() => void)[] = [];
   /** Per shard given up, the promise that the threads let go of it. */
   readonly #letGo = new Map<number, Promise<void>>();
   /** What each 'shards' record waits for: the threads yet to answer. */
@@ -105,16 +104,14 @@ export class EntityRouter {
     directory.on('acquired', (shard) => {
       this.#map.set(shard, ShardPlace.Here);
       this.#letGo.delete(shard);
-      this.#acquired.push(shard);
-      this.#tellSoon();
+      this.#change('acquire', shard);
       this.#flush(shard);
     });
     directory.on('released', (shard) => {
       this.#map.set(shard, ShardPlace.Elsewhere);
-      this.#released.push(shard);
       let done!: () => void;
       this.#letGo.set(shard, new Promise<void>((resolve) => (done = resolve)));
-      this.#tellSoon(done);
+      this.#change('release', shard, done);
     });
     directory.on('owner', (shard) => {
       if (this.#map.place(shard) === ShardPlace.Unknown && directory.ownerOf(shard) !== null) this.#map.set(shard, ShardPlace.Elsewhere);
@@ -150,6 +147,19 @@ export class EntityRouter {
     if (waiting === undefined || !waiting.left.delete(from) || waiting.left.size > 0) return;
     this.#answers.delete(corr);
     waiting.done();
+  }
+
+  /** A thread died: nothing waits for its answers (what it held is in the store, for whoever reads it next). */
+  threadGone(thread: number): void {
+    for (const corr of [...this.#answers.keys()]) this.done(thread, corr);
+  }
+
+  /** A thread started (a replacement of one that died): it reads the shards this node holds. */
+  wanted(from: number): void {
+    if (!this.#started) return; // it is told of each as this node takes it
+    const here: number[] = [];
+    for (let shard = 0; shard < this.#map.count; shard++) if (this.#map.place(shard) === ShardPlace.Here) here.push(shard);
+    if (here.length > 0) this.#node.control(from, ['shards', 'acquire', here, this.#modules(), 0]);
   }
 
   // ---- calls -------------------------------------------------------------------------------
@@ -304,28 +314,32 @@ export class EntityRouter {
   // ---- telling the threads -----------------------------------------------------------------
 
   /** Tells the threads that host entities of this turn's shard changes; `done` once a release is let go of everywhere. */
-  #tellSoon(done?: () => void): void {
-    if (done !== undefined) this.#releaseDone.push(done);
+  /** Tells the threads of a shard change, a few milliseconds later, with the others made by then, in order; `done` once they let go of a shard given up. */
+  #change(op: 'acquire' | 'release', shard: number, done?: () => void): void {
+    const last = this.#changes.at(-1);
+    if (last !== undefined && last.op === op) last.shards.push(shard);
+    else this.#changes.push({ op, shards: [shard], dones: [] });
+    if (done !== undefined) this.#changes.at(-1)!.dones.push(done);
     if (this.#telling) return;
     this.#telling = true;
-    queueMicrotask(() => {
+    // Claims are written one by one: those of a few milliseconds go to the threads together.
+    setTimeout(() => {
       this.#telling = false;
       const modules = this.#modules();
-      if (this.#acquired.length > 0) this.#send('acquire', this.#acquired.splice(0), modules, () => undefined);
-      if (this.#released.length > 0) {
-        const shards = this.#released.splice(0);
-        const dones = this.#releaseDone.splice(0);
+      for (const { op: each, shards, dones } of this.#changes.splice(0)) {
         const all = (): void => dones.forEach((d) => d());
-        const timer = setTimeout(() => {
-          this.#logger.warn(`cluster: threads took over ${RELEASE_MS} ms to let go of entity shards ${shards.join(', ')}: handed over anyway`);
-          all();
-        }, RELEASE_MS);
+        if (each === 'acquire') {
+          this.#send('acquire', shards, modules, all);
+          continue;
+        }
+        // Handed over only once every thread let go (or died): never while one may still write.
+        const slow = setTimeout(() => this.#logger.warn(`cluster: threads have not let go of entity shards ${shards.join(', ')} after ${RELEASE_MS} ms: their hand-over waits`), RELEASE_MS);
         this.#send('release', shards, [], () => {
-          clearTimeout(timer);
+          clearTimeout(slow);
           all();
         });
       }
-    });
+    }, TELL_MS);
   }
 
 

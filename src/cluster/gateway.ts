@@ -270,6 +270,10 @@ export class Gateway implements CrossNodePort, LinkHost {
     this.entities?.done(from, corr);
   }
 
+  shardsWanted(from: number): void {
+    this.entities?.wanted(from);
+  }
+
   linkToMember(member: { readonly id: string; readonly name: string }): Link | null {
     return this.#linkTo({ systemId: member.id, nodeName: member.name });
   }
@@ -338,6 +342,7 @@ export class Gateway implements CrossNodePort, LinkHost {
   }
 
   threadGone(thread: number): void {
+    this.entities?.threadGone(thread);
     for (const [id, entry] of [...this.#watched]) {
       for (const [watcher, [t]] of [...entry.watchers]) if (t === thread) entry.watchers.delete(watcher);
       if (entry.watchers.size > 0) continue;

@@ -62,6 +62,8 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
   #closed = false;
   /** Shards this node is handing over: 'released' was said already, before the write. */
   readonly #releasing = new Set<number>();
+  /** Hand-overs under way, by shard. */
+  readonly #handing = new Map<number, Promise<void>>();
   /** A pass of rebalance() under way: another waits for it rather than racing it. */
   #balancing: Promise<void> | null = null;
   /** What must be done with a shard here before it is handed over (what lives on it stops). */
@@ -125,6 +127,7 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
   /** Hands every shard this node holds to the member preferred among the others (or frees it). */
   async leave(): Promise<void> {
     await this.#balancing;
+    await Promise.all(this.#handing.values());
     const others = this.#members().filter((m) => m.id !== this.#self.id);
     await Promise.all(this.owned().map((shard) => this.#handOver(shard, preferred(shard, others))));
     this.close();
@@ -143,7 +146,9 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
       const want = preferred(shard, members);
       const claim = this.#claims.get(shard);
       if (claim !== undefined && claim.owner.id === this.#self.id) {
-        if (want !== null && want.id !== this.#self.id) writes.push(this.#handOver(shard, want));
+        // Not waited for: a hand-over waits for what lives on the shard here to stop, and the
+        // claims of this pass (a dead node's shards) should not wait for that.
+        if (want !== null && want.id !== this.#self.id) void this.#handOver(shard, want);
         else if (this.#releasing.delete(shard)) this.emit('acquired', shard); // preferred again before the hand-over went through
       } else if (want?.id === this.#self.id && (claim === undefined || !live.has(claim.owner.id))) {
         writes.push(this.#claim(shard, claim));
@@ -168,7 +173,15 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
    * 'released' is said once, before the first try; a try that fails other than by losing the
    * compare-and-set (a timeout) is made again at the next pass.
    */
-  async #handOver(shard: number, to: ShardOwner | null): Promise<void> {
+  #handOver(shard: number, to: ShardOwner | null): Promise<void> {
+    const under = this.#handing.get(shard);
+    if (under !== undefined) return under; // the next pass tries again if that one does not go through
+    const handing = this.#handOverNow(shard, to).finally(() => this.#handing.delete(shard));
+    this.#handing.set(shard, handing);
+    return handing;
+  }
+
+  async #handOverNow(shard: number, to: ShardOwner | null): Promise<void> {
     const claim = this.#claims.get(shard);
     if (claim === undefined || claim.owner.id !== this.#self.id) return;
     if (!this.#releasing.has(shard)) {

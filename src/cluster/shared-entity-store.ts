@@ -246,6 +246,10 @@ export class SharedEntityStore implements EntityStore {
     try {
       at = await this.#o.stream.publish(`${this.#o.subjectPrefix}.${shardOf(name, key, this.#o.shards)}.${tok}`, bytes, `${tok}.${seq}`);
     } catch (error) {
+      // Its number is never used again: ended with the key's next commit, so the floor moves past it
+      // (and a copy that JetStream stored after all is skipped, its sender having heard it failed).
+      const rec = this.#records.get(id);
+      if (rec !== undefined) end(rec, seq);
       throw new StorageError(`cannot store the message in NATS: ${(error as Error).message}`, { cause: error });
     }
     let mail = this.#mail.get(id);

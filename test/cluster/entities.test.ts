@@ -38,6 +38,8 @@ describe.skipIf(url === '')('cluster: entities across nodes', () => {
 
   it('N4: one activation per key cluster-wide: keys live on every node, and calls from any thread of any node reach the same one', async () => {
     const keys = Array.from({ length: 24 }, (_, i) => `one-${i}`);
+    // The shards settle on the three nodes (the first to start claimed them all, and hands them over).
+    await until(async () => new Set((await Promise.all(keys.map(read))).map((s) => s.pid)).size === 3, 15_000, 'keys on all three nodes');
     for (const key of keys) expect(await account(key).send('charge', { id: `main:${key}`, amount: 1 }, { messageId: `main:${key}` })).toEqual({ duplicate: false });
     const charger = await system.start(Charger, undefined, { placement: { thread: 1 } });
     const fromWorker = (await charger.ask('charge', { keys, id: 'worker' }, { timeoutMs: 20_000 })) as State[];

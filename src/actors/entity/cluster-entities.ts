@@ -8,6 +8,7 @@ import type { RefHost } from '../actor-ref.js';
 import { Envelope, EnvelopeKind } from '../cell/envelope.js';
 import type { Cell } from '../cell/cell.js';
 import type { CrossNodePort } from '../node/cross-node.js';
+import type { ControlRecord } from '../node/wire.js';
 import type { MessageOptions, SendResult } from '../types.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
 import type { Entities, Forward } from './entities.js';
@@ -31,6 +32,7 @@ export interface ClusterEntityHost extends RefHost {
   readonly entities: Entities;
   readonly outcomes: { reply(env: Envelope, value: unknown): void; replyError(env: Envelope, error: Error): void };
   current: Cell | null;
+  control(thread: number, record: ControlRecord): void;
 }
 
 export function joinClusterEntities(host: ClusterEntityHost, boot: ClusterEntitiesBoot): ShardMap {
@@ -65,5 +67,7 @@ export function joinClusterEntities(host: ClusterEntityHost, boot: ClusterEntiti
     }
   };
   host.entities.useCluster(new EntityShards(map, open), routing, forward);
+  // A worker that starts late (a replacement of one that died) has missed the shards its node took.
+  if (host.self !== 0) queueMicrotask(() => host.control(0, ['shards-want'])); // once the host is built
   return map;
 }

@@ -98,6 +98,8 @@ export class Entities implements DeliverySlot {
   /** In a cluster: this thread's share of the node's shards, the host of entity refs, and where the others' messages go. */
   #cluster: { readonly shards: EntityShards; readonly routing: EntityRouting; readonly forward: Forward } | null = null;
   #shardWork: Promise<void> = Promise.resolve();
+  /** Shards to take that wait behind other changes: more taken meanwhile join them. */
+  #nextAcquire: { shards: number[]; done: Promise<void> } | null = null;
 
   constructor(host: EntityHost) {
     this.#host = host;
@@ -145,8 +147,25 @@ export class Entities implements DeliverySlot {
   shardsChanged(op: 'acquire' | 'release', shards: readonly number[], modules: readonly (readonly [string, string])[]): Promise<void> {
     const cluster = this.#cluster;
     if (cluster === null) return Promise.resolve();
+    // Shards taken one after another (as each claim is written) are read together: one look at the store for them all.
+    const next = this.#nextAcquire;
+    if (op === 'acquire' && next !== null) {
+      next.shards.push(...shards);
+      return next.done;
+    }
     // One change at a time, in the order main made them (a shard given up and taken back).
-    const change = this.#shardWork.then(() => (op === 'acquire' ? this.#acquire(cluster.shards, shards, modules) : this.#letGo(cluster.shards, shards)));
+    let change: Promise<void>;
+    if (op === 'acquire') {
+      const batch = { shards: [...shards], done: null as unknown as Promise<void> };
+      this.#nextAcquire = batch;
+      change = batch.done = this.#shardWork.then(() => {
+        if (this.#nextAcquire === batch) this.#nextAcquire = null;
+        return this.#acquire(cluster.shards, batch.shards, modules);
+      });
+    } else {
+      this.#nextAcquire = null;
+      change = this.#shardWork.then(() => this.#letGo(cluster.shards, shards));
+    }
     this.#shardWork = change.catch(() => undefined);
     return change;
   }
@@ -197,8 +216,11 @@ export class Entities implements DeliverySlot {
     for (const id of ids) {
       this.#seqs.delete(id);
       this.#addresses.delete(id);
-      this.#reminders.cancelAll(id);
     }
+    // Their reminders fire on the next owner now, and what this thread cached of their outboxes
+    // and marks is the next owner's to read from the store.
+    this.#reminders.cancelWhere(inSet);
+    this.#outbox.forget(inSet);
     for (const key of [...this.#accepted.keys()]) if (inSet(key.slice(0, key.lastIndexOf('\u0000')))) this.#accepted.delete(key);
     store.release(set);
   }
@@ -348,7 +370,12 @@ export class Entities implements DeliverySlot {
     const queue = this.#storing.get(id)!;
     while (queue.length > 0 && (queue[0]!.stored || queue[0]!.failed !== null)) {
       const { address, env, failed } = queue.shift()!;
-      if (failed !== null) this.#host.deadLetter(env, 0, 'storage-failed', failed);
+      if (failed !== null) {
+        // Never stored: its sender was told, and may send it again with the same messageId.
+        const { messageId } = env.payload as Delivery;
+        if (messageId !== null) this.#accepted.delete(`${id}\u0000${messageId}`);
+        this.#host.deadLetter(env, 0, 'storage-failed', failed);
+      }
       else this.#activation(address).enqueue(env);
     }
     if (queue.length === 0) this.#storing.delete(id);

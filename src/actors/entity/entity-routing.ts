@@ -10,6 +10,8 @@ import { MAX_MESSAGE_ID_BYTES, byteLength } from './entity-ids.js';
 import type { EntityAddress } from './entity-ref.js';
 import type { ShardMap } from './shard-map.js';
 
+const ACCEPTED: Promise<SendResult> = Promise.resolve({ duplicate: false });
+
 /** Holds what an entity's handler tells an entity, for its commit (true: held). */
 export type HoldForCommit = (address: EntityAddress, type: string, payload: unknown, trace: string | undefined) => boolean;
 
@@ -46,6 +48,13 @@ export class EntityRouting implements RefHost {
   send(ref: ActorRefImpl, type: string, payload: unknown, options: SendOptions | undefined): Promise<SendResult> {
     const address = ref.entity!;
     if (this.#map.here(address[1], address[2])) return this.#node.send(ref, type, payload, options);
+    try {
+      checkMessageId(options);
+      // An entity's handler sending: held for its commit (the outbox), as on this node, and accepted now.
+      if (this.#hold(address, type, payload, typeof options?.trace === 'string' ? options.trace : undefined)) return ACCEPTED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#away(address, 'send', type, payload, options) as Promise<SendResult>;
   }
 

@@ -114,6 +114,18 @@ export class Outbox {
   }
 
   /** At start: what the outboxes of this thread's keys still hold goes again, in order. */
+  /** Forgets what is cached of the keys `which` picks (their shard left this node: the next owner reads the store). */
+  forget(which: (id: string) => boolean): void {
+    for (const id of [...this.#lastOut.keys()]) if (which(id)) this.#lastOut.delete(id);
+    for (const key of [...this.#marks.keys()]) if (which(key.slice(0, key.indexOf('\u0000', key.indexOf('\u0000') + 1)))) this.#marks.delete(key);
+    // What its sources here had not sent yet is in their records: their next owner sends it.
+    for (const [target, queue] of [...this.#blocked]) {
+      const left = queue.filter((out) => !which(out.entry.sourceId));
+      if (left.length === 0) this.#blocked.delete(target);
+      else this.#blocked.set(target, left);
+    }
+  }
+
   recover(only: ReadonlySet<string> | null = null): void {
     const host = this.#host;
     const byHere: OutboxEntry[] = [];

@@ -92,6 +92,14 @@ export class Reminders {
     }
   }
 
+  /** Every reminder of the keys `which` picks (their shard left this node). */
+  cancelWhere(which: (id: string) => boolean): void {
+    for (const key of [...this.#timers.keys()]) {
+      const id = key.slice(0, key.lastIndexOf('\u0000'));
+      if (which(id)) this.cancelAll(id);
+    }
+  }
+
   close(): void {
     for (const timer of this.#timers.values()) this.#host.clock.clearTimeout(timer);
     this.#timers.clear();

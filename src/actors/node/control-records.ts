@@ -82,6 +82,9 @@ function crossNode(node: ControlHost, from: number, record: ControlRecord): void
       case 'shards-done':
         node.crossNode.shardsDone(from, record[1]);
         return;
+      case 'shards-want':
+        node.crossNode.shardsWanted(from);
+        return;
       default:
         return;
     }
@@ -99,6 +102,7 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
     case 'xn-service':
     case 'xn-entity':
     case 'shards-done':
+    case 'shards-want':
     case 'xn-terminated':
       crossNode(node, from, record);
       return;

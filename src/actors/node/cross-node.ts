@@ -41,6 +41,8 @@ export interface CrossNodePort extends RefHost {
   entity(address: EntityAddress, kind: 'tell' | 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined, source: SourceMark | null): Promise<unknown> | undefined;
   /** Main: worker `from` did what a 'shards' record told it (its correlation id). */
   shardsDone(from: number, corr: number): void;
+  /** Main: worker `from` started (a replacement of one that died, say): it is told the shards its node holds. */
+  shardsWanted(from: number): void;
 }
 
 /** What system.service(name) and ctx.service(name) hand out: the calls of a ref, to a service. */
@@ -231,6 +233,8 @@ export class WorkerRelay implements CrossNodePort {
 
   shardsDone(): void {}
 
+  shardsWanted(): void {}
+
   stop(ref: ActorRefImpl, mode: StopMode): Promise<void> {
     // No timeout, as for a local stop: main answers when it is done, or when its node is gone.
     const { corr, promise } = this.#host.asks.open<void>(0, () => `stop of ${ref.describe()}`, 0);
@@ -296,6 +300,8 @@ export class NoCluster implements CrossNodePort {
   }
 
   shardsDone(): void {}
+
+  shardsWanted(): void {}
 }
 
 function notInCluster(): Error {

@@ -136,4 +136,5 @@ export type ControlRecord =
   | ['xn-service', number, string, 'tell' | 'ask' | 'send', string, unknown, WireOptions | null] // correlation id (0: a tell), service name, kind, type, payload, options: a worker's call to a service (to main)
   | ['xn-entity', number, EntityAddress, 'tell' | 'ask' | 'send', string, unknown, WireOptions | null] // correlation id (0: a tell), address, kind, type, payload, options: a worker's call to an entity whose shard is not on this node (to main)
   | ['shards', 'acquire' | 'release', number[], [name: string, moduleUrl: string][], number] // entity shards this node took or gives up, the entity modules main knows, correlation id (main to every worker; answered by 'shards-done')
-  | ['shards-done', number]; // correlation id: a worker read the shards it took, or let go of those it gave up
+  | ['shards-done', number] // correlation id: a worker read the shards it took, or let go of those it gave up
+  | ['shards-want']; // a worker that starts (a replacement among them) asks main for the shards its node holds
