@@ -3,21 +3,37 @@
 // request-reply, one message per request (128 in flight); then the ask round trip across nodes,
 // 1 in flight, against a plain NATS request. The shape a user writes: a plain loop of tells,
 // then an ask (which comes after them: one sender, one receiver), from the main program and from
-// an actor on a worker (whose calls to other nodes go through main). Skipped without nats-server.
+// an actor on a worker (whose calls to other nodes go through main). Then entities: the first
+// message to each of many fresh keys spread over the two nodes (an ask, answered once its commit
+// is written: the key's record read, the message stored in JetStream, the record written), against
+// those NATS calls made directly, key by key, as many in flight. Skipped without nats-server.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { createSystem, type ActorRef } from 'troupe';
 import { findNatsServer, startNatsServer } from '../test/support/nats-server.js';
-import { NaiveBlaster, type Echo, type Sink } from './actors.js';
+import { BenchAccount, NaiveBlaster, type Echo, type Sink } from './actors.js';
 import { QUICK, measure, report, rounds, type BenchReport } from './lib.js';
 
 const TELLS = 20_000;
 const REQUESTS = 2_000;
 const IN_FLIGHT = 128;
 const SEQUENTIAL = 200;
+const ACTIVATIONS = 256;
+const ENTITY_IN_FLIGHT = 32;
+
+/** Runs `op(0 .. count-1)`, `lanes` at a time. */
+async function inFlight(count: number, lanes: number, op: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < count) await op(next++);
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
@@ -46,6 +62,12 @@ async function round(): Promise<BenchReport> {
   const troupeLatency: number[] = [];
   const natsLatency: number[] = [];
   const payload = (i: number) => ({ n: i, id: 'abc' });
+  // The direct NATS side of the entity race: a bucket and a stream of its own.
+  const kv = await new Kvm(nc).create(`${namespace}-raw`, { history: 1 });
+  await (await jetstreamManager(nc)).streams.add({ name: `${namespace}-rawm`, subjects: [`${namespace}.rawm.>`] });
+  const js = jetstream(nc);
+  const record = encoder.encode(JSON.stringify({ balance: 1, seen: ['m'] }));
+  let fresh = 0;
 
   const measured = await measure([
     {
@@ -98,6 +120,27 @@ async function round(): Promise<BenchReport> {
       },
     },
     {
+      name: `troupe entity activation across two nodes: an ask to each of ${ACTIVATIONS} fresh keys, answered once committed (${ENTITY_IN_FLIGHT} in flight)`,
+      opsPerIteration: ACTIVATIONS,
+      fn: async () => {
+        const r = fresh++;
+        await inFlight(ACTIVATIONS, ENTITY_IN_FLIGHT, (i) => system.entity(BenchAccount, `a${r}-${i}`).ask('deposit', 1, { timeoutMs: 30_000 }));
+      },
+    },
+    {
+      name: `NATS directly, what an activation stores: KV get, JetStream publish, KV create per key (${ENTITY_IN_FLIGHT} in flight)`,
+      opsPerIteration: ACTIVATIONS,
+      fn: async () => {
+        const r = fresh++;
+        await inFlight(ACTIVATIONS, ENTITY_IN_FLIGHT, async (i) => {
+          const key = `b${r}-${i}`;
+          await kv.get(`e.${key}`);
+          await js.publish(`${namespace}.rawm.${key}`, record, { msgID: key });
+          await kv.create(`e.${key}`, record);
+        });
+      },
+    },
+    {
       name: 'NATS request, 1 in flight',
       opsPerIteration: SEQUENTIAL,
       fn: async () => {
@@ -114,7 +157,7 @@ async function round(): Promise<BenchReport> {
   peer.stdin.end();
   await new Promise((resolve) => peer.once('exit', resolve));
   await server.stop();
-  const [tell, fromWorker, publish, request, ask, natsAsk] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0]];
+  const [tell, fromWorker, publish, request, ask, activation, natsActivation, natsAsk] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0]];
   troupeLatency.sort((a, b) => a - b);
   natsLatency.sort((a, b) => a - b);
   return {
@@ -125,6 +168,7 @@ async function round(): Promise<BenchReport> {
       { bench: 'cluster', subject: 'troupe tell to another node', baseline: 'NATS publish, one message each', ratio: tell.rate / publish.rate },
       { bench: 'cluster', subject: 'troupe tell to another node, from a worker', baseline: 'NATS request-reply, one message each', ratio: fromWorker.rate / request.rate, floor: 10 },
       { bench: 'cluster', subject: 'troupe ask to another node', baseline: 'NATS request (1 in flight)', ratio: ask.rate / natsAsk.rate },
+      { bench: 'cluster', subject: 'troupe entity activation across nodes', baseline: 'NATS KV get + JetStream publish + KV create, directly', ratio: activation.rate / natsActivation.rate },
     ],
     extra: {
       'troupe ask across nodes p50 (us)': +(percentile(troupeLatency, 0.5) * 1000).toFixed(0),

@@ -31,9 +31,13 @@ export interface ChildService extends Listening {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the service on `data` and resolves once it listens (rejects if it exits first). */
-export function startChildService(options: { data: string; port?: number }): Promise<ChildService> {
-  const args = [`--data=${options.data}`, ...(options.port === undefined ? [] : [`--port=${options.port}`])];
+/**
+ * Starts the service on `data` (its entities in an lmdb directory), or as node `name` of a cluster
+ * on the NATS server `cluster`; resolves once it listens (rejects if it exits first).
+ */
+export function startChildService(options: ({ data: string } | { cluster: string; name: string }) & { port?: number }): Promise<ChildService> {
+  const where = 'data' in options ? [`--data=${options.data}`] : [`--cluster=${options.cluster}`, `--name=${options.name}`];
+  const args = [...where, ...(options.port === undefined ? [] : [`--port=${options.port}`])];
   const child: ChildProcess = fork(PROGRAM, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let stopped: Stopped | null = null;

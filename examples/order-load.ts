@@ -33,6 +33,8 @@ const SKUS = ['sku-a', 'sku-b', 'sku-c'];
 export class Load {
   /** Each order's final answer (201 placed or 422 rejected), by id. */
   readonly answers = new Map<string, Answer>();
+  /** Every order sent, by id (to send one again). */
+  readonly sent = new Map<string, OrderRequest>();
   /** The orders sent again because the process they were sent to was killed. */
   readonly retriedAfterKill = new Set<string>();
   /** The customers the orders named (c0 to c999). */
@@ -96,6 +98,7 @@ export class Load {
   /** Sends `order` until it has a final answer: again after its process was killed, or after a 503. */
   async #place(order: OrderRequest): Promise<void> {
     this.counts.orders++;
+    this.sent.set(order.id, order);
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const { url, generation } = await this.#options.service();
       const started = performance.now();

@@ -31,8 +31,8 @@ export interface OrderService {
 }
 
 export interface OrderServiceOptions extends Omit<SystemOptions, 'storage' | 'dedicatedThreads'> {
-  /** Where the entities are kept (an lmdb environment, created if missing). */
-  readonly path: string;
+  /** Where the entities are kept (an lmdb environment, created if missing); without it, `cluster` keeps them in NATS. */
+  readonly path?: string;
   /** 0 (the default) picks a free port. */
   readonly port?: number;
 }
@@ -47,7 +47,8 @@ export async function startOrderService(options: OrderServiceOptions): Promise<O
   // Two thread slots are kept for the Pricers' threads (placement 'dedicated'). Durability
   // 'process': what is stored is committed, safe from a crash of the process (what the demo does
   // to it) but not yet flushed to disk, which the default, 'machine', waits for on every commit.
-  const system = await createSystem({ ...systemOptions, dedicatedThreads: 2, storage: { path, durability: 'process' } });
+  // In a cluster (no path), the entities are kept in NATS instead, and live on the nodes that own their shards.
+  const system = await createSystem({ ...systemOptions, dedicatedThreads: 2, ...(path === undefined ? {} : { storage: { path, durability: 'process' } }) });
   // The Validator and the Pricer are started (not just spawned) before they are registered and
   // the server listens: a name reads as free until its actor's thread runs, and Orders taken up
   // from the store meanwhile wait for them. The second Pricer, needed only after a crash, starts
@@ -125,7 +126,7 @@ export async function startOrderService(options: OrderServiceOptions): Promise<O
       readAccount(res, decodeURIComponent(req.url.slice('/accounts/'.length))).catch(fail);
     } else if (req.method === 'GET' && req.url === '/stats') {
       const stats = system.stats();
-      reply(res, 200, { ...stats, settled: settled(stats), counts });
+      reply(res, 200, { ...stats, settled: settled(stats), counts, ...(system.cluster === null ? {} : { members: system.cluster.members().length }) });
     } else if (req.method === 'GET' && req.url === '/metrics') {
       const text = system.metricsText();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });

@@ -12,6 +12,8 @@
 //
 //   npm start                          4 s of load (2 s, the kill and restart, 2 s), then the summary
 //   npm start -- --duration=10 --concurrency=128
+//   npm start -- --cluster=3           the service as three nodes of a cluster on a local nats-server,
+//                                      one killed with SIGKILL mid-load (cluster-demo.ts)
 //   npm start -- --serve               one service process, no load, until Ctrl-C; try:
 //       curl -XPOST localhost:8080/orders -d '{"id":"o-1","sku":"sku-a","qty":1,"customer":"me"}'
 //       (again: the same answer, with "replay": true, and nothing more charged)
@@ -22,16 +24,15 @@
 // A mistyped flag or a bad value ends it at once: one line on stderr, exit code 2.
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SystemStats } from 'troupe';
 import { startChildService, type ChildService } from './child-service.js';
 import { parseFlags, usageExit } from './flags.js';
-import { requestJson } from './http-json.js';
 import type { Answer } from './order-entities.js';
 import { checkBooks, type AccountState } from './order-check.js';
 import { Load, type Endpoint } from './order-load.js';
+import { readAccounts, settle } from './service-reads.js';
 
 const { values: flags } = parseFlags('service', {
   duration: { type: 'number', default: 4, min: 0 },
@@ -39,7 +40,13 @@ const { values: flags } = parseFlags('service', {
   port: { type: 'number', min: 0, max: 65_535, integer: true },
   serve: { type: 'boolean' },
   data: { type: 'string' },
+  cluster: { type: 'number', min: 2, max: 8, integer: true },
 });
+if (flags.cluster !== undefined && (flags.serve || flags.data !== undefined)) usageExit('service', '--cluster runs its own demo: without --serve or --data');
+if (flags.cluster !== undefined) {
+  const { clusterDemo } = await import('./cluster-demo.js');
+  process.exit(await clusterDemo(flags.cluster, flags.duration === 4 ? 6 : flags.duration, flags.concurrency));
+}
 if (flags.data !== undefined && !flags.serve) usageExit('service', '--data goes with --serve (a demo run keeps its entities in a fresh temp dir)');
 
 const dir = flags.data ?? mkdtempSync(join(tmpdir(), 'troupe-demo-'));
@@ -114,38 +121,6 @@ async function demo(): Promise<number> {
   await second.stop();
   live = null;
   return summary(load, how.signal === 'SIGKILL' ? first.pid : null, accounts, stats, settled);
-}
-
-/** The service's stats once it has handled everything it accepted (three looks in a row), or its last after 10 s. */
-async function settle(url: string): Promise<{ stats: SystemStats; settled: boolean }> {
-  const agent = new Agent({ keepAlive: true });
-  try {
-    let inARow = 0;
-    for (const until = performance.now() + 10_000; ; await sleep(50)) {
-      const { body } = await requestJson<SystemStats & { settled: boolean }>(agent, `${url}/stats`, 'GET');
-      inARow = body.settled ? inARow + 1 : 0;
-      if (inARow === 3 || performance.now() > until) return { stats: body, settled: inARow === 3 };
-    }
-  } finally {
-    agent.destroy();
-  }
-}
-
-/** Every account the orders named, read from the service. */
-async function readAccounts(url: string, customers: string[]): Promise<AccountState[]> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const accounts: AccountState[] = [];
-  let next = 0;
-  const reader = async (): Promise<void> => {
-    while (next < customers.length) {
-      const { status, body } = await requestJson<AccountState>(agent, `${url}/accounts/${encodeURIComponent(customers[next++]!)}`, 'GET');
-      if (status !== 200) throw new Error(`reading an account answered ${status}: ${JSON.stringify(body)}`);
-      accounts.push(body);
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, reader));
-  agent.destroy();
-  return accounts;
 }
 
 /** `killed`: the pid of the process killed with SIGKILL (null if it was not). */

@@ -71,7 +71,7 @@ describe('the command lines of the examples and benchmarks', () => {
   it('ends the service at once on a mistyped flag: exit code 2, one line naming it, nothing started', () => {
     const { status, stdout, stderr } = program('examples/service.ts', '--durations=1');
     expect(status).toBe(2);
-    expect(stderr).toBe("service: unknown option '--durations' (try --duration, --concurrency, --port, --serve, --data)\n");
+    expect(stderr).toBe("service: unknown option '--durations' (try --duration, --concurrency, --port, --serve, --data, --cluster)\n");
     expect(stdout).toBe('');
   });
 
@@ -87,6 +87,13 @@ describe('the command lines of the examples and benchmarks', () => {
     expect(status).toBe(2);
     expect(stderr).toBe('service: --data goes with --serve (a demo run keeps its entities in a fresh temp dir)\n');
     expect(stdout).toBe('');
+  });
+
+  it('ends the service at once on a cluster of one node, or a cluster demo given --serve', () => {
+    const one = program('examples/service.ts', '--cluster=1');
+    expect([one.status, one.stderr, one.stdout]).toEqual([2, "service: --cluster must be an integer from 2 to 8, got '1'\n", '']);
+    const serve = program('examples/service.ts', '--cluster=3', '--serve');
+    expect([serve.status, serve.stderr, serve.stdout]).toEqual([2, 'service: --cluster runs its own demo: without --serve or --data\n', '']);
   });
 
   it('ends the bench runner before any bench on a mistyped flag or an --only that matches none', () => {
