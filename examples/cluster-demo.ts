@@ -54,11 +54,7 @@ export async function clusterDemo(nodes: number, durationS: number, concurrency:
     });
     const started = performance.now();
     load.start();
-    const status = setInterval(() => {
-      const secs = (performance.now() - started) / 1000;
-      const c = load.counts;
-      process.stdout.write(`\r  ${secs.toFixed(0)} s: ${c.orders} orders (${Math.round(c.orders / secs)}/s), ${c.placed} placed, ${c.rejected} rejected, ${load.retriedAfterKill.size} sent again after the kill   `);
-    }, 1000).unref();
+    const status = load.report(started);
 
     await sleep(halfMs);
     const gone = live[victim]!;

@@ -71,6 +71,15 @@ export class Load {
     this.#agent.destroy();
   }
 
+  /** Writes, every second from now, one line of how it goes; returns the timer (unref'd: it keeps no program alive). */
+  report(started: number): NodeJS.Timeout {
+    return setInterval(() => {
+      const secs = (performance.now() - started) / 1000;
+      const c = this.counts;
+      process.stdout.write(`\r  ${secs.toFixed(0)} s: ${c.orders} orders (${Math.round(c.orders / secs)}/s), ${c.placed} placed, ${c.rejected} rejected, ${this.retriedAfterKill.size} sent again after the kill   `);
+    }, 1000).unref();
+  }
+
   /** The latency of the answered requests at quantile `q` (0 to 1), in ms. */
   latency(q: number): number {
     const sorted = [...this.#latencies].sort((a, b) => a - b);

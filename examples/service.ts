@@ -87,11 +87,7 @@ async function demo(): Promise<number> {
   const load = new Load({ concurrency: flags.concurrency, service: () => endpoint, killed: (generation) => generation <= killedGeneration });
   const started = performance.now();
   load.start();
-  const status = setInterval(() => {
-    const secs = (performance.now() - started) / 1000;
-    const c = load.counts;
-    process.stdout.write(`\r  ${secs.toFixed(0)} s: ${c.orders} orders (${Math.round(c.orders / secs)}/s), ${c.placed} placed, ${c.rejected} rejected, ${load.retriedAfterKill.size} sent again after the kill   `);
-  }, 1000).unref(); // keeps no program alive that ends early on an error
+  const status = load.report(started);
 
   await sleep(halfMs);
   let restarted!: (next: Endpoint) => void;
