@@ -186,16 +186,13 @@ export class EntityRouter {
     return promise.catch((error: Error) => (undelivered.has(error) ? this.#after(shard, owner!, address, kind, type, payload, options, source)! : Promise.reject(error)));
   }
 
-  /** A tell to an entity that no node received (its batch found no one): sent again, to the shard's next owner. */
-  again(call: Extract<Call, { 0: Entry.ToEntity }>): boolean {
+  /** A tell to an entity that node `failed` did not receive (its batch found no one there): sent again, to the shard's next owner. */
+  again(call: Extract<Call, { 0: Entry.ToEntity }>, failed: ShardOwner): boolean {
     const [, , , name, key, type, payload, options] = call;
     const definition = this.#definitions === null ? portableDefinition(name) : (this.#definitions.get(name) ?? null);
     if (definition === null || !isEntity(definition)) return false;
     const address: EntityAddress = [definition.moduleUrl, name, key];
-    const shard = this.#map.shardOf(name, key);
-    const owner = this.#directory?.ownerOf(shard) ?? null;
-    if (owner === null) return false;
-    this.#after(shard, owner, address, 'tell', type, payload, (options ?? undefined) as AskOptions | undefined, options?.source ?? null);
+    this.#after(this.#map.shardOf(name, key), failed, address, 'tell', type, payload, (options ?? undefined) as AskOptions | undefined, options?.source ?? null);
     return true;
   }
 

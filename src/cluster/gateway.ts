@@ -397,7 +397,7 @@ export class Gateway implements CrossNodePort, LinkHost {
       const notSent = new NodeDownError(down.message);
       undelivered.add(notSent); // these calls did not arrive: one to an entity goes to its shard's next owner
       // A tell to an entity goes again at once (the ask or send of one, through its rejection).
-      const again = this.entities === null ? calls : calls.filter((call) => !(call[0] === Entry.ToEntity && call[1] === ServiceCall.Tell && this.entities!.again(call)));
+      const again = this.entities === null ? calls : calls.filter((call) => !(call[0] === Entry.ToEntity && call[1] === ServiceCall.Tell && this.entities!.again(call, { id: link.systemId, name: link.nodeName })));
       this.#fail(link, again, notSent);
       for (const corr of [...link.waiting]) this.#node.asks.reject(corr, down);
       link.waiting.clear();

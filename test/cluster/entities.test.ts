@@ -39,7 +39,7 @@ describe.skipIf(url === '')('cluster: entities across nodes', () => {
   it('N4: one activation per key cluster-wide: keys live on every node, and calls from any thread of any node reach the same one', async () => {
     const keys = Array.from({ length: 24 }, (_, i) => `one-${i}`);
     // The shards settle on the three nodes (the first to start claimed them all, and hands them over).
-    await until(async () => new Set((await Promise.all(keys.map(read))).map((s) => s.pid)).size === 3, 15_000, 'keys on all three nodes');
+    await until(async () => new Set((await Promise.all(keys.map(read))).map((s) => s.pid)).size === 3, 45_000, 'keys on all three nodes');
     for (const key of keys) expect(await account(key).send('charge', { id: `main:${key}`, amount: 1 }, { messageId: `main:${key}` })).toEqual({ duplicate: false });
     const charger = await system.start(Charger, undefined, { placement: { thread: 1 } });
     const fromWorker = (await charger.ask('charge', { keys, id: 'worker' }, { timeoutMs: 20_000 })) as State[];
@@ -53,7 +53,7 @@ describe.skipIf(url === '')('cluster: entities across nodes', () => {
     expect(pids.size).toBe(3);
     // A duplicate by messageId is dropped wherever the key lives.
     expect(await account(keys[0]!).send('charge', { id: 'again', amount: 1 }, { messageId: `main:${keys[0]}` })).toEqual({ duplicate: true });
-  }, 60_000);
+  }, 90_000);
 
   it('N4: the output gate across nodes: what a handler tells another entity goes once its commit is written, and is taken once', async () => {
     const keys = Array.from({ length: 12 }, (_, i) => `gate-${i}`);
@@ -85,9 +85,9 @@ describe.skipIf(url === '')('cluster: entities across nodes', () => {
 
   it('N4: a node that leaves hands its shards over at once: its keys carry on elsewhere with their state, long before it would be declared down', async () => {
     const e = await startNode(url, 'e', namespace, { ...OPTIONS, downAfterMs: 30_000, heartbeatMs: 1000 });
-    await until(() => system.cluster!.members().length === 4, 10_000, 'four members');
+    await until(() => system.cluster!.members().length === 4, 20_000, 'four members');
     const keys = Array.from({ length: 40 }, (_, i) => `leave-${i}`);
-    await until(async () => (await Promise.all(keys.map(read))).some((s) => s.pid === e.child.pid), 15_000, 'keys on e');
+    await until(async () => (await Promise.all(keys.map(read))).some((s) => s.pid === e.child.pid), 45_000, 'keys on e');
     for (const key of keys) await account(key).send('charge', { id: `before:${key}`, amount: 1 }, { messageId: `before:${key}` });
     const onE = (await Promise.all(keys.map(read))).filter((s) => s.pid === e.child.pid).length;
     expect(onE).toBeGreaterThan(0);
@@ -100,14 +100,14 @@ describe.skipIf(url === '')('cluster: entities across nodes', () => {
       expect(state.applied).toEqual([`before:${keys[i]}`, `after:${keys[i]}`]);
       expect(state.pid).not.toBe(e.child.pid);
     }
-  }, 60_000);
+  }, 90_000);
 
   it('N4: a node killed with SIGKILL mid-load: its entities reactivate on survivors, and every confirmed send is handled exactly once by messageId', async () => {
     const d = await startNode(url, 'd', namespace, OPTIONS);
-    await until(() => system.cluster!.members().length === 4, 10_000, 'four members');
+    await until(() => system.cluster!.members().length === 4, 20_000, 'four members');
     const keys = Array.from({ length: 40 }, (_, i) => `kill-${i}`);
     // Each key is read once, so that its activation exists before the kill (on d for about a quarter of them).
-    await until(async () => new Set((await Promise.all(keys.map(read))).map((s) => s.pid)).size === 4, 15_000, 'keys on all four nodes');
+    await until(async () => new Set((await Promise.all(keys.map(read))).map((s) => s.pid)).size === 4, 45_000, 'keys on all four nodes');
     const onD = (await Promise.all(keys.map(read))).filter((s) => s.pid === d.child.pid).length;
     expect(onD).toBeGreaterThan(0);
     // Every charge sent at once, to keys that take 20 ms each: when d dies, messages it confirmed

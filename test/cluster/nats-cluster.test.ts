@@ -20,7 +20,7 @@ describe.skipIf(bin === '')('cluster on a NATS cluster of three servers', () => 
   const namespace = `t${randomBytes(4).toString('hex')}`;
   // Long enough to ride out a JetStream leader election (5-8 s) without declaring anyone down.
   // Reconnecting without giving up, as in production: a busy machine may fail a few tries in a row.
-  const timing = { heartbeatMs: 500, downAfterMs: 20_000, replicas: 3, connection: { reconnectTimeWait: 100, noRandomize: true, maxReconnectAttempts: -1 } };
+  const timing = { heartbeatMs: 500, downAfterMs: 20_000, replicas: 3, shards: 32, connection: { reconnectTimeWait: 100, noRandomize: true, maxReconnectAttempts: -1 } };
   let servers: NatsServer[];
   let system: ActorSystem;
   const nodes: NodeProcess[] = [];

@@ -38,7 +38,7 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
 
   beforeAll(async () => {
     [b, c] = await Promise.all([startNode(url, 'b', namespace), startNode(url, 'c', namespace)]);
-    system = await createSystem({ threads: 1, cluster: { servers: url, name: 'a', namespace, heartbeatMs: 200, downAfterMs: 1000 } });
+    system = await createSystem({ threads: 1, cluster: { servers: url, name: 'a', namespace, heartbeatMs: 200, downAfterMs: 1000, shards: 32 } });
     system.deadLetters.subscribe((letter) => letters.push(letter));
   }, 60_000);
 
