@@ -142,7 +142,11 @@ export class Cluster extends EventEmitter<MembershipEvents> {
    * have stopped).
    */
   async stopServing(timeoutMs: number): Promise<void> {
-    await Promise.all([this.#gateway.services.close(timeoutMs), this.#entities.leave().catch(() => undefined)]);
+    // Each shard's hand-over is a write to NATS: bounded too (a NATS cluster without a quorum answers none).
+    let timer: NodeJS.Timeout | undefined;
+    const handedOver = Promise.race([this.#entities.leave().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    await Promise.all([this.#gateway.services.close(timeoutMs), handedOver]);
+    clearTimeout(timer);
   }
 
   /** @internal system.start with placement { node }: the actor starts there; resolves with its ref. */
