@@ -189,9 +189,8 @@ export class EntityRouter {
   /** A tell to an entity that node `failed` did not receive (its batch found no one there): sent again, to the shard's next owner. */
   again(call: Extract<Call, { 0: Entry.ToEntity }>, failed: ShardOwner): boolean {
     const [, , , name, key, type, payload, options] = call;
-    const definition = this.#definitions === null ? portableDefinition(name) : (this.#definitions.get(name) ?? null);
-    if (definition === null || !isEntity(definition)) return false;
-    const address: EntityAddress = [definition.moduleUrl, name, key];
+    const address = this.#addressOf(name, key);
+    if (address === null) return false;
     this.#after(this.#map.shardOf(name, key), failed, address, 'tell', type, payload, (options ?? undefined) as AskOptions | undefined, options?.source ?? null);
     return true;
   }
@@ -210,8 +209,8 @@ export class EntityRouter {
     const answer = (ok: boolean, value: unknown): void => {
       if (kind !== 'tell') this.#host.answer(systemId, nodeName, corr, ok, ok ? value : toWire(value));
     };
-    const definition = this.#definitions === null ? portableDefinition(name) : (this.#definitions.get(name) ?? null);
-    if (definition === null || !isEntity(definition) || key.length === 0 || byteLength(key) > MAX_KEY_BYTES) {
+    const address = this.#addressOf(name, key);
+    if (address === null) {
       const why = new ActorInitializationError(`node ${this.#self.name} has no entity definition named ${JSON.stringify(name)} that another node may address (its own code defines it in a module file, under a name no other of its definitions has), or the key is not one`);
       if (kind === 'tell') this.#host.deadLetter(`${name}/${key}`, type, payload, 'decode-failed');
       answer(false, why);
@@ -219,7 +218,7 @@ export class EntityRouter {
     }
     const given = (options ?? undefined) as AskOptions | undefined;
     try {
-      const outcome = this.call([definition.moduleUrl, name, key], kind, type, payload, given, options?.source ?? null);
+      const outcome = this.call(address, kind, type, payload, given, options?.source ?? null);
       outcome?.then(
         (value) => answer(true, value),
         (error: unknown) => answer(false, error),
@@ -228,6 +227,13 @@ export class EntityRouter {
       if (kind === 'tell') this.#host.deadLetter(`${name}/${key}`, type, payload, 'decode-failed');
       answer(false, error);
     }
+  }
+
+  /** The address here of entity `name`'s key `key` from the wire: by its definition's name among this node's own (null: none, or no key). */
+  #addressOf(name: string, key: string): EntityAddress | null {
+    const definition = this.#definitions === null ? portableDefinition(name) : (this.#definitions.get(name) ?? null);
+    if (definition === null || !isEntity(definition) || key.length === 0 || byteLength(key) > MAX_KEY_BYTES) return null;
+    return [definition.moduleUrl, name, key];
   }
 
   /** To the key's thread on this node. */

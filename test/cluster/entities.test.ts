@@ -66,6 +66,47 @@ describe.skipIf(url === '')('cluster: entities across nodes', () => {
     }
   }, 60_000);
 
+  it('N4: the output gate across nodes: what a handler tells or sends to another entity, then fails, never goes, to a key of its own node or of another', async () => {
+    const keys = Array.from({ length: 24 }, (_, i) => `fail-${i}`);
+    const states = await Promise.all(keys.map(read));
+    const source = keys.find((_, i) => states[i]!.pid === process.pid)!;
+    const sameNode = keys.find((k, i) => k !== source && states[i]!.pid === process.pid)!;
+    const otherNode = keys.find((_, i) => states[i]!.pid !== process.pid)!;
+    for (const to of [sameNode, otherNode]) {
+      for (const how of ['transferThenFail', 'transferBySendThenFail'] as const) {
+        await expect(account(source).ask(how, { id: `${how}:${to}`, to }, { timeoutMs: 20_000 })).rejects.toThrow(/failed after (telling|sending)/);
+      }
+      // A transfer that commits, after them from the same source: once it arrived, one of theirs would have too.
+      await account(source).ask('transfer', { id: `ok:${to}`, to, amount: 1 }, { timeoutMs: 20_000 });
+      await until(async () => (await read(to)).applied.includes(`ok:${to}>`), 20_000, 'the committed transfer');
+      expect((await read(to)).applied).toEqual([`ok:${to}>`]);
+    }
+  }, 90_000);
+
+  it('N4, N7: a call to an entity from the wire that names no entity of this node is refused, typed, and its tell is a dead letter with its content', async () => {
+    const { connect } = await import('@nats-io/transport-node');
+    const { decodeBatch, encodeBatch, Entry, ServiceCall } = await import('../../src/cluster/wire-batch.js');
+    const nc = await connect({ servers: url });
+    try {
+      const answers: unknown[][] = [];
+      nc.subscribe(`${namespace}.n.forger0000000`, { callback: (_e, msg) => void answers.push(...decodeBatch(msg.data, {})[3]) });
+      await nc.flush();
+      const calls = [
+        [Entry.ToEntity, ServiceCall.Ask, 7, 'NoSuchEntity', 'k', 'read', null, null],
+        [Entry.ToEntity, ServiceCall.Tell, 0, 'ClusterKeeper', 'k', 'note', 'lost?', null], // an actor, not an entity
+      ];
+      const reply = await nc.request(`${namespace}.n.${system.cluster!.id}`, encodeBatch(['forger0000000', 'forger'], calls as never), { timeout: 5000 });
+      expect(reply.data.length).toBe(0); // taken
+      await until(() => answers.length > 0, 10_000, 'the answer to the ask');
+      expect(answers[0]).toMatchObject([Entry.Answer, 7, false, { code: 'ERR_ACTOR_INIT' }]);
+      await until(() => letters.some((l) => l.message.payload === 'lost?'), 10_000, 'the tell as a dead letter');
+      expect(letters.find((l) => l.message.payload === 'lost?')).toMatchObject({ reason: 'decode-failed', message: { type: 'note' } });
+      expect(await account('after-forgery').ask('read')).toMatchObject({ applied: [] }); // the node goes on
+    } finally {
+      await nc.close();
+    }
+  });
+
   it('N4: the same errors wherever the key lives: a payload that cannot travel, a messageId too long; a state over the NATS value limit fails its commit with a StorageError', async () => {
     const keys = Array.from({ length: 24 }, (_, i) => `err-${i}`);
     const states = await Promise.all(keys.map(read));

@@ -441,6 +441,11 @@ describe('cluster options', () => {
     await expect(createSystem({ threads: 1, cluster: { servers: 'nats://127.0.0.1:1', name: 'a b' } })).rejects.toThrow(InvalidArgumentError);
     await expect(createSystem({ threads: 1, cluster: { servers: 'nats://127.0.0.1:1', heartbeatMs: 1000, downAfterMs: 1500 } })).rejects.toThrow(InvalidArgumentError);
     await expect(createSystem({ threads: 1, cluster: { servers: 'nats://127.0.0.1:1', bogus: 1 } as never })).rejects.toThrow(InvalidArgumentError);
+    await expect(createSystem({ threads: 1, cluster: { servers: 'nats://127.0.0.1:1', shards: 0 } })).rejects.toThrow(InvalidArgumentError);
+    await expect(createSystem({ threads: 1, cluster: { servers: 'nats://127.0.0.1:1', creds: 5 as never } })).rejects.toThrow(InvalidArgumentError);
+    await expect(createSystem({ threads: 1, cluster: { servers: 'nats://127.0.0.1:1', creds: 'x', authenticator: () => undefined } })).rejects.toThrow(InvalidArgumentError);
+    // In a cluster, entities are kept in NATS: a store on disk besides is refused, not ignored.
+    await expect(createSystem({ threads: 1, storage: { path: '/tmp/never-made' }, cluster: { servers: 'nats://127.0.0.1:1' } })).rejects.toThrow(InvalidArgumentError);
     await expect(createSystem({ threads: 1, cluster: { servers: 'nats://127.0.0.1:1', connection: { maxReconnectAttempts: 0, timeout: 500 } } })).rejects.toThrow(ActorInitializationError);
   });
 

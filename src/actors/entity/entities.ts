@@ -206,9 +206,10 @@ export class Entities implements DeliverySlot {
       const [name, key] = splitId(id);
       return set.has(cluster.map.shardOf(name, key));
     };
-    const deadline = performance.now() + RELEASE_MS;
-    while ([...this.#storing.keys()].some(inSet) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    await this.#activations.stopWhere(inSet, Math.max(0, deadline - performance.now()));
+    // Every store under way ends by itself (stored, or failed: its publish times out): waited for
+    // whole, so that the next owner finds what was confirmed here.
+    while ([...this.#storing.keys()].some(inSet)) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.#activations.stopWhere(inSet, RELEASE_MS);
     const ids = new Set([...this.#seqs.keys(), ...this.#addresses.keys()].filter(inSet));
     const store = this.#store as Partial<ShardedStore>;
     if (store.settled === undefined || store.release === undefined) return;
