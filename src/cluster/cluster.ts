@@ -15,6 +15,7 @@ import { invalid } from '../validate.js';
 import { Gateway } from './gateway.js';
 import { EntityRouter } from './entity-router.js';
 import { Membership, type ClusterMember, type MembershipEvents } from './membership.js';
+import { ShardLease } from './shard-lease.js';
 import { loadNats, type NatsConnection } from './nats.js';
 import { PROTOCOL } from './wire-batch.js';
 
@@ -185,11 +186,14 @@ export async function joinCluster(options: ResolvedCluster, node: ActorNode, thr
     gateway.listen();
     const kv = await nats.bucket(nc, `${options.namespace}-members`, options.downAfterMs, options.replicas);
     const membership = new Membership(kv, { id: node.systemId, name: options.name, threads, protocol: PROTOCOL }, options.heartbeatMs, logger, load);
+    const lease = new ShardLease(node.shardMap!, () => entities.directory, options.downAfterMs, logger);
+    membership.onBeat = (sentAt) => lease.beat(sentAt);
     const cluster = new Cluster(options, nc, membership, gateway, node.systemId, entities);
     node.names.elsewhere = (name) => cluster.find(name);
     // Asks waiting on a node are checked at each heartbeat: one that died fails them then.
     const probe = setInterval(() => {
       gateway.probe();
+      lease.check();
       entities.rebalance();
     }, options.heartbeatMs);
     probe.unref();

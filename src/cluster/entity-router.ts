@@ -121,6 +121,11 @@ export class EntityRouter {
     this.#started = true;
   }
 
+  /** The shard directory, once read (null before). */
+  get directory(): ShardDirectory | null {
+    return this.#started ? this.#directory : null;
+  }
+
   /** One pass of the directory's rules (the members changed, or a heartbeat went by). */
   rebalance(): void {
     if (!this.#started) return;

@@ -56,6 +56,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   #busy = false;
   /** Heartbeats failed in a row (NATS failing over): the first and the recovery are reported. */
   #failures = 0;
+  /** Told of each heartbeat that went through, with when it was sent (the node's lease runs from then). */
+  onBeat: ((sentAt: number) => void) | null = null;
 
   constructor(kv: KV, self: MemberRecord, heartbeatMs: number, logger: Logger, load: () => number) {
     super();
@@ -165,7 +167,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
   async #put(): Promise<void> {
     // This node's count as written, as every other node reads it: all members' loads are of a heartbeat.
     const actors = this.#load();
+    const sentAt = Date.now();
     await this.#kv.put(`node.${this.#self.name}`, JSON.stringify({ ...this.#self, actors } satisfies MemberRecord));
+    // Its key expires downAfterMs after the server stored it, which was after it was sent.
+    if (!this.#closed) this.onBeat?.(sentAt);
     const me = this.#members.get(this.#self.name);
     if (me !== undefined && me.actors !== actors) this.#members.set(this.#self.name, { ...me, actors });
   }
@@ -173,7 +178,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** Lists the bucket: who is there now (what a watch misses: expired keys). */
   async #reconcile(): Promise<void> {
     const present = new Map<string, MemberRecord | null>();
-    const keys = await this.#kv.keys('node.>');
+    // Bounded (a listing that stalls would hold back every heartbeat after it): the next tick lists again.
+    const keys = await this.#kv.keys('node.>', Math.max(1000, 2 * this.#heartbeatMs));
     for await (const key of keys) {
       const entry = await this.#kv.get(key);
       if (entry === null || entry.operation !== 'PUT') continue;

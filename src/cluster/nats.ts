@@ -44,7 +44,11 @@ export interface KV {
   get(key: string): Promise<KvEntry | null>;
   /** Deletes `key` (with previousSeq: only if its revision is still that one). */
   delete(key: string, options?: { previousSeq?: number }): Promise<void>;
-  keys(filter: string): Promise<AsyncIterable<string>>;
+  /**
+   * The keys under `filter`, listed within `timeoutMs` (default 5 s) or rejected: a listing can
+   * stall for good (seen after the process was paused), and what waits for it must go on.
+   */
+  keys(filter: string, timeoutMs?: number): Promise<string[]>;
   watch(options: { key: string }): Promise<AsyncIterable<KvEntry> & { stop(): void }>;
 }
 
@@ -66,6 +70,44 @@ export interface NatsClient {
   bucket(nc: NatsConnection, name: string, ttlMs: number, replicas: number): Promise<KV>;
   /** A stream on `subjects`, created with `replicas` copies if missing. */
   stream(nc: NatsConnection, name: string, subjects: string, replicas: number): Promise<Stream>;
+}
+
+/** The client's bucket, as it lists keys: a stoppable iterator. */
+type RawKV = Omit<KV, 'keys'> & { keys(filter: string): Promise<AsyncIterable<string> & { stop(): void }> };
+
+/** How long a listing of keys may take by default. */
+const LIST_MS = 5000;
+
+/** The client's bucket with its key listing bounded in time (KV.keys). */
+function boundedKeys(raw: RawKV, name: string): KV {
+  return {
+    put: (key, value) => raw.put(key, value),
+    create: (key, value) => raw.create(key, value),
+    update: (key, value, revision) => raw.update(key, value, revision),
+    get: (key) => raw.get(key),
+    delete: (key, options) => raw.delete(key, options),
+    watch: (options) => raw.watch(options),
+    async keys(filter, timeoutMs = LIST_MS) {
+      const keys: string[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      const iterator = await raw.keys(filter);
+      const listing = (async () => {
+        for await (const key of iterator) keys.push(key);
+      })();
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          iterator.stop();
+          reject(new Error(`listing the keys ${filter} of bucket ${name} took over ${timeoutMs} ms`));
+        }, timeoutMs);
+      });
+      try {
+        await Promise.race([listing, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+      return keys;
+    },
+  };
 }
 
 export async function loadNats(): Promise<NatsClient> {
@@ -93,10 +135,10 @@ export async function loadNats(): Promise<NatsClient> {
           // Opened first: making one asks the JetStream meta leader, which a failover may have taken away.
           const bucket = await kvm.open(name);
           await bucket.status();
-          return bucket as unknown as KV;
+          return boundedKeys(bucket as unknown as RawKV, name);
         } catch {
           try {
-            return (await kvm.create(name, ttlMs > 0 ? { ttl: ttlMs, history: 1, replicas } : { history: 1, replicas })) as unknown as KV;
+            return boundedKeys((await kvm.create(name, ttlMs > 0 ? { ttl: ttlMs, history: 1, replicas } : { history: 1, replicas })) as unknown as RawKV, name);
           } catch (error) {
             if (Date.now() > deadline) throw error;
             await new Promise((resolve) => setTimeout(resolve, 250));

@@ -7,11 +7,19 @@
 // live member preferred for one of its shards hands it over, and a node that leaves on purpose
 // hands all of its shards over at once. No leader: every node runs the same rules on the same
 // directory. Entities live on the node that holds their shard (entity-router.ts).
+//
+// A node whose lease lapsed (no heartbeat went through for about downAfterMs: it was paused, or
+// cut off) may have been declared down, and its shards taken, without its watch having said so
+// yet: it suspends the directory (every shard it held is released here, nothing is claimed), and
+// resumes it only by reading the whole directory again once a heartbeat goes through.
 
 import { EventEmitter } from 'node:events';
 import { fnv1a, score } from '../actors/hash.js';
 import type { Logger } from '../actors/logger.js';
 import type { KV } from './nats.js';
+
+/** How long a reading of the whole directory may take when the lease is renewed (tried again at the next heartbeat). */
+const RESUME_LIST_MS = 2000;
 
 export interface ShardOwner {
   /** The owner's system id (one per process start). */
@@ -68,6 +76,8 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
   #balancing: Promise<void> | null = null;
   /** What must be done with a shard here before it is handed over (what lives on it stops). */
   readonly #drain: (shard: number) => Promise<void>;
+  /** The lease lapsed: this node holds nothing here until resume() read the directory again. */
+  #suspended = false;
 
   constructor(kv: KV, count: number, self: ShardOwner, members: () => readonly ShardOwner[], logger: Logger, drain: (shard: number) => Promise<void> = () => Promise.resolve()) {
     super();
@@ -120,8 +130,39 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
    * holds and a live member is preferred for.
    */
   rebalance(): Promise<void> {
+    if (this.#suspended) return Promise.resolve();
     this.#balancing ??= this.#pass().finally(() => (this.#balancing = null));
     return this.#balancing;
+  }
+
+  /**
+   * The node's lease lapsed: every shard it holds is released here at once (not in the directory:
+   * another node may have taken it already), and nothing is claimed or acquired until resume().
+   */
+  suspend(): void {
+    if (this.#suspended) return;
+    this.#suspended = true;
+    for (const shard of this.owned()) this.#lost(shard);
+    this.#releasing.clear(); // a hand-over under way finds it so, and leaves the shard to the next pass
+  }
+
+  /**
+   * The lease holds again: the directory is read whole (the watch may have missed what happened
+   * meanwhile), and the shards it says this node holds are acquired again; then the rules run.
+   */
+  async resume(): Promise<void> {
+    if (!this.#suspended) return;
+    const read = new Map<number, { text: string; revision: number }>();
+    for await (const key of await this.#kv.keys('s.>', RESUME_LIST_MS)) {
+      const entry = await this.#kv.get(key);
+      if (entry !== null && entry.operation === 'PUT') read.set(Number(key.slice(2)), { text: entry.string(), revision: entry.revision });
+    }
+    if (!this.#suspended || this.#closed) return;
+    for (const shard of [...this.#claims.keys()]) if (!read.has(shard)) this.#forget(`s.${shard}`);
+    for (const [shard, { text, revision }] of read) this.#record(`s.${shard}`, text, revision, true);
+    this.#suspended = false;
+    for (const shard of this.owned()) this.emit('acquired', shard);
+    await this.rebalance();
   }
 
   /** Hands every shard this node holds to the member preferred among the others (or frees it). */
@@ -213,7 +254,8 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
     if (!this.#releasing.delete(shard)) this.emit('released', shard);
   }
 
-  #record(key: string, text: string, revision: number): void {
+  /** `whole`: from a reading of the whole directory, which stands even over a later revision seen (it was deleted and made again). */
+  #record(key: string, text: string, revision: number, whole = false): void {
     const shard = Number(key.slice(2));
     if (!Number.isInteger(shard) || shard < 0 || shard >= this.count) return;
     let owner: ShardOwner;
@@ -225,11 +267,13 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
       return;
     }
     const before = this.#claims.get(shard);
-    if (before !== undefined && before.revision > revision) return; // an older write, seen late
+    if (before !== undefined && before.revision > revision && !whole) return; // an older write, seen late
     this.#claims.set(shard, { owner, revision });
     const had = before?.owner.id === this.#self.id;
     const has = owner.id === this.#self.id;
-    if (has && !had) this.emit('acquired', shard);
+    if (this.#suspended) {
+      // Nothing is held while suspended (resume() acquires what the directory says then).
+    } else if (has && !had) this.emit('acquired', shard);
     else if (had && !has) this.#lost(shard);
     if (before?.owner.id !== owner.id) this.emit('owner', shard);
   }
@@ -239,7 +283,7 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
     const before = this.#claims.get(shard);
     if (before === undefined) return;
     this.#claims.delete(shard);
-    if (before.owner.id === this.#self.id) this.#lost(shard);
+    if (before.owner.id === this.#self.id && !this.#suspended) this.#lost(shard);
     this.emit('owner', shard);
   }
 }

@@ -20,7 +20,7 @@ import type { ClusterStoreConfig } from '../actors/cluster-options.js';
 import { loadNats, type KV, type NatsConnection, type Stream } from './nats.js';
 
 /** Opens the store on this thread: its own NATS connection, the bucket of records and the stream of messages. */
-export async function openSharedStore(config: ClusterStoreConfig, home: (name: string, key: string) => boolean): Promise<SharedEntityStore> {
+export async function openSharedStore(config: ClusterStoreConfig, home: (name: string, key: string) => boolean, held: () => boolean): Promise<SharedEntityStore> {
   const nats = await loadNats();
   let nc: NatsConnection;
   try {
@@ -31,7 +31,7 @@ export async function openSharedStore(config: ClusterStoreConfig, home: (name: s
   try {
     const kv = await nats.bucket(nc, `${config.namespace}-entities`, 0, config.replicas);
     const stream = await nats.stream(nc, `${config.namespace}-mailbox`, `${config.namespace}.m.>`, config.replicas);
-    return new SharedEntityStore({ nc, kv, stream, subjectPrefix: `${config.namespace}.m`, shards: config.shards, home });
+    return new SharedEntityStore({ nc, kv, stream, subjectPrefix: `${config.namespace}.m`, shards: config.shards, home, held });
   } catch (error) {
     await nc.close();
     throw new StorageError(`the entity store could not open its bucket and stream in NATS: ${(error as Error).message}`, { cause: error });
@@ -81,6 +81,8 @@ export interface SharedStoreOptions {
   readonly shards: number;
   /** Whether a key lives on this thread (of those its node owns). */
   readonly home: (name: string, key: string) => boolean;
+  /** Whether the node's lease on its shards holds (shard-map.ts): nothing is written without it. */
+  readonly held: () => boolean;
 }
 
 export class SharedEntityStore implements EntityStore {
@@ -236,6 +238,7 @@ export class SharedEntityStore implements EntityStore {
 
   async put(id: string, seq: number, record: Uint8Array): Promise<void> {
     if (this.#closed) throw new StorageError('the entity store is closed');
+    if (!this.#o.held()) throw lapsed(id);
     const [name, key] = splitId(id);
     const bytes = new Uint8Array(8 + record.length);
     new DataView(bytes.buffer).setFloat64(0, seq);
@@ -403,6 +406,10 @@ export class SharedEntityStore implements EntityStore {
         const rec = this.#records.get(id);
         if (rec === undefined) throw new StorageError(`entity ${printable(id)} is not held by this node now`);
         if (!change(rec) || lazy) return;
+        if (!this.#o.held()) {
+          await this.#reread(id); // what changed above did not stand
+          throw lapsed(id);
+        }
         const keyed = rec.reminders.size > 0 || rec.outbox.size > 0;
         try {
           const value = encodeStandalone(encodeRec(rec));
@@ -469,6 +476,10 @@ export class SharedEntityStore implements EntityStore {
 /** A key id as a subject or KV key token. */
 function token(id: string): string {
   return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+function lapsed(id: string): StorageError {
+  return new StorageError(`entity ${printable(id)} cannot be written now: this node's lease on its shards lapsed (no heartbeat went through for downAfterMs), and another node may hold it`);
 }
 
 function printable(id: string): string {

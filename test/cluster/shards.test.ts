@@ -124,6 +124,40 @@ describe.skipIf(url === '')('the shard directory', () => {
     expect(a.dir.owned().length + b.dir.owned().length).toBe(COUNT);
   });
 
+  it("N4: a node whose lease lapsed suspends: its shards are let go at once and nothing is claimed; resumed, it reads the directory whole and takes back only what it still holds", async () => {
+    const nats = await loadNats();
+    const kv = await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1);
+    let live: ShardOwner[] = [];
+    const a = node('a', kv, () => live);
+    const b = node('b', kv, () => live);
+    live = [a.owner, b.owner];
+    await Promise.all([a.dir.start(), b.dir.start()]);
+    await settled([a.dir, b.dir], live);
+    const held = a.dir.owned();
+    a.events.length = 0;
+    a.dir.suspend();
+    expect(a.events).toEqual(held.map((s) => `-${s}`));
+    // Declared down meanwhile: b takes one of its shards, and a free shard that a is preferred for appears.
+    const [taken, kept] = held as [number, number, ...number[]];
+    const entry = (await kv.get(`s.${taken}`))!;
+    await kv.update(`s.${taken}`, JSON.stringify(b.owner), entry.revision);
+    await kv.delete(`s.${kept}`);
+    live = [a.owner];
+    await a.dir.rebalance(); // suspended: claims nothing
+    await until(() => a.dir.ownerOf(taken)?.id === b.owner.id && a.dir.ownerOf(kept) === null, 5000, "a's watch to see the changes");
+    expect(a.events).toEqual(held.map((s) => `-${s}`));
+    expect((await kv.get(`s.${kept}`))?.operation ?? 'none').not.toBe('PUT');
+    // Resumed: what the directory says a holds comes back, the shard b took does not; then the rules
+    // run again (a claims the free shard it is preferred for).
+    live = [a.owner, b.owner];
+    await a.dir.resume();
+    const back = a.events.slice(held.length);
+    expect(back).toEqual([...held.filter((s) => s !== taken && s !== kept).map((s) => `+${s}`), `+${kept}`]);
+    expect(a.dir.ownerOf(taken)?.id).toBe(b.owner.id);
+    await settled([a.dir, b.dir], live);
+    expect(a.dir.ownerOf(kept)?.id).toBe(a.owner.id);
+  });
+
   it('a key maps to the same shard on every node', () => {
     expect(shardOf('Account', 'alice', 1024)).toBe(shardOf('Account', 'alice', 1024));
     const spread = new Set(Array.from({ length: 1000 }, (_, i) => shardOf('Account', `k${i}`, 64)));

@@ -28,6 +28,8 @@ export function startNode(servers: string | readonly string[], name: string, nam
     const timer = setTimeout(() => reject(new Error(`node ${name} did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       if (!chunk.toString().includes('ready')) return;
+      // TROUPE_NODE_STDERR=1: what the node writes on stderr once ready (its warnings) shows, named.
+      if (process.env['TROUPE_NODE_STDERR'] === '1') child.stderr.on('data', (c: Buffer) => process.stderr.write(`[${name}] ${c.toString()}`));
       clearTimeout(timer);
       resolve({
         name,

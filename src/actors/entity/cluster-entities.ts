@@ -40,7 +40,7 @@ export function joinClusterEntities(host: ClusterEntityHost, boot: ClusterEntiti
   const routing = new EntityRouting(host, map, (address, type, payload, trace) => host.entities.hold(host.current, address, type, payload, trace));
   const open = async (): Promise<ShardedStore> => {
     const { openSharedStore } = await import('../../cluster/shared-entity-store.js');
-    return openSharedStore(boot.store, (name, key) => homeOf(name, key, host.workers) === host.self);
+    return openSharedStore(boot.store, (name, key) => homeOf(name, key, host.workers) === host.self, () => map.held());
   };
   const forward: Forward = (address, a, receipt) => {
     // Main carries it on from here: it leaves this thread's custody.

@@ -1,7 +1,7 @@
 // In a cluster, one thread's share of the entity shards its node owns. A message for a key is
 // taken here only while its shard lives on this node (shard-map.ts), once this thread has read
-// the shard (its keys with messages waiting, from the store the nodes share) and the key itself;
-// until then it waits, in order. One whose shard is elsewhere goes on to main, which carries it to
+// the shard (its keys with messages waiting, from the store the nodes share) and the key itself,
+// and while the node's lease on its shards holds (shard-map.ts); until then it waits, in order. One whose shard is elsewhere goes on to main, which carries it to
 // the owner: so a message that set out just as its shard moved still reaches the one activation.
 
 import type { EntityAddress } from './entity-ref.js';
@@ -21,6 +21,9 @@ export interface ShardedStore extends EntityStore {
   rememberModule(name: string, moduleUrl: string): void;
 }
 
+/** How often arrivals waiting for the node's lease look at it again. */
+const LEASE_POLL_MS = 20;
+
 /** How an arrival goes on: `again` takes it up where it waited, `fail` refuses it. */
 interface Waiting {
   readonly again: () => void;
@@ -38,6 +41,9 @@ export class EntityShards {
   readonly #forShard = new Map<number, Waiting[]>();
   /** Arrivals waiting for their key to be read. */
   readonly #forKey = new Map<string, Waiting[]>();
+  /** Arrivals waiting for the node's lease to be renewed (or their shard to leave). */
+  #forLease: Waiting[] = [];
+  #leaseTimer: NodeJS.Timeout | null = null;
 
   constructor(map: ShardMap, open: () => Promise<ShardedStore>) {
     this.map = map;
@@ -74,7 +80,14 @@ export class EntityShards {
       return 'waits';
     }
     const loading = this.#store.load(id);
-    if (loading === null) return 'here';
+    if (loading === null) {
+      if (this.map.held() && this.#forLease.length === 0) return 'here';
+      // Paused past its lease, this node may have lost the shard without knowing it yet (and what
+      // waits for the lease goes first: in order).
+      this.#forLease.push(waiting);
+      this.#leaseTimer ??= setTimeout(() => this.#leaseChecked(), LEASE_POLL_MS);
+      return 'waits';
+    }
     const queue = [waiting];
     this.#forKey.set(id, queue);
     loading.then(
@@ -88,6 +101,18 @@ export class EntityShards {
       },
     );
     return 'waits';
+  }
+
+  /**
+   * What waits for the lease is looked at again every few milliseconds: main renews it, or marks
+   * the shards elsewhere until it has read the directory again (then it goes on to main). The
+   * lease is in shared memory, and main tells the threads nothing when it renews it.
+   */
+  #leaseChecked(): void {
+    this.#leaseTimer = null;
+    const waiting = this.#forLease;
+    this.#forLease = [];
+    for (const w of waiting) w.again(); // those that must wait still come back, in order
   }
 
   /** `shards` are read (acquired): what waited for them goes on. */
