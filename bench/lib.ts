@@ -64,6 +64,29 @@ export async function measure(
   });
 }
 
+/**
+ * Tasks whose rates are compared with each other, measured in turns: `turns` short runs of every
+ * task, in alternating order (A B, then B A, ...), each task's figures the medians of its turns.
+ * Two paths of nearly the same cost, measured one after the other for a second each, differ by
+ * what the shared machine did in each second; in turns they share it.
+ */
+export async function measureInTurns(tasks: Parameters<typeof measure>[0], turns = QUICK ? 2 : 6): Promise<Measured[]> {
+  const all: Measured[][] = tasks.map(() => []);
+  const timeMs = (QUICK ? 250 : 1000) / turns;
+  for (let t = 0; t < turns; t++) {
+    const order = t % 2 === 0 ? tasks.map((_, i) => i) : tasks.map((_, i) => tasks.length - 1 - i);
+    const measured = await measure(order.map((i) => tasks[i]!), { timeMs: Math.max(100, timeMs), warmupMs: t === 0 ? undefined : 20 });
+    order.forEach((i, k) => all[i]!.push(measured[k]!));
+  }
+  return tasks.map((task, i) => ({
+    name: task.name,
+    rate: median(all[i]!.map((m) => m.rate)),
+    p50Ms: median(all[i]!.map((m) => m.p50Ms)),
+    p99Ms: median(all[i]!.map((m) => m.p99Ms)),
+    samples: all[i]!.reduce((sum, m) => sum + m.samples, 0),
+  }));
+}
+
 export interface RatioLine {
   readonly bench: string;
   readonly subject: string;
