@@ -123,7 +123,9 @@ export async function loadNats(): Promise<NatsClient> {
     async connect({ creds, ...options }) {
       // A creds file's content (cluster.creds): made into an authenticator here, on each thread that connects.
       if (creds !== undefined) options['authenticator'] = transport.credsAuthenticator(typeof creds === 'string' ? new TextEncoder().encode(creds) : (creds as Uint8Array));
-      return (await transport.connect(options)) as unknown as NatsConnection;
+      // No stack captured at each request for its would-be timeout (a new Error per request: a fifth
+      // of a store thread's time under load); troupe's errors say what the call was. `connection` may set it back.
+      return (await transport.connect({ noAsyncTraces: true, ...options })) as unknown as NatsConnection;
     },
     async bucket(nc, name, ttlMs, replicas) {
       const kvm = new kv.Kvm(nc as unknown as ConstructorParameters<typeof kv.Kvm>[0]);
