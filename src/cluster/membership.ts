@@ -52,8 +52,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
   #timer: NodeJS.Timeout | null = null;
   #watch: { stop(): void } | null = null;
   #closed = false;
-  /** A heartbeat or listing under way: the next tick skips rather than pile up. */
+  /** A heartbeat under way: the next tick skips rather than pile up. */
   #busy = false;
+  /** A listing of the members under way (it may take longer than a heartbeat: it does not hold them back). */
+  #listing = false;
+  #listFailures = 0;
   /** Heartbeats failed in a row (NATS failing over): the first and the recovery are reported. */
   #failures = 0;
   /** Told of each heartbeat that went through, with when it was sent (the node's lease runs from then). */
@@ -154,13 +157,25 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#busy = true;
     try {
       await this.#put();
-      await this.#reconcile();
       if (this.#failures > 0) this.#logger.warn(`cluster: heartbeats go through again, after ${this.#failures} failed`);
       this.#failures = 0;
     } catch (error) {
       if (!this.#closed && this.#failures++ === 0) this.#logger.warn(`cluster: heartbeat failed (reported once until one goes through): ${(error as Error).message}`);
     } finally {
       this.#busy = false;
+    }
+    // The listing apart: a slow one (a loaded server) delays what this node learns of the others,
+    // never its own heartbeats, which the others (and its lease) depend on.
+    if (this.#listing || this.#closed) return;
+    this.#listing = true;
+    try {
+      await this.#reconcile();
+      if (this.#listFailures > 0) this.#logger.warn(`cluster: the members are listed again, after ${this.#listFailures} failed listings`);
+      this.#listFailures = 0;
+    } catch (error) {
+      if (!this.#closed && this.#listFailures++ === 0) this.#logger.warn(`cluster: the members could not be listed (reported once until a listing goes through): ${(error as Error).message}`);
+    } finally {
+      this.#listing = false;
     }
   }
 
@@ -178,8 +193,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** Lists the bucket: who is there now (what a watch misses: expired keys). */
   async #reconcile(): Promise<void> {
     const present = new Map<string, MemberRecord | null>();
-    // Bounded (a listing that stalls would hold back every heartbeat after it): the next tick lists again.
-    const keys = await this.#kv.keys('node.>', Math.max(1000, 2 * this.#heartbeatMs));
+    // Bounded (a listing can stall for good after a pause): the next tick lists again.
+    const keys = await this.#kv.keys('node.>');
     for await (const key of keys) {
       const entry = await this.#kv.get(key);
       if (entry === null || entry.operation !== 'PUT') continue;

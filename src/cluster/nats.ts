@@ -90,16 +90,20 @@ function boundedKeys(raw: RawKV, name: string): KV {
     async keys(filter, timeoutMs = LIST_MS) {
       const keys: string[] = [];
       let timer: NodeJS.Timeout | undefined;
-      const iterator = await raw.keys(filter);
+      let iterator: { stop(): void } | null = null;
+      // The listing's consumer is made within the bound too.
       const listing = (async () => {
-        for await (const key of iterator) keys.push(key);
+        const listed = await raw.keys(filter);
+        iterator = listed;
+        for await (const key of listed) keys.push(key);
       })();
       const late = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          iterator.stop();
+          (iterator as { stop(): void } | null)?.stop();
           reject(new Error(`listing the keys ${filter} of bucket ${name} took over ${timeoutMs} ms`));
         }, timeoutMs);
       });
+      listing.catch(() => undefined); // a listing that fails after its bound is not unhandled
       try {
         await Promise.race([listing, late]);
       } finally {

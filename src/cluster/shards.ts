@@ -18,9 +18,6 @@ import { fnv1a, score } from '../actors/hash.js';
 import type { Logger } from '../actors/logger.js';
 import type { KV } from './nats.js';
 
-/** How long a reading of the whole directory may take when the lease is renewed (tried again at the next heartbeat). */
-const RESUME_LIST_MS = 2000;
-
 export interface ShardOwner {
   /** The owner's system id (one per process start). */
   readonly id: string;
@@ -153,7 +150,7 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
   async resume(): Promise<void> {
     if (!this.#suspended) return;
     const read = new Map<number, { text: string; revision: number }>();
-    for await (const key of await this.#kv.keys('s.>', RESUME_LIST_MS)) {
+    for await (const key of await this.#kv.keys('s.>')) {
       const entry = await this.#kv.get(key);
       if (entry !== null && entry.operation === 'PUT') read.set(Number(key.slice(2)), { text: entry.string(), revision: entry.revision });
     }
