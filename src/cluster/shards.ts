@@ -18,6 +18,9 @@ import { fnv1a, score } from '../actors/hash.js';
 import type { Logger } from '../actors/logger.js';
 import type { KV } from './nats.js';
 
+/** How often the directory's watch is made again, by default. */
+const REWATCH_MS = 30_000;
+
 export interface ShardOwner {
   /** The owner's system id (one per process start). */
   readonly id: string;
@@ -73,11 +76,14 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
   #balancing: Promise<void> | null = null;
   /** What must be done with a shard here before it is handed over (what lives on it stops). */
   readonly #drain: (shard: number) => Promise<void>;
+  /** How often the watch is made again (#keepWatching). */
+  readonly #rewatchMs: number;
   /** The lease lapsed: this node holds nothing here until resume() read the directory again. */
   #suspended = false;
 
-  constructor(kv: KV, count: number, self: ShardOwner, members: () => readonly ShardOwner[], logger: Logger, drain: (shard: number) => Promise<void> = () => Promise.resolve()) {
+  constructor(kv: KV, count: number, self: ShardOwner, members: () => readonly ShardOwner[], logger: Logger, drain: (shard: number) => Promise<void> = () => Promise.resolve(), rewatchMs = REWATCH_MS) {
     super();
+    this.#rewatchMs = rewatchMs;
     this.#drain = drain;
     this.#kv = kv;
     this.count = count;
@@ -93,20 +99,37 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
       const entry = await this.#kv.get(key);
       if (entry !== null && entry.operation === 'PUT') this.#record(entry.key, entry.string(), entry.revision);
     }
-    const watch = await this.#kv.watch({ key: 's.>' });
-    this.#watch = watch;
-    void (async () => {
+    void this.#keepWatching();
+    await this.rebalance();
+  }
+
+  /**
+   * Follows the directory. The watch is made again every rewatchMs, and whenever it ends: a new
+   * watch's first values are the whole directory, so one that stalled (seen after the process was
+   * paused) keeps this node blind to it for rewatchMs at most.
+   */
+  async #keepWatching(): Promise<void> {
+    while (!this.#closed) {
+      let timer: NodeJS.Timeout | undefined;
       try {
+        const watch = await this.#kv.watch({ key: 's.>' });
+        this.#watch = watch;
+        if (this.#closed) watch.stop();
+        timer = setTimeout(() => watch.stop(), this.#rewatchMs);
+        timer.unref();
         for await (const entry of watch) {
           if (this.#closed) break;
           if (entry.operation === 'PUT') this.#record(entry.key, entry.string(), entry.revision);
-          else this.#forget(entry.key);
+          else this.#forget(entry.key, entry.revision);
         }
       } catch (error) {
-        if (!this.#closed) this.#logger.warn(`cluster: the shard directory's watch ended: ${(error as Error).message}`);
+        if (this.#closed) break;
+        this.#logger.warn(`cluster: the shard directory's watch ended (made again in a second): ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      } finally {
+        clearTimeout(timer);
       }
-    })();
-    await this.rebalance();
+    }
   }
 
   /** Who holds `shard`, as the directory last said; null: no one. */
@@ -275,12 +298,14 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
     if (before?.owner.id !== owner.id) this.emit('owner', shard);
   }
 
-  #forget(key: string): void {
+  /** `key` was deleted (at `revision`: a delete older than what was read since changes nothing). */
+  #forget(key: string, revision = Infinity): void {
     const shard = Number(key.slice(2));
     const before = this.#claims.get(shard);
-    if (before === undefined) return;
+    if (before === undefined || before.revision > revision) return;
     this.#claims.delete(shard);
     if (before.owner.id === this.#self.id && !this.#suspended) this.#lost(shard);
     this.emit('owner', shard);
   }
+
 }

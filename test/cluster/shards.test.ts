@@ -158,6 +158,33 @@ describe.skipIf(url === '')('the shard directory', () => {
     expect(a.dir.ownerOf(kept)?.id).toBe(a.owner.id);
   });
 
+  it('N4: a watch of the directory that stalls (as after a pause) is made again: what changed meanwhile is seen within rewatchMs', async () => {
+    const nats = await loadNats();
+    const kv = await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1);
+    let watches = 0;
+    // The first watch delivers nothing, ever, until it is stopped; the next ones are real.
+    const stalling: KV = {
+      ...kv,
+      watch: async (options) => {
+        if (watches++ > 0) return kv.watch(options);
+        let stop!: () => void;
+        const stopped = new Promise<void>((resolve) => (stop = resolve));
+        return { stop, [Symbol.asyncIterator]: async function* () { await stopped; } } as unknown as Awaited<ReturnType<KV['watch']>>;
+      },
+    };
+    const owner = { id: `a-${randomBytes(3).toString('hex')}`, name: 'a' };
+    const dir = new ShardDirectory(stalling, COUNT, owner, () => [owner], quiet, undefined, 300);
+    open.push(dir);
+    await dir.start();
+    expect(dir.owned().length).toBe(COUNT);
+    // Another node writes shard 5 behind its back.
+    const entry = (await kv.get('s.5'))!;
+    await kv.update('s.5', JSON.stringify({ id: 'other', name: 'other' }), entry.revision);
+    await until(() => dir.ownerOf(5)?.id === 'other', 5000, 'the change seen through a watch made again');
+    expect(watches).toBeGreaterThan(1);
+    expect(dir.owned()).not.toContain(5);
+  });
+
   it('a key maps to the same shard on every node', () => {
     expect(shardOf('Account', 'alice', 1024)).toBe(shardOf('Account', 'alice', 1024));
     const spread = new Set(Array.from({ length: 1000 }, (_, i) => shardOf('Account', `k${i}`, 64)));
