@@ -65,9 +65,10 @@ export class Cluster extends EventEmitter<MembershipEvents> {
    * @internal The NATS connection closed for good (the client gave up reconnecting) while the
    * system runs: every other node is out of reach; they leave (reason 'down'), and calls to them fail.
    */
-  connectionLost(logger: Logger): void {
+  connectionLost(logger: Logger, lease?: { lost(): void }): void {
     if (this.#closed !== null) return; // a close of this node's own
     logger.error('cluster: the NATS connection is closed for good: every other node is out of reach');
+    lease?.lost(); // its entity shards cannot be held either
     this.#gateway.connectionLost();
     for (const member of this.#membership.lost()) {
       this.#gateway.nodeGone(member.id);
@@ -200,7 +201,7 @@ export async function joinCluster(options: ResolvedCluster, node: ActorNode, thr
     let joined = false;
     void nc.closed().then(() => {
       clearInterval(probe);
-      if (joined) cluster.connectionLost(logger); // not a join that failed (closed below)
+      if (joined) cluster.connectionLost(logger, lease); // not a join that failed (closed below)
     });
     await membership.start();
     // The members are known: the shards this node should hold are claimed (in a bucket of their own, no TTL).

@@ -45,8 +45,9 @@ export interface KV {
   /** Deletes `key` (with previousSeq: only if its revision is still that one). */
   delete(key: string, options?: { previousSeq?: number }): Promise<void>;
   /**
-   * The keys under `filter`, listed within `timeoutMs` (default 5 s) or rejected: a listing can
-   * stall for good (seen after the process was paused), and what waits for it must go on.
+   * The keys under `filter`; rejected if the listing stalls, nothing coming for `timeoutMs`
+   * (default 5 s): one can stall for good (seen after the process was paused), and what waits for
+   * it must go on.
    */
   keys(filter: string, timeoutMs?: number): Promise<string[]>;
   watch(options: { key: string }): Promise<AsyncIterable<KvEntry> & { stop(): void }>;
@@ -91,18 +92,28 @@ function boundedKeys(raw: RawKV, name: string): KV {
       const keys: string[] = [];
       let timer: NodeJS.Timeout | undefined;
       let iterator: { stop(): void } | null = null;
-      // The listing's consumer is made within the bound too.
+      let timedOut = false;
+      let fail!: (error: Error) => void;
+      const late = new Promise<never>((_, reject) => (fail = reject));
+      // The bound is on a pause in the listing, not on its whole: a long one that goes on is let be.
+      const arm = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          timedOut = true;
+          iterator?.stop();
+          fail(new Error(`listing the keys ${filter} of bucket ${name} stalled: nothing came for ${timeoutMs} ms`));
+        }, timeoutMs);
+      };
+      arm();
       const listing = (async () => {
         const listed = await raw.keys(filter);
         iterator = listed;
-        for await (const key of listed) keys.push(key);
+        if (timedOut) listed.stop(); // made after its bound passed: stopped at once
+        for await (const key of listed) {
+          keys.push(key);
+          arm();
+        }
       })();
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          (iterator as { stop(): void } | null)?.stop();
-          reject(new Error(`listing the keys ${filter} of bucket ${name} took over ${timeoutMs} ms`));
-        }, timeoutMs);
-      });
       listing.catch(() => undefined); // a listing that fails after its bound is not unhandled
       try {
         await Promise.race([listing, late]);

@@ -18,42 +18,47 @@ import type { ShardDirectory } from './shards.js';
 export class ShardLease {
   readonly #map: ShardMap;
   readonly #directory: () => ShardDirectory | null;
-  /** How long a heartbeat holds the lease, from when it was sent. */
+  readonly #downAfterMs: number;
+  /** How long a heartbeat holds the lease for the threads, from when it was sent. */
   readonly #leaseMs: number;
   readonly #logger: Logger;
-  /** The lease lapsed: the directory is suspended until a heartbeat goes through and it is read again. */
-  #suspended = false;
+  /** When the last heartbeat that renewed the lease was sent. */
+  #lastOk = 0;
+  /** The directory is suspended (since when): renewed only by a heartbeat sent after that, once the directory is read again. */
+  #suspendedAt: number | null = null;
   /** A reading of the directory under way. */
   #resuming = false;
-  /** Until when the latest heartbeat would hold the lease, once the directory is read again. */
+  /** When the latest heartbeat since the suspension was sent. */
   #next = 0;
 
   constructor(map: ShardMap, directory: () => ShardDirectory | null, downAfterMs: number, logger: Logger) {
     this.#map = map;
     this.#directory = directory;
-    // The margin covers what lies between a thread's look at the lease and its write landing.
+    this.#downAfterMs = downAfterMs;
+    // The threads stop a tenth early: the margin covers what lies between a look at the lease and a write landing.
     this.#leaseMs = downAfterMs - Math.ceil(downAfterMs / 10);
     this.#logger = logger;
   }
 
   /** A heartbeat sent at `sentAt` went through. */
   beat(sentAt: number): void {
-    const until = sentAt + this.#leaseMs;
     const directory = this.#directory();
-    if (directory === null || (!this.#suspended && this.#map.held())) {
-      // Held all along (or nothing held yet: the directory is read at its start anyway).
-      this.#map.setLease(Math.max(until, this.#map.leaseUntil()));
+    if (directory === null || (this.#suspendedAt === null && Date.now() < this.#lastOk + this.#downAfterMs)) {
+      // Its key never expired since the last one (or nothing is held yet: the directory is read at its start anyway).
+      this.#renew(sentAt);
       return;
     }
     this.#suspend(directory);
-    this.#next = until;
+    if (sentAt < this.#suspendedAt!) return; // sent before the suspension: it says nothing of what happened since
+    this.#next = Math.max(this.#next, sentAt);
     if (this.#resuming) return;
     this.#resuming = true;
     directory.resume().then(
       () => {
         this.#resuming = false;
-        this.#suspended = false;
-        this.#map.setLease(this.#next);
+        if (this.#suspendedAt === null) return;
+        this.#suspendedAt = null;
+        this.#renew(this.#next);
         this.#logger.warn('cluster: the lease on entity shards holds again: the shard directory was read again, and this node took back what it still holds');
       },
       (error: unknown) => {
@@ -63,17 +68,33 @@ export class ShardLease {
     );
   }
 
-  /** At each heartbeat's tick: a lease that lapsed suspends the directory at once, without waiting for the next heartbeat to go through. */
+  /**
+   * At each heartbeat's tick. The threads stopped at the lease's end already; main suspends the
+   * directory once the node may have been declared down (downAfterMs since its last heartbeat
+   * that went through was sent), without waiting for the next heartbeat to go through.
+   */
   check(): void {
     const directory = this.#directory();
-    if (directory !== null && !this.#map.held()) this.#suspend(directory);
+    if (directory !== null && this.#suspendedAt === null && Date.now() >= this.#lastOk + this.#downAfterMs) this.#suspend(directory);
+  }
+
+  /** The connection to NATS is gone for good: the directory is suspended, what waits here goes on to main (and fails there). */
+  lost(): void {
+    const directory = this.#directory();
+    this.#map.setLease(0);
+    if (directory !== null) this.#suspend(directory);
+  }
+
+  #renew(sentAt: number): void {
+    this.#lastOk = Math.max(this.#lastOk, sentAt);
+    this.#map.setLease(Math.max(this.#lastOk + this.#leaseMs, this.#map.leaseUntil()));
   }
 
   #suspend(directory: ShardDirectory): void {
-    if (this.#suspended) return;
-    this.#suspended = true;
-    const until = this.#map.leaseUntil();
-    this.#logger.warn(`cluster: this node's lease on its entity shards lapsed ${Date.now() - until} ms ago (no heartbeat went through in time): its shards are let go here until the directory is read again`);
+    if (this.#suspendedAt !== null) return;
+    this.#suspendedAt = Date.now();
+    this.#next = 0;
+    this.#logger.warn(`cluster: this node's lease on its entity shards lapsed (no heartbeat went through for ${this.#suspendedAt - this.#lastOk} ms): its shards are let go here until the directory is read again`);
     directory.suspend();
   }
 }

@@ -80,6 +80,8 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
   readonly #rewatchMs: number;
   /** The lease lapsed: this node holds nothing here until resume() read the directory again. */
   #suspended = false;
+  /** leave() was called: a resume() under way acquires nothing. */
+  #leaving = false;
 
   constructor(kv: KV, count: number, self: ShardOwner, members: () => readonly ShardOwner[], logger: Logger, drain: (shard: number) => Promise<void> = () => Promise.resolve(), rewatchMs = REWATCH_MS) {
     super();
@@ -171,22 +173,55 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
    * meanwhile), and the shards it says this node holds are acquired again; then the rules run.
    */
   async resume(): Promise<void> {
-    if (!this.#suspended) return;
+    if (!this.#suspended || this.#leaving) return;
     const read = new Map<number, { text: string; revision: number }>();
+    let newest = 0;
     for await (const key of await this.#kv.keys('s.>')) {
       const entry = await this.#kv.get(key);
-      if (entry !== null && entry.operation === 'PUT') read.set(Number(key.slice(2)), { text: entry.string(), revision: entry.revision });
+      if (entry === null) continue;
+      newest = Math.max(newest, entry.revision);
+      if (entry.operation === 'PUT') read.set(Number(key.slice(2)), { text: entry.string(), revision: entry.revision });
     }
-    if (!this.#suspended || this.#closed) return;
-    for (const shard of [...this.#claims.keys()]) if (!read.has(shard)) this.#forget(`s.${shard}`);
-    for (const [shard, { text, revision }] of read) this.#record(`s.${shard}`, text, revision, true);
+    if (!this.#suspended || this.#closed || this.#leaving) return;
+    // What the reading did not find is gone, unless it was written after (a revision only grows).
+    for (const shard of [...this.#claims.keys()]) if (!read.has(shard)) this.#forget(`s.${shard}`, newest);
+    for (const [shard, { text, revision }] of read) this.#record(`s.${shard}`, text, revision);
+    // Each shard the directory still gives this node is written again, by compare-and-set on the
+    // revision read: another node whose claim of it was on its way meanwhile cannot hold it too.
+    const mine = this.owned();
+    const value = JSON.stringify(this.#self);
+    const kept = await Promise.all(
+      mine.map(async (shard) => {
+        const claim = this.#claims.get(shard);
+        if (claim === undefined || claim.owner.id !== this.#self.id) return false;
+        try {
+          this.#record(`s.${shard}`, value, await this.#kv.update(`s.${shard}`, value, claim.revision));
+          return true;
+        } catch {
+          // Taken meanwhile: its owner is not known here until the watch brings the write.
+          if (this.#claims.get(shard) === claim) {
+            this.#claims.delete(shard);
+            this.emit('owner', shard);
+          }
+          return false;
+        }
+      }),
+    );
+    if (!this.#suspended || this.#closed || this.#leaving) return;
     this.#suspended = false;
-    for (const shard of this.owned()) this.emit('acquired', shard);
+    for (const [i, shard] of mine.entries()) if (kept[i] === true && this.#claims.get(shard)?.owner.id === this.#self.id) this.emit('acquired', shard);
     await this.rebalance();
   }
 
   /** Hands every shard this node holds to the member preferred among the others (or frees it). */
   async leave(): Promise<void> {
+    this.#leaving = true;
+    if (this.#suspended) {
+      // Its shards are let go here already, and it cannot know which the others took meanwhile:
+      // they claim what is left once it has left the membership.
+      this.close();
+      return;
+    }
     await this.#balancing;
     await Promise.all(this.#handing.values());
     const others = this.#members().filter((m) => m.id !== this.#self.id);
@@ -274,8 +309,7 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
     if (!this.#releasing.delete(shard)) this.emit('released', shard);
   }
 
-  /** `whole`: from a reading of the whole directory, which stands even over a later revision seen (it was deleted and made again). */
-  #record(key: string, text: string, revision: number, whole = false): void {
+  #record(key: string, text: string, revision: number): void {
     const shard = Number(key.slice(2));
     if (!Number.isInteger(shard) || shard < 0 || shard >= this.count) return;
     let owner: ShardOwner;
@@ -287,7 +321,7 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
       return;
     }
     const before = this.#claims.get(shard);
-    if (before !== undefined && before.revision > revision && !whole) return; // an older write, seen late
+    if (before !== undefined && before.revision > revision) return; // an older write, seen late
     this.#claims.set(shard, { owner, revision });
     const had = before?.owner.id === this.#self.id;
     const has = owner.id === this.#self.id;

@@ -350,6 +350,11 @@ export class SharedEntityStore implements EntityStore {
     return this.#mail.get(id) ?? [];
   }
 
+  ended(id: string, seq: number): boolean {
+    const rec = this.#records.get(id);
+    return rec !== undefined && (seq <= rec.floor || rec.ended.has(seq));
+  }
+
   tries(id: string, seq: number): number {
     return this.#records.get(id)?.tries.get(seq) ?? 0;
   }

@@ -12,8 +12,8 @@ import type { ShardDirectory } from '../../src/cluster/shards.js';
 import { until } from '../support/wait.js';
 
 const quiet = { warn: () => undefined, error: () => undefined };
-const DOWN_AFTER_MS = 1000;
-const LEASE_MS = 900; // downAfterMs less a tenth
+const DOWN_AFTER_MS = 60_000;
+const LEASE_MS = 54_000; // the threads stop a tenth early
 
 /** A directory that records what it is told, and whose reading ends when the test says. */
 function standIn(): { directory: ShardDirectory; calls: string[]; read: () => void; fail: () => void } {
@@ -29,42 +29,59 @@ function standIn(): { directory: ShardDirectory; calls: string[]; read: () => vo
   return { directory, calls, read: () => settle!.resolve(), fail: () => settle!.reject(new Error('no answer')) };
 }
 
+/** A lease whose last heartbeat that went through was sent `agoMs` ago, with its directory read. */
+function leased(agoMs: number): { map: ShardMap; lease: ShardLease } & ReturnType<typeof standIn> {
+  const map = new ShardMap(8);
+  const stand = standIn();
+  let started = false;
+  const lease = new ShardLease(map, () => (started ? stand.directory : null), DOWN_AFTER_MS, quiet);
+  lease.beat(Date.now() - agoMs); // before the directory is read: simply held (as far as it goes)
+  started = true;
+  return { map, lease, ...stand };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 2));
+
 describe('the lease on entity shards', () => {
-  it('N4: is renewed by each heartbeat that goes through while it holds; lapsed, the directory is suspended once', () => {
+  it('N4: holds from the first heartbeat, and each heartbeat renews it while it holds', () => {
     const map = new ShardMap(8);
-    const { directory, calls } = standIn();
-    let started = false;
-    const lease = new ShardLease(map, () => (started ? directory : null), DOWN_AFTER_MS, quiet);
     expect(map.held()).toBe(false); // nothing is taken before the first heartbeat
-    const first = Date.now();
-    lease.beat(first); // before the directory is read: simply held
-    expect(map.leaseUntil()).toBe(first + LEASE_MS);
-    started = true;
-    lease.beat(first + 200);
-    expect(map.leaseUntil()).toBe(first + 200 + LEASE_MS);
+    const { lease, calls, map: held } = leased(0);
+    expect(held.held()).toBe(true);
+    const sent = Date.now();
+    lease.beat(sent);
+    expect(held.leaseUntil()).toBe(sent + LEASE_MS);
     lease.check();
     expect(calls).toEqual([]);
-    map.setLease(Date.now() - 1); // the process was paused past it
-    expect(map.held()).toBe(false);
+  });
+
+  it('N4: the threads stop a tenth early; a heartbeat answered before downAfterMs renews it without a suspension (the key never expired)', () => {
+    const { map, lease, calls } = leased(57_000);
+    expect(map.held()).toBe(false); // past the threads' bound
+    lease.check();
+    expect(calls).toEqual([]); // not yet past downAfterMs
+    const sent = Date.now() - 100;
+    lease.beat(sent);
+    expect(calls).toEqual([]);
+    expect(map.held()).toBe(true);
+    expect(map.leaseUntil()).toBe(sent + LEASE_MS);
+  });
+
+  it('N4: past downAfterMs the directory is suspended once; only a heartbeat sent after that, then a whole reading of the directory, renew it; a reading that fails is made again at the next heartbeat', async () => {
+    const { map, lease, calls, read, fail } = leased(61_000);
     lease.check();
     lease.check();
     expect(calls).toEqual(['suspend']);
-  });
-
-  it('N4: lapsed, it holds again only once a heartbeat went through and the directory was read whole; a reading that fails is made again at the next heartbeat', async () => {
-    const map = new ShardMap(8);
-    const { directory, calls, read, fail } = standIn();
-    const lease = new ShardLease(map, () => directory, DOWN_AFTER_MS, quiet);
-    map.setLease(Date.now() - 1);
-    lease.check();
-    const sent = Date.now();
-    lease.beat(sent);
+    lease.beat(Date.now() - 10); // sent before the suspension: it proves nothing of the time since
+    expect(calls).toEqual(['suspend']);
+    await tick();
+    lease.beat(Date.now());
+    expect(calls).toEqual(['suspend', 'resume']);
+    lease.beat(Date.now()); // a reading is under way: not another
     expect(calls).toEqual(['suspend', 'resume']);
     expect(map.held()).toBe(false); // not before the directory is read
-    lease.beat(sent + 1); // a reading is under way: not another
-    expect(calls).toEqual(['suspend', 'resume']);
     fail();
-    await new Promise((resolve) => setImmediate(resolve));
+    await tick();
     expect(map.held()).toBe(false);
     const later = Date.now();
     lease.beat(later);
@@ -74,14 +91,17 @@ describe('the lease on entity shards', () => {
     expect(map.leaseUntil()).toBe(later + LEASE_MS);
   });
 
-  it('N4: a heartbeat whose answer came after the lease lapsed renews nothing by itself: the node may have been declared down in between', () => {
-    const map = new ShardMap(8);
-    const { directory, calls } = standIn();
-    const lease = new ShardLease(map, () => directory, DOWN_AFTER_MS, quiet);
-    const sent = Date.now() - 950; // sent while the lease held; answered only now, after it lapsed
-    map.setLease(sent + 100);
-    lease.beat(sent);
-    expect(calls).toEqual(['suspend', 'resume']);
+  it('N4: a heartbeat answered after downAfterMs passed renews nothing by itself: the node may have been declared down in between', () => {
+    const { map, lease, calls } = leased(61_000);
+    lease.beat(Date.now() - 500); // a renewal from it would hold for 53.5 s more
+    expect(calls).toEqual(['suspend']);
+    expect(map.held()).toBe(false);
+  });
+
+  it('N4: the connection to NATS lost for good: the directory is suspended and the lease ends at once', () => {
+    const { map, lease, calls } = leased(0);
+    lease.lost();
+    expect(calls).toEqual(['suspend']);
     expect(map.held()).toBe(false);
   });
 });

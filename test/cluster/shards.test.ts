@@ -158,6 +158,52 @@ describe.skipIf(url === '')('the shard directory', () => {
     expect(a.dir.ownerOf(kept)?.id).toBe(a.owner.id);
   });
 
+  it('N4: resumed while another node takes one of its shards (its write lands during the reading, unseen yet): that shard is not taken back', async () => {
+    const nats = await loadNats();
+    const kv = await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1);
+    let live: ShardOwner[] = [];
+    const b = node('b', kv, () => live);
+    let racing = -1;
+    let watches = 0;
+    const racy: KV = {
+      ...kv,
+      // a's reading of shard `racing` returns what it read, and b's claim of it lands just after.
+      get: async (key) => {
+        const entry = await kv.get(key);
+        if (key === `s.${racing}` && entry !== null) {
+          racing = -1;
+          await kv.update(key, JSON.stringify(b.owner), entry.revision);
+        }
+        return entry;
+      },
+      // a's first watch lags (delivers nothing until it is made again, 2 s on): b's write is unseen meanwhile.
+      watch: async (options) => {
+        if (watches++ > 0) return kv.watch(options);
+        let stop!: () => void;
+        const stopped = new Promise<void>((resolve) => (stop = resolve));
+        return { stop, [Symbol.asyncIterator]: async function* () { await stopped; } } as unknown as Awaited<ReturnType<KV['watch']>>;
+      },
+    };
+    const a = { owner: { id: `a-${randomBytes(3).toString('hex')}`, name: 'a' }, events: [] as string[] };
+    const dir = new ShardDirectory(racy, COUNT, a.owner, () => live, quiet, undefined, 2000);
+    open.push(dir);
+    dir.on('acquired', (shard) => a.events.push(`+${shard}`));
+    live = [a.owner];
+    await dir.start();
+    expect(dir.owned().length).toBe(COUNT);
+    dir.suspend();
+    a.events.length = 0;
+    const taken = dir.owned()[0]!;
+    live = [a.owner, b.owner];
+    racing = taken;
+    await dir.resume();
+    expect(racing).toBe(-1); // the race happened
+    expect(a.events).not.toContain(`+${taken}`); // it wrote its claims again by compare-and-set: that one failed
+    expect(a.events.length).toBeGreaterThan(0);
+    await until(() => dir.ownerOf(taken)?.id === b.owner.id, 5000, "b's claim seen by a");
+    expect(dir.owned()).not.toContain(taken);
+  });
+
   it('N4: a watch of the directory that stalls (as after a pause) is made again: what changed meanwhile is seen within rewatchMs', async () => {
     const nats = await loadNats();
     const kv = await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1);

@@ -57,6 +57,7 @@ export function activationOf(host: EntityHost, store: () => EntityStore, key: st
       deleted = false;
       return was;
     },
+    ended: (seq) => store().ended?.(id, seq) ?? false,
     begin: () => {
       pending.length = 0;
       held.length = 0;

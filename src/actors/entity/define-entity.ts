@@ -40,6 +40,8 @@ export interface EntityActivation {
   commit(state: unknown, delivery: Delivery | null, version: number): Promise<void> | null;
   /** A handler starts: changes an earlier one made and did not commit (it failed) are dropped. */
   begin(): void;
+  /** Whether message `seq` has ended already (handled by another node: EntityStore.ended). */
+  ended(seq: number): boolean;
   /**
    * Message `seq` is being handled (0: none now), said in the thread's mark: should the thread
    * die meanwhile, its replacement counts that against the message (entities.ts recover).
@@ -138,6 +140,15 @@ function committing(handler: Handler<unknown>, life: Life): Handler<unknown> {
     const activation = (ctx as unknown as { readonly args: EntityActivation }).args;
     activation.begin();
     const delivery = payload instanceof Delivery ? payload : null;
+    if (delivery !== null && activation.ended(delivery.seq)) {
+      // Handled already: another node took the key while this one was cut off, and the record
+      // read again after this one's lost compare-and-set ends it. Not again: only its end is
+      // committed here (with the state as that node left it); its answer is not known here.
+      const commit = activation.commit(ctx.state, delivery, life.version);
+      if (commit === null) return undefined;
+      commit.catch(ignore); // a failure is the LaterOutcome's
+      return new LaterOutcome(undefined, commit);
+    }
     // The activation is found again from the handler's async context (awaits included): what it
     // sends to entities after an await is held too (entities.ts hold).
     activation.handling(delivery === null ? 0 : delivery.seq);

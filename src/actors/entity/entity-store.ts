@@ -85,6 +85,12 @@ export interface EntityStore {
   seen(id: string, messageId: string, since: number): boolean;
   /** The messages stored for `id`, oldest first. */
   pending(id: string): Iterable<{ seq: number; record: Uint8Array }>;
+  /**
+   * Whether message `seq` of `id` has ended already, as the store last read it: in a cluster, a
+   * key's record read again after a lost compare-and-set may show that another node handled it
+   * (it took the key over while this one was cut off). Absent: never (one process writes the store).
+   */
+  ended?(id: string, seq: number): boolean;
   /** How often a thread died while handling message `seq` of `id` (0: never). */
   tries(id: string, seq: number): number;
   /** Records that count; the message's end forgets it (CommitExtras.tried). */
