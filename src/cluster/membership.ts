@@ -59,6 +59,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   #listFailures = 0;
   /** Heartbeats failed in a row (NATS failing over): the first and the recovery are reported. */
   #failures = 0;
+  /** When the watch last brought each member's key: a listing begun before that cannot say it is gone. */
+  readonly #heardAt = new Map<string, number>();
   /** Told of each heartbeat that went through, with when it was sent (the node's lease runs from then). */
   onBeat: ((sentAt: number) => void) | null = null;
 
@@ -102,7 +104,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
         for await (const entry of watch) {
           if (this.#closed) break;
           const name = entry.key.slice('node.'.length);
-          if (entry.operation === 'PUT') this.#seen(name, parse(entry.string()));
+          if (entry.operation === 'PUT') {
+            this.#heardAt.set(name, Date.now());
+            this.#seen(name, parse(entry.string()));
+          }
           else this.#gone(name, 'left');
         }
       } catch {
@@ -192,6 +197,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /** Lists the bucket: who is there now (what a watch misses: expired keys). */
   async #reconcile(): Promise<void> {
+    const started = Date.now();
     const present = new Map<string, MemberRecord | null>();
     // Bounded (a listing can stall for good after a pause): the next tick lists again.
     const keys = await this.#kv.keys('node.>');
@@ -202,7 +208,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
     if (this.#closed) return;
     for (const [name, record] of present) this.#seen(name, record);
-    for (const member of [...this.#members.values()]) if (!member.self && !present.has(member.name)) this.#gone(member.name, 'down');
+    for (const member of [...this.#members.values()]) {
+      // A member the watch heard from since this listing began wrote its key after the listing read the bucket.
+      if (member.self || present.has(member.name) || (this.#heardAt.get(member.name) ?? 0) >= started) continue;
+      this.#gone(member.name, 'down');
+    }
   }
 
   #seen(name: string, record: MemberRecord | null): void {

@@ -74,13 +74,13 @@ export interface NatsClient {
 }
 
 /** The client's bucket, as it lists keys: a stoppable iterator. */
-type RawKV = Omit<KV, 'keys'> & { keys(filter: string): Promise<AsyncIterable<string> & { stop(): void }> };
+export type RawKV = Omit<KV, 'keys'> & { keys(filter: string): Promise<AsyncIterable<string> & { stop(): void }> };
 
 /** How long a listing of keys may take by default. */
 const LIST_MS = 5000;
 
 /** The client's bucket with its key listing bounded in time (KV.keys). */
-function boundedKeys(raw: RawKV, name: string): KV {
+export function boundedKeys(raw: RawKV, name: string): KV {
   return {
     put: (key, value) => raw.put(key, value),
     create: (key, value) => raw.create(key, value),
@@ -90,28 +90,23 @@ function boundedKeys(raw: RawKV, name: string): KV {
     watch: (options) => raw.watch(options),
     async keys(filter, timeoutMs = LIST_MS) {
       const keys: string[] = [];
-      let timer: NodeJS.Timeout | undefined;
       let iterator: { stop(): void } | null = null;
       let timedOut = false;
       let fail!: (error: Error) => void;
       const late = new Promise<never>((_, reject) => (fail = reject));
       // The bound is on a pause in the listing, not on its whole: a long one that goes on is let be.
-      const arm = (): void => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          timedOut = true;
-          iterator?.stop();
-          fail(new Error(`listing the keys ${filter} of bucket ${name} stalled: nothing came for ${timeoutMs} ms`));
-        }, timeoutMs);
-      };
-      arm();
+      const timer = setTimeout(() => {
+        timedOut = true;
+        (iterator as { stop(): void } | null)?.stop();
+        fail(new Error(`listing the keys ${filter} of bucket ${name} stalled: nothing came for ${timeoutMs} ms`));
+      }, timeoutMs);
       const listing = (async () => {
         const listed = await raw.keys(filter);
         iterator = listed;
         if (timedOut) listed.stop(); // made after its bound passed: stopped at once
         for await (const key of listed) {
           keys.push(key);
-          arm();
+          timer.refresh();
         }
       })();
       listing.catch(() => undefined); // a listing that fails after its bound is not unhandled

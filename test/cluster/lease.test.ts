@@ -8,6 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSystem, StorageError, type ActorRef, type ActorSystem } from 'troupe';
 import { openSharedStore } from '../../src/cluster/shared-entity-store.js';
+import { loadNats } from '../../src/cluster/nats.js';
+import { shardOf } from '../../src/actors/entity/shard-map.js';
+import { decodeStandalone, encodeStandalone, prepare } from '../../src/runtime/codec.js';
 import { Account, Pulser } from '../fixtures/cluster-actors.js';
 import { startNode, type NodeProcess } from '../support/cluster-nodes.js';
 
@@ -75,6 +78,38 @@ describe.skipIf(url === '')('cluster: a node paused past its lease', () => {
       expect(store.state(id)).toEqual(new Uint8Array([9]));
     } finally {
       await store.close();
+    }
+  });
+
+  it("N4: a commit that loses its compare-and-set to a record that ends its message (another node handled it) does not handle that message again", async () => {
+    const keys = Array.from({ length: 16 }, (_, i) => `cas-${i}`);
+    const states = await Promise.all(keys.map(read));
+    const key = keys.find((_, i) => states[i]!.pid === process.pid)!;
+    // What another node that took the key over writes: the message handled there, its end, its state.
+    const nats = await loadNats();
+    const nc = await nats.connect({ servers: [url] });
+    try {
+      const kv = await nats.bucket(nc, `${namespace}-entities`, 0, 1);
+      const id = `ClusterAccount\u0000${key}`;
+      const recordKey = `e.${shardOf('ClusterAccount', key, OPTIONS.shards)}.${Buffer.from(id, 'utf8').toString('base64url')}`;
+      // Handled here in 600 ms; stored first (send resolves then).
+      await system.entity(Account, key).send('lateCharge', { id: 'late', amount: 1, ms: 600 });
+      const entry = (await kv.get(recordKey))!;
+      const wire = decodeStandalone(entry.value) as unknown[];
+      const [version, state] = decodeStandalone(wire[1] as Uint8Array) as [number, State];
+      const seq = (wire[2] as number) + 1; // the late charge: the first message after those ended
+      expect(wire[3]).toEqual([]);
+      wire[1] = encodeStandalone(prepare([version, { ...state, balance: state.balance + 1, applied: [...state.applied, 'late'], pid: -1 }], 'state'));
+      wire[2] = seq;
+      await kv.update(recordKey, encodeStandalone(wire), entry.revision);
+      // Its commit here fails (compare-and-set), it reads the record again, and the message goes
+      // again: ended, it is not handled. A read sent now comes after it (in order per key), and
+      // answers once its own commit stands.
+      const after = await read(key);
+      expect(after.applied.filter((a) => a === 'late')).toEqual(['late']);
+      expect(after.balance).toBe(after.applied.length);
+    } finally {
+      await nc.close();
     }
   });
 

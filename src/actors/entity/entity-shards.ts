@@ -1,8 +1,9 @@
 // In a cluster, one thread's share of the entity shards its node owns. A message for a key is
 // taken here only while its shard lives on this node (shard-map.ts), once this thread has read
 // the shard (its keys with messages waiting, from the store the nodes share) and the key itself,
-// and while the node's lease on its shards holds (shard-map.ts); until then it waits, in order. One whose shard is elsewhere goes on to main, which carries it to
-// the owner: so a message that set out just as its shard moved still reaches the one activation.
+// and while the node's lease on its shards holds (shard-map.ts); until then it waits, in order.
+// One whose shard is elsewhere goes on to main, which carries it to the owner: so a message that
+// set out just as its shard moved still reaches the one activation.
 
 import type { EntityAddress } from './entity-ref.js';
 import type { EntityStore } from './entity-store.js';

@@ -8,7 +8,7 @@
 // them and write their keys (its last heartbeat that went through, plus less than the time after
 // which the others declare it down). A node paused past it (SIGSTOP, a stalled event loop) finds
 // it lapsed the moment it wakes, on every thread, before main has read the directory again: what
-// arrives for its shards waits, and nothing is written, until main renews it (entity-router.ts).
+// arrives for its shards waits, and nothing is written, until main renews it (cluster/shard-lease.ts).
 
 import { fnv1a } from '../hash.js';
 
