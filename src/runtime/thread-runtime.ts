@@ -33,6 +33,9 @@ export interface RuntimeTuning {
 
 /** Event-loop turns an idle thread takes before it parks. */
 const IDLE_YIELDS = 2;
+/** While runs are timed (timeRuns), about one in this many is; every one that follows a long run. */
+const TIMED_EVERY = 16;
+const LONG_RUN_MS = 0.05;
 
 export class ThreadRuntime {
   readonly self: number;
@@ -298,20 +301,13 @@ export class ThreadRuntime {
     let n = 0;
     let check = 1;
     const timed = this.#onSampledRun;
-    let mark = timed === null ? 0 : performance.now();
     this.#running = true;
     try {
       for (let work = this.#next(); work !== undefined; work = this.#next()) {
         current[0] = work.key ?? 0; // a plain store: read only by a watchdog after a stall
         const base = soon.length;
-        work.run();
-        // While someone asks (a planner), each run is timed: one clock read per run, the end
-        // of one run the start of the next (what lies between is a queue pop).
-        if (timed !== null) {
-          const end = performance.now();
-          timed(work.key ?? 0, end - mark);
-          mark = end;
-        }
+        if (timed !== null && --this.#untilTimed <= 0) this.#timedRun(work, timed);
+        else work.run();
         // What this run scheduled soon is popped last-first: reversed, it runs in its own order.
         if (soon.length - base > 1) reverseFrom(soon, base);
         // Check the clock after runs 1, 2, 4, ... 64, then every 64: performance.now() costs
@@ -329,10 +325,42 @@ export class ThreadRuntime {
   }
 
   #onSampledRun: ((key: number, ms: number) => void) | null = null;
+  /** Runs until the next one timed, and how many runs that one stands for. */
+  #untilTimed = 1;
+  #stride = 1;
+  #strideSeed = 0x9e3779b9;
 
-  /** Times every run from now on and reports it (key of the work, milliseconds); null: stop. */
+  /**
+   * While `report` is set, runs are timed and reported (key of the work, milliseconds), about
+   * one in TIMED_EVERY: a clock read costs more than many a run (a handler that forwards a
+   * message), and reading it at every run slowed such actors by a third. Each timed run stands
+   * for the runs since the last (its milliseconds are scaled by their number), the stride drawn
+   * at random so that actors run in a fixed order are not always the one timed. A run that
+   * takes long (LONG_RUN_MS) has the next run timed too, and so on while they are long: where
+   * runs are long, every one is timed (the clock is cheap next to them) and the figure is exact.
+   * null: stop.
+   */
   timeRuns(report: ((key: number, ms: number) => void) | null): void {
     this.#onSampledRun = report;
+    this.#untilTimed = this.#stride = 1;
+  }
+
+  #timedRun(work: Runnable, report: (key: number, ms: number) => void): void {
+    const start = performance.now();
+    work.run();
+    const ms = performance.now() - start;
+    report(work.key ?? 0, ms * this.#stride);
+    if (ms >= LONG_RUN_MS) this.#stride = 1;
+    else {
+      // xorshift32: a stride from TIMED_EVERY / 2 to TIMED_EVERY * 3 / 2 - 1, mean TIMED_EVERY.
+      let x = this.#strideSeed;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      this.#strideSeed = x >>> 0;
+      this.#stride = TIMED_EVERY / 2 + (this.#strideSeed % TIMED_EVERY);
+    }
+    this.#untilTimed = this.#stride;
   }
 
   #hasWork(): boolean {

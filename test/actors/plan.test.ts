@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { judge, plan, trialOf, type ActorSample, type EdgeSample, type PlanInput, type PlannedMove } from '../../src/actors/planner/plan.js';
+import { SteadyRates } from '../../src/actors/planner/steady-rates.js';
 
 const TUNING = { crossCostUs: 1, cooldownMs: 2000, minEdgeRate: 100, busyHigh: 0.85, busyLow: 0.5, maxMoves: 1000 };
 
@@ -135,4 +136,31 @@ describe('the planner decides (V3)', () => {
     const held = { ...input(actors, edges, { 1: 0.5, 2: 0.5 }), held: new Set(trial.group) };
     expect(plan(held, TUNING)).toEqual([]);
   });
+
+  it('V3: a trial compares means over rounds: one round of a placement is not known, a move starts afresh', () => {
+    const rates = new SteadyRates();
+    const round = (...a: [key: number, thread: number, rate: number][]): Map<number, ActorSample> => new Map(a.map(([key, thread, rate]) => [key, { key, thread, cpu: 0.01, rate }]));
+    rates.add(round([1, 1, -1], [2, 2, -1])); // first seen: rates not known
+    rates.add(round([1, 1, 1000], [2, 2, 10]));
+    expect(rates.known(1)).toBe(false);
+    rates.add(round([1, 1, 3000], [2, 2, 30]));
+    expect(rates.known(1)).toBe(true);
+    expect(rates.steady(round([1, 1, 0], [2, 2, 0])).get(1)!.rate).toBe(2000);
+    rates.add(round([1, 1, 5000], [2, 2, 50]));
+    rates.add(round([1, 1, 7000], [2, 2, 70]));
+    expect(rates.steady(round([1, 1, 0])).get(1)!.rate).toBe(5000); // the last three rounds
+    // Moved: what it did on its old thread says nothing of the new one.
+    rates.add(round([1, 2, -1], [2, 2, 90]));
+    expect(rates.known(1)).toBe(false);
+    expect(rates.steady(round([1, 2, 0])).get(1)!.rate).toBe(-1);
+    // A trial judged on the means: one fast round after a slow gathering does not keep it.
+    const trial = { from: new Map([[1, 1]]), group: [1, 2], before: 10_000, at: 0 };
+    for (const r of [2000, 2000, 12_000]) rates.add(round([1, 2, r], [2, 2, 2000]));
+    expect(judge(trial, rates.steady(round([1, 2, 12_000], [2, 2, 2000])), 5000, 1000)).toBe('revert');
+    expect(judge(trial, round([1, 2, 12_000], [2, 2, 2000]), 5000, 1000)).toBe('keep'); // by the last round alone
+    // Not reported for five rounds: forgotten.
+    for (let i = 0; i < 5; i++) rates.add(round([2, 2, 10]));
+    expect(rates.known(1)).toBe(false);
+  });
 });
+

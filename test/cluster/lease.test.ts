@@ -47,6 +47,9 @@ describe.skipIf(url === '')('cluster: a node paused past its lease', () => {
     p = await startNode(url, 'p', namespace, OPTIONS);
     system = await createSystem({ threads: 1, cluster: { servers: url, name: 'a', namespace, ...OPTIONS } });
     await eventually(async () => system.cluster!.members().length === 2, 10_000, 'two members');
+    // Two members are not yet two owners: the shards are handed over once each has seen the other.
+    const keys = Array.from({ length: 16 }, (_, i) => `settle-${i}`);
+    await eventually(async () => new Set((await Promise.all(keys.map(read))).map((s) => s.pid)).size === 2, 30_000, 'shards held on both nodes');
   }, 60_000);
 
   afterAll(async () => {

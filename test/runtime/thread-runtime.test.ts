@@ -125,6 +125,69 @@ describe('ThreadRuntime turn loop', () => {
     expect(ran).toEqual(['a', 'b', 'c']);
   });
 
+  it('times about one short run in 16 while asked, each standing for the runs since the last, and every long run', async () => {
+    const { rts } = runtimes(1);
+    const rt = rts[0]!;
+    const reports = new Map<number, { n: number; ms: number }>();
+    rt.timeRuns((key, ms) => {
+      const r = reports.get(key) ?? { n: 0, ms: 0 };
+      reports.set(key, { n: r.n + 1, ms: r.ms + ms });
+    });
+    const spin = (ms: number): void => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    // Key 1: 16,000 short runs (a few microseconds); key 2: 20 long ones (1 ms), among them.
+    const done = new Promise<void>((resolve) => {
+      for (let i = 0; i < 16_000; i++) {
+        rt.schedule({ key: 1, run: () => spin(0.002) });
+        if (i % 800 === 0) rt.schedule({ key: 2, run: () => spin(1) });
+      }
+      rt.schedule({ run: resolve });
+    });
+    await done;
+    rt.timeRuns(null);
+    const short = reports.get(1)!;
+    const long = reports.get(2)!;
+    // About 1,000 of the short runs were timed, not 16,000; their time scaled up is about theirs.
+    expect(short.n).toBeGreaterThan(500);
+    expect(short.n).toBeLessThan(2_000);
+    expect(short.ms).toBeGreaterThan(16);
+    expect(short.ms).toBeLessThan(160);
+    // Every long run that followed a long one or a timed one was timed: most of them, and what
+    // was reported adds up to about their 20 ms (one timed among short runs stands for more).
+    expect(long.n).toBeGreaterThanOrEqual(1);
+    expect(long.ms).toBeGreaterThan(5);
+    expect(long.ms).toBeLessThan(20 * 40);
+  });
+
+  it('times every run once runs are long', async () => {
+    const { rts } = runtimes(1);
+    const rt = rts[0]!;
+    let timed = 0;
+    let ms = 0;
+    rt.timeRuns((_key, t) => {
+      timed++;
+      ms += t;
+    });
+    const done = new Promise<void>((resolve) => {
+      for (let i = 0; i < 50; i++)
+        rt.schedule({
+          key: 3,
+          run: () => {
+            const end = performance.now() + 0.2;
+            while (performance.now() < end);
+          },
+        });
+      rt.schedule({ run: resolve });
+    });
+    await done;
+    rt.timeRuns(null);
+    expect(timed).toBeGreaterThanOrEqual(49); // the first, and every one after a long one
+    expect(ms).toBeGreaterThan(9);
+    expect(ms).toBeLessThan(50);
+  });
+
   it('puts work that reschedules itself behind the work already waiting', async () => {
     const { rts } = runtimes(1);
     const rt = rts[0]!;

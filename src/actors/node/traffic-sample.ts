@@ -1,11 +1,11 @@
 // What the planner learns from one thread (planner/planner.ts): who sends to whom across
 // threads and within this one (sampled: without the messages within a thread, a group of actors
 // split over two threads would look like many small groups), and how much CPU each actor's runs
-// take (every run timed: a long run here and there would make a sample of them say little).
+// take (about one run in 16 timed, and every run after a long one: thread-runtime.ts timeRuns).
 // Little is paid while no planner asks: the countdowns stand at Infinity (a decrement and a
 // compare per message) and no run is timed. Once asked, one cross-thread message in 32 and one
-// within the thread in 256 are counted, and each run costs a clock read and a map update; each
-// answer hands over what was gathered since the last and starts again.
+// within the thread in 256 are counted, and a timed run costs two clock reads and a map
+// update; each answer hands over what was gathered since the last and starts again.
 
 import type { Cell } from '../cell/cell.js';
 import type { NodeCore } from './node-core.js';

@@ -220,8 +220,13 @@ export interface Trial {
   readonly at: number;
 }
 
-/** Below this share of what they handled before, gathered actors go back. */
-const REGRESSION = 0.8;
+/**
+ * Below this share of what they handled before, gathered actors go back. Both sides are means
+ * over a few rounds (steady-rates.ts): a gathering is kept when it does about as well as the
+ * placement before it or better, and a split that ran faster (pipelined over two cores, say) is
+ * given back.
+ */
+const REGRESSION = 0.9;
 
 /**
  * Once the group of `trial` is all on one thread and none of its members talks across threads

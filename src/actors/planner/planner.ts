@@ -11,6 +11,7 @@ import type { ActorRefImpl } from '../actor-ref.js';
 import type { NodeCore } from '../node/node-core.js';
 import type { TrafficReport } from '../node/traffic-sample.js';
 import { judge, plan, trialOf, type ActorSample, type EdgeSample, type PlanTuning, type PlannedMove, type Trial } from './plan.js';
+import { SteadyRates } from './steady-rates.js';
 
 export interface PlannerOptions extends PlanTuning {
   /** How often it samples and decides. */
@@ -49,6 +50,8 @@ export class Planner {
   /** Actors whose gathering was undone, until when they tie no group together. */
   readonly #held = new Map<number, number>();
   readonly #lastMoved = new Map<number, number>();
+  /** Each actor's rate over its last rounds, for trials. */
+  readonly #rates = new SteadyRates();
 
   constructor(host: PlannerHost, ctl: ControlBlock, options: PlannerOptions) {
     this.#host = host;
@@ -117,11 +120,13 @@ export class Planner {
       this.#moved = false;
       return;
     }
+    this.#rates.add(actors);
+    const steady = this.#rates.steady(actors);
     const wall = Date.now();
     // Gatherings that made their actors slower go back where they came from, and stay apart a while.
     const back: PlannedMove[] = [];
     this.#trials = this.#trials.filter((trial) => {
-      const verdict = judge(trial, actors, wall, this.#options.cooldownMs, edges, this.#options.minEdgeRate);
+      const verdict = judge(trial, steady, wall, this.#options.cooldownMs, edges, this.#options.minEdgeRate);
       if (verdict === 'wait') return wall - trial.at < this.#options.cooldownMs * 10;
       if (verdict === 'revert') {
         for (const key of trial.group) this.#held.set(key, wall + HELD_MS);
@@ -133,10 +138,13 @@ export class Planner {
       return false;
     });
     for (const [key, until] of this.#held) if (until < wall) this.#held.delete(key);
-    const planned = back.length > 0 ? [] : plan({ now: wall, threads, busy, actors, edges, lastMoved: this.#lastMoved, held: new Set(this.#held.keys()) }, this.#options);
+    const planned = (back.length > 0 ? [] : plan({ now: wall, threads, busy, actors, edges, lastMoved: this.#lastMoved, held: new Set(this.#held.keys()) }, this.#options)).filter(
+      // A gathering waits until what its members handle is known over a few rounds: its trial compares with that.
+      (m) => m.why !== 'traffic' || (m.group ?? [m.key]).every((k) => !actors.has(k) || this.#rates.known(k)),
+    );
     const moves = [...back, ...planned];
     if (moves.length === 0) return;
-    const trial = trialOf(planned, actors, wall);
+    const trial = trialOf(planned, steady, wall);
     if (trial !== null) this.#trials.push(trial);
     this.#moved = true;
     const at = Date.now();

@@ -1,0 +1,55 @@
+// What each actor handled over its last few rounds on one thread, for the planner's trials
+// (plan.ts judge): one round's rate says little (a run of the workload that began or ended in
+// it, a collection, the machine's other tenants), and a gathering judged by one round before and
+// one after was kept or undone by chance. A gathering waits until its members were measured over
+// MIN_ROUNDS; the trial compares their mean rate before with their mean after.
+
+import type { ActorSample } from './plan.js';
+
+/** Rounds a mean is taken over, and how many it needs to count. */
+const ROUNDS = 3;
+const MIN_ROUNDS = 2;
+/** An actor not reported for this many rounds in a row is forgotten (idle, stopped, moved). */
+const FORGET_AFTER = 5;
+
+interface Seen {
+  thread: number;
+  rates: number[];
+  /** The round it was last reported in. */
+  round: number;
+}
+
+export class SteadyRates {
+  readonly #seen = new Map<number, Seen>();
+  #round = 0;
+
+  /** One round's samples. An actor's rates start afresh on the thread it moved to. */
+  add(actors: ReadonlyMap<number, ActorSample>): void {
+    const round = ++this.#round;
+    for (const a of actors.values()) {
+      let seen = this.#seen.get(a.key);
+      if (seen === undefined || seen.thread !== a.thread) this.#seen.set(a.key, (seen = { thread: a.thread, rates: [], round }));
+      seen.round = round;
+      if (a.rate < 0) continue;
+      seen.rates.push(a.rate);
+      if (seen.rates.length > ROUNDS) seen.rates.shift();
+    }
+    for (const [key, seen] of this.#seen) if (round - seen.round >= FORGET_AFTER) this.#seen.delete(key);
+  }
+
+  /** True once `key` was measured over MIN_ROUNDS on the thread it is on. */
+  known(key: number): boolean {
+    return (this.#seen.get(key)?.rates.length ?? 0) >= MIN_ROUNDS;
+  }
+
+  /** The samples with each rate the mean of its last rounds on its thread (-1 until known). */
+  steady(actors: ReadonlyMap<number, ActorSample>): Map<number, ActorSample> {
+    const out = new Map<number, ActorSample>();
+    for (const a of actors.values()) {
+      const seen = this.#seen.get(a.key);
+      const known = seen !== undefined && seen.thread === a.thread && seen.rates.length >= MIN_ROUNDS;
+      out.set(a.key, { ...a, rate: known ? seen.rates.reduce((x, y) => x + y, 0) / seen.rates.length : -1 });
+    }
+    return out;
+  }
+}
