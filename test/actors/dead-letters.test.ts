@@ -29,9 +29,10 @@ const REASONS: DeadLetterReason[] = [
   'decode-failed',
   'unhandled',
 ];
-// A message to an entity that its store could not take (a full disk): not provoked by any test
-// yet. A message to a node that is gone, or larger than the NATS server takes: provoked in the
-// cluster tests (test/cluster/), which need a NATS server.
+// Provoked elsewhere, with what they need: a message to an entity that its store could not take
+// (a full disk) in entity-full-disk.test.ts, on a file system of its own; a message to a node that
+// is gone, or larger than the NATS server takes, in the cluster tests (test/cluster/), which need
+// a NATS server.
 const NOT_PROVOKED: DeadLetterReason[] = ['storage-failed', 'node-down', 'too-large'];
 
 describe('dead letters', () => {

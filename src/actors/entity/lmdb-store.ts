@@ -240,13 +240,19 @@ class LmdbStore implements EntityStore {
   rememberModule(name: string, moduleUrl: string): void {
     if (this.#modules.get(name) === moduleUrl) return;
     this.#modules.set(name, moduleUrl);
-    if (this.#meta.get(['module', name]) !== moduleUrl) void this.#meta.put(['module', name], moduleUrl);
+    if (this.#meta.get(['module', name]) === moduleUrl) return;
+    // It shares its transaction with the message being stored: if it fails (a full disk), so does
+    // that message, and its sender hears of it there. The next message writes it again.
+    this.#meta.put(['module', name], moduleUrl).then(undefined, () => {
+      if (this.#modules.get(name) === moduleUrl) this.#modules.delete(name);
+    });
   }
 
   prune(before: number): void {
     const old: unknown[] = [];
     for (const { key, value } of this.#dedup.getRange({})) if ((value as number) < before) old.push(key);
-    if (old.length > 0) void this.#root.transaction(() => old.forEach((key) => void this.#dedup.remove(key)));
+    // One that fails (a full disk) is made again at the next pruning.
+    if (old.length > 0) this.#root.transaction(() => old.forEach((key) => void this.#dedup.remove(key))).then(undefined, () => undefined);
   }
 
   bytes(): number {
@@ -266,6 +272,8 @@ class LmdbStore implements EntityStore {
    */
   #durable(written: Promise<unknown> & { flushed?: Promise<void> }): Promise<void> {
     if (written === this.#lastWritten) return this.#lastDurable!;
+    // A transaction that fails (a full disk) rejects its flush too: the failure is told once, below.
+    written.flushed?.then(undefined, () => undefined);
     const done = this.#durability === 'machine' ? written.then(() => written.flushed ?? this.#root.flushed) : written;
     const durable = done.then(
       () => undefined,
