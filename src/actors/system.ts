@@ -266,10 +266,10 @@ export class ActorSystem {
 
   /**
    * Moves the actor to thread `thread` behind the same ref: its state, queued messages (in
-   * order), timers, watchers and what it watches go with it; what is sent to it meanwhile waits
-   * and follows, in order per sender. Resolves once it runs there. It moves between handlers (an
+   * order), timers, watchers, what it watches and its links go with it; what is sent to it
+   * meanwhile waits and follows, in order per sender. Resolves once it runs there. It moves between handlers (an
    * async handler finishes first). Rejects with ActorPinnedError, saying why, if it cannot move
-   * (its state would not arrive unchanged, or children, links, topics, a pool, ack mode or a
+   * (its state would not arrive unchanged, or children, topics, a pool, ack mode or a
    * bounded mailbox tie it to its thread); inspect() says so too.
    */
   move(ref: ActorRef<AnyDefinition>, thread: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ActorPinnedError, ActorStoppedError } from 'troupe';
-import { OrderChecker, Recorder, Watcher } from '../fixtures/actors.js';
+import { Linked, OrderChecker, Recorder, Watcher } from '../fixtures/actors.js';
 import { Blaster, Keeper } from '../fixtures/movers.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
@@ -79,6 +79,60 @@ describe('moves between threads (V1, V5)', () => {
     expect(system.metricsText()).toContain('troupe_actors_moved_in_total{thread="2"} 1');
     await system.stop(keeper);
     await until(async () => ((await probe.ask('seen')) as unknown[]).some((s) => (s as { terminated?: string }).terminated === keeper.id), 5000, 'terminated from the moved actor');
+  });
+
+  it('V1: links go with it: exits reach it on its new thread from peers on either thread, and its own exits reach them', async () => {
+    const system = await systems.start({ threads: 2 });
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 2 } });
+    const seen = async (): Promise<string[]> => (await log.ask('seen')) as string[];
+    const a = system.spawn(Linked, { name: 'a', log }, { placement: { thread: 1 } });
+    const there = system.spawn(Linked, { name: 'there', log }, { placement: { thread: 2 } }); // on the thread it moves to
+    const here = system.spawn(Linked, { name: 'here', log }, { placement: { thread: 1 } }); // on the thread it leaves
+    for (const x of [a, there, here]) await x.ask('trap');
+    await a.ask('link', there);
+    await a.ask('link', here);
+    await system.move(a, 2);
+    const info = (await system.inspect()).find((x) => x.id === a.id)!;
+    expect([info.thread, info.pinned]).toEqual([2, null]);
+    there.tell('fail');
+    here.tell('fail');
+    await until(async () => (await seen()).filter((l) => l.startsWith('exit a')).length === 2, 5000, 'both exits at the moved actor');
+    expect((await seen()).filter((l) => l.startsWith('exit a')).sort()).toEqual(['exit a <- failed', 'exit a <- failed']);
+    // Used up by those exits: its own failure now reaches no one.
+    await a.ask('link', here);
+    await system.move(a, 1);
+    a.tell('fail');
+    await until(async () => (await seen()).includes('exit here <- failed'), 5000, 'its exit at the peer');
+    expect((await seen()).filter((l) => l.startsWith('exit there'))).toEqual([]);
+  });
+
+  it('V1: an exit sent to it while it moves, and a link made meanwhile, are neither lost nor doubled', async () => {
+    const system = await systems.start({ threads: 2 });
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 2 } });
+    const seen = async (): Promise<string[]> => (await log.ask('seen')) as string[];
+    const a = system.spawn(Linked, { name: 'a', log }, { placement: { thread: 1 } });
+    await a.ask('trap');
+    for (let round = 0; round < 10; round++) {
+      const peer = system.spawn(Linked, { name: `p${round}`, log }, { placement: { thread: 1 + (round % 2) } });
+      const late = system.spawn(Linked, { name: `q${round}`, log }, { placement: { thread: 2 - (round % 2) } });
+      await peer.ask('trap');
+      await late.ask('trap');
+      await a.ask('link', peer);
+      const to = (round % 2) + 1 === 1 ? 2 : 1;
+      // A backlog that follows it in many records: it is on its way for a while.
+      for (let i = 0; i < 20_000; i++) a.tell('ping');
+      const moving = system.move(a, to);
+      peer.tell('fail'); // its exit races the move
+      late.tell('link', a); // a link made while it moves
+      await moving;
+      late.tell('fail');
+      await until(async () => {
+        const lines = await seen();
+        return lines.includes(`restart p${round}`) && lines.includes(`restart q${round}`) && lines.filter((l) => l === 'exit a <- failed').length === 2 * (round + 1);
+      }, 5000, `both exits of round ${round}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await seen()).filter((l) => l === 'exit a <- failed')).toHaveLength(20);
   });
 
   it('V1: what it sent before a move arrives before what it sends after, and asks queued during a move are answered', async () => {

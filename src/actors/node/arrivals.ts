@@ -68,6 +68,28 @@ export class Arrivals {
     this.#earlyWatchers.set(key, held);
   }
 
+  readonly #earlyLinks = new Map<number, Map<number, number>>();
+
+  /** A link to an actor on its way here (it moves here, moves.ts): held until it arrives. */
+  holdLink(key: number, peerKey: number, peerThread: number): void {
+    const held = this.#earlyLinks.get(key) ?? new Map<number, number>();
+    held.set(peerKey, peerThread);
+    this.#earlyLinks.set(key, held);
+  }
+
+  /** An unlink of one held: true if it was held. */
+  unholdLink(key: number, peerKey: number): boolean {
+    return this.#earlyLinks.get(key)?.delete(peerKey) === true;
+  }
+
+  /** The links held for `key` (peer key -> its thread), taken. */
+  takeLinks(key: number): Map<number, number> | undefined {
+    if (this.#earlyLinks.size === 0) return undefined;
+    const held = this.#earlyLinks.get(key);
+    this.#earlyLinks.delete(key);
+    return held;
+  }
+
   /** The spawn record for `key` arrived from `from`: returns what was held for it. */
   spawned(from: number, key: number): { messages: Envelope[] | undefined; watchers: Map<number, number> | undefined } {
     const seq = seqOf(key);

@@ -199,6 +199,9 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
     case 'move-watchers':
       node.moves.onMoveWatchers(record[1], record[2]);
       return;
+    case 'move-links':
+      node.moves.onMoveLinks(record[1], record[2]);
+      return;
     case 'move-landed':
       node.moves.onLanded(record[1]);
       return;

@@ -1,6 +1,9 @@
 // Links, as in Erlang: two linked actors share their fate. When one ends, the other gets an exit
 // signal in its mailbox, in order behind what the first sent it; an abnormal exit fails the
 // receiver unless it traps exits (then onExit runs). A link is used up by the exit it carries.
+// Links go with an actor that moves (moves.ts): each record goes where the peer lives now (the
+// byte its senders read), and one for an actor on its way to this thread is held until it
+// arrives; what reached its old thread before the move's fence went with it.
 
 import { checkLocalRef } from '../remote-ref.js';
 import type { ActorRefImpl } from '../actor-ref.js';
@@ -21,6 +24,7 @@ export class Links {
     if (ref.key === cell.key || cell.links?.has(ref.key)) return;
     (cell.links ??= new Map()).set(ref.key, ref);
     const node = this.#node;
+    node.locate(ref);
     if (node.isDead(ref.thread)) {
       this.received(cell, ref.thread, ref.key, 'thread-exit');
       return;
@@ -30,7 +34,8 @@ export class Links {
       return;
     }
     const peer = node.cells.get(ref.key);
-    if (peer === undefined || peer.ending) this.received(cell, ref.thread, ref.key, 'noproc');
+    if (peer === undefined && node.expecting(ref.key)) node.arrivals.holdLink(ref.key, cell.key, node.self);
+    else if (peer === undefined || peer.ending) this.received(cell, ref.thread, ref.key, 'noproc');
     else (peer.links ??= new Map()).set(cell.key, cell.self);
   }
 
@@ -38,7 +43,7 @@ export class Links {
     checkLocalRef(ref, 'unlink(ref)');
     if (cell.links?.delete(ref.key) !== true) return;
     const node = this.#node;
-    if (ref.thread === node.self) node.cells.get(ref.key)?.links?.delete(cell.key);
+    if (node.locate(ref) === node.self) this.onUnlink(ref.key, cell.key);
     else node.control(ref.thread, ['unlink', ref.key, cell.key]);
   }
 
@@ -49,14 +54,8 @@ export class Links {
     cell.links = null;
     const node = this.#node;
     for (const peer of links.values()) {
-      if (peer.thread === node.self) {
-        const target = node.cells.get(peer.key);
-        if (target === undefined) continue;
-        target.links?.delete(cell.key);
-        this.received(target, node.self, cell.key, reason);
-      } else {
-        node.control(peer.thread, ['exit', peer.key, cell.key, reason]);
-      }
+      if (node.locate(peer) === node.self) this.onExit(node.self, peer.key, cell.key, reason);
+      else node.control(peer.thread, ['exit', peer.key, cell.key, reason]);
     }
   }
 
@@ -70,7 +69,7 @@ export class Links {
 
   /** Thread `thread` died: if `cell` is linked to actors there, it gets their exits. */
   threadDied(cell: Cell, thread: number): void {
-    if (cell.links !== null) for (const ref of [...cell.links.values()]) if (ref.thread === thread) this.received(cell, thread, ref.key, 'thread-exit');
+    if (cell.links !== null) for (const ref of [...cell.links.values()]) if (this.#node.locate(ref) === thread) this.received(cell, thread, ref.key, 'thread-exit');
   }
 
   // ---- control records from other threads ------------------------------------------------------
@@ -79,17 +78,48 @@ export class Links {
   onLink(from: number, targetKey: number, peerKey: number): void {
     const node = this.#node;
     const target = node.cells.get(targetKey);
-    if (target === undefined || target.ending) node.control(from, ['exit', peerKey, targetKey, 'noproc']);
+    if (target === undefined && node.expecting(targetKey)) node.arrivals.holdLink(targetKey, peerKey, from);
+    else if (target === undefined || target.ending) node.control(from, ['exit', peerKey, targetKey, 'noproc']);
     else (target.links ??= new Map()).set(peerKey, node.refFor(from, peerKey));
   }
 
   onUnlink(targetKey: number, peerKey: number): void {
-    this.#node.cells.get(targetKey)?.links?.delete(peerKey);
+    const node = this.#node;
+    const target = node.cells.get(targetKey);
+    if (target !== undefined) target.links?.delete(peerKey);
+    else if (!node.arrivals.unholdLink(targetKey, peerKey) && node.expecting(targetKey)) {
+      // Its link may be on its way in its move record: undone on arrival (moves.ts).
+      node.arrivals.hold(targetKey, new Envelope(EnvelopeKind.Exit, 'unlink', { thread: node.self, key: peerKey, reason: 'normal' } satisfies TerminatedNotice, 0, peerKey, 0));
+    }
   }
 
   /** `exitedKey` on thread `from`, linked to `linkedKey` here, exited. */
   onExit(from: number, linkedKey: number, exitedKey: number, reason: ExitReason): void {
-    const linked = this.#node.cells.get(linkedKey);
-    if (linked?.links?.has(exitedKey)) this.received(linked, from, exitedKey, reason);
+    const node = this.#node;
+    const linked = node.cells.get(linkedKey);
+    if (linked !== undefined) {
+      if (linked.links?.has(exitedKey)) this.received(linked, from, exitedKey, reason);
+    } else if (node.expecting(linkedKey)) {
+      // On its way here: its links arrive with it, and the exit is taken then if it is linked (moves.ts arrived()).
+      node.arrivals.hold(linkedKey, new Envelope(EnvelopeKind.Exit, 'exit', { thread: from, key: exitedKey, reason } satisfies TerminatedNotice, from, exitedKey, 0));
+    }
+  }
+
+  /**
+   * An actor that moved here arrived: `held` is what was held for it meanwhile, in order. Links
+   * made with it meanwhile join those it brought; an exit (or an unlink) from a peer it is not
+   * linked to any more is dropped, one from a peer it is linked to is taken as any other.
+   */
+  arrived(cell: Cell, held: readonly Envelope[] | undefined, links: ReadonlyMap<number, number> | undefined): Envelope[] | undefined {
+    const node = this.#node;
+    if (links !== undefined) for (const [peerKey, peerThread] of links) (cell.links ??= new Map()).set(peerKey, node.refFor(peerThread, peerKey));
+    if (held === undefined) return undefined;
+    const out: Envelope[] = [];
+    for (const env of held) {
+      if (env.kind !== EnvelopeKind.Exit) out.push(env);
+      else if (env.type === 'unlink') cell.links?.delete((env.payload as TerminatedNotice).key);
+      else if (cell.links?.delete((env.payload as TerminatedNotice).key) === true) out.push(env);
+    }
+    return out;
   }
 }

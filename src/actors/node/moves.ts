@@ -12,7 +12,8 @@
 //
 // It moves between handlers, never during one (an async handler finishes where it started), and
 // only if its state would arrive unchanged (no class instance, function or shared object) and
-// nothing ties it to its thread (children, links, topics, a pool, ack mode, a bounded mailbox):
+// nothing ties it to its thread (children, topics, a pool, ack mode, a bounded mailbox; its links
+// go with it, links.ts):
 // otherwise the move is refused with ActorPinnedError, and inspect() says why.
 
 import { isRemoteRef } from '../remote-ref.js';
@@ -40,6 +41,10 @@ export type MoveHost = NodeCore &
     readonly migrations: Float64Array;
     readonly topics: { subscribes(key: number): boolean };
     readonly deathWatch: { onTerminated(from: number, targetKey: number, watcherKey: number, reason: 'noproc'): void };
+    readonly links: {
+      onExit(from: number, linkedKey: number, exitedKey: number, reason: 'noproc'): void;
+      arrived(cell: Cell, held: readonly Envelope[] | undefined, links: ReadonlyMap<number, number> | undefined): Envelope[] | undefined;
+    };
     /** Resolves once the actor behind `ref` has started (node.ts). */
     whenStarted(ref: ActorRefImpl): Promise<ActorRefImpl>;
     /** True while sends of `cell`'s own wait for room (send-queue.ts). */
@@ -56,7 +61,6 @@ export function pinReason(cell: Cell, host: MoveHost): string | null {
   const policy = cell.policy;
   if (cell.parentKey !== 0) return "it is a child (children live on their parent's thread)";
   if (cell.children !== null && cell.children.size > 0) return 'it has children (they live on its thread)';
-  if (cell.links !== null && cell.links.size > 0) return 'it is linked to other actors';
   if (policy.delivery !== null) return 'it was spawned with a delivery option (ack mode or dedup)';
   if (policy.mailbox !== null) return 'it has a bounded mailbox';
   if (policy.routeeOf !== null) return 'it is a member of a pool';
@@ -225,6 +229,8 @@ export class Moves {
       cell.failed,
       cell.restartState?.restarts ?? null,
       cell.moves + 1,
+      cell.links === null ? [] : [...cell.links.values()],
+      cell.trapExit,
     ];
   }
 
@@ -352,7 +358,7 @@ export class Moves {
   /** The actor arrives: made here as it was; it runs once its queued messages have followed (onMoveMsgs). */
   onMoveIn(record: MoveRecord): void {
     const host = this.#host;
-    const [key, moduleUrl, name, args, policy, state, timers, nextTimer, watchers, watching, handled, failed, restarts, moves] = record;
+    const [key, moduleUrl, name, args, policy, state, timers, nextTimer, watchers, watching, handled, failed, restarts, moves, links, trapExit] = record;
     const cell = new Cell(host, key, lookupDefinition(moduleUrl, name) ?? null, args, 0, 0, policy ?? DEFAULT_POLICY);
     cell.status = 'moving'; // until its messages and its module are here
     cell.state = state;
@@ -363,6 +369,8 @@ export class Moves {
     rare.moves = moves;
     if (watchers.length > 0) cell.watchers = new Map(watchers);
     if (watching.length > 0) cell.watching = new Map(watching.map((ref) => [ref.key, ref]));
+    if (links.length > 0) cell.links = new Map(links.map((ref) => [ref.key, ref]));
+    if (trapExit) cell.trapExit = true;
     if (timers.length > 0) cell.timers.resume(timers, nextTimer);
     // Not among the cells yet: what comes for it meanwhile is held, behind what it brings.
     this.#arriving.set(key, { cell, moduleUrl, name });
@@ -394,7 +402,8 @@ export class Moves {
     host.cells.set(key, cell);
     host.migrations[MIGRATED_IN]!++;
     const held = host.arrivals.take(key);
-    if (held.messages !== undefined) for (const env of held.messages) cell.enqueue(env);
+    const messages = host.links.arrived(cell, held.messages, host.arrivals.takeLinks(key));
+    if (messages !== undefined) for (const env of messages) cell.enqueue(env);
     if (held.watchers !== undefined) for (const [watcherKey, watcherThread] of held.watchers) (cell.watchers ??= new Map()).set(watcherKey, watcherThread);
     if (spawnerOf(key) === host.self) host.remote.returned(key);
     const landed = (): void => {
@@ -419,14 +428,26 @@ export class Moves {
   onMoveOff(from: number, key: number, back: boolean): void {
     const host = this.#host;
     const held = host.arrivals.take(key);
+    const links = host.arrivals.takeLinks(key);
+    // An unlink held for it (its link was to come in its record) goes back as one.
+    const unlinks = (held.messages ?? []).filter((env) => env.kind === EnvelopeKind.Exit && env.type === 'unlink');
+    const signals = (held.messages ?? []).filter((env) => !unlinks.includes(env));
     if (back) {
-      const envs = held.messages ?? [];
-      host.runtime.counters[STAT_RETURNED]! += this.#sendMessages(from, key, envs, 0, envs.length);
+      for (const env of unlinks) host.control(from, ['unlink', key, env.senderKey]);
+      if (links !== undefined) host.control(from, ['move-links', key, [...links]]);
+      host.runtime.counters[STAT_RETURNED]! += this.#sendMessages(from, key, signals, 0, signals.length);
       if (held.watchers !== undefined) host.control(from, ['move-watchers', key, [...held.watchers]]);
       this.#settled(key);
       return;
     }
-    if (held.messages !== undefined) for (const env of held.messages) host.deadLetter(env, key, host.stopReason);
+    // It stopped first: links made with it meanwhile end at once (noproc), as with any stopped actor.
+    if (links !== undefined) {
+      for (const [peerKey, peerThread] of links) {
+        if (peerThread === host.self) host.links.onExit(host.self, peerKey, key, 'noproc');
+        else host.control(peerThread, ['exit', peerKey, key, 'noproc']);
+      }
+    }
+    for (const env of signals) if (env.kind !== EnvelopeKind.Exit) host.deadLetter(env, key, host.stopReason);
     if (held.watchers !== undefined) {
       for (const [watcherKey, watcherThread] of held.watchers) {
         if (watcherThread === host.self) host.deathWatch.onTerminated(host.self, key, watcherKey, 'noproc');
@@ -434,6 +455,17 @@ export class Moves {
       }
     }
     this.#settled(key);
+  }
+
+  /** Links made with an actor whose move here did not happen, sent back by the thread that held them. */
+  onMoveLinks(key: number, links: readonly [number, number][]): void {
+    const host = this.#host;
+    const cell = host.cells.get(key);
+    for (const [peerKey, peerThread] of links) {
+      if (cell !== undefined && !cell.ending) (cell.links ??= new Map()).set(peerKey, host.refFor(peerThread, peerKey));
+      else if (peerThread === host.self) host.links.onExit(host.self, peerKey, key, 'noproc');
+      else host.control(peerThread, ['exit', peerKey, key, 'noproc']);
+    }
   }
 
   /** Watchers of an actor whose move here did not happen, sent back by the thread that held them. */

@@ -75,6 +75,8 @@ export type MoveRecord = [
   failed: number,
   restarts: number[] | null,
   moves: number,
+  links: ActorRefImpl[],
+  trapExit: boolean,
 ];
 
 /** Control records: notices between the hosts of two threads, in ring order. */
@@ -123,6 +125,7 @@ export type ControlRecord =
   | ['move-in', MoveRecord] // an actor that moves here (its old host sent it); its queued messages follow
   | ['move-msgs', number, MovedMessage[], boolean] // key, messages queued for it, in order; the last record says so
   | ['move-watchers', number, [number, number][]] // key, watchers (key, thread) of an actor whose move did not happen
+  | ['move-links', number, [number, number][]] // key, links (peer key, thread) made with an actor whose move did not happen
   | ['move-off', number, boolean] // key, back: a move here that did not happen (the actor stopped first; back: it stays where it was)
   | ['move-landed', number] // key: the actor that moved from the receiving thread runs on the sender's now
   | ['moved', number, number, number] // key, the thread it lives on now, its move count (to its spawner)
