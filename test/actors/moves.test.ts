@@ -135,6 +135,33 @@ describe('moves between threads (V1, V5)', () => {
     expect((await seen()).filter((l) => l === 'exit a <- failed')).toHaveLength(20);
   });
 
+  it('V1: an unlink made while it moves holds: its later failure reaches the peer no more', async () => {
+    const system = await systems.start({ threads: 2 });
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 2 } });
+    const seen = async (): Promise<string[]> => (await log.ask('seen')) as string[];
+    for (let round = 0; round < 10; round++) {
+      const from = 1 + (round % 2);
+      const a = system.spawn(Linked, { name: `a${round}`, log }, { placement: { thread: from } });
+      const peer = system.spawn(Linked, { name: `u${round}`, log }, { placement: { thread: 3 - from } }); // where it goes
+      const kept = system.spawn(Linked, { name: `k${round}`, log }, { placement: { thread: 3 - from } });
+      for (const x of [a, peer, kept]) await x.ask('trap');
+      await peer.ask('link', a);
+      await kept.ask('link', a);
+      for (let i = 0; i < 20_000; i++) a.tell('ping'); // it is on its way a while
+      let moved = false;
+      const moving = system.move(a, 3 - from).then(() => (moved = true));
+      // Once it is on its way (its old thread says it is moving), the unlink goes where it goes.
+      while (!moved && !(await system.inspect()).some((x) => x.id === a.id && x.status === 'moving'));
+      peer.tell('unlink', a);
+      await moving;
+      a.tell('fail');
+      await until(async () => (await seen()).includes(`exit k${round} <- failed`), 5000, `the exit at the peer still linked, round ${round}`);
+      await a.ask('reach', peer); // behind the exit it would have sent the unlinked peer
+      await new Promise((resolve) => setTimeout(resolve, 50)); // and what the peer would log of it
+      expect((await seen()).filter((l) => l.startsWith(`exit u${round}`))).toEqual([]);
+    }
+  });
+
   it('V1: what it sent before a move arrives before what it sends after, and asks queued during a move are answered', async () => {
     const system = await systems.start({ threads: 3 });
     const checker = system.spawn(OrderChecker, undefined, { placement: { thread: 3 } });

@@ -77,9 +77,9 @@ export class Arrivals {
     this.#earlyLinks.set(key, held);
   }
 
-  /** An unlink of one held: true if it was held. */
-  unholdLink(key: number, peerKey: number): boolean {
-    return this.#earlyLinks.get(key)?.delete(peerKey) === true;
+  /** An unlink of one held. */
+  unholdLink(key: number, peerKey: number): void {
+    this.#earlyLinks.get(key)?.delete(peerKey);
   }
 
   /** The links held for `key` (peer key -> its thread), taken. */

@@ -86,11 +86,10 @@ export class Links {
   onUnlink(targetKey: number, peerKey: number): void {
     const node = this.#node;
     const target = node.cells.get(targetKey);
+    // One on its way here may still bring the link in its record: harmless, as the peer no
+    // longer has it, and an exit is taken only by an actor linked to its sender.
     if (target !== undefined) target.links?.delete(peerKey);
-    else if (!node.arrivals.unholdLink(targetKey, peerKey) && node.expecting(targetKey)) {
-      // Its link may be on its way in its move record: undone on arrival (moves.ts).
-      node.arrivals.hold(targetKey, new Envelope(EnvelopeKind.Exit, 'unlink', { thread: node.self, key: peerKey, reason: 'normal' } satisfies TerminatedNotice, 0, peerKey, 0));
-    }
+    else node.arrivals.unholdLink(targetKey, peerKey);
   }
 
   /** `exitedKey` on thread `from`, linked to `linkedKey` here, exited. */
@@ -107,8 +106,8 @@ export class Links {
 
   /**
    * An actor that moved here arrived: `held` is what was held for it meanwhile, in order. Links
-   * made with it meanwhile join those it brought; an exit (or an unlink) from a peer it is not
-   * linked to any more is dropped, one from a peer it is linked to is taken as any other.
+   * made with it meanwhile join those it brought; an exit from a peer it is not linked to any
+   * more is dropped, one from a peer it is linked to is taken as any other.
    */
   arrived(cell: Cell, held: readonly Envelope[] | undefined, links: ReadonlyMap<number, number> | undefined): Envelope[] | undefined {
     const node = this.#node;
@@ -116,9 +115,7 @@ export class Links {
     if (held === undefined) return undefined;
     const out: Envelope[] = [];
     for (const env of held) {
-      if (env.kind !== EnvelopeKind.Exit) out.push(env);
-      else if (env.type === 'unlink') cell.links?.delete((env.payload as TerminatedNotice).key);
-      else if (cell.links?.delete((env.payload as TerminatedNotice).key) === true) out.push(env);
+      if (env.kind !== EnvelopeKind.Exit || cell.links?.delete((env.payload as TerminatedNotice).key) === true) out.push(env);
     }
     return out;
   }

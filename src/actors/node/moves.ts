@@ -429,11 +429,8 @@ export class Moves {
     const host = this.#host;
     const held = host.arrivals.take(key);
     const links = host.arrivals.takeLinks(key);
-    // An unlink held for it (its link was to come in its record) goes back as one.
-    const unlinks = (held.messages ?? []).filter((env) => env.kind === EnvelopeKind.Exit && env.type === 'unlink');
-    const signals = (held.messages ?? []).filter((env) => !unlinks.includes(env));
+    const signals = held.messages ?? [];
     if (back) {
-      for (const env of unlinks) host.control(from, ['unlink', key, env.senderKey]);
       if (links !== undefined) host.control(from, ['move-links', key, [...links]]);
       host.runtime.counters[STAT_RETURNED]! += this.#sendMessages(from, key, signals, 0, signals.length);
       if (held.watchers !== undefined) host.control(from, ['move-watchers', key, [...held.watchers]]);
