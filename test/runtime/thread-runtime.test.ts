@@ -148,16 +148,14 @@ describe('ThreadRuntime turn loop', () => {
     await done;
     rt.timeRuns(null);
     const short = reports.get(1)!;
-    const long = reports.get(2)!;
+    const long = reports.get(2) ?? { n: 0, ms: 0 }; // one in 16 of them, at random: maybe none
     // About 1,000 of the short runs were timed, not 16,000; their time scaled up is about theirs.
     expect(short.n).toBeGreaterThan(500);
     expect(short.n).toBeLessThan(2_000);
     expect(short.ms).toBeGreaterThan(16);
     expect(short.ms).toBeLessThan(160);
-    // Every long run that followed a long one or a timed one was timed: most of them, and what
-    // was reported adds up to about their 20 ms (one timed among short runs stands for more).
-    expect(long.n).toBeGreaterThanOrEqual(1);
-    expect(long.ms).toBeGreaterThan(5);
+    // A long run among short ones is timed as one of them (scaled by its stride): never more
+    // than its stride allows. The next test has runs that are all long.
     expect(long.ms).toBeLessThan(20 * 40);
   });
 

@@ -239,13 +239,17 @@ class LmdbStore implements EntityStore {
 
   rememberModule(name: string, moduleUrl: string): void {
     if (this.#modules.get(name) === moduleUrl) return;
-    this.#modules.set(name, moduleUrl);
-    if (this.#meta.get(['module', name]) === moduleUrl) return;
-    // It shares its transaction with the message being stored: if it fails (a full disk), so does
-    // that message, and its sender hears of it there. The next message writes it again.
-    this.#meta.put(['module', name], moduleUrl).then(undefined, () => {
-      if (this.#modules.get(name) === moduleUrl) this.#modules.delete(name);
-    });
+    if (this.#meta.get(['module', name]) === moduleUrl) {
+      this.#modules.set(name, moduleUrl);
+      return;
+    }
+    // Remembered only once written: until then each message writes it again, in the transaction
+    // that stores it (a transaction of lmdb's may end between two writes of one turn), so no
+    // message is stored without it, even after a write of it failed (a full disk).
+    this.#meta.put(['module', name], moduleUrl).then(
+      () => this.#modules.set(name, moduleUrl),
+      () => undefined,
+    );
   }
 
   prune(before: number): void {
