@@ -438,12 +438,7 @@ export class Moves {
       return;
     }
     // It stopped first: links made with it meanwhile end at once (noproc), as with any stopped actor.
-    if (links !== undefined) {
-      for (const [peerKey, peerThread] of links) {
-        if (peerThread === host.self) host.links.onExit(host.self, peerKey, key, 'noproc');
-        else host.control(peerThread, ['exit', peerKey, key, 'noproc']);
-      }
-    }
+    if (links !== undefined) for (const [peerKey, peerThread] of links) this.#noproc(key, peerKey, peerThread);
     for (const env of signals) if (env.kind !== EnvelopeKind.Exit) host.deadLetter(env, key, host.stopReason);
     if (held.watchers !== undefined) {
       for (const [watcherKey, watcherThread] of held.watchers) {
@@ -460,9 +455,15 @@ export class Moves {
     const cell = host.cells.get(key);
     for (const [peerKey, peerThread] of links) {
       if (cell !== undefined && !cell.ending) (cell.links ??= new Map()).set(peerKey, host.refFor(peerThread, peerKey));
-      else if (peerThread === host.self) host.links.onExit(host.self, peerKey, key, 'noproc');
-      else host.control(peerThread, ['exit', peerKey, key, 'noproc']);
+      else this.#noproc(key, peerKey, peerThread);
     }
+  }
+
+  /** The actor `key` is gone: its peer `peerKey` on `peerThread` gets a noproc exit. */
+  #noproc(key: number, peerKey: number, peerThread: number): void {
+    const host = this.#host;
+    if (peerThread === host.self) host.links.onExit(host.self, peerKey, key, 'noproc');
+    else host.control(peerThread, ['exit', peerKey, key, 'noproc']);
   }
 
   /** Watchers of an actor whose move here did not happen, sent back by the thread that held them. */

@@ -138,10 +138,11 @@ export class Planner {
       return false;
     });
     for (const [key, until] of this.#held) if (until < wall) this.#held.delete(key);
-    const planned = (back.length > 0 ? [] : plan({ now: wall, threads, busy, actors, edges, lastMoved: this.#lastMoved, held: new Set(this.#held.keys()) }, this.#options)).filter(
-      // A gathering waits until what its members handle is known over a few rounds: its trial compares with that.
-      (m) => m.why !== 'traffic' || (m.group ?? [m.key]).every((k) => !actors.has(k) || this.#rates.known(k)),
-    );
+    const decided = back.length > 0 ? [] : plan({ now: wall, threads, busy, actors, edges, lastMoved: this.#lastMoved, held: new Set(this.#held.keys()) }, this.#options);
+    // A gathering waits until what its members handle is known over a few rounds: its trial
+    // compares with that. The round's load moves counted on it, so they wait with it.
+    const ready = (m: PlannedMove): boolean => m.why !== 'traffic' || (m.group ?? [m.key]).every((k) => !actors.has(k) || this.#rates.known(k));
+    const planned = decided.every(ready) ? decided : decided.filter((m) => m.why === 'traffic' && ready(m));
     const moves = [...back, ...planned];
     if (moves.length === 0) return;
     const trial = trialOf(planned, steady, wall);
