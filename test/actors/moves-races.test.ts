@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { ActorRef } from 'troupe';
-import { Exiter, OrderChecker } from '../fixtures/actors.js';
+import { Exiter, OrderChecker, Recorder, Sup, type SupChild } from '../fixtures/actors.js';
 import { Blaster, Keeper, Spinner } from '../fixtures/movers.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
@@ -119,5 +119,30 @@ describe('moves racing other events (V1)', () => {
       const s = system.stats();
       return s.accepted === s.handled + s.deadLetters;
     }, 5000, 'every message handled or a dead letter');
+  });
+
+  it('V2: children that moved with their parent live on when the thread they left dies, and do not outlive their parent', async () => {
+    const system = await systems.start({ threads: 3 });
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 3 } });
+    const sup = system.spawn(Sup, { log }, { placement: { thread: 1 } });
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
+    const a = (await sup.ask('add', { name: 'a' })) as ActorRef<typeof SupChild>;
+    await a.ask('inc');
+    await system.move(sup, 2);
+    const seen = async () => (await log.ask('seen')) as string[];
+    // The thread they left (and where a was spawned) dies: parent and child live on, together.
+    exiter.tell('exit', { code: 3, spinMs: 0 });
+    await until(async () => system.stats().threads[1]!.replaced === 1, 5000, 'thread 1 replaced');
+    await a.ask('inc');
+    expect(await a.ask('get')).toBe(2);
+    // Its parent still supervises it, on thread 2.
+    a.tell('crash');
+    await until(async () => (await seen()).filter((l) => l === 'start a').length === 2, 5000, 'a restarted');
+    expect((await system.inspect()).filter((x) => x.id === sup.id || x.id === a.id).map((x) => x.thread)).toEqual([2, 2]);
+    // Their thread dies: the parent starts again on the replacement, without the old child.
+    await a.ask('exit', 3).catch(() => undefined);
+    await until(async () => system.stats().threads[2]!.replaced === 1, 5000, 'thread 2 replaced');
+    expect(await sup.ask('ping')).toBe('pong');
+    expect((await system.inspect()).some((x) => x.id === a.id)).toBe(false);
   });
 });

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ActorPinnedError, ActorStoppedError } from 'troupe';
-import { Linked, OrderChecker, Recorder, Watcher } from '../fixtures/actors.js';
+import { ActorPinnedError, ActorStoppedError, type ActorRef } from 'troupe';
+import { Linked, OrderChecker, Recorder, Sup, SupChild, Watcher } from '../fixtures/actors.js';
 import { Blaster, Keeper } from '../fixtures/movers.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
 const systems = useSystem();
+
+type Child = ActorRef<typeof SupChild>;
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -206,9 +208,81 @@ describe('moves between threads (V1, V5)', () => {
     // It stays where it was, and keeps working.
     await keeper.ask('add', 1);
     expect(await keeper.ask('sum')).toBe(2);
-    const parent = system.spawn(Keeper, { start: 0 }, { placement: { thread: 1 } });
-    await parent.ask('spawnChild');
-    await expect(system.move(parent, 2)).rejects.toMatchObject({ code: 'ERR_ACTOR_PINNED', message: expect.stringContaining('children') });
+    // Children move with their parent, so one placed on another thread pins its parent.
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 2 } });
+    const parent = system.spawn(Sup, { log }, { placement: { thread: 1 } });
+    await parent.ask('add', { name: 'far', thread: 2 });
+    await expect(system.move(parent, 2)).rejects.toMatchObject({ code: 'ERR_ACTOR_PINNED', message: expect.stringContaining('a child on another thread') });
+  });
+
+  it('V1: children move with their parent, and its supervision with them: strategy, restart window, stop', async () => {
+    const system = await systems.start({ threads: 2 });
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 2 } });
+    const sup = system.spawn(Sup, { log }, { placement: { thread: 1 }, supervision: { strategy: 'one-for-all', maxRestarts: 2, withinMs: 60_000 } });
+    const a = (await sup.ask('add', { name: 'a' })) as Child;
+    const b = (await sup.ask('add', { name: 'b' })) as Child;
+    const seen = async () => (await log.ask('seen')) as string[];
+    const since = async (mark: number) => (await seen()).slice(mark).filter((l) => l.startsWith('stop') || l.startsWith('start'));
+    // The first restart in its window, decided on thread 1.
+    a.tell('crash');
+    await until(async () => (await seen()).filter((l) => l === 'start b').length === 2, 5000, 'both restarted');
+    await b.ask('inc');
+    await b.ask('inc');
+    // A child alone does not move: it goes where its parent goes.
+    await expect(system.move(b, 2)).rejects.toMatchObject({ code: 'ERR_ACTOR_PINNED', message: expect.stringContaining('moves with its parent') });
+    expect((await system.inspect()).find((x) => x.id === b.id)?.pinned).toContain('moves with its parent');
+    await system.move(sup, 2);
+    const where = async () => {
+      const info = await system.inspect();
+      return [sup, a, b].map((ref) => info.find((x) => x.id === ref.id)?.thread);
+    };
+    expect(await where()).toEqual([2, 2, 2]);
+    expect(await b.ask('get')).toBe(2);
+    expect((await system.inspect()).find((x) => x.id === a.id)?.moves).toBe(1);
+    // The second, decided on thread 2 with the same strategy: b halted, then both started in order.
+    let mark = (await seen()).length;
+    a.tell('crash');
+    await until(async () => (await since(mark)).includes('start b'), 5000, 'restarted on thread 2');
+    expect(await since(mark)).toEqual(['stop b', 'start a', 'start b']);
+    expect(await b.ask('get')).toBe(0);
+    // Back to thread 1: the third restart in the window is past the limit counted on both threads,
+    // so the supervisor stops its children and fails in turn (with no parent of its own, it stops).
+    await system.move(sup, 1);
+    expect(await where()).toEqual([1, 1, 1]);
+    mark = (await seen()).length;
+    a.tell('crash');
+    await until(async () => (await since(mark)).includes('stop a'), 5000, 'the supervisor gave up');
+    expect(await since(mark)).toEqual(['stop b', 'stop a']);
+    await expect(sup.ask('ping')).rejects.toBeInstanceOf(ActorStoppedError);
+    for (const ref of [a, b]) await expect(ref.ask('get')).rejects.toBeInstanceOf(ActorStoppedError);
+    expect(system.stats().deadLetters).toBe(0);
+  });
+
+  it("V1: a parent on the caller's own thread (main) moves to a worker with its children and back; a stop stops them all", async () => {
+    const system = await systems.start({ threads: 2 });
+    const log = system.spawn(Recorder, undefined, { placement: 'local' });
+    const sup = system.spawn(Sup, { log }, { placement: 'local' });
+    const a = (await sup.ask('add', { name: 'a' })) as Child;
+    const b = (await sup.ask('add', { name: 'b', restart: 'temporary' })) as Child;
+    await a.ask('inc');
+    const seen = async () => (await log.ask('seen')) as string[];
+    await system.move(sup, 1);
+    expect((await system.inspect()).filter((x) => [sup.id, a.id, b.id].includes(x.id)).map((x) => x.thread)).toEqual([1, 1, 1]);
+    // A temporary child that stops itself leaves its parent's children there (were it still
+    // counted, the move back below would be refused: a child that is nowhere pins its parent).
+    b.tell('done');
+    await until(async () => (await seen()).includes('stop b'), 5000, 'b stopped');
+    // One-for-one, decided on thread 1.
+    a.tell('crash');
+    await until(async () => (await seen()).filter((l) => l === 'start a').length === 2, 5000, 'a restarted');
+    await system.move(sup, 0);
+    expect((await system.inspect()).filter((x) => [sup.id, a.id].includes(x.id)).map((x) => x.thread)).toEqual([0, 0]);
+    await a.ask('inc');
+    expect(await a.ask('get')).toBe(1);
+    await system.stop(sup);
+    expect((await seen()).filter((l) => l.startsWith('stop'))).toEqual(['stop b', 'stop a']);
+    expect((await system.inspect()).filter((x) => [sup.id, a.id, b.id].includes(x.id))).toEqual([]);
+    expect(system.stats().deadLetters).toBe(0);
   });
 
   it('bad input: a thread that is not there, a stopped actor; the system keeps running', async () => {

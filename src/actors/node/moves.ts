@@ -12,9 +12,11 @@
 //
 // It moves between handlers, never during one (an async handler finishes where it started), and
 // only if its state would arrive unchanged (no class instance, function or shared object) and
-// nothing ties it to its thread (children, topics, a pool, ack mode, a bounded mailbox; its links
-// go with it, links.ts):
-// otherwise the move is refused with ActorPinnedError, and inspect() says why.
+// nothing ties it to its thread (topics, a pool, ack mode, a bounded mailbox; its links go with
+// it, links.ts): otherwise the move is refused with ActorPinnedError, and inspect() says why.
+// Children live on their parent's thread: a parent moves with its tree, every member between
+// handlers, in one fence round, parents' records first; the new host makes the children with
+// their parent there and the parent with its children and its restart window.
 
 import { isRemoteRef } from '../remote-ref.js';
 import { ActorFailedError, ActorPinnedError, ActorStoppedError, toWire } from '../../errors.js';
@@ -53,14 +55,35 @@ export type MoveHost = NodeCore &
     isLive(thread: number): boolean;
   };
 
-/** Why `cell` cannot move, or null if it can (its state is checked only when it moves). */
 /** Queued messages per record as they follow a moving actor (fewer where they do not fit maxMessageBytes). */
 const MOVE_CHUNK = 1024;
 
+/**
+ * Why `cell` cannot move, or null if it can (its state is checked only when it moves). Its
+ * children move with it, and theirs with them: a child alone does not move.
+ */
 export function pinReason(cell: Cell, host: MoveHost): string | null {
+  if (cell.parentKey !== 0) return 'it is a child (it moves with its parent)';
+  return treePin(cell, host);
+}
+
+/** Why `cell` and the children that would move with it cannot move. */
+function treePin(cell: Cell, host: MoveHost): string | null {
+  const why = ownPin(cell, host);
+  if (why !== null || cell.children === null) return why;
+  if (cell.restartState?.supervisor?.deciding === true) return "its supervision is deciding on a child's failure";
+  for (const key of cell.children.keys()) {
+    const child = host.cells.get(key);
+    if (child === undefined || child.status === 'moved') return `it has a child on another thread (${host.idOf(key)})`;
+    const theirs = treePin(child, host);
+    if (theirs !== null) return `its child ${host.idOf(key)} cannot move: ${theirs}`;
+  }
+  return null;
+}
+
+/** Why `cell` itself cannot move (whatever its children say). */
+function ownPin(cell: Cell, host: MoveHost): string | null {
   const policy = cell.policy;
-  if (cell.parentKey !== 0) return "it is a child (children live on their parent's thread)";
-  if (cell.children !== null && cell.children.size > 0) return 'it has children (they live on its thread)';
   if (policy.delivery !== null) return 'it was spawned with a delivery option (ack mode or dedup)';
   if (policy.mailbox !== null) return 'it has a bounded mailbox';
   if (policy.routeeOf !== null) return 'it is a member of a pool';
@@ -69,6 +92,13 @@ export function pinReason(cell: Cell, host: MoveHost): string | null {
   if (host.topics.subscribes(cell.key)) return 'it subscribes to topics';
   if (cell.watching !== null) for (const ref of cell.watching.values()) if (isRemoteRef(ref)) return 'it watches an actor on another node';
   return cell.restartState?.pinned ?? null;
+}
+
+/** `cell` and its children, theirs after them (parents before children: the order they arrive in). */
+function treeOf(cell: Cell, host: MoveHost, into: Cell[] = []): Cell[] {
+  into.push(cell);
+  if (cell.children !== null) for (const key of cell.children.keys()) treeOf(host.cells.get(key)!, host, into);
+  return into;
 }
 
 export class Moves {
@@ -81,7 +111,7 @@ export class Moves {
   /** Actors on their way away from here or to here: what waits for the move to end. */
   readonly #waiting = new Map<number, (() => void)[]>();
   /** Actors arriving here whose queued messages are still on their way (onMoveMsgs). */
-  readonly #arriving = new Map<number, { cell: Cell; moduleUrl: string; name: string }>();
+  readonly #arriving = new Map<number, { cell: Cell; moduleUrl: string; name: string; supervisorRestarts: readonly number[] | null }>();
   /** At a spawner: the latest move it heard of, per actor it spawned that moved between other threads. */
   readonly #lastMove = new Map<number, number>();
   /** Actors that left here: their move resolves when the new thread says they run there. */
@@ -158,57 +188,90 @@ export class Moves {
     const refuse = (why: string): ActorPinnedError => new ActorPinnedError(`actor ${host.idOf(key)} cannot move: ${why}`);
     let why = pinReason(cell, host);
     if (why !== null) throw refuse(why);
-    // Just spawned (its module may still be loading): it moves once it has started.
-    if (cell.definition === null || cell.status === 'starting') await host.whenStarted(cell.self);
-    // A long-running handler finishes where it started.
-    while (cell.busy) await cell.whenIdle();
+    // Just spawned (its module may still be loading), or in a handler (a long-running one finishes
+    // where it started): it moves once it and every child that moves with it are between handlers.
+    let tree = treeOf(cell, host);
+    for (;;) {
+      const waiting = tree.find((c) => c.busy || c.definition === null || c.status === 'starting');
+      if (waiting === undefined) break;
+      await (waiting.busy ? waiting.whenIdle() : host.whenStarted(waiting.self));
+      if (cell.ending) break;
+      why = pinReason(cell, host); // children come and go meanwhile
+      if (why !== null) throw refuse(why);
+      tree = treeOf(cell, host);
+    }
     if (cell.ending) throw new ActorStoppedError(`actor ${host.idOf(key)} is stopped`);
     why = pinReason(cell, host);
     if (why !== null) throw refuse(why);
     if (cell.status === 'moving') return this.whenSettled(key)!.then(() => this.move(cell.self, to));
-    if (cell.status !== 'running') throw refuse(`it is ${cell.status}`);
-    const problem = roundTripProblem(cell.state, 'its state');
-    if (problem !== null) {
-      cell.more().pinned = problem; // kept: inspect() says why
-      throw refuse(problem);
+    for (const member of tree) {
+      const whose = member === cell ? '' : `its child ${host.idOf(member.key)}: `;
+      if (member.status !== 'running') throw refuse(`${whose}it is ${member.status}`);
+      const problem = roundTripProblem(member.state, member === cell ? 'its state' : `the state of its child ${host.idOf(member.key)}`);
+      if (problem !== null) {
+        member.more().pinned = problem; // kept: inspect() says why
+        throw refuse(problem);
+      }
+      if (host.sendsWaitingFrom(member)) throw refuse(`${whose}sends of its own wait for room (they would be overtaken by what it sends from its new thread): try again once they are through`);
+      // The record must fit what a thread may send (its queued messages follow in records of their own).
+      const size = encodedSize([member.args, member.state, member.timersIfAny?.export() ?? null]);
+      if (size > host.runtime.maxMessageBytes / 2) throw refuse(`${whose}its state and arguments take ${size} bytes encoded, more than half of maxMessageBytes (${host.runtime.maxMessageBytes})`);
     }
-    if (host.sendsWaitingFrom(cell)) throw refuse('sends of its own wait for room (they would be overtaken by what it sends from its new thread): try again once they are through');
-    // The record must fit what a thread may send (its queued messages follow in records of their own).
-    const size = encodedSize([cell.args, cell.state, cell.timersIfAny?.export() ?? null]);
-    if (size > host.runtime.maxMessageBytes / 2) throw refuse(`its state and arguments take ${size} bytes encoded, more than half of maxMessageBytes (${host.runtime.maxMessageBytes})`);
-    cell.status = 'moving';
-    host.liveness.moveTo(spawnerOf(key), seqOf(key), to);
+    for (const member of tree) {
+      member.status = 'moving';
+      host.liveness.moveTo(spawnerOf(member.key), seqOf(member.key), to);
+    }
     await this.#fence();
-    if (cell.status !== 'moving') {
-      // Stopped while the fence went round: what the new thread holds for it dies there.
-      host.control(to, ['move-off', key, false]);
-      this.#settled(key);
-      throw new ActorStoppedError(`actor ${host.idOf(key)} stopped while it was moving`);
-    }
     if (!host.isLive(to)) {
-      // The new thread died during the fence: the move is undone, and the actor runs on here.
-      // What reached that thread for it meanwhile went down with it (its replacement's books).
-      host.liveness.moveTo(spawnerOf(key), seqOf(key), host.self);
-      cell.status = 'running';
-      if (cell.depth > 0) cell.schedule();
-      this.#settled(key);
+      // The new thread died during the fence: the move is undone, and they run on here.
+      // What reached that thread for them meanwhile went down with it (its replacement's books).
+      for (const member of tree) this.#stay(member, to, false);
       throw new ActorFailedError(`actor ${host.idOf(key)} stays on thread ${host.self}: thread ${to} died before it could move there`);
     }
-    const landed = new Promise<void>((resolve, reject) => this.#landing.set(key, { to, resolve, reject }));
-    try {
-      host.control(to, ['move-in', this.#record(cell)]);
-    } catch (error) {
-      // Nothing has left yet: it stays, and what the new thread holds for it comes back here.
-      this.#landing.delete(key);
-      host.liveness.moveTo(spawnerOf(key), seqOf(key), host.self);
-      host.control(to, ['move-off', key, true]);
-      cell.status = 'running';
-      if (cell.depth > 0) cell.schedule();
-      this.#settled(key);
-      throw refuse(`its record could not be sent: ${(error as Error).message}`);
+    const stopped = tree.find((member) => member.status !== 'moving');
+    if (stopped !== undefined) {
+      // Stopped while the fence went round: what the new thread holds for it dies there; the
+      // others stay, and what the new thread holds for them comes back.
+      for (const member of tree) {
+        if (member.status === 'moving') this.#stay(member, to, true);
+        else {
+          host.control(to, ['move-off', member.key, false]);
+          this.#settled(member.key);
+        }
+      }
+      if (stopped === cell) throw new ActorStoppedError(`actor ${host.idOf(key)} stopped while it was moving`);
+      throw refuse(`its child ${host.idOf(stopped.key)} stopped while it was moving`);
     }
-    this.#leave(cell, to);
-    await landed;
+    const landings: Promise<void>[] = [];
+    for (let i = 0; i < tree.length; i++) {
+      const member = tree[i]!;
+      landings.push(new Promise<void>((resolve, reject) => this.#landing.set(member.key, { to, resolve, reject })));
+      try {
+        host.control(to, ['move-in', this.#record(member)]);
+      } catch (error) {
+        // It has not left: it stays, and so do the children after it (a parent already gone
+        // supervises them from its new thread, as it would children placed there).
+        for (let j = i; j < tree.length; j++) {
+          this.#landing.delete(tree[j]!.key);
+          this.#stay(tree[j]!, to, true);
+        }
+        landings.pop();
+        if (i === 0) throw refuse(`its record could not be sent: ${(error as Error).message}`);
+        break;
+      }
+      this.#leave(member, to);
+    }
+    await Promise.all(landings);
+  }
+
+  /** A move of `cell` that does not happen: it runs on here; `back`: what `to` holds for it comes back. */
+  #stay(cell: Cell, to: number, back: boolean): void {
+    const host = this.#host;
+    host.liveness.moveTo(spawnerOf(cell.key), seqOf(cell.key), host.self);
+    if (back) host.control(to, ['move-off', cell.key, true]);
+    cell.status = 'running';
+    if (cell.depth > 0) cell.schedule();
+    this.#settled(cell.key);
   }
 
   #record(cell: Cell): MoveRecord {
@@ -231,6 +294,9 @@ export class Moves {
       cell.moves + 1,
       cell.links === null ? [] : [...cell.links.values()],
       cell.trapExit,
+      cell.parentKey,
+      cell.children === null ? [] : [...cell.children.keys()],
+      cell.restartState?.supervisor?.restartTimes ?? null,
     ];
   }
 
@@ -251,7 +317,7 @@ export class Moves {
     cell.status = 'moved';
     // Its spawner keeps its spawn record under the thread it lives on (to restart it there).
     const spawner = spawnerOf(key);
-    if (spawner === host.self) host.remote.moved(key, to, host.remote.record(definition.moduleUrl, definition.name, cell.args, 0, 0, cell.policy === DEFAULT_POLICY ? null : cell.policy));
+    if (spawner === host.self) host.remote.moved(key, to, host.remote.record(definition.moduleUrl, definition.name, cell.args, cell.parentThread, cell.parentKey, cell.policy === DEFAULT_POLICY ? null : cell.policy));
     else if (spawner !== to) host.control(spawner, ['moved', key, to, cell.moves + 1]);
     host.runtime.publishSoon();
     this.#settled(key);
@@ -358,8 +424,9 @@ export class Moves {
   /** The actor arrives: made here as it was; it runs once its queued messages have followed (onMoveMsgs). */
   onMoveIn(record: MoveRecord): void {
     const host = this.#host;
-    const [key, moduleUrl, name, args, policy, state, timers, nextTimer, watchers, watching, handled, failed, restarts, moves, links, trapExit] = record;
-    const cell = new Cell(host, key, lookupDefinition(moduleUrl, name) ?? null, args, 0, 0, policy ?? DEFAULT_POLICY);
+    const [key, moduleUrl, name, args, policy, state, timers, nextTimer, watchers, watching, handled, failed, restarts, moves, links, trapExit, parentKey, children, supervisorRestarts] = record;
+    // A child arrives with its parent (the parent's record came first).
+    const cell = new Cell(host, key, lookupDefinition(moduleUrl, name) ?? null, args, parentKey === 0 ? 0 : host.self, parentKey, policy ?? DEFAULT_POLICY);
     cell.status = 'moving'; // until its messages and its module are here
     cell.state = state;
     cell.handled = handled;
@@ -372,8 +439,9 @@ export class Moves {
     if (links.length > 0) cell.links = new Map(links.map((ref) => [ref.key, ref]));
     if (trapExit) cell.trapExit = true;
     if (timers.length > 0) cell.timers.resume(timers, nextTimer);
+    if (children.length > 0) cell.children = new Map(children.map((child) => [child, host.self]));
     // Not among the cells yet: what comes for it meanwhile is held, behind what it brings.
-    this.#arriving.set(key, { cell, moduleUrl, name });
+    this.#arriving.set(key, { cell, moduleUrl, name, supervisorRestarts });
   }
 
   /** Its queued messages, in order; the last record says they are all here. */
@@ -393,10 +461,10 @@ export class Moves {
     host.runtime.counters[STAT_RING_IN]! += users; // in this thread's custody now
     if (!last || arriving === undefined) return;
     this.#arriving.delete(key);
-    this.#arrive(from, arriving.cell, arriving.moduleUrl, arriving.name);
+    this.#arrive(from, arriving.cell, arriving.moduleUrl, arriving.name, arriving.supervisorRestarts);
   }
 
-  #arrive(from: number, cell: Cell, moduleUrl: string, name: string): void {
+  #arrive(from: number, cell: Cell, moduleUrl: string, name: string, supervisorRestarts: readonly number[] | null): void {
     const host = this.#host;
     const key = cell.key;
     host.cells.set(key, cell);
@@ -412,6 +480,8 @@ export class Moves {
       else host.control(from, ['move-landed', key]);
     };
     const run = (): void => {
+      // Its module is here now: so is its supervision policy (a definition may give it).
+      if (supervisorRestarts !== null && supervisorRestarts.length > 0) cell.supervisor?.countRestarts(supervisorRestarts);
       if (cell.status === 'moving') {
         cell.status = 'running';
         if (cell.depth > 0) cell.schedule();

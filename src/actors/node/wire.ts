@@ -77,6 +77,12 @@ export type MoveRecord = [
   moves: number,
   links: ActorRefImpl[],
   trapExit: boolean,
+  /** Its parent's key (0: none); a child moves with its parent, so its parent lives where it arrives. */
+  parentKey: number,
+  /** Its children, oldest first: they move with it, in the same round (node/moves.ts). */
+  children: number[],
+  /** As a supervisor: when the restarts in its window happened. */
+  supervisorRestarts: readonly number[] | null,
 ];
 
 /** Control records: notices between the hosts of two threads, in ring order. */

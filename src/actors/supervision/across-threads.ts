@@ -14,6 +14,8 @@ import { spawnerOf } from '../node/wire.js';
 /** What the wire needs of the host beyond the shared core. */
 export interface SupervisionHost extends NodeCore {
   readonly remote: RemoteSpawns;
+  /** Actors moving (node/moves.ts): a parent on its way here, with the children that move with it. */
+  readonly moves: { whenSettled(key: number): Promise<void> | null };
   stopRef(ref: ActorRefImpl): Promise<void>;
 }
 
@@ -44,6 +46,12 @@ export class SupervisionWire {
   #childFailed(parentKey: number, childThread: number, childKey: number, error: Error, type: RestartType, normalExit: boolean): void {
     const node = this.#node;
     const parent = node.cells.get(parentKey);
+    // A child runs as soon as it arrives, and its parent may still be on its way (its module loading).
+    const arriving = parent === undefined ? node.moves.whenSettled(parentKey) : null;
+    if (arriving !== null) {
+      void arriving.then(() => this.#childFailed(parentKey, childThread, childKey, error, type, normalExit));
+      return;
+    }
     const child = node.refFor(childThread, childKey);
     const supervisor = parent?.supervisor ?? null;
     if (parent === undefined || supervisor === null) {
@@ -77,25 +85,31 @@ export class SupervisionWire {
     return this.#node.clock.now();
   }
 
-  /** A cell stopped: its parent forgets it (and main its spawn record, for a top-level actor). */
+  /** A cell stopped: its parent forgets it, and its spawner its spawn record. */
   childStopped(cell: Cell): void {
     const node = this.#node;
-    if (cell.parentKey === 0) {
-      // A top-level actor that main spawned here: main forgets its spawn record.
-      if (node.self !== 0 && spawnerOf(cell.key) === 0) node.control(0, ['child-stopped', 0, node.self, cell.key]);
+    const parentThread = cell.parentKey === 0 ? -1 : cell.parentThread;
+    // A spawner keeps the record of what it placed on another thread (or what moved there).
+    const spawner = spawnerOf(cell.key);
+    if (spawner !== node.self && spawner !== parentThread) node.control(spawner, ['child-stopped', 0, node.self, cell.key]);
+    if (parentThread === -1) return;
+    if (parentThread === node.self) {
+      this.onChildStopped(cell.parentKey, node.self, cell.key);
       return;
     }
-    if (cell.parentThread === node.self) {
-      node.cells.get(cell.parentKey)?.children?.delete(cell.key);
-      return;
-    }
-    node.control(cell.parentThread, ['child-stopped', cell.parentKey, node.self, cell.key]);
+    node.control(parentThread, ['child-stopped', cell.parentKey, node.self, cell.key]);
   }
 
   onChildStopped(parentKey: number, childThread: number, childKey: number): void {
     const node = this.#node;
-    node.remote.stopped(childKey, childThread);
     const parent = node.cells.get(parentKey);
+    const arriving = parent === undefined ? node.moves.whenSettled(parentKey) : null;
+    if (arriving !== null) {
+      void arriving.then(() => this.onChildStopped(parentKey, childThread, childKey));
+      return;
+    }
+    if (childThread !== node.self) node.remote.stopped(childKey, childThread);
+    // Its parent forgets it (a child that moved with its parent is known under their new thread).
     if (parent?.children?.get(childKey) === childThread) parent.children.delete(childKey);
   }
 }

@@ -70,6 +70,8 @@ export class Supervisor {
   readonly policy: SupervisionPolicy;
   readonly #restarts: number[] = [];
   #chain: Promise<void> = Promise.resolve();
+  /** Failures reported and not yet handled to the end. */
+  #pending = 0;
 
   constructor(policy: SupervisionPolicy) {
     this.policy = policy;
@@ -77,7 +79,28 @@ export class Supervisor {
 
   /** A child failed: handle it after any failure already being handled. */
   childFailed(host: SupervisorHost, parent: SupervisingCell, child: ActorRefImpl, error: Error, type: RestartType, normalExit = false): void {
-    this.#chain = this.#chain.then(() => this.#handle(host, parent, child, error, type, normalExit)).catch(() => undefined);
+    this.#pending++;
+    this.#chain = this.#chain
+      .then(() => this.#handle(host, parent, child, error, type, normalExit))
+      .catch(() => undefined)
+      .then(() => {
+        this.#pending--;
+      });
+  }
+
+  /** True while a child's failure is reported and not yet handled to the end (the parent does not move meanwhile). */
+  get deciding(): boolean {
+    return this.#pending > 0;
+  }
+
+  /** When the restarts in its window happened (they move with the parent, node/moves.ts). */
+  get restartTimes(): readonly number[] {
+    return this.#restarts;
+  }
+
+  /** Restarts counted on the thread the parent moved from. */
+  countRestarts(times: readonly number[]): void {
+    this.#restarts.push(...times);
   }
 
   async #handle(host: SupervisorHost, parent: SupervisingCell, child: ActorRefImpl, error: Error, type: RestartType, normalExit: boolean): Promise<void> {
