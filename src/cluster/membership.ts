@@ -7,7 +7,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../actors/logger.js';
-import type { KV } from './nats.js';
+import { JOIN_RETRY_MS, type KV } from './nats.js';
 
 /** What a node says of itself in the bucket. */
 export interface MemberRecord {
@@ -77,7 +77,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** Joins: writes this node's key, reads who is there, and keeps both up to date. */
   async start(): Promise<void> {
     // A bucket just made on a NATS cluster takes writes once its copies have elected a leader.
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + JOIN_RETRY_MS;
     for (;;) {
       try {
         await this.#put();

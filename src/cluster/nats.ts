@@ -79,6 +79,13 @@ export type RawKV = Omit<KV, 'keys'> & { keys(filter: string): Promise<AsyncIter
 /** How long a listing of keys may take by default. */
 const LIST_MS = 5000;
 
+/**
+ * How long a join tries again while NATS cannot serve it yet: a NATS cluster just started, or
+ * one that lost a server, elects its JetStream leaders again (5-8 s each, longer on a loaded
+ * machine), and a listing may stall through more than one election.
+ */
+export const JOIN_RETRY_MS = 30_000;
+
 /** The client's bucket with its key listing bounded in time (KV.keys). */
 export function boundedKeys(raw: RawKV, name: string): KV {
   return {
@@ -140,7 +147,7 @@ export async function loadNats(): Promise<NatsClient> {
     async bucket(nc, name, ttlMs, replicas) {
       const kvm = new kv.Kvm(nc as unknown as ConstructorParameters<typeof kv.Kvm>[0]);
       // A NATS cluster that has just started may not have elected its JetStream leader yet: tried again for a while.
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + JOIN_RETRY_MS;
       for (;;) {
         try {
           // Made by another node already (nearly always): used as it is (status() says it is really there).
@@ -161,7 +168,7 @@ export async function loadNats(): Promise<NatsClient> {
     async stream(nc, name, subjects, replicas) {
       const conn = nc as unknown as Parameters<typeof js.jetstreamManager>[0];
       const jsm = await js.jetstreamManager(conn);
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + JOIN_RETRY_MS;
       for (;;) {
         try {
           await jsm.streams.info(name);
