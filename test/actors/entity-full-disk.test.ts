@@ -6,7 +6,7 @@
 // goes on. Where no mount namespace can be made (unshare refused), the test says so and is
 // skipped.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const CHILD = fileURLToPath(new URL('../fixtures/full-disk-child.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'troupe-full-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** Children still running: none outlives the file (a test that times out leaves its child here). */
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of running) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+/** A child that has not ended by then is killed, and its test fails with what it wrote (the test's own bound is 60 s). */
+const CHILD_MS = 50_000;
 
 /** A user and mount namespace of its own (unprivileged where the kernel allows), with a small tmpfs at `$1`. */
 const UNSHARE = ['--user', '--map-root-user', '--mount'];
@@ -36,12 +43,16 @@ function run(from: 'main' | 'worker'): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const script = `${MOUNT} && exec "$0" --import tsx "$2" "$1/data" "$3"`;
     const child = spawn('unshare', [...UNSHARE, 'sh', '-c', script, process.execPath, dir, CHILD, from], { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_MS);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
       const line = stdout.split('\n').find((l) => l.startsWith('{'));
       if (code === 0 && line !== undefined) resolve(JSON.parse(line) as Outcome);
       else reject(new Error(`child exited with ${code ?? signal}: ${stderr.slice(-2000)}`));
