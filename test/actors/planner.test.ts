@@ -3,7 +3,7 @@
 // moves back and forth.
 
 import { describe, expect, it } from 'vitest';
-import { Burner, Volley } from '../fixtures/movers.js';
+import { Burner, Nursery, Volley } from '../fixtures/movers.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
@@ -66,5 +66,24 @@ describe('the planner (V3, V4)', () => {
     expect(await threadsOf(system, ids)).toEqual(placed);
     expect(placed.filter((t) => t === 1).length).toBeGreaterThanOrEqual(1);
     for (const b of burners) b.tell('halt');
+  });
+
+  it("V3: a tree moves as one: a parent whose child talks to a placed peer gathers with it on the peer's thread", async () => {
+    const system = await systems.start({ threads: 2, planner: { intervalMs: 50, cooldownMs: 300 } });
+    const peer = system.spawn(Volley, undefined, { placement: { thread: 2 } });
+    const parent = system.spawn(Nursery);
+    await system.move(parent, 1);
+    const child = await parent.ask('adopt');
+    await child.ask('meet', peer);
+    await peer.ask('meet', child);
+    child.tell('serve');
+    // The child alone cannot move and the peer was placed: only its tree, under its parent, can.
+    await until(async () => (await threadsOf(system, [parent.id, child.id])).every((t) => t === 2), 10_000, 'the tree on the peer\'s thread');
+    const moves = system.stats().moves;
+    await sleep(1000);
+    expect(system.stats().moves).toBe(moves);
+    expect(await threadsOf(system, [parent.id, child.id, peer.id])).toEqual([2, 2, 2]);
+    child.tell('halt');
+    peer.tell('halt');
   });
 });

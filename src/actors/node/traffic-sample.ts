@@ -16,10 +16,12 @@ const LOCAL_EVERY = 256;
 
 /**
  * A thread's answer: messages between actors [to, from, from's thread, messages counted, one
- * counted in how many], and its movable actors [key, cpu ms, messages handled per second (-1:
- * not known yet)].
+ * counted in how many], its movable actors [key, cpu ms, messages handled per second (-1: not
+ * known yet)], and the children among the actors it counted [child, the root of its tree]. A
+ * tree moves as one (moves.ts), so it is reported as one: under its root's key, with the CPU and
+ * the messages of all its members, and the planner reads a child's messages as its root's.
  */
-export type TrafficReport = [edges: [number, number, number, number, number][], actors: [number, number, number][]];
+export type TrafficReport = [edges: [number, number, number, number, number][], actors: [number, number, number][], trees: [number, number][]];
 
 export class TrafficSampler {
   readonly #host: NodeCore & { isPlannable(cell: Cell): boolean };
@@ -32,7 +34,7 @@ export class TrafficSampler {
   readonly #fromThread = new Map<number, number>();
   readonly #cpu = new Map<number, number>();
   /** What each actor had handled when it was last reported, and when (for its rate since). */
-  readonly #handled = new Map<number, { handled: number; at: number }>();
+  readonly #handled = new Map<number, { handled: number; members: number; at: number }>();
 
   constructor(host: NodeCore & { isPlannable(cell: Cell): boolean }) {
     this.#host = host;
@@ -78,14 +80,27 @@ export class TrafficSampler {
       seen.add(to);
     }
     for (const key of this.#cpu.keys()) seen.add(key);
-    const actors: [number, number, number][] = [];
-    const now = performance.now();
+    // Each actor counted stands for its tree: CPU is summed under the root.
+    const trees: [number, number][] = [];
+    const cpu = new Map<number, number>();
     for (const key of seen) {
       const cell = host.cells.get(key);
-      if (cell === undefined || !host.isPlannable(cell)) continue;
+      if (cell === undefined) continue;
+      const root = rootOf(cell, host);
+      if (root !== cell) trees.push([key, root.key]);
+      cpu.set(root.key, (cpu.get(root.key) ?? 0) + (this.#cpu.get(key) ?? 0));
+    }
+    const actors: [number, number, number][] = [];
+    const now = performance.now();
+    for (const [key, ms] of cpu) {
+      const cell = host.cells.get(key)!;
+      if (!host.isPlannable(cell)) continue;
       const last = this.#handled.get(key);
-      actors.push([key, this.#cpu.get(key) ?? 0, last === undefined || now <= last.at ? -1 : ((cell.handled - last.handled) * 1000) / (now - last.at)]);
-      this.#handled.set(key, { handled: cell.handled, at: now });
+      const tree = handledIn(cell, host);
+      // A tree that gained or lost members since: its rate is not known this round.
+      const known = last !== undefined && now > last.at && last.members === tree.members;
+      actors.push([key, ms, known ? ((tree.handled - last.handled) * 1000) / (now - last.at) : -1]);
+      this.#handled.set(key, { handled: tree.handled, members: tree.members, at: now });
     }
     // Actors no longer here (moved away, stopped) are forgotten.
     for (const key of this.#handled.keys()) if (!host.cells.has(key)) this.#handled.delete(key);
@@ -93,7 +108,7 @@ export class TrafficSampler {
     this.#local.clear();
     this.#fromThread.clear();
     this.#cpu.clear();
-    return [edges, actors];
+    return [edges, actors, trees];
   }
 
   /** No planner asks any more: nothing is counted or timed. */
@@ -102,4 +117,31 @@ export class TrafficSampler {
     this.localCountdown = Infinity;
     this.#host.runtime.timeRuns(null);
   }
+}
+
+/** The root of `cell`'s tree on this thread (a parent elsewhere ends it: such a child is pinned). */
+function rootOf(cell: Cell, host: NodeCore): Cell {
+  let at = cell;
+  while (at.parentKey !== 0) {
+    const parent = host.cells.get(at.parentKey);
+    if (parent === undefined) break;
+    at = parent;
+  }
+  return at;
+}
+
+/** Messages handled by `cell` and its children on this thread, and how many they are. */
+function handledIn(cell: Cell, host: NodeCore): { handled: number; members: number } {
+  let handled = cell.handled;
+  let members = 1;
+  if (cell.children !== null) {
+    for (const key of cell.children.keys()) {
+      const child = host.cells.get(key);
+      if (child === undefined) continue;
+      const theirs = handledIn(child, host);
+      handled += theirs.handled;
+      members += theirs.members;
+    }
+  }
+  return { handled, members };
 }

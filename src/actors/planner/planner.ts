@@ -108,12 +108,17 @@ export class Planner {
     }
     const actors = new Map<number, ActorSample>();
     const edges: EdgeSample[] = [];
+    // A child's messages are its tree's: a tree moves as one, under its root (traffic-sample.ts).
+    const rootOf = new Map<number, number>();
+    for (const report of reports) if (report !== null) for (const [child, root] of report[2]) rootOf.set(child, root);
     reports.forEach((report, i) => {
       if (report === null) return;
       const thread = threads[i]!;
       const [sampledEdges, sampledActors] = report;
       for (const [key, cpuMs, rate] of sampledActors) actors.set(key, { key, thread, cpu: cpuMs / 1000 / seconds, rate });
-      for (const [to, from, fromThread, count, every] of sampledEdges) edges.push({ from, fromThread, to, toThread: thread, rate: (count * every) / seconds });
+      for (const [to, from, fromThread, count, every] of sampledEdges) {
+        edges.push({ from: rootOf.get(from) ?? from, fromThread, to: rootOf.get(to) ?? to, toThread: thread, rate: (count * every) / seconds });
+      }
     });
     // What was sampled while actors moved describes where they were: the round after one that moved decides nothing.
     if (this.#moved) {
