@@ -2,7 +2,7 @@
 // flight both ways, a thread's death, the new thread dying during the fence (SEMANTICS V1).
 
 import { describe, expect, it } from 'vitest';
-import type { ActorRef } from 'troupe';
+import { ActorStoppedError, type ActorRef } from 'troupe';
 import { Exiter, OrderChecker, Recorder, Sup, type SupChild } from '../fixtures/actors.js';
 import { Blaster, Keeper, Spinner } from '../fixtures/movers.js';
 import { useSystem } from '../support/system.js';
@@ -139,10 +139,14 @@ describe('moves racing other events (V1)', () => {
     a.tell('crash');
     await until(async () => (await seen()).filter((l) => l === 'start a').length === 2, 5000, 'a restarted');
     expect((await system.inspect()).filter((x) => x.id === sup.id || x.id === a.id).map((x) => x.thread)).toEqual([2, 2]);
-    // Their thread dies: the parent starts again on the replacement, without the old child.
+    // Their thread dies: the parent starts again on the replacement, without the old child. The
+    // child's spawn record died with thread 1, and thread 1's replacement took it up: it declares
+    // the child gone, so calls to it fail at once instead of waiting for it.
     await a.ask('exit', 3).catch(() => undefined);
     await until(async () => system.stats().threads[2]!.replaced === 1, 5000, 'thread 2 replaced');
     expect(await sup.ask('ping')).toBe('pong');
     expect((await system.inspect()).some((x) => x.id === a.id)).toBe(false);
+    await until(() => a.ask('get', undefined, { timeoutMs: 1000 }).then(() => false, (error: unknown) => error instanceof ActorStoppedError), 5000, 'a gone');
+    expect(() => a.tell('inc')).toThrow(ActorStoppedError);
   });
 });

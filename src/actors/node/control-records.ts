@@ -211,6 +211,9 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
     case 'moved':
       node.moves.onMoved(record[1], record[2], record[3]);
       return;
+    case 'adopt':
+      for (const [key, spawn] of record[1]) node.remote.add(key, from, spawn);
+      return;
     case 'plan-sample':
       node.records.reply(from, 0, record[1], node.sampler.report());
       return;

@@ -135,6 +135,7 @@ export type ControlRecord =
   | ['move-off', number, boolean] // key, back: a move here that did not happen (the actor stopped first; back: it stays where it was)
   | ['move-landed', number] // key: the actor that moved from the receiving thread runs on the sender's now
   | ['moved', number, number, number] // key, the thread it lives on now, its move count (to its spawner)
+  | ['adopt', [number, SpawnRecord][]] // (key, spawn record) of actors the sender hosts that the receiver's predecessor made: kept there from now on
   | ['plan-sample', number] // correlation id: the planner asks for what was sampled (answered with a TrafficReport; sampling starts)
   | ['plan-off'] // the planner stopped: nothing more is sampled
   | ['xn-call', CrossNodeCall] // a worker's call to an actor on another node (to main, whose cluster gateway carries it)

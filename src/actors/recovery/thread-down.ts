@@ -3,8 +3,10 @@
 // there stop. With a replacement, what this thread sent there and was never read stays in the
 // ring for it, except what cannot be delivered any more (dead letters, 'thread-crash'); watches
 // of its actors are made again there; and each of its actors that this thread spawned is
-// restarted there or declared gone, as its supervisor decides. Without one, the thread is gone
-// for good: nothing more is sent to it, and what it was sent and never read becomes dead letters.
+// restarted there or declared gone, as its supervisor decides; the actors here that it made (its
+// spawn records of them died with it) are handed to the replacement to keep. Without one, the
+// thread is gone for good: nothing more is sent to it, and what it was sent and never read
+// becomes dead letters.
 
 import type { MessagePort } from 'node:worker_threads';
 import { ActorFailedError } from '../../errors.js';
@@ -16,7 +18,8 @@ import { Envelope, EnvelopeKind } from '../cell/envelope.js';
 import type { Links } from '../node/links.js';
 import type { NodeCore } from '../node/node-core.js';
 import type { RemoteSpawns } from './remote-spawns.js';
-import { seqOf, spawnerOf } from '../node/wire.js';
+import { seqOf, spawnerOf, type SpawnRecord } from '../node/wire.js';
+import { DEFAULT_POLICY } from '../policy.js';
 
 /** What recovery needs of the host beyond the shared core. */
 export interface RecoveryHost extends NodeCore {
@@ -65,7 +68,28 @@ export function threadDown(
   for (let n = 0; n < replies; n++) node.lateReply(new Envelope(EnvelopeKind.Ask, 'ask', undefined, thread, 0, 0), undefined);
   // A restarted actor keeps its watchers; one that is not restarted ends their watch there.
   node.deathWatch.rewatch(thread);
+  // What it made that lives here: its replacement keeps their spawn records from now on.
+  const adopted = madeBy(node, thread);
+  for (let at = 0; at < adopted.length; at += ADOPT_CHUNK) node.control(thread, ['adopt', adopted.slice(at, at + ADOPT_CHUNK)]);
   return { join, replicas: node.remote.replicaCount(thread), pending: node.remote.orphan(thread, cause), spawnSeq: node.spawnSeq };
+}
+
+/** Spawn records per 'adopt' record. */
+const ADOPT_CHUNK = 256;
+
+/**
+ * The actors here that `thread` made (placed here, or moved here since) and that live on: their
+ * spawn records died with it, and its replacement keeps them from now on, so that they are
+ * restarted or declared gone if this thread dies in turn. A child whose parent was there stops.
+ */
+function madeBy(node: RecoveryHost, thread: number): [number, SpawnRecord][] {
+  const adopted: [number, SpawnRecord][] = [];
+  for (const cell of node.cells.values()) {
+    const definition = cell.definition;
+    if (spawnerOf(cell.key) !== thread || cell.ending || definition === null || (cell.parentKey !== 0 && cell.parentThread === thread)) continue;
+    adopted.push([cell.key, node.remote.record(definition.moduleUrl, definition.name, cell.args, cell.parentThread, cell.parentKey, cell.policy === DEFAULT_POLICY ? null : cell.policy)]);
+  }
+  return adopted;
 }
 
 /** A replacement thread: its predecessor's actor `key` is not restarted (its spawner said so). */
