@@ -46,6 +46,39 @@ describe('moves between threads (V1, V5)', () => {
     expect(system.stats().deadLetters).toBe(0);
   });
 
+  it('V1: its topic subscriptions go with it: what is published while it moves reaches it once, in order per publisher, from main and from workers', async () => {
+    const system = await systems.start({ threads: 3 });
+    const checker = system.spawn(OrderChecker, undefined, { placement: { thread: 1 } });
+    // A second subscriber that stays on thread 1: the two share one record per publish there until the first moves.
+    const stayer = system.spawn(OrderChecker, undefined, { placement: { thread: 1 } });
+    system.subscribe('nums', checker);
+    system.subscribe('nums', stayer);
+    // Told after the subscriptions went out, in the same rings: they publish knowing of both.
+    const publishers = [2, 3].map((thread) => system.spawn(Blaster, { name: `t${thread}` }, { placement: { thread } }));
+    const path = [2, 3, 1, 2];
+    const perRound = 1500;
+    let mainSent = 0;
+    for (const to of path) {
+      for (const p of publishers) p.tell('publishSeq', { topic: 'nums', n: perRound });
+      const moving = system.move(checker, to);
+      for (let c = 0; c < 5; c++) {
+        for (let k = 0; k < 200; k++) system.publish('nums', 'seq', { from: 'main', i: ++mainSent });
+        await turn();
+      }
+      await moving;
+    }
+    const expected = { t2: path.length * perRound, t3: path.length * perRound, main: mainSent };
+    for (const ref of [checker, stayer]) {
+      await until(async () => {
+        const { counts } = (await ref.ask('report')) as { counts: Record<string, number> };
+        return counts.t2 === expected.t2 && counts.t3 === expected.t3 && counts.main === expected.main;
+      }, 20_000, 'every publication');
+      expect(await ref.ask('report')).toEqual({ counts: expected, violations: 0 });
+    }
+    expect((await system.inspect()).find((a) => a.id === checker.id)?.thread).toBe(2);
+    expect(system.stats().deadLetters).toBe(0);
+  });
+
   it('V1: state, timers and watches go with it; refs held anywhere follow it', async () => {
     const system = await systems.start({ threads: 2 });
     const probe = system.spawn(Recorder, undefined, { placement: { thread: 2 } });

@@ -34,6 +34,28 @@ describe('topics', () => {
     expect((await audit.ask('seen')).length).toBe(60);
   });
 
+  it('a subscriber that has just stopped costs the others on its thread nothing: they get their copies', async () => {
+    const system = await systems.start({ threads: 1 });
+    const gone = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
+    const others = [0, 1].map(() => system.spawn(Recorder, undefined, { placement: { thread: 1 } }));
+    for (const ref of [gone, ...others]) system.subscribe('news', ref);
+    // Its stop is known here at once (the liveness byte); that it left the topic, only once main
+    // reads its rings again: published in between, without yielding.
+    void system.stop(gone);
+    await new Promise((resolve) => setImmediate(resolve)); // the stop goes out
+    const deadline = Date.now() + 5000;
+    for (let stopped = false; !stopped && Date.now() < deadline; ) {
+      // Spin (main reads nothing from its rings meanwhile) until a tell to it is refused.
+      try {
+        gone.tell('count');
+      } catch {
+        stopped = true;
+      }
+    }
+    expect(system.publish('news', 'record', 'after')).toBe(2);
+    for (const ref of others) await until(async () => ((await ref.ask('seen')) as string[]).includes('after'), 5000, 'the copy');
+  });
+
   it('one record per thread carries the copies for its subscribers; each copy is accounted for', async () => {
     const system = await systems.start({ threads: 2 });
     const dead: DeadLetter[] = [];

@@ -12,8 +12,9 @@
 //
 // It moves between handlers, never during one (an async handler finishes where it started), and
 // only if its state would arrive unchanged (no class instance, function or shared object) and
-// nothing ties it to its thread (topics, a pool, ack mode, a bounded mailbox; its links go with
-// it, links.ts): otherwise the move is refused with ActorPinnedError, and inspect() says why.
+// nothing ties it to its thread (a pool, ack mode, a bounded mailbox; its links go with it,
+// links.ts, and its topic subscriptions hold, topics.ts): otherwise the move is refused with
+// ActorPinnedError, and inspect() says why.
 // Children live on their parent's thread: a parent moves with its tree, every member between
 // handlers, in one fence round, parents' records first; the new host makes the children with
 // their parent there and the parent with its children and its restart window.
@@ -41,7 +42,6 @@ export type MoveHost = NodeCore &
     readonly remote: RemoteSpawns;
     /** This thread's counters of actors moved away and arrived (runtime/layout.ts MIGRATED_*). */
     readonly migrations: Float64Array;
-    readonly topics: { subscribes(key: number): boolean };
     readonly deathWatch: { onTerminated(from: number, targetKey: number, watcherKey: number, reason: 'noproc'): void };
     readonly links: {
       onExit(from: number, linkedKey: number, exitedKey: number, reason: 'noproc'): void;
@@ -89,7 +89,6 @@ function ownPin(cell: Cell, host: MoveHost): string | null {
   if (policy.routeeOf !== null) return 'it is a member of a pool';
   if (policy.supervision?.decide != null) return 'its supervision decides by a function on its thread';
   if (cell.self.entity !== undefined) return "it is an entity's activation (it lives where its key does)";
-  if (host.topics.subscribes(cell.key)) return 'it subscribes to topics';
   if (cell.watching !== null) for (const ref of cell.watching.values()) if (isRemoteRef(ref)) return 'it watches an actor on another node';
   return cell.restartState?.pinned ?? null;
 }

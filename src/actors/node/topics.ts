@@ -3,7 +3,8 @@
 // through a broker. Each plain subscriber gets a copy; each group gets one copy, handled by one
 // of its members (round-robin on the publishing thread). A subscription made on one thread
 // reaches another thread in the order of that thread's ring: a publish that thread makes after
-// the notice arrived sees it. In a cluster, a publish also goes to the other nodes (through main's
+// the notice arrived sees it. A subscriber that moves to another thread (node/moves.ts) keeps its
+// subscriptions: a publish finds where it lives now, as a tell does. In a cluster, a publish also goes to the other nodes (through main's
 // gateway, over NATS), and a group's one copy is chosen cluster-wide: every group goes through
 // NATS, whose queue groups hand it to one node, which hands it to one of its members.
 
@@ -131,11 +132,6 @@ export class Topics {
     this.#node = node;
   }
 
-  /** True if the actor `key` subscribes to a topic (the table names its thread: it stays there). */
-  subscribes(key: number): boolean {
-    return this.#table.has(key);
-  }
-
   /** Subscribes `ref` here and tells every other live thread. */
   subscribe(topic: string, ref: ActorRefImpl, group: string | undefined): void {
     validateString(topic, 'subscribe(topic)');
@@ -198,8 +194,10 @@ export class Topics {
     let accepted = 0;
     const byThread = new Map<number, ActorRefImpl[]>();
     for (const ref of recipients) {
+      // Where it lives now (a subscriber may have moved: node/moves.ts): one load.
+      const thread = node.locate(ref);
       // Local subscribers, and every copy that carries a messageId, go one by one.
-      if (ref.thread === node.self || options?.messageId !== undefined) {
+      if (thread === node.self || options?.messageId !== undefined) {
         try {
           node.tell(ref, type, payload, options);
           accepted++;
@@ -208,8 +206,8 @@ export class Topics {
         }
         continue;
       }
-      const refs = byThread.get(ref.thread);
-      if (refs === undefined) byThread.set(ref.thread, [ref]);
+      const refs = byThread.get(thread);
+      if (refs === undefined) byThread.set(thread, [ref]);
       else refs.push(ref);
     }
     for (const [thread, refs] of byThread) {
@@ -230,15 +228,16 @@ export class Topics {
   /** One Fanout record for `refs`, all on `thread`; returns how many copies were accepted. */
   #fanout(thread: number, refs: ActorRefImpl[], type: string, payload: unknown, priority: number, trace: string | undefined): number {
     const node = this.#node;
-    try {
-      node.admit(refs[0]!);
-    } catch (error) {
-      skip(error);
-      return 0;
-    }
     const keys: number[] = [];
     const entries: number[] = [];
     for (const ref of refs) {
+      // Each on its own: one that stopped does not cost the others their copies.
+      try {
+        node.admit(ref);
+      } catch (error) {
+        skip(error);
+        continue;
+      }
       const entry = node.bounds.entryOf(ref.key);
       if (entry >= 0) {
         if (node.bounds.tryAcquire(entry, ref.key) === Admit.Full) {
