@@ -269,8 +269,8 @@ export class ActorSystem {
    * order), timers, watchers, what it watches, its links and its topic subscriptions go with it; what is sent to it
    * meanwhile waits and follows, in order per sender. Resolves once it runs there. It moves between handlers (an
    * async handler finishes first). Rejects with ActorPinnedError, saying why, if it cannot move
-   * (its state would not arrive unchanged, or a pool, ack mode or a bounded mailbox tie it
-   * to its thread); inspect() says so too. Its children move with it, and its
+   * (its state would not arrive unchanged, or ack mode or dedup tie it to its thread: a
+   * bounded mailbox and pool membership go with it); inspect() says so too. Its children move with it, and its
    * supervision of them; a child alone does not move.
    */
   move(ref: ActorRef<AnyDefinition>, thread: number): Promise<void> {

@@ -126,6 +126,11 @@ export class MailboxBounds {
     Atomics.sub(this.#table, at + DEPTH, n);
   }
 
+  /** The actor moved to `thread`: the entry is freed if that thread dies, not if the old one does. */
+  rehost(at: number, thread: number): void {
+    Atomics.store(this.#table, at + HOST, thread);
+  }
+
   /** The actor stopped: senders now see it gone, and the spawner may reuse the entry. */
   free(at: number): void {
     const t = this.#table;

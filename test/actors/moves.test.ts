@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ActorPinnedError, ActorStoppedError, type ActorRef } from 'troupe';
+import { ActorPinnedError, ActorStoppedError, MailboxFullError, type ActorRef } from 'troupe';
 import { Linked, OrderChecker, Recorder, Sup, SupChild, Watcher } from '../fixtures/actors.js';
 import { Blaster, Keeper } from '../fixtures/movers.js';
 import { useSystem } from '../support/system.js';
@@ -315,6 +315,107 @@ describe('moves between threads (V1, V5)', () => {
     await system.stop(sup);
     expect((await seen()).filter((l) => l.startsWith('stop'))).toEqual(['stop b', 'stop a']);
     expect((await system.inspect()).filter((x) => [sup.id, a.id, b.id].includes(x.id))).toEqual([]);
+    expect(system.stats().deadLetters).toBe(0);
+  });
+
+  it('V1: a bounded mailbox goes with it: exactly its capacity fits, before and after each move, for senders on its thread, on others and on main', async () => {
+    const system = await systems.start({ threads: 2 });
+    const capacity = 20;
+    const keeper = system.spawn(Keeper, { start: 0 }, { placement: { thread: 1 }, mailbox: { capacity, overflow: 'reject' } });
+    const filler = system.spawn(Blaster, { name: 'filler' }, { placement: { thread: 2 } });
+    const probe = system.spawn(Recorder, undefined, { placement: { thread: 2 } });
+    let holds = 0;
+    /** The keeper sits in a handler (nothing leaves its mailbox) until `ms` have passed. */
+    const hold = async (ms: number): Promise<void> => {
+      keeper.tell('hold', { ms, to: probe });
+      holds++;
+      await until(async () => (await probe.ask('count')) === holds, 5000, 'the keeper in its handler');
+    };
+    const mainFill = (n: number): number => {
+      let accepted = 0;
+      for (let k = 0; k < n; k++) {
+        try {
+          keeper.tell('add', 1);
+          accepted++;
+        } catch (error) {
+          if (!(error instanceof MailboxFullError)) throw error;
+        }
+      }
+      return accepted;
+    };
+    let sum = 0;
+    // Refused while the mailbox is full (an ask takes room too): then it is asked again.
+    const handled = async (): Promise<boolean> => (await keeper.ask('sum').catch(() => -1)) === sum;
+    // On thread 1 (the filler on another thread), then on thread 2 (the filler on its thread), then back.
+    for (const to of [2, 1]) {
+      await hold(1000);
+      expect(await filler.ask('fill', { target: keeper, n: capacity + 5 })).toBe(capacity);
+      expect(mainFill(1)).toBe(0);
+      sum += capacity;
+      // It moves once the handler ends, with what it holds queued: their room goes with them.
+      await system.move(keeper, to);
+      await until(handled, 5000, 'what was queued, handled after the move');
+      await hold(1000);
+      expect(mainFill(capacity + 5)).toBe(capacity);
+      expect(await filler.ask('fill', { target: keeper, n: 1 })).toBe(0);
+      sum += capacity;
+      await until(handled, 5000, 'every accepted message');
+    }
+    expect(system.stats().deadLetters).toBe(0);
+  });
+
+  it("V1: a mailbox with back-pressure or drop-oldest goes with it: waiting sends go through after the move, the oldest still gives way", async () => {
+    const system = await systems.start({ threads: 2 });
+    const probe = system.spawn(Recorder, undefined, { placement: { thread: 2 } });
+    const pressed = system.spawn(Keeper, { start: 0 }, { placement: { thread: 1 }, mailbox: { capacity: 5, overflow: 'backpressure' } });
+    const dropping = system.spawn(Keeper, { start: 0 }, { placement: { thread: 1 }, mailbox: { capacity: 5, overflow: 'drop-oldest' } });
+    const letters: { reason: string; message: { payload: unknown } }[] = [];
+    system.deadLetters.subscribe((l) => letters.push(l));
+    pressed.tell('hold', { ms: 500, to: probe });
+    dropping.tell('hold', { ms: 500, to: probe });
+    await until(async () => (await probe.ask('count')) === 2, 5000, 'both in their handlers');
+    for (let k = 0; k < 5; k++) pressed.tell('add', 1);
+    expect(() => pressed.tell('add', 1)).toThrow(MailboxFullError);
+    // Sends wait for room; they are let in on the thread the actor lives on by then.
+    const sends = Array.from({ length: 10 }, () => pressed.send('add', 1, { timeoutMs: 20_000 }));
+    for (let k = 1; k <= 8; k++) dropping.tell('add', k); // 1, 2 and 3 give way to 6, 7 and 8
+    await Promise.all([system.move(pressed, 2), system.move(dropping, 2)]);
+    await Promise.all(sends);
+    await until(async () => (await pressed.ask('sum').catch(() => -1)) === 15, 5000, 'every send');
+    expect(await dropping.ask('sum')).toBe(4 + 5 + 6 + 7 + 8);
+    await until(() => letters.length >= 3, 5000, 'the dropped messages as dead letters');
+    expect(letters.map((l) => [l.reason, l.message.payload])).toEqual([['mailbox-full', 1], ['mailbox-full', 2], ['mailbox-full', 3]]);
+    // Its capacity holds on the new thread.
+    dropping.tell('hold', { ms: 300, to: probe, then: 'released' });
+    await until(async () => (await probe.ask('count')) === 3, 5000, 'in its handler again');
+    for (let k = 1; k <= 8; k++) dropping.tell('add', 100);
+    // Not asked before its handler ends: an ask would take a place in its mailbox too.
+    await until(async () => (await probe.ask('count')) === 4, 5000, 'its handler over');
+    expect(await dropping.ask('sum')).toBe(30 + 500);
+    expect(letters).toHaveLength(6);
+    expect((await system.inspect()).filter((a) => a.thread === 2 && a.name === 'Keeper')).toHaveLength(2);
+  });
+
+  it('V1: a member of a pool moves; the pool routes to it where it lives, in order, and drops it once it stops', async () => {
+    const system = await systems.start({ threads: 2 });
+    const pool = system.spawnPool(OrderChecker, undefined, { size: 2 });
+    const [first, second] = pool.members;
+    await Promise.all([first!.ask('report'), second!.ask('report')]); // both started
+    const where = async (ref: ActorRef<typeof OrderChecker>) => (await system.inspect()).find((a) => a.id === ref!.id)!.thread;
+    let sent = 0;
+    for (const to of [(await where(first!)) === 1 ? 2 : 1, 0]) {
+      for (let k = 0; k < 1000; k++) pool.tell('seq', { from: 'main', i: ++sent });
+      const moving = system.move(first!, to);
+      for (let k = 0; k < 1000; k++) pool.tell('seq', { from: 'main', i: ++sent });
+      await moving;
+      expect(await where(first!)).toBe(to);
+    }
+    const reports = (await Promise.all([first!.ask('report'), second!.ask('report')])) as { counts: { main: number }; violations: number }[];
+    expect(reports.map((r) => r.violations)).toEqual([0, 0]);
+    expect(reports[0]!.counts.main + reports[1]!.counts.main).toBe(sent);
+    expect(reports[0]!.counts.main).toBe(sent / 2); // round-robin: every other message, wherever it was
+    await system.stop(first!);
+    await until(() => pool.members.length === 1, 5000, 'the stopped member out of the routing');
     expect(system.stats().deadLetters).toBe(0);
   });
 

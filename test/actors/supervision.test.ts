@@ -44,6 +44,19 @@ describe('supervision strategies', () => {
     expect(await since('stop', 'start', 'restart')).toEqual(['restart B', 'start B']);
   });
 
+  it('S1: a child that fails while its supervisor is in an async handler is restarted once that handler ends, here or on another thread', async () => {
+    const { sup, refs, since } = await supervisor({ strategy: 'one-for-one' }, [{ name: 'A', thread: 1 }, { name: 'C' }]);
+    const [a, c] = refs as [Child, Child];
+    await a.ask('inc');
+    const napping = sup.ask('nap', 300);
+    a.tell('fail', 'Da');
+    c.tell('fail', 'Dc');
+    await napping;
+    await until(async () => (await since('start')).length === 2, 5000, 'both restarted');
+    expect((await since('restart')).sort()).toEqual(['restart A', 'restart C']);
+    expect(await a.ask('get')).toBe(0);
+  });
+
   it('S2: one-for-all halts the others newest first, then starts all in start order', async () => {
     const { refs, since } = await supervisor({ strategy: 'one-for-all' }, ABC);
     const [a, b, c] = refs as [Child, Child, Child];

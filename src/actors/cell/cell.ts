@@ -112,6 +112,9 @@ export class Cell implements Runnable {
   }
   set busy(on: boolean) {
     this.#flags = on ? this.#flags | BUSY : this.#flags & ~BUSY;
+    // Between handlers now: a move or a supervisor waiting for that goes on (a stop waits for
+    // the end of what stopping runs, and is settled there).
+    if (!on && this.status !== 'stopping') this.settleIdle();
   }
 
   /** Refs to the children, oldest first. */
@@ -569,10 +572,10 @@ export class Cell implements Runnable {
 
   // ---- stopping -------------------------------------------------------------------------------
 
-  /** Resolves once no handler or hook of this cell is running. */
+  /** Resolves once no handler or hook of this cell is running (looked at again when woken: a start may go on into an async onStart). */
   whenIdle(): Promise<void> {
     if (!this.busy) return Promise.resolve();
-    return new Promise((resolve) => (this.more().idle ??= []).push(resolve));
+    return new Promise<void>((resolve) => (this.more().idle ??= []).push(resolve)).then(() => this.whenIdle());
   }
 
   settleIdle(): void {

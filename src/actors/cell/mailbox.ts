@@ -241,24 +241,24 @@ export class Mailbox {
   }
 
   shift(): Envelope | undefined {
+    const env = this.#take();
+    if (env !== undefined && this.#bounded) this.#left(env);
+    return env;
+  }
+
+  /** The next message, highest lane first; its room is not given back. */
+  #take(): Envelope | undefined {
     if (this.#length === 0) return undefined;
     this.#length--;
     if (this.#length >= this.#size) {
       // Some message waits in a higher lane: take the highest.
       const lanes = this.#high!;
-      for (let lane = MAX_PRIORITY - 1; lane >= 0; lane--) {
-        if (lanes[lane]!.length > 0) {
-          const env = lanes[lane]!.shift()!;
-          if (this.#bounded) this.#left(env);
-          return env;
-        }
-      }
+      for (let lane = MAX_PRIORITY - 1; lane >= 0; lane--) if (lanes[lane]!.length > 0) return lanes[lane]!.shift()!;
     }
     const env = this.#envelopeAt(this.#head);
     this.#clear(this.#head);
     this.#head = (this.#head + 1) & this.#mask;
     this.#size--;
-    if (this.#bounded) this.#left(env);
     return env;
   }
 
@@ -309,6 +309,18 @@ export class Mailbox {
   drain(): Envelope[] {
     const out: Envelope[] = [];
     for (let env = this.shift(); env !== undefined; env = this.shift()) out.push(env);
+    return out;
+  }
+
+  /**
+   * Everything, in the order drain() gives, for the actor's mailbox on another thread (a move):
+   * the room of what was handled here goes back to the senders, the room of what is handed over
+   * stays taken in the shared table (those messages still wait, only elsewhere).
+   */
+  handOver(): Envelope[] {
+    if (this.#bounds !== null) this.releaseTaken();
+    const out: Envelope[] = [];
+    for (let env = this.#take(); env !== undefined; env = this.#take()) out.push(env);
     return out;
   }
 

@@ -85,8 +85,6 @@ function treePin(cell: Cell, host: MoveHost): string | null {
 function ownPin(cell: Cell, host: MoveHost): string | null {
   const policy = cell.policy;
   if (policy.delivery !== null) return 'it was spawned with a delivery option (ack mode or dedup)';
-  if (policy.mailbox !== null) return 'it has a bounded mailbox';
-  if (policy.routeeOf !== null) return 'it is a member of a pool';
   if (policy.supervision?.decide != null) return 'its supervision decides by a function on its thread';
   if (cell.self.entity !== undefined) return "it is an entity's activation (it lives where its key does)";
   if (cell.watching !== null) for (const ref of cell.watching.values()) if (isRemoteRef(ref)) return 'it watches an actor on another node';
@@ -304,7 +302,9 @@ export class Moves {
     const host = this.#host;
     const key = cell.key;
     const definition = cell.definition!;
-    const envs = cell.queue?.drain() ?? [];
+    const queue = cell.queue;
+    const envs = queue?.handOver() ?? [];
+    if (queue !== null && queue.entry >= 0) host.bounds.rehost(queue.entry, to); // its bounded mailbox's room goes with it
     cell.queue = null;
     host.runtime.counters[STAT_RETURNED]! += this.#sendMessages(to, key, envs, 0, envs.length); // handed to another thread (replacement.ts's books)
     host.control(to, ['move-msgs', key, [], true]);

@@ -636,6 +636,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
       }
       if (this.expecting(ref.key)) {
         checkPayload(payload);
+        const entry = this.bounds.entryOf(ref.key);
+        if (entry >= 0) this.#takeRoom(entry, ref); // a bounded mailbox on its way here: room as from any thread
         const sender = this.current;
         const env = new Envelope(EnvelopeKind.Tell, type, payload, this.self, sender === null ? 0 : sender.key, 0, priority, messageId);
         env.trace = trace;
@@ -743,7 +745,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
         if (cell === undefined && !this.expecting(ref.key) && this.locate(ref) !== this.self) return this.#ask(ref, type, payload, options);
         if (cell === undefined ? !this.expecting(ref.key) : cell.ending) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
         checkPayload(payload);
-        if (cell !== undefined && cell.queue !== null && cell.queue.entry >= 0) this.#takeRoom(cell.queue.entry, ref);
+        const entry = cell === undefined ? this.bounds.entryOf(ref.key) : (cell.queue?.entry ?? -1);
+        if (entry >= 0) this.#takeRoom(entry, ref);
         const { corr, promise } = this.asks.open(timeoutMs, ref, -1, type);
         const env = new Envelope(EnvelopeKind.Ask, type, payload, this.self, senderKey, corr, priority);
         env.trace = trace;
