@@ -257,7 +257,7 @@ export class SharedEntityStore implements EntityStore {
     }
     let mail = this.#mail.get(id);
     if (mail === undefined) this.#mail.set(id, (mail = []));
-    mail.push({ seq, record, at });
+    mail.push({ seq, record: bytes.subarray(8), at }); // record is the caller's for the call only
     if (mail.length > 1 && mail[mail.length - 2]!.seq > seq) mail.sort((a, b) => a.seq - b.seq);
   }
 

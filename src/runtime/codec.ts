@@ -278,6 +278,19 @@ export function encodeStandalone(prepared: unknown): Uint8Array<ArrayBuffer> {
   }
 }
 
+/**
+ * `prepared` as self-contained bytes, in the encoder's own space: valid only until the next
+ * encoding on this thread (a caller that keeps them copies them). Spares encodeStandalone's copy
+ * where the bytes are copied anyway at once (into a store's write buffer).
+ */
+export function encodeScratch(prepared: unknown): Uint8Array {
+  try {
+    return standalonePackr.pack(prepared);
+  } catch (error) {
+    throw new SerializationError(`cannot serialize message: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 export function decodeStandalone(bytes: Uint8Array): unknown {
   return standaloneUnpackr.unpack(bytes);
 }

@@ -6,7 +6,7 @@
 // definition's idleMs is stopped, and its next message starts another from the committed state.
 
 import { StorageError } from '../../errors.js';
-import { checkPayload, encodeStandalone, prepare } from '../../runtime/codec.js';
+import { checkPayload, encodeScratch, encodeStandalone, prepare } from '../../runtime/codec.js';
 import { STAT_ACCEPTED, STAT_DUPLICATES, STAT_STORED } from '../../runtime/layout.js';
 import { invalid, validateString } from '../../validate.js';
 import { redeliver } from '../cell/ack-mode.js';
@@ -324,7 +324,7 @@ export class Entities implements DeliverySlot {
     queue.push(storing);
     let put: Promise<void>;
     try {
-      put = store.put(id, seq, encodeStandalone(prepare(record)));
+      put = store.put(id, seq, encodeScratch(prepare(record)));
     } catch (error) {
       put = Promise.reject(error);
     }

@@ -62,7 +62,7 @@ export interface EntityStore {
   state(id: string): Uint8Array | undefined;
   /** The highest sequence number of a message stored for `id`, or 0. */
   lastSeq(id: string): number;
-  /** Stores a message; resolves once it is as durable as configured. */
+  /** Stores a message (`record` is valid during the call only: a store keeps a copy); resolves once it is as durable as configured. */
   put(id: string, seq: number, record: Uint8Array): Promise<void>;
   /**
    * `writes`, in order, in one transaction: of their states only the last is kept. Resolves once

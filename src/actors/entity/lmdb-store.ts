@@ -103,6 +103,7 @@ class LmdbStore implements EntityStore {
   readonly #outbox: Db;
   readonly #marks: Db;
   readonly #durability: Durability;
+  readonly #slab = new Slab();
   readonly #modules = new Map<string, string>();
   /** Its size when it was closed (null: open). */
   #closedAt: number | null = null;
@@ -132,7 +133,7 @@ class LmdbStore implements EntityStore {
   }
 
   put(id: string, seq: number, record: Uint8Array): Promise<void> {
-    return this.#durable(this.#mbox.put([id, seq], record));
+    return this.#durable(this.#mbox.put([id, seq], this.#slab.place(record)));
   }
 
   commit(id: string, writes: readonly CommitWrite[]): Promise<void> {
@@ -155,12 +156,12 @@ class LmdbStore implements EntityStore {
         for (const key of this.#dedup.getKeys({ start: [id], end: [`${id}\u0000`] })) void this.#dedup.remove(key);
         for (const key of this.#remind.getKeys({ start: [id], end: [`${id}\u0000`] })) void this.#remind.remove(key);
       }
-      if (i === stateAt) last = this.#states.put(id, state);
+      if (i === stateAt) last = this.#states.put(id, this.#slab.place(state!));
       if (seq !== 0) last = this.#mbox.remove([id, seq]);
       if (messageId !== null) last = this.#dedup.put([id, messageId], at);
       if (extras === null) continue;
       for (const [name, set] of extras.reminders ?? []) last = set === null ? this.#remind.remove([id, name]) : this.#remind.put([id, name], [set.due, set.everyMs]);
-      for (const entry of extras.outbox ?? []) last = this.#outbox.put([entry.sourceId, entry.outSeq], entry.record);
+      for (const entry of extras.outbox ?? []) last = this.#outbox.put([entry.sourceId, entry.outSeq], this.#slab.place(entry.record));
       const out = extras.outbox;
       if (out !== null && out.length > 0) last = this.#meta.put(['out', id], out[out.length - 1]!.outSeq);
       if (extras.mark !== null) last = this.#marks.put([id, extras.mark[0]], extras.mark[1]);
@@ -291,5 +292,34 @@ class LmdbStore implements EntityStore {
       this.#lastDurable = durable;
     }
     return durable;
+  }
+}
+
+/** Slab bytes: a value lmdb reads by address when it commits. */
+type Placed = Uint8Array & { start: number; end: number };
+const SLAB_BYTES = 1 << 16;
+
+/**
+ * Values handed to lmdb, copied into a slab it reads by address at commit time (lmdb keeps the
+ * slab alive until then): the address of a slab is found once, not once per value as for a
+ * buffer of a value's own. A value over a quarter of a slab keeps its own buffer.
+ */
+class Slab {
+  #bytes = new Uint8Array(SLAB_BYTES) as Placed;
+  #at = 0;
+
+  place(value: Uint8Array): Uint8Array {
+    const n = value.length;
+    if (n > SLAB_BYTES >> 2) return value.slice(); // its own (a caller's bytes may be scratch)
+    if (this.#at + n > SLAB_BYTES) {
+      this.#bytes = new Uint8Array(SLAB_BYTES) as Placed;
+      this.#at = 0;
+    }
+    const bytes = this.#bytes;
+    bytes.set(value, this.#at);
+    bytes.start = this.#at;
+    bytes.end = this.#at + n;
+    this.#at = (this.#at + n + 7) & ~7;
+    return bytes;
   }
 }
