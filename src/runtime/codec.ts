@@ -9,7 +9,7 @@
 
 import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE, Unpackr, addExtension } from 'msgpackr';
 import { SerializationError } from '../errors.js';
-import { FlatEncoder } from './flat-encoder.js';
+import { FlatEncoder, NOT_SCALAR, readScalar } from './flat-encoder.js';
 
 const OPTIONS = {
   sequential: true,
@@ -449,6 +449,10 @@ export class Decoder {
   /** `words`: a word view of `source` from its byte 0 (a ring's scratch buffer), for faster copies. */
   decode(source: Uint8Array, start: number, end: number, words: Int32Array | null = null): unknown {
     const length = end - start;
+    if (length <= 9) {
+      const scalar = readScalar(source, start, length);
+      if (scalar !== NOT_SCALAR) return scalar;
+    }
     if (length <= SMALL_RECORD) {
       // msgpackr decodes short strings in JS only when the record ends before byte 140 of its
       // source; past that it calls the native extractor, which costs more than it saves on small
