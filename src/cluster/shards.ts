@@ -190,26 +190,26 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
     // revision read: another node whose claim of it was on its way meanwhile cannot hold it too.
     const mine = this.owned();
     const value = JSON.stringify(this.#self);
-    const kept = await Promise.all(
+    await Promise.all(
       mine.map(async (shard) => {
         const claim = this.#claims.get(shard);
-        if (claim === undefined || claim.owner.id !== this.#self.id) return false;
+        if (claim === undefined || claim.owner.id !== this.#self.id) return;
         try {
           this.#record(`s.${shard}`, value, await this.#kv.update(`s.${shard}`, value, claim.revision));
-          return true;
         } catch {
           // Taken meanwhile: its owner is not known here until the watch brings the write.
           if (this.#claims.get(shard) === claim) {
             this.#claims.delete(shard);
             this.emit('owner', shard);
           }
-          return false;
         }
       }),
     );
     if (!this.#suspended || this.#closed || this.#leaving) return;
     this.#suspended = false;
-    for (const [i, shard] of mine.entries()) if (kept[i] === true && this.#claims.get(shard)?.owner.id === this.#self.id) this.emit('acquired', shard);
+    // Every shard the directory gives this node now: those written again above, and any that another
+    // node handed it while those writes were under way (the watch recorded it, suspended: not acquired then).
+    for (const shard of this.owned()) this.emit('acquired', shard);
     await this.rebalance();
   }
 

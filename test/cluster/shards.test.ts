@@ -204,6 +204,45 @@ describe.skipIf(url === '')('the shard directory', () => {
     expect(dir.owned()).not.toContain(taken);
   });
 
+  it('N4: resumed while another node hands it a shard (its write seen by the watch before the resume ends): that shard is acquired', async () => {
+    const nats = await loadNats();
+    const kv = await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1);
+    let live: ShardOwner[] = [];
+    const b = node('b', kv, () => live);
+    let given = -1;
+    let handed = false;
+    let aDir: ShardDirectory | null = null;
+    let aOwner: ShardOwner | null = null;
+    const racy: KV = {
+      ...kv,
+      // a's rewrite of a shard it still holds (resume) answers only once b's hand-over of `given` to a
+      // was written and a's watch has brought it (a is still suspended then).
+      update: async (key, value, revision) => {
+        if (given >= 0 && !handed && key !== `s.${given}`) {
+          handed = true;
+          const entry = (await kv.get(`s.${given}`))!;
+          await kv.update(`s.${given}`, JSON.stringify(aOwner), entry.revision);
+          await until(() => aDir!.ownerOf(given)?.id === aOwner!.id, 5000, "a's watch to bring the hand-over");
+        }
+        return kv.update(key, value, revision);
+      },
+    };
+    const a = node('a', racy, () => live);
+    aDir = a.dir;
+    aOwner = a.owner;
+    live = [a.owner, b.owner];
+    await Promise.all([a.dir.start(), b.dir.start()]);
+    await settled([a.dir, b.dir], live);
+    expect(a.dir.owned().length).toBeGreaterThan(0);
+    a.dir.suspend();
+    a.events.length = 0;
+    given = b.dir.owned()[0]!;
+    await a.dir.resume();
+    expect(handed).toBe(true); // the race happened
+    expect(a.dir.ownerOf(given)?.id).toBe(a.owner.id);
+    expect(a.events).toContain(`+${given}`);
+  });
+
   it('N4: a watch of the directory that stalls (as after a pause) is made again: what changed meanwhile is seen within rewatchMs', async () => {
     const nats = await loadNats();
     const kv = await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1);
