@@ -103,8 +103,9 @@ describe('dead letters', () => {
 
     // shutdown: what is still queued at the drain deadline.
     const busy = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
-    busy.tell('sleep', 300);
-    busy.tell('sleep', 300);
+    // Long enough that the first is still running at the shutdown on a loaded machine.
+    busy.tell('sleep', 2000);
+    busy.tell('sleep', 2000);
     await until(async () => (await system.inspect()).find((a) => a.id === busy.id)?.mailboxDepth === 1, 5000, 'one held, one queued');
     await system.shutdown({ drainMs: 0 });
     await until(() => count('shutdown') === 1, 5000, 'a shutdown dead letter');
