@@ -36,6 +36,7 @@ const IDLE_YIELDS = 2;
 /** While runs are timed (timeRuns), about one in this many is; every one that follows a long run. */
 const TIMED_EVERY = 16;
 const LONG_RUN_MS = 0.05;
+const performanceNow = (): number => performance.now();
 
 export class ThreadRuntime {
   readonly self: number;
@@ -338,17 +339,20 @@ export class ThreadRuntime {
    * at random so that actors run in a fixed order are not always the one timed. A run that
    * takes long (LONG_RUN_MS) has the next run timed too, and so on while they are long: where
    * runs are long, every one is timed (the clock is cheap next to them) and the figure is exact.
-   * null: stop.
+   * null: stop. `now` reads the clock in milliseconds (injected by tests).
    */
-  timeRuns(report: ((key: number, ms: number) => void) | null): void {
+  timeRuns(report: ((key: number, ms: number) => void) | null, now: () => number = performanceNow): void {
     this.#onSampledRun = report;
+    this.#runClock = now;
     this.#untilTimed = this.#stride = 1;
   }
 
+  #runClock: () => number = performanceNow;
+
   #timedRun(work: Runnable, report: (key: number, ms: number) => void): void {
-    const start = performance.now();
+    const start = this.#runClock();
     work.run();
-    const ms = performance.now() - start;
+    const ms = this.#runClock() - start;
     report(work.key ?? 0, ms * this.#stride);
     if (ms >= LONG_RUN_MS) this.#stride = 1;
     else {
