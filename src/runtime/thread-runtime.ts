@@ -33,9 +33,14 @@ export interface RuntimeTuning {
 
 /** Event-loop turns an idle thread takes before it parks. */
 const IDLE_YIELDS = 2;
-/** While runs are timed (timeRuns), about one in this many is; every one that follows a long run. */
-const TIMED_EVERY = 16;
-const LONG_RUN_MS = 0.05;
+/**
+ * While runs are timed (timeRuns): a timed run costs about 0.1 µs more than another (two clock
+ * reads, the report), so after a run of `ms` the next one timed comes about TIMED_BUDGET_MS / ms
+ * runs later (at most MAX_STRIDE): timing costs about 1% of the thread's time however short its
+ * runs. A run as long as the budget has the next one timed too.
+ */
+const TIMED_BUDGET_MS = 0.01;
+const MAX_STRIDE = 256;
 const performanceNow = (): number => performance.now();
 
 export class ThreadRuntime {
@@ -302,19 +307,24 @@ export class ThreadRuntime {
     let n = 0;
     let check = 1;
     const timed = this.#onSampledRun;
+    // The count of the next run timed, a local compared with a local at every run: a field
+    // counted down at every run slowed a thread of short runs by a tenth. 0 (never) while untimed.
+    let timeAt = timed === null ? 0 : this.#untilTimed;
     this.#running = true;
     try {
       for (let work = this.#next(); work !== undefined; work = this.#next()) {
         current[0] = work.key ?? 0; // a plain store: read only by a watchdog after a stall
         const base = soon.length;
-        if (timed !== null && --this.#untilTimed <= 0) this.#timedRun(work, timed);
-        else work.run();
+        if (++n === timeAt) {
+          this.#timedRun(work, timed!);
+          timeAt = n + this.#stride;
+        } else work.run();
         // What this run scheduled soon is popped last-first: reversed, it runs in its own order.
         if (soon.length - base > 1) reverseFrom(soon, base);
         // Check the clock after runs 1, 2, 4, ... 64, then every 64: performance.now() costs
         // ~30 ns, and a few long runs (an actor whose handlers take milliseconds) must not keep
         // the thread from its rings for 64 of them.
-        if (++n === check) {
+        if (n === check) {
           if (performance.now() > deadline) return n;
           check += n < 64 ? n : 64;
         }
@@ -322,24 +332,27 @@ export class ThreadRuntime {
       return n;
     } finally {
       this.#running = false;
+      // Runs left until the next timed, for the next call (unless timing changed meanwhile).
+      if (timed !== null && this.#onSampledRun === timed) this.#untilTimed = Math.max(1, timeAt - n);
     }
   }
 
   #onSampledRun: ((key: number, ms: number) => void) | null = null;
-  /** Runs until the next one timed, and how many runs that one stands for. */
+  /** Runs until the next one timed (kept between calls of #runReady), and how many runs that one stands for. */
   #untilTimed = 1;
   #stride = 1;
-  #strideSeed = 0x9e3779b9;
+  #strideSeed = 0x1e3779b9;
 
   /**
-   * While `report` is set, runs are timed and reported (key of the work, milliseconds), about
-   * one in TIMED_EVERY: a clock read costs more than many a run (a handler that forwards a
-   * message), and reading it at every run slowed such actors by a third. Each timed run stands
-   * for the runs since the last (its milliseconds are scaled by their number), the stride drawn
-   * at random so that actors run in a fixed order are not always the one timed. A run that
-   * takes long (LONG_RUN_MS) has the next run timed too, and so on while they are long: where
-   * runs are long, every one is timed (the clock is cheap next to them) and the figure is exact.
-   * null: stop. `now` reads the clock in milliseconds (injected by tests).
+   * While `report` is set, runs are timed and reported (key of the work, milliseconds), not all
+   * of them: a clock read costs more than many a run (a handler that forwards a message), and
+   * timing one run in 16 still slowed such actors by a sixth. Each timed run stands for the runs
+   * since the last (its milliseconds are scaled by their number). The number until the next is
+   * drawn at random around a mean that the run just timed sets (TIMED_BUDGET_MS): after short
+   * runs, one in up to MAX_STRIDE is timed; after long ones, every one (the clock is cheap next
+   * to them), and where runs are long the figure is exact. The draw comes before the run it
+   * stands for is known, so the figure stays unbiased. null: stop. `now` reads the clock in
+   * milliseconds (injected by tests).
    */
   timeRuns(report: ((key: number, ms: number) => void) | null, now: () => number = performanceNow): void {
     this.#onSampledRun = report;
@@ -354,17 +367,19 @@ export class ThreadRuntime {
     work.run();
     const ms = this.#runClock() - start;
     report(work.key ?? 0, ms * this.#stride);
-    if (ms >= LONG_RUN_MS) this.#stride = 1;
+    // Small integers throughout (`| 0`): a field that once holds a fraction or a number past 2^31
+    // becomes a boxed number, and the decrement at every run (#runReady) would allocate.
+    const mean = ms * MAX_STRIDE <= TIMED_BUDGET_MS ? MAX_STRIDE : Math.floor(TIMED_BUDGET_MS / ms) | 0;
+    if (mean < 2) this.#stride = 1;
     else {
-      // xorshift32: a stride from TIMED_EVERY / 2 to TIMED_EVERY * 3 / 2 - 1, mean TIMED_EVERY.
+      // xorshift32: a stride from mean / 2 to about mean * 3 / 2, mean about `mean`.
       let x = this.#strideSeed;
       x ^= x << 13;
       x ^= x >>> 17;
       x ^= x << 5;
-      this.#strideSeed = x >>> 0;
-      this.#stride = TIMED_EVERY / 2 + (this.#strideSeed % TIMED_EVERY);
+      this.#strideSeed = x | 0;
+      this.#stride = ((mean >> 1) + ((x >>> 0) % mean) + 1) | 0;
     }
-    this.#untilTimed = this.#stride;
   }
 
   #hasWork(): boolean {

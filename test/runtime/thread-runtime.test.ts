@@ -125,7 +125,7 @@ describe('ThreadRuntime turn loop', () => {
     expect(ran).toEqual(['a', 'b', 'c']);
   });
 
-  it('times about one short run in 16 while asked, each standing for the runs since the last, and every long run', async () => {
+  it('times short runs rarely while asked (about one per 10 µs of them), each standing for the runs since the last', async () => {
     const { rts } = runtimes(1);
     const rt = rts[0]!;
     const reports = new Map<number, { n: number; ms: number }>();
@@ -135,26 +135,33 @@ describe('ThreadRuntime turn loop', () => {
       const r = reports.get(key) ?? { n: 0, ms: 0 };
       reports.set(key, { n: r.n + 1, ms: r.ms + ms });
     }, () => clock);
-    // Key 1: 16,000 short runs (2 µs each, 32 ms in all); key 2: 20 long ones (1 ms), among them.
+    // Key 1: 16,000 short runs (0.5 µs each, 8 ms in all); key 2: 20 long ones (1 ms), among
+    // them; key 3: 25,600 runs too short for the clock, timed one in 256 at most.
     const done = new Promise<void>((resolve) => {
       for (let i = 0; i < 16_000; i++) {
-        rt.schedule({ key: 1, run: () => void (clock += 0.002) });
+        rt.schedule({ key: 1, run: () => void (clock += 0.0005) });
         if (i % 800 === 0) rt.schedule({ key: 2, run: () => void (clock += 1) });
       }
+      for (let i = 0; i < 25_600; i++) rt.schedule({ key: 3, run: () => undefined });
       rt.schedule({ run: resolve });
     });
     await done;
     rt.timeRuns(null);
     const short = reports.get(1)!;
-    const long = reports.get(2) ?? { n: 0, ms: 0 }; // one in 16 of them, at random: maybe none
-    // About 1,000 of the short runs were timed, not 16,000; their time scaled up is about theirs.
+    const long = reports.get(2) ?? { n: 0, ms: 0 }; // timed only where a draw falls on one
+    const instant = reports.get(3)!;
+    // One in about 20 of the short runs was timed (10 µs of them), not 16,000; their time
+    // scaled up is about theirs.
     expect(short.n).toBeGreaterThan(500);
-    expect(short.n).toBeLessThan(2_000);
-    expect(short.ms).toBeGreaterThan(32 * 0.7);
-    expect(short.ms).toBeLessThan(32 * 1.3);
-    // A long run among short ones is timed as one of them (scaled by its stride): never more
-    // than its stride allows. The next test has runs that are all long.
-    expect(long.ms).toBeLessThan(20 * 24);
+    expect(short.n).toBeLessThan(1_200);
+    expect(short.ms).toBeGreaterThan(8 * 0.7);
+    expect(short.ms).toBeLessThan(8 * 1.3);
+    expect(instant.n).toBeGreaterThan(60);
+    expect(instant.n).toBeLessThan(200);
+    expect(instant.ms).toBe(0);
+    // A long run among short ones is timed as one of them (scaled by their stride): at most 31
+    // times its own time. The next test has runs that are all long.
+    expect(long.ms).toBeLessThan(20 * 31);
   });
 
   it('times every run once runs are long', async () => {
