@@ -568,7 +568,10 @@ async function freshPlanned(): Promise<Planned & { close(): Promise<void> }> {
 }
 
 const parts: BenchReport[] = [];
-for (const run of [pingPong, counting, threadRing, forkJoin, creation, chameneos, big, skew]) {
+/** SAVINA_ONLY=chameneos,big: only those workloads (a developer's quick look; skynet is skipped). */
+const only = process.env.SAVINA_ONLY?.split(',');
+const named = (run: { name: string }): string => (run === skew ? 'skew' : run.name);
+for (const run of [pingPong, counting, threadRing, forkJoin, creation, chameneos, big, skew].filter((r) => !only || only.includes(named(r)))) {
   process.stderr.write(`  savina: ${run === skew ? 'skewed CPU load' : run.name}\n`);
   // ping-pong and creation have no planner rows.
   if (run === pingPong || run === creation) {
@@ -579,8 +582,10 @@ for (const run of [pingPong, counting, threadRing, forkJoin, creation, chameneos
   parts.push(await run(system, done, planned));
   await planned.close();
 }
-process.stderr.write('  savina: skynet\n');
-parts.push(await skynet(system));
+if (!only) {
+  process.stderr.write('  savina: skynet\n');
+  parts.push(await skynet(system));
+}
 await system.shutdown();
 report({
   bench: 'savina',

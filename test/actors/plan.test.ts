@@ -87,6 +87,23 @@ describe('the planner decides (V3)', () => {
     expect(moves).toMatchObject([{ key: 2, from: 2, to: 1, why: 'traffic', group: [1, 2] }]);
   });
 
+  it('V3: a group gathers where most of its work is, not where most of its members are', () => {
+    // A hub and 6 busy peers on thread 1 (0.78 of a core); 9 peers on thread 2 that the hub
+    // seldom reaches (a message to them crosses, and the busy ones answer first).
+    const actors = [
+      { key: 1, thread: 1, cpu: 0.3, rate: 400_000 },
+      ...Array.from({ length: 6 }, (_, i) => ({ key: 10 + i, thread: 1, cpu: 0.08, rate: 60_000 })),
+      ...Array.from({ length: 9 }, (_, i) => ({ key: 20 + i, thread: 2, cpu: 0.02, rate: 1500 })),
+    ];
+    const edges = actors.slice(1).flatMap((a) => [
+      { from: 1, fromThread: 1, to: a.key, toThread: a.thread, rate: a.rate / 2 },
+      { from: a.key, fromThread: a.thread, to: 1, toThread: 1, rate: a.rate / 2 },
+    ]);
+    const moves = plan(input(actors, edges, { 1: 0.95, 2: 0.2 }), TUNING);
+    expect(moves.filter((m) => m.from === 1)).toEqual([]);
+    expect(moves.every((m) => m.to === 1)).toBe(true);
+  });
+
   it('V4: an actor that cannot move anchors its peers on its thread; one that just moved waits', () => {
     const actors = [
       { key: 1, thread: 1, cpu: 0.01, rate: 5000 },
@@ -126,6 +143,10 @@ describe('the planner decides (V3)', () => {
     expect(judge(trial, after(0), 13_000, 2000)).toBe('wait'); // no load to judge by
     expect(judge(trial, after(60_000), 13_000, 2000)).toBe('keep');
     expect(judge(trial, after(30_000), 13_000, 2000)).toBe('revert');
+    // Less handled with time to spare on their thread: they were sent less, not slowed; with
+    // that thread busy, slowed.
+    expect(judge(trial, after(30_000), 13_000, 2000, [], 0, new Map([[1, 0.3]]), 0.8)).toBe('wait');
+    expect(judge(trial, after(30_000), 13_000, 2000, [], 0, new Map([[1, 0.95]]), 0.8)).toBe('revert');
     // Still spread (a chain gathers over rounds), or a rate not known yet (just arrived): not judged yet.
     expect(judge(trial, new Map(actors.map((a) => [a.key, { ...a, rate: 1 }])), 13_000, 2000)).toBe('wait');
     expect(judge(trial, new Map(apply(actors, moves).map((a) => [a.key, { ...a, rate: moves.some((m) => m.key === a.key) ? -1 : 1 }])), 13_000, 2000)).toBe('wait');

@@ -4,8 +4,8 @@
 // decoding, waking the reader), so an actor whose handlers use little CPU next to what its
 // traffic would cost across threads runs faster beside its peers: a group of actors that talk
 // to each other (a component of the traffic graph) that spans threads gathers on one, the one
-// most of them are on already. An actor whose handlers use much more CPU than its traffic costs runs faster
-// on a core of its own: from a busy thread, such actors go to an idle one, until the two are
+// where most of its work is already. An actor whose handlers use much more CPU than its traffic
+// costs runs faster on a core of its own: from a busy thread, such actors go to an idle one, until the two are
 // about even. The two tests leave a gap between them (an actor gathers below 4x, is spread above
 // 16x), and an actor that moved waits `cooldownMs` before it moves again, so no actor goes back
 // and forth under a steady load.
@@ -129,33 +129,47 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     else members.push(k);
   }
   // An actor belongs with its group if it can move and its own CPU does not outweigh its
-  // traffic (one whose rate is not known yet, only if its CPU is small). One that cannot
-  // anchors the group on its thread; one that just moved waits out its cooldown, and pulls
-  // nothing meanwhile (else the group would follow whichever part moved last).
+  // traffic (one whose rate is not known yet, only if its CPU is small); the others stay where
+  // they are. One that just moved waits out its cooldown.
   const belongs = (k: number): boolean => {
     const a = input.actors.get(k);
     if (a === undefined) return false;
     return a.cpu < GATHER_RATIO * cost * (traffic.get(k) ?? 0) || (a.rate < 0 && a.cpu < UNKNOWN_CPU);
   };
   for (const members of components.values()) {
-    // The thread to gather on: where the members that stay are, else where most members are.
-    const anchors = new Map<number, number>();
+    // The thread to gather on: where the members that cannot move are, else where most of the
+    // group's work is (the CPU of its members there: the least work moves, and an actor whose
+    // CPU keeps it in place pulls its light peers to it), the thread with more members and
+    // then the less busy one breaking ties.
+    const pinned = new Map<number, number>();
+    const work = new Map<number, number>();
     const counts = new Map<number, number>();
     for (const k of members) {
       const t = threadOf.get(k)!;
       counts.set(t, (counts.get(t) ?? 0) + 1);
-      if (!belongs(k)) anchors.set(t, (anchors.get(t) ?? 0) + 1);
+      const a = input.actors.get(k);
+      if (a === undefined) pinned.set(t, (pinned.get(t) ?? 0) + 1);
+      else work.set(t, (work.get(t) ?? 0) + a.cpu);
     }
     if (counts.size < 2) continue;
-    const weigh = anchors.size > 0 ? anchors : counts;
     let target = -1;
-    for (const [t, n] of weigh) {
-      const best = target < 0 ? -1 : weigh.get(target)!;
-      if (n > best || (n === best && (input.busy.get(t) ?? 0) < (input.busy.get(target) ?? 0))) target = t;
-    }
+    const better = (t: number): boolean => {
+      if (target < 0) return true;
+      for (const weigh of pinned.size > 0 ? [pinned, counts] : [work, counts]) {
+        const a = weigh.get(t) ?? 0;
+        const b = weigh.get(target) ?? 0;
+        if (a !== b) return a > b;
+      }
+      return (input.busy.get(t) ?? 0) < (input.busy.get(target) ?? 0);
+    };
+    for (const t of counts.keys()) if (better(t)) target = t;
+    // Onto a thread with no time to spare, an actor is worth its CPU there only where its
+    // messages across threads cost more than that CPU.
+    const full = (input.busy.get(target) ?? 0) > tuning.busyHigh;
     for (const k of members) {
       const a = input.actors.get(k);
       if (a === undefined || a.thread === target || moved.has(k) || !settled(k) || !belongs(k)) continue;
+      if (full && a.cpu >= cost * (crossOf.get(k) ?? 0)) continue;
       moves.push({ key: k, from: a.thread, to: target, why: 'traffic', group: members });
       moved.add(k);
       if (moves.length >= tuning.maxMoves) return moves;
@@ -231,11 +245,22 @@ const REGRESSION = 0.9;
 /**
  * Once the group of `trial` is all on one thread and none of its members talks across threads
  * any more (a chain gathers over several rounds, its parts seen as groups of their own, and only
- * the last step shows): 'revert' if it now handles less than REGRESSION of what it did before,
- * else 'keep'. 'wait' while its cooldown runs, while it still talks across threads, or while it
- * handles nothing (no load to judge by).
+ * the last step shows): 'revert' if it now handles less than REGRESSION of what it did before
+ * while its thread is busy (`busy` at least `busyHigh`), else 'keep'. 'wait' while its cooldown
+ * runs, while it still talks across threads, or while it handles nothing or less with time to
+ * spare on its thread: then it was sent less (the program's load fell), and its rate says
+ * nothing of its placement.
  */
-export function judge(trial: Trial, actors: ReadonlyMap<number, ActorSample>, now: number, cooldownMs: number, edges: readonly EdgeSample[] = [], minEdgeRate = 0): 'keep' | 'revert' | 'wait' {
+export function judge(
+  trial: Trial,
+  actors: ReadonlyMap<number, ActorSample>,
+  now: number,
+  cooldownMs: number,
+  edges: readonly EdgeSample[] = [],
+  minEdgeRate = 0,
+  busy: ReadonlyMap<number, number> = new Map(),
+  busyHigh = 0,
+): 'keep' | 'revert' | 'wait' {
   if (now - trial.at < cooldownMs) return 'wait';
   const members = new Set(trial.group);
   for (const e of edges) {
@@ -256,7 +281,8 @@ export function judge(trial: Trial, actors: ReadonlyMap<number, ActorSample>, no
     after += a.rate;
   }
   if (after === 0) return 'wait';
-  return after < REGRESSION * trial.before ? 'revert' : 'keep';
+  if (after >= REGRESSION * trial.before) return 'keep';
+  return (busy.get(thread) ?? 1) < busyHigh ? 'wait' : 'revert';
 }
 
 /** The trial of a round's gathering moves, if what their groups handled before is known. */

@@ -12,6 +12,7 @@ import type { NodeCore } from '../node/node-core.js';
 import type { TrafficReport } from '../node/traffic-sample.js';
 import { judge, plan, trialOf, type ActorSample, type EdgeSample, type PlanTuning, type PlannedMove, type Trial } from './plan.js';
 import { SteadyRates } from './steady-rates.js';
+import { trace, tracing } from '../debug-log.js';
 
 export interface PlannerOptions extends PlanTuning {
   /** How often it samples and decides. */
@@ -131,7 +132,8 @@ export class Planner {
     // Gatherings that made their actors slower go back where they came from, and stay apart a while.
     const back: PlannedMove[] = [];
     this.#trials = this.#trials.filter((trial) => {
-      const verdict = judge(trial, steady, wall, this.#options.cooldownMs, edges, this.#options.minEdgeRate);
+      const verdict = judge(trial, steady, wall, this.#options.cooldownMs, edges, this.#options.minEdgeRate, busy, this.#options.busyHigh);
+      if (tracing && verdict !== 'wait') trace(`planner: ${verdict} gathering of ${trial.group.length} (${Math.round(trial.before)} msg/s before, ${Math.round(trial.group.reduce((n, k) => n + Math.max(0, steady.get(k)?.rate ?? 0), 0))} after)`);
       if (verdict === 'wait') return wall - trial.at < this.#options.cooldownMs * 10;
       if (verdict === 'revert') {
         for (const key of trial.group) this.#held.set(key, wall + HELD_MS);
@@ -153,6 +155,7 @@ export class Planner {
     const trial = trialOf(planned, steady, wall);
     if (trial !== null) this.#trials.push(trial);
     this.#moved = true;
+    if (tracing) for (const m of moves) trace(`planner: move ${m.key} ${m.from}->${m.to} (${m.why}, cpu ${(actors.get(m.key)?.cpu ?? 0).toFixed(3)}, busy ${[...busy].map(([t, b]) => `${t}:${b.toFixed(2)}`).join(' ')})`);
     const at = Date.now();
     await Promise.all(
       moves.map((m) => {
