@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { ActorStoppedError, type ActorRef } from 'troupe';
-import { Exiter, OrderChecker, Recorder, Sup, type SupChild } from '../fixtures/actors.js';
+import { Exiter, Linked, OrderChecker, Recorder, Sup, type SupChild } from '../fixtures/actors.js';
 import { Blaster, Keeper, Spinner } from '../fixtures/movers.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
@@ -119,6 +119,48 @@ describe('moves racing other events (V1)', () => {
       const s = system.stats();
       return s.accepted === s.handled + s.deadLetters;
     }, 5000, 'every message handled or a dead letter');
+  });
+
+  it('V2: a linked actor whose move races its new thread\'s death: undone, its links hold; done, its peers hear thread-exit once and it starts again unlinked', async () => {
+    const system = await systems.start({ threads: 3 });
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 3 } });
+    const seen = async (): Promise<string[]> => (await log.ask('seen')) as string[];
+    const a = system.spawn(Linked, { name: 'a', log }, { placement: { thread: 1 } });
+    const failing = system.spawn(Linked, { name: 'failing', log }, { placement: { thread: 3 } });
+    const hearing = system.spawn(Linked, { name: 'hearing', log }, { placement: { thread: 3 } });
+    for (const x of [a, failing, hearing]) await x.ask('trap');
+    await a.ask('link', failing);
+    await a.ask('link', hearing);
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 2 } });
+    exiter.tell('exit', { code: 3, spinMs: 300 });
+    await sleep(50);
+    const outcome = await system.move(a, 2).then(
+      () => 'moved',
+      (error: Error) => (error.message.includes('stays on thread') ? 'undone' : error.message),
+    );
+    await until(async () => system.stats().threads[2]!.replaced === 1, 5000, 'thread 2 replaced');
+    await until(async () => (await system.inspect()).some((x) => x.id === a.id && x.status === 'running'), 5000, 'the actor running');
+    expect(await a.ask('ping')).toBe('pong');
+    if (outcome === 'undone') {
+      expect((await system.inspect()).find((x) => x.id === a.id)!.thread).toBe(1);
+      failing.tell('fail');
+      await until(async () => (await seen()).includes('exit a <- failed'), 5000, "the peer's exit at the actor that stayed");
+      a.tell('fail');
+      await until(async () => (await seen()).includes('exit hearing <- failed'), 5000, 'its exit at its other peer');
+    } else {
+      expect(outcome).toBe('moved');
+      // It died with its new thread: each peer heard so once, and it started again there.
+      await until(async () => (await seen()).filter((l) => l.endsWith('<- thread-exit')).length === 2, 5000, 'thread-exit at both peers');
+      expect((await system.inspect()).find((x) => x.id === a.id)!.thread).toBe(2);
+      failing.tell('fail');
+      await until(async () => (await seen()).includes('restart failing'), 5000, 'the peer failed');
+      hearing.tell('fail');
+      await until(async () => (await seen()).includes('restart hearing'), 5000, 'the other peer failed');
+      // An exit either sent it came before these answers from the same threads.
+      await a.ask('reach', failing);
+      await a.ask('reach', hearing);
+      expect((await seen()).filter((l) => l.startsWith('exit a') || l.endsWith('<- thread-exit')).sort()).toEqual(['exit failing <- thread-exit', 'exit hearing <- thread-exit']);
+    }
   });
 
   it('V2: children that moved with their parent live on when the thread they left dies, and do not outlive their parent', async () => {
