@@ -346,7 +346,7 @@ export class ThreadRuntime {
   /**
    * While `report` is set, runs are timed and reported (key of the work, milliseconds), not all
    * of them: a clock read costs more than many a run (a handler that forwards a message), and
-   * timing one run in 16 still slowed such actors by a sixth. Each timed run stands for the runs
+   * timing one run in 16 still cost a system of such actors about a tenth. Each timed run stands for the runs
    * since the last (its milliseconds are scaled by their number). The number until the next is
    * drawn at random around a mean that the run just timed sets (TIMED_BUDGET_MS): after short
    * runs, one in up to MAX_STRIDE is timed; after long ones, every one (the clock is cheap next

@@ -1,7 +1,7 @@
 // What the planner learns from one thread (planner/planner.ts): who sends to whom across
 // threads and within this one (sampled: without the messages within a thread, a group of actors
 // split over two threads would look like many small groups), and how much CPU each actor's runs
-// take (about one run in 16 timed, and every run after a long one: thread-runtime.ts timeRuns).
+// take (about 10 µs of runs per timed one, every one while runs are longer: thread-runtime.ts timeRuns).
 // Little is paid while no planner asks: the countdowns stand at Infinity (a decrement and a
 // compare per message) and no run is timed. Once asked, one cross-thread message in 32 and one
 // within the thread in 256 are counted, and a timed run costs two clock reads and a map
