@@ -149,10 +149,12 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
   /**
    * One pass of the rules over every shard (at start, on every change of the members, and at each
    * heartbeat): claim what this node is preferred for and no live member holds; hand over what it
-   * holds and a live member is preferred for.
+   * holds and a live member is preferred for. None once the node leaves.
    */
   rebalance(): Promise<void> {
-    if (this.#suspended) return Promise.resolve();
+    // Leaving, the node is still a member until it has left: the rules would prefer it for what
+    // it is handing over, and take it back.
+    if (this.#suspended || this.#leaving) return Promise.resolve();
     this.#balancing ??= this.#pass().finally(() => (this.#balancing = null));
     return this.#balancing;
   }

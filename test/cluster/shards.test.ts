@@ -88,6 +88,32 @@ describe.skipIf(url === '')('the shard directory', () => {
     expect(b.dir.owned().length + a.dir.owned().length).toBe(COUNT);
   });
 
+  it('a pass of the rules while the node leaves (a heartbeat, it is still a member) takes back none of the shards it is handing over', async () => {
+    const nats = await loadNats();
+    const kv = await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1);
+    let live: ShardOwner[] = [];
+    const a = node('a', kv, () => live);
+    // g's hand-overs wait a while for what lives on each shard to stop.
+    const owner = { id: `g-${randomBytes(3).toString('hex')}`, name: 'g' };
+    const g = new ShardDirectory(kv, COUNT, owner, () => live, quiet, () => new Promise((resolve) => setTimeout(resolve, 50)));
+    open.push(g);
+    const events: string[] = [];
+    g.on('acquired', (shard) => events.push(`+${shard}`));
+    g.on('released', (shard) => events.push(`-${shard}`));
+    live = [a.owner, owner];
+    await Promise.all([a.dir.start(), g.start()]);
+    await settled([a.dir, g], live);
+    const held = g.owned();
+    expect(held.length).toBeGreaterThan(0);
+    const leaving = g.leave();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await g.rebalance(); // g is still in the membership: the rules prefer it for what it holds
+    await leaving;
+    for (const s of held) expect(g.ownerOf(s)?.id).toBe(a.owner.id); // as g wrote them
+    expect(events.filter((e) => e.startsWith('+')).length).toBe(held.length); // nothing acquired again
+    expect(events.filter((e) => e.startsWith('-')).length).toBe(held.length);
+  });
+
   it('two nodes that each take a free shard for theirs claim it at the same moment: one gets it', async () => {
     // Each sees only itself (views not yet agreed): both try to create every key at once.
     const e = node('e', buckets[1]!, () => [e.owner]);
