@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorPinnedError, ActorStoppedError, MailboxFullError, type ActorRef } from 'troupe';
 import { Linked, OrderChecker, Recorder, Sup, SupChild, Watcher } from '../fixtures/actors.js';
-import { Blaster, Keeper } from '../fixtures/movers.js';
+import { AckMover, Blaster, Keeper } from '../fixtures/movers.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
@@ -418,6 +418,35 @@ describe('moves between threads (V1, V5)', () => {
     expect(reports[0]!.counts.main).toBe(sent / 2); // round-robin: every other message, wherever it was
     await system.stop(first!);
     await until(() => pool.members.length === 1, 5000, 'the stopped member out of the routing');
+    expect(system.stats().deadLetters).toBe(0);
+  });
+
+  it('V1: an actor in ack mode with dedup moves between messages: its dedup table goes with it, a nacked attempt is delivered again where it lives; deferred acks or kept copies pin it, and inspect() says why', async () => {
+    const system = await systems.start({ threads: 2 });
+    const a = system.spawn(AckMover, undefined, { placement: { thread: 1 }, delivery: { mode: 'at-least-once', maxAckPending: 2, dedupWindowMs: 60_000 } });
+    expect(await a.send('rec', 'first', { messageId: 'm-1' })).toEqual({ duplicate: false });
+    await system.move(a, 2);
+    expect(await a.ask('thread')).not.toBe(await system.spawn(Keeper, { start: 0 }, { placement: { thread: 1 } }).ask('thread'));
+    // The id it took on thread 1 is known on thread 2: sent again, a duplicate; a new one is not.
+    expect(await a.send('rec', 'first again', { messageId: 'm-1' })).toEqual({ duplicate: true });
+    expect(await a.send('rec', 'second', { messageId: 'm-2' })).toEqual({ duplicate: false });
+    a.tell('nackOnce', 'third');
+    await until(async () => ((await a.ask('log')) as string[]).length === 3, 5000, 'the third delivered again');
+    const log = (await a.ask('log')) as string[];
+    expect(log.map((l) => l.split(' on ')[0])).toEqual(['first@1', 'second@1', 'third@2']);
+    expect(new Set(log.slice(1).map((l) => l.split(' on ')[1])).size).toBe(1); // all on its new thread
+    // An ack deferred and not settled: it stays, and says why, until it is settled.
+    await a.ask('defer');
+    await expect(system.move(a, 1)).rejects.toThrow(ActorPinnedError);
+    expect((await system.inspect()).find((x) => x.id === a.id)!.pinned).toMatch(/deferred acks/);
+    await a.ask('settle');
+    await system.move(a, 1);
+    expect((await system.inspect()).find((x) => x.id === a.id)).toMatchObject({ thread: 1, pinned: null });
+    expect(await a.send('rec', 'second again', { messageId: 'm-2' })).toEqual({ duplicate: true });
+    // Copies kept on the spawner's thread are numbered there: such an actor stays.
+    const kept = system.spawn(AckMover, undefined, { placement: { thread: 1 }, delivery: { mode: 'at-least-once', keepCopies: true } });
+    await kept.ask('log');
+    await expect(system.move(kept, 2)).rejects.toThrow(/keepCopies/);
     expect(system.stats().deadLetters).toBe(0);
   });
 

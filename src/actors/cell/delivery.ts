@@ -154,7 +154,25 @@ export class DeliveryState {
     return b[Math.min(next - 2, b.length - 1)]!;
   }
 
-  /** Ids seen before (a restart on a new thread after the old one died): [id, when] pairs. */
+  /**
+   * Why the actor cannot move to another thread now (node/moves.ts), or null: between messages,
+   * with nothing outstanding, its delivery state is its policy and its dedup table, and both go.
+   * `inHandler`: a move waits for the handler to end (the attempt it runs is not a reason).
+   */
+  unmovable(inHandler: boolean): string | null {
+    if (this.policy.keepCopies) return 'copies of its messages are kept by number on its spawner\'s thread (delivery.keepCopies)';
+    if (!inHandler && (this.current !== null || this.failing !== null || this.undo !== null)) return 'a message of its is still being settled';
+    if (this.deferred.size > 0) return 'messages of its wait for their deferred acks: it can move once they are settled';
+    if (this.redeliver.length > 0 || this.waitTimer !== null) return 'messages of its wait to be delivered again: it can move once they are';
+    return null;
+  }
+
+  /** The message ids its dedup table holds, oldest first: [id, when] pairs (a move takes them along). */
+  seenEntries(): [string, number][] {
+    return [...this.#seen];
+  }
+
+  /** Ids seen before (a restart on a new thread after the old one died, or a move): [id, when] pairs. */
   remember(entries: readonly (readonly [string, number])[]): void {
     for (const [id, at] of entries) this.#seen.set(id, at);
   }

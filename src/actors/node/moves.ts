@@ -12,9 +12,9 @@
 //
 // It moves between handlers, never during one (an async handler finishes where it started), and
 // only if its state would arrive unchanged (no class instance, function or shared object) and
-// nothing ties it to its thread (a pool, ack mode, a bounded mailbox; its links go with it,
-// links.ts, and its topic subscriptions hold, topics.ts): otherwise the move is refused with
-// ActorPinnedError, and inspect() says why.
+// nothing ties it to its thread (its links go with it, links.ts; its topic subscriptions hold,
+// topics.ts; in ack mode or with dedup, its dedup table goes, once no message of its is
+// outstanding): otherwise the move is refused with ActorPinnedError, and inspect() says why.
 // Children live on their parent's thread: a parent moves with its tree, every member between
 // handlers, in one fence round, parents' records first; the new host makes the children with
 // their parent there and the parent with its children and its restart window.
@@ -84,7 +84,11 @@ function treePin(cell: Cell, host: MoveHost): string | null {
 /** Why `cell` itself cannot move (whatever its children say). */
 function ownPin(cell: Cell, host: MoveHost): string | null {
   const policy = cell.policy;
-  if (policy.delivery !== null) return 'it was spawned with a delivery option (ack mode or dedup)';
+  const delivery = cell.delivery;
+  if (delivery !== null) {
+    const why = delivery.unmovable(cell.busy);
+    if (why !== null) return why;
+  }
   if (policy.supervision?.decide != null) return 'its supervision decides by a function on its thread';
   if (cell.self.entity !== undefined) return "it is an entity's activation (it lives where its key does)";
   if (cell.watching !== null) for (const ref of cell.watching.values()) if (isRemoteRef(ref)) return 'it watches an actor on another node';
@@ -294,6 +298,7 @@ export class Moves {
       cell.parentKey,
       cell.children === null ? [] : [...cell.children.keys()],
       cell.restartState?.supervisor?.restartTimes ?? null,
+      cell.delivery?.seenEntries() ?? null,
     ];
   }
 
@@ -423,7 +428,7 @@ export class Moves {
   /** The actor arrives: made here as it was; it runs once its queued messages have followed (onMoveMsgs). */
   onMoveIn(record: MoveRecord): void {
     const host = this.#host;
-    const [key, moduleUrl, name, args, policy, state, timers, nextTimer, watchers, watching, handled, failed, restarts, moves, links, trapExit, parentKey, children, supervisorRestarts] = record;
+    const [key, moduleUrl, name, args, policy, state, timers, nextTimer, watchers, watching, handled, failed, restarts, moves, links, trapExit, parentKey, children, supervisorRestarts, seen] = record;
     // A child arrives with its parent (the parent's record came first).
     const cell = new Cell(host, key, lookupDefinition(moduleUrl, name) ?? null, args, parentKey === 0 ? 0 : host.self, parentKey, policy ?? DEFAULT_POLICY);
     cell.status = 'moving'; // until its messages and its module are here
@@ -439,6 +444,7 @@ export class Moves {
     if (trapExit) cell.trapExit = true;
     if (timers.length > 0) cell.timers.resume(timers, nextTimer);
     if (children.length > 0) cell.children = new Map(children.map((child) => [child, host.self]));
+    if (seen !== null && seen.length > 0) cell.rememberSeen(seen); // its dedup table
     // Not among the cells yet: what comes for it meanwhile is held, behind what it brings.
     this.#arriving.set(key, { cell, moduleUrl, name, supervisorRestarts });
   }

@@ -83,6 +83,8 @@ export type MoveRecord = [
   children: number[],
   /** As a supervisor: when the restarts in its window happened. */
   supervisorRestarts: readonly number[] | null,
+  /** Spawned with a delivery option: the message ids its dedup table holds, [id, when]. */
+  seen: [string, number][] | null,
 ];
 
 /** Control records: notices between the hosts of two threads, in ring order. */
