@@ -36,11 +36,12 @@ const IDLE_YIELDS = 2;
 /**
  * While runs are timed (timeRuns): a timed run costs about 0.1 µs more than another (two clock
  * reads, the report), so after a run of `ms` the next one timed comes about TIMED_BUDGET_MS / ms
- * runs later (at most MAX_STRIDE): timing costs about 1% of the thread's time however short its
+ * runs later on average (at most MAX_STRIDE: a long run among short ones is timed as one of them,
+ * and scaled by up to 1.5 MAX_STRIDE): timing costs 1-2% of the thread's time however short its
  * runs. A run as long as the budget has the next one timed too.
  */
 const TIMED_BUDGET_MS = 0.01;
-const MAX_STRIDE = 256;
+const MAX_STRIDE = 64;
 const performanceNow = (): number => performance.now();
 
 export class ThreadRuntime {
@@ -349,7 +350,7 @@ export class ThreadRuntime {
    * timing one run in 16 still cost a system of such actors about a tenth. Each timed run stands for the runs
    * since the last (its milliseconds are scaled by their number). The number until the next is
    * drawn at random around a mean that the run just timed sets (TIMED_BUDGET_MS): after short
-   * runs, one in up to MAX_STRIDE is timed; after long ones, every one (the clock is cheap next
+   * runs, about one in MAX_STRIDE at most is timed; after long ones, every one (the clock is cheap next
    * to them), and where runs are long the figure is exact. The draw comes before the run it
    * stands for is known, so the figure stays unbiased. null: stop. `now` reads the clock in
    * milliseconds (injected by tests).
@@ -367,8 +368,8 @@ export class ThreadRuntime {
     work.run();
     const ms = this.#runClock() - start;
     report(work.key ?? 0, ms * this.#stride);
-    // Small integers throughout (`| 0`): a field that once holds a fraction or a number past 2^31
-    // becomes a boxed number, and the decrement at every run (#runReady) would allocate.
+    // Small integers throughout (`| 0`): a field that holds a fraction or a number past 2^31 is a
+    // boxed number.
     const mean = ms * MAX_STRIDE <= TIMED_BUDGET_MS ? MAX_STRIDE : Math.floor(TIMED_BUDGET_MS / ms) | 0;
     if (mean < 2) this.#stride = 1;
     else {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorStoppedError, type ActorRef } from 'troupe';
 import { Exiter, Linked, OrderChecker, Recorder, Sup, type SupChild } from '../fixtures/actors.js';
-import { Blaster, Keeper, Spinner } from '../fixtures/movers.js';
+import { AckMover, Blaster, Keeper, Spinner } from '../fixtures/movers.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
@@ -161,6 +161,20 @@ describe('moves racing other events (V1)', () => {
       await a.ask('reach', hearing);
       expect((await seen()).filter((l) => l.startsWith('exit a') || l.endsWith('<- thread-exit')).sort()).toEqual(['exit failing <- thread-exit', 'exit hearing <- thread-exit']);
     }
+  });
+
+  it("V2 (K7): an actor with dedup that moved off its spawner's thread, started again after its new thread died, still knows the ids it took before and after the move", async () => {
+    const system = await systems.start({ threads: 2 });
+    const a = system.spawn(AckMover, undefined, { placement: { thread: 0 }, delivery: { dedupWindowMs: 60_000 } }); // on main, by main
+    expect(await a.send('rec', 'one', { messageId: 'k-1' })).toEqual({ duplicate: false });
+    await system.move(a, 2);
+    expect(await a.send('rec', 'two', { messageId: 'k-2' })).toEqual({ duplicate: false });
+    system.spawn(Exiter, undefined, { placement: { thread: 2 } }).tell('exit', { code: 3, spinMs: 0 });
+    await until(async () => system.stats().threads[2]!.replaced === 1, 5000, 'thread 2 replaced');
+    await until(async () => (await system.inspect()).some((x) => x.id === a.id && x.status === 'running'), 5000, 'the actor started again');
+    expect(await a.send('rec', 'one again', { messageId: 'k-1' })).toEqual({ duplicate: true });
+    expect(await a.send('rec', 'two again', { messageId: 'k-2' })).toEqual({ duplicate: true });
+    expect(await a.send('rec', 'three', { messageId: 'k-3' })).toEqual({ duplicate: false });
   });
 
   it('V2: children that moved with their parent live on when the thread they left dies, and do not outlive their parent', async () => {

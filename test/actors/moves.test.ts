@@ -9,6 +9,7 @@ const systems = useSystem();
 
 type Child = ActorRef<typeof SupChild>;
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('moves between threads (V1, V5)', () => {
@@ -447,6 +448,28 @@ describe('moves between threads (V1, V5)', () => {
     const kept = system.spawn(AckMover, undefined, { placement: { thread: 1 }, delivery: { mode: 'at-least-once', keepCopies: true } });
     await kept.ask('log');
     await expect(system.move(kept, 2)).rejects.toThrow(/keepCopies/);
+    expect(system.stats().deadLetters).toBe(0);
+  });
+
+  it('V1: in ack mode with dedup, the tells with ids queued when it moves are handled on its new thread, once; a handler abandoned at its ack deadline and still running pins it', async () => {
+    const system = await systems.start({ threads: 2 });
+    const a = system.spawn(AckMover, undefined, { placement: { thread: 1 }, delivery: { mode: 'at-least-once', dedupWindowMs: 60_000, ackWaitMs: 1000 } });
+    await a.ask('log');
+    a.tell('slow', 200); // busy: what follows waits in its mailbox, taken into its dedup table
+    for (let i = 0; i < 5; i++) a.tell('rec', `q${i}`, { messageId: `q-${i}` });
+    await system.move(a, 2); // once the slow handler is done
+    await until(async () => ((await a.ask('log')) as string[]).length === 6, 5000, 'the queued tells handled');
+    const log = (await a.ask('log')) as string[];
+    expect(log.slice(1).map((l) => l.split(' on ')[0])).toEqual(['q0@1', 'q1@1', 'q2@1', 'q3@1', 'q4@1']);
+    expect(await a.send('rec', 'q0 again', { messageId: 'q-0' })).toEqual({ duplicate: true });
+    // Abandoned at its deadline (ackWaitMs 1000), the slow handler goes on: the actor stays until it ends.
+    a.tell('slow', 1600);
+    await sleep(1200);
+    await expect(system.move(a, 1)).rejects.toThrow(/abandoned at its ack deadline/);
+    await until(async () => ((await a.ask('log')) as string[]).filter((l) => l.startsWith('slept 1600')).length >= 1, 5000, 'the abandoned handler over');
+    await until(async () => (await system.inspect()).find((x) => x.id === a.id)!.pinned === null, 5000, 'its retry settled');
+    await system.move(a, 1);
+    expect((await system.inspect()).find((x) => x.id === a.id)!.thread).toBe(1);
     expect(system.stats().deadLetters).toBe(0);
   });
 

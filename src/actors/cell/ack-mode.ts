@@ -171,10 +171,12 @@ function startAttempt(cell: AckedCell, d: DeliveryState, env: Envelope, count: n
     // Settled outside a turn, perhaps while the thread is parked: publish what it counted.
     result.then(
       (value) => {
+        ended(d, attempt);
         attemptDone(cell, d, attempt, value);
         cell.node.runtime.publishSoon();
       },
       (error) => {
+        ended(d, attempt);
         attemptFailed(cell, d, attempt, error);
         cell.node.runtime.publishSoon();
       },
@@ -368,11 +370,21 @@ function failNow(cell: AckedCell, d: DeliveryState, attempt: Attempt, error: Err
   cell.restart(error); // a throw still fails the actor; the message goes to the new instance
 }
 
+/** An async handler ended: if it had been abandoned, it no longer keeps the actor from moving. */
+function ended(d: DeliveryState, attempt: Attempt): void {
+  if (attempt.running !== true) return;
+  attempt.running = false;
+  d.abandoned--;
+}
+
 /** ackWaitMs passed with the handler still running: abandon it and send the message again. */
 function attemptExpired(cell: AckedCell, d: DeliveryState, attempt: Attempt): void {
   attempt.timer = null;
   if (d.current !== attempt || attempt.settled) return;
   release(cell, d, attempt);
+  // Its handler goes on meanwhile: the actor stays on this thread until it ends (moves.ts).
+  attempt.running = true;
+  d.abandoned++;
   if (d.undo !== null) {
     cell.abortSignal(() => d.undo!);
     undoLater(cell, d, d.undo, attempt);

@@ -288,12 +288,15 @@ export class Cell implements Runnable {
     this.node.mailboxWait.woke(this);
   }
 
-  /** Puts a message in the mailbox; the caller checked that the cell is not stopping. */
-  enqueue(env: Envelope): void {
+  /**
+   * Puts a message in the mailbox; the caller checked that the cell is not stopping. `taken`: its
+   * dedup table took it already (a queued message that followed the actor's move).
+   */
+  enqueue(env: Envelope, taken = false): void {
     const queue = (this.queue ??= takeMailbox());
     const rare = this.#rare;
     const d = rare === null ? null : rare.delivery;
-    if (d !== null && env.messageId !== undefined && env.kind === EnvelopeKind.Tell) {
+    if (d !== null && env.messageId !== undefined && env.kind === EnvelopeKind.Tell && !taken) {
       const now = this.node.clock.now();
       if (d.isDuplicate(env.messageId, now)) {
         queue.discard(env);

@@ -70,6 +70,8 @@ export interface Attempt {
   deferred: boolean;
   /** Its handler ended with a LaterOutcome (later-outcome.ts): settled when that does. */
   later: boolean;
+  /** Abandoned at its ack deadline while its async handler still runs (DeliveryState.abandoned counts it). */
+  running?: boolean;
 }
 
 
@@ -141,6 +143,8 @@ export class DeliveryState {
    * them (the restarted actor starts from what they commit); the actor takes nothing meanwhile.
    */
   failing: { readonly attempt: Attempt; readonly error: Error } | null = null;
+  /** Async handlers abandoned at their ack deadline that have not ended yet (their work is not done). */
+  abandoned = 0;
   readonly #seen = new Map<string, number>();
 
   constructor(policy: DeliveryPolicy) {
@@ -162,6 +166,7 @@ export class DeliveryState {
   unmovable(inHandler: boolean): string | null {
     if (this.policy.keepCopies) return 'copies of its messages are kept by number on its spawner\'s thread (delivery.keepCopies)';
     if (!inHandler && (this.current !== null || this.failing !== null || this.undo !== null)) return 'a message of its is still being settled';
+    if (this.abandoned > 0) return 'a handler of its abandoned at its ack deadline is still running';
     if (this.deferred.size > 0) return 'messages of its wait for their deferred acks: it can move once they are settled';
     if (this.redeliver.length > 0 || this.waitTimer !== null) return 'messages of its wait to be delivered again: it can move once they are';
     return null;

@@ -214,8 +214,8 @@ export class Moves {
         throw refuse(problem);
       }
       if (host.sendsWaitingFrom(member)) throw refuse(`${whose}sends of its own wait for room (they would be overtaken by what it sends from its new thread): try again once they are through`);
-      // The record must fit what a thread may send (its queued messages follow in records of their own).
-      const size = encodedSize([member.args, member.state, member.timersIfAny?.export() ?? null]);
+      // The record must fit what a thread may send (its queued messages follow in records of their own): its dedup table included.
+      const size = encodedSize([member.args, member.state, member.timersIfAny?.export() ?? null, member.delivery?.seenEntries() ?? null]);
       if (size > host.runtime.maxMessageBytes / 2) throw refuse(`${whose}its state and arguments take ${size} bytes encoded, more than half of maxMessageBytes (${host.runtime.maxMessageBytes})`);
     }
     for (const member of tree) {
@@ -321,7 +321,11 @@ export class Moves {
     cell.status = 'moved';
     // Its spawner keeps its spawn record under the thread it lives on (to restart it there).
     const spawner = spawnerOf(key);
-    if (spawner === host.self) host.remote.moved(key, to, host.remote.record(definition.moduleUrl, definition.name, cell.args, cell.parentThread, cell.parentKey, cell.policy === DEFAULT_POLICY ? null : cell.policy));
+    if (spawner === host.self) {
+      host.remote.moved(key, to, host.remote.record(definition.moduleUrl, definition.name, cell.args, cell.parentThread, cell.parentKey, cell.policy === DEFAULT_POLICY ? null : cell.policy));
+      // Kept here from now on, as for an actor placed elsewhere: a restart after `to` dies knows them (K7).
+      for (const [id, at] of cell.delivery?.seenEntries() ?? []) host.remote.seen(to, key, id, at);
+    }
     else if (spawner !== to) host.control(spawner, ['moved', key, to, cell.moves + 1]);
     host.runtime.publishSoon();
     this.#settled(key);
@@ -461,7 +465,7 @@ export class Moves {
       if (trace !== null) env.trace = trace;
       if (kind === EnvelopeKind.Tell || kind === EnvelopeKind.Ask) users++;
       if (cell === undefined || cell.ending) host.deadLetter(env, key, host.stopReason);
-      else cell.enqueue(env);
+      else cell.enqueue(env, arriving !== undefined); // from its old mailbox: its dedup table took them there
     }
     host.runtime.counters[STAT_RING_IN]! += users; // in this thread's custody now
     if (!last || arriving === undefined) return;

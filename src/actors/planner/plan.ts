@@ -84,10 +84,17 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
   const traffic = new Map<number, number>();
   for (const a of input.actors.values()) traffic.set(a.key, a.rate);
   const crossOf = new Map<number, number>();
+  /** Each actor's edges, either way. */
+  const edgesOf = new Map<number, EdgeSample[]>();
   for (const e of input.edges) {
     if (e.from === e.to) continue;
     crossOf.set(e.from, (crossOf.get(e.from) ?? 0) + e.rate);
     crossOf.set(e.to, (crossOf.get(e.to) ?? 0) + e.rate);
+    for (const k of [e.from, e.to]) {
+      const list = edgesOf.get(k);
+      if (list === undefined) edgesOf.set(k, [e]);
+      else list.push(e);
+    }
   }
   for (const [key, rate] of crossOf) traffic.set(key, Math.max(traffic.get(key) ?? 0, rate));
 
@@ -106,6 +113,15 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
   const threadOf = new Map<number, number>();
   // Where an actor is now: its own thread's report says so; an edge says where it was when sampled.
   const where = (k: number, sampled: number): number => input.actors.get(k)?.thread ?? sampled;
+  /** Messages per second between `k` and the actors on thread `t`. */
+  const withThread = (k: number, t: number): number => {
+    let rate = 0;
+    for (const e of edgesOf.get(k) ?? []) {
+      const other = e.from === k ? where(e.to, e.toThread) : where(e.from, e.fromThread);
+      if (other === t) rate += e.rate;
+    }
+    return rate;
+  };
   // Components of the traffic graph: the messages within a thread tie a group together as much
   // as those across threads (a group split over two threads is one group).
   for (const e of input.edges) {
@@ -164,12 +180,12 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     };
     for (const t of counts.keys()) if (better(t)) target = t;
     // Onto a thread with no time to spare, an actor is worth its CPU there only where its
-    // messages across threads cost more than that CPU.
+    // messages with the actors there (across threads now, within one after) cost more than that CPU.
     const full = (input.busy.get(target) ?? 0) > tuning.busyHigh;
     for (const k of members) {
       const a = input.actors.get(k);
       if (a === undefined || a.thread === target || moved.has(k) || !settled(k) || !belongs(k)) continue;
-      if (full && a.cpu >= cost * (crossOf.get(k) ?? 0)) continue;
+      if (full && a.cpu >= cost * withThread(k, target)) continue;
       moves.push({ key: k, from: a.thread, to: target, why: 'traffic', group: members });
       moved.add(k);
       if (moves.length >= tuning.maxMoves) return moves;

@@ -122,7 +122,12 @@ export class RemoteSpawns {
 
   /** Its host (`thread`) took a message id into its dedup table; bounded and expired as that table is. */
   seen(thread: number, key: number, id: string, at: number): void {
-    const spawned = this.#more(thread, key);
+    // Under another thread if it moved there and the notice of its move is still on its way.
+    let spawned = this.#more(thread, key);
+    if (spawned === undefined) {
+      const where = this.#threadOf(key);
+      if (where >= 0) spawned = this.#more(where, key);
+    }
     if (spawned === undefined) return;
     const table = (spawned.seen ??= new Map());
     table.delete(id);
