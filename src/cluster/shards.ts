@@ -57,6 +57,10 @@ export function preferred(shard: number, members: readonly ShardOwner[]): ShardO
   return best;
 }
 
+/** Rounds of hand-overs a leaving node makes, and the pause between two. */
+const LEAVE_ROUNDS = 3;
+const LEAVE_RETRY_MS = 200;
+
 export class ShardDirectory extends EventEmitter<ShardEvents> {
   readonly count: number;
   readonly #kv: KV;
@@ -226,8 +230,16 @@ export class ShardDirectory extends EventEmitter<ShardEvents> {
     }
     await this.#balancing;
     await Promise.all(this.#handing.values());
-    const others = this.#members().filter((m) => m.id !== this.#self.id);
-    await Promise.all(this.owned().map((shard) => this.#handOver(shard, preferred(shard, others))));
+    // No pass of the rules runs now (rebalance): a hand-over that failed (a timeout) is tried
+    // again here, a few times; what is still held after that is claimed by the others once this
+    // node is out of the membership.
+    for (let round = 0; round < LEAVE_ROUNDS && !this.#closed; round++) {
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, LEAVE_RETRY_MS));
+      const held = this.owned();
+      if (held.length === 0) break;
+      const others = this.#members().filter((m) => m.id !== this.#self.id);
+      await Promise.all(held.map((shard) => this.#handOver(shard, preferred(shard, others))));
+    }
     this.close();
   }
 

@@ -114,6 +114,25 @@ describe.skipIf(url === '')('the shard directory', () => {
     expect(events.filter((e) => e.startsWith('-')).length).toBe(held.length);
   });
 
+  it('a node that leaves tries again the hand-overs whose writes failed (a timeout)', async () => {
+    const nats = await loadNats();
+    const kv = await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1);
+    let failing = 0;
+    const flaky: KV = { ...kv, get: kv.get.bind(kv), put: kv.put.bind(kv), create: kv.create.bind(kv), delete: kv.delete.bind(kv), keys: kv.keys.bind(kv), watch: kv.watch.bind(kv), update: (key, value, revision) => (failing-- > 0 ? Promise.reject(new Error('timeout')) : kv.update(key, value, revision)) };
+    let live: ShardOwner[] = [];
+    const a = node('a', kv, () => live);
+    const h = node('h', flaky, () => live);
+    live = [a.owner, h.owner];
+    await Promise.all([a.dir.start(), h.dir.start()]);
+    await settled([a.dir, h.dir], live);
+    const held = h.dir.owned();
+    expect(held.length).toBeGreaterThan(1);
+    failing = 1; // the first write of the hand-overs times out
+    await h.dir.leave();
+    for (const s of held) expect(h.dir.ownerOf(s)?.id).toBe(a.owner.id);
+    expect(h.events.filter((e) => e.startsWith('-')).length).toBe(held.length);
+  });
+
   it('two nodes that each take a free shard for theirs claim it at the same moment: one gets it', async () => {
     // Each sees only itself (views not yet agreed): both try to create every key at once.
     const e = node('e', buckets[1]!, () => [e.owner]);
