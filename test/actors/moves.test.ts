@@ -190,6 +190,9 @@ describe('moves between threads (V1, V5)', () => {
       while (!moved && !(await system.inspect()).some((x) => x.id === a.id && x.status === 'moving'));
       peer.tell('unlink', a);
       await moving;
+      // The unlink is done once the peer has handled it (main's ask comes after main's tell): a
+      // failure told before that could reach the peer first, from another thread, while still linked.
+      await peer.ask('ping');
       a.tell('fail');
       await until(async () => (await seen()).includes(`exit k${round} <- failed`), 5000, `the exit at the peer still linked, round ${round}`);
       await a.ask('reach', peer); // behind the exit it would have sent the unlinked peer
