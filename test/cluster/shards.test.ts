@@ -14,6 +14,13 @@ const url = inject('natsUrl');
 const COUNT = 64;
 const quiet = { warn: () => undefined, error: () => undefined };
 
+/** `kv` whose next `n` updates (set by fail(n)) fail as a timeout would; everything else goes through. */
+function timingOut(kv: KV): { flaky: KV; fail(n: number): void } {
+  let failing = 0;
+  const flaky: KV = { ...kv, get: kv.get.bind(kv), put: kv.put.bind(kv), create: kv.create.bind(kv), delete: kv.delete.bind(kv), keys: kv.keys.bind(kv), watch: kv.watch.bind(kv), update: (key, value, revision) => (failing-- > 0 ? Promise.reject(new Error('timeout')) : kv.update(key, value, revision)) };
+  return { flaky, fail: (n) => (failing = n) };
+}
+
 describe.skipIf(url === '')('the shard directory', () => {
   let nc: NatsConnection;
   const buckets: KV[] = [];
@@ -117,8 +124,7 @@ describe.skipIf(url === '')('the shard directory', () => {
   it('a node that leaves tries again the hand-overs whose writes failed (a timeout)', async () => {
     const nats = await loadNats();
     const kv = await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1);
-    let failing = 0;
-    const flaky: KV = { ...kv, get: kv.get.bind(kv), put: kv.put.bind(kv), create: kv.create.bind(kv), delete: kv.delete.bind(kv), keys: kv.keys.bind(kv), watch: kv.watch.bind(kv), update: (key, value, revision) => (failing-- > 0 ? Promise.reject(new Error('timeout')) : kv.update(key, value, revision)) };
+    const { flaky, fail } = timingOut(kv);
     let live: ShardOwner[] = [];
     const a = node('a', kv, () => live);
     const h = node('h', flaky, () => live);
@@ -127,7 +133,7 @@ describe.skipIf(url === '')('the shard directory', () => {
     await settled([a.dir, h.dir], live);
     const held = h.dir.owned();
     expect(held.length).toBeGreaterThan(1);
-    failing = 1; // the first write of the hand-overs times out
+    fail(1); // the first write of the hand-overs times out
     await h.dir.leave();
     for (const s of held) expect(h.dir.ownerOf(s)?.id).toBe(a.owner.id);
     expect(h.events.filter((e) => e.startsWith('-')).length).toBe(held.length);
@@ -148,9 +154,7 @@ describe.skipIf(url === '')('the shard directory', () => {
   it('a hand-over whose write fails (not a lost compare-and-set) is made again at the next pass; what each node is told stays in step', async () => {
     const nats = await loadNats();
     const kv = await nats.bucket(nc, `t${randomBytes(4).toString('hex')}-shards`, 0, 1);
-    let failing = 0;
-    // a's updates fail while `failing` is above 0, as a timeout would.
-    const flaky: KV = { ...kv, get: kv.get.bind(kv), put: kv.put.bind(kv), create: kv.create.bind(kv), delete: kv.delete.bind(kv), keys: kv.keys.bind(kv), watch: kv.watch.bind(kv), update: (key, value, revision) => (failing-- > 0 ? Promise.reject(new Error('timeout')) : kv.update(key, value, revision)) };
+    const { flaky, fail } = timingOut(kv); // a's next updates fail, as a timeout would
     let live: ShardOwner[] = [];
     const a = node('a', flaky, () => live);
     live = [a.owner];
@@ -158,10 +162,10 @@ describe.skipIf(url === '')('the shard directory', () => {
     await settled([a.dir], live);
     const b = node('b', kv, () => live);
     live = [a.owner, b.owner];
-    failing = 1_000; // every hand-over of this pass fails
+    fail(1_000); // every hand-over of this pass fails
     await b.dir.start();
     await a.dir.rebalance();
-    failing = 0;
+    fail(0);
     await settled([a.dir, b.dir], live);
     const balance = (n: { events: string[] }): number => n.events.filter((e) => e.startsWith('+')).length - n.events.filter((e) => e.startsWith('-')).length;
     expect(balance(a)).toBe(a.dir.owned().length);

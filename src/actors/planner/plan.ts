@@ -5,8 +5,8 @@
 // traffic would cost across threads runs faster beside its peers: a group of actors that talk
 // to each other (a component of the traffic graph) that spans threads gathers on one, the one
 // where most of its work is already. An actor whose handlers use much more CPU than its traffic
-// costs runs faster on a core of its own: from a busy thread, such actors go to an idle one, until the two are
-// about even. The two tests leave a gap between them (an actor gathers below 4x, is spread above
+// costs runs faster on a core of its own: from a busy thread, such actors go to an idle one,
+// until the two are about even. The two tests leave a gap between them (an actor gathers below 4x, is spread above
 // 16x), and an actor that moved waits `cooldownMs` before it moves again, so no actor goes back
 // and forth under a steady load.
 
@@ -86,15 +86,17 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
   const crossOf = new Map<number, number>();
   /** Each actor's edges, either way. */
   const edgesOf = new Map<number, EdgeSample[]>();
+  const addEdge = (k: number, e: EdgeSample): void => {
+    const list = edgesOf.get(k);
+    if (list === undefined) edgesOf.set(k, [e]);
+    else list.push(e);
+  };
   for (const e of input.edges) {
     if (e.from === e.to) continue;
     crossOf.set(e.from, (crossOf.get(e.from) ?? 0) + e.rate);
     crossOf.set(e.to, (crossOf.get(e.to) ?? 0) + e.rate);
-    for (const k of [e.from, e.to]) {
-      const list = edgesOf.get(k);
-      if (list === undefined) edgesOf.set(k, [e]);
-      else list.push(e);
-    }
+    addEdge(e.from, e);
+    addEdge(e.to, e);
   }
   for (const [key, rate] of crossOf) traffic.set(key, Math.max(traffic.get(key) ?? 0, rate));
 
