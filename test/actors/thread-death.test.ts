@@ -9,6 +9,7 @@ import { ActorFailedError, ActorStoppedError, type ActorRef, type DeadLetter } f
 import { createTestSystem } from 'troupe/testing';
 import { AckWorker, Asker, Echo, ExitOnStart, Exiter, Gate, Holder, Recorder, Sup, SupChild } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
+import { fileGate } from '../support/gate.js';
 import { until } from '../support/wait.js';
 
 type Cause = Error & { kind: string; code: number };
@@ -78,11 +79,13 @@ describe('a worker thread that dies', () => {
     // the stream with the right ones.
     for (let i = 0; i < 100; i++) echo.tell('echo', { [`k${i}`]: i });
     expect(await echo.ask('echo', { last: true })).toEqual({ last: true });
-    exiter.tell('exit', { code: 5, spinMs: 300, to: probe.refAs<typeof Recorder>() });
-    await probe.expectMessage('record'); // the thread now spins: what follows stays in its ring
+    const gate = fileGate();
+    exiter.tell('exit', { code: 5, spinMs: 20_000, gate: gate.path, to: probe.refAs<typeof Recorder>() });
+    await probe.expectMessage('record'); // the thread now spins until the gate opens: what follows stays in its ring
     const sent = Array.from({ length: 49 }, (_, i) => ({ [`k${(i * 7) % 100}`]: i + 2, n: i + 2 }));
     for (const m of sent) logger.tell('record', m as never);
     const asks = Array.from({ length: 5 }, () => logger.ask('get', undefined, { timeoutMs: 30_000 }).catch((e: unknown) => e));
+    gate.open();
 
     for (const outcome of await Promise.all(asks)) expect(outcome).toBeInstanceOf(ActorFailedError);
     await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
@@ -94,10 +97,11 @@ describe('a worker thread that dies', () => {
     expect(crashed.filter((l) => l.message.type === 'get')).toHaveLength(5);
     const running = crashed.filter((l) => l.message.type === 'exit');
     expect(running.map((l) => l.recipient)).toEqual([exiter.id]);
-    expect(running[0]!.message.payload).toMatchObject({ code: 5, spinMs: 300 });
+    expect(running[0]!.message.payload).toMatchObject({ code: 5, gate: gate.path });
     const s = system.stats();
     expect(s.accepted).toBe(s.handled + (s.deadLetters - s.lateReplies) + s.duplicates);
     await system.shutdown({ drainMs: 2000 });
+    gate.dispose();
   });
 
   it('W3: the stream survives what lay unread in the ring: a codec reset, and a large payload (lost with the port: a dead letter)', async () => {
@@ -107,8 +111,9 @@ describe('a worker thread that dies', () => {
     const probe = system.createProbe();
     const exiter = system.spawn(Exiter, undefined, { placement: { thread: 1 } });
     const logger = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
-    exiter.tell('exit', { code: 5, spinMs: 300, to: probe.refAs<typeof Recorder>() });
-    await probe.expectMessage('record'); // the thread spins: all that follows stays unread
+    const gate = fileGate();
+    exiter.tell('exit', { code: 5, spinMs: 20_000, gate: gate.path, to: probe.refAs<typeof Recorder>() });
+    await probe.expectMessage('record'); // the thread spins until the gate opens: all that follows stays unread
     logger.tell('record', { before: 1 } as never);
     // Too large: refused, after its encoding defined structures, so both ends reset their codec.
     expect(() => logger.tell('record', { big: 'x'.repeat(300_000), shape: { a: 1 } } as never)).toThrow(/maxMessageBytes/);
@@ -116,6 +121,7 @@ describe('a worker thread that dies', () => {
     // Larger than a ring record (64 KiB here) but allowed: it travels on the dead thread's port.
     logger.tell('record', { large: 'y'.repeat(100_000) } as never);
     logger.tell('record', { last: 3 } as never);
+    gate.open();
     await until(() => system.stats().threads[1]!.replaced === 1 && system.stats().threads[1]!.alive, 5000, 'the replacement');
     expect(await logger.ask('log')).toEqual([{ before: 1 }, { after: 2, shape: { b: 2 } }, { last: 3 }]);
     await until(() => letters.some((l) => l.reason === 'thread-crash' && l.message.type === 'record'), 5000, 'the large one as a dead letter');
@@ -126,6 +132,7 @@ describe('a worker thread that dies', () => {
     }, 5000, 'the books to balance');
     expect(s.threads[1]!.alive).toBe(true);
     await system.shutdown({ drainMs: 2000 });
+    gate.dispose();
   });
 
   it('W1: each actor is reported to its own supervisor, with the reason; one-for-all restarts the sibling elsewhere, a temporary child is not restarted', async () => {
