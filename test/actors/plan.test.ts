@@ -104,6 +104,52 @@ describe('the planner decides (V3)', () => {
     expect(moves.every((m) => m.to === 1)).toBe(true);
   });
 
+  it('V3: onto a busy thread a group comes whole or not at all: one member not worth its CPU there keeps them all apart', () => {
+    // A hub on a busy thread 1 with two peers on thread 2: one sends it 20k messages a second
+    // (worth its 0.01 of a core), the other 2k (light enough to belong with them, but not worth
+    // its 0.005 on a busy thread: 2k/s x 1 us = 0.002).
+    const actors = [
+      { key: 1, thread: 1, cpu: 0.5, rate: 22_000 },
+      { key: 2, thread: 2, cpu: 0.01, rate: 20_000 },
+      { key: 3, thread: 2, cpu: 0.005, rate: 2000 },
+    ];
+    const edges = [
+      { from: 2, fromThread: 2, to: 1, toThread: 1, rate: 20_000 },
+      { from: 3, fromThread: 2, to: 1, toThread: 1, rate: 2000 },
+    ];
+    expect(plan(input(actors, edges, { 1: 0.95, 2: 0.1 }), TUNING)).toEqual([]);
+    // With time to spare on thread 1, both come.
+    expect(plan(input(actors, edges, { 1: 0.5, 2: 0.1 }), TUNING).map((m) => m.key).sort()).toEqual([2, 3]);
+  });
+
+  it('V3: a trial measures the threads, not the group alone, and judges a gathering that stalled half done', () => {
+    // A hub (1, not in the group: pinned) on thread 1, with peers 2 and 3 on thread 2 and 4 on thread 1.
+    const before = new Map<number, ActorSample>([
+      [2, { key: 2, thread: 2, cpu: 0.01, rate: 10_000 }],
+      [3, { key: 3, thread: 2, cpu: 0.01, rate: 10_000 }],
+      [4, { key: 4, thread: 1, cpu: 0.01, rate: 80_000 }],
+    ]);
+    const moves: PlannedMove[] = [{ key: 2, from: 2, to: 1, why: 'traffic', group: [2, 4] }];
+    const trial = trialOf(moves, before, 0)!;
+    expect(trial.group).toEqual([2, 4]);
+    expect([...trial.measured].sort()).toEqual([2, 3, 4]); // 3 shares a thread the move left
+    expect(trial.before).toBe(100_000);
+    const busy = new Map([[1, 0.95]]);
+    // The moved peer handles far more, its thread's neighbour less: 20k + 10k + 60k, less than 0.9 of before.
+    const after = new Map<number, ActorSample>([
+      [2, { key: 2, thread: 1, cpu: 0.01, rate: 20_000 }],
+      [3, { key: 3, thread: 2, cpu: 0.01, rate: 10_000 }],
+      [4, { key: 4, thread: 1, cpu: 0.01, rate: 55_000 }],
+    ]);
+    expect(judge(trial, after, 5000, 1000, [], 0, busy, 0.8)).toBe('revert');
+    // A group still split (a member stayed behind, its traffic still crosses): not judged while
+    // it may still gather, judged as it stands once it stalled.
+    const split = { ...trial, group: [2, 3, 4] };
+    const crossing = [{ from: 3, fromThread: 2, to: 4, toThread: 1, rate: 5000 }];
+    expect(judge(split, after, 1500, 1000, crossing, 100, busy, 0.8)).toBe('wait');
+    expect(judge(split, after, 2000, 1000, crossing, 100, busy, 0.8)).toBe('revert');
+  });
+
   it('V4: an actor that cannot move anchors its peers on its thread; one that just moved waits', () => {
     const actors = [
       { key: 1, thread: 1, cpu: 0.01, rate: 5000 },
@@ -175,7 +221,7 @@ describe('the planner decides (V3)', () => {
     expect(rates.known(1)).toBe(false);
     expect(rates.steady(round([1, 2, 0])).get(1)!.rate).toBe(-1);
     // A trial judged on the means: one fast round after a slow gathering does not keep it.
-    const trial = { from: new Map([[1, 1]]), group: [1, 2], before: 10_000, at: 0 };
+    const trial = { from: new Map([[1, 1]]), group: [1, 2], measured: [1, 2], before: 10_000, at: 0 };
     for (const r of [2000, 2000, 12_000]) rates.add(round([1, 2, r], [2, 2, 2000]));
     expect(judge(trial, rates.steady(round([1, 2, 12_000], [2, 2, 2000])), 5000, 1000)).toBe('revert');
     expect(judge(trial, round([1, 2, 12_000], [2, 2, 2000]), 5000, 1000)).toBe('keep'); // by the last round alone

@@ -181,15 +181,21 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
       return (input.busy.get(t) ?? 0) < (input.busy.get(target) ?? 0);
     };
     for (const t of counts.keys()) if (better(t)) target = t;
-    // Onto a thread with no time to spare, an actor is worth its CPU there only where its
-    // messages with the actors there (across threads now, within one after) cost more than that CPU.
-    const full = (input.busy.get(target) ?? 0) > tuning.busyHigh;
+    const coming: ActorSample[] = [];
     for (const k of members) {
       const a = input.actors.get(k);
       if (a === undefined || a.thread === target || moved.has(k) || !settled(k) || !belongs(k)) continue;
-      if (full && a.cpu >= cost * withThread(k, target)) continue;
-      moves.push({ key: k, from: a.thread, to: target, why: 'traffic', group: members });
-      moved.add(k);
+      coming.push(a);
+    }
+    // Onto a thread with no time to spare, an actor is worth its CPU there only where its
+    // messages with the actors there (across threads now, within one after) cost more than that
+    // CPU; and the group comes whole or not at all. Part of it gathered is the worst of both: the
+    // full thread takes on the CPU of those that came and still pays for the messages of those
+    // that could not, and these (starved beside a full thread) seldom measure worth their move.
+    if ((input.busy.get(target) ?? 0) > tuning.busyHigh && coming.some((a) => a.cpu >= cost * withThread(a.key, target))) continue;
+    for (const a of coming) {
+      moves.push({ key: a.key, from: a.thread, to: target, why: 'traffic', group: members });
+      moved.add(a.key);
       if (moves.length >= tuning.maxMoves) return moves;
     }
   }
@@ -240,14 +246,19 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
 /**
  * Actors moved to gather a group, on trial: the cost model is a guess (messages that stream in
  * batches cost less across threads than it says, and a group may have run faster in parallel), so
- * the planner checks what the moved actors handle once their cooldown is over.
+ * the planner checks what the threads they left and joined get done once their cooldown is over.
+ * The threads, not the group alone: a group's members can handle more after a gathering while the
+ * actors they share a bottleneck with (a hub outside the group, or one of its own members left
+ * behind) handle less, and the program runs slower.
  */
 export interface Trial {
   /** The actors that moved, and the thread each came from. */
   readonly from: ReadonlyMap<number, number>;
   /** Every member of the groups they joined: judged once all of them are on one thread. */
   readonly group: readonly number[];
-  /** Messages per second the group handled, together, before the moves. */
+  /** Whose rates are summed: the group, and the actors on the threads the moves left and joined. */
+  readonly measured: readonly number[];
+  /** Messages per second those handled, together, before the moves. */
   readonly before: number;
   readonly at: number;
 }
@@ -261,13 +272,20 @@ export interface Trial {
 const REGRESSION = 0.9;
 
 /**
+ * A gathering still split this many cooldowns after it began has gone as far as it will (members
+ * that stayed behind could not come, or measured not worth it): it is judged as it stands.
+ */
+const STALLED_COOLDOWNS = 2;
+
+/**
  * Once the group of `trial` is all on one thread and none of its members talks across threads
  * any more (a chain gathers over several rounds, its parts seen as groups of their own, and only
- * the last step shows): 'revert' if it now handles less than REGRESSION of what it did before
- * while its thread is busy (`busy` at least `busyHigh`), else 'keep'. 'wait' while its cooldown
- * runs, while it still talks across threads, or while it handles nothing or less with time to
- * spare on its thread: then it was sent less (the program's load fell), and its rate says
- * nothing of its placement.
+ * the last step shows), or once it stalled split (STALLED_COOLDOWNS): 'revert' if what it
+ * measures (Trial) now handles less than REGRESSION of what it did before while the thread the
+ * group gathered on is busy (`busy` at least `busyHigh`), else 'keep'. 'wait' while its cooldown runs, while it still talks across
+ * threads and has not stalled, or while it handles nothing or less with time to spare on that
+ * thread: then it was sent less (the program's load fell), and its rate says nothing of its
+ * placement.
  */
 export function judge(
   trial: Trial,
@@ -280,22 +298,30 @@ export function judge(
   busyHigh = 0,
 ): 'keep' | 'revert' | 'wait' {
   if (now - trial.at < cooldownMs) return 'wait';
+  const stalled = now - trial.at >= STALLED_COOLDOWNS * cooldownMs;
   const members = new Set(trial.group);
-  for (const e of edges) {
-    if (e.rate < minEdgeRate || e.from === e.to || !(members.has(e.from) || members.has(e.to))) continue;
-    const fromThread = actors.get(e.from)?.thread ?? e.fromThread;
-    const toThread = actors.get(e.to)?.thread ?? e.toThread;
-    if (fromThread !== toThread) return 'wait';
+  if (!stalled) {
+    for (const e of edges) {
+      if (e.rate < minEdgeRate || e.from === e.to || !(members.has(e.from) || members.has(e.to))) continue;
+      const fromThread = actors.get(e.from)?.thread ?? e.fromThread;
+      const toThread = actors.get(e.to)?.thread ?? e.toThread;
+      if (fromThread !== toThread) return 'wait';
+    }
   }
-  let after = 0;
   let thread = -1;
   for (const k of trial.group) {
     const a = actors.get(k);
     if (a === undefined) continue; // not reported this time (idle, or it cannot move)
-    if (thread >= 0 && a.thread !== thread) return 'wait';
+    if (!stalled && thread >= 0 && a.thread !== thread) return 'wait';
+    // The thread it gathered on: where those that moved are.
+    if (thread < 0 || trial.from.has(k)) thread = a.thread;
+  }
+  let after = 0;
+  for (const k of trial.measured) {
+    const a = actors.get(k);
+    if (a === undefined) continue;
     // Just arrived on its thread, its rate there is not known yet: judged on a later round.
     if (a.rate < 0) return 'wait';
-    thread = a.thread;
     after += a.rate;
   }
   if (after === 0) return 'wait';
@@ -309,8 +335,13 @@ export function trialOf(moves: readonly PlannedMove[], actors: ReadonlyMap<numbe
   if (gathered.length === 0) return null;
   const group = new Set<number>();
   for (const m of gathered) for (const k of m.group ?? [m.key]) group.add(k);
+  const threads = new Set<number>();
+  for (const m of gathered) threads.add(m.from).add(m.to);
+  // Those whose rate is known: one not known yet has nothing to compare with.
+  const measured = [...group].filter((k) => (actors.get(k)?.rate ?? -1) >= 0);
+  for (const a of actors.values()) if (threads.has(a.thread) && !group.has(a.key) && a.rate >= 0) measured.push(a.key);
   let before = 0;
-  for (const k of group) before += Math.max(0, actors.get(k)?.rate ?? 0);
+  for (const k of measured) before += actors.get(k)!.rate;
   if (before === 0) return null;
-  return { from: new Map(gathered.map((m) => [m.key, m.from])), group: [...group], before, at };
+  return { from: new Map(gathered.map((m) => [m.key, m.from])), group: [...group], measured, before, at };
 }

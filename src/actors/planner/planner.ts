@@ -133,7 +133,7 @@ export class Planner {
     const back: PlannedMove[] = [];
     this.#trials = this.#trials.filter((trial) => {
       const verdict = judge(trial, steady, wall, this.#options.cooldownMs, edges, this.#options.minEdgeRate, busy, this.#options.busyHigh);
-      if (tracing && verdict !== 'wait') trace(`planner: ${verdict} gathering of ${trial.group.length} (${Math.round(trial.before)} msg/s before, ${Math.round(trial.group.reduce((n, k) => n + Math.max(0, steady.get(k)?.rate ?? 0), 0))} after)`);
+      if (tracing && verdict !== 'wait') trace(`planner: ${verdict} gathering of ${trial.group.length} (${trial.measured.length} measured, ${Math.round(trial.before)} msg/s before, ${Math.round(trial.measured.reduce((n, k) => n + Math.max(0, steady.get(k)?.rate ?? 0), 0))} after)`);
       if (verdict === 'wait') return wall - trial.at < this.#options.cooldownMs * 10;
       if (verdict === 'revert') {
         for (const key of trial.group) this.#held.set(key, wall + HELD_MS);
