@@ -4,15 +4,25 @@
 // take (about 10 µs of runs per timed one, every one while runs are longer: thread-runtime.ts timeRuns).
 // Little is paid while no planner asks: the countdowns stand at Infinity (a decrement and a
 // compare per message) and no run is timed. Once asked, one cross-thread message in 32 and one
-// within the thread in 256 are counted, and a timed run costs two clock reads and a map
-// update; each answer hands over what was gathered since the last and starts again.
+// within the thread in 256 are counted (fewer on a thread of many: EDGE_EVERY), and a timed run
+// costs two clock reads and a map update; each answer hands over what was gathered since the
+// last and starts again.
 
 import type { Cell } from '../cell/cell.js';
 import type { NodeCore } from './node-core.js';
 
-/** One message in EDGE_EVERY across threads is counted, one in LOCAL_EVERY within this thread. */
+/**
+ * One message in EDGE_EVERY across threads is counted, one in LOCAL_EVERY within this thread, at
+ * first. A thread that counted more than ENOUGH in a round counts half as often in the next (to
+ * MAX_EVERY times fewer at most), and one that counted less than a quarter of that twice as
+ * often again: counting a message costs a few map updates, a tenth of what a message costs,
+ * and a thread of millions of messages a second paid it for far more samples than a planner
+ * needs (its rates are known well from a thousand).
+ */
 const EDGE_EVERY = 32;
 const LOCAL_EVERY = 256;
+const MAX_EVERY = 32;
+const ENOUGH = 1024;
 
 /**
  * A thread's answer: messages between actors [to, from, from's thread, messages counted, one
@@ -35,6 +45,11 @@ export class TrafficSampler {
   readonly #cpu = new Map<number, number>();
   /** What each actor had handled when it was last reported, and when (for its rate since). */
   readonly #handled = new Map<number, { handled: number; members: number; at: number }>();
+  /** One in how many is counted this round, and how many were counted. */
+  #edgeEvery = EDGE_EVERY;
+  #localEvery = LOCAL_EVERY;
+  #edgeCounted = 0;
+  #localCounted = 0;
 
   constructor(host: NodeCore & { isPlannable(cell: Cell): boolean }) {
     this.#host = host;
@@ -42,7 +57,8 @@ export class TrafficSampler {
 
   /** A message from actor `sender` on thread `from` to `target` here (called at the countdown's end). */
   edge(from: number, sender: number, target: number): void {
-    this.countdown = EDGE_EVERY;
+    this.countdown = this.#edgeEvery;
+    this.#edgeCounted++;
     if (sender === 0) return; // from outside any actor
     let row = this.#edges.get(target);
     if (row === undefined) this.#edges.set(target, (row = new Map()));
@@ -52,7 +68,8 @@ export class TrafficSampler {
 
   /** A message from actor `sender` to `target`, both here (called at the local countdown's end). */
   localEdge(sender: number, target: number): void {
-    this.localCountdown = LOCAL_EVERY;
+    this.localCountdown = this.#localEvery;
+    this.#localCounted++;
     if (sender === target) return; // to itself: ties it to nothing
     let row = this.#local.get(target);
     if (row === undefined) this.#local.set(target, (row = new Map()));
@@ -63,8 +80,8 @@ export class TrafficSampler {
   report(): TrafficReport {
     const host = this.#host;
     if (this.countdown === Infinity) {
-      this.countdown = EDGE_EVERY;
-      this.localCountdown = LOCAL_EVERY;
+      this.countdown = this.#edgeEvery = EDGE_EVERY;
+      this.localCountdown = this.#localEvery = LOCAL_EVERY;
       host.runtime.timeRuns((key, ms) => {
         if (key !== 0) this.#cpu.set(key, (this.#cpu.get(key) ?? 0) + ms);
       });
@@ -72,11 +89,11 @@ export class TrafficSampler {
     const edges: [number, number, number, number, number][] = [];
     const seen = new Set<number>();
     for (const [to, row] of this.#edges) {
-      for (const [from, count] of row) edges.push([to, from, this.#fromThread.get(from)!, count, EDGE_EVERY]);
+      for (const [from, count] of row) edges.push([to, from, this.#fromThread.get(from)!, count, this.#edgeEvery]);
       seen.add(to);
     }
     for (const [to, row] of this.#local) {
-      for (const [from, count] of row) edges.push([to, from, host.self, count, LOCAL_EVERY]);
+      for (const [from, count] of row) edges.push([to, from, host.self, count, this.#localEvery]);
       seen.add(to);
     }
     for (const key of this.#cpu.keys()) seen.add(key);
@@ -104,6 +121,11 @@ export class TrafficSampler {
     }
     // Actors no longer here (moved away, stopped) are forgotten.
     for (const key of this.#handled.keys()) if (!host.cells.has(key)) this.#handled.delete(key);
+    this.#edgeEvery = nextEvery(this.#edgeEvery, this.#edgeCounted, EDGE_EVERY);
+    this.#localEvery = nextEvery(this.#localEvery, this.#localCounted, LOCAL_EVERY);
+    this.#edgeCounted = this.#localCounted = 0;
+    this.countdown = Math.min(this.countdown, this.#edgeEvery);
+    this.localCountdown = Math.min(this.localCountdown, this.#localEvery);
     this.#edges.clear();
     this.#local.clear();
     this.#fromThread.clear();
@@ -117,6 +139,13 @@ export class TrafficSampler {
     this.localCountdown = Infinity;
     this.#host.runtime.timeRuns(null);
   }
+}
+
+/** One in how many to count next round, after counting `counted` one in `every` this round (see ENOUGH). */
+function nextEvery(every: number, counted: number, least: number): number {
+  if (counted > ENOUGH && every < least * MAX_EVERY) return every * 2;
+  if (counted < ENOUGH / 4 && every > least) return every / 2;
+  return every;
 }
 
 /** The root of `cell`'s tree on this thread (a parent elsewhere ends it: such a child is pinned). */

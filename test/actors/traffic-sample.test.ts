@@ -1,0 +1,40 @@
+// A thread's traffic samples for the planner (src/actors/node/traffic-sample.ts), fed by hand the
+// way the inbound loop feeds them: a countdown per message, an edge at its end.
+
+import { describe, expect, it } from 'vitest';
+import { TrafficSampler } from '../../src/actors/node/traffic-sample.js';
+
+function sampler(): TrafficSampler {
+  const host = { self: 1, cells: new Map(), runtime: { timeRuns: () => undefined }, isPlannable: () => true };
+  return new TrafficSampler(host as never);
+}
+
+/** `n` messages from actor 5 on thread 2 to actor 7 here; the edge's estimated count and its sampling. */
+function round(s: TrafficSampler, n: number): { estimate: number; every: number } {
+  for (let i = 0; i < n; i++) if (--s.countdown === 0) s.edge(2, 5, 7);
+  const [edges] = s.report();
+  const edge = edges.find(([to, from]) => to === 7 && from === 5);
+  return edge === undefined ? { estimate: 0, every: 0 } : { estimate: edge[3] * edge[4], every: edge[4] };
+}
+
+describe('traffic samples', () => {
+  it('count fewer of a thread of many messages, down to 32 times fewer, and the estimate stays within one sample', () => {
+    const s = sampler();
+    expect(s.countdown).toBe(Infinity); // nothing counted until a planner asks
+    s.report();
+    const seen: number[] = [];
+    for (let r = 0; r < 8; r++) {
+      const { estimate, every } = round(s, 1_000_000);
+      seen.push(every);
+      expect(Math.abs(estimate - 1_000_000)).toBeLessThanOrEqual(every);
+    }
+    expect(seen).toEqual([32, 64, 128, 256, 512, 1024, 1024, 1024]);
+    // Quiet again: as often as at first within a few rounds.
+    const quiet: number[] = [];
+    for (let r = 0; r < 6; r++) quiet.push(round(s, 5000).every);
+    expect(quiet.at(-1)).toBe(32);
+    expect(Math.abs(round(s, 5000).estimate - 5000)).toBeLessThanOrEqual(32);
+    s.stop();
+    expect(s.countdown).toBe(Infinity);
+  });
+});
