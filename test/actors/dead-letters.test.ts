@@ -4,12 +4,17 @@
 import { addExtension } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import type { DeadLetter, DeadLetterReason } from 'troupe';
-import { Acker, Exiter, Flaky, Gate, Holder, Recorder } from '../fixtures/actors.js';
+import { Acker, Exiter, Flaky, Gate, Holder, Napper, Recorder } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
+import { fileGate } from '../support/gate.js';
 import { useTestSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
 const systems = useTestSystem();
+
+/** Waits until shutdown has begun to stop the actor `id` (inspect() says it is stopping). */
+const stopBegun = (system: { inspect(): Promise<{ id: string; status: string }[]> }, id: string): Promise<void> =>
+  until(async () => (await system.inspect()).find((a) => a.id === id)?.status === 'stopping', 5000, 'its stop to begin');
 
 class OnlyOnMain {
   constructor(readonly n: number) {}
@@ -37,7 +42,8 @@ const NOT_PROVOKED: DeadLetterReason[] = ['storage-failed', 'node-down', 'too-la
 
 describe('dead letters', () => {
   it('X1: each way of losing a message makes exactly one dead letter, with its reason', async () => {
-    const system = await systems.start({ threads: 2, shutdownTimeoutMs: 2000 });
+    // A stop is forced only well after the test has seen it begin and let the handler end.
+    const system = await systems.start({ threads: 2, shutdownTimeoutMs: 20_000 });
     const letters: DeadLetter[] = [];
     system.deadLetters.subscribe((l) => letters.push(l));
     const count = (reason: DeadLetterReason) => letters.filter((l) => l.reason === reason).length;
@@ -101,13 +107,17 @@ describe('dead letters', () => {
     await one('thread-crash');
     await until(() => system.stats().threads[2]!.alive, 5000, 'the replacement');
 
-    // shutdown: what is still queued at the drain deadline.
-    const busy = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
-    // Long enough that the first is still running at the shutdown on a loaded machine.
-    busy.tell('sleep', 2000);
-    busy.tell('sleep', 2000);
+    // shutdown: what is still queued at the drain deadline. The first message's handler runs
+    // until the gate opens: once its actor is stopping, so the second is still queued then.
+    const busy = system.spawn(Napper, undefined, { placement: { thread: 1 } });
+    const napGate = fileGate();
+    busy.tell('napUntil', { gate: napGate.path, capMs: 20_000 });
+    busy.tell('napUntil', { gate: napGate.path, capMs: 20_000 });
     await until(async () => (await system.inspect()).find((a) => a.id === busy.id)?.mailboxDepth === 1, 5000, 'one held, one queued');
-    await system.shutdown({ drainMs: 0 });
+    const shutdown = system.shutdown({ drainMs: 0 });
+    await stopBegun(system, busy.id);
+    napGate.open();
+    await shutdown;
     await until(() => count('shutdown') === 1, 5000, 'a shutdown dead letter');
 
     expect(REASONS.map(count)).toEqual(REASONS.map(() => 1));
@@ -116,6 +126,7 @@ describe('dead letters', () => {
     expect(s.accepted).toBe(s.handled + (s.deadLetters - s.lateReplies) + s.duplicates);
     // Counted by reason too, on whichever thread raised each (one that died included).
     expect(s.deadLettersByReason).toEqual(Object.fromEntries([...REASONS.map((reason) => [reason, 1]), ...NOT_PROVOKED.map((reason) => [reason, 0])]));
+    napGate.dispose();
   });
 });
 
@@ -180,18 +191,25 @@ describe('dead letters as an async iterable', () => {
   });
 
   it('ends once the system has shut down, after the letters of the shutdown itself', async () => {
-    const system = await systems.start({ threads: 1, shutdownTimeoutMs: 2000 });
-    const busy = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
-    busy.tell('sleep', 100);
-    busy.tell('sleep', 100);
+    const system = await systems.start({ threads: 1, shutdownTimeoutMs: 20_000 }); // no stop forced: the gate opens first
+    const busy = system.spawn(Napper, undefined, { placement: { thread: 1 } });
+    // The first handler runs until the gate opens, once its actor is stopping: the second is
+    // still queued then, and is the shutdown's one dead letter.
+    const gate = fileGate();
+    busy.tell('napUntil', { gate: gate.path, capMs: 20_000 });
+    busy.tell('napUntil', { gate: gate.path, capMs: 20_000 });
     await until(async () => (await system.inspect()).find((a) => a.id === busy.id)?.mailboxDepth === 1, 5000, 'one held, one queued');
     const reading = (async () => {
       const reasons: DeadLetterReason[] = [];
       for await (const letter of system.deadLetters) reasons.push(letter.reason);
       return reasons;
     })();
-    await system.shutdown({ drainMs: 0 });
+    const shutdown = system.shutdown({ drainMs: 0 });
+    await stopBegun(system, busy.id);
+    gate.open();
+    await shutdown;
     expect(await reading).toEqual(['shutdown']);
     expect(await system.deadLetters[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+    gate.dispose();
   });
 });

@@ -5,12 +5,20 @@ import { describe, expect, it } from 'vitest';
 import { ActorStoppedError, type ActorRef } from 'troupe';
 import { Exiter, Linked, OrderChecker, Recorder, Sup, type SupChild } from '../fixtures/actors.js';
 import { AckMover, Blaster, Keeper, Spinner } from '../fixtures/movers.js';
+import { fileGate } from '../support/gate.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
 const systems = useSystem();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const logOf = async (ref: ActorRef<typeof Keeper>): Promise<string[]> => (await ref.ask('log')) as string[];
+/**
+ * Waits until a move to thread 2, while that thread spins, is under way: its fence round waits
+ * unread in thread 2's rings (nothing else is sent there then). Not inspect(): it asks every
+ * thread, and the spinning one answers nothing.
+ */
+const fenceWaiting = (system: { stats(): { threads: readonly { ringBytesUsed: number }[] } }): Promise<void> =>
+  until(() => system.stats().threads[2]!.ringBytesUsed > 0, 5000, 'the move under way');
 
 describe('moves racing other events (V1)', () => {
   it('V1: a state too large to send is refused up front; the actor stays, working', async () => {
@@ -100,14 +108,18 @@ describe('moves racing other events (V1)', () => {
     const system = await systems.start({ threads: 2 });
     const x = system.spawn(Keeper, { start: 5 }, { placement: { thread: 1 } });
     const exiter = system.spawn(Exiter, undefined, { placement: { thread: 2 } });
+    const probe = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
     await x.ask('add', 10);
-    exiter.tell('exit', { code: 3, spinMs: 300 });
-    await sleep(50);
+    const gate = fileGate();
+    exiter.tell('exit', { code: 3, spinMs: 20_000, gate: gate.path, to: probe });
+    await until(async () => ((await probe.ask('seen')) as unknown[]).includes('exiting'), 5000, 'thread 2 spinning');
     const moving = system.move(x, 2).then(
       () => 'moved',
       (error: { code?: string; message: string }) => (error.message.includes('stays on thread') ? 'undone' : `${error.code}`),
     );
     for (let i = 0; i < 100; i++) x.tell('add', 1);
+    await fenceWaiting(system);
+    gate.open(); // thread 2 dies with the move under way
     const outcome = await moving;
     await until(async () => system.stats().threads[2]!.replaced === 1, 5000, 'thread 2 replaced');
     // Undone: it stayed with its state and every message. Done: it restarted on the replacement (W2).
@@ -119,6 +131,7 @@ describe('moves racing other events (V1)', () => {
       const s = system.stats();
       return s.accepted === s.handled + s.deadLetters;
     }, 5000, 'every message handled or a dead letter');
+    gate.dispose();
   });
 
   it('V2: a linked actor whose move races its new thread\'s death: undone, its links hold; done, its peers hear thread-exit once and it starts again unlinked', async () => {

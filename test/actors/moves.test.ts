@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ActorPinnedError, ActorStoppedError, MailboxFullError, type ActorRef } from 'troupe';
 import { Linked, OrderChecker, Recorder, Sup, SupChild, Watcher } from '../fixtures/actors.js';
 import { AckMover, Blaster, Keeper } from '../fixtures/movers.js';
+import { fileGate, type FileGate } from '../support/gate.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
@@ -9,7 +10,6 @@ const systems = useSystem();
 
 type Child = ActorRef<typeof SupChild>;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('moves between threads (V1, V5)', () => {
@@ -331,11 +331,15 @@ describe('moves between threads (V1, V5)', () => {
     const filler = system.spawn(Blaster, { name: 'filler' }, { placement: { thread: 2 } });
     const probe = system.spawn(Recorder, undefined, { placement: { thread: 2 } });
     let holds = 0;
-    /** The keeper sits in a handler (nothing leaves its mailbox) until `ms` have passed. */
-    const hold = async (ms: number): Promise<void> => {
-      keeper.tell('hold', { ms, to: probe });
+    const gates: FileGate[] = [];
+    /** The keeper sits in a handler (nothing leaves its mailbox) until the gate this returns opens. */
+    const hold = async (): Promise<FileGate> => {
+      const gate = fileGate();
+      gates.push(gate);
+      keeper.tell('hold', { ms: 20_000, gate: gate.path, to: probe });
       holds++;
       await until(async () => (await probe.ask('count')) === holds, 5000, 'the keeper in its handler');
+      return gate;
     };
     const mainFill = (n: number): number => {
       let accepted = 0;
@@ -354,20 +358,24 @@ describe('moves between threads (V1, V5)', () => {
     const handled = async (): Promise<boolean> => (await keeper.ask('sum').catch(() => -1)) === sum;
     // On thread 1 (the filler on another thread), then on thread 2 (the filler on its thread), then back.
     for (const to of [2, 1]) {
-      await hold(1000);
+      let gate = await hold();
       expect(await filler.ask('fill', { target: keeper, n: capacity + 5 })).toBe(capacity);
       expect(mainFill(1)).toBe(0);
       sum += capacity;
       // It moves once the handler ends, with what it holds queued: their room goes with them.
-      await system.move(keeper, to);
+      const moving = system.move(keeper, to);
+      gate.open();
+      await moving;
       await until(handled, 5000, 'what was queued, handled after the move');
-      await hold(1000);
+      gate = await hold();
       expect(mainFill(capacity + 5)).toBe(capacity);
       expect(await filler.ask('fill', { target: keeper, n: 1 })).toBe(0);
       sum += capacity;
+      gate.open();
       await until(handled, 5000, 'every accepted message');
     }
     expect(system.stats().deadLetters).toBe(0);
+    for (const gate of gates) gate.dispose();
   });
 
   it("V1: a mailbox with back-pressure or drop-oldest goes with it: waiting sends go through after the move, the oldest still gives way", async () => {
@@ -377,29 +385,37 @@ describe('moves between threads (V1, V5)', () => {
     const dropping = system.spawn(Keeper, { start: 0 }, { placement: { thread: 1 }, mailbox: { capacity: 5, overflow: 'drop-oldest' } });
     const letters: { reason: string; message: { payload: unknown } }[] = [];
     system.deadLetters.subscribe((l) => letters.push(l));
-    pressed.tell('hold', { ms: 500, to: probe });
-    dropping.tell('hold', { ms: 500, to: probe });
+    // Both sit in their handlers until the gate opens, once the test has filled their mailboxes.
+    const held = fileGate();
+    pressed.tell('hold', { ms: 20_000, gate: held.path, to: probe });
+    dropping.tell('hold', { ms: 20_000, gate: held.path, to: probe });
     await until(async () => (await probe.ask('count')) === 2, 5000, 'both in their handlers');
     for (let k = 0; k < 5; k++) pressed.tell('add', 1);
     expect(() => pressed.tell('add', 1)).toThrow(MailboxFullError);
     // Sends wait for room; they are let in on the thread the actor lives on by then.
     const sends = Array.from({ length: 10 }, () => pressed.send('add', 1, { timeoutMs: 20_000 }));
     for (let k = 1; k <= 8; k++) dropping.tell('add', k); // 1, 2 and 3 give way to 6, 7 and 8
-    await Promise.all([system.move(pressed, 2), system.move(dropping, 2)]);
+    const moves = Promise.all([system.move(pressed, 2), system.move(dropping, 2)]);
+    held.open(); // they move once their handlers end
+    await moves;
     await Promise.all(sends);
     await until(async () => (await pressed.ask('sum').catch(() => -1)) === 15, 5000, 'every send');
     expect(await dropping.ask('sum')).toBe(4 + 5 + 6 + 7 + 8);
     await until(() => letters.length >= 3, 5000, 'the dropped messages as dead letters');
     expect(letters.map((l) => [l.reason, l.message.payload])).toEqual([['mailbox-full', 1], ['mailbox-full', 2], ['mailbox-full', 3]]);
     // Its capacity holds on the new thread.
-    dropping.tell('hold', { ms: 300, to: probe, then: 'released' });
+    const again = fileGate();
+    dropping.tell('hold', { ms: 20_000, gate: again.path, to: probe, then: 'released' });
     await until(async () => (await probe.ask('count')) === 3, 5000, 'in its handler again');
     for (let k = 1; k <= 8; k++) dropping.tell('add', 100);
+    again.open();
     // Not asked before its handler ends: an ask would take a place in its mailbox too.
     await until(async () => (await probe.ask('count')) === 4, 5000, 'its handler over');
     expect(await dropping.ask('sum')).toBe(30 + 500);
     expect(letters).toHaveLength(6);
     expect((await system.inspect()).filter((a) => a.thread === 2 && a.name === 'Keeper')).toHaveLength(2);
+    held.dispose();
+    again.dispose();
   });
 
   it('V1: a member of a pool moves; the pool routes to it where it lives, in order, and drops it once it stops', async () => {
@@ -465,15 +481,20 @@ describe('moves between threads (V1, V5)', () => {
     const log = (await a.ask('log')) as string[];
     expect(log.slice(1).map((l) => l.split(' on ')[0])).toEqual(['q0@1', 'q1@1', 'q2@1', 'q3@1', 'q4@1']);
     expect(await a.send('rec', 'q0 again', { messageId: 'q-0' })).toEqual({ duplicate: true });
-    // Abandoned at its deadline (ackWaitMs 1000), the slow handler goes on: the actor stays until it ends.
-    a.tell('slow', 1600);
-    await sleep(1200);
+    // Abandoned at its deadline (ackWaitMs 1000), the slow handler goes on (until the gate opens):
+    // the actor stays until it ends.
+    const gate = fileGate();
+    a.tell('slowUntil', { gate: gate.path, capMs: 20_000 });
+    const pinned = async (): Promise<string | null | undefined> => (await system.inspect()).find((x) => x.id === a.id)?.pinned;
+    await until(async () => /abandoned at its ack deadline/.test((await pinned()) ?? ''), 5000, 'the handler abandoned at its deadline');
     await expect(system.move(a, 1)).rejects.toThrow(/abandoned at its ack deadline/);
-    await until(async () => ((await a.ask('log')) as string[]).filter((l) => l.startsWith('slept 1600')).length >= 1, 5000, 'the abandoned handler over');
+    gate.open();
+    await until(async () => ((await a.ask('log')) as string[]).filter((l) => l.startsWith('gated')).length >= 1, 5000, 'the abandoned handler over');
     await until(async () => (await system.inspect()).find((x) => x.id === a.id)!.pinned === null, 5000, 'its retry settled');
     await system.move(a, 1);
     expect((await system.inspect()).find((x) => x.id === a.id)!.thread).toBe(1);
     expect(system.stats().deadLetters).toBe(0);
+    gate.dispose();
   });
 
   it('bad input: a thread that is not there, a stopped actor; the system keeps running', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorFailedError, InvalidArgumentError, OffloadError } from 'troupe';
 import { Offloader } from '../fixtures/actors.js';
+import { fileGate } from '../support/gate.js';
 import { useSystem } from '../support/system.js';
 
 const systems = useSystem();
@@ -27,17 +28,22 @@ describe('ctx.offload', () => {
     expect(await actor.ask('ping')).toBe('pong'); // the actor carries on
   });
 
-  it("keeps the actor's thread serving other actors while a 500 ms job runs", async () => {
+  it("keeps the actor's thread serving other actors while a job runs", async () => {
     const system = await systems.start({ threads: 1 });
     const worker = system.spawn(Offloader, undefined, { placement: { thread: 1 } });
     const neighbour = system.spawn(Offloader, undefined, { placement: { thread: 1 } });
+    // The job spins until the test opens its gate (not for a fixed time: a loaded machine may
+    // take longer than that for the pings).
+    const gate = fileGate();
     let jobDone = false;
-    const job = worker.ask('spin', 500).then((loops) => {
+    const job = worker.ask('spinUntil', { gate: gate.path, capMs: 20_000 }, { timeoutMs: 30_000 }).then((loops) => {
       jobDone = true;
       return loops;
     });
     for (let i = 0; i < 5; i++) expect(await neighbour.ask('ping')).toBe('pong');
     expect(jobDone).toBe(false); // five round trips through the same thread, all while the job ran
+    gate.open();
     expect(await job).toBeGreaterThan(0);
+    gate.dispose();
   });
 });

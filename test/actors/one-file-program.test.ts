@@ -18,7 +18,7 @@ describe('a program that defines actors and starts the system in one module', ()
     expect(seen).toMatchObject({ name: 'ActorInitializationError', code: 'ERR_ACTOR_INIT' });
     expect(seen.message).toContain('one-file-program.ts');
     expect(seen.message).toContain('module of their own');
-    expect(seen.ms).toBeLessThan(1000);
+    expect(seen.ms).toBeLessThan(5000); // at once, not at the ask's 10 s timeout (a loaded machine is slow to start a worker)
   });
 
   it('runs the actor on the main thread, where no worker imports the module', async () => {

@@ -14,7 +14,7 @@ describe('graceful shutdown', () => {
     }, 3000, 'the nap counted as handled');
     const started = performance.now();
     await system.shutdown();
-    expect(performance.now() - started).toBeLessThan(3000); // not the 10 s drain deadline
+    expect(performance.now() - started).toBeLessThan(8000); // not the 10 s drain deadline (room for a loaded machine)
   });
 
   it('shuts down when an `await using` scope ends, with actors on main and on a worker', async () => {

@@ -71,7 +71,7 @@ describe('createTestSystem', () => {
     expect(await outcome).toBeInstanceOf(AskTimeoutError);
   });
 
-  it.each([0, 1])('shuts down in well under a second with a handler that never finishes (actor on thread %i)', async (thread) => {
+  it.each([0, 1])('shuts down promptly with a handler that never finishes (actor on thread %i)', async (thread) => {
     const system = await createTestSystem();
     const holder = system.spawn(Holder, undefined, { placement: { thread } });
     holder.tell('hold');
@@ -79,8 +79,9 @@ describe('createTestSystem', () => {
     await until(async () => (await system.inspect()).some((a) => a.id === holder.id && a.mailboxDepth === 1), 5000, 'the first hold running');
     const started = performance.now();
     const report = await system.shutdown();
-    // The defaults drain 100 ms and force the stop after 100 ms: not the 10 s + 5 s of a system.
-    expect(performance.now() - started).toBeLessThan(1500);
+    // The defaults drain 100 ms and force the stop after 100 ms: not the 10 s + 5 s of a system
+    // (the bound leaves a loaded machine room, and is still well short of that).
+    expect(performance.now() - started).toBeLessThan(8000);
     expect(report.forced).toBe(1);
   });
 });
