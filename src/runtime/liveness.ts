@@ -11,12 +11,24 @@ const MAX_BYTES = 1 << 30;
 const GONE = 1;
 /** A byte of 2 + slot: the name lives on that thread slot now. */
 const AT = 2;
-/** The highest thread slot a byte can name. */
-export const MAX_LOCATED_SLOT = 255 - AT;
+/**
+ * A byte of MOVING + slot: the name is on its way to that slot. Senders send there all the same;
+ * but whether it will live there is not settled (the move may yet be undone), so a thread that
+ * sees that slot die waits for the byte to settle before it concludes the name died with it.
+ */
+const MOVING = 130;
+/** The highest thread slot a byte can name (moving or settled). */
+export const MAX_LOCATED_SLOT = 255 - MOVING;
 
-/** What a byte from byteOf() says: a thread slot the name moved to, -1 (live where it started) or -2 (gone). */
+/** What a byte from byteOf() says: a thread slot the name moved (or is moving) to, -1 (live where it started) or -2 (gone). */
 export function locationIn(byte: number): number {
-  return byte >= AT ? byte - AT : byte === GONE ? -2 : -1;
+  if (byte < AT) return byte === GONE ? -2 : -1;
+  return byte < MOVING ? byte - AT : byte - MOVING;
+}
+
+/** True while the byte says the name is on its way to a slot, not settled there. */
+export function inTransitIn(byte: number): boolean {
+  return byte >= MOVING;
 }
 
 export function createLivenessTables(threadCount: number): SharedArrayBuffer[] {
@@ -66,11 +78,14 @@ export class Liveness {
     return seq < view.length ? view[seq]! : (this.#view(thread, seq)?.[seq] ?? 0);
   }
 
-  /** Name `seq` of thread `thread` lives on slot `slot` from now on, for every thread (0..MAX_LOCATED_SLOT). */
-  moveTo(thread: number, seq: number, slot: number): void {
+  /**
+   * Name `seq` of thread `thread` lives on slot `slot` from now on, for every thread
+   * (0..MAX_LOCATED_SLOT); `settled` false: it is on its way there (see MOVING).
+   */
+  moveTo(thread: number, seq: number, slot: number, settled = true): void {
     const view = this.#view(thread, seq);
     // Atomics.store: a thread that reads the new place also sees what was written before it.
-    if (view !== null && view[seq] !== GONE) Atomics.store(view, seq, AT + slot);
+    if (view !== null && view[seq] !== GONE) Atomics.store(view, seq, (settled ? AT : MOVING) + slot);
   }
 
   /** True once name `seq` of thread `thread` was marked gone. One load. */

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { ActorStoppedError, type ActorRef } from 'troupe';
-import { Exiter, Linked, OrderChecker, Recorder, Sup, type SupChild } from '../fixtures/actors.js';
+import { Exiter, Linked, OrderChecker, Recorder, Sup, Watcher, type SupChild } from '../fixtures/actors.js';
 import { AckMover, Blaster, Keeper, Spinner } from '../fixtures/movers.js';
 import { fileGate } from '../support/gate.js';
 import { useSystem } from '../support/system.js';
@@ -131,6 +131,44 @@ describe('moves racing other events (V1)', () => {
       const s = system.stats();
       return s.accepted === s.handled + s.deadLetters;
     }, 5000, 'every message handled or a dead letter');
+    gate.dispose();
+  });
+
+  it('V2: a linked and watched actor whose move is under way when its new thread dies: undone, its links and watches hold (its peers and watcher hear no thread-exit)', async () => {
+    const system = await systems.start({ threads: 3 });
+    const log = system.spawn(Recorder, undefined, { placement: { thread: 3 } });
+    const seen = async (): Promise<unknown[]> => (await log.ask('seen')) as unknown[];
+    const a = system.spawn(Linked, { name: 'a', log }, { placement: { thread: 1 } });
+    const failing = system.spawn(Linked, { name: 'failing', log }, { placement: { thread: 3 } });
+    const hearing = system.spawn(Linked, { name: 'hearing', log }, { placement: { thread: 3 } });
+    const watcher = system.spawn(Watcher, { to: log }, { placement: { thread: 3 } });
+    for (const x of [a, failing, hearing]) await x.ask('trap');
+    await a.ask('link', failing);
+    await a.ask('link', hearing);
+    await watcher.ask('watch', a);
+    await until(async () => (await system.inspect()).find((x) => x.id === a.id)?.watchers === 1, 5000, 'the watch');
+    const exiter = system.spawn(Exiter, undefined, { placement: { thread: 2 } });
+    const gate = fileGate();
+    exiter.tell('exit', { code: 3, spinMs: 20_000, gate: gate.path, to: log });
+    await until(async () => (await seen()).includes('exiting'), 5000, 'thread 2 spinning');
+    const moving = system.move(a, 2).then(
+      () => 'moved',
+      (error: Error) => (error.message.includes('stays on thread') ? 'undone' : error.message),
+    );
+    await fenceWaiting(system);
+    gate.open(); // thread 2 dies with the move's fence unanswered: it is undone
+    expect(await moving).toBe('undone');
+    await until(async () => system.stats().threads[2]!.replaced === 1, 5000, 'thread 2 replaced');
+    expect((await system.inspect()).find((x) => x.id === a.id)).toMatchObject({ thread: 1, status: 'running', watchers: 1 });
+    failing.tell('fail');
+    await until(async () => (await seen()).includes('exit a <- failed'), 5000, "the peer's exit at the actor that stayed");
+    a.tell('fail');
+    await until(async () => (await seen()).includes('exit hearing <- failed'), 5000, 'its exit at its other peer');
+    await system.stop(a);
+    await until(async () => (await seen()).some((l) => typeof l === 'object' && (l as { terminated: string }).terminated === a.id), 5000, 'its end at its watcher');
+    const heard = await seen();
+    expect(heard.filter((l) => typeof l === 'string' && l.endsWith('<- thread-exit'))).toEqual([]);
+    expect(heard.filter((l) => typeof l === 'object')).toEqual([{ terminated: a.id, reason: 'normal' }]);
     gate.dispose();
   });
 

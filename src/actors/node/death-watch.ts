@@ -121,23 +121,45 @@ export class DeathWatch {
     }
   }
 
-  /** Thread `thread` is gone for good: everything watched there ended with it. */
+  /**
+   * Thread `thread` is gone for good: everything watched there ended with it. (An actor on its
+   * way there is judged once its move settles, node.whenPlaced: undone, it lives on, still watched.)
+   */
   threadGone(thread: number): void {
-    for (const cell of this.#node.cells.values()) {
+    const node = this.#node;
+    for (const cell of node.cells.values()) {
       if (cell.watching === null) continue;
-      for (const ref of cell.watching.values()) if (!isRemoteRef(ref) && this.#node.locate(ref) === thread) this.#deliver(cell, thread, ref.key, 'thread-exit');
+      for (const ref of cell.watching.values()) {
+        if (isRemoteRef(ref)) continue;
+        node.whenPlaced(ref, () => {
+          if (cell.watching?.get(ref.key) === ref && node.locate(ref) === thread) this.#deliver(cell, thread, ref.key, 'thread-exit');
+        });
+      }
     }
-    for (const [id, w] of this.#fnWatchers) if (this.#node.locate(w.ref) === thread) this.#fnEnded(id, 'thread-exit');
+    for (const [id, w] of this.#fnWatchers) {
+      node.whenPlaced(w.ref, () => {
+        if (this.#fnWatchers.get(id) === w && node.locate(w.ref) === thread) this.#fnEnded(id, 'thread-exit');
+      });
+    }
   }
 
-  /** Thread `thread` was replaced: the watches of its actors are made again there. */
+  /** Thread `thread` was replaced: the watches of its actors are made again there (one on its way there, once it settled there). */
   rewatch(thread: number): void {
     const node = this.#node;
     for (const cell of node.cells.values()) {
       if (cell.watching === null) continue;
-      for (const ref of cell.watching.values()) if (!isRemoteRef(ref) && node.locate(ref) === thread) node.control(thread, ['watch', ref.key, cell.key]);
+      for (const ref of cell.watching.values()) {
+        if (isRemoteRef(ref)) continue;
+        node.whenPlaced(ref, () => {
+          if (cell.watching?.get(ref.key) === ref && node.locate(ref) === thread) node.control(thread, ['watch', ref.key, cell.key]);
+        });
+      }
     }
-    for (const [id, w] of this.#fnWatchers) if (node.locate(w.ref) === thread) node.control(thread, ['watch', w.ref.key, id]);
+    for (const [id, w] of this.#fnWatchers) {
+      node.whenPlaced(w.ref, () => {
+        if (this.#fnWatchers.get(id) === w && node.locate(w.ref) === thread) node.control(thread, ['watch', w.ref.key, id]);
+      });
+    }
   }
 
   // ---- control records from other threads ------------------------------------------------------

@@ -67,9 +67,18 @@ export class Links {
     cell.enqueue(new Envelope(EnvelopeKind.Exit, 'exit', notice, thread, key, 0));
   }
 
-  /** Thread `thread` died: if `cell` is linked to actors there, it gets their exits. */
+  /**
+   * Thread `thread` died: if `cell` is linked to actors there, it gets their exits. One that was
+   * on its way there is judged once its move settles: undone, it lives on and the link holds.
+   */
   threadDied(cell: Cell, thread: number): void {
-    if (cell.links !== null) for (const ref of [...cell.links.values()]) if (this.#node.locate(ref) === thread) this.received(cell, thread, ref.key, 'thread-exit');
+    if (cell.links === null) return;
+    const node = this.#node;
+    for (const ref of [...cell.links.values()]) {
+      node.whenPlaced(ref, () => {
+        if (cell.links?.get(ref.key) === ref && node.locate(ref) === thread) this.received(cell, thread, ref.key, 'thread-exit');
+      });
+    }
   }
 
   // ---- control records from other threads ------------------------------------------------------

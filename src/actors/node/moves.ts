@@ -220,7 +220,7 @@ export class Moves {
     }
     for (const member of tree) {
       member.status = 'moving';
-      host.liveness.moveTo(spawnerOf(member.key), seqOf(member.key), to);
+      host.liveness.moveTo(spawnerOf(member.key), seqOf(member.key), to, false); // on its way: settled when it leaves, or stays
     }
     await this.#fence();
     if (!host.isLive(to)) {
@@ -307,6 +307,8 @@ export class Moves {
     const host = this.#host;
     const key = cell.key;
     const definition = cell.definition!;
+    // Settled there: from now on, should that thread die, the actor died with it.
+    host.liveness.moveTo(spawnerOf(key), seqOf(key), to);
     const queue = cell.queue;
     const envs = queue?.handOver() ?? [];
     if (queue !== null && queue.entry >= 0) host.bounds.rehost(queue.entry, to); // its bounded mailbox's room goes with it

@@ -54,6 +54,11 @@ export interface NodeCore {
   admit(ref: ActorRefImpl): boolean;
   /** Where the actor behind `ref` lives now (it may have moved, moves.ts); the ref learns it. */
   locate(ref: ActorRefImpl): number;
+  /**
+   * Calls `then` once where the actor behind `ref` lives is settled: at once, unless it is on its
+   * way to another thread (a move's fence), which may yet be undone; then when it has left or stayed.
+   */
+  whenPlaced(ref: ActorRefImpl, then: () => void): void;
   /** The thread the actor `key` lives on now, given the one last known (it may have moved). */
   whereIs(known: number, key: number): number;
   /** True while the actor `key` is live where it was spawned (never moved, not gone): one load. */

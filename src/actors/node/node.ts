@@ -15,7 +15,7 @@ import { checkPayload } from '../../runtime/codec.js';
 import { ControlBlock } from '../../runtime/control-block.js';
 import { STAT_ACCEPTED, STAT_DUPLICATES, STAT_REJECTED, STAT_SPAWN_SEQ, ThreadState } from '../../runtime/layout.js';
 import { IntMap } from '../../runtime/int-map.js';
-import { Liveness, locationIn } from '../../runtime/liveness.js';
+import { Liveness, inTransitIn, locationIn } from '../../runtime/liveness.js';
 import { OffloadPool } from '../../runtime/offload.js';
 import { Placer } from '../../runtime/placement.js';
 import type { ThreadRuntime } from '../../runtime/thread-runtime.js';
@@ -69,6 +69,9 @@ import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, Resou
 import { KEY_SPAN, WIRE_ENTITY, WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_TRACE, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
 
 export type { NodeRecovery };
+
+/** How long a thread waits for an actor on its way elsewhere to settle (whenPlaced): past a fence. */
+const PLACED_WAIT_MS = 30_000;
 
 export interface NodeOptions {
   readonly systemId: string;
@@ -255,6 +258,21 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
       ref.cell = undefined;
     }
     return ref.thread;
+  }
+
+  whenPlaced(ref: ActorRefImpl, then: () => void): void {
+    if (!inTransitIn(this.#byteOf(ref.key))) {
+      then();
+      return;
+    }
+    // Its old thread settles the byte once its fence is answered, or its new thread is seen
+    // dead: soon. Should the old thread die meanwhile too, `then` runs after PLACED_WAIT_MS.
+    const until = performance.now() + PLACED_WAIT_MS;
+    const poll = (): void => {
+      if (inTransitIn(this.#byteOf(ref.key)) && performance.now() < until) setTimeout(poll, 2);
+      else then();
+    };
+    setTimeout(poll, 2);
   }
 
   whereIs(known: number, key: number): number {

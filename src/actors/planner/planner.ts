@@ -7,6 +7,7 @@
 import { ActorPinnedError } from '../../errors.js';
 import type { ControlBlock } from '../../runtime/control-block.js';
 import { STAT_BUSY_NS } from '../../runtime/layout.js';
+import { MAX_LOCATED_SLOT } from '../../runtime/liveness.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { NodeCore } from '../node/node-core.js';
 import type { TrafficReport } from '../node/traffic-sample.js';
@@ -95,6 +96,7 @@ export class Planner {
   async #round(): Promise<void> {
     const host = this.#host;
     const threads: number[] = [];
+    // Sampled on every live worker; actors move only to those a liveness byte can name.
     for (let t = 1; t <= host.workers; t++) if (host.isLive(t)) threads.push(t);
     const reports = await Promise.all(threads.map((t) => this.#ask(t)));
     if (this.#closed) return;
@@ -145,7 +147,7 @@ export class Planner {
       return false;
     });
     for (const [key, until] of this.#held) if (until < wall) this.#held.delete(key);
-    const decided = back.length > 0 ? [] : plan({ now: wall, threads, busy, actors, edges, lastMoved: this.#lastMoved, held: new Set(this.#held.keys()) }, this.#options);
+    const decided = back.length > 0 ? [] : plan({ now: wall, threads: threads.filter((t) => t <= MAX_LOCATED_SLOT), busy, actors, edges, lastMoved: this.#lastMoved, held: new Set(this.#held.keys()) }, this.#options);
     // A gathering waits until what its members handle is known over a few rounds: its trial
     // compares with that. The round's load moves counted on it, so they wait with it.
     const ready = (m: PlannedMove): boolean => m.why !== 'traffic' || (m.group ?? [m.key]).every((k) => !actors.has(k) || this.#rates.known(k));
