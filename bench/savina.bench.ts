@@ -30,6 +30,8 @@ import {
 const RUNS = QUICK ? 1 : 3;
 /** Timed runs of each system in the planner's rows, taken in turns. */
 const PLANNED_RUNS = QUICK ? 3 : 7;
+/** How long the planner's system must go without a move to count as settled (its cooldown is 1 s). */
+const QUIET_MS = 3000;
 const SIZES = {
   pingPong: QUICK ? 20_000 : 100_000,
   counting: QUICK ? 100_000 : 500_000,
@@ -63,7 +65,7 @@ async function timed(name: string, ops: number, fn: () => Promise<unknown> | unk
 /**
  * The same workload twice more, its actors spawned with the default placement (not pinned): in a
  * system without the planner, and in one with it, timed once the planner has settled (no move
- * in two windows of traffic of 400 ms or more). The name of the planner's row says how long the
+ * for QUIET_MS of traffic). The name of the planner's row says how long the
  * placement took to settle from the first traffic.
  */
 interface Planned {
@@ -77,16 +79,16 @@ async function settle(system: ActorSystem, run: () => Promise<unknown>): Promise
   const start = performance.now();
   let moves = system.stats().moves;
   let changed = start;
-  for (let quiet = 0; quiet < 2 && performance.now() - start < 20_000; ) {
-    const window = performance.now();
-    do await run();
-    while (performance.now() - window < 400);
+  // Settled: no move for QUIET_MS since the last (or since the start). The planner needs a few
+  // rounds of traffic before its first move, and a gathering's trial ends a cooldown or more
+  // after it: a shorter wait timed the runs while it was still moving actors.
+  while (performance.now() - changed < QUIET_MS && performance.now() - start < 20_000) {
+    await run();
     const now = system.stats().moves;
     if (now !== moves) {
       moves = now;
       changed = performance.now();
-      quiet = 0;
-    } else quiet++;
+    }
   }
   return changed - start;
 }
