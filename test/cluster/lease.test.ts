@@ -13,6 +13,7 @@ import { shardOf } from '../../src/actors/entity/shard-map.js';
 import { decodeStandalone, encodeStandalone, prepare } from '../../src/runtime/codec.js';
 import { Account, Pulser } from '../fixtures/cluster-actors.js';
 import { startNode, type NodeProcess } from '../support/cluster-nodes.js';
+import { fileGate, type FileGate } from '../support/gate.js';
 
 const url = inject('natsUrl');
 // Which node a shard goes to is a rendezvous hash of the nodes' system ids, new at each start: with
@@ -54,6 +55,7 @@ describe.skipIf(url === '')('cluster: a node paused past its lease', () => {
   const namespace = `t${randomBytes(4).toString('hex')}`;
   let system: ActorSystem;
   let p: NodeProcess;
+  const gates: FileGate[] = [];
   const read = (key: string): Promise<State> => system.entity(Account, key).ask('read', undefined, { timeoutMs: 10_000 }) as Promise<State>;
 
   beforeAll(async () => {
@@ -69,6 +71,7 @@ describe.skipIf(url === '')('cluster: a node paused past its lease', () => {
     p?.child.kill('SIGCONT');
     await system?.shutdown();
     await p?.leave();
+    for (const gate of gates) gate.dispose();
   }, 30_000);
 
   it("N4: the shared store writes nothing while the node's lease has lapsed: no message stored, no record written", async () => {
@@ -104,12 +107,14 @@ describe.skipIf(url === '')('cluster: a node paused past its lease', () => {
     // What another node that took the key over writes: the message handled there, its end, its state.
     const nats = await loadNats();
     const nc = await nats.connect({ servers: [url] });
+    const gate = fileGate();
+    gates.push(gate);
     try {
       const kv = await nats.bucket(nc, `${namespace}-entities`, 0, 1);
       const id = `ClusterAccount\u0000${key}`;
       const recordKey = `e.${shardOf('ClusterAccount', key, OPTIONS.shards)}.${Buffer.from(id, 'utf8').toString('base64url')}`;
-      // Handled here in 600 ms; stored first (send resolves then).
-      await system.entity(Account, key).send('lateCharge', { id: 'late', amount: 1, ms: 600 });
+      // Handled here once the gate opens, after the record is written below; stored first (send resolves then).
+      await system.entity(Account, key).send('lateCharge', { id: 'late', amount: 1, gate: gate.path, capMs: 20_000 });
       const entry = (await kv.get(recordKey))!;
       const wire = decodeStandalone(entry.value) as unknown[];
       const [version, state] = decodeStandalone(wire[1] as Uint8Array) as [number, State];
@@ -118,6 +123,7 @@ describe.skipIf(url === '')('cluster: a node paused past its lease', () => {
       wire[1] = encodeStandalone(prepare([version, { ...state, balance: state.balance + 1, applied: [...state.applied, 'late'], pid: -1 }], 'state'));
       wire[2] = seq;
       await kv.update(recordKey, encodeStandalone(wire), entry.revision);
+      gate.open();
       // Its commit here fails (compare-and-set), it reads the record again, and the message goes
       // again: ended, it is not handled. A read sent now comes after it (in order per key), and
       // answers once its own commit stands.
@@ -125,6 +131,7 @@ describe.skipIf(url === '')('cluster: a node paused past its lease', () => {
       expect(after.applied.filter((a) => a === 'late')).toEqual(['late']);
       expect(after.balance).toBe(after.applied.length);
     } finally {
+      gate.open(); // a test that failed before does not leave the handler waiting out its cap (removed in afterAll, once it is seen)
       await nc.close();
     }
   });

@@ -428,10 +428,11 @@ describe.skipIf(url === '')('cluster: refs across nodes', () => {
     for (let i = 0; i < 100; i++) keeper.tell('note', i);
     expect(await keeper.ask('count')).toBe(100);
     const left = new Promise<string>((resolve) => system.cluster!.once('leave', (_member, reason) => resolve(reason)));
-    const start = performance.now();
     expect(await e.leave()).toBe(0);
+    // 'left', not 'down': it said so itself (its membership key deleted), and was not found gone
+    // by its heartbeats stopping (its key expiring, reported as 'down'). No bound on the time: its
+    // shutdown stops its actors and hands over its shards first, as long as a loaded machine takes.
     expect(await left).toBe('left');
-    expect(performance.now() - start).toBeLessThan(system.cluster!.downWithinMs);
   });
 });
 
