@@ -1,7 +1,7 @@
 // The actors of the Savina-style suite (bench/savina.bench.ts). Worker threads import this module
 // again by URL. Each workload reports completion to a Done actor on the main thread.
 
-import { defineActor, type ActorRef, type ActorSystem } from 'troupe';
+import { defineActor, type ActorRef, type ActorSystem, type AnyDefinition } from 'troupe';
 
 /**
  * A ref to an actor of the same kind, loosely typed: a definition cannot name its own type in
@@ -267,6 +267,8 @@ export interface Workload {
   readonly name: string;
   readonly ops: number;
   readonly run: () => Promise<void>;
+  /** Its actors, in the order it spawned them. */
+  readonly actors: readonly ActorRef<AnyDefinition>[];
 }
 
 /**
@@ -280,6 +282,7 @@ export function forkJoinWorkload(system: ActorSystem, done: DoneRef, k: number, 
   return {
     name: `fork-join throughput (${k} actors)`,
     ops: jobs,
+    actors,
     run: async () => {
       await Promise.all(actors.map((a) => a.ask('expect', { n: jobs / k, done })));
       const all = Promise.all(Array.from({ length: k }, () => nextDone()));
@@ -303,6 +306,7 @@ export function chameneosWorkload(system: ActorSystem, done: DoneRef, creatures:
   return {
     name: `chameneos (${creatures} creatures)`,
     ops: meetings,
+    actors: [mall, ...all],
     run: async () => {
       await mall.ask('open', { meetings, done });
       const finished = nextDone();
@@ -317,6 +321,7 @@ export function bigWorkload(system: ActorSystem, done: DoneRef, n: number, pings
   return {
     name: `big (${n} actors)`,
     ops: n * pings * 2,
+    actors: nodes,
     run: async () => {
       await Promise.all(nodes.map((node) => node.ask('peers', { peers: nodes, pings, done })));
       const finished = Promise.all(nodes.map(() => nextDone()));
@@ -332,6 +337,7 @@ export function skynetWorkload(system: ActorSystem, size: number): Workload {
   return {
     name: `skynet (${size.toLocaleString('en')} leaves)`,
     ops: size,
+    actors: [sink],
     run: async () => {
       const result = nextResult();
       system.spawn(Skynet, { num: 0, size, parent: null, done: sink, spread: true }, { placement: { thread: 1 } });
@@ -364,6 +370,7 @@ export function skewWorkload(system: ActorSystem, done: DoneRef, k: number, jobs
   return {
     name: `skew (${k} CPU-heavy actors)`,
     ops: k * jobs,
+    actors,
     skew: async () => {
       for (const a of actors) await system.move(a, 1);
     },

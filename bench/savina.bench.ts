@@ -7,7 +7,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { wrap } from 'comlink';
 import { Piscina } from 'piscina';
 import { createActor, fromTransition, type AnyActorRef } from 'xstate';
-import { createSystem, type ActorRef, type ActorSystem } from 'troupe';
+import { createSystem, type ActorRef, type ActorSystem, type AnyDefinition } from 'troupe';
 import { nodeEndpoint } from '../src/runtime/control.js';
 import { QUICK, median, report, type BenchReport, type Measured, type RatioLine } from './lib.js';
 import {
@@ -100,14 +100,40 @@ async function runFor(ms: number, run: () => Promise<unknown>): Promise<void> {
   while (performance.now() - start < ms);
 }
 
+/** A workload's runner and its actors, in the order it spawned them. */
+interface Made {
+  readonly run: () => Promise<unknown>;
+  readonly actors: readonly ActorRef<AnyDefinition>[];
+}
+
+/**
+ * The system with the planner starts from the placement the one without it drew: the default
+ * placement picks threads at random (two choices, the less loaded), and the two rows compared two
+ * draws, not the planner (counting read 4.10x in one run, 0.94x in the next, no move in either).
+ * Its actors move to their twins' threads; a move is not a placement, so the planner may move
+ * them again.
+ */
+async function sameStart(p: Planned, off: Made, on: Made): Promise<void> {
+  const where = new Map((await p.off.inspect()).map((a) => [a.id, a.thread]));
+  await Promise.all(
+    on.actors.map((ref, i) => {
+      const thread = where.get(off.actors[i]!.id);
+      return thread === undefined ? undefined : p.on.move(ref, thread).catch(() => undefined);
+    }),
+  );
+}
+
 /**
  * The planner's two rows: the system without it warmed as long as the one with it took to
  * settle, then the two timed in turns (off, on, off, on ...), so that what the machine's other
- * tenants do in the meantime falls on both alike.
+ * tenants do in the meantime falls on both alike. Both start from the same placement (sameStart).
  */
-async function plannedRows(what: string, ops: number, make: (system: ActorSystem, done: ActorRef<typeof Done>) => () => Promise<unknown>, p: Planned): Promise<Measured[]> {
-  const off = make(p.off, p.offDone);
-  const on = make(p.on, p.onDone);
+async function plannedRows(what: string, ops: number, make: (system: ActorSystem, done: ActorRef<typeof Done>) => Made, p: Planned): Promise<Measured[]> {
+  const madeOff = make(p.off, p.offDone);
+  const madeOn = make(p.on, p.onDone);
+  await sameStart(p, madeOff, madeOn);
+  const off = madeOff.run;
+  const on = madeOn.run;
   const before = p.on.stats().moves;
   const start = performance.now();
   const settled = await settle(p.on, on);
@@ -249,7 +275,7 @@ async function counting(system: ActorSystem, _done: ActorRef<typeof Done>, plann
     ...(await plannedRows('producer and counter', n, (sys) => {
       const t = sys.spawn(Tally2);
       const p = sys.spawn(Producer);
-      return () => p.ask('produce', { to: t, n }, { timeoutMs: 60_000 });
+      return { run: () => p.ask('produce', { to: t, n }, { timeoutMs: 60_000 }), actors: [t, p] };
     }, planned)),
   );
   return workload('counting', measured, [
@@ -294,12 +320,13 @@ async function threadRing(system: ActorSystem, done: ActorRef<typeof Done>, plan
     ...(await plannedRows(`${SIZES.ringNodes} actors`, hops, (sys, d) => {
       const ring = Array.from({ length: SIZES.ringNodes }, () => sys.spawn(RingNode));
       const linked = Promise.all(ring.map((node, i) => node.ask('link', { next: ring[(i + 1) % ring.length]!, done: d })));
-      return async () => {
+      const run = async (): Promise<void> => {
         await linked;
         const finished = nextDone();
         ring[0]!.tell('token', hops);
         await finished;
       };
+      return { run, actors: ring };
     }, planned)),
   );
   return workload('thread ring', measured, [
@@ -329,7 +356,7 @@ async function forkJoin(system: ActorSystem, done: ActorRef<typeof Done>, planne
     }),
   ];
   await Promise.all([pm.close(), piscina.destroy()]);
-  measured.push(...(await plannedRows(`${k} actors`, jobs, (sys, d) => forkJoinWorkload(sys, d, k, jobs, false).run, planned)));
+  measured.push(...(await plannedRows(`${k} actors`, jobs, (sys, d) => forkJoinWorkload(sys, d, k, jobs, false), planned)));
   return workload('fork-join throughput', measured, [
     [0, 1],
     [0, 2],
@@ -409,7 +436,7 @@ async function chameneos(system: ActorSystem, done: ActorRef<typeof Done>, plann
       return w;
     }),
   ];
-  measured.push(...(await plannedRows(`${SIZES.chameneos} creatures`, meetings, (sys, d) => chameneosWorkload(sys, d, SIZES.chameneos, meetings, false).run, planned)));
+  measured.push(...(await plannedRows(`${SIZES.chameneos} creatures`, meetings, (sys, d) => chameneosWorkload(sys, d, SIZES.chameneos, meetings, false), planned)));
   return workload('chameneos', measured, [
     [0, 1],
     [3, 1],
@@ -459,7 +486,7 @@ async function big(system: ActorSystem, done: ActorRef<typeof Done>, planned: Pl
       return w;
     }),
   ];
-  measured.push(...(await plannedRows(`${n} actors`, messages, (sys, d) => bigWorkload(sys, d, n, pings, false).run, planned)));
+  measured.push(...(await plannedRows(`${n} actors`, messages, (sys, d) => bigWorkload(sys, d, n, pings, false), planned)));
   return workload('big', measured, [
     [0, 1],
     [3, 1],
