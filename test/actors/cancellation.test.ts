@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { DeadLetter } from 'troupe';
 import { Recorder, SignalWaiter } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
+import { fileGate } from '../support/gate.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
@@ -44,7 +45,8 @@ for (const thread of [0, 1]) {
       const system = await systems.start({ threads: 1 });
       const counter = system.spawn(Counter, { start: 0 }, { placement: { thread }, mailbox: { capacity: 1, overflow: 'backpressure' } });
       expect(await counter.ask('get')).toBe(0);
-      const busy = counter.ask('sleep', 300); // once it is busy with this, one more fills its mailbox
+      const gate = fileGate();
+      const busy = counter.ask('sleepUntil', { gate: gate.path, capMs: 20_000 }, { timeoutMs: 30_000 }); // once it is busy with this, one more fills its mailbox
       await until(() => {
         try {
           counter.tell('add', 1);
@@ -57,10 +59,12 @@ for (const thread of [0, 1]) {
       const waiting = counter.send('add', 10, { signal: controller.signal, timeoutMs: 10_000 });
       setTimeout(() => controller.abort(new Error('gave up')), 20);
       await expect(waiting).rejects.toThrow('gave up');
+      gate.open(); // the room stayed taken until the send gave up
       await busy;
       await until(async () => (await counter.ask('get').catch(() => -1)) === 1, 5000, 'the one add handled');
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(await counter.ask('get')).toBe(1); // the aborted 10 never came
+      gate.dispose();
     });
 
     it('ctx.signal aborts when the actor stops, with the reason, so work a handler started ends with it', async () => {

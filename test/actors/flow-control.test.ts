@@ -9,6 +9,7 @@ import { MailboxFullError } from 'troupe';
 import { Counter } from '../fixtures/counter.js';
 import { Spinner } from '../fixtures/actors.js';
 import { InOrder, Streamer } from '../fixtures/custody.js';
+import { fileGate } from '../support/gate.js';
 import { useSystem } from '../support/system.js';
 import { until } from '../support/wait.js';
 
@@ -36,7 +37,8 @@ describe('flow control for an unbounded mailbox', () => {
     const spinner = system.spawn(Spinner, undefined, { placement: { thread: 1 } });
     const counter = system.spawn(Counter, { start: 0 }, { placement: { thread: 1 } });
     expect(await spinner.ask('ping')).toBe('pong');
-    spinner.tell('busy', 1500); // its thread reads nothing for 1.5 s
+    const gate = fileGate();
+    spinner.tell('busyUntil', { gate: gate.path, capMs: 20_000 }); // its thread reads nothing until the gate opens
     await new Promise((resolve) => setTimeout(resolve, 50));
     let sent = 0;
     let refused: unknown = null;
@@ -50,10 +52,12 @@ describe('flow control for an unbounded mailbox', () => {
         break;
       }
     }
+    gate.open();
     expect(refused).toBeInstanceOf(MailboxFullError);
     expect(String((refused as Error).message)).toMatch(/thread 1 is not keeping up: it has taken nothing from its ring for \d+ ms while \d+ bytes wait for it/);
     // Everything accepted arrives once the thread reads again (an ask meanwhile is refused too).
     await until(async () => (await counter.ask('get').catch(() => -1)) === sent, 10_000, 'every accepted tell handled');
     expect(sent).toBeGreaterThan(0);
+    gate.dispose();
   });
 });

@@ -47,7 +47,7 @@ describe('types', () => {
   it('names the valid message types when one is wrong, not the whole definition', () => {
     const ref = system.spawn(Counter, { start: 0 });
     type Names = Parameters<typeof ref.tell>[0];
-    expectTypeOf<Names>().toEqualTypeOf<'add' | 'echo' | 'fail' | 'get' | 'log' | 'record' | 'sleep' | 'slowAdd' | 'thread'>();
+    expectTypeOf<Names>().toEqualTypeOf<'add' | 'echo' | 'fail' | 'get' | 'log' | 'record' | 'sleep' | 'sleepUntil' | 'slowAdd' | 'thread'>();
   });
 
   it('refuses wrong spawn arguments', () => {
