@@ -83,6 +83,7 @@ export class Liveness {
    * (0..MAX_LOCATED_SLOT); `settled` false: it is on its way there (see MOVING).
    */
   moveTo(thread: number, seq: number, slot: number, settled = true): void {
+    if (!Number.isInteger(slot) || slot < 0 || slot > MAX_LOCATED_SLOT) throw new RangeError(`a liveness byte names thread slots 0 to ${MAX_LOCATED_SLOT}, not ${slot}`);
     const view = this.#view(thread, seq);
     // Atomics.store: a thread that reads the new place also sees what was written before it.
     if (view !== null && view[seq] !== GONE) Atomics.store(view, seq, (settled ? AT : MOVING) + slot);

@@ -83,6 +83,8 @@ function treePin(cell: Cell, host: MoveHost): string | null {
 
 /** Why `cell` itself cannot move (whatever its children say). */
 function ownPin(cell: Cell, host: MoveHost): string | null {
+  // Undone, a move names its old thread in the liveness byte again: one the byte cannot name.
+  if (host.self > MAX_LOCATED_SLOT) return `it lives on thread ${host.self}: moves start on threads 0 to ${MAX_LOCATED_SLOT} only`;
   const policy = cell.policy;
   const delivery = cell.delivery;
   if (delivery !== null) {
