@@ -2,7 +2,7 @@
 // flight both ways, a thread's death, the new thread dying during the fence (SEMANTICS V1).
 
 import { describe, expect, it } from 'vitest';
-import { ActorStoppedError, type ActorRef } from 'troupe';
+import { ActorStoppedError, type ActorRef, type ActorSystem } from 'troupe';
 import { Exiter, Linked, OrderChecker, Recorder, Sup, Watcher, type SupChild } from '../fixtures/actors.js';
 import { AckMover, Blaster, Keeper, Spinner } from '../fixtures/movers.js';
 import { fileGate } from '../support/gate.js';
@@ -19,6 +19,22 @@ const logOf = async (ref: ActorRef<typeof Keeper>): Promise<string[]> => (await 
  */
 const fenceWaiting = (system: { stats(): { threads: readonly { ringBytesUsed: number }[] } }): Promise<void> =>
   until(() => system.stats().threads[2]!.ringBytesUsed > 0, 5000, 'the move under way');
+
+/**
+ * Actor `a` on thread 1, trapping exits and linked to `failing` (thread 3) and `hearing` (on
+ * `hearingThread`), all trapping exits and telling a Recorder on thread 3 what they hear.
+ */
+async function linkedTrio(system: ActorSystem, hearingThread: number) {
+  const log = system.spawn(Recorder, undefined, { placement: { thread: 3 } });
+  const seen = async (): Promise<unknown[]> => (await log.ask('seen')) as unknown[];
+  const a = system.spawn(Linked, { name: 'a', log }, { placement: { thread: 1 } });
+  const failing = system.spawn(Linked, { name: 'failing', log }, { placement: { thread: 3 } });
+  const hearing = system.spawn(Linked, { name: 'hearing', log }, { placement: { thread: hearingThread } });
+  for (const x of [a, failing, hearing]) await x.ask('trap');
+  await a.ask('link', failing);
+  await a.ask('link', hearing);
+  return { log, seen, a, failing, hearing };
+}
 
 describe('moves racing other events (V1)', () => {
   it('V1: a state too large to send is refused up front; the actor stays, working', async () => {
@@ -134,19 +150,12 @@ describe('moves racing other events (V1)', () => {
     gate.dispose();
   });
 
-  it('V2: a linked and watched actor whose move is under way when its new thread dies: undone, its links and watches hold (its peers and watcher hear no thread-exit)', async () => {
+  it('V2: a linked and watched actor whose move is under way when its new thread dies: undone, its links and watches hold (its peers and watchers, on its thread and another, hear no thread-exit)', async () => {
     const system = await systems.start({ threads: 3 });
-    const log = system.spawn(Recorder, undefined, { placement: { thread: 3 } });
-    const seen = async (): Promise<unknown[]> => (await log.ask('seen')) as unknown[];
-    const a = system.spawn(Linked, { name: 'a', log }, { placement: { thread: 1 } });
-    const failing = system.spawn(Linked, { name: 'failing', log }, { placement: { thread: 3 } });
-    const hearing = system.spawn(Linked, { name: 'hearing', log }, { placement: { thread: 3 } });
-    const watcher = system.spawn(Watcher, { to: log }, { placement: { thread: 3 } });
-    for (const x of [a, failing, hearing]) await x.ask('trap');
-    await a.ask('link', failing);
-    await a.ask('link', hearing);
-    await watcher.ask('watch', a);
-    await until(async () => (await system.inspect()).find((x) => x.id === a.id)?.watchers === 1, 5000, 'the watch');
+    // Peers and watchers on its own thread and on another.
+    const { log, seen, a, failing, hearing } = await linkedTrio(system, 1);
+    for (const thread of [1, 3]) await system.spawn(Watcher, { to: log }, { placement: { thread } }).ask('watch', a);
+    await until(async () => (await system.inspect()).find((x) => x.id === a.id)?.watchers === 2, 5000, 'the watches');
     const exiter = system.spawn(Exiter, undefined, { placement: { thread: 2 } });
     const gate = fileGate();
     exiter.tell('exit', { code: 3, spinMs: 20_000, gate: gate.path, to: log });
@@ -159,29 +168,24 @@ describe('moves racing other events (V1)', () => {
     gate.open(); // thread 2 dies with the move's fence unanswered: it is undone
     expect(await moving).toBe('undone');
     await until(async () => system.stats().threads[2]!.replaced === 1, 5000, 'thread 2 replaced');
-    expect((await system.inspect()).find((x) => x.id === a.id)).toMatchObject({ thread: 1, status: 'running', watchers: 1 });
+    expect((await system.inspect()).find((x) => x.id === a.id)).toMatchObject({ thread: 1, status: 'running', watchers: 2 });
     failing.tell('fail');
     await until(async () => (await seen()).includes('exit a <- failed'), 5000, "the peer's exit at the actor that stayed");
     a.tell('fail');
     await until(async () => (await seen()).includes('exit hearing <- failed'), 5000, 'its exit at its other peer');
     await system.stop(a);
-    await until(async () => (await seen()).some((l) => typeof l === 'object' && (l as { terminated: string }).terminated === a.id), 5000, 'its end at its watcher');
+    await until(async () => (await seen()).filter((l) => typeof l === 'object').length === 2, 5000, 'its end at its watchers');
     const heard = await seen();
     expect(heard.filter((l) => typeof l === 'string' && l.endsWith('<- thread-exit'))).toEqual([]);
-    expect(heard.filter((l) => typeof l === 'object')).toEqual([{ terminated: a.id, reason: 'normal' }]);
+    expect(heard.filter((l) => typeof l === 'object')).toEqual(Array(2).fill({ terminated: a.id, reason: 'normal' }));
     gate.dispose();
   });
 
   it('V2: a linked actor whose move races its new thread\'s death: undone, its links hold; done, its peers hear thread-exit once and it starts again unlinked', async () => {
     const system = await systems.start({ threads: 3 });
-    const log = system.spawn(Recorder, undefined, { placement: { thread: 3 } });
-    const seen = async (): Promise<string[]> => (await log.ask('seen')) as string[];
-    const a = system.spawn(Linked, { name: 'a', log }, { placement: { thread: 1 } });
-    const failing = system.spawn(Linked, { name: 'failing', log }, { placement: { thread: 3 } });
-    const hearing = system.spawn(Linked, { name: 'hearing', log }, { placement: { thread: 3 } });
-    for (const x of [a, failing, hearing]) await x.ask('trap');
-    await a.ask('link', failing);
-    await a.ask('link', hearing);
+    const trio = await linkedTrio(system, 3);
+    const { a, failing, hearing } = trio;
+    const seen = async (): Promise<string[]> => (await trio.seen()) as string[]; // only its Linked actors tell the log
     const exiter = system.spawn(Exiter, undefined, { placement: { thread: 2 } });
     exiter.tell('exit', { code: 3, spinMs: 300 });
     await sleep(50);
