@@ -59,13 +59,18 @@ describe.skipIf(url === '')('the shard directory', () => {
     );
   }
 
+  /** Starts the nodes' directories and waits until they settle among `live`. */
+  async function startSettled(nodes: readonly { dir: ShardDirectory }[], live: readonly ShardOwner[]): Promise<void> {
+    await Promise.all(nodes.map((n) => n.dir.start()));
+    await settled(nodes.map((n) => n.dir), live);
+  }
+
   it('every shard one owner, the one its rendezvous hash prefers; a node that leaves hands its shards over at once; a node declared gone loses its shards to the survivors', async () => {
     let live: ShardOwner[] = [];
     const members = (): readonly ShardOwner[] => live;
     const [a, b, c] = ['a', 'b', 'c'].map((name) => node(name, buckets[0]!, members)) as [ReturnType<typeof node>, ReturnType<typeof node>, ReturnType<typeof node>];
     live = [a.owner, b.owner, c.owner];
-    await Promise.all([a, b, c].map((n) => n.dir.start()));
-    await settled([a.dir, b.dir, c.dir], live);
+    await startSettled([a, b, c], live);
     const held = [a, b, c].map((n) => n.dir.owned().length);
     expect(held.reduce((x, y) => x + y)).toBe(COUNT);
     for (const n of held) expect(n).toBeGreaterThan(COUNT / 8); // spread, not all on one
@@ -129,8 +134,7 @@ describe.skipIf(url === '')('the shard directory', () => {
     const a = node('a', kv, () => live);
     const h = node('h', flaky, () => live);
     live = [a.owner, h.owner];
-    await Promise.all([a.dir.start(), h.dir.start()]);
-    await settled([a.dir, h.dir], live);
+    await startSettled([a, h], live);
     const held = h.dir.owned();
     expect(held.length).toBeGreaterThan(1);
     fail(1); // the first write of the hand-overs times out
@@ -180,8 +184,7 @@ describe.skipIf(url === '')('the shard directory', () => {
     const a = node('a', kv, () => live);
     const b = node('b', kv, () => live);
     live = [a.owner, b.owner];
-    await Promise.all([a.dir.start(), b.dir.start()]);
-    await settled([a.dir, b.dir], live);
+    await startSettled([a, b], live);
     const held = a.dir.owned();
     a.events.length = 0;
     a.dir.suspend();
@@ -280,8 +283,7 @@ describe.skipIf(url === '')('the shard directory', () => {
     aDir = a.dir;
     aOwner = a.owner;
     live = [a.owner, b.owner];
-    await Promise.all([a.dir.start(), b.dir.start()]);
-    await settled([a.dir, b.dir], live);
+    await startSettled([a, b], live);
     expect(a.dir.owned().length).toBeGreaterThan(0);
     a.dir.suspend();
     a.events.length = 0;

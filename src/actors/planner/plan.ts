@@ -282,10 +282,10 @@ const STALLED_COOLDOWNS = 2;
  * any more (a chain gathers over several rounds, its parts seen as groups of their own, and only
  * the last step shows), or once it stalled split (STALLED_COOLDOWNS): 'revert' if what it
  * measures (Trial) now handles less than REGRESSION of what it did before while the thread the
- * group gathered on is busy (`busy` at least `busyHigh`), else 'keep'. 'wait' while its cooldown runs, while it still talks across
- * threads and has not stalled, or while it handles nothing or less with time to spare on that
- * thread: then it was sent less (the program's load fell), and its rate says nothing of its
- * placement.
+ * group gathered on is busy (`busy` at least `busyHigh`), else 'keep'. 'wait' while its cooldown
+ * runs, while it still talks across threads and has not stalled, or while it handles nothing or
+ * less with time to spare on that thread: then it was sent less (the program's load fell), and
+ * its rate says nothing of its placement.
  */
 export function judge(
   trial: Trial,
