@@ -40,6 +40,12 @@ export class Activations {
     this.#swept = swept;
   }
 
+  /** The cell of key `id`'s activation if it has one that is not ending (no start, nothing made). */
+  running(id: string): Cell | undefined {
+    const found = this.#active.get(id);
+    return found !== undefined && !found.cell.ending ? found.cell : undefined;
+  }
+
   /** The cell of `address`'s activation, started now if it has none (its messages wait in it while its module loads). */
   of(address: EntityAddress, start: (id: string) => EntityActivation, self: () => EntityRefImpl): Cell {
     const host = this.#host;

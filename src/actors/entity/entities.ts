@@ -312,7 +312,7 @@ export class Entities implements DeliverySlot {
     env.trace = a.trace;
     const store = this.#store;
     if (!store.durable) {
-      this.#activation(address).enqueue(env);
+      this.#activation(address, id).enqueue(env);
       receipt?.(null, false);
       return;
     }
@@ -377,7 +377,7 @@ export class Entities implements DeliverySlot {
         if (messageId !== null) this.#accepted.delete(`${id}\u0000${messageId}`);
         this.#host.deadLetter(env, 0, 'storage-failed', failed);
       }
-      else this.#activation(address).enqueue(env);
+      else this.#activation(address, id).enqueue(env);
     }
     if (queue.length === 0) this.#storing.delete(id);
   }
@@ -472,8 +472,8 @@ export class Entities implements DeliverySlot {
   // ---- activations ----------------------------------------------------------------------------
 
   /** The cell of `address`'s activation, started now if it has none. */
-  #activation(address: EntityAddress): Cell {
-    return this.#activations.of(
+  #activation(address: EntityAddress, id: string): Cell {
+    return this.#activations.running(id) ?? this.#activations.of(
       address,
       (id) => {
         this.#addresses.set(id, address);
@@ -514,7 +514,7 @@ export class Entities implements DeliverySlot {
       const moduleUrl = store.moduleOf(name);
       if (moduleUrl === undefined) continue;
       const address: EntityAddress = [moduleUrl, name, key];
-      const cell = this.#activation(address);
+      const cell = this.#activation(address, id);
       let last = 0;
       for (const { seq, record } of store.pending(id)) {
         const [type, payload, messageId, trace, source] = decodeOn(host, record) as StoredRecord;

@@ -27,6 +27,8 @@ interface Pending {
   readonly type: string;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
+  /** What a reply is turned into before it resolves the promise (null: the reply itself). */
+  readonly map: ((value: unknown) => unknown) | null;
   settled: boolean;
 }
 
@@ -64,8 +66,10 @@ export class AskTable {
    * Registers a reply slot; returns its correlation id (never 0) and the promise. 0 ms: no
    * timeout. `about` (with `type`, an ask of that type to the ref `about`) names it in a timeout;
    * an ask of a ref is timed into the histograms, the runtime's own (`about` a function) are not.
+   * `map` turns the reply into what the promise resolves with (a send's receipt into its result,
+   * without a promise more).
    */
-  open<T>(timeoutMs: number, about: AskSubject, thread = -1, type = ''): { corr: number; promise: Promise<T> } {
+  open<T>(timeoutMs: number, about: AskSubject, thread = -1, type = '', map: ((value: unknown) => T) | null = null): { corr: number; promise: Promise<T> } {
     this.#next = (this.#next % 0x7ffffffe) + 1;
     const corr = this.#next;
     const timed = timeoutMs > 0 && Number.isFinite(timeoutMs);
@@ -87,6 +91,7 @@ export class AskTable {
       type,
       resolve,
       reject,
+      map,
       settled: false,
     };
     this.#pending.add(entry);
@@ -102,7 +107,7 @@ export class AskTable {
     const entry = this.#take(corr);
     if (entry === undefined) return false;
     if (entry.start >= 0) this.#measure(entry, HIST_ASK_OK, this.#clock.now());
-    entry.resolve(value);
+    entry.resolve(entry.map === null ? value : entry.map(value));
     return true;
   }
 

@@ -17,6 +17,8 @@ const DEFAULT_SEND_MS = 5000;
 const NOT_DUPLICATE: SendResult = Object.freeze({ duplicate: false });
 const DUPLICATE: SendResult = Object.freeze({ duplicate: true });
 const ACCEPTED: Promise<SendResult> = Promise.resolve(NOT_DUPLICATE);
+/** A receipt (whether the receiver had seen the messageId already) as send's result. */
+const sendResult = (duplicate: unknown): SendResult => (duplicate === true ? DUPLICATE : NOT_DUPLICATE);
 
 interface SendWaiter {
   readonly ref: ActorRefImpl;
@@ -129,7 +131,7 @@ export class SendQueue {
       node.tell(ref, type, payload, options);
       return Promise.resolve(counters[STAT_DUPLICATES]! > before ? DUPLICATE : NOT_DUPLICATE);
     }
-    const { corr, promise } = node.asks.open(node.askTimeoutMs, () => `receipt for ${type} to ${ref.id}`, ref.thread === node.self ? -1 : ref.thread);
+    const { corr, promise } = node.asks.open(node.askTimeoutMs, () => `receipt for ${type} to ${ref.id}`, ref.thread === node.self ? -1 : ref.thread, '', sendResult);
     try {
       node.tell(ref, type, payload, options, corr);
     } catch (error) {
@@ -137,7 +139,7 @@ export class SendQueue {
       void promise.catch(() => undefined);
       throw error;
     }
-    return promise.then((duplicate) => (duplicate === true ? DUPLICATE : NOT_DUPLICATE));
+    return promise;
   }
 
   /** True while sends of `cell`'s own wait for room. */
