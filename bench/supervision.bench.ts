@@ -10,7 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import { createSystem, type ActorRef } from 'troupe';
 import { Blaster, Counter, Crasher, Done, Killer, Nursery, Sink, Streamer, nextDone } from './actors.js';
-import { QUICK, measure, measureInTurns, median, report, rounds, type BenchReport } from './lib.js';
+import { QUICK, measureInTurns, median, report, rounds, type BenchReport } from './lib.js';
 
 const N = QUICK ? 50_000 : 200_000;
 const CRASHES = QUICK ? 20 : 100;
