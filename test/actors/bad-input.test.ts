@@ -8,7 +8,6 @@ import {
   UnhandledMessageError,
   createSystem,
   defineActor,
-  type ActorSystem,
   type DeadLetter,
 } from 'troupe';
 import { Acker, BadReply, BadStart, Echo, Linked, Recorder, startAttempts } from '../fixtures/actors.js';

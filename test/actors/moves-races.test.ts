@@ -153,7 +153,7 @@ describe('moves racing other events (V1)', () => {
   it('V2: a linked and watched actor whose move is under way when its new thread dies: undone, its links and watches hold (its peers and watchers, on its thread and another, hear no thread-exit)', async () => {
     const system = await systems.start({ threads: 3 });
     // Peers and watchers on its own thread and on another.
-    const { log, seen, a, failing, hearing } = await linkedTrio(system, 1);
+    const { log, seen, a, failing } = await linkedTrio(system, 1);
     for (const thread of [1, 3]) await system.spawn(Watcher, { to: log }, { placement: { thread } }).ask('watch', a);
     await until(async () => (await system.inspect()).find((x) => x.id === a.id)?.watchers === 2, 5000, 'the watches');
     const exiter = system.spawn(Exiter, undefined, { placement: { thread: 2 } });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { type ActorSystem } from 'troupe';
 import { Counter } from '../fixtures/counter.js';
 import { PairParent, Recorder } from '../fixtures/actors.js';
 import { useSystem } from '../support/system.js';
