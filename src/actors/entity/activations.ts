@@ -8,7 +8,6 @@ import type { Cell } from '../cell/cell.js';
 import { resolvePolicy, type ActorPolicy } from '../policy.js';
 import { DEFAULT_IDLE_MS, entityKind, isEntity, type EntityActivation } from './define-entity.js';
 import type { EntityHost } from './entity-host.js';
-import { idOf } from './entity-ids.js';
 import type { EntityAddress, EntityRefImpl } from './entity-ref.js';
 
 /** Entities run in at-least-once mode: a failed handler's message comes again, up to maxDeliver. */
@@ -40,24 +39,24 @@ export class Activations {
     this.#swept = swept;
   }
 
-  /** The cell of key `id`'s activation if it has one that is not ending (no start, nothing made). */
+  /** The cell of key `id`'s running activation (one that is not ending), if it has one. */
   running(id: string): Cell | undefined {
     const found = this.#active.get(id);
     return found !== undefined && !found.cell.ending ? found.cell : undefined;
   }
 
-  /** The cell of `address`'s activation, started now if it has none (its messages wait in it while its module loads). */
-  of(address: EntityAddress, start: (id: string) => EntityActivation, self: () => EntityRefImpl): Cell {
+  /**
+   * Starts an activation of key `id` at `address` (it has none running: see running()); its
+   * messages wait in its cell while its module loads.
+   */
+  start(address: EntityAddress, id: string, start: (id: string) => EntityActivation, self: () => EntityRefImpl): Cell {
     const host = this.#host;
-    const id = idOf(address);
-    const found = this.#active.get(id);
-    // Not idle while it has messages (the sweep looks at them); its commits touch it (touch).
-    if (found !== undefined && !found.cell.ending) return found.cell;
     const now = host.clock.now();
     const key = host.newKey();
     host.spawnFromRecord(host.self, key, [address[0], address[1], start(id), 0, 0, POLICY]);
     const cell = host.cells.get(key)!;
     cell.setSelf(self());
+    // Not idle while it has messages (the sweep looks at them); its commits touch it (touch).
     this.#active.set(id, { cell, lastUsed: now });
     this.#sweepSoon();
     return cell;

@@ -473,8 +473,9 @@ export class Entities implements DeliverySlot {
 
   /** The cell of `address`'s activation, started now if it has none. */
   #activation(address: EntityAddress, id: string): Cell {
-    return this.#activations.running(id) ?? this.#activations.of(
+    return this.#activations.running(id) ?? this.#activations.start(
       address,
+      id,
       (id) => {
         this.#addresses.set(id, address);
         return activationOf(
