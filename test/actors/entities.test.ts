@@ -42,6 +42,15 @@ describe('entities', () => {
   });
 
   for (const where of ['main', 'worker'] as const) {
+    it(`K6: a send to an entity by messageId resolves { duplicate: false }, then { duplicate: true } for the same id, sent from a handler on ${where === 'main' ? 'another thread' : "the entity's thread"}`, async () => {
+      const system = await systems.start({ threads: 1 }); // every key lives on thread 1
+      const depositor = system.spawn(Depositor, undefined, { placement: { thread: where === 'main' ? 0 : 1 } });
+      expect(await depositor.ask('sendTwice', { key: 'dana', id: 'd-1' })).toEqual([{ duplicate: false }, { duplicate: true }]);
+      expect(await system.entity(Account, 'dana').ask('balance')).toBe(1);
+    });
+  }
+
+  for (const where of ['main', 'worker'] as const) {
     it(`E8: a handler that throws, or leaves a state that cannot be stored, keeps the state from before it (sent from ${where})`, async () => {
       const system = await systems.start({ threads: 1 });
       const depositor = system.spawn(Depositor, undefined, { placement: { thread: where === 'main' ? 0 : 1 } });
