@@ -267,6 +267,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     }
     // Its old thread settles the byte once its fence is answered, or its new thread is seen
     // dead: soon. Should the old thread die meanwhile too, `then` runs after PLACED_WAIT_MS.
+    // Real time, not the system's clock: it waits on another thread (a manual clock in a test
+    // would hold a thread's death notices until it was advanced).
     const until = performance.now() + PLACED_WAIT_MS;
     const poll = (): void => {
       if (inTransitIn(this.#byteOf(ref.key)) && performance.now() < until) setTimeout(poll, 2);

@@ -4,7 +4,7 @@
 // take (about 10 µs of runs per timed one, every one while runs are longer: thread-runtime.ts timeRuns).
 // Little is paid while no planner asks: the countdowns stand at Infinity (a decrement and a
 // compare per message) and no run is timed. Once asked, one cross-thread message in 32 and one
-// within the thread in 256 are counted (fewer on a thread of many: EDGE_EVERY), and a timed run
+// within the thread in 256 are counted (fewer on a thread where many pass: EDGE_EVERY), and a timed run
 // costs two clock reads and a map update; each answer hands over what was gathered since the
 // last and starts again.
 
