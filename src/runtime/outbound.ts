@@ -5,7 +5,7 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import { MessageTooLargeError } from '../errors.js';
-import { DefinitionLog, Encoder, encodeStandalone, prepare, unreadable, type Definition, type Encoded } from './codec.js';
+import { DefinitionLog, Encoder, encodeStandalone, prepare, prepareChecked, unreadable, type Definition, type Encoded } from './codec.js';
 import type { StreamJoin } from './inbound.js';
 import { DISCARD_NEW_WRITER, FLAG_DEFINES, RecordKind, STAT_MSGS_OUT, STAT_RING_OUT, STAT_SPILLED, userMessages } from './layout.js';
 import { RingProducer, maxRecordPayload } from './ring-buffer.js';
@@ -105,7 +105,8 @@ export class Outbound {
       throw unreadable(error);
     }
     if (encoded === null) {
-      prepared = prepare(payload); // throws SerializationError; nothing touched yet
+      // Throws SerializationError; nothing touched yet. A control record's parts were checked where they came in (codec.ts prepareChecked).
+      prepared = kind === RecordKind.Control ? prepareChecked(payload) : prepare(payload);
       try {
         encoded = this.#encoder.encode(prepared);
       } catch (error) {

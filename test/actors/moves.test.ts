@@ -117,6 +117,16 @@ describe('moves between threads (V1, V5)', () => {
     await until(async () => ((await probe.ask('seen')) as unknown[]).some((s) => (s as { terminated?: string }).terminated === keeper.id), 5000, 'terminated from the moved actor');
   });
 
+  it('V1: its state arrives exactly: a -0 in it is still -0 on the new thread, and back', async () => {
+    const system = await systems.start({ threads: 2 });
+    const keeper = system.spawn(Keeper, { start: -0 }, { placement: { thread: 1 } });
+    expect(Object.is(await keeper.ask('sum'), -0)).toBe(true);
+    await system.move(keeper, 2);
+    expect(Object.is(await keeper.ask('sum'), -0)).toBe(true);
+    await system.move(keeper, 1);
+    expect(Object.is(await keeper.ask('sum'), -0)).toBe(true);
+  });
+
   it('V1: links go with it: exits reach it on its new thread from peers on either thread, and its own exits reach them', async () => {
     const system = await systems.start({ threads: 2 });
     const log = system.spawn(Recorder, undefined, { placement: { thread: 2 } });

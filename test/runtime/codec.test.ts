@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SerializationError } from 'troupe';
-import { DefinitionLog, Decoder, Encoder, decodeStandalone, encodeStandalone, prepare } from '../../src/runtime/codec.js';
+import { DefinitionLog, Decoder, Encoder, decodeStandalone, encodeStandalone, prepare, prepareChecked } from '../../src/runtime/codec.js';
 import { seededRandom } from '../support/random.js';
 // The actor layer's wire classes (refs) registered as in a running system: none may take a type
 // that msgpackr uses for a built-in (it carries BigInts wider than 64 bits under 0x42).
@@ -187,6 +187,18 @@ describe('codec wire classes', () => {
     expect(log.stateBefore(5)[0]).toEqual(['a']);
     expect(log.stateBefore(6)[0]).toBeNull();
     expect(log.stateBefore(8).slice(0, 2)).toEqual([null, ['b']]);
+  });
+
+  it("the runtime's own records (checked where their parts came in) keep -0, and pass through untouched where none is", () => {
+    const plain = ['move-in', [1, 'Keeper', { sum: 3 }, [['created', 1]]]];
+    expect(prepareChecked(plain)).toBe(plain);
+    // (A Map's keys and a Set's members hold no -0: JavaScript makes it 0 as it goes in.)
+    const value = { list: [1, -0], m: new Map([['k', { z: -0 }]]), s: new Set([[-0]]) };
+    const back = decodeStandalone(encodeStandalone(prepareChecked(value))) as typeof value;
+    expect(Object.is(back.list[1], -0)).toBe(true);
+    expect(Object.is(back.m.get('k')!.z, -0)).toBe(true);
+    expect(Object.is([...back.s][0]![0], -0)).toBe(true);
+    expect(Object.is(value.list[1], -0)).toBe(true); // the original is left as it was
   });
 
   it('large payloads travel alone: encoded without stream state', () => {
