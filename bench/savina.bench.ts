@@ -7,9 +7,10 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { wrap } from 'comlink';
 import { Piscina } from 'piscina';
 import { createActor, fromTransition, type AnyActorRef } from 'xstate';
-import { createSystem, type ActorRef, type ActorSystem, type AnyDefinition } from 'troupe';
+import { createSystem, type ActorRef, type ActorSystem } from 'troupe';
 import { nodeEndpoint } from '../src/runtime/control.js';
 import { QUICK, median, report, type BenchReport, type Measured, type RatioLine } from './lib.js';
+import { freshPlanned, plannedTimes, row, settle, type Made, type Planned } from './planned.js';
 import {
   Bouncer,
   Creator,
@@ -30,8 +31,6 @@ import {
 const RUNS = QUICK ? 1 : 3;
 /** Timed runs of each system in the planner's rows, taken in turns. */
 const PLANNED_RUNS = QUICK ? 3 : 7;
-/** How long the planner's system must go without a move to count as settled (its cooldown is 1 s). */
-const QUIET_MS = 3000;
 const SIZES = {
   pingPong: QUICK ? 20_000 : 100_000,
   counting: QUICK ? 100_000 : 500_000,
@@ -64,92 +63,14 @@ async function timed(name: string, ops: number, fn: () => Promise<unknown> | unk
 
 /**
  * The same workload twice more, its actors spawned with the default placement (not pinned): in a
- * system without the planner, and in one with it, timed once the planner has settled (no move
- * for QUIET_MS of traffic). The name of the planner's row says how long the
- * placement took to settle from the first traffic.
- */
-interface Planned {
-  readonly off: ActorSystem;
-  readonly on: ActorSystem;
-  readonly offDone: ActorRef<typeof Done>;
-  readonly onDone: ActorRef<typeof Done>;
-}
-
-async function settle(system: ActorSystem, run: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  let moves = system.stats().moves;
-  let changed = start;
-  // Settled: no move for QUIET_MS since the last (or since the start). The planner needs a few
-  // rounds of traffic before its first move, and a gathering's trial ends a cooldown or more
-  // after it: a shorter wait timed the runs while it was still moving actors.
-  while (performance.now() - changed < QUIET_MS && performance.now() - start < 20_000) {
-    await run();
-    const now = system.stats().moves;
-    if (now !== moves) {
-      moves = now;
-      changed = performance.now();
-    }
-  }
-  return changed - start;
-}
-
-/** Runs `run` for at least `ms` (a warm-up as long as the other system's). */
-async function runFor(ms: number, run: () => Promise<unknown>): Promise<void> {
-  const start = performance.now();
-  do await run();
-  while (performance.now() - start < ms);
-}
-
-/** A workload's runner and its actors, in the order it spawned them. */
-interface Made {
-  readonly run: () => Promise<unknown>;
-  readonly actors: readonly ActorRef<AnyDefinition>[];
-}
-
-/**
- * The system with the planner starts from the placement the one without it drew: the default
- * placement picks threads at random (two choices, the less loaded), and the two rows compared two
- * draws, not the planner (counting read 4.10x in one run, 0.94x in the next, no move in either).
- * Its actors move to their twins' threads; a move is not a placement, so the planner may move
- * them again.
- */
-async function sameStart(p: Planned, off: Made, on: Made): Promise<void> {
-  const where = new Map((await p.off.inspect()).map((a) => [a.id, a.thread]));
-  await Promise.all(
-    on.actors.map((ref, i) => {
-      const thread = where.get(off.actors[i]!.id);
-      return thread === undefined ? undefined : p.on.move(ref, thread).catch(() => undefined);
-    }),
-  );
-}
-
-/**
- * The planner's two rows: the system without it warmed as long as the one with it took to
- * settle, then the two timed in turns (off, on, off, on ...), so that what the machine's other
- * tenants do in the meantime falls on both alike. Both start from the same placement (sameStart).
+ * system without the planner, and in one with it (bench/planned.ts). The name of the planner's
+ * row says how long the placement took to settle from the first traffic.
  */
 async function plannedRows(what: string, ops: number, make: (system: ActorSystem, done: ActorRef<typeof Done>) => Made, p: Planned): Promise<Measured[]> {
-  const madeOff = make(p.off, p.offDone);
-  const madeOn = make(p.on, p.onDone);
-  await sameStart(p, madeOff, madeOn);
-  const off = madeOff.run;
-  const on = madeOn.run;
-  const before = p.on.stats().moves;
-  const start = performance.now();
-  const settled = await settle(p.on, on);
-  await runFor(performance.now() - start, off);
-  const times: [number[], number[]] = [[], []];
-  for (let r = 0; r < PLANNED_RUNS; r++) {
-    for (const [i, run] of [off, on].entries()) {
-      const t = performance.now();
-      await run();
-      times[i]!.push(performance.now() - t);
-    }
-  }
-  const row = (name: string, t: number[]): Measured => ({ name, rate: (ops * 1000) / median(t), p50Ms: median(t), p99Ms: Math.max(...t), samples: t.length });
+  const t = await plannedTimes(make, p, PLANNED_RUNS);
   return [
-    row(`troupe, ${what}, default placement, planner off`, times[0]),
-    row(`troupe, ${what}, default placement, planner on (${p.on.stats().moves - before} moves, settled in ${Math.round(settled)} ms)`, times[1]),
+    row(`troupe, ${what}, default placement, planner off`, ops, t.off),
+    row(`troupe, ${what}, default placement, planner on (${t.moves} moves, settled in ${Math.round(t.settledMs)} ms)`, ops, t.on),
   ];
 }
 
@@ -575,27 +496,6 @@ async function skew(_system: ActorSystem, _done: ActorRef<typeof Done>, planned:
 
 const system = await createSystem({ threads: 2 });
 const done = system.spawn(Done, undefined, { placement: { thread: 0 } });
-/**
- * A system without the planner and one with it, made anew for each workload: actors of an
- * earlier workload (a ring the planner gathered on one thread, say) would tilt where the
- * default placement puts the next one's, and the two rows would compare two placements the
- * planner did not choose.
- */
-async function freshPlanned(): Promise<Planned & { close(): Promise<void> }> {
-  const off = await createSystem({ threads: 2 });
-  const on = await createSystem({ threads: 2, planner: { intervalMs: 100, cooldownMs: 1000 } });
-  return {
-    off,
-    on,
-    offDone: off.spawn(Done, undefined, { placement: { thread: 0 } }),
-    onDone: on.spawn(Done, undefined, { placement: { thread: 0 } }),
-    close: async () => {
-      await off.shutdown();
-      await on.shutdown();
-    },
-  };
-}
-
 const parts: BenchReport[] = [];
 /** SAVINA_ONLY=chameneos,big: only those workloads (a developer's quick look; skynet is skipped). */
 const only = process.env.SAVINA_ONLY?.split(',');
@@ -607,7 +507,7 @@ for (const run of [pingPong, counting, threadRing, forkJoin, creation, chameneos
     parts.push(await (run as typeof pingPong)(system, done)); // no planner rows
     continue;
   }
-  const planned = await freshPlanned();
+  const planned = await freshPlanned(2);
   parts.push(await run(system, done, planned));
   await planned.close();
 }

@@ -1,0 +1,126 @@
+// The planner's rows, shared by the Savina suite and the scaling run: the same workload spawned
+// with the default placement in a system without the planner and in one with it, the latter
+// timed once the planner has settled, the two timed in turns.
+
+import { createSystem, type ActorRef, type ActorSystem, type AnyDefinition } from 'troupe';
+import { median, type Measured } from './lib.js';
+import { Done } from './savina-actors.js';
+
+/** How long the planner's system must go without a move to count as settled (its cooldown is 1 s). */
+const QUIET_MS = 3000;
+
+/** A system without the planner, one with it, and the Done actor of each. */
+export interface Planned {
+  readonly off: ActorSystem;
+  readonly on: ActorSystem;
+  readonly offDone: ActorRef<typeof Done>;
+  readonly onDone: ActorRef<typeof Done>;
+}
+
+/**
+ * The two systems, made anew for each workload: actors of an earlier workload (a ring the
+ * planner gathered on one thread, say) would tilt where the default placement puts the next
+ * one's, and the two rows would compare two placements the planner did not choose.
+ */
+export async function freshPlanned(threads: number): Promise<Planned & { close(): Promise<void> }> {
+  const off = await createSystem({ threads });
+  const on = await createSystem({ threads, planner: { intervalMs: 100, cooldownMs: 1000 } });
+  return {
+    off,
+    on,
+    offDone: off.spawn(Done, undefined, { placement: { thread: 0 } }),
+    onDone: on.spawn(Done, undefined, { placement: { thread: 0 } }),
+    close: async () => {
+      await off.shutdown();
+      await on.shutdown();
+    },
+  };
+}
+
+/**
+ * Runs `run` until the system has gone QUIET_MS without a move (or `capMs` in all); returns when
+ * the last move was, from the first run. The planner needs a few rounds of traffic before its
+ * first move, and a gathering's trial ends a cooldown or more after it: a shorter wait timed the
+ * runs while it was still moving actors.
+ */
+export async function settle(system: ActorSystem, run: () => Promise<unknown>, capMs = 20_000): Promise<number> {
+  const start = performance.now();
+  let moves = system.stats().moves;
+  let changed = start;
+  while (performance.now() - changed < QUIET_MS && performance.now() - start < capMs) {
+    await run();
+    const now = system.stats().moves;
+    if (now !== moves) {
+      moves = now;
+      changed = performance.now();
+    }
+  }
+  return changed - start;
+}
+
+/** Runs `run` for at least `ms` (a warm-up as long as the other system's). */
+async function runFor(ms: number, run: () => Promise<unknown>): Promise<void> {
+  const start = performance.now();
+  do await run();
+  while (performance.now() - start < ms);
+}
+
+/** A workload's runner and its actors, in the order it spawned them. */
+export interface Made {
+  readonly run: () => Promise<unknown>;
+  readonly actors: readonly ActorRef<AnyDefinition>[];
+}
+
+/**
+ * The system with the planner starts from the placement the one without it drew: the default
+ * placement picks threads at random (two choices, the less loaded), and the two rows compared two
+ * draws, not the planner (counting read 4.10x in one run, 0.94x in the next, no move in either).
+ * Its actors move to their twins' threads; a move is not a placement, so the planner may move
+ * them again.
+ */
+async function sameStart(p: Planned, off: Made, on: Made): Promise<void> {
+  const where = new Map((await p.off.inspect()).map((a) => [a.id, a.thread]));
+  await Promise.all(
+    on.actors.map((ref, i) => {
+      const thread = where.get(off.actors[i]!.id);
+      return thread === undefined ? undefined : p.on.move(ref, thread).catch(() => undefined);
+    }),
+  );
+}
+
+/** What the two rows measured, and what the planner did before they were timed. */
+export interface PlannedTimes {
+  readonly off: number[];
+  readonly on: number[];
+  readonly moves: number;
+  readonly settledMs: number;
+}
+
+/**
+ * The system without the planner warmed as long as the one with it took to settle, then the two
+ * timed in turns (off, on, off, on ...), `runs` each, so that what the machine's other tenants do
+ * in the meantime falls on both alike. Both start from the same placement (sameStart).
+ */
+export async function plannedTimes(make: (system: ActorSystem, done: ActorRef<typeof Done>) => Made, p: Planned, runs: number, capMs?: number): Promise<PlannedTimes> {
+  const madeOff = make(p.off, p.offDone);
+  const madeOn = make(p.on, p.onDone);
+  await sameStart(p, madeOff, madeOn);
+  const before = p.on.stats().moves;
+  const start = performance.now();
+  const settledMs = await settle(p.on, madeOn.run, capMs);
+  await runFor(performance.now() - start, madeOff.run);
+  const times: [number[], number[]] = [[], []];
+  for (let r = 0; r < runs; r++) {
+    for (const [i, run] of [madeOff.run, madeOn.run].entries()) {
+      const t = performance.now();
+      await run();
+      times[i]!.push(performance.now() - t);
+    }
+  }
+  return { off: times[0], on: times[1], moves: p.on.stats().moves - before, settledMs };
+}
+
+/** A row from timed runs of `ops` operations each: the rate of the median run. */
+export function row(name: string, ops: number, times: number[]): Measured {
+  return { name, rate: (ops * 1000) / median(times), p50Ms: median(times), p99Ms: Math.max(...times), samples: times.length };
+}
