@@ -229,5 +229,18 @@ describe('the planner decides (V3)', () => {
     for (let i = 0; i < 5; i++) rates.add(round([2, 2, 10]));
     expect(rates.known(1)).toBe(false);
   });
-});
 
+  it('V3: a gathering waits until its members have run on their threads a while (rates of a program still warming would judge it)', () => {
+    const rates = new SteadyRates();
+    const round = (thread: number, rate: number): Map<number, ActorSample> => new Map([[1, { key: 1, thread, cpu: 0.01, rate }]]);
+    expect(rates.age(1)).toBe(0); // never seen
+    rates.add(round(1, -1));
+    for (let i = 0; i < 4; i++) rates.add(round(1, 1000));
+    expect(rates.age(1)).toBe(4);
+    expect(rates.known(1)).toBe(true);
+    rates.add(round(2, -1)); // moved: its age starts again on its new thread
+    expect(rates.age(1)).toBe(0);
+    rates.add(round(2, 1000));
+    expect(rates.age(1)).toBe(1);
+  });
+});

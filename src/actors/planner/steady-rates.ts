@@ -2,7 +2,10 @@
 // (plan.ts judge): one round's rate says little (a run of the workload that began or ended in
 // it, a collection, the machine's other tenants), and a gathering judged by one round before and
 // one after was kept or undone by chance. A gathering waits until its members were measured over
-// MIN_ROUNDS; the trial compares their mean rate before with their mean after.
+// MIN_ROUNDS; the trial compares their mean rate before with their mean after. And it waits
+// until each member has run on its thread for a while (age, WARM_MS in planner.ts): a program's
+// first second runs code not yet optimized, its rates rising round after round, and a gathering
+// judged against those was kept for the warming alone.
 
 import type { ActorSample } from './plan.js';
 
@@ -17,6 +20,8 @@ interface Seen {
   rates: number[];
   /** The round it was last reported in. */
   round: number;
+  /** The round it was first reported in on this thread. */
+  since: number;
 }
 
 export class SteadyRates {
@@ -28,7 +33,7 @@ export class SteadyRates {
     const round = ++this.#round;
     for (const a of actors.values()) {
       let seen = this.#seen.get(a.key);
-      if (seen === undefined || seen.thread !== a.thread) this.#seen.set(a.key, (seen = { thread: a.thread, rates: [], round }));
+      if (seen === undefined || seen.thread !== a.thread) this.#seen.set(a.key, (seen = { thread: a.thread, rates: [], round, since: round }));
       seen.round = round;
       if (a.rate < 0) continue;
       seen.rates.push(a.rate);
@@ -40,6 +45,12 @@ export class SteadyRates {
   /** True once `key` was measured over MIN_ROUNDS on the thread it is on. */
   known(key: number): boolean {
     return (this.#seen.get(key)?.rates.length ?? 0) >= MIN_ROUNDS;
+  }
+
+  /** Rounds since `key` was first reported on the thread it is on (0: not seen). */
+  age(key: number): number {
+    const seen = this.#seen.get(key);
+    return seen === undefined ? 0 : this.#round - seen.since;
   }
 
   /** The samples with each rate the mean of its last rounds on its thread (-1 until known). */
