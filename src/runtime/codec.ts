@@ -206,9 +206,10 @@ export function prepare(value: unknown, path = 'payload'): unknown {
 }
 
 /**
- * A value whose parts were all checked where they came in (the runtime's own control records:
- * an actor's state and queued messages as it moves, the planner's samples, exit reasons) as
- * msgpackr should see it: nothing is refused, only -0 is marked. Kept away from scan() on
+ * A value whose parts were all checked where they came in, as msgpackr should see it: nothing
+ * is refused, only -0 is marked. These are the runtime's own control records: a moving actor's
+ * record (its arguments, state, timers and dedup table went through encodedSize() just before),
+ * its queued messages (checked as they were sent), the planner's samples, exit reasons. Kept away from scan() on
  * purpose: such records are arrays of every shape, and through scan() they left its type
  * feedback polymorphic on each thread that sent one, so that every same-thread tell's payload
  * check there ran slower from then on (chameneos, 2 threads: 7-10% slower after any move, of
@@ -293,9 +294,12 @@ export type Structures = readonly (readonly string[] | null)[];
 const standalonePackr = new Packr({ ...OPTIONS, sequential: false });
 const standaloneUnpackr = new Unpackr({ ...OPTIONS, sequential: false });
 
-/** How many bytes `value`, checked already (prepareChecked), takes encoded on its own (it is encoded to find out: for rare checks). */
+/**
+ * How many bytes `value` takes encoded on its own (it is encoded to find out: for rare checks).
+ * Checked as a message is (prepare): what it refuses, a moving actor's record could not carry.
+ */
 export function encodedSize(value: unknown): number {
-  return standalonePackr.pack(prepareChecked(value)).length;
+  return standalonePackr.pack(prepare(value)).length;
 }
 
 /** `prepared` as self-contained bytes (no stream state): a private copy. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ActorPinnedError, ActorStoppedError, MailboxFullError, type ActorRef } from 'troupe';
+import { ActorPinnedError, ActorStoppedError, MailboxFullError, SerializationError, type ActorRef } from 'troupe';
 import { Linked, OrderChecker, Recorder, Sup, SupChild, Watcher } from '../fixtures/actors.js';
 import { AckMover, Blaster, Keeper } from '../fixtures/movers.js';
 import { fileGate, type FileGate } from '../support/gate.js';
@@ -125,6 +125,22 @@ describe('moves between threads (V1, V5)', () => {
     expect(Object.is(await keeper.ask('sum'), -0)).toBe(true);
     await system.move(keeper, 1);
     expect(Object.is(await keeper.ask('sum'), -0)).toBe(true);
+  });
+
+  it('V1: a timer whose payload could not be carried refuses the move with SerializationError; the actor runs on where it was, its timer kept', async () => {
+    const system = await systems.start({ threads: 2 });
+    for (const [from, to] of [[1, 2], [0, 1]] as const) {
+      const keeper = system.spawn(Keeper, { start: 7 }, { placement: { thread: from } });
+      const where = await keeper.ask('thread');
+      await keeper.ask('oddLater');
+      await expect(system.move(keeper, to)).rejects.toBeInstanceOf(SerializationError);
+      expect(await keeper.ask('thread')).toBe(where);
+      expect(await keeper.ask('sum')).toBe(7);
+      expect(await keeper.ask('cancel', 'odd')).toBe(true); // still there
+      await system.move(keeper, to);
+      expect(await keeper.ask('thread')).not.toBe(where);
+      expect(await keeper.ask('sum')).toBe(7);
+    }
   });
 
   it('V1: links go with it: exits reach it on its new thread from peers on either thread, and its own exits reach them', async () => {
