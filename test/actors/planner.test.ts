@@ -36,6 +36,26 @@ describe('the planner (V3, V4)', () => {
     b.tell('halt');
   });
 
+  it('V3: a pair that talks across threads gathers only once both have run on their threads for a second (rates of a program still warming would judge it)', async () => {
+    const system = await systems.start({ threads: 2, planner: { intervalMs: 50, cooldownMs: 300 } });
+    const a = system.spawn(Volley);
+    const b = system.spawn(Volley);
+    await system.move(a, 1);
+    await system.move(b, 2);
+    // Rounds come one interval apart at the most often, and each actor is counted from the
+    // first round after it arrived: 20 rounds of 50 ms at the least (a timer may fire up to a
+    // millisecond early by the loop's clock).
+    const arrived = performance.now();
+    const placed = system.stats().moves; // 0 to 2: one already where it was sent stays
+    await a.ask('meet', b);
+    await b.ask('meet', a);
+    a.tell('serve');
+    await until(async () => system.stats().moves > placed, 10_000, 'the gathering');
+    expect(performance.now() - arrived).toBeGreaterThanOrEqual(980);
+    a.tell('halt');
+    b.tell('halt');
+  });
+
   it('V4: actors spawned with a placement stay where they were placed, however much they talk', async () => {
     const system = await systems.start({ threads: 2, planner: { intervalMs: 50, cooldownMs: 300 } });
     const a = system.spawn(Volley, undefined, { placement: { thread: 1 } });
