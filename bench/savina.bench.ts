@@ -9,7 +9,7 @@ import { Piscina } from 'piscina';
 import { createActor, fromTransition, type AnyActorRef } from 'xstate';
 import { createSystem, type ActorRef, type ActorSystem } from 'troupe';
 import { nodeEndpoint } from '../src/runtime/control.js';
-import { QUICK, median, report, type BenchReport, type Measured, type RatioLine } from './lib.js';
+import { QUICK, report, type BenchReport, type Measured, type RatioLine } from './lib.js';
 import { freshPlanned, plannedTimes, row, settle, type Made, type Planned } from './planned.js';
 import {
   Bouncer,
@@ -57,8 +57,7 @@ async function timed(name: string, ops: number, fn: () => Promise<unknown> | unk
     await fn();
     times.push(performance.now() - t);
   }
-  const ms = median(times);
-  return { name, rate: (ops * 1000) / ms, p50Ms: ms, p99Ms: Math.max(...times), samples: RUNS };
+  return row(name, ops, times);
 }
 
 /**
