@@ -249,6 +249,21 @@ export const BenchAccount = defineEntity(import.meta.url, 'BenchAccount', {
   },
 });
 
+/**
+ * Durable sends from an actor on a worker thread: `n` sends to the accounts `keys` at once (each
+ * stored by its key's thread, not by main); the rate until all resolved, timed on that thread.
+ */
+export const BenchAccountSender = defineActor(import.meta.url, 'BenchAccountSender', {
+  handlers: {
+    burst: async (ctx, m: { n: number; keys: string[] }) => {
+      const refs = m.keys.map((key) => ctx.entity(BenchAccount, key));
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: m.n }, (_, i) => refs[i % refs.length]!.send('deposit', 1)));
+      return m.n / ((performance.now() - t0) / 1000);
+    },
+  },
+});
+
 /** The same account as a plain actor: the in-memory baseline of entities.bench.ts. */
 export const PlainAccount = defineActor(import.meta.url, 'PlainAccount', {
   init: () => ({ balance: 0 }),

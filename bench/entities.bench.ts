@@ -1,19 +1,20 @@
-// Durable entities against their baselines in the same run. A durable send (resolved once the
-// message is stored and flushed) against raw lmdb puts of the same bytes, batched by lmdb the
-// same way, into an lmdb environment on the same disk (bursts of the two in turns, the ratio
-// taken pair by pair: the disk's speed drifts on a shared machine), and against the same sends to entities
-// without storage (what the path costs before the store); end to end (stored, handled, committed)
-// against the same deposits told to plain actors in memory (the price of durability); the
-// activation of keys never seen. The naive shape (await each send in turn) beside the tuned one
-// (many sends in flight). A chain of three entities, through the outbox, against the same chain
-// in memory.
+// Durable entities against their baselines in the same run. A durable send from the main thread
+// (resolved once the message is stored and flushed; main stores it itself) against raw lmdb puts
+// of the same bytes, batched by lmdb the same way, into an lmdb environment on the same disk
+// (bursts of the two in turns, the ratio taken pair by pair: the disk's speed drifts on a shared
+// machine); the same sends from an actor on a worker (stored by the key's thread); and against
+// the same sends to entities without storage (what the path costs before the store); end to end
+// (stored, handled, committed) against the same deposits told to plain actors in memory (the
+// price of durability); the activation of keys never seen. The naive shape (await each send in
+// turn) beside the tuned one (many sends in flight). A chain of three entities, through the
+// outbox, against the same chain in memory.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSystem, type ActorSystem } from 'troupe';
 import { encodeStandalone, prepare } from '../src/runtime/codec.js';
-import { BenchAccount, BenchHop, PlainAccount } from './actors.js';
+import { BenchAccount, BenchAccountSender, BenchHop, PlainAccount } from './actors.js';
 import { QUICK, median, report, type Measured } from './lib.js';
 
 const N = QUICK ? 5_000 : 40_000;
@@ -99,6 +100,8 @@ interface Round {
   send: Timed;
   /** Durable send / raw puts, pair by pair. */
   pairRatios: number[];
+  /** Durable sends from an actor on a worker (stored by the keys' threads), rate. */
+  fromWorker: number;
   cold: Timed;
   sendMemory: Timed;
   sendProcess: Timed;
@@ -163,6 +166,13 @@ async function round(): Promise<Round> {
       await Promise.all(refs.map((r) => r.ask('balance'))); // handled: the next burst runs alone
     }
     await lmdb.close();
+    // From an actor on a worker: each message stored by its key's thread (main stores what it sends itself).
+    const sender = durable.spawn(BenchAccountSender);
+    const keys = refs.map((_, k) => `k${k}`);
+    for (let w = 0; w < WARM_BURSTS; w++) await sender.ask('burst', { n: N, keys }, { timeoutMs: 60_000 });
+    await Promise.all(refs.map((r) => r.ask('balance')));
+    const fromWorker = (await sender.ask('burst', { n: N, keys }, { timeoutMs: 60_000 })) as number;
+    await Promise.all(refs.map((r) => r.ask('balance')));
     const raw = middle(raws);
     const send = middle(sends);
     const pairRatios = sends.map((s, k) => s.rate / raws[k]!.rate);
@@ -192,7 +202,7 @@ async function round(): Promise<Round> {
     await chain(memory, 'warm');
     const chainMemory = await chain(memory, 'c');
     await memory.shutdown();
-    return { raw, send, pairRatios, cold, sendMemory, sendProcess, sequential, durableEndToEnd, memoryEndToEnd, activationsDurable, activationsMemory, chainDurable, chainMemory };
+    return { raw, send, pairRatios, fromWorker, cold, sendMemory, sendProcess, sequential, durableEndToEnd, memoryEndToEnd, activationsDurable, activationsMemory, chainDurable, chainMemory };
   } finally {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
@@ -213,6 +223,7 @@ report({
     timedRow(`durable send to ${KEYS} keys, ${N} in flight, until stored (flushed)`, (r) => r.send),
     timedRow(`the same, the first ${N} sends of a new system (its threads' code not yet optimized)`, (r) => r.cold),
     timedRow(`raw lmdb put of the same bytes, ${N} in flight, until flushed`, (r) => r.raw),
+    row(`durable send from an actor on a worker thread (stored by the key's thread), ${N} in flight`, med((r) => r.fromWorker)),
     timedRow(`durable send, durability 'process' (committed)`, (r) => r.sendProcess),
     timedRow(`send to entities without storage (the same path, nothing stored)`, (r) => r.sendMemory),
     row(`durable send awaited one at a time (the shape written first)`, med((r) => r.sequential)),
@@ -231,6 +242,7 @@ report({
   extra: {
     'durable send / raw lmdb puts, the median of pairs run in turns (goal >= 0.6)': sendPerRaw.toFixed(2),
     'durable send / send without storage': (send / med((r) => r.sendMemory.rate)).toFixed(2),
+    'durable send from a worker / raw lmdb puts (the medians)': (med((r) => r.fromWorker) / med((r) => r.raw.rate)).toFixed(2),
     'price of durability (in memory / durable, end to end)': `${(memoryE2E / durableE2E).toFixed(1)}x`,
   },
 });

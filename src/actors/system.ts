@@ -395,6 +395,7 @@ export class ActorSystem {
     this.#planner?.close();
     await this.#planner?.idle();
     await Promise.allSettled([...this.#moving]);
+    await node.posts.settled(); // what main is storing for entities is stored, and told
     const drained = await this.#drain(drainMs);
     node.stopReason = 'shutdown';
     await this.#replacement.settled; // a replacement under way finishes first
@@ -472,7 +473,10 @@ export async function createSystem(options?: SystemOptions): Promise<ActorSystem
     logger: resolved.logger,
     ...(shards === undefined ? {} : { shards }),
   });
-  if (store !== null) void node.entities.useStore(Promise.resolve(store));
+  if (store !== null) {
+    void node.entities.useStore(Promise.resolve(store));
+    if (!clustered) node.posts.use(store); // main stores what it sends to entities itself
+  }
   runtime.start(node.inbound);
   const workers = await startWorkers(topology, resolved.threads, () => boot, (thread, code, error) => exits.onExit(thread, code, error));
   const system = new ActorSystem(resolved, topology, ctl, runtime, node, workers, exits);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { channels, createSystem, type ActorSystem, type DeadLetter } from 'troupe';
-import { Ledger } from '../fixtures/ledger.js';
+import { Ledger, LedgerClient } from '../fixtures/ledger.js';
 import { Adder, Bomb } from '../fixtures/entities.js';
 import { Exiter } from '../fixtures/actors.js';
 import { Counter } from '../fixtures/counter.js';
@@ -141,26 +141,30 @@ describe('entities with storage', () => {
     expect(await system.entity(ProfileV2, 'bob').ask('read')).toEqual({ name: 'bob', email: '', migratedFrom: 0 });
   });
 
-  it('a worker thread that dies while its entities hold stored messages: its replacement handles each once', async () => {
-    const path = dataDir();
-    const system = await start(path, 'process', 1);
-    const carol = system.entity(Ledger, 'carol');
-    const sends = Array.from({ length: 40 }, (_, i) => carol.send('slowDeposit', { id: `s${i}`, amount: 1 }));
-    await Promise.all(sends); // stored; most not handled yet (20 ms each)
-    system.spawn(Exiter, undefined, { placement: { thread: 1 } }).tell('exit', { code: 3, spinMs: 0 });
-    await until(async () => {
-      try {
-        return (await carol.ask('read', undefined, { timeoutMs: 1000 })).balance === 40;
-      } catch {
-        return false; // its thread is being replaced
-      }
-    }, 20_000, 'all forty');
-    const state = await carol.ask('read');
-    expect(state.applied).toEqual(Array.from({ length: 40 }, (_, i) => `s${i}`)); // in order, none twice
-    expect(system.stats().threads[1]!.replaced).toBe(1);
-    // Only the tell that ended the thread died with it: the stored messages were not lost, and are not dead letters.
-    expect(system.stats().deadLettersByReason['thread-crash']).toBe(1);
-  });
+  for (const where of ['main', 'worker'] as const) {
+    it(`a worker thread that dies while its entities hold stored messages: its replacement handles each once (sent from ${where === 'main' ? 'main, which stored them' : 'the worker, whose entities stored them'})`, async () => {
+      const path = dataDir();
+      const system = await start(path, 'process', 1);
+      const carol = system.entity(Ledger, 'carol');
+      const ids = Array.from({ length: 40 }, (_, i) => `s${i}`);
+      if (where === 'main') await Promise.all(ids.map((id) => carol.send('slowDeposit', { id, amount: 1 })));
+      else await system.spawn(LedgerClient).ask('slowDeposits', { key: 'carol', ids }); // on the one worker, with carol's key
+      // Stored; most not handled yet (20 ms each).
+      system.spawn(Exiter, undefined, { placement: { thread: 1 } }).tell('exit', { code: 3, spinMs: 0 });
+      await until(async () => {
+        try {
+          return (await carol.ask('read', undefined, { timeoutMs: 1000 })).balance === 40;
+        } catch {
+          return false; // its thread is being replaced
+        }
+      }, 20_000, 'all forty');
+      const state = await carol.ask('read');
+      expect(state.applied).toEqual(Array.from({ length: 40 }, (_, i) => `s${i}`)); // in order, none twice
+      expect(system.stats().threads[1]!.replaced).toBe(1);
+      // Only the tell that ended the thread died with it: the stored messages were not lost, and are not dead letters.
+      expect(system.stats().deadLettersByReason['thread-crash']).toBe(1);
+    });
+  }
 
   it('E4: transfers to an entity whose thread dies meanwhile reach it once each, in order, after its replacement', async () => {
     const path = dataDir();

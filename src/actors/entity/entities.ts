@@ -53,6 +53,8 @@ export interface Arrival {
   readonly messageId: string | undefined;
   /** From another entity's outbox: its source and number there (outbox.ts). */
   readonly source?: SourceMark | undefined;
+  /** Stored by main already, as its message `posted` (node/entity-posts.ts). */
+  readonly posted?: number | undefined;
 }
 
 /** Told once the message is stored (error: it could not be; duplicate: it was seen before and dropped). */
@@ -79,6 +81,8 @@ export class Entities implements DeliverySlot {
   #opened: Promise<void> = Promise.resolve();
   /** The last sequence number given to a message for each key (by entity id). */
   readonly #seqs = new Map<string, number>();
+  /** Per key, the highest number of a message main posted that was taken here (from its tell or the store). */
+  readonly #posted = new Map<string, number>();
   /** Message ids accepted and not yet finished (by `${id}\0${messageId}`), with when. */
   readonly #accepted = new Map<string, number>();
   /** Per key, the messages being stored, oldest first. */
@@ -299,6 +303,10 @@ export class Entities implements DeliverySlot {
       if (verdict !== 'here') return;
     }
     const messageId = a.messageId ?? null;
+    if (a.posted !== undefined) {
+      this.#arrivePosted(address, id, a, messageId, a.posted, receipt);
+      return;
+    }
     const source = a.source ?? null;
     if ((messageId !== null && a.kind === EnvelopeKind.Tell && this.#duplicate(id, messageId)) || (source !== null && this.#outbox.taken(id, source))) {
       host.runtime.counters[STAT_DUPLICATES]!++;
@@ -339,6 +347,31 @@ export class Entities implements DeliverySlot {
       );
     }
     this.#batch.push(storing);
+  }
+
+  /**
+   * A message main stored itself (node/entity-posts.ts): taken once (a replacement of this thread
+   * may have read it from the store before its tell came), checked for a duplicate messageId
+   * (dropped from the store if it is one), and handed to its activation, without storing it again.
+   */
+  #arrivePosted(address: EntityAddress, id: string, a: Arrival, messageId: string | null, n: number, receipt: Receipt | null): void {
+    if (a.custody !== 0) this.#host.runtime.custody?.done(a.custody); // the store has it, not the custody log
+    if (n <= (this.#posted.get(id) ?? 0)) {
+      receipt?.(null, false); // taken from the store already
+      return;
+    }
+    this.#posted.set(id, n);
+    this.#host.runtime.counters[STAT_STORED]!++; // as if stored here: the store's, not this thread's alone
+    if (messageId !== null && a.kind === EnvelopeKind.Tell && this.#duplicate(id, messageId)) {
+      this.#host.runtime.counters[STAT_DUPLICATES]!++;
+      void this.#commit(id, NO_STATE, 0, -n, null, null, NO_CHANGES)?.catch(() => undefined); // out of the store
+      receipt?.(null, true);
+      return;
+    }
+    const env = new Envelope(a.kind, a.type, new Delivery(a.payload, -n, messageId, null, id, this), a.senderThread, a.senderKey, a.corr, a.priority);
+    env.trace = a.trace;
+    this.#activation(address, id).enqueue(env);
+    receipt?.(null, false);
   }
 
   /** Messages are stored (or could not be): each sender is told, and each key's are handed on in order. */
@@ -520,12 +553,23 @@ export class Entities implements DeliverySlot {
       for (const { seq, record } of store.pending(id)) {
         const [type, payload, messageId, trace, source] = decodeOn(host, record) as StoredRecord;
         if (source !== undefined) this.#outbox.taken(id, source); // its mark, for resends that come again
-        const env = new Envelope(EnvelopeKind.Tell, type, new Delivery(payload, seq, messageId, source ?? null, id, this), host.self, 0, 0, 0);
-        env.trace = trace ?? undefined;
-        if (messageId !== null) this.#accepted.set(`${id}\u0000${messageId}`, host.clock.now());
         host.runtime.counters[STAT_ACCEPTED]!++; // accepted again in this process: the books balance
         host.runtime.counters[STAT_STORED]!++; // and stored, not held by this thread alone
-        last = seq;
+        if (seq < 0) {
+          // Posted by main: its tell, if one comes still, finds it taken. Its messageId was not
+          // checked yet: a duplicate leaves the store now.
+          this.#posted.set(id, -seq);
+          if (messageId !== null && this.#duplicate(id, messageId)) {
+            host.runtime.counters[STAT_DUPLICATES]!++;
+            void this.#commit(id, NO_STATE, 0, seq, null, null, NO_CHANGES)?.catch(() => undefined);
+            continue;
+          }
+        } else {
+          if (messageId !== null) this.#accepted.set(`${id}\u0000${messageId}`, host.clock.now());
+          last = seq;
+        }
+        const env = new Envelope(EnvelopeKind.Tell, type, new Delivery(payload, seq, messageId, source ?? null, id, this), host.self, 0, 0, 0);
+        env.trace = trace ?? undefined;
         let tries = store.tries(id, seq);
         if (seq === diedSeq && idHash(id) === diedHash) void store.tried(id, seq, ++tries).catch(() => undefined);
         if (tries > 0) this.#tried.add(`${id}\u0000${seq}`);

@@ -34,7 +34,7 @@ export interface CommitExtras {
   readonly tried: boolean;
 }
 
-/** One handler's commit: its state (null: unchanged), the end of its message (seq 0: none) and its messageId's dedup record, and the rest. */
+/** One handler's commit: its state (null: unchanged), the end of its message (seq 0: none; below 0: one main posted) and its messageId's dedup record, and the rest. */
 export interface CommitWrite {
   readonly state: Uint8Array | null;
   readonly seq: number;
@@ -65,6 +65,13 @@ export interface EntityStore {
   /** Stores a message (`record` is valid during the call only: a store keeps a copy); resolves once it is as durable as configured. */
   put(id: string, seq: number, record: Uint8Array): Promise<void>;
   /**
+   * Stores message `n` of those main posts itself (node/entity-posts.ts), as put does; it is
+   * pending for `id` as seq -n. Absent: main does not post to this store (in memory, a cluster's).
+   */
+  post?(id: string, n: number, record: Uint8Array): Promise<void>;
+  /** The highest number of a posted message still stored (0: none): main numbers on from it. */
+  lastPost?(): number;
+  /**
    * `writes`, in order, in one transaction: of their states only the last is kept. Resolves once
    * as durable as configured.
    */
@@ -83,7 +90,11 @@ export interface EntityStore {
   reminded(id: string, name: string, next: number | null, everyMs: number): Promise<void>;
   /** Whether `id` finished a message with this id at or after `since`. */
   seen(id: string, messageId: string, since: number): boolean;
-  /** The messages stored for `id`, oldest first. */
+  /**
+   * The messages stored for `id`: those its key's thread stored (seq > 0), oldest first, then
+   * those main posted (seq -n), oldest first. The two come from different senders: no order
+   * between them is owed.
+   */
   pending(id: string): Iterable<{ seq: number; record: Uint8Array }>;
   /**
    * Whether message `seq` of `id` has ended already, as the store last read it: in a cluster, a

@@ -15,7 +15,7 @@ export type Durability = 'machine' | 'process';
 /** What this directory holds, written once: a directory without it, or with another, is refused. */
 const FORMAT = 'troupe-entities/1';
 const DONE = Promise.resolve(true);
-const NAMES = ['state', 'mbox', 'dedup', 'meta', 'remind', 'outbox', 'marks'];
+const NAMES = ['state', 'mbox', 'dedup', 'meta', 'remind', 'outbox', 'marks', 'posts'];
 
 interface Db {
   get(key: unknown): unknown;
@@ -30,6 +30,8 @@ interface Root extends Db {
   transaction<T>(callback: () => T): Promise<T>;
   getStats(): { lastPageNumber: number; pageSize: number };
   readonly flushed: Promise<void>;
+  /** The promise of the transaction being gathered now (a thenable). */
+  readonly committed: PromiseLike<unknown>;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,8 @@ class LmdbStore implements EntityStore {
   readonly #remind: Db;
   readonly #outbox: Db;
   readonly #marks: Db;
+  /** Messages stored by their sender (main) rather than their key's thread, by [id, n] (entity-posts.ts). */
+  readonly #posts: Db;
   readonly #durability: Durability;
   readonly #slab = new Slab();
   readonly #modules = new Map<string, string>();
@@ -110,6 +114,8 @@ class LmdbStore implements EntityStore {
   /** The last write's promise from lmdb, and ours for it (#durable). */
   #lastWritten: Promise<unknown> | null = null;
   #lastDurable: Promise<void> | null = null;
+  /** Whether a look at the promise lmdb may leave at the end of this turn is scheduled (#durable). */
+  #turnWatched = false;
 
   constructor(root: Root, meta: Db, durability: Durability) {
     this.#root = root;
@@ -120,6 +126,7 @@ class LmdbStore implements EntityStore {
     this.#remind = root.openDB({ name: 'remind' });
     this.#outbox = root.openDB({ name: 'outbox', encoding: 'binary' });
     this.#marks = root.openDB({ name: 'marks' });
+    this.#posts = root.openDB({ name: 'posts', encoding: 'binary' });
     this.#durability = durability;
   }
 
@@ -134,6 +141,16 @@ class LmdbStore implements EntityStore {
 
   put(id: string, seq: number, record: Uint8Array): Promise<void> {
     return this.#durable(this.#mbox.put([id, seq], this.#slab.place(record)));
+  }
+
+  post(id: string, n: number, record: Uint8Array): Promise<void> {
+    return this.#durable(this.#posts.put([id, n], this.#slab.place(record)));
+  }
+
+  lastPost(): number {
+    let last = 0;
+    for (const key of this.#posts.getKeys({})) last = Math.max(last, (key as [string, number])[1]);
+    return last;
   }
 
   commit(id: string, writes: readonly CommitWrite[]): Promise<void> {
@@ -157,7 +174,8 @@ class LmdbStore implements EntityStore {
         for (const key of this.#remind.getKeys({ start: [id], end: [`${id}\u0000`] })) void this.#remind.remove(key);
       }
       if (i === stateAt) last = this.#states.put(id, this.#slab.place(state!));
-      if (seq !== 0) last = this.#mbox.remove([id, seq]);
+      if (seq > 0) last = this.#mbox.remove([id, seq]);
+      else if (seq < 0) last = this.#posts.remove([id, -seq]);
       if (messageId !== null) last = this.#dedup.put([id, messageId], at);
       if (extras === null) continue;
       for (const [name, set] of extras.reminders ?? []) last = set === null ? this.#remind.remove([id, name]) : this.#remind.put([id, name], [set.due, set.everyMs]);
@@ -210,6 +228,9 @@ class LmdbStore implements EntityStore {
     for (const { key, value } of this.#mbox.getRange({ start: [id, 0], end: [id, Number.MAX_SAFE_INTEGER] })) {
       yield { seq: (key as [string, number])[1], record: value as Uint8Array };
     }
+    for (const { key, value } of this.#posts.getRange({ start: [id, 0], end: [id, Number.MAX_SAFE_INTEGER] })) {
+      yield { seq: -(key as [string, number])[1], record: value as Uint8Array };
+    }
   }
 
   tries(id: string, seq: number): number {
@@ -227,11 +248,9 @@ class LmdbStore implements EntityStore {
   }
 
   *withMessages(): Iterable<string> {
-    let last: string | null = null;
-    for (const key of this.#mbox.getKeys({})) {
-      const id = (key as [string, number])[0];
-      if (id !== last) yield (last = id);
-    }
+    const ids = new Set<string>();
+    for (const db of [this.#mbox, this.#posts]) for (const key of db.getKeys({})) ids.add((key as [string, number])[0]);
+    yield* ids;
   }
 
   moduleOf(name: string): string | undefined {
@@ -277,12 +296,24 @@ class LmdbStore implements EntityStore {
    */
   #durable(written: Promise<unknown> & { flushed?: Promise<void> }): Promise<void> {
     if (written === this.#lastWritten) return this.#lastDurable!;
+    // lmdb ends a turn's writes with one of its own, and when its write thread finished a
+    // transaction during the turn, that one gets a promise of its own that no write returned: a
+    // failed commit (a full disk) would leave it rejected with no handler, which ends a main
+    // thread. Looked at once lmdb's end of turn ran (it was queued at the turn's first write).
+    if (!this.#turnWatched) {
+      this.#turnWatched = true;
+      setImmediate(() => {
+        this.#turnWatched = false;
+        this.#root.committed.then(undefined, settleCause);
+      });
+    }
     // A transaction that fails (a full disk) rejects its flush too: the failure is told once, below.
     written.flushed?.then(undefined, () => undefined);
     const done = this.#durability === 'machine' ? written.then(() => written.flushed ?? this.#root.flushed) : written;
     const durable = done.then(
       () => undefined,
       (error: unknown) => {
+        settleCause(error);
         throw new StorageError(`the entity store could not write: ${(error as Error).message}`, { cause: error });
       },
     );
@@ -293,6 +324,15 @@ class LmdbStore implements EntityStore {
     }
     return durable;
   }
+}
+
+/**
+ * A failed commit's error from lmdb carries its cause as a promise that lmdb rejects and leaves
+ * to the reader (`commitError`): read here, so it is not an unhandled rejection.
+ */
+function settleCause(error: unknown): void {
+  const cause = (error as { commitError?: unknown } | null)?.commitError;
+  if (cause instanceof Promise) cause.then(undefined, () => undefined);
 }
 
 /** Slab bytes: a value lmdb reads by address when it commits. */

@@ -258,7 +258,7 @@ export class InboundRecords implements InboundSink {
   /** For an entity whose key lives here (entity/entities.ts): stored, then to its activation; a send's receipt once stored. */
   #toEntity(from: number, h: RecordHeader, wrapped: unknown, tag: string, priority: number, trace: string | undefined): void {
     const node = this.#node;
-    let [address, payload, source] = wrapped as [EntityAddress, unknown, SourceMark?];
+    let [address, payload, source, posted] = wrapped as [EntityAddress, unknown, SourceMark | null | undefined, number?];
     let messageId: string | undefined;
     if ((priority & WIRE_MESSAGE_ID) !== 0) [messageId, payload] = payload as [string, unknown];
     const { sender, corr } = h; // the header object is reused for the next record
@@ -270,7 +270,7 @@ export class InboundRecords implements InboundSink {
     const kind = h.kind === RecordKind.Ask ? EnvelopeKind.Ask : EnvelopeKind.Tell;
     node.entities.arrive(
       address,
-      { kind, type: tag, payload, senderThread: from, senderKey: sender, corr: receipt === null ? corr : 0, priority: priority & (MAX_PRIORITY | QUIET), custody: h.custody, trace, messageId, source },
+      { kind, type: tag, payload, senderThread: from, senderKey: sender, corr: receipt === null ? corr : 0, priority: priority & (MAX_PRIORITY | QUIET), custody: h.custody, trace, messageId, source: source ?? undefined, posted },
       receipt,
     );
   }

@@ -14,7 +14,7 @@ import type { AskTable } from './ask.js';
 import type { Cell } from '../cell/cell.js';
 import type { IntMap } from '../../runtime/int-map.js';
 import type { Envelope } from '../cell/envelope.js';
-import type { DeadLetterReason, MessageOptions } from '../types.js';
+import type { DeadLetterReason, MessageOptions, SendResult } from '../types.js';
 import type { RecordWriter } from './records.js';
 import type { ControlRecord } from './wire.js';
 import type { EntityAddress } from '../entity/entity-ref.js';
@@ -68,6 +68,8 @@ export interface NodeCore {
   tell(ref: ActorRefImpl, type: string, payload: unknown, options: MessageOptions | undefined, receipt?: number): void;
   /** Entities: what an entity's handler sends to entities is held for its commit (entity/outbox.ts). */
   readonly entities: { hold(sender: Cell | null, address: EntityAddress, type: string, payload: unknown, trace: string | undefined): boolean };
+  /** Main's messages to entities, stored by main itself (entity-posts.ts): whether it posts, and a send's result for its last post. */
+  readonly posts: { readonly active: boolean; lastSent(): Promise<SendResult> };
   /** An accepted message that will not be handled: one dead letter, and its ask is answered. */
   deadLetter(env: Envelope, recipientKey: number, reason: DeadLetterReason, error?: Error, deliveryCount?: number): void;
 }

@@ -61,6 +61,7 @@ import { traceFor, tracing } from '../trace.js';
 import { isEntity } from '../entity/define-entity.js';
 import { MAX_MESSAGE_ID_BYTES, byteLength } from '../entity/entity-ids.js';
 import { Entities, type Receipt } from '../entity/entities.js';
+import { EntityPosts } from './entity-posts.js';
 import { joinClusterEntities, type ClusterEntitiesBoot } from '../entity/cluster-entities.js';
 import type { ShardMap } from '../entity/shard-map.js';
 import type { EntityAddress, EntityRefImpl } from '../entity/entity-ref.js';
@@ -140,6 +141,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
   readonly names: Names;
   /** Refs to entities, and the activations of the keys that live on this thread. */
   readonly entities: Entities;
+  /** Main's messages to entities that it stores itself (a store on disk, no cluster): entity-posts.ts. */
+  readonly posts: EntityPosts;
   /** In a cluster: where each entity shard lives (entity/shard-map.ts); null without one. */
   readonly shardMap: ShardMap | null;
   /** Actors moving to other threads, and arriving from them. */
@@ -205,6 +208,7 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     this.workers = options.workers;
     this.clustered = options.clustered === true;
     this.entities = new Entities(this);
+    this.posts = new EntityPosts(this);
     this.shardMap = options.shards === undefined ? null : joinClusterEntities(this, options.shards);
     this.migrations = this.#ctl.migrations(this.self);
     this.sampler = new TrafficSampler(this);
@@ -687,6 +691,12 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
       this.#movedHere(ref, type, payload, priority, messageId, receipt, trace);
       return;
     }
+    if (ref.entity !== undefined && this.posts.active) {
+      // Stored here first, then told (entity-posts.ts).
+      const sender = this.current;
+      this.posts.post(EnvelopeKind.Tell, ref.thread, ref.entity, type, payload, priority, messageId, trace, sender === null ? 0 : sender.key, receipt);
+      return;
+    }
     if (messageId !== undefined) {
       // The id rides with the payload; a priority bit tells the host to unwrap it.
       payload = [messageId, payload];
@@ -779,6 +789,16 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
       if (entry >= 0) this.#takeRoom(entry, ref);
       const { corr, promise } = this.asks.open(timeoutMs, ref, ref.thread, type);
       const address = ref.entity;
+      if (address !== undefined && this.posts.active) {
+        try {
+          this.posts.post(EnvelopeKind.Ask, ref.thread, address, type, payload, priority, undefined, trace, senderKey, corr);
+        } catch (error) {
+          this.asks.reject(corr, error as Error);
+          return promise;
+        }
+        this.runtime.counters[STAT_ACCEPTED]!++;
+        return promise;
+      }
       if (address !== undefined) {
         payload = [address, payload];
         priority |= WIRE_ENTITY;

@@ -119,10 +119,17 @@ export class SendQueue {
     node.locate(ref); // it may have moved (moves.ts)
     // Flow control: send waits while messages to the target's thread spill past the mark.
     if (ref.thread !== node.self && node.runtime.isBacklogged(ref.thread)) throw new MailboxFullError(`thread ${ref.thread} is behind: messages to it are past the high-water mark`);
-    // To an entity: accepted once stored, which its key's thread says in a receipt (entities.ts).
     if (options?.messageId === undefined && ref.entity === undefined) {
       node.tell(ref, type, payload, options);
       return ACCEPTED;
+    }
+    // To an entity: accepted once stored. Main stores it itself (entity-posts.ts): the promise of
+    // its store transaction says so, shared by the sends in it. Otherwise the key's thread stores
+    // it, and says so in a receipt (entities.ts); so does it for one with a messageId (was it a
+    // duplicate?).
+    if (options?.messageId === undefined && ref.thread !== node.self && node.posts.active) {
+      node.tell(ref, type, payload, options);
+      return node.posts.lastSent();
     }
     const counters = node.runtime.counters;
     if (ref.thread === node.self && ref.entity === undefined) {
