@@ -1,10 +1,11 @@
 // What a worker reports reaches the main thread here: its diagnostics events and its log lines.
 // Main mirrors which troupe channels have subscribers into watch bits in its control block before
 // each flush of what it sends, and every 50 ms (Node says nothing when someone subscribes); a
-// worker follows the bits at its next pass (main wakes it), before it reads anything main sent
-// after them, by subscribing a forwarder to each watched channel, which sends each event to main
-// as a control record, to be published there while someone still listens. A channel nobody on
-// main watches costs a worker nothing: no forwarder, no record, no payload.
+// worker follows the bits at its next pass (main wakes it), by subscribing a forwarder to each
+// watched channel, which sends each event to main as a control record, to be published there
+// while someone still listens. A forwarder sends only while its bit is still set: main may clear
+// it during a pass, before what it sends next. A channel nobody on main watches costs a worker
+// nothing: no forwarder, no record, no payload.
 
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { fromWire, toWire, type WireError } from '../../errors.js';
@@ -75,6 +76,9 @@ export class DiagnosticsRelay {
 
   /** Worker: an event on a channel main watches, to main. Never throws (a subscriber that throws ends the thread). */
   #forward(bit: number, message: unknown): void {
+    // Main may have stopped watching since this pass began: it clears the bit before it sends
+    // what follows, so the event that came of that (a spawn record read in this pass) sees it.
+    if ((this.#ctl.watchBits() & (1 << bit)) === 0) return;
     const event = message as { readonly error?: unknown; readonly letter?: { readonly message: { readonly type: string } } };
     const wire = event.error instanceof Error ? { ...event, error: toWire(event.error) } : event;
     try {
