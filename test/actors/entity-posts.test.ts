@@ -2,8 +2,9 @@
 // the key's thread: node/entity-posts.ts) and from a worker thread (the key's thread stores it).
 // Either way each key gets each sender's messages once and in order, however many are sent in one
 // synchronous run (they span many store transactions, which may settle out of order); a messageId
-// sent twice at once is applied once; and what main stored before a restart is handled once after
-// it, beside what it stores next; what it sends while the key's thread is replaced is handled once.
+// sent twice at once is applied once, also when both were stored by main and the key's thread
+// died before it read either; what was stored before a restart is handled once after it, beside
+// what is sent next; and what main sends while the key's thread is replaced is handled once.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSystem, type ActorSystem, type DeadLetter } from 'troupe';
 import { Sequence, SequenceSender, sequence } from '../fixtures/entities.js';
-import { Ledger } from '../fixtures/ledger.js';
+import { Ledger, LedgerClient } from '../fixtures/ledger.js';
 import { Exiter, Recorder } from '../fixtures/actors.js';
 import { fileGate, type FileGate } from '../support/gate.js';
 import { until } from '../support/wait.js';
@@ -52,16 +53,52 @@ describe('messages to entities with storage, from the main thread and from a wor
     }, 60_000);
   }
 
-  it('K6: one messageId sent twice at once, from the main thread: one send is the duplicate, the deposit is applied once and is not stored after', async () => {
-    const { system, path } = await start();
-    const dana = system.entity(Ledger, 'dana');
-    const results = await Promise.all([1, 2].map(() => dana.send('deposit', { id: 'once', amount: 1 }, { messageId: 'once' })));
-    expect(results.map((r) => r.duplicate).sort()).toEqual([false, true]);
-    expect((await dana.ask('read')).applied).toEqual(['once']);
+  for (const where of ['main', 'worker'] as const) {
+    it(`K6: one messageId sent twice at once: one send is the duplicate, the deposit is applied once and is not stored after (sent from ${where})`, async () => {
+      const { system, path } = await start();
+      const dana = system.entity(Ledger, 'dana');
+      const results =
+        where === 'main'
+          ? await Promise.all([1, 2].map(() => dana.send('deposit', { id: 'once', amount: 1 }, { messageId: 'once' })))
+          : await system.spawn(LedgerClient).ask('depositTwiceAtOnce', { key: 'dana', id: 'once' });
+      expect(results.map((r) => r.duplicate).sort()).toEqual([false, true]);
+      expect((await dana.ask('read')).applied).toEqual(['once']);
+      await system.shutdown();
+      systems.splice(0);
+      const again = (await start(path)).system.entity(Ledger, 'dana');
+      expect(await again.ask('read')).toMatchObject({ balance: 1, applied: ['once'], redelivered: 0 });
+    });
+  }
+
+  it('K6, E4: one messageId sent twice by main while the key\'s thread reads nothing, then dies: its replacement finds both stored and applies the deposit once', async () => {
+    const { system, path } = await createdWith(1);
+    const fay = system.entity(Ledger, 'fay');
+    await fay.send('deposit', { id: 'first', amount: 1 });
+    const probe = system.spawn(Recorder, undefined, { placement: 'local' }); // on main
+    const gate = fileGate();
+    gates.push(gate);
+    system.spawn(Exiter, undefined, { placement: { thread: 1 } }).tell('exit', { code: 3, spinMs: 20_000, gate: gate.path, to: probe });
+    await until(async () => ((await probe.ask('seen')) as unknown[]).includes('exiting'), 5000, 'the thread spinning');
+    // Both are stored by main; their tells wait unread. The thread dies: the sends learn it (their
+    // verdict was the key's thread's to give); the replacement takes both from the store.
+    const sends = [1, 2].map(() => fay.send('deposit', { id: 'twice', amount: 1 }, { messageId: 'twice' }).catch((error: Error) => error));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // stored
+    gate.open();
+    await Promise.all(sends);
+    await until(async () => {
+      try {
+        return (await fay.ask('read', undefined, { timeoutMs: 1000 })).applied.includes('twice');
+      } catch {
+        return false; // its thread is being replaced
+      }
+    }, 20_000, 'the deposit');
+    const { balance, applied, redelivered } = await fay.ask('read');
+    expect(applied).toEqual(['first', 'twice']);
+    // And nothing of the duplicate is left stored: a restart handles nothing more.
     await system.shutdown();
     systems.splice(0);
-    const again = (await start(path)).system.entity(Ledger, 'dana');
-    expect(await again.ask('read')).toMatchObject({ balance: 1, applied: ['once'], redelivered: 0 });
+    const again = (await start(path)).system.entity(Ledger, 'fay');
+    expect(await again.ask('read')).toMatchObject({ balance, applied, redelivered });
   });
 
   it('E4: deposits main sends while the key\'s thread dies and is replaced reach it once each, in order (from its tells or from the store)', async () => {
@@ -102,19 +139,26 @@ describe('messages to entities with storage, from the main thread and from a wor
     expect(letters.filter((l) => l.message.type === 'exit')).toHaveLength(1);
   });
 
-  it('E3: what main stored and was not handled before a restart is handled once after it, in order, and what it sends after the restart too', async () => {
-    const first = await start();
-    const carol = first.system.entity(Ledger, 'carol');
-    await Promise.all(Array.from({ length: 30 }, (_, i) => carol.send('slowDeposit', { id: `s${i}`, amount: 1 }))); // stored; few handled (20 ms each)
-    await first.system.shutdown({ drainMs: 0 });
-    systems.splice(0);
-    const { system } = await start(first.path);
-    const again = system.entity(Ledger, 'carol');
-    await Promise.all(Array.from({ length: 5 }, (_, i) => again.send('deposit', { id: `n${i}`, amount: 1 })));
-    await until(async () => (await again.ask('read')).balance === 35, 10_000, 'all 35');
-    const { applied } = await again.ask('read');
-    expect(applied.filter((id) => id.startsWith('s'))).toEqual(Array.from({ length: 30 }, (_, i) => `s${i}`));
-    expect(applied.filter((id) => id.startsWith('n'))).toEqual(Array.from({ length: 5 }, (_, i) => `n${i}`));
-    expect(applied).toHaveLength(35);
-  });
+  for (const where of ['main', 'worker'] as const) {
+    it(`E3: what was stored and not handled before a restart is handled once after it, in order, and what is sent after the restart too (sent from ${where})`, async () => {
+      const first = await start();
+      const carol = first.system.entity(Ledger, 'carol');
+      const ids = Array.from({ length: 30 }, (_, i) => `s${i}`);
+      // Stored; few handled (20 ms each).
+      if (where === 'main') await Promise.all(ids.map((id) => carol.send('slowDeposit', { id, amount: 1 })));
+      else await first.system.spawn(LedgerClient).ask('slowDeposits', { key: 'carol', ids });
+      await first.system.shutdown({ drainMs: 0 });
+      systems.splice(0);
+      const { system } = await start(first.path);
+      const again = system.entity(Ledger, 'carol');
+      const next = Array.from({ length: 5 }, (_, i) => `n${i}`);
+      if (where === 'main') await Promise.all(next.map((id) => again.send('slowDeposit', { id, amount: 1 })));
+      else await system.spawn(LedgerClient).ask('slowDeposits', { key: 'carol', ids: next });
+      await until(async () => (await again.ask('read')).balance === 35, 10_000, 'all 35');
+      const { applied } = await again.ask('read');
+      expect(applied.filter((id) => id.startsWith('s'))).toEqual(ids);
+      expect(applied.filter((id) => id.startsWith('n'))).toEqual(next);
+      expect(applied).toHaveLength(35);
+    });
+  }
 });

@@ -363,8 +363,7 @@ export class Entities implements DeliverySlot {
     this.#posted.set(id, n);
     this.#host.runtime.counters[STAT_STORED]!++; // as if stored here: the store's, not this thread's alone
     if (messageId !== null && a.kind === EnvelopeKind.Tell && this.#duplicate(id, messageId)) {
-      this.#host.runtime.counters[STAT_DUPLICATES]!++;
-      void this.#commit(id, NO_STATE, 0, -n, null, null, NO_CHANGES)?.catch(() => undefined); // out of the store
+      this.#dropPosted(id, -n);
       receipt?.(null, true);
       return;
     }
@@ -372,6 +371,12 @@ export class Entities implements DeliverySlot {
     env.trace = a.trace;
     this.#activation(address, id).enqueue(env);
     receipt?.(null, false);
+  }
+
+  /** A posted message (seq -n) whose messageId was seen before: a duplicate, out of the store. */
+  #dropPosted(id: string, seq: number): void {
+    this.#host.runtime.counters[STAT_DUPLICATES]!++;
+    void this.#commit(id, NO_STATE, 0, seq, null, null, NO_CHANGES)?.catch(() => undefined);
   }
 
   /** Messages are stored (or could not be): each sender is told, and each key's are handed on in order. */
@@ -560,8 +565,7 @@ export class Entities implements DeliverySlot {
           // checked yet: a duplicate leaves the store now.
           this.#posted.set(id, -seq);
           if (messageId !== null && this.#duplicate(id, messageId)) {
-            host.runtime.counters[STAT_DUPLICATES]!++;
-            void this.#commit(id, NO_STATE, 0, seq, null, null, NO_CHANGES)?.catch(() => undefined);
+            this.#dropPosted(id, seq);
             continue;
           }
         } else {

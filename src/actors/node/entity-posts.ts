@@ -56,6 +56,10 @@ const TELL_OVERHEAD = 64;
 
 const NOT_DUPLICATE: SendResult = Object.freeze({ duplicate: false });
 
+function storageError(error: unknown): StorageError {
+  return error instanceof StorageError ? error : new StorageError(`cannot store the message: ${(error as Error).message}`, { cause: error });
+}
+
 function batch(): Batch {
   return { posts: [], settled: false, failed: null, sent: null, resolve: null, reject: null };
 }
@@ -107,7 +111,7 @@ export class EntityPosts {
     try {
       put = store.post(id, n, bytes);
     } catch (error) {
-      throw error instanceof StorageError ? error : new StorageError(`cannot store the message: ${(error as Error).message}`, { cause: error });
+      throw storageError(error);
     }
     this.#next = n;
     // The posts of one transaction share its promise: one callback for them all.
@@ -118,7 +122,7 @@ export class EntityPosts {
       this.#batches.push(next);
       put.then(
         () => this.#settle(next, null),
-        (error: unknown) => this.#settle(next, error instanceof StorageError ? error : new StorageError(`cannot store the message: ${(error as Error).message}`, { cause: error })),
+        (error: unknown) => this.#settle(next, storageError(error)),
       );
     }
     this.#batch.posts.push({ kind, thread, address, type, payload, priority, messageId, trace, senderKey, corr, n });

@@ -691,10 +691,11 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
       this.#movedHere(ref, type, payload, priority, messageId, receipt, trace);
       return;
     }
-    if (ref.entity !== undefined && this.posts.active) {
+    const address = ref.entity;
+    if (address !== undefined && this.posts.active) {
       // Stored here first, then told (entity-posts.ts).
       const sender = this.current;
-      this.posts.post(EnvelopeKind.Tell, ref.thread, ref.entity, type, payload, priority, messageId, trace, sender === null ? 0 : sender.key, receipt);
+      this.posts.post(EnvelopeKind.Tell, ref.thread, address, type, payload, priority, messageId, trace, sender === null ? 0 : sender.key, receipt);
       return;
     }
     if (messageId !== undefined) {
@@ -703,7 +704,6 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
       priority |= WIRE_MESSAGE_ID;
       if (receipt !== 0) priority |= WIRE_RECEIPT;
     }
-    const address = ref.entity;
     if (address !== undefined) {
       payload = [address, payload]; // the key's thread stores it and hands it to its activation
       priority |= WIRE_ENTITY;

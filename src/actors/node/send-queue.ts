@@ -127,7 +127,7 @@ export class SendQueue {
     // its store transaction says so, shared by the sends in it. Otherwise the key's thread stores
     // it, and says so in a receipt (entities.ts); so does it for one with a messageId (was it a
     // duplicate?).
-    if (options?.messageId === undefined && ref.thread !== node.self && node.posts.active) {
+    if (options?.messageId === undefined && ref.entity !== undefined && ref.thread !== node.self && node.posts.active) {
       node.tell(ref, type, payload, options);
       return node.posts.lastSent();
     }
