@@ -318,8 +318,13 @@ export class ActorSystem {
     return () => clearInterval(timer);
   }
 
-  /** Per-actor detail from every thread, over the control plane. */
+  /**
+   * Per-actor detail from every thread, over the control plane. A fence first: the control plane
+   * would overtake spawns still on their way in the rings, and an actor spawned before the call
+   * would be missing.
+   */
   async inspect(): Promise<ActorInfo[]> {
+    await this.#node.fences.fence();
     const local = this.#node.describe();
     const remote = await Promise.all(this.#workers.filter((w) => this.#replacement.up(w.thread)).map((w) => Promise.race([w.control.inspect(), w.exited.then(() => [])])));
     return [...local, ...remote.flat()];

@@ -49,4 +49,15 @@ describe('placement', () => {
     const info = await system.inspect();
     expect(info).toContainEqual(expect.objectContaining({ id: recorder.id, thread: 1, handled: 101, status: 'running' }));
   });
+
+  it('lists in inspect() the actors spawned just before it, on the main thread and on every worker', async () => {
+    const system = await systems.start({ threads: 2 });
+    for (let round = 0; round < 3; round++) {
+      const refs = [0, 1, 2].flatMap((thread) => Array.from({ length: 20 }, () => system.spawn(Counter, { start: 0 }, { placement: { thread } })));
+      const refsDefault = Array.from({ length: 20 }, () => system.spawn(Counter, { start: 0 }));
+      const listed = new Map((await system.inspect()).map((a) => [a.id, a.thread]));
+      for (const [i, ref] of refs.entries()) expect(listed.get(ref.id), `spawned on thread ${Math.floor(i / 20)}`).toBe(Math.floor(i / 20));
+      for (const ref of refsDefault) expect(listed.get(ref.id)).toBeGreaterThanOrEqual(1);
+    }
+  });
 });

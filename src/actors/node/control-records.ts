@@ -8,6 +8,7 @@ import type { DeathWatch } from './death-watch.js';
 import type { DiagnosticsRelay } from './diagnostics-relay.js';
 import type { CrossNodePort } from './cross-node.js';
 import type { Links } from './links.js';
+import type { Fences } from './fences.js';
 import type { Moves } from './moves.js';
 import type { TrafficSampler } from './traffic-sample.js';
 import type { Names } from './names.js';
@@ -33,6 +34,7 @@ export interface ControlHost extends NodeCore {
   readonly handover: Handover;
   readonly names: Names;
   readonly moves: Moves;
+  readonly fences: Fences;
   readonly sampler: TrafficSampler;
   readonly crossNode: CrossNodePort;
   readonly entities: NodeCore['entities'] & { shardsChanged(op: 'acquire' | 'release', shards: readonly number[], modules: readonly (readonly [string, string])[]): Promise<void> };
@@ -184,11 +186,11 @@ export function dispatchControl(node: ControlHost, from: number, record: Control
     case 'move':
       node.moves.onMoveRequest(from, record[1], record[2], record[3]);
       return;
-    case 'move-fence':
-      node.moves.onFence(from, record[1]);
+    case 'fence':
+      node.fences.onFence(from, record[1]);
       return;
-    case 'move-fenced':
-      node.moves.onFenced(record[1]);
+    case 'fenced':
+      node.fences.onFenced(record[1]);
       return;
     case 'move-in':
       node.moves.onMoveIn(record[1]);

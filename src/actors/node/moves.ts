@@ -28,6 +28,7 @@ import { invalid, validateInteger } from '../../validate.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import { Cell } from '../cell/cell.js';
 import type { CellHost } from '../cell/cell-host.js';
+import type { Fences } from './fences.js';
 import { Envelope, EnvelopeKind, QUIET } from '../cell/envelope.js';
 import { lookupDefinition } from '../define.js';
 import { DEFAULT_POLICY } from '../policy.js';
@@ -53,6 +54,7 @@ export type MoveHost = NodeCore &
     sendsWaitingFrom(cell: Cell): boolean;
     /** A thread that is running or starting (a dedicated slot not yet used is not). */
     isLive(thread: number): boolean;
+    readonly fences: Fences;
   };
 
 /** Queued messages per record as they follow a moving actor (fewer where they do not fit maxMessageBytes). */
@@ -106,11 +108,6 @@ function treeOf(cell: Cell, host: MoveHost, into: Cell[] = []): Cell[] {
 
 export class Moves {
   readonly #host: MoveHost;
-  #fenceSeq = 0;
-  /** Fence rounds sent, by id: answers still to come, and the moves waiting for them. */
-  readonly #fences = new Map<number, { left: number; waiting: (() => void)[] }>();
-  /** Moves whose byte was set this turn: one fence round goes out for all of them, after the last. */
-  #batch: (() => void)[] | null = null;
   /** Actors on their way away from here or to here: what waits for the move to end. */
   readonly #waiting = new Map<number, (() => void)[]>();
   /** Actors arriving here whose queued messages are still on their way (onMoveMsgs). */
@@ -224,7 +221,7 @@ export class Moves {
       member.status = 'moving';
       host.liveness.moveTo(spawnerOf(member.key), seqOf(member.key), to, false); // on its way: settled when it leaves, or stays
     }
-    await this.#fence();
+    await host.fences.fence(); // the moves asked for this turn share one round
     if (!host.isLive(to)) {
       // The new thread died during the fence: the move is undone, and they run on here.
       // What reached that thread for them meanwhile went down with it (its replacement's books).
@@ -367,62 +364,13 @@ export class Moves {
     return users;
   }
 
-  /** Resolves once every live thread has answered a fence sent after the moves asked for so far. */
-  #fence(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.#batch === null) {
-        this.#batch = [];
-        queueMicrotask(() => this.#sendFence());
-      }
-      this.#batch.push(resolve);
-    });
-  }
-
-  #sendFence(): void {
-    const host = this.#host;
-    const waiting = this.#batch!;
-    this.#batch = null;
-    const id = ++this.#fenceSeq;
-    let left = 0;
-    for (let t = 0; t < host.threadCount; t++) {
-      if (t === host.self || host.isDead(t) || !host.isLive(t)) continue;
-      host.control(t, ['move-fence', id]);
-      left++;
-    }
-    host.runtime.publishSoon();
-    if (left === 0) for (const resolve of waiting) resolve();
-    else this.#fences.set(id, { left, waiting });
-  }
-
-  /** A fence from a thread that moves actors: everything before it in that ring has been taken. */
-  onFence(from: number, id: number): void {
-    this.#host.control(from, ['move-fenced', id]);
-  }
-
-  onFenced(id: number): void {
-    const round = this.#fences.get(id);
-    if (round === undefined || --round.left > 0) return;
-    this.#fences.delete(id);
-    for (const resolve of round.waiting) resolve();
-  }
-
-  /** Thread `thread` died: its fence answers will not come (nothing more comes from it either). */
+  /** Thread `thread` died: what moved there and had not started fails. */
   threadGone(thread: number): void {
     for (const [key, landing] of this.#landing) {
       if (landing.to !== thread) continue;
       this.#landing.delete(key);
       landing.reject(new ActorFailedError(`actor ${this.#host.idOf(key)} moved to thread ${thread}, which died`));
     }
-    // Each round counted the dead thread; a round is complete once every live thread answered.
-    // Rather than track who answered, rounds still open are sent again to the live threads.
-    const rounds = [...this.#fences.values()];
-    this.#fences.clear();
-    if (rounds.length === 0) return;
-    if (this.#batch === null) {
-      this.#batch = [];
-      queueMicrotask(() => this.#sendFence());
-    }
-    for (const round of rounds) this.#batch.push(...round.waiting);
   }
 
   /** The actor `key` that left here runs on its new thread (or failed to start there). */

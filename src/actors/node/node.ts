@@ -38,6 +38,7 @@ import { Envelope, EnvelopeKind, QUIET, STARTED } from '../cell/envelope.js';
 import { Handover } from '../recovery/handover.js';
 import { InboundRecords, type InboundHost } from './inbound-records.js';
 import { Links } from './links.js';
+import { Fences } from './fences.js';
 import { Moves, pinReason, type MoveHost } from './moves.js';
 import { TrafficSampler } from './traffic-sample.js';
 import type { Logger } from '../logger.js';
@@ -147,6 +148,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
   readonly shardMap: ShardMap | null;
   /** Actors moving to other threads, and arriving from them. */
   readonly moves: Moves;
+  /** Fences: once every live thread has taken what this one sent it before (fences.ts). */
+  readonly fences: Fences;
   /** This thread's counts of actors that moved away and arrived (shared memory, read by stats()). */
   readonly migrations: Float64Array;
   /** Traffic and CPU samples for the planner (traffic-sample.ts): nothing is sampled until it asks. */
@@ -212,6 +215,7 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     this.shardMap = options.shards === undefined ? null : joinClusterEntities(this, options.shards);
     this.migrations = this.#ctl.migrations(this.self);
     this.sampler = new TrafficSampler(this);
+    this.fences = new Fences(this);
     this.moves = new Moves(this);
     this.#sends = new SendQueue(this);
     this.#arriving = new SpawnArrivals(this);

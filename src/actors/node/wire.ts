@@ -128,8 +128,8 @@ export type ControlRecord =
   | ['returned', number, number, Returned[]] // pool id, the stopped member's key, what it left (its thread sent it, to the pool's)
   | ['replicas', ReplicaBatch[]] // copies of ack-mode tells, per actor (its host's thread sent it, to its spawner)
   | ['move', number, number, number] // key, the thread to move it to, correlation id (to its host; answered once it runs there)
-  | ['move-fence', number] // id (from a thread that moves actors: answered by 'move-fenced')
-  | ['move-fenced', number] // id
+  | ['fence', number] // id (answered by 'fenced' once read: everything before it in that ring was taken; fences.ts)
+  | ['fenced', number] // id
   | ['move-in', MoveRecord] // an actor that moves here (its old host sent it); its queued messages follow
   | ['move-msgs', number, MovedMessage[], boolean] // key, messages queued for it, in order; the last record says so
   | ['move-watchers', number, [number, number][]] // key, watchers (key, thread) of an actor whose move did not happen

@@ -31,8 +31,10 @@ export interface RecoveryHost extends NodeCore {
   markDead(thread: number): void;
   stopCell(cell: Cell, reason: 'shutdown'): Promise<void>;
   lateReply(env: Envelope, value: unknown): void;
-  /** Moves waiting for fence answers (node/moves.ts): the dead thread's will not come. */
+  /** Moves to the dead thread that had not landed (node/moves.ts) fail. */
   readonly moves: { threadGone(thread: number): void };
+  /** Fences waiting for answers (node/fences.ts): the dead thread's will not come. */
+  readonly fences: { threadGone(): void };
 }
 
 /** Returns what a replacement needs from this thread (null without one, or if already handled). */
@@ -48,6 +50,7 @@ export function threadDown(
   const cause = Object.assign(new Error(death.message), { kind: death.kind, code: death.code });
   node.asks.rejectThread(thread, (what) => new ActorFailedError(`ask ${what} failed: its thread died`, { cause }));
   node.moves.threadGone(thread);
+  node.fences.threadGone();
   for (const cell of node.cells.values()) {
     node.links.threadDied(cell, thread);
     // Its parent died there: a child does not outlive its supervisor.
