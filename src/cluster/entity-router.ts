@@ -187,8 +187,12 @@ export class EntityRouter {
     const { corr, promise } = this.#host.expect<unknown>(link, timeoutMs, () => `${kind} to entity ${address[1]}/${address[2]} on node ${owner!.name}`, type);
     this.#host.abortWith(corr, promise, options?.signal);
     link.push([Entry.ToEntity, code, corr, address[1], address[2], type, payload, wire]);
-    // Not received there (the node left, or died, as it was sent): to the shard's next owner.
-    return promise.catch((error: Error) => (undelivered.has(error) ? this.#after(shard, owner!, address, kind, type, payload, options, source)! : Promise.reject(error)));
+    // Not received there (the node left, or died, as it was sent): to the shard's next owner. So
+    // too a send left unanswered when its node went (it left, or was declared down) that may go
+    // twice: its messageId (or its outbox mark) has the key's store take it once, whichever node
+    // had it first.
+    const again = (error: Error): boolean => undelivered.has(error) || (error instanceof NodeDownError && kind === 'send' && (options?.messageId !== undefined || source !== null));
+    return promise.catch((error: Error) => (again(error) ? this.#after(shard, owner!, address, kind, type, payload, options, source)! : Promise.reject(error)));
   }
 
   /** A tell to an entity that node `failed` did not receive (its batch found no one there): sent again, to the shard's next owner. */
