@@ -189,6 +189,9 @@ describe('the planner decides (V3)', () => {
     expect(judge(trial, after(0), 13_000, 2000)).toBe('wait'); // no load to judge by
     expect(judge(trial, after(60_000), 13_000, 2000)).toBe('keep');
     expect(judge(trial, after(30_000), 13_000, 2000)).toBe('revert');
+    // Kept within the rates' own spread of what it did before (0.98), not 5% below it (0.95).
+    expect(judge(trial, after(49_000), 13_000, 2000)).toBe('keep');
+    expect(judge(trial, after(47_500), 13_000, 2000)).toBe('revert');
     // Less handled with time to spare on their thread: they were sent less, not slowed; with
     // that thread busy, slowed.
     expect(judge(trial, after(30_000), 13_000, 2000, [], 0, new Map([[1, 0.3]]), 0.8)).toBe('wait');
