@@ -60,6 +60,9 @@ export class ActorSystem {
   readonly #workers: WorkerHandle[];
   readonly #replacement: ThreadReplacement;
   #shutdown: Promise<ShutdownReport> | null = null;
+  /** Settles as shutdown() begins (what waits for every thread's answer stops waiting then). */
+  #shutdownBegins: () => void = () => undefined;
+  readonly #shutdownBegan = new Promise<void>((resolve) => (this.#shutdownBegins = resolve));
   #cluster: Cluster | null = null;
   /** The traffic between threads at the last stats(): its rates are measured from there. */
   #traffic: TrafficSample = { at: performance.now(), messages: [] };
@@ -321,10 +324,10 @@ export class ActorSystem {
   /**
    * Per-actor detail from every thread, over the control plane. A fence first: the control plane
    * would overtake spawns still on their way in the rings, and an actor spawned before the call
-   * would be missing.
+   * would be missing. Not once shutdown has begun: a thread that ends then answers no fence.
    */
   async inspect(): Promise<ActorInfo[]> {
-    await this.#node.fences.fence();
+    if (this.#shutdown === null) await Promise.race([this.#node.fences.fence(), this.#shutdownBegan]);
     const local = this.#node.describe();
     const remote = await Promise.all(this.#workers.filter((w) => this.#replacement.up(w.thread)).map((w) => Promise.race([w.control.inspect(), w.exited.then(() => [])])));
     return [...local, ...remote.flat()];
@@ -366,6 +369,7 @@ export class ActorSystem {
     if (options !== undefined) validateObject(options, 'options');
     const drainMs = options?.drainMs === undefined ? this.options.drainMs : validateNumber(options.drainMs, 'options.drainMs', 0, 2 ** 31);
     this.#replacement.shuttingDown();
+    this.#shutdownBegins();
     this.#shutdown = this.#runShutdown(drainMs).then((report) => {
       for (const signal of this.options.handleSignals) process.off(signal, this.#onSignal);
       this.#finished(report);

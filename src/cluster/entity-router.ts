@@ -33,6 +33,8 @@ const RELEASE_MS = 10_000;
 export interface EntityRouterHost {
   /** The link to a member (null: it is gone). */
   linkToMember(member: ShardOwner): Link | null;
+  /** True once the membership declared node `id` gone (it left, or was declared down). */
+  isGone(id: string): boolean;
   expect<T>(link: Link, timeoutMs: number, about: AskSubject, type?: string): { corr: number; promise: Promise<T> };
   abortWith(corr: number, promise: Promise<unknown>, signal: AbortSignal | undefined): void;
   answer(systemId: string, nodeName: string, corr: number, ok: boolean, value: unknown): void;
@@ -188,10 +190,12 @@ export class EntityRouter {
     this.#host.abortWith(corr, promise, options?.signal);
     link.push([Entry.ToEntity, code, corr, address[1], address[2], type, payload, wire]);
     // Not received there (the node left, or died, as it was sent): to the shard's next owner. So
-    // too a send left unanswered when its node went (it left, or was declared down) that may go
-    // twice: its messageId (or its outbox mark) has the key's store take it once, whichever node
-    // had it first.
-    const again = (error: Error): boolean => undelivered.has(error) || (error instanceof NodeDownError && kind === 'send' && (options?.messageId !== undefined || source !== null));
+    // too a send left unanswered because the membership declared its node gone (it left, or was
+    // declared down), if it may go twice: its messageId (or its outbox mark) has the key's store
+    // take it once, whichever node had it first. Any other failure (a node that is still a
+    // member, this node's connection closed) is the caller's, as before.
+    const again = (error: Error): boolean =>
+      undelivered.has(error) || (error instanceof NodeDownError && kind === 'send' && (options?.messageId !== undefined || source !== null) && this.#host.isGone(owner!.id));
     return promise.catch((error: Error) => (again(error) ? this.#after(shard, owner!, address, kind, type, payload, options, source)! : Promise.reject(error)));
   }
 

@@ -278,6 +278,10 @@ export class Gateway implements CrossNodePort, LinkHost {
     return this.#linkTo({ systemId: member.id, nodeName: member.name });
   }
 
+  isGone(id: string): boolean {
+    return this.#gone.has(id);
+  }
+
   service(name: string, kind: 'tell' | 'ask' | 'send', type: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> | undefined {
     return this.services.call(name, kind === 'tell' ? ServiceCall.Tell : kind === 'ask' ? ServiceCall.Ask : ServiceCall.Send, type, payload, options);
   }
