@@ -109,8 +109,9 @@ export interface PlannedTimes {
 
 /**
  * The system without the planner warmed as long as the one with it took to settle, then the two
- * timed in turns (off, on, on, off ...), `runs` each (rounded up to even), so that what the machine's other tenants do
- * in the meantime falls on both alike. Both start from the same placement (sameStart).
+ * timed in turns (off, on, on, off ...), `runs` each (rounded up to even), so that what the
+ * machine's other tenants do in the meantime falls on both alike. Both start from the same
+ * placement (sameStart).
  */
 export async function plannedTimes(make: (system: ActorSystem, done: ActorRef<typeof Done>) => Made, p: Planned, runs: number, capMs?: number): Promise<PlannedTimes> {
   const madeOff = make(p.off, p.offDone);

@@ -52,7 +52,7 @@ async function rate(w: Workload): Promise<number> {
 
 const rates = new Map<string, Map<number, number>>();
 const opsOf = new Map<string, number>();
-const plannedRates: { name: string; threads: number; off: number; on: number; moves: number; settledMs: number }[] = [];
+const plannedRates: { name: string; threads: number; off: number; on: number; moves: number; settledMs: number; samples: number }[] = [];
 for (const threads of THREADS) {
   process.stderr.write(`  scaling: ${threads} worker thread${threads === 1 ? '' : 's'}\n`);
   const system = await createSystem({ threads });
@@ -74,7 +74,7 @@ for (const threads of THREADS) {
     }, planned, RUNS, 10_000);
     await planned.close();
     const ops = opsOf.get(name)!; // the pinned rows of this thread count ran it first
-    plannedRates.push({ name, threads, off: (ops * 1000) / median(t.off), on: (ops * 1000) / median(t.on), moves: t.moves, settledMs: t.settledMs });
+    plannedRates.push({ name, threads, off: (ops * 1000) / median(t.off), on: (ops * 1000) / median(t.on), moves: t.moves, settledMs: t.settledMs, samples: t.off.length });
   }
 }
 
@@ -100,8 +100,8 @@ const plannedTable: Record<string, string>[] = [];
 for (const p of plannedRates) {
   const one = rates.get(p.name)!.get(1);
   const each = `${p.name}, ${p.threads} threads, default placement`;
-  measured.push({ name: `${each}, planner off`, rate: p.off, p50Ms: 1000 / p.off, p99Ms: 1000 / p.off, samples: RUNS });
-  measured.push({ name: `${each}, planner on (${p.moves} moves, settled in ${Math.round(p.settledMs)} ms)`, rate: p.on, p50Ms: 1000 / p.on, p99Ms: 1000 / p.on, samples: RUNS });
+  measured.push({ name: `${each}, planner off`, rate: p.off, p50Ms: 1000 / p.off, p99Ms: 1000 / p.off, samples: p.samples });
+  measured.push({ name: `${each}, planner on (${p.moves} moves, settled in ${Math.round(p.settledMs)} ms)`, rate: p.on, p50Ms: 1000 / p.on, p99Ms: 1000 / p.on, samples: p.samples });
   plannedTable.push({
     workload: p.name,
     threads: String(p.threads),
