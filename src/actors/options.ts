@@ -63,8 +63,12 @@ export interface SystemOptions {
    * CPU each actor takes, and actors move (system.move) to where their traffic is, or off a busy
    * thread onto an idle one; one that moved stays at least `cooldownMs` (default 2000). Actors
    * spawned with a placement stay where they were placed. true: the defaults. Default: off.
+   * `main` (default true): light actors that the main thread's own code (or an actor placed
+   * there) keeps busy may come to the main thread, but only while their handlers cost it less
+   * than sending them the same messages across threads would; false keeps every actor the planner
+   * moves on the workers.
    */
-  readonly planner?: boolean | { readonly intervalMs?: number; readonly cooldownMs?: number };
+  readonly planner?: boolean | { readonly intervalMs?: number; readonly cooldownMs?: number; readonly main?: boolean };
   /**
    * Keep one worker started ahead, with the actor modules known on the main thread imported: a
    * thread that dies is replaced by it, without a worker start or module loading (recovery in
@@ -104,6 +108,7 @@ export interface ResolvedStorage {
 export interface ResolvedPlanner {
   readonly intervalMs: number;
   readonly cooldownMs: number;
+  readonly main: boolean;
 }
 
 export interface ResolvedSystemOptions {
@@ -192,12 +197,13 @@ export function resolveSystemOptions(options: SystemOptions = {}): ResolvedSyste
 
 function resolvePlanner(value: SystemOptions['planner']): ResolvedPlanner | null {
   if (value === undefined || value === false) return null;
-  if (value === true) return Object.freeze({ intervalMs: 250, cooldownMs: 2000 });
+  if (value === true) return Object.freeze({ intervalMs: 250, cooldownMs: 2000, main: true });
   validateObject(value, 'options.planner');
-  validateKeys(value, 'options.planner', ['intervalMs', 'cooldownMs']);
+  validateKeys(value, 'options.planner', ['intervalMs', 'cooldownMs', 'main']);
   return Object.freeze({
     intervalMs: value.intervalMs === undefined ? 250 : validateNumber(value.intervalMs, 'options.planner.intervalMs', 10, 2 ** 31),
     cooldownMs: value.cooldownMs === undefined ? 2000 : validateNumber(value.cooldownMs, 'options.planner.cooldownMs', 0, 2 ** 31),
+    main: value.main === undefined ? true : validateBoolean(value.main, 'options.planner.main'),
   });
 }
 

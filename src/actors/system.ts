@@ -100,7 +100,7 @@ export class ActorSystem {
     );
     for (const signal of options.handleSignals) process.on(signal, this.#onSignal);
     if (options.planner !== null) {
-      this.#planner = new Planner(node, ctl, plannerOptions(options.planner.intervalMs, options.planner.cooldownMs));
+      this.#planner = new Planner(node, ctl, plannerOptions(options.planner.intervalMs, options.planner.cooldownMs, options.planner.main));
       this.#planner.start();
     }
     const feed = new DeadLetterFeed((on) => node.deadLetters.watch(on), this.#done);

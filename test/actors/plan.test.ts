@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { judge, plan, trialOf, type ActorSample, type EdgeSample, type PlanInput, type PlannedMove } from '../../src/actors/planner/plan.js';
 import { SteadyRates } from '../../src/actors/planner/steady-rates.js';
+import { MAIN_CODE } from '../../src/actors/node/traffic-sample.js';
 
 const TUNING = { crossCostUs: 1, cooldownMs: 2000, minEdgeRate: 100, busyHigh: 0.85, busyLow: 0.5, maxMoves: 1000 };
 
@@ -173,8 +174,9 @@ describe('the planner decides (V3)', () => {
       { key: 2, thread: 2, cpu: 0.01, rate: 50 },
     ];
     expect(plan(input(actors, [{ from: 1, fromThread: 1, to: 2, toThread: 2, rate: 50 }], { 1: 0.1, 2: 0.1 }), TUNING)).toEqual([]);
-    // Traffic from the main thread (0) pulls nothing there.
+    // Traffic from the main thread (0) pulls nothing there unless main may take actors.
     expect(plan(input(actors, [{ from: 9, fromThread: 0, to: 2, toThread: 2, rate: 50_000 }], { 1: 0.1, 2: 0.1 }), TUNING)).toEqual([]);
+    expect(plan(input(actors, [{ from: MAIN_CODE, fromThread: 0, to: 2, toThread: 2, rate: 50_000 }], { 1: 0.1, 2: 0.1 }), TUNING)).toEqual([]);
   });
 
   it('V3: a gathering that made its actors slower is undone, and they tie no group together while held', () => {
@@ -245,5 +247,93 @@ describe('the planner decides (V3)', () => {
     expect(rates.age(1)).toBe(0);
     rates.add(round(2, 1000));
     expect(rates.age(1)).toBe(1);
+  });
+});
+
+describe('the planner and the main thread (V3)', () => {
+  const onMain = (actors: ActorSample[], edges: EdgeSample[], busy: Record<number, number>, lastMoved = new Map<number, number>(), now = 10_000): PlanInput => ({
+    ...input(actors, edges, busy, lastMoved, now),
+    main: true,
+  });
+  /** Main's own code sends `rate` messages a second to `to` on `toThread`. */
+  const fromMain = (to: number, toThread: number, rate: number): EdgeSample => ({ from: MAIN_CODE, fromThread: 0, to, toThread, rate });
+
+  it("V3: light actors that main's own code keeps busy come to main, each weighed alone; a heavy one stays", () => {
+    // 100k messages a second each: 1 us a message is 10% of a core. Actors 1 and 2 use 1% and 3%
+    // (they come), 3 uses 20% (it stays): main's code does not tie them together.
+    const actors = [
+      { key: 1, thread: 1, cpu: 0.01, rate: 100_000 },
+      { key: 2, thread: 2, cpu: 0.03, rate: 100_000 },
+      { key: 3, thread: 2, cpu: 0.2, rate: 100_000 },
+    ];
+    const edges = [fromMain(1, 1, 100_000), fromMain(2, 2, 100_000), fromMain(3, 2, 100_000)];
+    const moves = plan(onMain(actors, edges, { 0: 1, 1: 0.3, 2: 0.5 }), TUNING);
+    expect(moves.map((m) => [m.key, m.from, m.to, m.why])).toEqual([
+      [1, 1, 0, 'traffic'],
+      [2, 2, 0, 'traffic'],
+    ]);
+    // Without `main`, nothing comes.
+    expect(plan(input(actors, edges, { 0: 1, 1: 0.3, 2: 0.5 }), TUNING)).toEqual([]);
+    // Once there, with the same traffic (now within main), they stay, round after round.
+    const there = apply(actors, moves);
+    const local = [fromMain(1, 0, 100_000), fromMain(2, 0, 100_000), fromMain(3, 2, 100_000)];
+    const lastMoved = new Map(moves.map((m) => [m.key, 10_000]));
+    for (const now of [10_500, 13_000, 60_000]) expect(plan(onMain(there, local, { 0: 0.9, 1: 0.1, 2: 0.4 }, lastMoved, now), TUNING)).toEqual([]);
+  });
+
+  it('V3: a group comes to main whole or not at all, and only if what it saves main outweighs its handlers', () => {
+    // 1 is driven by main; 2 talks only to 1. Together they use 4% of a core against what 100k
+    // messages with main cost across threads (10%): they come, both.
+    const actors = [
+      { key: 1, thread: 1, cpu: 0.02, rate: 150_000 },
+      { key: 2, thread: 2, cpu: 0.02, rate: 50_000 },
+    ];
+    const edges = [fromMain(1, 1, 100_000), { from: 1, fromThread: 1, to: 2, toThread: 2, rate: 50_000 }];
+    expect(plan(onMain(actors, edges, { 0: 0.5, 1: 0.5, 2: 0.5 }), TUNING).map((m) => [m.key, m.to])).toEqual([
+      [1, 0],
+      [2, 0],
+    ]);
+    // 2 heavier (9%): the two together would cost more than they save; neither comes.
+    const heavier = [actors[0]!, { ...actors[1]!, cpu: 0.09 }];
+    expect(plan(onMain(heavier, edges, { 0: 0.5, 1: 0.5, 2: 0.5 }), TUNING).filter((m) => m.to === 0)).toEqual([]);
+    // 2 just moved: it cannot come yet, and 1 does not come alone.
+    expect(plan(onMain(actors, edges, { 0: 0.5, 1: 0.5, 2: 0.5 }, new Map([[2, 9_000]])), TUNING)).toEqual([]);
+  });
+
+  it('V3: an actor placed on main draws its light peers there as main\'s code does', () => {
+    const actors = [{ key: 1, thread: 2, cpu: 0.01, rate: 80_000 }];
+    // 9 is placed on main (not among the movable).
+    const edges = [{ from: 9, fromThread: 0, to: 1, toThread: 2, rate: 40_000 }, { from: 1, fromThread: 2, to: 9, toThread: 0, rate: 40_000 }];
+    expect(plan(onMain(actors, edges, { 0: 0.5, 1: 0.5, 2: 0.5 }), TUNING).map((m) => [m.key, m.to])).toEqual([[1, 0]]);
+  });
+
+  it('V3: a group on main whose handlers came to cost twice its share of what it handles goes, whole, to the least busy worker; below that it stays', () => {
+    const there = [
+      { key: 1, thread: 0, cpu: 0.02, rate: 100_000 },
+      { key: 2, thread: 0, cpu: 0.02, rate: 50_000 },
+    ];
+    const edges = [fromMain(1, 0, 100_000), { from: 1, fromThread: 0, to: 2, toThread: 0, rate: 50_000 }];
+    // 150k messages handled a second: the bound is 30% of a core. At 4%, then 22% (above what
+    // admitted it: 10% for the 100k from main), it stays.
+    expect(plan(onMain(there, edges, { 0: 0.9, 1: 0.6, 2: 0.2 }), TUNING)).toEqual([]);
+    const heavier = [there[0]!, { ...there[1]!, cpu: 0.2 }];
+    expect(plan(onMain(heavier, edges, { 0: 0.9, 1: 0.6, 2: 0.2 }), TUNING)).toEqual([]);
+    // 32%: both go to thread 2.
+    const heavy = [there[0]!, { ...there[1]!, cpu: 0.3 }];
+    expect(plan(onMain(heavy, edges, { 0: 0.9, 1: 0.6, 2: 0.2 }), TUNING).map((m) => [m.key, m.from, m.to, m.why])).toEqual([
+      [1, 0, 2, 'load'],
+      [2, 0, 2, 'load'],
+    ]);
+    // Not while main has time to spare.
+    expect(plan(onMain(heavy, edges, { 0: 0.5, 1: 0.6, 2: 0.2 }), TUNING)).toEqual([]);
+    // One that lost its traffic with main and burns CPU goes alone; an idle one stays.
+    const alone = [
+      { key: 5, thread: 0, cpu: 0.3, rate: 10 },
+      { key: 6, thread: 0, cpu: 0, rate: 0 },
+    ];
+    expect(plan(onMain(alone, [], { 0: 0.9, 1: 0.6, 2: 0.2 }), TUNING).map((m) => [m.key, m.to])).toEqual([[5, 2]]);
+    // Nothing is spread to main for load, however idle it is.
+    const crowded = Array.from({ length: 4 }, (_, i) => ({ key: i + 1, thread: 1, cpu: 0.25, rate: 10 }));
+    expect(plan(onMain(crowded, [], { 0: 0, 1: 1, 2: 0.95 }), TUNING)).toEqual([]);
   });
 });

@@ -631,7 +631,7 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     const queue = cell.queue;
     if (queue !== null && queue.entry >= 0 && !queue.takeRoomHere()) this.#full(ref);
     const sampler = this.sampler;
-    if (--sampler.localCountdown === 0 && sender !== null) sampler.localEdge(sender.key, ref.key); // for the planner, one in 256 when it asks
+    if (--sampler.localCountdown === 0) sampler.localEdge(sender === null ? 0 : sender.key, ref.key); // for the planner, one in 256 when it asks
     if (priority === 0 && messageId === undefined && trace === undefined) {
       cell.tell(type, payload, this.self, sender === null ? 0 : sender.key);
       return;

@@ -4,9 +4,10 @@
 // take (about 10 µs of runs per timed one, every one while runs are longer: thread-runtime.ts timeRuns).
 // Little is paid while no planner asks: the countdowns stand at Infinity (a decrement and a
 // compare per message) and no run is timed. Once asked, one cross-thread message in 32 and one
-// within the thread in 256 are counted (fewer on a thread where many pass: EDGE_EVERY), and a timed run
-// costs two clock reads and a map update; each answer hands over what was gathered since the
-// last and starts again.
+// within the thread in 256 are counted on average, at random gaps (fewer on a thread where many
+// pass: EDGE_EVERY), and a timed run costs two clock reads and a map update; each answer hands
+// over what was gathered since the last and starts again. On the main thread, messages from its
+// own code count too, under MAIN_CODE.
 
 import type { Cell } from '../cell/cell.js';
 import type { NodeCore } from './node-core.js';
@@ -31,6 +32,13 @@ const ENOUGH = 1024;
  * tree moves as one (moves.ts), so it is reported as one: under its root's key, with the CPU and
  * the messages of all its members, and the planner reads a child's messages as its root's.
  */
+/**
+ * The sender of a message from the main thread's own code (not an actor): the planner reads it
+ * as one member of the traffic graph that cannot move from main. From outside any actor on a
+ * worker, a message ties its receiver to nothing.
+ */
+export const MAIN_CODE = -1;
+
 export type TrafficReport = [edges: [number, number, number, number, number][], actors: [number, number, number][], trees: [number, number][]];
 
 export class TrafficSampler {
@@ -57,19 +65,26 @@ export class TrafficSampler {
 
   /** A message from actor `sender` on thread `from` to `target` here (called at the countdown's end). */
   edge(from: number, sender: number, target: number): void {
-    this.countdown = this.#edgeEvery;
+    this.countdown = gap(this.#edgeEvery);
     this.#edgeCounted++;
-    if (sender === 0) return; // from outside any actor
+    if (sender === 0) {
+      if (from !== 0) return; // from outside any actor on a worker
+      sender = MAIN_CODE;
+    }
     let row = this.#edges.get(target);
     if (row === undefined) this.#edges.set(target, (row = new Map()));
     row.set(sender, (row.get(sender) ?? 0) + 1);
     this.#fromThread.set(sender, from);
   }
 
-  /** A message from actor `sender` to `target`, both here (called at the local countdown's end). */
+  /** A message from actor `sender` (0: none) to `target`, both here (called at the local countdown's end). */
   localEdge(sender: number, target: number): void {
-    this.localCountdown = this.#localEvery;
+    this.localCountdown = gap(this.#localEvery);
     this.#localCounted++;
+    if (sender === 0) {
+      if (this.#host.self !== 0) return; // from outside any actor on a worker
+      sender = MAIN_CODE;
+    }
     if (sender === target) return; // to itself: ties it to nothing
     let row = this.#local.get(target);
     if (row === undefined) this.#local.set(target, (row = new Map()));
@@ -139,6 +154,16 @@ export class TrafficSampler {
     this.localCountdown = Infinity;
     this.#host.runtime.timeRuns(null);
   }
+}
+
+/**
+ * Messages until the next one counted: `every` on average, drawn anew each time (1 to 2 every -
+ * 1). A fixed gap falls in step with a program that sends in rounds: main's code telling 16
+ * actors in turn, one in 256 counted, counted the same actor every time, and the other 15 looked
+ * as if main never sent them anything.
+ */
+function gap(every: number): number {
+  return 1 + Math.floor(Math.random() * (2 * every - 1));
 }
 
 /** One in how many to count next round, after counting `counted` one in `every` this round (see ENOUGH). */

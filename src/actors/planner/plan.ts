@@ -9,6 +9,16 @@
 // until the two are about even. The two tests leave a gap between them (an actor gathers below 4x, is spread above
 // 16x), and an actor that moved waits `cooldownMs` before it moves again, so no actor goes back
 // and forth under a steady load.
+//
+// The main thread is where the program's own code runs (a server, a loop of tells), so it takes
+// actors by a stricter test (`main`): a group that main's code or an actor placed on main keeps
+// busy comes to main only if its handlers cost less than its messages with main cost across
+// threads (MAIN_ADMIT): the program spends less, and main takes on no more than it and the
+// worker spent on those messages. While main is busy, a group there whose handlers come to cost
+// more than MAIN_EVICT cross-thread messages for each message it handles goes back to the least
+// busy worker. Nothing spreads to main for load.
+
+import { MAIN_CODE } from '../node/traffic-sample.js';
 
 /** One actor that may move, as its thread measured it over the interval. */
 export interface ActorSample {
@@ -42,6 +52,17 @@ export interface PlanInput {
   readonly lastMoved: ReadonlyMap<number, number>;
   /** Actors whose gathering was tried and undone (see judge): they tie no group together for a while. */
   readonly held?: ReadonlySet<number>;
+  /**
+   * Groups tied to the main thread may come to it (thread 0; its actors are among `actors` and
+   * its busy share in `busy`), and edges from MAIN_CODE are main's own code. Without it, edges
+   * that touch main are not read.
+   */
+  readonly main?: boolean;
+  /**
+   * Each actor's CPU and rate as means over its last rounds on its thread, where known: the
+   * tests of the main thread read these (without them, this round's samples).
+   */
+  readonly steady?: ReadonlyMap<number, { readonly cpu: number; readonly rate: number }>;
 }
 
 export interface PlanTuning {
@@ -72,12 +93,25 @@ const GATHER_RATIO = 4;
 const SPREAD_RATIO = 16;
 /** An actor whose rate is not known yet gathers only if it uses less of a core than this. */
 const UNKNOWN_CPU = 0.05;
+/**
+ * A group comes to main only if its CPU is below MAIN_ADMIT times what its messages with main
+ * cost across threads; it goes back once its CPU on main is above MAIN_EVICT times that cost for
+ * every message it handles (counted exactly, where its messages with main are sampled: one in
+ * hundreds or thousands on a thread that many pass, too few to tell one actor's from none in
+ * every round). The gap is wider than it looks: a light actor's runs on a worker measure twice
+ * as long per message as on main (fewer messages a run, a core shared with main's), fork-join's
+ * 0.5-0.9 us against 0.28 us.
+ */
+const MAIN_ADMIT = 1;
+const MAIN_EVICT = 2;
 
 export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
   const moves: PlannedMove[] = [];
   const moved = new Set<number>();
   const cost = tuning.crossCostUs / 1e6; // seconds of CPU per message
   const workers = new Set(input.threads);
+  /** Threads whose actors the traffic test reads: the workers, and main if it may take actors. */
+  const places = new Set(input.main === true ? [0, ...input.threads] : input.threads);
   const settled = (key: number): boolean => input.now - (input.lastMoved.get(key) ?? -Infinity) >= tuning.cooldownMs;
 
   // Each actor's traffic: what it handled, or what crossed to and from it if that is more.
@@ -124,13 +158,37 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     }
     return rate;
   };
+  /** Messages per second between `k` and what cannot leave main: its own code and the actors placed there. */
+  const withMain = (k: number): number => {
+    let rate = 0;
+    for (const e of edgesOf.get(k) ?? []) {
+      const other = e.from === k ? e.to : e.from;
+      if (other === MAIN_CODE || (!input.actors.has(other) && where(other, e.from === k ? e.toThread : e.fromThread) === 0)) rate += e.rate;
+    }
+    return rate;
+  };
+  /** An actor's CPU and rate over its last rounds (steady-rates.ts), if known. */
+  const steadyOf = (k: number): { readonly cpu: number; readonly rate: number } | undefined => {
+    if (input.steady !== undefined) return input.steady.get(k);
+    const a = input.actors.get(k);
+    return a === undefined || a.rate < 0 ? undefined : a;
+  };
+  /** Actors that main's own code sends to (or asks) at minEdgeRate or more. */
+  const drivenByMain = new Set<number>();
   // Components of the traffic graph: the messages within a thread tie a group together as much
   // as those across threads (a group split over two threads is one group).
   for (const e of input.edges) {
     const fromThread = where(e.from, e.fromThread);
     const toThread = where(e.to, e.toThread);
-    if (e.rate < tuning.minEdgeRate || e.from === e.to || !workers.has(fromThread) || !workers.has(toThread)) continue;
+    if (e.rate < tuning.minEdgeRate || e.from === e.to || !places.has(fromThread) || !places.has(toThread)) continue;
     if (input.held !== undefined && (input.held.has(e.from) || input.held.has(e.to))) continue;
+    if (e.from === MAIN_CODE) {
+      // Main's code ties each actor it drives to main, not to one another (each group is weighed alone).
+      if (!parent.has(e.to)) parent.set(e.to, e.to);
+      threadOf.set(e.to, toThread);
+      drivenByMain.add(e.to);
+      continue;
+    }
     for (const [k, t] of [[e.from, fromThread], [e.to, toThread]] as const) {
       if (!parent.has(k)) parent.set(k, k);
       threadOf.set(k, t);
@@ -169,6 +227,11 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
       if (a === undefined) pinned.set(t, (pinned.get(t) ?? 0) + 1);
       else work.set(t, (work.get(t) ?? 0) + a.cpu);
     }
+    if (members.some((k) => drivenByMain.has(k))) {
+      // Main's code: one more member, one that cannot move.
+      counts.set(0, (counts.get(0) ?? 0) + 1);
+      pinned.set(0, (pinned.get(0) ?? 0) + 1);
+    }
     if (counts.size < 2) continue;
     let target = -1;
     const better = (t: number): boolean => {
@@ -180,23 +243,85 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
       }
       return (input.busy.get(t) ?? 0) < (input.busy.get(target) ?? 0);
     };
-    for (const t of counts.keys()) if (better(t)) target = t;
+    // Main is a place to gather only for a group tied to it.
+    for (const t of counts.keys()) if ((t !== 0 || pinned.has(0)) && better(t)) target = t;
     const coming: ActorSample[] = [];
     for (const k of members) {
       const a = input.actors.get(k);
       if (a === undefined || a.thread === target || moved.has(k) || !settled(k) || !belongs(k)) continue;
       coming.push(a);
     }
+    if (target === 0) {
+      // Whole (every member not on main yet comes; none is pinned elsewhere), and only if its
+      // handlers cost less than the messages the move keeps off the rings.
+      const away = members.filter((k) => threadOf.get(k) !== 0).length;
+      if (pinned.size > 1 || coming.length < away) continue;
+      let cpu = 0;
+      let rate = 0;
+      for (const a of coming) {
+        cpu += steadyOf(a.key)?.cpu ?? Infinity;
+        rate += withMain(a.key);
+      }
+      if (cpu >= MAIN_ADMIT * cost * rate) continue;
+    }
     // Onto a thread with no time to spare, an actor is worth its CPU there only where its
     // messages with the actors there (across threads now, within one after) cost more than that
     // CPU; and the group comes whole or not at all. Part of it gathered is the worst of both: the
     // full thread takes on the CPU of those that came and still pays for the messages of those
     // that could not, and these (starved beside a full thread) seldom measure worth their move.
-    if ((input.busy.get(target) ?? 0) > tuning.busyHigh && coming.some((a) => a.cpu >= cost * withThread(a.key, target))) continue;
+    if (target !== 0 && (input.busy.get(target) ?? 0) > tuning.busyHigh && coming.some((a) => a.cpu >= cost * withThread(a.key, target))) continue;
     for (const a of coming) {
       moves.push({ key: a.key, from: a.thread, to: target, why: 'traffic', group: members });
       moved.add(a.key);
       if (moves.length >= tuning.maxMoves) return moves;
+    }
+  }
+
+  // ---- main: while main is busy and the groups there cost it more than MAIN_EVICT cross-thread
+  // messages for each message they handle, the heaviest per message goes to the least busy
+  // worker, whole. Weighed all together: each actor's CPU is a sample (thread-runtime.ts
+  // timeRuns: a timed run stands for the dozens of short runs since the last, whoever ran them),
+  // true in sum but off by a few times for one of a thread's many light actors, and by far more
+  // where the machine's other tenants stall a timed run. A main thread with time to spare keeps
+  // them: they delay nothing of its own. -------------------------------------------------------
+  if (input.main === true && input.threads.length > 0 && (input.busy.get(0) ?? 0) >= tuning.busyHigh) {
+    const groups = new Map<number, ActorSample[]>();
+    for (const a of input.actors.values()) {
+      if (a.thread !== 0 || moved.has(a.key) || steadyOf(a.key) === undefined) continue;
+      const root = parent.has(a.key) ? find(a.key) : a.key;
+      const list = groups.get(root);
+      if (list === undefined) groups.set(root, [a]);
+      else list.push(a);
+    }
+    let cpu = 0;
+    let rate = 0;
+    const weighed: { group: ActorSample[]; cpu: number; rate: number }[] = [];
+    for (const group of groups.values()) {
+      const w = { group, cpu: 0, rate: 0 };
+      for (const a of group) {
+        const s = steadyOf(a.key)!;
+        w.cpu += s.cpu;
+        w.rate += s.rate;
+      }
+      cpu += w.cpu;
+      rate += w.rate;
+      if (group.every((a) => settled(a.key))) weighed.push(w);
+    }
+    const bound = (r: number): number => MAIN_EVICT * cost * r;
+    if (cpu > bound(rate)) {
+      let coolest = input.threads[0]!;
+      for (const t of input.threads) if ((input.busy.get(t) ?? 0) < (input.busy.get(coolest) ?? 0)) coolest = t;
+      weighed.sort((x, y) => y.cpu * Math.max(1, x.rate) - x.cpu * Math.max(1, y.rate));
+      for (const w of weighed) {
+        if (cpu <= bound(rate)) break;
+        cpu -= w.cpu;
+        rate -= w.rate;
+        for (const a of w.group) {
+          moves.push({ key: a.key, from: 0, to: coolest, why: 'load' });
+          moved.add(a.key);
+          if (moves.length >= tuning.maxMoves) return moves;
+        }
+      }
     }
   }
 
@@ -205,8 +330,8 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
   for (const t of input.threads) load.set(t, input.busy.get(t) ?? 0);
   for (const m of moves) {
     const cpu = input.actors.get(m.key)!.cpu;
-    load.set(m.from, load.get(m.from)! - cpu);
-    load.set(m.to, load.get(m.to)! + cpu);
+    if (load.has(m.from)) load.set(m.from, load.get(m.from)! - cpu);
+    if (load.has(m.to)) load.set(m.to, load.get(m.to)! + cpu);
   }
   const byThread = new Map<number, ActorSample[]>();
   for (const a of input.actors.values()) {

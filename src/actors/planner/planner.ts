@@ -2,7 +2,8 @@
 // to whom across threads, how much CPU each actor's runs took; node/traffic-sample.ts), reads
 // each thread's busy time from shared memory, decides (plan.ts) and moves actors
 // (node/moves.ts). Off unless the system is created with `planner`; then the workers sample,
-// and nothing else changes for actors that never need to move.
+// and nothing else changes for actors that never need to move. With `main` (the default), the
+// main thread samples too, and groups its own code keeps busy may come to it (plan.ts).
 
 import { ActorPinnedError } from '../../errors.js';
 import type { ControlBlock } from '../../runtime/control-block.js';
@@ -18,16 +19,20 @@ import { trace, tracing } from '../debug-log.js';
 export interface PlannerOptions extends PlanTuning {
   /** How often it samples and decides. */
   readonly intervalMs: number;
+  /** Actors may come to the main thread (plan.ts). */
+  readonly main: boolean;
 }
 
-/** The cost model's constants (plan.ts), with the interval and cooldown the system options give. */
-export function plannerOptions(intervalMs: number, cooldownMs: number): PlannerOptions {
-  return { intervalMs, cooldownMs, crossCostUs: 1, minEdgeRate: 200, busyHigh: 0.8, busyLow: 0.5, maxMoves: 10_000 };
+/** The cost model's constants (plan.ts), with the interval, cooldown and use of main the system options give. */
+export function plannerOptions(intervalMs: number, cooldownMs: number, main: boolean): PlannerOptions {
+  return { intervalMs, cooldownMs, main, crossCostUs: 1, minEdgeRate: 200, busyHigh: 0.8, busyLow: 0.5, maxMoves: 10_000 };
 }
 
 /** What the planner needs of the main thread's host. */
 export interface PlannerHost extends NodeCore {
   readonly workers: number;
+  /** Main's own samples (node/traffic-sample.ts). */
+  readonly sampler: { report(): TrafficReport; stop(): void };
   isLive(thread: number): boolean;
   move(ref: ActorRefImpl, to: number): Promise<void>;
 }
@@ -51,6 +56,11 @@ export class Planner {
   #closed = false;
   /** Busy milliseconds and wall time at the last round, per thread. */
   readonly #busyAt = new Map<number, number>();
+  /**
+   * Main's event loop use at the last round: all of main's work, its own code's with its
+   * actors' (its turns alone would count only the latter).
+   */
+  #mainAt = performance.eventLoopUtilization();
   #lastAt = 0;
   #moved = false;
   /** Gatherings on trial (plan.ts judge). */
@@ -72,6 +82,7 @@ export class Planner {
 
   start(): void {
     this.#lastAt = performance.now();
+    this.#mainAt = performance.eventLoopUtilization();
     for (let t = 1; t <= this.#host.workers; t++) this.#busyAt.set(t, this.#ctl.stats(t)[STAT_BUSY_NS]!);
     this.#schedule();
   }
@@ -82,6 +93,7 @@ export class Planner {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     for (let t = 1; t <= this.#host.workers; t++) if (this.#host.isLive(t)) this.#host.control(t, ['plan-off']);
+    if (this.#options.main) this.#host.sampler.stop();
   }
 
   /** Resolves once no round is under way (after close(), none starts). */
@@ -107,7 +119,8 @@ export class Planner {
     const threads: number[] = [];
     // Sampled on every live worker; actors move only to those a liveness byte can name.
     for (let t = 1; t <= host.workers; t++) if (host.isLive(t)) threads.push(t);
-    const reports = await Promise.all(threads.map((t) => this.#ask(t)));
+    const sampled = this.#options.main ? [0, ...threads] : threads;
+    const reports = await Promise.all(sampled.map((t) => (t === 0 ? host.sampler.report() : this.#ask(t))));
     if (this.#closed) return;
     const now = performance.now();
     const seconds = Math.max(1e-3, (now - this.#lastAt) / 1000);
@@ -118,6 +131,11 @@ export class Planner {
       busy.set(t, Math.min(1, (ms - (this.#busyAt.get(t) ?? ms)) / 1000 / seconds));
       this.#busyAt.set(t, ms);
     }
+    if (this.#options.main) {
+      const elu = performance.eventLoopUtilization();
+      busy.set(0, performance.eventLoopUtilization(elu, this.#mainAt).utilization);
+      this.#mainAt = elu;
+    }
     const actors = new Map<number, ActorSample>();
     const edges: EdgeSample[] = [];
     // A child's messages are its tree's: a tree moves as one, under its root (traffic-sample.ts).
@@ -125,7 +143,7 @@ export class Planner {
     for (const report of reports) if (report !== null) for (const [child, root] of report[2]) rootOf.set(child, root);
     reports.forEach((report, i) => {
       if (report === null) return;
-      const thread = threads[i]!;
+      const thread = sampled[i]!;
       const [sampledEdges, sampledActors] = report;
       for (const [key, cpuMs, rate] of sampledActors) actors.set(key, { key, thread, cpu: cpuMs / 1000 / seconds, rate });
       for (const [to, from, fromThread, count, every] of sampledEdges) {
@@ -156,7 +174,7 @@ export class Planner {
       return false;
     });
     for (const [key, until] of this.#held) if (until < wall) this.#held.delete(key);
-    const decided = back.length > 0 ? [] : plan({ now: wall, threads: threads.filter((t) => t <= MAX_LOCATED_SLOT), busy, actors, edges, lastMoved: this.#lastMoved, held: new Set(this.#held.keys()) }, this.#options);
+    const decided = back.length > 0 ? [] : plan({ now: wall, threads: threads.filter((t) => t <= MAX_LOCATED_SLOT), busy, actors, edges, lastMoved: this.#lastMoved, held: new Set(this.#held.keys()), main: this.#options.main, steady: this.#options.main ? this.#rates.means(actors) : undefined }, this.#options);
     // A gathering waits until what its members handle is known over a few rounds: its trial
     // compares with that. The round's load moves counted on it, so they wait with it.
     // And until each has run on its thread for WARM_MS (steady-rates.ts).

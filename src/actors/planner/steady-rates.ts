@@ -18,6 +18,8 @@ const FORGET_AFTER = 5;
 interface Seen {
   thread: number;
   rates: number[];
+  /** The CPU it used in the same rounds. */
+  cpus: number[];
   /** The round it was last reported in. */
   round: number;
   /** The round it was first reported in on this thread. */
@@ -33,11 +35,15 @@ export class SteadyRates {
     const round = ++this.#round;
     for (const a of actors.values()) {
       let seen = this.#seen.get(a.key);
-      if (seen === undefined || seen.thread !== a.thread) this.#seen.set(a.key, (seen = { thread: a.thread, rates: [], round, since: round }));
+      if (seen === undefined || seen.thread !== a.thread) this.#seen.set(a.key, (seen = { thread: a.thread, rates: [], cpus: [], round, since: round }));
       seen.round = round;
       if (a.rate < 0) continue;
       seen.rates.push(a.rate);
-      if (seen.rates.length > ROUNDS) seen.rates.shift();
+      seen.cpus.push(a.cpu);
+      if (seen.rates.length > ROUNDS) {
+        seen.rates.shift();
+        seen.cpus.shift();
+      }
     }
     for (const [key, seen] of this.#seen) if (round - seen.round >= FORGET_AFTER) this.#seen.delete(key);
   }
@@ -60,6 +66,22 @@ export class SteadyRates {
       const seen = this.#seen.get(a.key);
       const known = seen !== undefined && seen.thread === a.thread && seen.rates.length >= MIN_ROUNDS;
       out.set(a.key, { ...a, rate: known ? seen.rates.reduce((x, y) => x + y, 0) / seen.rates.length : -1 });
+    }
+    return out;
+  }
+
+  /**
+   * Each actor's CPU and rate as means over its last rounds on the thread it is on, for those
+   * measured over MIN_ROUNDS there: the main thread's tests read these (plan.ts), one round's
+   * CPU of a light actor being a few times off either way, or none at all in a round it was not
+   * timed.
+   */
+  means(actors: ReadonlyMap<number, ActorSample>): Map<number, { cpu: number; rate: number }> {
+    const out = new Map<number, { cpu: number; rate: number }>();
+    const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / xs.length;
+    for (const a of actors.values()) {
+      const seen = this.#seen.get(a.key);
+      if (seen !== undefined && seen.thread === a.thread && seen.rates.length >= MIN_ROUNDS) out.set(a.key, { cpu: mean(seen.cpus), rate: mean(seen.rates) });
     }
     return out;
   }
