@@ -296,6 +296,11 @@ describe('the planner and the main thread (V3)', () => {
     // 2 heavier (9%): the two together would cost more than they save; neither comes.
     const heavier = [actors[0]!, { ...actors[1]!, cpu: 0.09 }];
     expect(plan(onMain(heavier, edges, { 0: 0.5, 1: 0.5, 2: 0.5 }), TUNING).filter((m) => m.to === 0)).toEqual([]);
+    // Heavy for what it handles (2 us a message over its last rounds), though light for the
+    // burst main's code sent it this round: it stays.
+    const burst = [fromMain(3, 2, 100_000)];
+    expect(plan(onMain([{ key: 3, thread: 2, cpu: 0.02, rate: 100_000 }], burst, { 0: 0.5, 1: 0.5, 2: 0.5 }), TUNING).map((m) => m.key)).toEqual([3]);
+    expect(plan(onMain([{ key: 3, thread: 2, cpu: 0.02, rate: 10_000 }], burst, { 0: 0.5, 1: 0.5, 2: 0.5 }), TUNING)).toEqual([]);
     // 2 just moved: it cannot come yet, and 1 does not come alone.
     expect(plan(onMain(actors, edges, { 0: 0.5, 1: 0.5, 2: 0.5 }, new Map([[2, 9_000]])), TUNING)).toEqual([]);
   });

@@ -256,13 +256,19 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
       // handlers cost less than the messages the move keeps off the rings.
       const away = members.filter((k) => threadOf.get(k) !== 0).length;
       if (pinned.size > 1 || coming.length < away) continue;
+      // Its traffic with main is this round's sample; its CPU and what it handled, means over
+      // the same rounds (one that caught it idle weighs on both alike): a CPU-heavy actor seen
+      // idle in a round, sent a burst by main, stays away by the second test.
       let cpu = 0;
       let rate = 0;
+      let handled = 0;
       for (const a of coming) {
-        cpu += steadyOf(a.key)?.cpu ?? Infinity;
+        const steady = steadyOf(a.key);
+        cpu += steady?.cpu ?? Infinity;
+        handled += steady?.rate ?? 0;
         rate += withMain(a.key);
       }
-      if (cpu >= MAIN_ADMIT * cost * rate) continue;
+      if (cpu >= MAIN_ADMIT * cost * Math.min(rate, handled)) continue;
     }
     // Onto a thread with no time to spare, an actor is worth its CPU there only where its
     // messages with the actors there (across threads now, within one after) cost more than that
