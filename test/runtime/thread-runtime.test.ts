@@ -185,6 +185,28 @@ describe('ThreadRuntime turn loop', () => {
     expect(ms).toBeCloseTo(10, 6);
   });
 
+  it('times every long run though short ones come between them: the stride follows the thread, not the last run', async () => {
+    const { rts } = runtimes(1);
+    const rt = rts[0]!;
+    const ms = new Map<number, number>();
+    let clock = 0;
+    rt.timeRuns((key, t) => void ms.set(key, (ms.get(key) ?? 0) + t), () => clock);
+    // Long runs of actor 2 (0.2 ms each, 40 ms in all), each followed by an instant one of actor 1
+    // (a flush, an idle actor's turn). Set by the last run alone, the stride after each instant
+    // run was about 64: the next long run timed stood for 64 of them, or none was, at random.
+    const done = new Promise<void>((resolve) => {
+      for (let i = 0; i < 200; i++) {
+        rt.schedule({ key: 2, run: () => void (clock += 0.2) });
+        rt.schedule({ key: 1, run: () => undefined });
+      }
+      rt.schedule({ run: resolve });
+    });
+    await done;
+    rt.timeRuns(null);
+    expect(ms.get(2)).toBeCloseTo(40, 6);
+    expect(ms.get(1) ?? 0).toBe(0);
+  });
+
   it('puts work that reschedules itself behind the work already waiting', async () => {
     const { rts } = runtimes(1);
     const rt = rts[0]!;
