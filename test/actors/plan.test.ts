@@ -335,6 +335,7 @@ describe('the planner and the main thread (V3)', () => {
     const alone = [
       { key: 5, thread: 0, cpu: 0.3, rate: 10 },
       { key: 6, thread: 0, cpu: 0, rate: 0 },
+      { key: 7, thread: 0, cpu: 0.002, rate: 0 }, // a trace of CPU, nothing handled: it costs main nothing
     ];
     expect(plan(onMain(alone, [], { 0: 0.9, 1: 0.6, 2: 0.2 }), TUNING).map((m) => [m.key, m.to])).toEqual([[5, 2]]);
     // Nothing is spread to main for load, however idle it is.

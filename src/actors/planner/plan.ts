@@ -103,6 +103,8 @@ const UNKNOWN_CPU = 0.05;
  * 0.5-0.9 us against 0.28 us.
  */
 const MAIN_ADMIT = 1;
+/** A group on main under this share of a core never leaves it for load. */
+const IDLE_CPU = 0.01;
 const MAIN_EVICT = 2;
 
 export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
@@ -311,7 +313,8 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
       }
       cpu += w.cpu;
       rate += w.rate;
-      if (group.every((a) => settled(a.key))) weighed.push(w);
+      // One that uses next to no CPU costs main nothing, however little it handles.
+      if (w.cpu >= IDLE_CPU && group.every((a) => settled(a.key))) weighed.push(w);
     }
     const bound = (r: number): number => MAIN_EVICT * cost * r;
     if (cpu > bound(rate)) {
