@@ -23,6 +23,8 @@ describe('bad input', () => {
     await expect(createSystem({ boundedMailboxes: 1000 })).rejects.toThrow(/options\.boundedMailboxes/);
     await expect(createSystem({ dedicatedThreads: -1 })).rejects.toThrow(/options\.dedicatedThreads/);
     await expect(createSystem({ spareThread: 'yes' as never })).rejects.toThrow(/options\.spareThread/);
+    await expect(createSystem({ planner: { main: 'yes' as never } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/options\.planner\.main/) });
+    await expect(createSystem({ planner: { onMain: true } as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringMatching(/options\.planner/) });
     const system = await systems.start({ threads: 1 });
     const recorder = system.spawn(Recorder, undefined, { placement: { thread: 1 } });
     const bad: [() => unknown, RegExp][] = [

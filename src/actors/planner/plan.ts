@@ -16,7 +16,7 @@
 // threads (MAIN_ADMIT): the program spends less, and main takes on no more than it and the
 // worker spent on those messages. While main is busy, a group there whose handlers come to cost
 // more than MAIN_EVICT cross-thread messages for each message it handles goes back to the least
-// busy worker. Nothing spreads to main for load.
+// busy worker (one under IDLE_CPU stays). Nothing spreads to main for load.
 
 import { MAIN_CODE } from '../node/traffic-sample.js';
 
@@ -103,9 +103,9 @@ const UNKNOWN_CPU = 0.05;
  * 0.5-0.9 us against 0.28 us.
  */
 const MAIN_ADMIT = 1;
-/** A group on main under this share of a core never leaves it for load. */
-const IDLE_CPU = 0.01;
 const MAIN_EVICT = 2;
+/** A group on main under this share of a core never leaves it for load: it costs main nothing. */
+const IDLE_CPU = 0.01;
 
 export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
   const moves: PlannedMove[] = [];
