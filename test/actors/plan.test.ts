@@ -312,6 +312,24 @@ describe('the planner and the main thread (V3)', () => {
     expect(plan(onMain(actors, edges, { 0: 0.5, 1: 0.5, 2: 0.5 }), TUNING).map((m) => [m.key, m.to])).toEqual([[1, 0]]);
   });
 
+  it('V3: a group that main would not take, tied to it by a word now and then, still gathers on a worker', () => {
+    // Savina's big: a group of chatty actors split over the workers; main's code starts each run
+    // and an actor placed on main hears from each when it ends. Sampled, those few messages read
+    // as edges like any other, which makes main the group's anchor; main refuses the group (its
+    // handlers cost far more than its messages with main), and it gathered nowhere.
+    const { actors, edges } = ring(6, (i) => (i % 2) + 1);
+    const withMainTies = [...edges, fromMain(1, 1, 320), fromMain(2, 2, 320), { from: 3, fromThread: 1, to: 9, toThread: 0, rate: 320 }];
+    const moves = plan(onMain(actors, withMainTies, { 0: 0.1, 1: 0.5, 2: 0.5 }), TUNING);
+    expect(moves).toHaveLength(3);
+    expect(moves.every((m) => m.why === 'traffic' && m.to !== 0)).toBe(true);
+    expect(new Set(moves.map((m) => m.to)).size).toBe(1);
+    // Gathered: the ties to main stay across threads, and nothing moves again.
+    const there = apply(actors, moves);
+    const t = moves[0]!.to;
+    const after = [fromMain(1, t, 320), fromMain(2, t, 320), { from: 3, fromThread: t, to: 9, toThread: 0, rate: 320 }];
+    expect(plan(onMain(there, after, { 0: 0.1, 1: 0.5, 2: 0.5 }, new Map(), 60_000), TUNING)).toEqual([]);
+  });
+
   it('V3: a group on main whose handlers came to cost twice its share of what it handles goes, whole, to the least busy worker; below that it stays', () => {
     const there = [
       { key: 1, thread: 0, cpu: 0.02, rate: 100_000 },

@@ -14,9 +14,10 @@
 // actors by a stricter test (`main`): a group that main's code or an actor placed on main keeps
 // busy comes to main only if its handlers cost less than its messages with main cost across
 // threads (MAIN_ADMIT): the program spends less, and main takes on no more than it and the
-// worker spent on those messages. While main is busy, a group there whose handlers come to cost
-// more than MAIN_EVICT cross-thread messages for each message it handles goes back to the least
-// busy worker (one under IDLE_CPU stays). Nothing spreads to main for load.
+// worker spent on those messages; one it will not take gathers on a worker as any other. While
+// main is busy, a group there whose handlers come to cost more than MAIN_EVICT cross-thread
+// messages for each message it handles goes back to the least busy worker (one under IDLE_CPU
+// stays). Nothing spreads to main for load.
 
 import { MAIN_CODE } from '../node/traffic-sample.js';
 
@@ -214,6 +215,29 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     if (a === undefined) return false;
     return a.cpu < GATHER_RATIO * cost * (traffic.get(k) ?? 0) || (a.rate < 0 && a.cpu < UNKNOWN_CPU);
   };
+  /**
+   * Main takes a group whole (every member not on main yet comes; none is pinned elsewhere), and
+   * only if its handlers cost less than the messages the move keeps off the rings. Its traffic
+   * with main is this round's sample; its CPU and what it handled, means over the same rounds
+   * (one that caught it idle weighs on both alike): a CPU-heavy actor seen idle in a round, sent
+   * a burst by main, stays away by the second test.
+   */
+  const mainTakes = (members: readonly number[], coming: readonly ActorSample[]): boolean => {
+    let pinnedElsewhere = false;
+    for (const k of members) if (!input.actors.has(k) && threadOf.get(k) !== 0) pinnedElsewhere = true;
+    const away = members.filter((k) => threadOf.get(k) !== 0).length;
+    if (pinnedElsewhere || coming.length < away) return false;
+    let cpu = 0;
+    let rate = 0;
+    let handled = 0;
+    for (const a of coming) {
+      const steady = steadyOf(a.key);
+      cpu += steady?.cpu ?? Infinity;
+      handled += steady?.rate ?? 0;
+      rate += withMain(a.key);
+    }
+    return cpu < MAIN_ADMIT * cost * Math.min(rate, handled);
+  };
   for (const members of components.values()) {
     // The thread to gather on: where the members that cannot move are, else where most of the
     // group's work is (the CPU of its members there: the least work moves, and an actor whose
@@ -235,42 +259,40 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
       pinned.set(0, (pinned.get(0) ?? 0) + 1);
     }
     if (counts.size < 2) continue;
-    let target = -1;
-    const better = (t: number): boolean => {
-      if (target < 0) return true;
-      for (const weigh of pinned.size > 0 ? [pinned, counts] : [work, counts]) {
-        const a = weigh.get(t) ?? 0;
-        const b = weigh.get(target) ?? 0;
-        if (a !== b) return a > b;
-      }
-      return (input.busy.get(t) ?? 0) < (input.busy.get(target) ?? 0);
+    /** The thread to gather on; main only if `onMain` (and then only for a group tied to it). */
+    const pick = (onMain: boolean): number => {
+      const anchored = [...pinned.keys()].some((t) => t !== 0 || onMain);
+      let target = -1;
+      const better = (t: number): boolean => {
+        if (target < 0) return true;
+        for (const weigh of anchored ? [pinned, counts] : [work, counts]) {
+          const a = weigh.get(t) ?? 0;
+          const b = weigh.get(target) ?? 0;
+          if (a !== b) return a > b;
+        }
+        return (input.busy.get(t) ?? 0) < (input.busy.get(target) ?? 0);
+      };
+      for (const t of counts.keys()) if ((t !== 0 || (onMain && pinned.has(0))) && better(t)) target = t;
+      return target;
     };
-    // Main is a place to gather only for a group tied to it.
-    for (const t of counts.keys()) if ((t !== 0 || pinned.has(0)) && better(t)) target = t;
-    const coming: ActorSample[] = [];
-    for (const k of members) {
-      const a = input.actors.get(k);
-      if (a === undefined || a.thread === target || moved.has(k) || !settled(k) || !belongs(k)) continue;
-      coming.push(a);
-    }
-    if (target === 0) {
-      // Whole (every member not on main yet comes; none is pinned elsewhere), and only if its
-      // handlers cost less than the messages the move keeps off the rings.
-      const away = members.filter((k) => threadOf.get(k) !== 0).length;
-      if (pinned.size > 1 || coming.length < away) continue;
-      // Its traffic with main is this round's sample; its CPU and what it handled, means over
-      // the same rounds (one that caught it idle weighs on both alike): a CPU-heavy actor seen
-      // idle in a round, sent a burst by main, stays away by the second test.
-      let cpu = 0;
-      let rate = 0;
-      let handled = 0;
-      for (const a of coming) {
-        const steady = steadyOf(a.key);
-        cpu += steady?.cpu ?? Infinity;
-        handled += steady?.rate ?? 0;
-        rate += withMain(a.key);
+    const comingTo = (target: number): ActorSample[] => {
+      const coming: ActorSample[] = [];
+      for (const k of members) {
+        const a = input.actors.get(k);
+        if (a === undefined || a.thread === target || moved.has(k) || !settled(k) || !belongs(k)) continue;
+        coming.push(a);
       }
-      if (cpu >= MAIN_ADMIT * cost * Math.min(rate, handled)) continue;
+      return coming;
+    };
+    let target = pick(true);
+    let coming = comingTo(target);
+    if (target === 0 && !mainTakes(members, coming)) {
+      // Main would not take it: it gathers on a worker as if main's ties were not there (they
+      // stay across threads; a group that talks mostly within itself, with a word to main now
+      // and then, is still a group).
+      target = pick(false);
+      if (target < 0) continue;
+      coming = comingTo(target);
     }
     // Onto a thread with no time to spare, an actor is worth its CPU there only where its
     // messages with the actors there (across threads now, within one after) cost more than that
