@@ -45,6 +45,18 @@ const HELD_MS = 60_000;
  * against the first rates (4.2M msg/s before, 6.3M after) ran at 0.84x of the split it replaced.
  */
 const WARM_MS = 1000;
+/**
+ * A planner with nothing to do rests. Sampling costs the threads it runs on: chameneos' tiny
+ * handlers, all on one thread where nothing would move them, got 5-10% less done with the
+ * threads sampling than with the same planner not sampling (interleaved runs, 12 of each). So
+ * once QUIET_MS (or a cooldown, if longer) has gone by with nothing decided, no gathering on
+ * trial and every actor measured and warm, it stops sampling for REST_ROUNDS rounds, then looks
+ * again: one round restarts the sampling, the next is read. Anything decided there, or an actor
+ * new to its thread, and it stays awake. A change of traffic waits REST_ROUNDS + 1 intervals at
+ * most to be seen.
+ */
+const QUIET_MS = 2000;
+const REST_ROUNDS = 6;
 
 export class Planner {
   readonly #host: PlannerHost;
@@ -62,7 +74,12 @@ export class Planner {
    */
   #mainAt = performance.eventLoopUtilization();
   #lastAt = 0;
-  #moved = false;
+  /** The next round's samples describe what was before (a move, or a rest): it decides nothing. */
+  #stale = false;
+  /** Since when the rounds decided nothing (null: the last one did). */
+  #quietSince: number | null = null;
+  /** Rounds left to rest (0: awake). */
+  #resting = 0;
   /** Gatherings on trial (plan.ts judge). */
   #trials: Trial[] = [];
   /** Actors whose gathering was undone, until when they tie no group together. */
@@ -115,6 +132,7 @@ export class Planner {
   }
 
   async #round(): Promise<void> {
+    if (this.#resting > 0 && --this.#resting > 0) return;
     const host = this.#host;
     const threads: number[] = [];
     // Sampled on every live worker; actors move only to those a liveness byte can name.
@@ -150,9 +168,10 @@ export class Planner {
         edges.push({ from: rootOf.get(from) ?? from, fromThread, to: rootOf.get(to) ?? to, toThread: thread, rate: (count * every) / seconds });
       }
     });
-    // What was sampled while actors moved describes where they were: the round after one that moved decides nothing.
-    if (this.#moved) {
-      this.#moved = false;
+    // What was sampled while actors moved describes where they were: the round after one that
+    // moved decides nothing; nor does the one that restarts the sampling after a rest.
+    if (this.#stale) {
+      this.#stale = false;
       return;
     }
     this.#rates.add(actors);
@@ -181,10 +200,11 @@ export class Planner {
     const ready = (m: PlannedMove): boolean => m.why !== 'traffic' || (m.group ?? [m.key]).every((k) => !actors.has(k) || (this.#rates.known(k) && this.#rates.age(k) >= this.#warmRounds));
     const planned = decided.every(ready) ? decided : decided.filter((m) => m.why === 'traffic' && ready(m));
     const moves = [...back, ...planned];
+    this.#restIfQuiet(decided.length + back.length === 0, actors, wall, threads);
     if (moves.length === 0) return;
     const trial = trialOf(planned, steady, wall);
     if (trial !== null) this.#trials.push(trial);
-    this.#moved = true;
+    this.#stale = true;
     if (tracing) for (const m of moves) trace(`planner: move ${m.key} ${m.from}->${m.to} (${m.why}, cpu ${(actors.get(m.key)?.cpu ?? 0).toFixed(3)}, busy ${[...busy].map(([t, b]) => `${t}:${b.toFixed(2)}`).join(' ')})`);
     const at = Date.now();
     await Promise.all(
@@ -198,6 +218,23 @@ export class Planner {
     );
     // Forget what moved long ago: an actor's entry matters only during its cooldown.
     for (const [key, t] of this.#lastMoved) if (at - t > this.#options.cooldownMs * 2) this.#lastMoved.delete(key);
+  }
+
+  /** Rests (QUIET_MS) once rounds that decided nothing have gone on long enough. */
+  #restIfQuiet(nothing: boolean, actors: ReadonlyMap<number, ActorSample>, wall: number, threads: readonly number[]): void {
+    const rates = this.#rates;
+    const settled = nothing && this.#trials.length === 0 && [...actors.keys()].every((k) => rates.known(k) && rates.age(k) >= this.#warmRounds);
+    if (!settled) {
+      this.#quietSince = null;
+      return;
+    }
+    this.#quietSince ??= wall;
+    if (wall - this.#quietSince < Math.max(QUIET_MS, this.#options.cooldownMs)) return;
+    if (tracing) trace(`planner: rests ${REST_ROUNDS} rounds`);
+    for (const t of threads) this.#host.control(t, ['plan-off']);
+    if (this.#options.main) this.#host.sampler.stop();
+    this.#resting = REST_ROUNDS;
+    this.#stale = true;
   }
 
   /** A worker's samples since the last round; null if it did not answer (it died). */
