@@ -260,7 +260,11 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
 
   /** Where the actor behind `ref` lives now: it may have moved (moves.ts); the ref learns it. One load. */
   locate(ref: ActorRefImpl): number {
-    const at = locationIn(this.#byteOf(ref.key));
+    return this.#learn(ref, locationIn(this.#byteOf(ref.key)));
+  }
+
+  /** The ref learns that its actor is on thread `at` (if at >= 0); returns where it is. */
+  #learn(ref: ActorRefImpl, at: number): number {
     if (at >= 0 && at !== ref.thread) {
       ref.thread = at;
       ref.cell = undefined;
@@ -547,7 +551,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     if (ref.thread !== this.self) {
       // Its host marks an actor gone as it begins to stop: the same answer as on its own thread.
       // One load, one compare while the actor is live where it started (nearly always).
-      if (this.#byteOf(ref.key) !== 0 && !this.#follow(ref)) return false;
+      const byte = this.#byteOf(ref.key);
+      if (byte !== 0 && !this.#follow(ref, byte)) return false;
       if (this.#dead[ref.thread] === 1) throw new ActorStoppedError(`actor ${ref.id} was on thread ${ref.thread}, which died`);
       const stalled = this.runtime.isBacklogged(ref.thread) ? this.runtime.stalledFor(ref.thread) : 0;
       if (stalled > 0) {
@@ -559,10 +564,15 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     return true;
   }
 
-  /** admit()'s rarer half: the actor is gone (throws) or moved (the ref learns where; false if here). */
-  #follow(ref: ActorRefImpl): boolean {
-    if (locationIn(this.#byteOf(ref.key)) === -2) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
-    return this.locate(ref) !== this.self; // it moved (moves.ts)
+  /**
+   * admit()'s rarer half, from the liveness byte it loaded: the actor is gone (throws) or moved
+   * (the ref learns where; false if here). Every tell to an actor that ever moved comes here, so
+   * it reads that one load again rather than the table three times.
+   */
+  #follow(ref: ActorRefImpl, byte: number): boolean {
+    const at = locationIn(byte);
+    if (at === -2) throw new ActorStoppedError(`actor ${ref.id} is stopped`);
+    return this.#learn(ref, at) !== this.self; // it moved (moves.ts)
   }
 
   /** `receipt`: a correlation id for the receiving thread to confirm the message with (send with a messageId). */
