@@ -1,7 +1,8 @@
 // The planner's decision alone (src/actors/planner/plan.ts): no threads, rounds played by hand.
 
 import { describe, expect, it } from 'vitest';
-import { judge, plan, trialOf, type ActorSample, type EdgeSample, type PlanInput, type PlannedMove } from '../../src/actors/planner/plan.js';
+import { plan, type ActorSample, type EdgeSample, type PlanInput, type PlannedMove } from '../../src/actors/planner/plan.js';
+import { judge, trialOf } from '../../src/actors/planner/trial.js';
 import { SteadyRates } from '../../src/actors/planner/steady-rates.js';
 import { MAIN_CODE } from '../../src/actors/node/traffic-sample.js';
 

@@ -12,7 +12,8 @@ import { MAX_LOCATED_SLOT } from '../../runtime/liveness.js';
 import type { ActorRefImpl } from '../actor-ref.js';
 import type { NodeCore } from '../node/node-core.js';
 import type { TrafficReport } from '../node/traffic-sample.js';
-import { judge, plan, trialOf, type ActorSample, type EdgeSample, type PlanTuning, type PlannedMove, type Trial } from './plan.js';
+import { plan, type ActorSample, type EdgeSample, type PlanTuning, type PlannedMove } from './plan.js';
+import { judge, trialOf, type Trial } from './trial.js';
 import { SteadyRates } from './steady-rates.js';
 import { trace, tracing } from '../debug-log.js';
 
@@ -80,7 +81,7 @@ export class Planner {
   #quietSince: number | null = null;
   /** Rounds left to rest (0: awake). */
   #resting = 0;
-  /** Gatherings on trial (plan.ts judge). */
+  /** Gatherings on trial (trial.ts judge). */
   #trials: Trial[] = [];
   /** Actors whose gathering was undone, until when they tie no group together. */
   readonly #held = new Map<number, number>();

@@ -1,5 +1,5 @@
 // What each actor handled over its last few rounds on one thread, for the planner's trials
-// (plan.ts judge): one round's rate says little (a run of the workload that began or ended in
+// (trial.ts judge): one round's rate says little (a run of the workload that began or ended in
 // it, a collection, the machine's other tenants), and a gathering judged by one round before and
 // one after was kept or undone by chance. A gathering waits until its members were measured over
 // MIN_ROUNDS; the trial compares their mean rate before with their mean after. And it waits
