@@ -67,6 +67,7 @@ import { joinClusterEntities, type ClusterEntitiesBoot } from '../entity/cluster
 import type { ShardMap } from '../entity/shard-map.js';
 import type { EntityAddress, EntityRefImpl } from '../entity/entity-ref.js';
 import type { SendToEntity } from '../entity/entity-host.js';
+import { entitySender } from './entity-send.js';
 import type { AnyDefinition, AskOptions, DeadLetterReason, MessageOptions, ResourceLimits, SendOptions, SendResult, SpawnOptions } from '../types.js';
 import { KEY_SPAN, WIRE_ENTITY, WIRE_MESSAGE_ID, WIRE_RECEIPT, WIRE_TRACE, spawnerOf, type ControlRecord, type SpawnRecord } from './wire.js';
 
@@ -355,48 +356,8 @@ export class ActorNode implements MoveHost, StopHost, OutcomeHost, InboundHost, 
     return this.entities.entityRef(address);
   }
 
-  /** A message from an entity's outbox to its target's thread: settled once the target has stored it, or dropped it as taken (outbox.ts). */
-  readonly sendToEntity: SendToEntity = (address, type, payload, trace, source, settle) => {
-    if (this.entities.elsewhere(address)) {
-      // Another node owns its shard: main carries it there.
-      try {
-        this.crossNode.entity(address, 'send', type, payload, trace === undefined ? undefined : { trace }, source)!.then(
-          (result) => settle(null, (result as SendResult).duplicate),
-          (error: Error) => settle(error, false),
-        );
-      } catch (error) {
-        settle(error as Error, false);
-      }
-      return;
-    }
-    const thread = this.entities.entityRef(address).thread;
-    if (thread === this.self) {
-      this.runtime.counters[STAT_ACCEPTED]!++;
-      this.entities.arrive(address, { kind: EnvelopeKind.Tell, type, payload, senderThread: this.self, senderKey: 0, corr: 0, priority: 0, custody: 0, trace, messageId: undefined, source }, settle);
-      return;
-    }
-    if (this.#dead[thread] === 1) {
-      settle(new ActorStoppedError(`thread ${thread} died: the message stays in the outbox for the next start`), false);
-      return;
-    }
-    const { corr, promise } = this.asks.open(this.askTimeoutMs, () => `outbox ${type} to ${address[1]}/${address[2]}`, thread);
-    promise.then(
-      (duplicate) => settle(null, duplicate === true),
-      (error: Error) => settle(error, false),
-    );
-    let wrapped: unknown = [address, payload, source];
-    let priority = WIRE_ENTITY | WIRE_RECEIPT;
-    if (trace !== undefined) {
-      wrapped = [trace, wrapped];
-      priority |= WIRE_TRACE;
-    }
-    try {
-      this.records.tell(thread, 0, 0, priority, corr, wrapped, type);
-      this.runtime.counters[STAT_ACCEPTED]!++;
-    } catch (error) {
-      this.asks.reject(corr, error as Error);
-    }
-  };
+  /** A message from an entity's outbox to its target's thread (entity-send.ts). */
+  readonly sendToEntity: SendToEntity = entitySender(this);
 
   /** A fresh actor key of this thread (an entity's activation takes one). */
   newKey(): number {
