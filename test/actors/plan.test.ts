@@ -331,6 +331,22 @@ describe('the planner and the main thread (V3)', () => {
     expect(plan(onMain(there, after, { 0: 0.1, 1: 0.5, 2: 0.5 }, new Map(), 60_000), TUNING)).toEqual([]);
   });
 
+  it('V3: when main will not take the rest of a group, what main already took stays there', () => {
+    // 1 came to main (light, driven by main's code); 2 on thread 1, heavy for what it handles,
+    // talks with it. Main will not take 2; nor does 1 leave for 2's thread, where it would be
+    // pulled from a place main admitted it to, and from where main's test would bring it back.
+    const actors = [
+      { key: 1, thread: 0, cpu: 0.01, rate: 100_000 },
+      { key: 2, thread: 1, cpu: 0.5, rate: 20_000 },
+    ];
+    const edges = [fromMain(1, 0, 100_000), { from: 1, fromThread: 0, to: 2, toThread: 1, rate: 20_000 }];
+    expect(plan(onMain(actors, edges, { 0: 0.5, 1: 0.6, 2: 0.2 }), TUNING)).toEqual([]);
+    // A member away in its cooldown: the group waits for it, and nothing gathers on a worker meanwhile.
+    const light = [{ key: 1, thread: 1, cpu: 0.01, rate: 100_000 }, { key: 2, thread: 2, cpu: 0.01, rate: 20_000 }];
+    const split = [fromMain(1, 1, 100_000), { from: 1, fromThread: 1, to: 2, toThread: 2, rate: 20_000 }];
+    expect(plan(onMain(light, split, { 0: 0.5, 1: 0.5, 2: 0.5 }, new Map([[2, 9_000]])), TUNING)).toEqual([]);
+  });
+
   it('V3: a group on main whose handlers came to cost twice its share of what it handles goes, whole, to the least busy worker; below that it stays', () => {
     const there = [
       { key: 1, thread: 0, cpu: 0.02, rate: 100_000 },

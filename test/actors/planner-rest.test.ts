@@ -14,6 +14,12 @@ type Event = string;
 /** Two workers, each with one actor that handles 1,000 messages a second and talks to no one, unless `report` says otherwise. */
 function fakeHost(report: (thread: number) => TrafficReport) {
   const events: Event[] = [];
+  /** When each event happened (performance.now()). */
+  const times: number[] = [];
+  const log = (e: Event): void => {
+    events.push(e);
+    times.push(performance.now());
+  };
   const pending = new Map<number, (value: unknown) => void>();
   let corr = 0;
   const host = {
@@ -21,7 +27,7 @@ function fakeHost(report: (thread: number) => TrafficReport) {
     isLive: () => true,
     sampler: {
       report: () => report(0),
-      stop: () => events.push('main off'),
+      stop: () => log('main off'),
     },
     asks: {
       open: () => {
@@ -31,30 +37,32 @@ function fakeHost(report: (thread: number) => TrafficReport) {
     },
     control: (thread: number, record: ControlRecord) => {
       if (record[0] === 'plan-sample') {
-        events.push(`ask ${thread}`);
+        log(`ask ${thread}`);
         const id = record[1] as number;
         pending.get(id)!(report(thread));
         pending.delete(id);
-      } else if (record[0] === 'plan-off') events.push(`off ${thread}`);
+      } else if (record[0] === 'plan-off') log(`off ${thread}`);
     },
     refFor: (thread: number, key: number) => ({ thread, key }),
     move: (ref: { key: number }, to: number) => {
-      events.push(`move ${ref.key} -> ${to}`);
+      log(`move ${ref.key} -> ${to}`);
       return Promise.resolve();
     },
   } as unknown as PlannerHost;
   const stats = new Float64Array(64);
   const ctl = { stats: () => stats } as unknown as ControlBlock;
-  return { host, ctl, events };
+  return { host, ctl, events, times };
 }
 
 const alone = (thread: number): TrafficReport => (thread === 0 ? [[], [], []] : [[], [[10 + thread, 0.01, 1000]], []]);
 
-/** Resolves once `events` has an entry `what` past index `from` (the planner runs on its own timer). */
+/** Resolves with the index of the first entry `what` past index `from` (the planner runs on its own timer); fails after 15 s. */
 async function until(events: Event[], what: (e: Event) => boolean, from = 0): Promise<number> {
+  const deadline = performance.now() + 15_000;
   for (;;) {
     const at = events.findIndex((e, i) => i >= from && what(e));
     if (at >= 0) return at;
+    if (performance.now() > deadline) throw new Error(`not seen after 15 s; events: ${events.slice(from, from + 20).join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -67,28 +75,30 @@ afterEach(async () => {
 });
 
 describe('the planner rests (V3)', () => {
-  it('V3: with nothing to decide for a while, it stops the threads sampling, then looks again one round in seven; traffic that calls for a move wakes it', async () => {
+  it('V3: with nothing to decide for 2 s, it stops the threads sampling, then looks again three rounds in nine; traffic that calls for a move wakes it', async () => {
     let report = alone;
-    const { host, ctl, events } = fakeHost((t) => report(t));
+    const { host, ctl, events, times } = fakeHost((t) => report(t));
     planner = new Planner(host, ctl, plannerOptions(10, 100, true));
     planner.start();
-    // Every round asks both workers until it has been quiet for two seconds (its actors warm).
+    // Every round asks both workers until it has gone 2 s deciding nothing (its actors warm first).
     const off = await until(events, (e) => e === 'off 1');
     expect(events.slice(off, off + 3).sort()).toEqual(['main off', 'off 1', 'off 2']);
-    expect(events.slice(0, off).filter((e) => e.startsWith('ask')).length).toBeGreaterThan(150);
-    // Rests: the next asks come together (one round restarts the sampling, the next reads it),
-    // then it rests again, nothing having changed.
+    expect(times[off]! - times[0]!).toBeGreaterThanOrEqual(2000);
+    expect(events.slice(0, off).every((e) => e.startsWith('ask'))).toBe(true);
+    // Rests: the next asks come in three rounds in a row (one restarts the sampling, two are
+    // read: the means start afresh), then it rests again, nothing having changed.
     const again = await until(events, (e) => e === 'off 1', off + 3);
-    expect(events.slice(off + 3, again)).toEqual(['ask 1', 'ask 2', 'ask 1', 'ask 2']);
+    expect(events.slice(off + 3, again)).toEqual(['ask 1', 'ask 2', 'ask 1', 'ask 2', 'ask 1', 'ask 2']);
     expect(events.some((e) => e.startsWith('move'))).toBe(false);
-    // Now the two actors talk, 50k messages a second each way: the round that reads it moves
-    // one to the other's thread, and the planner stays awake.
+    // Now the two actors talk, 50k messages a second each way: a round that reads it moves one
+    // to the other's thread, without resting in between, and the planner stays awake after.
     report = (t) => (t === 0 ? [[], [], []] : [[[10 + t, 10 + (3 - t), 3 - t, 50_000, 1]], [[10 + t, 0.01, 50_000]], []]);
-    const moved = await until(events, (e) => e.startsWith('move'), again);
+    const moved = await until(events, (e) => e.startsWith('move'), again + 3);
     expect(events[moved]).toMatch(/^move 1[12] -> [12]$/);
+    expect(events.slice(again + 3, moved).some((e) => e.startsWith('off'))).toBe(false);
     const after = events.length;
     await until(events, (e) => e.startsWith('ask'), after);
-    await until(events, (e) => e.startsWith('ask'), after + 3);
-    expect(events.slice(after).filter((e) => e.startsWith('off')).length).toBe(0);
+    const next = await until(events, (e) => e.startsWith('ask'), after + 2);
+    expect(events.slice(moved, next).some((e) => e.startsWith('off'))).toBe(false);
   });
 });

@@ -100,6 +100,16 @@ export class TrafficSampler {
       host.runtime.timeRuns((key, ms) => {
         if (key !== 0) this.#cpu.set(key, (this.#cpu.get(key) ?? 0) + ms);
       });
+      // After a rest (stop()): each rate starts from now, as its CPU does, not from before the rest.
+      const now = performance.now();
+      for (const [key, last] of this.#handled) {
+        const cell = host.cells.get(key);
+        if (cell === undefined) continue;
+        const tree = handledIn(cell, host);
+        last.handled = tree.handled;
+        last.members = tree.members;
+        last.at = now;
+      }
     }
     const edges: [number, number, number, number, number][] = [];
     const seen = new Set<number>();
@@ -148,7 +158,7 @@ export class TrafficSampler {
     return [edges, actors, trees];
   }
 
-  /** No planner asks any more: nothing is counted or timed. */
+  /** The planner stopped, or rests (planner.ts): nothing is counted or timed until it asks again. */
   stop(): void {
     this.countdown = Infinity;
     this.localCountdown = Infinity;

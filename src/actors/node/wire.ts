@@ -139,7 +139,7 @@ export type ControlRecord =
   | ['moved', number, number, number] // key, the thread it lives on now, its move count (to its spawner)
   | ['adopt', [number, SpawnRecord][]] // (key, spawn record) of actors the sender hosts that the receiver's predecessor made: kept there from now on
   | ['plan-sample', number] // correlation id: the planner asks for what was sampled (answered with a TrafficReport; sampling starts)
-  | ['plan-off'] // the planner stopped: nothing more is sampled
+  | ['plan-off'] // the planner stopped or rests: nothing more is sampled until the next plan-sample
   | ['xn-call', CrossNodeCall] // a worker's call to an actor on another node (to main, whose cluster gateway carries it)
   | ['xn-answer', number, boolean, unknown] // correlation id, ok, the value or a WireError: the outcome of a worker's ask or send to another node
   | ['xn-watch', ActorRefImpl, number, number, boolean] // an actor on another node, the watcher's key, its alias there, watch (true) or unwatch: a worker's watch, to main

@@ -222,11 +222,9 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
    * (one that caught it idle weighs on both alike): a CPU-heavy actor seen idle in a round, sent
    * a burst by main, stays away by the second test.
    */
-  const mainTakes = (members: readonly number[], coming: readonly ActorSample[]): boolean => {
-    let pinnedElsewhere = false;
-    for (const k of members) if (!input.actors.has(k) && threadOf.get(k) !== 0) pinnedElsewhere = true;
-    const away = members.filter((k) => threadOf.get(k) !== 0).length;
-    if (pinnedElsewhere || coming.length < away) return false;
+  const mainTakes = (members: readonly number[], coming: readonly ActorSample[]): 'yes' | 'not yet' | 'no' => {
+    for (const k of members) if (!input.actors.has(k) && threadOf.get(k) !== 0) return 'no';
+    if (coming.length === 0) return 'not yet'; // every member away is in its cooldown
     let cpu = 0;
     let rate = 0;
     let handled = 0;
@@ -236,7 +234,10 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
       handled += steady?.rate ?? 0;
       rate += withMain(a.key);
     }
-    return cpu < MAIN_ADMIT * cost * Math.min(rate, handled);
+    if (cpu >= MAIN_ADMIT * cost * Math.min(rate, handled)) return 'no';
+    // Those that can come pass, but a member cannot yet (its cooldown, or not light enough this
+    // round): the group waits. Gathered on a worker now, it would move twice once main took it.
+    return coming.length < members.filter((k) => threadOf.get(k) !== 0).length ? 'not yet' : 'yes';
   };
   for (const members of components.values()) {
     // The thread to gather on: where the members that cannot move are, else where most of the
@@ -275,24 +276,28 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
       for (const t of counts.keys()) if ((t !== 0 || (onMain && pinned.has(0))) && better(t)) target = t;
       return target;
     };
-    const comingTo = (target: number): ActorSample[] => {
+    /** The members that come to `target` (`offMain`: none from main, which took them by its own test). */
+    const comingTo = (target: number, offMain = false): ActorSample[] => {
       const coming: ActorSample[] = [];
       for (const k of members) {
         const a = input.actors.get(k);
-        if (a === undefined || a.thread === target || moved.has(k) || !settled(k) || !belongs(k)) continue;
+        if (a === undefined || a.thread === target || (offMain && a.thread === 0) || moved.has(k) || !settled(k) || !belongs(k)) continue;
         coming.push(a);
       }
       return coming;
     };
     let target = pick(true);
     let coming = comingTo(target);
-    if (target === 0 && !mainTakes(members, coming)) {
+    const verdict = target === 0 ? mainTakes(members, coming) : 'yes';
+    if (verdict === 'not yet') continue;
+    if (verdict === 'no') {
       // Main would not take it: it gathers on a worker as if main's ties were not there (they
       // stay across threads; a group that talks mostly within itself, with a word to main now
-      // and then, is still a group).
+      // and then, is still a group). Those already on main stay: main admitted them by its own
+      // test, and only its own eviction sends them away (pulled off here, they would come back).
       target = pick(false);
       if (target < 0) continue;
-      coming = comingTo(target);
+      coming = comingTo(target, true);
     }
     // Onto a thread with no time to spare, an actor is worth its CPU there only where its
     // messages with the actors there (across threads now, within one after) cost more than that

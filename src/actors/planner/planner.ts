@@ -1,8 +1,8 @@
 // The planner, on the main thread: every interval it asks each worker what it sampled (who sent
 // to whom across threads, how much CPU each actor's runs took; node/traffic-sample.ts), reads
 // each thread's busy time from shared memory, decides (plan.ts) and moves actors
-// (node/moves.ts). Off unless the system is created with `planner`; then the workers sample,
-// and nothing else changes for actors that never need to move. With `main` (the default), the
+// (node/moves.ts). Off unless the system is created with `planner`; then the workers sample
+// (but while it rests: REST_ROUNDS), and nothing else changes for actors that never need to move. With `main` (the default), the
 // main thread samples too, and groups its own code keeps busy may come to it (plan.ts).
 
 import { ActorPinnedError } from '../../errors.js';
@@ -52,9 +52,11 @@ const WARM_MS = 1000;
  * threads sampling than with the same planner not sampling (interleaved runs, 12 of each). So
  * once QUIET_MS (or a cooldown, if longer) has gone by with nothing decided, no gathering on
  * trial and every actor measured and warm, it stops sampling for REST_ROUNDS rounds, then looks
- * again: one round restarts the sampling, the next is read. Anything decided there, or an actor
- * new to its thread, and it stays awake. A change of traffic waits REST_ROUNDS + 1 intervals at
- * most to be seen.
+ * again: one round restarts the sampling, and the means start afresh (steady-rates.ts: a mean
+ * over rounds before and after a rest would mix two loads), so two are read before it rests
+ * again. Anything decided there, or an actor new to its thread, and it stays awake. A change of
+ * traffic waits REST_ROUNDS + 1 intervals at most to be seen, and is acted on by the round after
+ * (a gathering waits for its members' means).
  */
 const QUIET_MS = 2000;
 const REST_ROUNDS = 6;
@@ -81,6 +83,8 @@ export class Planner {
   #quietSince: number | null = null;
   /** Rounds left to rest (0: awake). */
   #resting = 0;
+  /** Awake after a rest, until every actor is measured again: unknown rates then keep it quiet. */
+  #woke = false;
   /** Gatherings on trial (trial.ts judge). */
   #trials: Trial[] = [];
   /** Actors whose gathering was undone, until when they tie no group together. */
@@ -133,7 +137,12 @@ export class Planner {
   }
 
   async #round(): Promise<void> {
-    if (this.#resting > 0 && --this.#resting > 0) return;
+    if (this.#resting > 0) {
+      if (--this.#resting > 0) return;
+      // Awake: this round restarts the sampling (#stale), and the means start afresh.
+      this.#rates.restart();
+      this.#woke = true;
+    }
     const host = this.#host;
     const threads: number[] = [];
     // Sampled on every live worker; actors move only to those a liveness byte can name.
@@ -224,8 +233,10 @@ export class Planner {
   /** Rests (QUIET_MS) once rounds that decided nothing have gone on long enough. */
   #restIfQuiet(nothing: boolean, actors: ReadonlyMap<number, ActorSample>, wall: number, threads: readonly number[]): void {
     const rates = this.#rates;
-    const settled = nothing && this.#trials.length === 0 && [...actors.keys()].every((k) => rates.known(k) && rates.age(k) >= this.#warmRounds);
-    if (!settled) {
+    const measured = [...actors.keys()].every((k) => rates.known(k) && rates.age(k) >= this.#warmRounds);
+    if (nothing && this.#trials.length === 0 && !measured && this.#woke) return; // measured again over the next rounds
+    this.#woke = false;
+    if (!nothing || this.#trials.length > 0 || !measured) {
       this.#quietSince = null;
       return;
     }

@@ -48,6 +48,17 @@ export class SteadyRates {
     for (const [key, seen] of this.#seen) if (round - seen.round >= FORGET_AFTER) this.#seen.delete(key);
   }
 
+  /**
+   * Forgets the rates and CPU measured so far (not how long each actor has been on its thread):
+   * after a rest (planner.ts), means over rounds before and after it would mix two loads.
+   */
+  restart(): void {
+    for (const seen of this.#seen.values()) {
+      seen.rates.length = 0;
+      seen.cpus.length = 0;
+    }
+  }
+
   /** True once `key` was measured over MIN_ROUNDS on the thread it is on. */
   known(key: number): boolean {
     return (this.#seen.get(key)?.rates.length ?? 0) >= MIN_ROUNDS;
