@@ -53,3 +53,29 @@ describe('traffic samples', () => {
     for (const estimate of estimates) expect(Math.abs(estimate - 20_000)).toBeLessThanOrEqual(6000);
   });
 });
+
+describe('traffic samples across a rest', () => {
+  it("a rate read after the planner's rest counts only what was handled since the sampling restarted", async () => {
+    const cell = { key: 7, handled: 0, children: null, parentKey: 0 };
+    let timed: ((key: number, ms: number) => void) | null = null;
+    const host = { self: 1, cells: new Map([[7, cell]]), runtime: { timeRuns: (f: typeof timed) => (timed = f) }, isPlannable: () => true };
+    const s = new TrafficSampler(host as never);
+    const rateOf = (): number => s.report()[1].find(([key]) => key === 7)![2];
+    s.report(); // sampling starts
+    cell.handled += 1000;
+    timed!(7, 0.1);
+    rateOf(); // its baseline
+    s.stop(); // the planner rests: its actor handles 100,000 unseen
+    cell.handled += 100_000;
+    s.report(); // sampling restarts
+    const restarted = performance.now();
+    cell.handled += 500;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    timed!(7, 0.1);
+    // 500 over at least 20 ms: 25,000 a second at the most (from before the rest: millions).
+    const rate = rateOf();
+    expect(performance.now() - restarted).toBeGreaterThanOrEqual(19);
+    expect(rate).toBeGreaterThan(0);
+    expect(rate).toBeLessThanOrEqual(25_000);
+  });
+});
