@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { plan, type ActorSample, type EdgeSample, type PlanInput, type PlannedMove } from '../../src/actors/planner/plan.js';
-import { judge, trialOf } from '../../src/actors/planner/trial.js';
+import { judge, trialOf, type Trial } from '../../src/actors/planner/trial.js';
 import { SteadyRates } from '../../src/actors/planner/steady-rates.js';
 import { MAIN_CODE } from '../../src/actors/node/traffic-sample.js';
 
@@ -23,6 +23,9 @@ function ring(n: number, where: (i: number) => number): { actors: ActorSample[];
   }
   return { actors, edges };
 }
+
+/** `trial` as a look `cooldownMs` before `now` left it: found slower (judge's 'doubt'). */
+const doubted = (trial: Trial, now: number, cooldownMs: number): Trial => ({ ...trial, doubtedAt: now - cooldownMs });
 
 function apply(actors: ActorSample[], moves: PlannedMove[]): ActorSample[] {
   return actors.map((a) => {
@@ -143,13 +146,13 @@ describe('the planner decides (V3)', () => {
       [3, { key: 3, thread: 2, cpu: 0.01, rate: 10_000 }],
       [4, { key: 4, thread: 1, cpu: 0.01, rate: 55_000 }],
     ]);
-    expect(judge(trial, after, 5000, 1000, [], 0, busy, 0.8)).toBe('revert');
+    expect(judge(doubted(trial, 5000, 1000), after, 5000, 1000, [], 0, busy, 0.8)).toBe('revert');
     // A group still split (a member stayed behind, its traffic still crosses): not judged while
     // it may still gather, judged as it stands once it stalled.
     const split = { ...trial, group: [2, 3, 4] };
     const crossing = [{ from: 3, fromThread: 2, to: 4, toThread: 1, rate: 5000 }];
     expect(judge(split, after, 1500, 1000, crossing, 100, busy, 0.8)).toBe('wait');
-    expect(judge(split, after, 2000, 1000, crossing, 100, busy, 0.8)).toBe('revert');
+    expect(judge(doubted(split, 2000, 1000), after, 2000, 1000, crossing, 100, busy, 0.8)).toBe('revert');
   });
 
   it('V4: an actor that cannot move anchors its peers on its thread; one that just moved waits', () => {
@@ -191,14 +194,14 @@ describe('the planner decides (V3)', () => {
     expect(judge(trial, after(10_000), 11_000, 2000)).toBe('wait'); // its cooldown runs
     expect(judge(trial, after(0), 13_000, 2000)).toBe('wait'); // no load to judge by
     expect(judge(trial, after(60_000), 13_000, 2000)).toBe('keep');
-    expect(judge(trial, after(30_000), 13_000, 2000)).toBe('revert');
+    expect(judge(doubted(trial, 13_000, 2000), after(30_000), 13_000, 2000)).toBe('revert');
     // Kept within the rates' own spread of what it did before (0.98), not 5% below it (0.95).
     expect(judge(trial, after(49_000), 13_000, 2000)).toBe('keep');
-    expect(judge(trial, after(47_500), 13_000, 2000)).toBe('revert');
+    expect(judge(doubted(trial, 13_000, 2000), after(47_500), 13_000, 2000)).toBe('revert');
     // Less handled with time to spare on their thread: they were sent less, not slowed; with
     // that thread busy, slowed.
     expect(judge(trial, after(30_000), 13_000, 2000, [], 0, new Map([[1, 0.3]]), 0.8)).toBe('wait');
-    expect(judge(trial, after(30_000), 13_000, 2000, [], 0, new Map([[1, 0.95]]), 0.8)).toBe('revert');
+    expect(judge(doubted(trial, 13_000, 2000), after(30_000), 13_000, 2000, [], 0, new Map([[1, 0.95]]), 0.8)).toBe('revert');
     // Still spread (a chain gathers over rounds), or a rate not known yet (just arrived): not judged yet.
     expect(judge(trial, new Map(actors.map((a) => [a.key, { ...a, rate: 1 }])), 13_000, 2000)).toBe('wait');
     expect(judge(trial, new Map(apply(actors, moves).map((a) => [a.key, { ...a, rate: moves.some((m) => m.key === a.key) ? -1 : 1 }])), 13_000, 2000)).toBe('wait');
@@ -208,6 +211,21 @@ describe('the planner decides (V3)', () => {
     // Held, the same traffic ties nothing together: no move.
     const held = { ...input(actors, edges, { 1: 0.5, 2: 0.5 }), held: new Set(trial.group) };
     expect(plan(held, TUNING)).toEqual([]);
+  });
+
+  it('V3: a gathering that reads slower is looked at again a cooldown later, and goes back only if it still does', () => {
+    const { actors, edges } = ring(4, (i) => (i % 2) + 1);
+    const moves = plan(input(actors, edges, { 1: 0.5, 2: 0.5 }), TUNING);
+    const trial = trialOf(moves, new Map(actors.map((a) => [a.key, a])), 10_000)!;
+    const after = (rate: number): Map<number, ActorSample> => new Map(apply(actors, moves).map((a) => [a.key, { ...a, rate }]));
+    // The first look that finds it slower only doubts it (the core may have slowed for a second).
+    expect(judge(trial, after(30_000), 13_000, 2000)).toBe('doubt');
+    const doubt = { ...trial, doubtedAt: 13_000 };
+    // Within a cooldown of that look, the rounds overlap it: not judged again.
+    expect(judge(doubt, after(30_000), 14_000, 2000)).toBe('wait');
+    // A cooldown later: as fast as before, kept; still slower, undone.
+    expect(judge(doubt, after(60_000), 15_000, 2000)).toBe('keep');
+    expect(judge(doubt, after(30_000), 15_000, 2000)).toBe('revert');
   });
 
   it('V3: a trial compares means over rounds: one round of a placement is not known, a move starts afresh', () => {
@@ -229,7 +247,7 @@ describe('the planner decides (V3)', () => {
     // A trial judged on the means: one fast round after a slow gathering does not keep it.
     const trial = { from: new Map([[1, 1]]), group: [1, 2], measured: [1, 2], before: 10_000, at: 0 };
     for (const r of [2000, 2000, 12_000]) rates.add(round([1, 2, r], [2, 2, 2000]));
-    expect(judge(trial, rates.steady(round([1, 2, 12_000], [2, 2, 2000])), 5000, 1000)).toBe('revert');
+    expect(judge(doubted(trial, 5000, 1000), rates.steady(round([1, 2, 12_000], [2, 2, 2000])), 5000, 1000)).toBe('revert');
     expect(judge(trial, round([1, 2, 12_000], [2, 2, 2000]), 5000, 1000)).toBe('keep'); // by the last round alone
     // Not reported for five rounds: forgotten.
     for (let i = 0; i < 5; i++) rates.add(round([2, 2, 10]));

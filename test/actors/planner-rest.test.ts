@@ -12,8 +12,10 @@ import type { TrafficReport } from '../../src/actors/node/traffic-sample.js';
 type Event = string;
 
 /** Two workers, each with one actor that handles 1,000 messages a second and talks to no one, unless `report` says otherwise. */
-function fakeHost(report: (thread: number) => TrafficReport) {
+function fakeHost(report: (thread: number) => TrafficReport, live: (thread: number) => boolean = () => true) {
   const events: Event[] = [];
+  /** How often main's own samples were read. */
+  const main = { reports: 0 };
   /** When each event happened (performance.now()). */
   const times: number[] = [];
   const log = (e: Event): void => {
@@ -24,9 +26,12 @@ function fakeHost(report: (thread: number) => TrafficReport) {
   let corr = 0;
   const host = {
     workers: 2,
-    isLive: () => true,
+    isLive: live,
     sampler: {
-      report: () => report(0),
+      report: () => {
+        main.reports++;
+        return report(0);
+      },
       stop: () => log('main off'),
     },
     asks: {
@@ -51,7 +56,7 @@ function fakeHost(report: (thread: number) => TrafficReport) {
   } as unknown as PlannerHost;
   const stats = new Float64Array(64);
   const ctl = { stats: () => stats } as unknown as ControlBlock;
-  return { host, ctl, events, times };
+  return { host, ctl, events, times, main };
 }
 
 const alone = (thread: number): TrafficReport => (thread === 0 ? [[], [], []] : [[], [[10 + thread, 0.01, 1000]], []]);
@@ -100,5 +105,32 @@ describe('the planner rests (V3)', () => {
     await until(events, (e) => e.startsWith('ask'), after);
     const next = await until(events, (e) => e.startsWith('ask'), after + 2);
     expect(events.slice(moved, next).some((e) => e.startsWith('off'))).toBe(false);
+  });
+
+  it('V3: with main: false it rests the workers alone; a thread that died during the rest is not asked; close() during a rest ends it', async () => {
+    let dead = false;
+    const { host, ctl, events, main } = fakeHost(alone, (t) => !(dead && t === 2));
+    planner = new Planner(host, ctl, plannerOptions(10, 100, false));
+    planner.start();
+    const off = await until(events, (e) => e === 'off 1');
+    expect(events.slice(off, off + 2).sort()).toEqual(['off 1', 'off 2']);
+    expect(events).not.toContain('main off');
+    expect(main.reports).toBe(0);
+    // Thread 2 dies while the planner rests: when it looks again, it asks thread 1 alone, and
+    // stops only thread 1 when it rests again.
+    dead = true;
+    const again = await until(events, (e) => e === 'off 1', off + 2);
+    expect(events.slice(off + 2, again)).toEqual(['ask 1', 'ask 1', 'ask 1']);
+    expect(events.slice(again)).toEqual(['off 1']);
+    // Closed during the rest: it tells the live workers to stop sampling, and asks nothing after.
+    const p = planner;
+    planner = null;
+    p.close();
+    await p.idle();
+    const closed = events.length;
+    expect(events.slice(again + 1)).toEqual(['off 1']);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // twenty intervals
+    expect(events.length).toBe(closed);
+    expect(main.reports).toBe(0);
   });
 });

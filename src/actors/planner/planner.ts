@@ -189,10 +189,11 @@ export class Planner {
     const wall = Date.now();
     // Gatherings that made their actors slower go back where they came from, and stay apart a while.
     const back: PlannedMove[] = [];
-    this.#trials = this.#trials.filter((trial) => {
+    this.#trials = this.#trials.flatMap((trial) => {
       const verdict = judge(trial, steady, wall, this.#options.cooldownMs, edges, this.#options.minEdgeRate, busy, this.#options.busyHigh);
       if (tracing && verdict !== 'wait') trace(`planner: ${verdict} gathering of ${trial.group.length} (${trial.measured.length} measured, ${Math.round(trial.before)} msg/s before, ${Math.round(trial.measured.reduce((n, k) => n + Math.max(0, steady.get(k)?.rate ?? 0), 0))} after)`);
-      if (verdict === 'wait') return wall - trial.at < this.#options.cooldownMs * 10;
+      if (verdict === 'doubt') return [{ ...trial, doubtedAt: wall }]; // looked at again a cooldown later
+      if (verdict === 'wait') return wall - trial.at < this.#options.cooldownMs * 10 ? [trial] : [];
       if (verdict === 'revert') {
         for (const key of trial.group) this.#held.set(key, wall + HELD_MS);
         for (const [key, from] of trial.from) {
@@ -200,7 +201,7 @@ export class Planner {
           if (a !== undefined && a.thread !== from) back.push({ key, from: a.thread, to: from, why: 'revert' });
         }
       }
-      return false;
+      return [];
     });
     for (const [key, until] of this.#held) if (until < wall) this.#held.delete(key);
     const decided = back.length > 0 ? [] : plan({ now: wall, threads: threads.filter((t) => t <= MAX_LOCATED_SLOT), busy, actors, edges, lastMoved: this.#lastMoved, held: new Set(this.#held.keys()), main: this.#options.main, steady: this.#options.main ? this.#rates.means(actors) : undefined }, this.#options);

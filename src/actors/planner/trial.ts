@@ -22,6 +22,15 @@ export interface Trial {
   /** Messages per second those handled, together, before the moves. */
   readonly before: number;
   readonly at: number;
+  /**
+   * When a look first found it slower. It is looked at again a cooldown later, over rounds that
+   * do not overlap the first look's, and goes back only if it still reads slower: a shared
+   * machine's cores change speed for a second or two at a time (its other tenants). Chameneos on one
+   * thread, never moved, ran 35 ms a run, then 72 ms for twenty runs, then 35 again; a look that
+   * fell in such a stretch undid a gathering (11.9M msg/s before, 6.5M after, 11.3M once back:
+   * two moves for nothing). A gathering that is slower stays a cooldown longer.
+   */
+  readonly doubtedAt?: number;
 }
 
 /**
@@ -42,12 +51,13 @@ const STALLED_COOLDOWNS = 2;
 /**
  * Once the group of `trial` is all on one thread and none of its members talks across threads
  * any more (a chain gathers over several rounds, its parts seen as groups of their own, and only
- * the last step shows), or once it stalled split (STALLED_COOLDOWNS): 'revert' if what it
- * measures (Trial) now handles less than REGRESSION of what it did before while the thread the
- * group gathered on is busy (`busy` at least `busyHigh`), else 'keep'. 'wait' while its cooldown
- * runs, while it still talks across threads and has not stalled, or while it handles nothing or
- * less with time to spare on that thread: then it was sent less (the program's load fell), and
- * its rate says nothing of its placement.
+ * the last step shows), or once it stalled split (STALLED_COOLDOWNS): if what it measures (Trial)
+ * now handles less than REGRESSION of what it did before while the thread the group gathered on
+ * is busy (`busy` at least `busyHigh`), 'doubt' the first time (the planner notes when:
+ * `doubtedAt`), 'wait' for a cooldown after that, then 'revert'; else 'keep'. 'wait' while its
+ * cooldown runs, while it still talks across threads and has not stalled, or while it handles
+ * nothing or less with time to spare on that thread: then it was sent less (the program's load
+ * fell), and its rate says nothing of its placement.
  */
 export function judge(
   trial: Trial,
@@ -58,7 +68,7 @@ export function judge(
   minEdgeRate = 0,
   busy: ReadonlyMap<number, number> = new Map(),
   busyHigh = 0,
-): 'keep' | 'revert' | 'wait' {
+): 'keep' | 'revert' | 'wait' | 'doubt' {
   if (now - trial.at < cooldownMs) return 'wait';
   const stalled = now - trial.at >= STALLED_COOLDOWNS * cooldownMs;
   const members = new Set(trial.group);
@@ -88,7 +98,9 @@ export function judge(
   }
   if (after === 0) return 'wait';
   if (after >= REGRESSION * trial.before) return 'keep';
-  return (busy.get(thread) ?? 1) < busyHigh ? 'wait' : 'revert';
+  if ((busy.get(thread) ?? 1) < busyHigh) return 'wait';
+  if (trial.doubtedAt === undefined) return 'doubt';
+  return now - trial.doubtedAt < cooldownMs ? 'wait' : 'revert';
 }
 
 /** The trial of a round's gathering moves, if what their groups handled before is known. */
