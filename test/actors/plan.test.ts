@@ -6,7 +6,7 @@ import { judge, trialOf, type Trial } from '../../src/actors/planner/trial.js';
 import { SteadyRates } from '../../src/actors/planner/steady-rates.js';
 import { MAIN_CODE } from '../../src/actors/node/traffic-sample.js';
 
-const TUNING = { crossCostUs: 1, cooldownMs: 2000, minEdgeRate: 100, busyHigh: 0.85, busyLow: 0.5, maxMoves: 1000 };
+const TUNING = { crossCostUs: 1, cooldownMs: 2000, minEdgeRate: 100, minGain: 0, busyHigh: 0.85, busyLow: 0.5, maxMoves: 1000 };
 
 function input(actors: ActorSample[], edges: EdgeSample[], busy: Record<number, number>, lastMoved = new Map<number, number>(), now = 10_000): PlanInput {
   return { now, threads: [1, 2], busy: new Map(Object.entries(busy).map(([t, b]) => [Number(t), b])), actors: new Map(actors.map((a) => [a.key, a])), edges, lastMoved };
@@ -49,6 +49,28 @@ describe('the planner decides (V3)', () => {
     for (const now of [10_500, 13_000, 60_000]) {
       expect(plan(input(again.actors, again.edges, { [target]: 0.95, [3 - target]: 0.02 }, lastMoved, now), TUNING)).toEqual([]);
     }
+  });
+
+  it('V3: a group that hardly talks across threads stays as it is (minGain): its moves would risk more than they keep off the rings', () => {
+    // A hub on thread 1 with four spokes beside it and four across; those across starve (Savina's
+    // chameneos: the spokes beside the hub meet it first), 1,500 messages a second each way.
+    const actors = Array.from({ length: 9 }, (_, i) => ({ key: i + 1, thread: i < 5 ? 1 : 2, cpu: 0.01, rate: i === 0 ? 2_000_000 : i < 5 ? 500_000 : 1500 }));
+    const edges = (across: number): EdgeSample[] =>
+      actors.slice(1).flatMap((a) => {
+        const rate = a.thread === 1 ? 500_000 : across;
+        return [
+          { from: a.key, fromThread: a.thread, to: 1, toThread: 1, rate },
+          { from: 1, fromThread: 1, to: a.key, toThread: a.thread, rate },
+        ];
+      });
+    const tuning = { ...TUNING, minGain: 0.02 };
+    // 4 x 2 x 1,500 = 12,000 messages a second across: 1.2% of a core at 1 us each. Stays.
+    expect(plan(input(actors, edges(1500), { 1: 0.5, 2: 0.05 }), tuning)).toEqual([]);
+    // Starving no more (50,000 each way): 40% of a core crosses, and those across gather with the hub.
+    const moves = plan(input(actors, edges(50_000), { 1: 0.5, 2: 0.3 }), tuning);
+    expect(moves.map((m) => [m.key, m.to]).sort()).toEqual([[6, 1], [7, 1], [8, 1], [9, 1]]);
+    // Without the floor, the starving ones gather too.
+    expect(plan(input(actors, edges(1500), { 1: 0.5, 2: 0.05 }), TUNING)).toHaveLength(4);
   });
 
   it('V3: the last members of a ring that is mostly gathered follow it, though little of their traffic crosses', () => {
@@ -107,6 +129,31 @@ describe('the planner decides (V3)', () => {
     const moves = plan(input(actors, edges, { 1: 0.95, 2: 0.2 }), TUNING);
     expect(moves.filter((m) => m.from === 1)).toEqual([]);
     expect(moves.every((m) => m.to === 1)).toBe(true);
+  });
+
+  it('V3: actors starved beside a full thread do not come from one with time to spare', () => {
+    // A hub on thread 1 (saturated) with two peers beside it that it serves first (200k messages a
+    // second each), and two across on an idle thread 2 that get 20k each: worth more than their
+    // CPU, and yet starved.
+    const actors = [
+      { key: 1, thread: 1, cpu: 0.5, rate: 440_000 },
+      { key: 2, thread: 1, cpu: 0.1, rate: 200_000 },
+      { key: 3, thread: 1, cpu: 0.1, rate: 200_000 },
+      { key: 4, thread: 2, cpu: 0.01, rate: 20_000 },
+      { key: 5, thread: 2, cpu: 0.01, rate: 20_000 },
+    ];
+    const edges = actors.slice(1).flatMap((a) => [
+      { from: a.key, fromThread: a.thread, to: 1, toThread: 1, rate: a.rate },
+      { from: 1, fromThread: 1, to: a.key, toThread: a.thread, rate: a.rate },
+    ]);
+    expect(plan(input(actors, edges, { 1: 0.95, 2: 0.1 }), TUNING)).toEqual([]);
+    // Thread 2 busy too (all the hub's peers across, say): they come.
+    expect(plan(input(actors, edges, { 1: 0.95, 2: 0.6 }), TUNING).map((m) => m.key).sort()).toEqual([4, 5]);
+    // Thread 1 with time to spare: they come.
+    expect(plan(input(actors, edges, { 1: 0.5, 2: 0.1 }), TUNING).map((m) => m.key).sort()).toEqual([4, 5]);
+    // Handling as much as those beside the hub (not starved): they come onto the full thread.
+    const fed = actors.map((a) => (a.thread === 2 ? { ...a, rate: 200_000 } : a));
+    expect(plan(input(fed, edges, { 1: 0.95, 2: 0.1 }), TUNING).map((m) => m.key).sort()).toEqual([4, 5]);
   });
 
   it('V3: onto a busy thread a group comes whole or not at all: one member not worth its CPU there keeps them all apart', () => {

@@ -73,6 +73,11 @@ export interface PlanTuning {
   readonly cooldownMs: number;
   /** Traffic below this (messages per second between two actors) ties nothing together. */
   readonly minEdgeRate: number;
+  /**
+   * A gathering must keep at least this share of a core off the rings (the messages it makes
+   * local, at `crossCostUs` each) to be worth its moves; 0 for any.
+   */
+  readonly minGain: number;
   /** A thread busier than this may hand actors to one less busy than busyLow. */
   readonly busyHigh: number;
   readonly busyLow: number;
@@ -105,6 +110,8 @@ const UNKNOWN_CPU = 0.05;
  */
 const MAIN_ADMIT = 1;
 const MAIN_EVICT = 2;
+/** An actor across from its group's full thread that handles less than this share of what the median member there handles is starved by it. */
+const STARVED = 0.25;
 /** A group on main under this share of a core never leaves it for load: it costs main nothing. */
 const IDLE_CPU = 0.01;
 
@@ -169,6 +176,35 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
       if (other === MAIN_CODE || (!input.actors.has(other) && where(other, e.from === k ? e.toThread : e.fromThread) === 0)) rate += e.rate;
     }
     return rate;
+  };
+  /** Messages per second that cross threads now and would not once `coming` is on `target`. */
+  const savedBy = (coming: readonly ActorSample[], target: number): number => {
+    const moving = new Set(coming.map((a) => a.key));
+    const after = (k: number, sampled: number): number => (moving.has(k) ? target : where(k, sampled));
+    let saved = 0;
+    for (const a of coming) {
+      for (const e of edgesOf.get(a.key) ?? []) {
+        const other = e.from === a.key ? e.to : e.from;
+        if (moving.has(other) && other < a.key) continue; // counted from its other end
+        const otherSampled = e.from === a.key ? e.toThread : e.fromThread;
+        if (where(other, otherSampled) !== a.thread && after(other, otherSampled) === target) saved += e.rate;
+      }
+    }
+    return saved;
+  };
+  /**
+   * True when every actor in `coming` is on a thread under busyLow and handles less than
+   * STARVED of the median rate of the group's members on `target`.
+   */
+  const starved = (members: readonly number[], coming: readonly ActorSample[], target: number): boolean => {
+    const there = members.flatMap((k) => {
+      const a = input.actors.get(k);
+      return a !== undefined && a.thread === target && a.rate >= 0 ? [a.rate] : [];
+    });
+    if (there.length === 0) return false;
+    there.sort((x, y) => x - y);
+    const median = there[there.length >> 1]!;
+    return coming.every((a) => (input.busy.get(a.thread) ?? 0) < tuning.busyLow && a.rate >= 0 && a.rate < STARVED * median);
   };
   /** An actor's CPU and rate over its last rounds (steady-rates.ts), if known. */
   const steadyOf = (k: number): { readonly cpu: number; readonly rate: number } | undefined => {
@@ -305,6 +341,17 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     // full thread takes on the CPU of those that came and still pays for the messages of those
     // that could not, and these (starved beside a full thread) seldom measure worth their move.
     if (target !== 0 && (input.busy.get(target) ?? 0) > tuning.busyHigh && coming.some((a) => a.cpu >= cost * withThread(a.key, target))) continue;
+    // Nor do starved actors come from threads with time to spare onto one with none. Beside a
+    // full thread, peers that handle a fraction of what their group there handles are starved
+    // by it (a hub serves those beside it first), not slowed by the ring: gathered, they take
+    // their full share of a thread that has none to give, which then does all their work to
+    // save only reading their messages off a ring (in batches, on a full thread). Chameneos with
+    // half its creatures across from the mall: gathered, 0.86x the run's pace (twin systems
+    // placed at spawn), and a trial undid it (0.90). The last node of a ring across from the
+    // rest handles what every node does, and follows it.
+    if (target !== 0 && (input.busy.get(target) ?? 0) > tuning.busyHigh && starved(members, coming, target)) continue;
+    // A group that hardly talks across threads gains less than its moves risk (MIN_GAIN).
+    if (savedBy(coming, target) * cost < tuning.minGain) continue;
     for (const a of coming) {
       moves.push({ key: a.key, from: a.thread, to: target, why: 'traffic', group: members });
       moved.add(a.key);
