@@ -153,7 +153,16 @@ describe('the planner decides (V3)', () => {
     expect(plan(input(actors, edges, { 1: 0.5, 2: 0.1 }), TUNING).map((m) => m.key).sort()).toEqual([4, 5]);
     // Handling as much as those beside the hub (not starved): they come onto the full thread.
     const fed = actors.map((a) => (a.thread === 2 ? { ...a, rate: 200_000 } : a));
-    expect(plan(input(fed, edges, { 1: 0.95, 2: 0.1 }), TUNING).map((m) => m.key).sort()).toEqual([4, 5]);
+    const fedEdges = edges.map((e) => (e.from >= 4 || e.to >= 4 ? { ...e, rate: 200_000 } : e));
+    expect(plan(input(fed, fedEdges, { 1: 0.95, 2: 0.1 }), TUNING).map((m) => m.key).sort()).toEqual([4, 5]);
+    // A producer across handles one message (main's ask) and sends its peer a stream: its
+    // traffic is what crossed, not what it handled. It comes.
+    const producer = [
+      { key: 1, thread: 1, cpu: 0.5, rate: 2_000_000 },
+      { key: 2, thread: 2, cpu: 0.01, rate: 10 },
+    ];
+    const stream = [{ from: 2, fromThread: 2, to: 1, toThread: 1, rate: 2_000_000 }];
+    expect(plan(input(producer, stream, { 1: 0.95, 2: 0.1 }), TUNING)).toMatchObject([{ key: 2, to: 1 }]);
   });
 
   it('V3: onto a busy thread a group comes whole or not at all: one member not worth its CPU there keeps them all apart', () => {

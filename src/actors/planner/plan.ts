@@ -110,7 +110,7 @@ const UNKNOWN_CPU = 0.05;
  */
 const MAIN_ADMIT = 1;
 const MAIN_EVICT = 2;
-/** An actor across from its group's full thread that handles less than this share of what the median member there handles is starved by it. */
+/** An actor across from its group's full thread with less traffic than this share of the median member's there is starved by it. */
 const STARVED = 0.25;
 /** A group on main under this share of a core never leaves it for load: it costs main nothing. */
 const IDLE_CPU = 0.01;
@@ -193,18 +193,19 @@ export function plan(input: PlanInput, tuning: PlanTuning): PlannedMove[] {
     return saved;
   };
   /**
-   * True when every actor in `coming` is on a thread under busyLow and handles less than
-   * STARVED of the median rate of the group's members on `target`.
+   * True when every actor in `coming` is on a thread under busyLow and its traffic (what it
+   * handled, or what crossed to and from it if more: a producer handles one message and sends
+   * millions) is less than STARVED of the median of the group's members on `target`.
    */
   const starved = (members: readonly number[], coming: readonly ActorSample[], target: number): boolean => {
     const there = members.flatMap((k) => {
       const a = input.actors.get(k);
-      return a !== undefined && a.thread === target && a.rate >= 0 ? [a.rate] : [];
+      return a !== undefined && a.thread === target && a.rate >= 0 ? [traffic.get(k) ?? 0] : [];
     });
     if (there.length === 0) return false;
     there.sort((x, y) => x - y);
     const median = there[there.length >> 1]!;
-    return coming.every((a) => (input.busy.get(a.thread) ?? 0) < tuning.busyLow && a.rate >= 0 && a.rate < STARVED * median);
+    return coming.every((a) => (input.busy.get(a.thread) ?? 0) < tuning.busyLow && a.rate >= 0 && (traffic.get(a.key) ?? 0) < STARVED * median);
   };
   /** An actor's CPU and rate over its last rounds (steady-rates.ts), if known. */
   const steadyOf = (k: number): { readonly cpu: number; readonly rate: number } | undefined => {
