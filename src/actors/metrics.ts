@@ -74,6 +74,7 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   perThread('troupe_thread_alive', '1 while the thread runs, 0 while it is dead (until its replacement runs).', 'gauge', (t) => (t.alive ? 1 : 0)),
   perThread('troupe_thread_replacements_total', 'Times the thread died and was replaced.', 'counter', (t) => t.replaced),
   perThread('troupe_restarts_total', 'Restarts of actors hosted on the thread (each incarnation after the first).', 'counter', (t) => t.restarts),
+  perThread('troupe_late_wakes_total', 'Times the thread was found asleep with messages waiting, and woken (a missed wake-up: a bug in troupe).', 'counter', (t) => t.lateWakes),
   perThread('troupe_actors_moved_out_total', 'Actors that moved from the thread to another.', 'counter', (t) => t.movedOut),
   perThread('troupe_actors_moved_in_total', 'Actors that moved to the thread from another.', 'counter', (t) => t.movedIn),
   {

@@ -97,6 +97,11 @@ export interface ThreadStats {
   readonly deadLettersByReason: DeadLettersByReason;
   /** Restarts of actors hosted on the thread: each incarnation after the first, whoever decided it. */
   readonly restarts: number;
+  /**
+   * Times the wake-up audit found the thread asleep with messages waiting in its rings, and woke
+   * it (runtime/wake-audit.ts): a missed wake-up, which is a bug in troupe. 0 unless there is one.
+   */
+  readonly lateWakes: number;
   /** Actors that moved from this thread to another (system.move), and to this thread from another. */
   readonly movedOut: number;
   readonly movedIn: number;
@@ -147,6 +152,8 @@ export interface SystemStats {
   readonly listenerDeadLetters: number;
   readonly deadLettersByReason: DeadLettersByReason;
   readonly restarts: number;
+  /** Missed wake-ups the wake-up audit found and woke, every thread's added up (see ThreadStats). */
+  readonly lateWakes: number;
   /** Moves of actors between threads, every thread's added up. */
   readonly moves: number;
   /** Every thread's, added up. */
@@ -160,7 +167,7 @@ export interface SystemStats {
 }
 
 /** One snapshot of every thread's published counters. */
-export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thread: number) => number, spare: SystemStats['spare'], traffic: Traffic, storage: SystemStats['storage'] = null): SystemStats {
+export function readStats(ctl: ControlBlock, topology: Topology, counts: { replaced(thread: number): number; lateWakes(thread: number): number }, spare: SystemStats['spare'], traffic: Traffic, storage: SystemStats['storage'] = null): SystemStats {
   const now = performance.now();
   const threads: ThreadStats[] = [];
   for (let thread = 0; thread < topology.threadCount; thread++) {
@@ -192,7 +199,8 @@ export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thre
       busyRatio: Math.min(1, s[STAT_BUSY_NS]! / elapsed),
       parked: ctl.parked(thread),
       alive: state !== ThreadState.Dead && state !== ThreadState.Unused,
-      replaced: replaced(thread),
+      replaced: counts.replaced(thread),
+      lateWakes: counts.lateWakes(thread),
       deadLettersByReason: byReason((reason) => s[STAT_DL_REASONS + DEAD_LETTER_SLOT[reason]]!),
       restarts: s[STAT_RESTARTS]!,
       movedOut: m[MIGRATED_OUT]!,
@@ -215,6 +223,7 @@ export function readStats(ctl: ControlBlock, topology: Topology, replaced: (thre
     listenerDeadLetters: sum((t) => t.listenerDeadLetters),
     deadLettersByReason: byReason((reason) => sum((t) => t.deadLettersByReason[reason])),
     restarts: sum((t) => t.restarts),
+    lateWakes: sum((t) => t.lateWakes),
     moves: sum((t) => t.movedOut),
     askDuration: {
       ok: mergeHistograms(threads.map((t) => t.askDuration.ok)),

@@ -16,6 +16,7 @@ import { startWorkers, stopWorkers, type OnExit, type WorkerHandle } from '../ru
 import { ThreadRuntime, type RuntimeTuning } from '../runtime/thread-runtime.js';
 import { workerThreadImporting } from '../runtime/thread-role.js';
 import { createTopology, type Topology } from '../runtime/topology.js';
+import { WakeAudit } from '../runtime/wake-audit.js';
 import { invalid, validateNumber, validateObject, validateString } from '../validate.js';
 import type { Cluster } from '../cluster/cluster.js';
 import { checkRef, type ActorRefImpl } from './actor-ref.js';
@@ -31,6 +32,8 @@ import { Pool, resolvePoolOptions } from './pool.js';
 import { ThreadReplacement } from './recovery/replacement.js';
 import { readStats, readTraffic, unsettled, type SystemStats, type TrafficSample } from './stats.js';
 import { isDefinition } from './define.js';
+import { trace, tracing } from './debug-log.js';
+import { log } from './logger.js';
 import type { ActorPool, ActorRef, ActorService, AnyDefinition, AnyEntityDefinition, ArgsOf, MessageOptions, PoolOptions, SpawnArgs, SpawnOptions } from './types.js';
 
 export type { SystemStats, ThreadStats, Traffic } from './stats.js';
@@ -70,6 +73,10 @@ export class ActorSystem {
   readonly #planner: Planner | null = null;
   /** Moves asked for and not over: shutdown lets them end first. */
   readonly #moving = new Set<Promise<void>>();
+  /** Finds a thread asleep with messages waiting (a missed wake-up), wakes it and counts it (runtime/wake-audit.ts). */
+  readonly #audit: WakeAudit;
+  /** Missed wake-ups the audit found, by thread. */
+  readonly #lateWakes: number[] = [];
   #finished!: (report: ShutdownReport) => void;
   readonly #done = new Promise<ShutdownReport>((resolve) => (this.#finished = resolve));
   readonly #onSignal = (): void => void this.shutdown();
@@ -99,6 +106,18 @@ export class ActorSystem {
       exits,
     );
     for (const signal of options.handleSignals) process.on(signal, this.#onSignal);
+    this.#audit = new WakeAudit({
+      control: ctl,
+      unread: (thread) => topology.unreadBytesInto(thread),
+      threads: () => [0, ...this.#workers.map((w) => w.thread)],
+      isUp: (thread) => thread === 0 || this.#replacement.up(thread),
+      onLate: (thread, bytes) => {
+        const late = (this.#lateWakes[thread] = (this.#lateWakes[thread] ?? 0) + 1);
+        if (tracing) trace(`thread ${thread}: woken by the wake-up audit, ${bytes} bytes waiting (a missed wake-up)`);
+        if (late === 1) log(options.logger, 'error', `troupe: thread ${thread} slept with ${bytes} bytes of messages waiting in its rings; the wake-up audit woke it. A missed wake-up is a bug in troupe (counted in stats() as lateWakes).`);
+      },
+    });
+    this.#audit.start();
     if (options.planner !== null) {
       this.#planner = new Planner(node, ctl, plannerOptions(options.planner.intervalMs, options.planner.cooldownMs, options.planner.main));
       this.#planner.start();
@@ -296,7 +315,7 @@ export class ActorSystem {
     const storage = this.options.storage === null ? null : { bytes: this.#node.entities.storeBytes() };
     const { traffic, sample } = readTraffic(this.#topology, this.#traffic);
     this.#traffic = sample;
-    return readStats(this.#ctl, this.#topology, (thread) => this.#replacement.replacedCount(thread), this.#replacement.spare, traffic, storage);
+    return readStats(this.#ctl, this.#topology, { replaced: (thread) => this.#replacement.replacedCount(thread), lateWakes: (thread) => this.#lateWakes[thread] ?? 0 }, this.#replacement.spare, traffic, storage);
   }
 
   /** stats() in Prometheus text exposition format, one sample per thread per metric. */
@@ -416,6 +435,7 @@ export class ActorSystem {
     await this.#drain(Math.min(drainMs, 1000));
     // What actors sent to other nodes is handed over, then the others see this node leave.
     await this.#cluster?.close(Math.min(drainMs, 5000));
+    this.#audit.stop(); // threads that end may leave their rings as they are
     await this.#replacement.close(); // from here on, workers exiting is the plan
     await stopWorkers(this.#workers, this.options.shutdownTimeoutMs);
     node.abandonAll();

@@ -34,6 +34,11 @@ export class Bell {
     }
   }
 
+  /** How often the bell has been rung (it wraps): a look from another thread, as the wake-up audit's (wake-audit.ts). */
+  rings(): number {
+    return Atomics.load(this.#ctl, this.#base + CTL_BELL);
+  }
+
   /** Consumer side, step 1-2: read the bell, announce the intent to park. Returns the bell value. */
   prepareToPark(): number {
     // Atomics.load: the value waitAsync compares against.

@@ -1,14 +1,25 @@
-// One system per test: started by the test, always shut down after it, pass or fail.
+// One system per test: started by the test, always shut down after it, pass or fail. Before it
+// goes, no thread of it may have missed a wake-up (stats().lateWakes, runtime/wake-audit.ts): the
+// audit would have woken it, and the test passed late, hiding a bug that hangs a program without
+// the audit.
 
 import { afterEach } from 'vitest';
 import { createSystem, type ActorSystem, type SystemOptions } from 'troupe';
 import { createTestSystem, type TestSystem } from 'troupe/testing';
 
+/** Shuts `system` down, and fails if any of its threads missed a wake-up meanwhile. */
+export async function shutdownChecked(system: ActorSystem, options?: { drainMs: number }): Promise<void> {
+  const late = system.stats().threads.filter((t) => t.lateWakes > 0);
+  await system.shutdown(options);
+  if (late.length > 0) throw new Error(`missed wake-ups, woken by the audit: ${late.map((t) => `thread ${t.thread}: ${t.lateWakes}`).join(', ')}`);
+}
+
 export function useSystem(): { start(options?: SystemOptions): Promise<ActorSystem>; readonly current: ActorSystem } {
   let current: ActorSystem | undefined;
   afterEach(async () => {
-    await current?.shutdown();
+    const system = current;
     current = undefined;
+    if (system !== undefined) await shutdownChecked(system);
   });
   return {
     async start(options) {
@@ -27,8 +38,9 @@ export function useSystem(): { start(options?: SystemOptions): Promise<ActorSyst
 export function useTestSystem(): { start(options?: Parameters<typeof createTestSystem>[0]): Promise<TestSystem> } {
   let current: TestSystem | undefined;
   afterEach(async () => {
-    await current?.shutdown({ drainMs: 100 });
+    const system = current;
     current = undefined;
+    if (system !== undefined) await shutdownChecked(system, { drainMs: 100 });
   });
   return {
     async start(options) {
