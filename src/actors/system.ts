@@ -119,7 +119,7 @@ export class ActorSystem {
     });
     this.#audit.start();
     if (options.planner !== null) {
-      this.#planner = new Planner(node, ctl, plannerOptions(options.planner.intervalMs, options.planner.cooldownMs, options.planner.main));
+      this.#planner = new Planner(node, ctl, plannerOptions(options.planner.intervalMs, options.planner.cooldownMs, options.planner.main), (from, to) => topology.messagesBetween(from, to));
       this.#planner.start();
     }
     const feed = new DeadLetterFeed((on) => node.deadLetters.watch(on), this.#done);

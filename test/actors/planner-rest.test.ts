@@ -56,7 +56,24 @@ function fakeHost(report: (thread: number) => TrafficReport, live: (thread: numb
   } as unknown as PlannerHost;
   const stats = new Float64Array(64);
   const ctl = { stats: () => stats } as unknown as ControlBlock;
-  return { host, ctl, events, times, main };
+  // The ring counters the planner reads every round, resting or not (rest-watch.ts): messages
+  // between threads 1 and 2 grow by `perRound` at each round's look, which is also noted (by
+  // how many events had happened then).
+  const watch = {
+    perRound: 0,
+    between: 0,
+    looks: [] as number[],
+    messages: (from: number, to: number): number => {
+      if (from === 1 && to === 2) {
+        watch.looks.push(events.length);
+        watch.between += watch.perRound;
+      }
+      return from === 1 && to === 2 ? watch.between : 0;
+    },
+    /** Rounds that looked after event `a` and up to event `b` (a rest's rounds, from its 'off' to the 'ask' that ends it). */
+    roundsBetween: (a: number, b: number): number => watch.looks.filter((x) => x > a && x <= b).length,
+  };
+  return { host, ctl, events, times, main, watch };
 }
 
 const alone = (thread: number): TrafficReport => (thread === 0 ? [[], [], []] : [[], [[10 + thread, 0.01, 1000]], []]);
@@ -80,7 +97,7 @@ afterEach(async () => {
 });
 
 describe('the planner rests (V3)', () => {
-  it('V3: with nothing to decide for 2 s, it stops the threads sampling, then looks again three rounds in nine; traffic that calls for a move wakes it', async () => {
+  it('V3: with nothing to decide for 2 s, it stops the threads sampling, then looks again after six rounds (three: one restarts the sampling, two are read); traffic that calls for a move wakes it', async () => {
     let report = alone;
     const { host, ctl, events, times } = fakeHost((t) => report(t));
     planner = new Planner(host, ctl, plannerOptions(10, 100, true));
@@ -105,6 +122,32 @@ describe('the planner rests (V3)', () => {
     await until(events, (e) => e.startsWith('ask'), after);
     const next = await until(events, (e) => e.startsWith('ask'), after + 2);
     expect(events.slice(moved, next).some((e) => e.startsWith('off'))).toBe(false);
+  });
+
+  it('V3: each rest that found nothing doubles the next; traffic between threads, read from shared memory, ends a rest within rounds, and the next rest is short again', async () => {
+    const { host, ctl, events, watch } = fakeHost(alone);
+    planner = new Planner(host, ctl, plannerOptions(10, 100, false), watch.messages);
+    planner.start();
+    /** The next rest after event `from`: where it began, where it ended, how many rounds it took. */
+    const nextRest = async (from: number): Promise<{ off: number; ask: number; rounds: number }> => {
+      const off = await until(events, (e) => e === 'off 1', from);
+      const ask = await until(events, (e) => e.startsWith('ask'), off);
+      return { off, ask, rounds: watch.roundsBetween(off, ask) };
+    };
+    const first = await nextRest(0);
+    const second = await nextRest(first.ask);
+    const third = await nextRest(second.ask);
+    expect([first.rounds, second.rounds, third.rounds]).toEqual([6, 12, 24]);
+    // The fourth would last 48 rounds. A stream of 1M messages a second starts between the
+    // threads during it: two rounds read it, and the third asks the workers again.
+    const fourth = await until(events, (e) => e === 'off 1', third.ask);
+    watch.perRound = 10_000;
+    const woke = await until(events, (e) => e.startsWith('ask'), fourth);
+    expect(watch.roundsBetween(fourth, woke)).toBeLessThanOrEqual(4);
+    // Nothing there to move (the workers' samples show no edge): it rests again, six rounds as
+    // at first; the stream goes on as it was, and does not wake it.
+    const fifth = await nextRest(woke);
+    expect(fifth.rounds).toBe(6);
   });
 
   it('V3: with main: false it rests the workers alone; a thread that died during the rest is not asked; close() during a rest ends it', async () => {

@@ -15,6 +15,7 @@ import type { TrafficReport } from '../node/traffic-sample.js';
 import { plan, type ActorSample, type EdgeSample, type PlanTuning, type PlannedMove } from './plan.js';
 import { judge, trialOf, type Trial } from './trial.js';
 import { SteadyRates } from './steady-rates.js';
+import { RestWatch } from './rest-watch.js';
 import { trace, tracing } from '../debug-log.js';
 
 export interface PlannerOptions extends PlanTuning {
@@ -57,19 +58,24 @@ const HELD_MS = 60_000;
  */
 const WARM_MS = 1000;
 /**
- * A planner with nothing to do rests. Sampling costs the threads it runs on: chameneos' tiny
- * handlers, all on one thread where nothing would move them, got 5-10% less done with the
- * threads sampling than with the same planner not sampling (interleaved runs, 12 of each). So
- * once QUIET_MS (or a cooldown, if longer) has gone by with nothing decided, no gathering on
- * trial and every actor measured and warm, it stops sampling for REST_ROUNDS rounds, then looks
- * again: one round restarts the sampling, and the means start afresh (steady-rates.ts: a mean
- * over rounds before and after a rest would mix two loads), so two are read before it rests
- * again. Anything decided there, or an actor new to its thread, and it stays awake. A change of
- * traffic waits REST_ROUNDS + 1 intervals at most to be seen, and is acted on by the round after
- * (a gathering waits for its members' means).
+ * A planner with nothing to do rests. Sampling costs the threads it runs on: chameneos, all on
+ * one thread where nothing would move it, got 4% less done while its thread sampled (one system,
+ * its sampling turned on and off in turns, 36 blocks of each, twice: 0.961 and 0.958; timing runs
+ * is most of it, counting messages under 1%). So once QUIET_MS (or a cooldown, if longer) has
+ * gone by with nothing decided, no gathering on trial and every actor measured and warm, it stops
+ * the sampling for a rest, then looks again: one round restarts the sampling, and the means start
+ * afresh (steady-rates.ts: a mean over rounds before and after a rest would mix two loads), so two
+ * are read before it rests again. Anything decided there, or an actor new to its thread, and it
+ * stays awake. The first rest is REST_ROUNDS; each that ends with nothing to do doubles the next,
+ * up to MAX_REST_MS. While it rests it reads what shared memory holds anyway (rest-watch.ts):
+ * a thread's busy share or the traffic between two threads that changed wakes it within a few
+ * rounds, and the change is acted on once its actors are measured again. What those counters
+ * cannot show (traffic within one thread, CPU moving between actors of one thread) waits for the
+ * rest's end.
  */
 const QUIET_MS = 2000;
 const REST_ROUNDS = 6;
+const MAX_REST_MS = 5000;
 
 export class Planner {
   readonly #host: PlannerHost;
@@ -93,6 +99,12 @@ export class Planner {
   #quietSince: number | null = null;
   /** Rounds left to rest (0: awake). */
   #resting = 0;
+  /** How many rounds the next rest lasts. */
+  #restRounds = REST_ROUNDS;
+  /** The longest rest, in rounds (MAX_REST_MS). */
+  readonly #maxRestRounds: number;
+  /** Threads' load and traffic from shared memory, read every round: a change ends a rest. */
+  readonly #watch: RestWatch;
   /** Awake after a rest, until every actor is measured again: unknown rates then keep it quiet. */
   #woke = false;
   /** Gatherings on trial (trial.ts judge). */
@@ -105,11 +117,17 @@ export class Planner {
   /** WARM_MS in rounds. */
   readonly #warmRounds: number;
 
-  constructor(host: PlannerHost, ctl: ControlBlock, options: PlannerOptions) {
+  /** `messages(from, to)`: user messages thread `from` has written into its ring to `to` (topology.ts), for the rest's watch. */
+  constructor(host: PlannerHost, ctl: ControlBlock, options: PlannerOptions, messages: (from: number, to: number) => number = () => 0) {
     this.#host = host;
     this.#ctl = ctl;
     this.#options = options;
     this.#warmRounds = Math.ceil(WARM_MS / options.intervalMs);
+    this.#maxRestRounds = Math.max(REST_ROUNDS, Math.ceil(MAX_REST_MS / options.intervalMs));
+    this.#watch = new RestWatch({
+      busyMs: (thread) => (thread === 0 ? performance.eventLoopUtilization().active : ctl.stats(thread)[STAT_BUSY_NS]!),
+      messages,
+    });
   }
 
   start(): void {
@@ -147,17 +165,25 @@ export class Planner {
   }
 
   async #round(): Promise<void> {
-    if (this.#resting > 0) {
-      if (--this.#resting > 0) return;
-      // Awake: this round restarts the sampling (#stale), and the means start afresh.
-      this.#rates.restart();
-      this.#woke = true;
-    }
     const host = this.#host;
     const threads: number[] = [];
     // Sampled on every live worker; actors move only to those a liveness byte can name.
     for (let t = 1; t <= host.workers; t++) if (host.isLive(t)) threads.push(t);
     const sampled = this.#options.main ? [0, ...threads] : threads;
+    this.#watch.look(sampled, performance.now());
+    if (this.#resting > 0) {
+      const change = this.#watch.changed();
+      if (change !== null) {
+        if (tracing) trace(`planner: wakes, ${change}`);
+        this.#resting = 1;
+        this.#restRounds = REST_ROUNDS;
+      }
+      if (--this.#resting > 0) return;
+      // Awake: this round restarts the sampling (#stale), and the means start afresh.
+      this.#watch.wake();
+      this.#rates.restart();
+      this.#woke = true;
+    }
     const reports = await Promise.all(sampled.map((t) => (t === 0 ? host.sampler.report() : this.#ask(t))));
     if (this.#closed) return;
     const now = performance.now();
@@ -249,14 +275,17 @@ export class Planner {
     this.#woke = false;
     if (!nothing || this.#trials.length > 0 || !measured) {
       this.#quietSince = null;
+      this.#restRounds = REST_ROUNDS;
       return;
     }
     this.#quietSince ??= wall;
     if (wall - this.#quietSince < Math.max(QUIET_MS, this.#options.cooldownMs)) return;
-    if (tracing) trace(`planner: rests ${REST_ROUNDS} rounds`);
+    if (tracing) trace(`planner: rests ${this.#restRounds} rounds`);
     for (const t of threads) this.#host.control(t, ['plan-off']);
     if (this.#options.main) this.#host.sampler.stop();
-    this.#resting = REST_ROUNDS;
+    this.#resting = this.#restRounds;
+    this.#restRounds = Math.min(this.#maxRestRounds, this.#restRounds * 2);
+    this.#watch.rest();
     this.#stale = true;
   }
 
