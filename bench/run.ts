@@ -34,6 +34,7 @@ const allBenches = [
   { file: 'entities.bench.ts', flags: [] },
   { file: 'savina.bench.ts', flags: [] },
   { file: 'scaling.bench.ts', flags: [] },
+  { file: 'replacement.bench.ts', flags: [] },
   { file: 'cluster.bench.ts', flags: [] },
 ];
 const benches = allBenches.filter((b) => only === undefined || b.file.startsWith(only));
