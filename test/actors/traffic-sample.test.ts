@@ -72,10 +72,11 @@ describe('traffic samples across a rest', () => {
     cell.handled += 500;
     await new Promise((resolve) => setTimeout(resolve, 20));
     timed!(7, 0.1);
-    // 500 over at least 20 ms: 25,000 a second at the most (from before the rest: millions).
+    // 500 over 19 ms or more (a timer may fire a hair early): 26,316 a second at the most (from
+    // before the rest: millions).
     const rate = rateOf();
     expect(performance.now() - restarted).toBeGreaterThanOrEqual(19);
     expect(rate).toBeGreaterThan(0);
-    expect(rate).toBeLessThanOrEqual(25_000);
+    expect(rate).toBeLessThanOrEqual(500 / 0.019);
   });
 });
