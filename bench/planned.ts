@@ -1,6 +1,7 @@
 // The planner's rows, shared by the Savina suite and the scaling run: the same workload spawned
-// with the default placement in a system without the planner and in one with it, the latter
-// timed once the planner has settled, the two timed in turns.
+// with the default placement in a system without the planner and in one with it (and, in the
+// Savina suite, in a second system without it), the one with it timed once the planner has
+// settled, the systems timed in turns.
 
 import { createSystem, type ActorRef, type ActorSystem, type AnyDefinition } from 'troupe';
 import { median, type Measured } from './lib.js';
@@ -9,12 +10,18 @@ import { Done } from './savina-actors.js';
 /** How long the planner's system must go without a move to count as settled (its cooldown is 1 s). */
 const QUIET_MS = 3000;
 
-/** A system without the planner, one with it, and the Done actor of each. */
+/**
+ * A system without the planner, one with it, and the Done actor of each; with `twin`, a second
+ * system without the planner: the two planner-off systems measure how far two sets of threads
+ * read apart with nothing different between them (on this machine, a tenth either way), the bar
+ * a planner row must clear to say more than that.
+ */
 export interface Planned {
   readonly off: ActorSystem;
   readonly on: ActorSystem;
   readonly offDone: ActorRef<typeof Done>;
   readonly onDone: ActorRef<typeof Done>;
+  readonly twin: { readonly system: ActorSystem; readonly done: ActorRef<typeof Done> } | null;
 }
 
 /**
@@ -22,17 +29,20 @@ export interface Planned {
  * planner gathered on one thread, say) would tilt where the default placement puts the next
  * one's, and the two rows would compare two placements the planner did not choose.
  */
-export async function freshPlanned(threads: number): Promise<Planned & { close(): Promise<void> }> {
+export async function freshPlanned(threads: number, withTwin = false): Promise<Planned & { close(): Promise<void> }> {
   const off = await createSystem({ threads });
   const on = await createSystem({ threads, planner: { intervalMs: 100, cooldownMs: 1000 } });
+  const twin = withTwin ? await createSystem({ threads }) : null;
   return {
     off,
     on,
     offDone: off.spawn(Done, undefined, { placement: { thread: 0 } }),
     onDone: on.spawn(Done, undefined, { placement: { thread: 0 } }),
+    twin: twin === null ? null : { system: twin, done: twin.spawn(Done, undefined, { placement: { thread: 0 } }) },
     close: async () => {
       await off.shutdown();
       await on.shutdown();
+      await twin?.shutdown();
     },
   };
 }
@@ -80,29 +90,30 @@ export interface Made {
  * the handlers of its thread meet one more hidden class (a tenth slower on chameneos' tiny
  * handlers, planner or not), which both rows then carry alike.
  */
-async function sameStart(p: Planned, off: Made, on: Made): Promise<void> {
-  const offAt = new Map((await p.off.inspect()).map((a) => [a.id, a.thread]));
-  const onAt = new Map((await p.on.inspect()).map((a) => [a.id, a.thread]));
+async function sameStart(offSystem: ActorSystem, off: Made, onSystem: ActorSystem, on: Made): Promise<void> {
+  const offAt = new Map((await offSystem.inspect()).map((a) => [a.id, a.thread]));
+  const onAt = new Map((await onSystem.inspect()).map((a) => [a.id, a.thread]));
   const moved: [index: number, to: number][] = [];
   on.actors.forEach((ref, i) => {
     const to = offAt.get(off.actors[i]!.id);
     if (to !== undefined && to !== onAt.get(ref.id)) moved.push([i, to]);
   });
-  const done = await Promise.all(moved.map(([i, to]) => p.on.move(on.actors[i]!, to).then(() => true, () => false)));
-  const workers = p.off.stats().threads.length - 1;
+  const done = await Promise.all(moved.map(([i, to]) => onSystem.move(on.actors[i]!, to).then(() => true, () => false)));
+  const workers = offSystem.stats().threads.length - 1;
   await Promise.all(
     moved.filter((_, m) => done[m]).map(async ([i, home]) => {
       const ref = off.actors[i]!;
-      await p.off.move(ref, (home % workers) + 1).catch(() => undefined);
-      await p.off.move(ref, home).catch(() => undefined);
+      await offSystem.move(ref, (home % workers) + 1).catch(() => undefined);
+      await offSystem.move(ref, home).catch(() => undefined);
     }),
   );
 }
 
-/** What the two rows measured, and what the planner did before they were timed. */
+/** What the rows measured (the twin's: null without one), and what the planner did before they were timed. */
 export interface PlannedTimes {
   readonly off: number[];
   readonly on: number[];
+  readonly twin: number[] | null;
   readonly moves: number;
   readonly settledMs: number;
 }
@@ -116,25 +127,45 @@ export interface PlannedTimes {
 export async function plannedTimes(make: (system: ActorSystem, done: ActorRef<typeof Done>) => Made, p: Planned, runs: number, capMs?: number): Promise<PlannedTimes> {
   const madeOff = make(p.off, p.offDone);
   const madeOn = make(p.on, p.onDone);
-  await sameStart(p, madeOff, madeOn);
+  const madeTwin = p.twin === null ? null : make(p.twin.system, p.twin.done);
+  await sameStart(p.off, madeOff, p.on, madeOn);
+  if (madeTwin !== null) await sameStart(p.off, madeOff, p.twin!.system, madeTwin);
   const before = p.on.stats().moves;
   const start = performance.now();
   const settledMs = await settle(p.on, madeOn.run, capMs);
-  await runFor(performance.now() - start, madeOff.run);
-  const times: [number[], number[]] = [[], []];
-  // An even count: as many rounds begin with one system as with the other.
-  for (let r = 0; r < runs + (runs % 2); r++) {
-    // Off then on, then on then off: on this machine the second of two runs in a row read a few
-    // per cent slower than the first (A/A: two systems without the planner).
-    const order = r % 2 === 0 ? [0, 1] : [1, 0];
+  const warmMs = performance.now() - start;
+  await runFor(warmMs, madeOff.run);
+  if (madeTwin !== null) await runFor(warmMs, madeTwin.run);
+  const made = madeTwin === null ? [madeOff, madeOn] : [madeOff, madeOn, madeTwin];
+  const times: number[][] = made.map(() => []);
+  // Each system as often in each place of a round: on this machine the second of two runs in a
+  // row read a few per cent slower than the first (A/A: two systems without the planner). Off
+  // then on, then on then off; with the twin, the six orders of three in turn.
+  const orders = made.length === 2 ? ORDERS_OF_2 : ORDERS_OF_3;
+  const rounds = Math.ceil(runs / orders.length) * orders.length;
+  for (let r = 0; r < rounds; r++) {
+    const order = orders[r % orders.length]!;
     for (const i of order) {
       const t = performance.now();
-      await [madeOff.run, madeOn.run][i]!();
+      await made[i]!.run();
       times[i]!.push(performance.now() - t);
     }
   }
-  return { off: times[0], on: times[1], moves: p.on.stats().moves - before, settledMs };
+  return { off: times[0]!, on: times[1]!, twin: times[2] ?? null, moves: p.on.stats().moves - before, settledMs };
 }
+
+const ORDERS_OF_2 = [
+  [0, 1],
+  [1, 0],
+];
+const ORDERS_OF_3 = [
+  [0, 1, 2],
+  [1, 2, 0],
+  [2, 0, 1],
+  [2, 1, 0],
+  [1, 0, 2],
+  [0, 2, 1],
+];
 
 /** A row from timed runs of `ops` operations each: the rate of the median run. */
 export function row(name: string, ops: number, times: number[]): Measured {

@@ -61,15 +61,18 @@ async function timed(name: string, ops: number, fn: () => Promise<unknown> | unk
 }
 
 /**
- * The same workload twice more, its actors spawned with the default placement (not pinned): in a
- * system without the planner, and in one with it (bench/planned.ts). The name of the planner's
- * row says how long the placement took to settle from the first traffic.
+ * The same workload three times more, its actors spawned with the default placement (not
+ * pinned): in a system without the planner, in one with it, and in a second one without it
+ * (bench/planned.ts). The name of the planner's row says how long the placement took to settle
+ * from the first traffic; the second system's row against the first is the spread of two sets of
+ * threads, what the planner's row against the first must clear to mean anything.
  */
 async function plannedRows(what: string, ops: number, make: (system: ActorSystem, done: ActorRef<typeof Done>) => Made, p: Planned): Promise<Measured[]> {
   const t = await plannedTimes(make, p, PLANNED_RUNS);
   return [
     row(`troupe, ${what}, default placement, planner off`, ops, t.off),
     row(`troupe, ${what}, default placement, planner on (${t.moves} moves, settled in ${Math.round(t.settledMs)} ms)`, ops, t.on),
+    row(`troupe, ${what}, default placement, planner off, a second system (two sets of threads, nothing else different)`, ops, t.twin!),
   ];
 }
 
@@ -203,6 +206,7 @@ async function counting(system: ActorSystem, _done: ActorRef<typeof Done>, plann
     [1, 3],
     [5, 3],
     [5, 4],
+    [6, 4],
   ]);
 }
 
@@ -254,6 +258,7 @@ async function threadRing(system: ActorSystem, done: ActorRef<typeof Done>, plan
     [0, 2],
     [4, 2],
     [4, 3],
+    [5, 3],
   ]);
 }
 
@@ -283,6 +288,7 @@ async function forkJoin(system: ActorSystem, done: ActorRef<typeof Done>, planne
     [0, 3],
     [5, 3],
     [5, 4],
+    [6, 4],
   ]);
 }
 
@@ -361,6 +367,7 @@ async function chameneos(system: ActorSystem, done: ActorRef<typeof Done>, plann
     [0, 1],
     [3, 1],
     [3, 2],
+    [4, 2],
   ]);
 }
 
@@ -411,6 +418,7 @@ async function big(system: ActorSystem, done: ActorRef<typeof Done>, planned: Pl
     [0, 1],
     [3, 1],
     [3, 2],
+    [4, 2],
   ]);
 }
 
@@ -506,7 +514,7 @@ for (const run of [pingPong, counting, threadRing, forkJoin, creation, chameneos
     parts.push(await (run as typeof pingPong)(system, done)); // no planner rows
     continue;
   }
-  const planned = await freshPlanned(2);
+  const planned = await freshPlanned(2, true);
   parts.push(await run(system, done, planned));
   await planned.close();
 }
