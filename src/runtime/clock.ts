@@ -21,3 +21,14 @@ export const systemClock: Clock = {
   },
   clearTimeout: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
 };
+
+/**
+ * Calls `fn` every `periodMs` on a timer that keeps no process alive, until the returned function
+ * is called: the periodic looks of main's watchers (watchdog.ts, wake-audit.ts). Real time, not a
+ * Clock: what they watch for (a stall, a missed wake-up) happens in real time.
+ */
+export function everyUnref(fn: () => void, periodMs: number): () => void {
+  const timer = setInterval(fn, periodMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -7,6 +7,7 @@
 // Runs on main; reads only the control block and the rings' cursors, so it costs a few atomic
 // loads per thread and period, whatever the traffic.
 
+import { everyUnref } from './clock.js';
 import type { ControlBlock } from './control-block.js';
 
 export interface WakeAuditOptions {
@@ -69,10 +70,4 @@ export class WakeAudit {
       onLate(thread, bytes);
     }
   }
-}
-
-function everyUnref(look: () => void, periodMs: number): () => void {
-  const timer = setInterval(look, periodMs);
-  timer.unref();
-  return () => clearInterval(timer);
 }

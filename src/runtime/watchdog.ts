@@ -3,6 +3,7 @@
 // Whoever is told ends the thread, and its death is handled as any other. Runs on main; reads
 // only the control block, so a stuck thread cannot keep it from looking.
 
+import { everyUnref } from './clock.js';
 import type { ControlBlock } from './control-block.js';
 
 export interface WatchdogOptions {
@@ -99,10 +100,4 @@ export class Watchdog {
       this.#onStall(thread, ctl.running(thread), now - last.since);
     }
   }
-}
-
-function everyUnref(check: () => void, periodMs: number): () => void {
-  const timer = setInterval(check, periodMs);
-  timer.unref();
-  return () => clearInterval(timer);
 }

@@ -7,10 +7,10 @@ import { afterEach } from 'vitest';
 import { createSystem, type ActorSystem, type SystemOptions } from 'troupe';
 import { createTestSystem, type TestSystem } from 'troupe/testing';
 
-/** Shuts `system` down, and fails if any of its threads missed a wake-up meanwhile. */
+/** Shuts `system` down, and fails if any of its threads missed a wake-up, the shutdown's drain included. */
 export async function shutdownChecked(system: ActorSystem, options?: { drainMs: number }): Promise<void> {
-  const late = system.stats().threads.filter((t) => t.lateWakes > 0);
   await system.shutdown(options);
+  const late = system.stats().threads.filter((t) => t.lateWakes > 0); // read from shared memory and main: still there
   if (late.length > 0) throw new Error(`missed wake-ups, woken by the audit: ${late.map((t) => `thread ${t.thread}: ${t.lateWakes}`).join(', ')}`);
 }
 
@@ -23,7 +23,7 @@ export function useSystem(): { start(options?: SystemOptions): Promise<ActorSyst
   });
   return {
     async start(options) {
-      await current?.shutdown();
+      if (current !== undefined) await shutdownChecked(current);
       current = await createSystem(options);
       return current;
     },
@@ -44,7 +44,7 @@ export function useTestSystem(): { start(options?: Parameters<typeof createTestS
   });
   return {
     async start(options) {
-      await current?.shutdown({ drainMs: 100 });
+      if (current !== undefined) await shutdownChecked(current, { drainMs: 100 });
       current = await createTestSystem(options);
       return current;
     },
